@@ -1,0 +1,56 @@
+/**
+ * The JSON the files API sends, shared by the routes and the <generated-files> element.
+ * All routes live under API_PREFIX, which Jupyter does not use.
+ */
+export const API_PREFIX = '/sidecar/v1';
+export const WIDGET_PATH = '/sidecar/widget/generated-files.js';
+
+export interface FileVersionSummary {
+  id: string;
+  version: number;
+  size: number;
+  sha256: string;
+  createdAt: string;
+  modifiedAt: string;
+  /** Relative to the sidecar origin, e.g. `/sidecar/v1/chats/c1/files/ID/content`. */
+  downloadUrl: string;
+  execution: { kernelId: string; msgId: string } | null;
+  source: 'execution' | 'between-executions' | 'upload';
+}
+
+/** The latest version of one path, with all its versions (newest first). */
+export interface FileSummary extends FileVersionSummary {
+  name: string;
+  /** Relative to /mnt/data, e.g. `out/report.xlsx`. */
+  path: string;
+  mimeType: string;
+  format: string;
+  versions: FileVersionSummary[];
+}
+
+/** GET {API_PREFIX}/chats/{chatId}/files */
+export interface FileListResponse {
+  chatId: string;
+  files: FileSummary[];
+  /** Files over a size or quota limit: seen, not kept. */
+  skipped: SkippedFile[];
+}
+
+export interface SkippedFile {
+  path: string;
+  size: number;
+  reason: 'too-large' | 'quota-exceeded' | 'copy-failed';
+  at: string;
+}
+
+/** Every error the sidecar itself returns. */
+export interface ErrorResponse {
+  error: { code: string; message: string };
+}
+
+/**
+ * SSE on GET {API_PREFIX}/chats/{chatId}/events:
+ * `event: file` with a FileSummary (new file or new version),
+ * `event: skipped` with a SkippedFile, and a comment heartbeat every 15 s.
+ */
+export type FileEventName = 'file' | 'skipped';

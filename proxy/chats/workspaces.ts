@@ -1,0 +1,42 @@
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { assertChatId } from './chat-id.ts';
+
+/**
+ * Where a chat's workspace lives. The sidecar and the kernel may see the same folder under
+ * different paths (a container mounting the volume elsewhere), so both roots are kept.
+ */
+export class Workspaces {
+  /** Absolute path of the workspace root as the sidecar sees it. */
+  readonly root: string;
+  /** Absolute path of the workspace root as the kernel sees it. */
+  readonly kernelRoot: string;
+
+  constructor(root: string, kernelRoot: string = root) {
+    this.root = path.resolve(root);
+    this.kernelRoot = kernelRoot.replace(/\/+$/, '') || '/';
+  }
+
+  /** The chat's folder as the sidecar sees it. */
+  pathFor(chatId: string): string {
+    return path.join(this.root, assertChatId(chatId));
+  }
+
+  /** The chat's folder as the kernel sees it: what `/mnt/data` becomes in code. */
+  kernelPathFor(chatId: string): string {
+    return path.posix.join(this.kernelRoot, assertChatId(chatId));
+  }
+
+  /** Create the chat's folder (idempotent) and return its path as the sidecar sees it. */
+  async ensure(chatId: string): Promise<string> {
+    const dir = this.pathFor(chatId);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /** The root's real path, once symlinks are resolved (used to spot symlinks that leave it). */
+  async realRoot(): Promise<string> {
+    await mkdir(this.root, { recursive: true });
+    return realpath(this.root);
+  }
+}

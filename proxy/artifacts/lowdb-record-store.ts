@@ -1,0 +1,173 @@
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type { SkippedFile } from '../api/files-api-types.ts';
+import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
+import type { FileRecord } from './file-record.ts';
+import { emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+
+export class RecordStoreCorruptError extends Error {
+  readonly code = 'ERR_RECORD_STORE_CORRUPT';
+  constructor(file: string, cause: unknown) {
+    super(`Cannot read ${file}: ${cause instanceof Error ? cause.message : String(cause)}. Restore it from a backup or move it away.`, { cause });
+  }
+}
+
+interface ChatSlot {
+  db: Low<ChatData>;
+  /** The chat's write queue: each write starts when the previous one settled. */
+  tail: Promise<unknown>;
+}
+
+/**
+ * One lowdb JSON file per chat, `{dataDir}/records/{chatId}.json`, loaded on first use and
+ * cached. Recording costs O(that chat); start-up reads nothing.
+ *
+ * Crash safety: lowdb's JSONFile writes through steno, which writes `.{chatId}.json.tmp` and
+ * renames it over the file, so a kill -9 at any moment leaves either the old or the new JSON.
+ * steno does not fsync: a power cut can lose the last writes (never corrupts the old file on
+ * journaling file systems with rename ordering, e.g. ext4 auto_da_alloc).
+ */
+export class LowdbRecordStore implements RecordStore {
+  readonly dir: string;
+  readonly #slots = new Map<string, Promise<ChatSlot>>();
+  #ready: Promise<unknown> | null = null;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(path.resolve(dataDir), 'records');
+  }
+
+  #fileFor(chatId: string): string {
+    return path.join(this.dir, `${assertChatId(chatId)}.json`);
+  }
+
+  #slot(chatId: string): Promise<ChatSlot> {
+    const file = this.#fileFor(chatId);
+    let slot = this.#slots.get(chatId);
+    if (!slot) {
+      slot = (async () => {
+        const db = new Low<ChatData>(new JSONFile<ChatData>(file), emptyChat(chatId));
+        try {
+          await db.read();
+        } catch (error) {
+          throw new RecordStoreCorruptError(file, error);
+        }
+        db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
+        db.data.skipped ??= [];
+        db.data.owner ??= null;
+        return { db, tail: Promise.resolve() };
+      })();
+      this.#slots.set(chatId, slot);
+      // A failed load is not cached: the next call tries again.
+      slot.catch(() => this.#slots.delete(chatId));
+    }
+    return slot;
+  }
+
+  /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
+  async #write(chatId: string, change: (data: ChatData) => () => void): Promise<void> {
+    const slot = await this.#slot(chatId);
+    const run = slot.tail.then(async () => {
+      this.#ready ??= mkdir(this.dir, { recursive: true });
+      await this.#ready;
+      const undo = change(slot.db.data);
+      try {
+        await slot.db.write();
+      } catch (error) {
+        undo();
+        throw error;
+      }
+    });
+    slot.tail = run.catch(() => {});
+    return run;
+  }
+
+  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const frozen = records.map((r) => Object.freeze(structuredClone(r)));
+    await this.#write(chatId, (data) => {
+      const before = data.records.length;
+      data.records.push(...frozen);
+      return () => data.records.splice(before);
+    });
+  }
+
+  /** Records are frozen: callers read them, never change them. */
+  async listChat(chatId: string): Promise<FileRecord[]> {
+    return [...(await this.#slot(chatId)).db.data.records];
+  }
+
+  async get(chatId: string, id: string): Promise<FileRecord | undefined> {
+    return (await this.#slot(chatId)).db.data.records.find((r) => r.id === id);
+  }
+
+  async listChatIds(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return names
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .filter((id) => isValidChatId(id));
+  }
+
+  /** Reads chats that are not cached without caching them: a sweep should not fill memory. */
+  async referencedShas(): Promise<Set<string>> {
+    const shas = new Set<string>();
+    for (const chatId of await this.listChatIds()) {
+      let records: readonly FileRecord[];
+      const cached = this.#slots.get(chatId);
+      if (cached) records = (await cached).db.data.records;
+      else {
+        const file = this.#fileFor(chatId);
+        try {
+          records = (JSON.parse(await readFile(file, 'utf8')) as ChatData).records ?? [];
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw new RecordStoreCorruptError(file, error);
+        }
+      }
+      for (const r of records) shas.add(r.sha256);
+    }
+    return shas;
+  }
+
+  async getOwner(chatId: string): Promise<string | null> {
+    return (await this.#slot(chatId)).db.data.owner;
+  }
+
+  async setOwner(chatId: string, owner: string): Promise<void> {
+    await this.#write(chatId, (data) => {
+      const before = data.owner;
+      data.owner = owner;
+      return () => {
+        data.owner = before;
+      };
+    });
+  }
+
+  async listSkipped(chatId: string): Promise<SkippedFile[]> {
+    return [...(await this.#slot(chatId)).db.data.skipped];
+  }
+
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
+    await this.#write(chatId, (data) => {
+      const before = data.skipped;
+      data.skipped = [...skipped];
+      return () => {
+        data.skipped = before;
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const slot of this.#slots.values()) {
+      await slot.then((s) => s.tail, () => {});
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import type { SkippedFile } from '../api/files-api-types.ts';
+import { assertChatId } from '../chats/chat-id.ts';
+import type { FileRecord } from './file-record.ts';
+import { emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+
+/** Records in memory: for tests, and for a sidecar that should forget everything at exit. */
+export class MemoryRecordStore implements RecordStore {
+  readonly #chats = new Map<string, ChatData>();
+
+  #chat(chatId: string): ChatData {
+    assertChatId(chatId);
+    let chat = this.#chats.get(chatId);
+    if (!chat) {
+      chat = emptyChat(chatId);
+      this.#chats.set(chatId, chat);
+    }
+    return chat;
+  }
+
+  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
+    this.#chat(chatId).records.push(...records.map((r) => structuredClone(r)));
+  }
+
+  async listChat(chatId: string): Promise<FileRecord[]> {
+    return structuredClone(this.#chats.get(assertChatId(chatId))?.records ?? []);
+  }
+
+  async get(chatId: string, id: string): Promise<FileRecord | undefined> {
+    const found = this.#chats.get(assertChatId(chatId))?.records.find((r) => r.id === id);
+    return found && structuredClone(found);
+  }
+
+  async listChatIds(): Promise<string[]> {
+    return [...this.#chats.keys()];
+  }
+
+  async referencedShas(): Promise<Set<string>> {
+    const shas = new Set<string>();
+    for (const chat of this.#chats.values()) for (const r of chat.records) shas.add(r.sha256);
+    return shas;
+  }
+
+  async getOwner(chatId: string): Promise<string | null> {
+    return this.#chats.get(assertChatId(chatId))?.owner ?? null;
+  }
+
+  async setOwner(chatId: string, owner: string): Promise<void> {
+    this.#chat(chatId).owner = owner;
+  }
+
+  async listSkipped(chatId: string): Promise<SkippedFile[]> {
+    return structuredClone(this.#chats.get(assertChatId(chatId))?.skipped ?? []);
+  }
+
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
+    this.#chat(chatId).skipped = structuredClone([...skipped]);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,48 @@
+import type { SkippedFile } from '../api/files-api-types.ts';
+import type { FileRecord } from './file-record.ts';
+
+/**
+ * Where file records live. Records are only ever appended; the latest record of a path is its
+ * current version. Implementations serialize writes per chat.
+ */
+export interface RecordStore {
+  /** Append records of one chat, in order, durably (all or none). */
+  append(chatId: string, records: readonly FileRecord[]): Promise<void>;
+  /** Every record of a chat, oldest first; [] for an unknown chat. */
+  listChat(chatId: string): Promise<FileRecord[]>;
+  get(chatId: string, id: string): Promise<FileRecord | undefined>;
+  /** Chats that have anything stored (records, owner or skipped files). */
+  listChatIds(): Promise<string[]>;
+  /** Every sha256 some record points to (retention keeps these blobs). */
+  referencedShas(): Promise<Set<string>>;
+  getOwner(chatId: string): Promise<string | null>;
+  setOwner(chatId: string, owner: string): Promise<void>;
+  /** Files seen but not kept, as of the chat's last scan. */
+  listSkipped(chatId: string): Promise<SkippedFile[]>;
+  setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void>;
+  /** Finish pending writes. */
+  close(): Promise<void>;
+}
+
+/** One chat as stored: the shape of `{dataDir}/records/{chatId}.json`. */
+export interface ChatData {
+  format: 1;
+  chatId: string;
+  owner: string | null;
+  records: FileRecord[];
+  skipped: SkippedFile[];
+}
+
+export function emptyChat(chatId: string): ChatData {
+  return { format: 1, chatId, owner: null, records: [], skipped: [] };
+}
+
+/** The latest record of each path, in the order paths were first recorded. */
+export function latestByPath(records: readonly FileRecord[]): Map<string, FileRecord> {
+  const latest = new Map<string, FileRecord>();
+  for (const record of records) {
+    const current = latest.get(record.path);
+    if (!current || record.version > current.version) latest.set(record.path, record);
+  }
+  return latest;
+}

@@ -41,6 +41,8 @@ export interface SkippedFile {
   size: number;
   reason: 'too-large' | 'quota-exceeded' | 'copy-failed';
   at: string;
+  /** The file's mtime when it was skipped (ISO); a change of it makes the recorder try again. */
+  modifiedAt?: string;
 }
 
 /** Every error the sidecar itself returns. */

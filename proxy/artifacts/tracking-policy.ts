@@ -29,6 +29,8 @@ export interface TrackingPolicy {
   includesDirectory(name: string): boolean;
   /** Is this path (relative, POSIX) a file we record? */
   tracks(relPath: string): boolean;
+  /** Is any segment hidden (dotfile, `__pycache__`, `~$` lock) or the name partial (`.tmp`, `.part`, `.crdownload`)? False with includeHidden. */
+  isHiddenOrPartial(relPath: string): boolean;
   /** Why a file of this size cannot be kept, given the bytes the chat already uses; null when it can. */
   limitFor(size: number, usedBytes: number): SkippedFile['reason'] | null;
 }
@@ -53,15 +55,16 @@ export function createTrackingPolicy(options: TrackingPolicyOptions = {}): Track
       return includeHidden || !isHiddenSegment(name);
     },
     tracks(relPath) {
-      const segments = relPath.split('/');
-      const name = segments[segments.length - 1] ?? '';
-      if (!name || name.startsWith(UPLOAD_TEMP_PREFIX)) return false;
-      if (!includeHidden) {
-        if (segments.some(isHiddenSegment)) return false;
-        const lower = name.toLowerCase();
-        if (PARTIAL_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return false;
-      }
+      const name = relPath.slice(relPath.lastIndexOf('/') + 1);
+      if (!name || name.startsWith(UPLOAD_TEMP_PREFIX) || this.isHiddenOrPartial(relPath)) return false;
       return allowed === null || allowed.has(extensionOf(name));
+    },
+    isHiddenOrPartial(relPath) {
+      if (includeHidden) return false;
+      const segments = relPath.split('/');
+      if (segments.some(isHiddenSegment)) return true;
+      const lower = (segments[segments.length - 1] ?? '').toLowerCase();
+      return PARTIAL_SUFFIXES.some((suffix) => lower.endsWith(suffix));
     },
     limitFor(size, usedBytes) {
       if (size > maxFileBytes) return 'too-large';

@@ -28,6 +28,23 @@ export class WorkspaceOutsideRootError extends Error {
   }
 }
 
+/**
+ * The chat folder's real path, or null when it does not exist. Throws when it is a symlink
+ * (it could point at another chat) or resolves outside the real workspace root.
+ */
+export async function resolveWorkspace(dir: string, realRoot: string): Promise<string | null> {
+  let realDir: string;
+  try {
+    if ((await lstat(dir)).isSymbolicLink()) throw new WorkspaceOutsideRootError(dir);
+    realDir = await realpath(dir);
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
+    throw error;
+  }
+  if (!isInside(realRoot, realDir) || realDir === realRoot) throw new WorkspaceOutsideRootError(dir);
+  return realDir;
+}
+
 export function isInside(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -46,16 +63,8 @@ function ignorable(error: unknown): boolean {
  */
 export async function snapshotWorkspace(dir: string, options: SnapshotOptions): Promise<WorkspaceSnapshot> {
   const result: WorkspaceSnapshot = new Map();
-  let realDir: string;
-  try {
-    // The chat folder itself must be a real folder: a symlink could point at another chat.
-    if ((await lstat(dir)).isSymbolicLink()) throw new WorkspaceOutsideRootError(dir);
-    realDir = await realpath(dir);
-  } catch (error) {
-    if (ignorable(error)) return result;
-    throw error;
-  }
-  if (!isInside(options.realRoot, realDir) || realDir === options.realRoot) throw new WorkspaceOutsideRootError(dir);
+  const realDir = await resolveWorkspace(dir, options.realRoot);
+  if (realDir === null) return result;
   // Walk the real folder so a parent swapped for a symlink later does not redirect the walk.
   const { policy } = options;
   const limit = Math.max(1, options.concurrency ?? 64);

@@ -1,0 +1,14 @@
+export type ArtifactErrorCode =
+  | 'ERR_INVALID_PATH' // an upload path with `..`, an absolute path, NUL, backslash, or a hidden name
+  | 'ERR_PATH_OUTSIDE_WORKSPACE' // resolves outside the chat workspace (through a symlinked folder)
+  | 'ERR_UPLOAD_TOO_LARGE'
+  | 'ERR_QUOTA_EXCEEDED';
+
+/** Errors the recorder reports to its callers (the routes turn them into HTTP statuses). */
+export class ArtifactError extends Error {
+  readonly code: ArtifactErrorCode;
+  constructor(code: ArtifactErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -1,0 +1,152 @@
+import type { Dirent } from 'node:fs';
+import { lstat, readdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { isValidChatId } from '../chats/chat-id.ts';
+import type { Workspaces } from '../chats/workspaces.ts';
+import { describeError, quietLogger, type Logger } from '../logger.ts';
+import type { ArtifactRecorder } from './artifact-recorder.ts';
+import type { BlobStore } from './blob-store.ts';
+import type { RecordStore } from './record-store.ts';
+import { resolveWorkspace } from './workspace-snapshot.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface RetentionOptions {
+  /** Delete workspace files not modified for this many days; off (null) by default. */
+  workspaceMaxAgeDays?: number | null;
+  /** Blobs younger than this are never collected, referenced or not (default 1 hour). */
+  blobGraceMs?: number;
+  /** How often `start()` sweeps (default 1 hour). */
+  intervalMs?: number;
+}
+
+export interface RetentionDeps {
+  store: RecordStore;
+  blobs: BlobStore;
+  recorder: ArtifactRecorder;
+  workspaces: Workspaces;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface SweepResult {
+  /** False when a scan or upload was running: blobs were left for the next sweep. */
+  blobsSwept: boolean;
+  blobsRemoved: number;
+  tempRemoved: number;
+  workspaceFilesRemoved: number;
+}
+
+/**
+ * Deletes what nobody needs: blobs no record points to (after a grace period, never while a scan
+ * runs) and, when configured, old workspace files. Records and the blobs they point to are kept:
+ * a file deleted from the workspace stays downloadable.
+ */
+export class Retention {
+  readonly #deps: RetentionDeps;
+  readonly #maxAgeMs: number | null;
+  readonly #graceMs: number;
+  readonly #intervalMs: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<SweepResult> | null = null;
+
+  constructor(deps: RetentionDeps, options: RetentionOptions = {}) {
+    this.#deps = deps;
+    const days = options.workspaceMaxAgeDays ?? null;
+    this.#maxAgeMs = days === null ? null : days * DAY_MS;
+    this.#graceMs = options.blobGraceMs ?? 60 * 60 * 1000;
+    this.#intervalMs = options.intervalMs ?? 60 * 60 * 1000;
+    this.#logger = deps.logger ?? quietLogger;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.#logger.error(`[retention] sweep failed: ${describeError(error)}`));
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** One sweep; concurrent calls share it. */
+  sweep(): Promise<SweepResult> {
+    this.#running ??= this.#sweep().finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #sweep(): Promise<SweepResult> {
+    const result: SweepResult = { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0 };
+    if (this.#maxAgeMs !== null) result.workspaceFilesRemoved = await this.#sweepWorkspaces(this.#maxAgeMs);
+    const { store, blobs, recorder } = this.#deps;
+    result.blobsSwept = await recorder.whileIdle(async () => {
+      const now = this.#now();
+      result.tempRemoved = await blobs.removeStaleTemp(this.#graceMs, now);
+      const referenced = await store.referencedShas();
+      for (const blob of await blobs.list()) {
+        if (referenced.has(blob.sha256) || now - blob.mtimeMs < this.#graceMs) continue;
+        if (await blobs.remove(blob.sha256)) result.blobsRemoved++;
+      }
+    });
+    if (result.blobsRemoved || result.workspaceFilesRemoved || result.tempRemoved) {
+      this.#logger.info(
+        `[retention] removed ${result.blobsRemoved} unreferenced blobs, ${result.tempRemoved} temp files, ${result.workspaceFilesRemoved} old workspace files`,
+      );
+    }
+    return result;
+  }
+
+  async #sweepWorkspaces(maxAgeMs: number): Promise<number> {
+    const { workspaces } = this.#deps;
+    const realRoot = await workspaces.realRoot();
+    const cutoff = this.#now() - maxAgeMs;
+    let removed = 0;
+    let chats: string[];
+    try {
+      chats = (await readdir(workspaces.root)).filter((name) => isValidChatId(name));
+    } catch {
+      return 0;
+    }
+    const walk = async (dir: string): Promise<void> => {
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const entry of entries) {
+        const abs = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+          await walk(abs); // folders are kept: code may expect them
+          continue;
+        }
+        if (!entry.isFile()) continue; // symlinks are left alone: never followed, never judged
+        try {
+          if ((await lstat(abs)).mtimeMs < cutoff) {
+            await unlink(abs);
+            removed++;
+          }
+        } catch {
+          // gone already, or not ours to delete
+        }
+      }
+    };
+    for (const chatId of chats) {
+      try {
+        const realDir = await resolveWorkspace(workspaces.pathFor(chatId), realRoot);
+        if (realDir) await walk(realDir);
+      } catch (error) {
+        this.#logger.warn(`[retention] skipped workspace ${chatId}: ${describeError(error)}`);
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { AnonymousChatPolicy } from '../options.ts';
+import type { KernelChats } from './kernel-chats.ts';
+
+export class ChatAssignmentError extends Error {
+  constructor(
+    readonly status: 400 | 409,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Decides which chat a kernel belongs to. An explicit chat (path prefix, X-Chat-Id, KERNEL_CHAT_ID)
+ * wins for a new kernel; a known kernel keeps the chat it was created for, and a request naming
+ * another chat for it is refused. Kernels nobody named a chat for follow the anonymous policy,
+ * which by default gives each its own workspace, so two chats never share one by accident.
+ */
+export class ChatAssignment {
+  constructor(
+    private readonly kernelChats: KernelChats,
+    private readonly anonymous: AnonymousChatPolicy,
+  ) {}
+
+  forNewKernel(explicit: string | null): string {
+    if (explicit) return explicit;
+    switch (this.anonymous.kind) {
+      case 'fixed':
+        return this.anonymous.chatId;
+      case 'reject':
+        throw new ChatAssignmentError(400, 'ERR_CHAT_REQUIRED', 'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.');
+      case 'per-kernel':
+        return `anon-${randomUUID()}`;
+    }
+  }
+
+  /** For a call on an existing kernel (its WebSocket). Remembers kernels it learns about. */
+  async forKernel(kernelId: string, explicit: string | null, owner: string | null): Promise<{ chatId: string; owner: string | null }> {
+    const known = this.kernelChats.get(kernelId);
+    if (known) {
+      if (explicit && explicit !== known.chatId) {
+        throw new ChatAssignmentError(409, 'ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
+      }
+      return { chatId: known.chatId, owner: known.owner };
+    }
+    // A kernel started before the sidecar, or straight on the gateway.
+    const chatId = explicit ?? (this.anonymous.kind === 'fixed' ? this.anonymous.chatId : null);
+    if (!chatId && this.anonymous.kind === 'reject') this.forNewKernel(null);
+    const assigned = chatId ?? `kernel-${kernelId}`;
+    await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
+    return { chatId: assigned, owner };
+  }
+}

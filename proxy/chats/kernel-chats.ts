@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+
+export interface KernelChat {
+  chatId: string;
+  owner: string | null;
+  createdAt: string;
+}
+
+interface KernelChatsData {
+  kernels: Record<string, KernelChat>;
+}
+
+/**
+ * Which chat each kernel belongs to, so its WebSocket and later calls land in the same chat
+ * even when they carry no chat id. Kept on disk (lowdb writes atomically) across restarts.
+ */
+export class KernelChats {
+  private constructor(private readonly db: Low<KernelChatsData>) {}
+  private writing: Promise<void> = Promise.resolve();
+
+  static async open(dataDir: string): Promise<KernelChats> {
+    await mkdir(dataDir, { recursive: true });
+    const db = new Low<KernelChatsData>(new JSONFile(path.join(dataDir, 'kernels.json')), { kernels: {} });
+    await db.read();
+    db.data.kernels ??= {};
+    return new KernelChats(db);
+  }
+
+  get(kernelId: string): KernelChat | undefined {
+    return Object.hasOwn(this.db.data.kernels, kernelId) ? this.db.data.kernels[kernelId] : undefined;
+  }
+
+  async set(kernelId: string, entry: KernelChat): Promise<void> {
+    this.db.data.kernels[kernelId] = entry;
+    await this.save();
+  }
+
+  async delete(kernelId: string): Promise<void> {
+    if (!Object.hasOwn(this.db.data.kernels, kernelId)) return;
+    delete this.db.data.kernels[kernelId];
+    await this.save();
+  }
+
+  private save(): Promise<void> {
+    this.writing = this.writing.then(() => this.db.write());
+    return this.writing;
+  }
+}

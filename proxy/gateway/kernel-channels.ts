@@ -1,0 +1,205 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { ExecutionObserver } from '../artifacts/file-record.ts';
+import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
+import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
+import { chatFromRequest, ownerFromRequest, splitChatPrefix } from '../chats/chat-request.ts';
+import type { Workspaces } from '../chats/workspaces.ts';
+import { ExecutionTracker } from '../executions/execution-tracker.ts';
+import { describeError, redactUrl, type Logger } from '../logger.ts';
+import { PathRewriter } from '../rewrite/path-rewriter.ts';
+import { sameOriginAsGateway } from './forward-headers.ts';
+import { gatewayFailure, refuseUpgrade } from './gateway-errors.ts';
+import { KernelChannelRelay } from './kernel-channel-relay.ts';
+import { legacyCodec } from './wire-legacy.ts';
+import { V1_PROTOCOL, v1Codec } from './wire-v1.ts';
+
+export interface KernelChannelsOptions {
+  gateway: URL;
+  assignment: ChatAssignment;
+  workspaces: Workspaces;
+  observer: ExecutionObserver;
+  logger: Logger;
+  executionTimeoutMs: number;
+  recordWaitMs: number;
+  handshakeTimeoutMs: number;
+  /** Largest frame accepted from either side. */
+  maxPayload?: number;
+  highWaterMark?: number;
+  streamHoldMs?: number;
+  /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
+  passthrough: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+/** Headers the gateway needs to authenticate the socket, and nothing that belongs to this hop. */
+const FORWARDED_HEADERS = ['authorization', 'cookie', 'x-xsrftoken', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto'];
+
+const UPSTREAM_PROTOCOL = Symbol('upstreamProtocol');
+type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
+
+/**
+ * Terminates `/api/kernels/{id}/channels` at the sidecar and opens the gateway socket itself,
+ * so that every message can be read and rewritten. The client's handshake is answered only
+ * after the gateway's, with the subprotocol the gateway chose; a refusal by the gateway (bad
+ * token, unknown kernel) reaches the client as the same HTTP status.
+ */
+export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
+  const base = options.gateway.pathname;
+  const channelsPath = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}api/kernels/([^/]+)/channels$`);
+  const maxPayload = options.maxPayload ?? 256 * 1024 * 1024;
+  const server = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload,
+    handleProtocols: (offered, req: UpgradeRequest) => {
+      const chosen = req[UPSTREAM_PROTOCOL];
+      return chosen && offered.has(chosen) ? chosen : false;
+    },
+  });
+
+  const upstreams = new Set<WebSocket>();
+
+  async function handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://sidecar.invalid');
+    let prefixChatId: string | null = null;
+    let chatId: string;
+    let owner: string | null;
+    let kernelId: string;
+    try {
+      const prefix = splitChatPrefix(url.pathname);
+      prefixChatId = prefix?.chatId ?? null;
+      const pathname = prefix ? prefix.rest : url.pathname;
+      const match = channelsPath.exec(pathname);
+      if (!match) {
+        req.url = pathname + url.search;
+        return options.passthrough(req, socket, head);
+      }
+      kernelId = decodeURIComponent(match[1]!);
+      if (!isValidOpaqueId(kernelId)) return refuseUpgrade(socket, 400, 'ERR_INVALID_KERNEL_ID', 'Invalid kernel id.');
+      url.pathname = pathname;
+      ({ chatId, owner } = await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
+    } catch (error) {
+      if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
+        return refuseUpgrade(socket, error.status, error.code, error.message);
+      }
+      options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
+      return refuseUpgrade(socket, 400, 'ERR_BAD_REQUEST', 'Malformed kernel channels URL.');
+    }
+
+    await options.workspaces.ensure(chatId);
+    const rewriter = new PathRewriter(await workspaceForms(options.workspaces, chatId));
+
+    // One upstream session per client connection, stable across that client's reconnects
+    // (Jupyter replays buffered output to a reconnect with the same session_id).
+    const clientSession = url.searchParams.get('session_id');
+    url.searchParams.set(
+      'session_id',
+      clientSession ? createHash('sha256').update(`${chatId}\u0000${clientSession}`).digest('hex').slice(0, 32) : randomUUID(),
+    );
+    const upstreamUrl = new URL(url.pathname + url.search, options.gateway);
+    upstreamUrl.protocol = options.gateway.protocol === 'https:' ? 'wss:' : 'ws:';
+
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    // A browser same-origin to the sidecar sends no Origin upstream (Jupyter then allows it);
+    // a cross-origin one keeps its Origin for the gateway's allow_origin to judge.
+    if (req.headers.origin && !sameOriginAsGateway(req.headers, options.gateway).origin) headers.origin = req.headers.origin;
+    const offered = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+
+    const upstream = new WebSocket(upstreamUrl, offered, {
+      headers,
+      perMessageDeflate: false,
+      handshakeTimeout: options.handshakeTimeoutMs,
+      maxPayload,
+    });
+    upstreams.add(upstream);
+    upstream.once('close', () => upstreams.delete(upstream));
+    let settled = false;
+    const abandon = () => {
+      if (!settled) upstream.terminate();
+    };
+    socket.once('close', abandon);
+
+    upstream.once('unexpected-response', (_request, response) => {
+      settled = true;
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const status = response.statusCode ?? 502;
+        const contentType = response.headers['content-type'] ?? 'text/plain';
+        socket.write(
+          `HTTP/1.1 ${status} ${response.statusMessage ?? ''}\r\nConnection: close\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+        );
+        socket.end(body);
+        upstream.terminate();
+      });
+      response.on('error', () => socket.destroy());
+    });
+    upstream.once('error', (error: Error & { code?: string }) => {
+      if (settled) return;
+      settled = true;
+      const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
+      const failure = gatewayFailure(code);
+      options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(error)}`);
+      refuseUpgrade(socket, failure.status, failure.code, failure.message);
+    });
+    upstream.once('open', () => {
+      settled = true;
+      socket.off('close', abandon);
+      if (socket.destroyed) return upstream.close(1001);
+      if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
+      server.handleUpgrade(req, socket, head, (client) => {
+        const tracker = new ExecutionTracker({
+          chatId,
+          kernelId,
+          owner,
+          observer: options.observer,
+          timeoutMs: options.executionTimeoutMs,
+          logger: options.logger,
+        });
+        new KernelChannelRelay(client, upstream, {
+          codec: upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec,
+          rewriter,
+          tracker,
+          logger: options.logger,
+          highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
+          recordWaitMs: options.recordWaitMs,
+          streamHoldMs: options.streamHoldMs ?? 500,
+        });
+      });
+    });
+  }
+
+  /** Close every kernel connection: clients are told the sidecar is going away (1001). */
+  function close(): void {
+    for (const client of server.clients) client.close(1001, 'sidecar shutting down');
+    for (const upstream of upstreams) upstream.close(1001);
+    server.close();
+  }
+
+  return { handleUpgrade, close, connections: () => server.clients.size };
+}
+
+/** The workspace as the kernel sees it, and its real path when the kernel shares our filesystem view. */
+async function workspaceForms(workspaces: Workspaces, chatId: string): Promise<string[]> {
+  const forms = [workspaces.kernelPathFor(chatId)];
+  if (workspaces.kernelRoot === workspaces.root) {
+    try {
+      forms.push(await realpath(workspaces.pathFor(chatId)));
+    } catch {
+      // not there yet: nothing else to map
+    }
+  }
+  return forms;
+}

@@ -1,0 +1,74 @@
+import path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
+import { isPlainObject } from './kernel-frame.ts';
+import { chatFromRequest, ownerFromRequest } from '../chats/chat-request.ts';
+import type { ChatAssignment } from '../chats/chat-assignment.ts';
+import type { KernelChats } from '../chats/kernel-chats.ts';
+import type { Workspaces } from '../chats/workspaces.ts';
+import { assertChatId } from '../chats/chat-id.ts';
+
+export interface KernelCreateDeps {
+  assignment: ChatAssignment;
+  kernelChats: KernelChats;
+  workspaces: Workspaces;
+  /** Jupyter Server's root_dir as the kernel sees it. */
+  gatewayRootDir: string;
+  onChatOwner?: (chatId: string, owner: string) => Promise<void>;
+}
+
+interface PendingKernel {
+  chatId: string;
+  owner: string | null;
+}
+
+/**
+ * Before `POST {base}api/kernels` reaches the gateway: pick the chat, create its workspace, and
+ * make the workspace the kernel's working directory. Jupyter Server takes `path` relative to its
+ * root_dir (and silently walks up when it does not exist, hence the folder is made first);
+ * Kernel and Enterprise Gateway take `env.KERNEL_WORKING_DIR`. Open WebUI sends no body at all.
+ */
+export function prepareKernelCreate(deps: KernelCreateDeps) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    let body: Record<string, unknown>;
+    try {
+      const parsed: unknown = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+      if (!isPlainObject(parsed)) throw new Error('not an object');
+      body = parsed;
+    } catch {
+      // Not ours to judge: the gateway answers a malformed body itself.
+      res.locals.kernelBody = raw;
+      return next();
+    }
+    const env = isPlainObject(body.env) ? { ...body.env } : {};
+    const fromEnv = typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
+    const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
+    const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
+
+    await deps.workspaces.ensure(chatId);
+    const kernelCwd = deps.workspaces.kernelPathFor(chatId);
+    const relative = path.posix.relative(deps.gatewayRootDir, kernelCwd);
+    if (!relative.startsWith('..') && !path.posix.isAbsolute(relative)) body.path = relative;
+    body.env = { ...env, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
+    res.locals.kernelBody = Buffer.from(JSON.stringify(body), 'utf8');
+    res.locals.pendingKernel = { chatId, owner } satisfies PendingKernel;
+    next();
+  };
+}
+
+/** After the gateway answered: remember which chat the new kernel belongs to. */
+export function rememberCreatedKernel(deps: KernelCreateDeps) {
+  return async (status: number, body: Buffer, res: Response): Promise<void> => {
+    const pending = res.locals.pendingKernel as PendingKernel | undefined;
+    if (!pending || status < 200 || status >= 300) return;
+    let id: unknown;
+    try {
+      id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
+    } catch {
+      return;
+    }
+    if (typeof id !== 'string') return;
+    await deps.kernelChats.set(id, { chatId: pending.chatId, owner: pending.owner, createdAt: new Date().toISOString() });
+    if (pending.owner) await deps.onChatOwner?.(pending.chatId, pending.owner);
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * One kernel message as it crossed the WebSocket, decoded just enough to route and rewrite it.
+ * Frames keep their original bytes: a frame whose content was not changed is sent on exactly
+ * as it arrived (unknown fields, number formatting and buffers untouched).
+ */
+export interface KernelFrame {
+  /** `shell`, `iopub`, `stdin`, `control`; undefined when the frame does not say. */
+  readonly channel: string | undefined;
+  readonly msgType: string | undefined;
+  readonly msgId: string | undefined;
+  readonly parentMsgId: string | undefined;
+  /** The kernel session that sent it (header.session): changes when a kernel restarts. */
+  readonly session: string | undefined;
+  /** The parsed content (cached); undefined when it is not a JSON object. */
+  content(): Record<string, unknown> | undefined;
+  /** Mark the content returned by content() as changed, so encode() re-serializes it. */
+  markContentChanged(): void;
+  encode(): EncodedFrame;
+}
+
+export interface EncodedFrame {
+  data: Buffer | string;
+  binary: boolean;
+}
+
+export class FrameDecodeError extends Error {
+  readonly code = 'ERR_FRAME_DECODE';
+}
+
+export interface WireCodec {
+  readonly name: 'legacy' | 'v1';
+  /** Throws FrameDecodeError for frames it cannot read; the relay then passes them on untouched. */
+  decode(data: Buffer, binary: boolean): KernelFrame;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function stringField(obj: unknown, key: string): string | undefined {
+  if (!isPlainObject(obj)) return undefined;
+  const value = obj[key];
+  return typeof value === 'string' ? value : undefined;
+}

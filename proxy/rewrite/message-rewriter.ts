@@ -1,0 +1,96 @@
+import { isPlainObject, type KernelFrame } from '../gateway/kernel-frame.ts';
+import type { PathRewriter } from './path-rewriter.ts';
+
+/** Output MIME types whose text is shown to people and may name the workspace. */
+function isTextMime(mime: string): boolean {
+  return (
+    mime.startsWith('text/') ||
+    mime === 'application/json' ||
+    mime.endsWith('+json') ||
+    mime === 'application/javascript'
+  );
+}
+
+/** Images, PDFs and anything else that is base64 or binary: never touched. */
+function isOpaqueKey(key: string): boolean {
+  return /^(image|audio|video|font)\//.test(key) || (key.includes('/') && !isTextMime(key));
+}
+
+type Rewrite = (text: string) => string;
+
+/** Rewrites every string inside value (skipping opaque MIME entries); returns the new value, or the same one when nothing changed. */
+function rewriteDeep(value: unknown, rewrite: Rewrite): unknown {
+  if (typeof value === 'string') return rewrite(value);
+  if (Array.isArray(value)) {
+    let changed = false;
+    const next = value.map((item) => {
+      const out = rewriteDeep(item, rewrite);
+      if (out !== item) changed = true;
+      return out;
+    });
+    return changed ? next : value;
+  }
+  if (isPlainObject(value)) {
+    let next: Record<string, unknown> | undefined;
+    for (const [key, item] of Object.entries(value)) {
+      if (isOpaqueKey(key)) continue;
+      const out = rewriteDeep(item, rewrite);
+      if (out !== item) (next ??= { ...value })[key] = out;
+    }
+    return next ?? value;
+  }
+  return value;
+}
+
+function rewriteFields(content: Record<string, unknown>, fields: readonly string[], rewrite: Rewrite): boolean {
+  let changed = false;
+  for (const field of fields) {
+    if (!(field in content)) continue;
+    const out = rewriteDeep(content[field], rewrite);
+    if (out !== content[field]) {
+      content[field] = out;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** Which content fields of each kernel-to-client message may show the workspace path. */
+const OUTGOING_FIELDS: Record<string, readonly string[]> = {
+  stream: ['text'],
+  execute_input: ['code'],
+  execute_result: ['data'],
+  display_data: ['data'],
+  update_display_data: ['data'],
+  error: ['ename', 'evalue', 'traceback'],
+  execute_reply: ['ename', 'evalue', 'traceback', 'payload', 'user_expressions'],
+};
+
+/** Messages from clients whose code runs in the kernel. */
+const INCOMING_FIELDS: Record<string, readonly string[]> = {
+  execute_request: ['code', 'user_expressions'],
+};
+
+export function outgoingNeedsRewrite(msgType: string | undefined): boolean {
+  return msgType !== undefined && msgType in OUTGOING_FIELDS;
+}
+
+/** Rewrite the workspace back to /mnt/data in a kernel message. Returns whether it changed. */
+export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boolean {
+  const fields = frame.msgType ? OUTGOING_FIELDS[frame.msgType] : undefined;
+  const content = fields && frame.content();
+  if (!fields || !content) return false;
+  const changed = rewriteFields(content, fields, (text) => rewriter.textOut(text));
+  if (changed) frame.markContentChanged();
+  return changed;
+}
+
+/** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */
+export function rewriteIncoming(frame: KernelFrame, rewriter: PathRewriter): boolean {
+  const fields = frame.msgType ? INCOMING_FIELDS[frame.msgType] : undefined;
+  const content = fields && frame.content();
+  if (!fields || !content) return false;
+  const changed = rewriteFields(content, fields, (code) => rewriter.codeIn(code));
+  if (changed) frame.markContentChanged();
+  return changed;
+}

@@ -1,0 +1,68 @@
+/**
+ * Maps `/mnt/data` to one chat's workspace in code going to the kernel, and the workspace back
+ * to `/mnt/data` in text coming out. Path-aware: only whole path segments match, so
+ * `/mnt/database`, `/mnt/data2` and `/tmp/mnt/data` are left alone.
+ */
+export const MOUNT_PATH = '/mnt/data';
+
+// A path continues through these characters: a match must not be glued to one on either side.
+const PATH_CHAR_BEFORE = String.raw`[\w.~/-]`;
+const PATH_CHAR_AFTER = String.raw`[\w.~-]`;
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function pathPattern(paths: readonly string[]): RegExp {
+  const alternatives = [...new Set(paths)].sort((a, b) => b.length - a.length).map(escapeRegExp);
+  return new RegExp(`(?<!${PATH_CHAR_BEFORE})(?:${alternatives.join('|')})(?!${PATH_CHAR_AFTER})`, 'g');
+}
+
+const PATH_CHAR_BEFORE_TEST = new RegExp(PATH_CHAR_BEFORE);
+
+export class PathRewriter {
+  private readonly inbound: RegExp;
+  private readonly outbound: RegExp;
+  /** Every form of the workspace path the kernel may print (as configured, and its real path). */
+  readonly workspacePaths: readonly string[];
+
+  constructor(workspacePaths: readonly string[], readonly mountPath: string = MOUNT_PATH) {
+    this.workspacePaths = [...new Set(workspacePaths.map((p) => p.replace(/\/+$/, '')))].filter(Boolean);
+    if (this.workspacePaths.length === 0) throw new Error('PathRewriter needs at least one workspace path');
+    this.inbound = pathPattern([mountPath]);
+    this.outbound = pathPattern(this.workspacePaths);
+  }
+
+  /** Code going to the kernel: `/mnt/data` becomes the workspace. */
+  codeIn(code: string): string {
+    if (!code.includes(this.mountPath)) return code;
+    const workspace = this.workspacePaths[0]!;
+    return code.replace(this.inbound, () => workspace);
+  }
+
+  /** Text coming from the kernel: the workspace becomes `/mnt/data`. */
+  textOut(text: string): string {
+    if (!this.workspacePaths.some((p) => text.includes(p))) return text;
+    return text.replace(this.outbound, () => this.mountPath);
+  }
+
+  /**
+   * How many characters at the end of `text` could be the start of a workspace path whose rest
+   * is still to come (stream output is split at arbitrary points). 0 when the end is safe to send.
+   * A whole workspace path at the very end counts too: the next character decides whether it is
+   * this chat's folder or a longer name.
+   */
+  pendingTailLength(text: string): number {
+    let longest = 0;
+    for (const workspace of this.workspacePaths) {
+      const max = Math.min(workspace.length, text.length);
+      for (let k = max; k > longest; k--) {
+        if (!text.endsWith(workspace.slice(0, k))) continue;
+        const before = text[text.length - k - 1];
+        if (before === undefined || !PATH_CHAR_BEFORE_TEST.test(before)) longest = k;
+        break;
+      }
+    }
+    return longest;
+  }
+}

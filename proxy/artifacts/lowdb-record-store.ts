@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -91,6 +91,20 @@ export class LowdbRecordStore implements RecordStore {
       data.records.push(...frozen);
       return () => data.records.splice(before);
     });
+  }
+
+  async hasChat(chatId: string): Promise<boolean> {
+    const file = this.#fileFor(chatId);
+    if (this.#slots.has(chatId)) {
+      const { data } = (await this.#slots.get(chatId)!).db;
+      if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0) return true;
+    }
+    try {
+      await stat(file);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Records are frozen: callers read them, never change them. */

@@ -21,6 +21,10 @@ export class MemoryRecordStore implements RecordStore {
     this.#chat(chatId).records.push(...records.map((r) => structuredClone(r)));
   }
 
+  async hasChat(chatId: string): Promise<boolean> {
+    return this.#chats.has(assertChatId(chatId));
+  }
+
   async listChat(chatId: string): Promise<FileRecord[]> {
     return structuredClone(this.#chats.get(assertChatId(chatId))?.records ?? []);
   }

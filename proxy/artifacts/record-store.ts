@@ -8,6 +8,8 @@ import type { FileRecord } from './file-record.ts';
 export interface RecordStore {
   /** Append records of one chat, in order, durably (all or none). */
   append(chatId: string, records: readonly FileRecord[]): Promise<void>;
+  /** Does the store hold anything for this chat? Cheap, and caches nothing for unknown chats. */
+  hasChat(chatId: string): Promise<boolean>;
   /** Every record of a chat, oldest first; [] for an unknown chat. */
   listChat(chatId: string): Promise<FileRecord[]>;
   get(chatId: string, id: string): Promise<FileRecord | undefined>;

@@ -1,0 +1,57 @@
+import type { Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { ZipFile } from 'yazl';
+import type { BlobStore } from '../artifacts/blob-store.ts';
+import type { FileRecord } from '../artifacts/file-record.ts';
+import { extensionOf } from '../artifacts/format-label.ts';
+import type { Logger } from '../logger.ts';
+import { describeError } from '../logger.ts';
+import { contentDisposition } from './content-disposition.ts';
+
+/** Already compressed: deflating them again costs time and saves nothing. */
+const STORED = new Set(['xlsx', 'docx', 'pptx', 'zip', 'parquet', 'png', 'jpg', 'jpeg', 'gif', 'webp', 'pdf']);
+
+/** yazl refuses backslashes in entry names; on POSIX they are just characters of a file name. */
+function zipPath(recordPath: string): string {
+  return recordPath.replace(/\\/g, '_');
+}
+
+/** Streams a zip of the given (latest) versions: one blob open at a time, constant memory. */
+export async function sendArchive(
+  res: Response,
+  name: string,
+  records: readonly FileRecord[],
+  blobs: BlobStore,
+  logger: Logger,
+): Promise<void> {
+  const zip = new ZipFile();
+  for (const record of records) {
+    zip.addReadStreamLazy(
+      zipPath(record.path),
+      { mtime: new Date(record.modifiedAt), size: record.size, compress: !STORED.has(extensionOf(record.name)) },
+      (callback) => {
+        blobs.open(record.sha256).then(
+          (stream) => callback(null, stream),
+          (error: unknown) => callback(error, undefined as never),
+        );
+      },
+    );
+  }
+  zip.end();
+  res.status(200).set({
+    'Content-Type': 'application/zip',
+    'Content-Disposition': contentDisposition(name),
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'private, no-cache',
+  });
+  const output = zip.outputStream as NodeJS.ReadableStream & { destroy(error?: Error): void };
+  zip.on('error', (error: Error) => {
+    logger.error(`[files-api] zip ${name} failed: ${describeError(error)}`);
+    output.destroy(error);
+  });
+  try {
+    await pipeline(output, res);
+  } catch {
+    if (!res.writableEnded) res.destroy();
+  }
+}

@@ -1,0 +1,144 @@
+import { stat } from 'node:fs/promises';
+import { PassThrough } from 'node:stream';
+import express, { type Request, type Response, type Router } from 'express';
+import { ArtifactError } from '../artifacts/artifact-errors.ts';
+import { DEFAULT_UPLOAD_LIMIT_BYTES, type ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
+import type { BlobStore } from '../artifacts/blob-store.ts';
+import { latestByPath, type RecordStore } from '../artifacts/record-store.ts';
+import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
+import type { Workspaces } from '../chats/workspaces.ts';
+import { quietLogger, type Logger } from '../logger.ts';
+import { sendArchive } from './archive-zip.ts';
+import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
+import { createCors } from './cors.ts';
+import { sendFileContent } from './file-content.ts';
+import { streamFileEvents } from './file-events-stream.ts';
+import { summarizeFiles, summarizePath } from './file-summary.ts';
+import type { FileListResponse } from './files-api-types.ts';
+import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
+
+export interface FilesApiDeps {
+  store: RecordStore;
+  blobs: BlobStore;
+  recorder: ArtifactRecorder;
+  workspaces: Workspaces;
+  auth?: AuthOptions;
+  logger?: Logger;
+  /** Origins allowed to call the API from a browser; `['*']` for any; none by default. */
+  corsOrigins?: readonly string[];
+  /** Largest upload in bytes (default 100 MiB). */
+  uploadLimitBytes?: number;
+  /** Reported by GET /health; 'unknown' when not given. */
+  gatewayHealth?: () => Promise<'up' | 'down'>;
+  /** SSE heartbeat period (default 15 s). */
+  sseHeartbeatMs?: number;
+}
+
+/**
+ * The files API, an Express router the sidecar mounts at API_PREFIX (`/sidecar/v1`):
+ * health, file list, content, zip archive, events and uploads for one chat.
+ */
+export function createFilesApi(deps: FilesApiDeps): Router {
+  const { store, blobs, recorder, workspaces } = deps;
+  const logger = deps.logger ?? quietLogger;
+  const uploadLimit = deps.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
+  const authenticate = createAuthenticate(deps.auth ?? {});
+  const router = express.Router();
+  router.use(createCors(deps.corsOrigins ?? []));
+
+  router.get('/health', async (_req, res) => {
+    let gateway: 'up' | 'down' | 'unknown' = 'unknown';
+    if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
+    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway });
+  });
+
+  router.use('/chats', authenticate);
+
+  const workspaceExists = async (chatId: string) =>
+    stat(workspaces.pathFor(chatId)).then((s) => s.isDirectory(), () => false);
+
+  /**
+   * The chat id from the URL, once the caller may see it. Another chat, a chat the user does
+   * not own and an unknown chat all get the same 404: nothing tells them apart.
+   */
+  async function authorizedChat(req: Request, res: Response, options: { mayCreate?: boolean } = {}): Promise<string> {
+    const chatId = assertChatId(req.params.chatId);
+    const access = res.locals.access as Access;
+    if (access.kind === 'chat' && access.chatId !== chatId) throw chatNotFound();
+    const known = await store.hasChat(chatId);
+    if (access.kind === 'user' && (!known || (await store.getOwner(chatId)) !== access.sub)) throw chatNotFound();
+    if (!known && !(await workspaceExists(chatId))) {
+      if (!(options.mayCreate && access.kind !== 'user')) throw chatNotFound();
+    }
+    return chatId;
+  }
+
+  const recordsOf = async (chatId: string) => ((await store.hasChat(chatId)) ? store.listChat(chatId) : []);
+
+  router.get('/chats/:chatId/files', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const hasRecords = await store.hasChat(chatId);
+    const body: FileListResponse = {
+      chatId,
+      files: summarizeFiles(await recordsOf(chatId)),
+      skipped: hasRecords ? await store.listSkipped(chatId) : [],
+    };
+    res.set('Cache-Control', 'no-store').json(body);
+  });
+
+  router.get('/chats/:chatId/files/:fileId/content', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const fileId = req.params.fileId;
+    if (!isValidOpaqueId(fileId)) {
+      throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
+    }
+    const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
+    if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
+    await sendFileContent(req, res, record, blobs);
+  });
+
+  router.get('/chats/:chatId/archive.zip', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const latest = [...latestByPath(await recordsOf(chatId)).values()];
+    await sendArchive(res, `${chatId}-files.zip`, latest, blobs, logger);
+  });
+
+  router.get('/chats/:chatId/events', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    streamFileEvents(req, res, chatId, { events: recorder.events, store, logger, heartbeatMs: deps.sseHeartbeatMs });
+  });
+
+  router.put('/chats/:chatId/uploads/*path', async (req, res) => {
+    const chatId = await authorizedChat(req, res, { mayCreate: true });
+    const segments = (req.params as { path?: string[] | string }).path ?? [];
+    const relPath = Array.isArray(segments) ? segments.join('/') : segments;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > uploadLimit) {
+      return rejectUpload(req, res, 'ERR_UPLOAD_TOO_LARGE', `Uploads are limited to ${uploadLimit} bytes.`);
+    }
+    // A PassThrough, so stopping early (limit, bad path) does not destroy the request's socket.
+    const body = req.pipe(new PassThrough());
+    const access = res.locals.access as Access;
+    try {
+      const record = await recorder.recordUpload(chatId, relPath, body, access.kind === 'user' ? access.sub : null, {
+        maxBytes: uploadLimit,
+      });
+      res.status(201).json(summarizePath(await store.listChat(chatId), record.path));
+    } catch (error) {
+      if (error instanceof ArtifactError) return rejectUpload(req, res, error.code, error.message);
+      throw error;
+    }
+  });
+
+  router.use(notFoundHandler);
+  router.use(createErrorHandler(logger));
+  return router;
+}
+
+/** Answers before the body is read: close the connection after, and drain what still arrives. */
+function rejectUpload(req: Request, res: Response, code: string, message: string): void {
+  req.unpipe();
+  res.set('Connection', 'close');
+  sendError(res, code, message);
+  req.resume();
+}

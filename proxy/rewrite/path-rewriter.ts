@@ -8,6 +8,9 @@ export const MOUNT_PATH = '/mnt/data';
 // A path continues through these characters: a match must not be glued to one on either side.
 const PATH_CHAR_BEFORE = String.raw`[\w.~/-]`;
 const PATH_CHAR_AFTER = String.raw`[\w.~-]`;
+// IPython colours tracebacks: a path right after an ANSI colour code (`ESC[0;32m`) starts there.
+const AFTER_ANSI = String.raw`(?<=\x1b\[[\d;]*m)`;
+const ENDS_WITH_ANSI = /\x1b\[[\d;]*m$/;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -15,7 +18,7 @@ function escapeRegExp(text: string): string {
 
 function pathPattern(paths: readonly string[]): RegExp {
   const alternatives = [...new Set(paths)].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return new RegExp(`(?<!${PATH_CHAR_BEFORE})(?:${alternatives.join('|')})(?!${PATH_CHAR_AFTER})`, 'g');
+  return new RegExp(`(?:${AFTER_ANSI}|(?<!${PATH_CHAR_BEFORE}))(?:${alternatives.join('|')})(?!${PATH_CHAR_AFTER})`, 'g');
 }
 
 const PATH_CHAR_BEFORE_TEST = new RegExp(PATH_CHAR_BEFORE);
@@ -59,7 +62,7 @@ export class PathRewriter {
       for (let k = max; k > longest; k--) {
         if (!text.endsWith(workspace.slice(0, k))) continue;
         const before = text[text.length - k - 1];
-        if (before === undefined || !PATH_CHAR_BEFORE_TEST.test(before)) longest = k;
+        if (before === undefined || !PATH_CHAR_BEFORE_TEST.test(before) || ENDS_WITH_ANSI.test(text.slice(0, text.length - k))) longest = k;
         break;
       }
     }

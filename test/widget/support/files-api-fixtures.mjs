@@ -1,0 +1,144 @@
+// @ts-check
+/**
+ * A stand-in for the sidecar's files API, as @web/test-runner middleware, so
+ * the browser tests talk to real HTTP and a real SSE stream.
+ *
+ * Tests drive it over /__fixtures/{chatId}/...:
+ *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens}
+ *   POST patch  (same fields, merged)
+ *   POST emit   {event, data}    -> written to every open stream of the chat
+ *   POST drop                    -> ends every open stream of the chat
+ *   GET  log                     -> the API requests seen, with their credentials
+ *   GET  clients                 -> how many streams are open
+ */
+
+const API = '/sidecar/v1/chats/';
+const CONTROL = '/__fixtures/';
+
+/** @typedef {{ files: any[], skipped: any[], contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
+
+export function filesApiFixtures() {
+  /** @type {Map<string, Chat>} */
+  const chats = new Map();
+
+  /** @param {string} id */
+  const chat = (id) => {
+    let c = chats.get(id);
+    if (!c) {
+      c = { files: [], skipped: [], contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
+      chats.set(id, c);
+    }
+    return c;
+  };
+
+  /** @param {import('koa').Context} ctx @param {number} status @param {string} code @param {string} message */
+  const fail = (ctx, status, code, message) => {
+    ctx.status = status;
+    ctx.body = { error: { code, message } };
+  };
+
+  /** @param {import('koa').Context} ctx */
+  const readJson = async (ctx) => {
+    let text = '';
+    for await (const chunk of ctx.req) text += chunk;
+    return text ? JSON.parse(text) : {};
+  };
+
+  /** @type {import('koa').Middleware} */
+  return async (ctx, next) => {
+    const url = new URL(ctx.url, 'http://fixture');
+
+    if (url.pathname.startsWith(CONTROL)) {
+      const [id = '', action = ''] = url.pathname.slice(CONTROL.length).split('/').map(decodeURIComponent);
+      if (action === 'setup') {
+        for (const s of chat(id).streams) s.end();
+        chats.delete(id);
+      }
+      const c = chat(id);
+      switch (action) {
+        case 'setup':
+        case 'patch': {
+          const { files, skipped, contents, listStatus, eventsStatus, tokens } = await readJson(ctx);
+          if (files) c.files = files;
+          if (skipped) c.skipped = skipped;
+          if (contents) c.contents = { ...c.contents, ...contents };
+          if (listStatus) c.listStatus = listStatus;
+          if (eventsStatus) c.eventsStatus = eventsStatus;
+          if (tokens !== undefined) c.tokens = tokens;
+          ctx.body = { ok: true };
+          return;
+        }
+        case 'emit': {
+          const { event, data } = await readJson(ctx);
+          if (event === 'file') c.files = [data, ...c.files.filter((f) => f.path !== data.path)];
+          for (const s of c.streams) s.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+          ctx.body = { clients: c.streams.size };
+          return;
+        }
+        case 'drop':
+          for (const s of c.streams) s.end();
+          c.streams.clear();
+          ctx.body = { ok: true };
+          return;
+        case 'log':
+          ctx.body = c.log;
+          return;
+        case 'clients':
+          ctx.body = { clients: c.streams.size };
+          return;
+      }
+      ctx.status = 404;
+      return;
+    }
+
+    if (!url.pathname.startsWith(API)) return next();
+    const [id = '', route = '', fileId = '', tail = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
+    const c = chat(id);
+    const authorization = ctx.get('authorization') || null;
+    const queryToken = url.searchParams.get('token');
+    c.log.push({ path: url.pathname.slice(API.length + id.length) + (url.searchParams.has('disposition') ? `?disposition=${url.searchParams.get('disposition')}` : ''), authorization, token: queryToken });
+
+    if (c.tokens) {
+      const given = authorization?.replace(/^Bearer /, '') ?? queryToken;
+      if (!given || !c.tokens.includes(given)) return fail(ctx, 401, 'UNAUTHORIZED', 'A valid token is required');
+    }
+
+    if (route === 'files' && !fileId) {
+      if (c.listStatus !== 200) return fail(ctx, c.listStatus, 'FIXTURE_FAILURE', 'The fixture was told to fail');
+      ctx.body = { chatId: id, files: c.files, skipped: c.skipped };
+      return;
+    }
+
+    if (route === 'events') {
+      if (c.eventsStatus !== 200) return fail(ctx, c.eventsStatus, 'FIXTURE_FAILURE', 'No stream today');
+      ctx.respond = false;
+      const res = ctx.res;
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      c.streams.add(res);
+      res.on('close', () => c.streams.delete(res));
+      return;
+    }
+
+    if (route === 'files' && tail === 'content') {
+      const all = c.files.flatMap((f) => [f, ...(f.versions ?? [])]);
+      const file = all.find((f) => f.id === fileId);
+      if (!file) return fail(ctx, 404, 'FILE_NOT_FOUND', 'No such file');
+      const owner = c.files.find((f) => f.id === fileId || f.versions?.some((v) => v.id === fileId));
+      ctx.set('Content-Type', owner?.mimeType ?? 'application/octet-stream');
+      const inline = url.searchParams.get('disposition') === 'inline';
+      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${owner?.name ?? 'file'}"`);
+      const content = c.contents[fileId] ?? `content of ${fileId}`;
+      ctx.body = content.startsWith('base64:') ? Buffer.from(content.slice(7), 'base64') : content;
+      return;
+    }
+
+    if (route === 'archive.zip') {
+      ctx.set('Content-Type', 'application/zip');
+      ctx.body = Buffer.from('PK\u0005\u0006fixture-zip');
+      return;
+    }
+
+    return fail(ctx, 404, 'NOT_FOUND', 'No such route');
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Test helpers for <generated-files>. The element under test is always the
+ * production script-tag bundle, never the source.
+ */
+import type * as Widget from '../../../widget/generated-files.ts';
+import type { GeneratedFilesElement } from '../../../widget/generated-files.ts';
+import type { FileSummary, FileVersionSummary } from '../../../proxy/api/files-api-types.ts';
+
+export const BUNDLE_URL = '/dist/widget/generated-files.js';
+export const widget = (await import(BUNDLE_URL)) as typeof Widget;
+
+// ---- assertions ----
+
+export class AssertionError extends Error {
+  override name = 'AssertionError';
+}
+
+export function assert(condition: unknown, message = 'assertion failed'): asserts condition {
+  if (!condition) throw new AssertionError(message);
+}
+
+export function assertEqual<T>(actual: T, expected: T, message = ''): void {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new AssertionError(`${message ? `${message}: ` : ''}expected ${e}, got ${a}`);
+}
+
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  message = 'condition',
+  timeout = 4000,
+): Promise<NonNullable<T>> {
+  const deadline = performance.now() + timeout;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (performance.now() > deadline) {
+      throw new AssertionError(`timed out waiting for ${message}${last ? ` (${String(last)})` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function oneEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
+  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as E), { once: true }));
+}
+
+// ---- fixtures ----
+
+let counter = 0;
+/** A chat id no other test uses, so tests never share fixture state. */
+export function uniqueChatId(label = 'chat'): string {
+  return `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+}
+
+const FIVE_MINUTES_AGO = new Date(Date.now() - 5 * 60_000).toISOString();
+
+export function makeVersion(chatId: string, id: string, version: number, extra: Partial<FileVersionSummary> = {}): FileVersionSummary {
+  return {
+    id,
+    version,
+    size: 1234,
+    sha256: 'f'.repeat(64),
+    createdAt: FIVE_MINUTES_AGO,
+    modifiedAt: FIVE_MINUTES_AGO,
+    downloadUrl: `/sidecar/v1/chats/${encodeURIComponent(chatId)}/files/${id}/content`,
+    execution: null,
+    source: 'execution',
+    ...extra,
+  };
+}
+
+/** A file with `versions` versions, newest first; ids are `${id}` for the latest and `${id}.vN` for older ones. */
+export function makeFile(
+  chatId: string,
+  path: string,
+  options: { id?: string; versions?: number; mimeType?: string; size?: number; modifiedAt?: string } = {},
+): FileSummary {
+  const id = options.id ?? path.replace(/[^\w]/g, '_');
+  const count = options.versions ?? 1;
+  const versions: FileVersionSummary[] = [];
+  for (let v = count; v >= 1; v--) {
+    versions.push(
+      makeVersion(chatId, v === count ? id : `${id}.v${v}`, v, {
+        size: options.size ?? 1000 * v,
+        ...(options.modifiedAt ? { modifiedAt: options.modifiedAt } : {}),
+      }),
+    );
+  }
+  const latest = versions[0]!;
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
+  return { ...latest, name, path, mimeType: options.mimeType ?? 'application/octet-stream', format: ext, versions };
+}
+
+async function control(chatId: string, action: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`/__fixtures/${encodeURIComponent(chatId)}/${action}`, {
+    method: body === undefined && (action === 'log' || action === 'clients') ? 'GET' : 'POST',
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  assert(response.ok, `fixture ${action} failed: ${response.status}`);
+  return response.json();
+}
+
+export interface ChatFixture {
+  files?: FileSummary[];
+  skipped?: unknown[];
+  contents?: Record<string, string>;
+  listStatus?: number;
+  eventsStatus?: number;
+  tokens?: string[] | null;
+}
+
+export const server = {
+  setup: (chatId: string, fixture: ChatFixture = {}) => control(chatId, 'setup', fixture),
+  patch: (chatId: string, fixture: ChatFixture) => control(chatId, 'patch', fixture),
+  emit: async (chatId: string, event: 'file' | 'skipped', data: unknown) =>
+    ((await control(chatId, 'emit', { event, data })) as { clients: number }).clients,
+  drop: (chatId: string) => control(chatId, 'drop', {}),
+  log: async (chatId: string) =>
+    (await control(chatId, 'log')) as { path: string; authorization: string | null; token: string | null }[],
+  clients: async (chatId: string) => ((await control(chatId, 'clients')) as { clients: number }).clients,
+};
+
+// ---- the element ----
+
+const mounted: Element[] = [];
+
+/** Creates <generated-files> with these attributes and adds it to the page; removed after each test. */
+export function mount(
+  attributes: Record<string, string | boolean>,
+  setup?: (el: GeneratedFilesElement) => void,
+): GeneratedFilesElement {
+  const el = document.createElement('generated-files');
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === true) el.setAttribute(name, '');
+    else if (value !== false) el.setAttribute(name, value);
+  }
+  setup?.(el);
+  document.body.append(el);
+  mounted.push(el);
+  return el;
+}
+
+export function cleanup(): void {
+  for (const el of mounted.splice(0)) el.remove();
+}
+
+export function part(el: Element, name: string): HTMLElement | null {
+  return el.shadowRoot!.querySelector<HTMLElement>(`[part~="${name}"]`);
+}
+
+export function parts(el: Element, name: string): HTMLElement[] {
+  return [...el.shadowRoot!.querySelectorAll<HTMLElement>(`[part~="${name}"]`)];
+}
+
+export function names(el: Element): string[] {
+  return parts(el, 'name').map((n) => n.textContent ?? '');
+}
+
+/** The item whose name part reads `name`. */
+export function item(el: Element, name: string): HTMLElement {
+  const found = parts(el, 'item').find((i) => i.querySelector('[part~="name"]')?.textContent === name);
+  assert(found, `no item named ${name}; have ${names(el).join(', ')}`);
+  return found;
+}
+
+/** A routed fetch for the element's seam: answers from a function, records requests. */
+export function route(el: GeneratedFilesElement, handler: (request: Request) => Response | Promise<Response>): Request[] {
+  const seen: Request[] = [];
+  el.fetch = async (request: Request) => {
+    seen.push(request);
+    return handler(request);
+  };
+  return seen;
+}
+
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+/** Captures programmatic download clicks instead of letting the browser save files. */
+export function captureDownloads(): { downloads: { href: string; name: string }[]; restore: () => void } {
+  const downloads: { href: string; name: string }[] = [];
+  const original = HTMLAnchorElement.prototype.click;
+  HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+    if (this.hasAttribute('download')) downloads.push({ href: this.href, name: this.download });
+    else original.call(this);
+  };
+  return { downloads, restore: () => (HTMLAnchorElement.prototype.click = original) };
+}

@@ -1,0 +1,74 @@
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * Lit's css`` stays a string bundlers do not touch; squeeze its whitespace and
+ * comments. Only spaces next to `{};,>` and after `:` go, so descendant
+ * selectors and quoted names keep theirs.
+ */
+function minifyLitCss(): Plugin {
+  return {
+    name: 'minify-lit-css',
+    transform(code, id) {
+      if (!id.endsWith('/widget/styles.ts')) return null;
+      const minified = code.replace(/css`([^`]*)`/g, (_, text: string) => {
+        const min = text
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\s+/g, ' ')
+          .replace(/\s*([{};,>])\s*/g, '$1')
+          .replace(/:\s+/g, ':')
+          .replace(/;}/g, '}')
+          .trim();
+        return `css\`${min}\``;
+      });
+      // The stylesheet is one string; mapping into it is not worth a sourcemap.
+      return { code: minified, map: null };
+    },
+  };
+}
+
+/**
+ * The <generated-files> element, two ways:
+ * - default: one self-contained, minified ES module with Lit inside, for a
+ *   script tag; the sidecar serves dist/widget/generated-files.js.
+ * - `--mode npm`: bare `lit` imports left for the app's bundler, in dist/widget/npm/.
+ */
+export default defineConfig(({ mode }) => {
+  const npm = mode === 'npm';
+  return {
+    publicDir: false,
+    plugins: [minifyLitCss()],
+    build: {
+      target: 'es2022',
+      outDir: npm ? 'dist/widget/npm' : 'dist/widget',
+      emptyOutDir: true,
+      minify: !npm,
+      sourcemap: true,
+      reportCompressedSize: true,
+      lib: npm
+        ? {
+            entry: {
+              'generated-files': 'widget/generated-files.ts',
+              'generated-files-element': 'widget/generated-files-element.ts',
+            },
+            formats: ['es'],
+            fileName: (_format, entry) => `${entry}.js`,
+          }
+        : {
+            entry: 'widget/generated-files.ts',
+            formats: ['es'],
+            fileName: () => 'generated-files.js',
+          },
+      rolldownOptions: npm
+        ? {
+            external: [/^lit($|\/)/, /^@lit\//],
+            // One file per source module, so bundlers see the element on its own.
+            output: { preserveModules: true, preserveModulesRoot: 'widget' },
+          }
+        : {
+            // Vite keeps whitespace in ES libraries for the next bundler; this
+            // one goes straight to browsers.
+            output: { minify: true, comments: false },
+          },
+    },
+  };
+});

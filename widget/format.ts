@@ -1,0 +1,48 @@
+/** Human-readable sizes and times for the file list. Pure functions, no DOM. */
+
+const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'] as const;
+
+/** `1234` -> `1.2 kB` (decimal units, like the browser's download shelf). */
+export function formatBytes(bytes: number, locale?: string): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 100 ? 0 : 1;
+  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value)} ${UNITS[unit]}`;
+}
+
+const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['second', 60],
+  ['minute', 60],
+  ['hour', 24],
+  ['day', 7],
+  ['week', 4.35],
+  ['month', 12],
+  ['year', Number.POSITIVE_INFINITY],
+];
+
+/** `2026-01-01T10:00:00Z` -> `3 minutes ago`; under 45 s reads `now`. */
+export function formatRelativeTime(date: Date, now: number = Date.now(), locale?: string): string {
+  const time = date.getTime();
+  if (Number.isNaN(time)) return '';
+  let delta = (time - now) / 1000;
+  if (Math.abs(delta) < 45) {
+    return new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(0, 'second');
+  }
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  for (const [unit, size] of STEPS) {
+    if (Math.abs(delta) < size) return rtf.format(Math.round(delta), unit);
+    delta /= size;
+  }
+  return '';
+}
+
+/** `out/charts/a.png` -> `out/charts`; top-level files have no folder. */
+export function folderOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash > 0 ? path.slice(0, slash) : '';
+}

@@ -1,0 +1,357 @@
+import { css } from 'lit';
+
+/**
+ * Public knobs are `--generated-files-*`; each is read once into a private
+ * `--_*` property with a light and a dark fallback, so a value set on the
+ * element or any ancestor wins and an unset one follows the color scheme.
+ */
+export const styles = css`
+  :host {
+    --_font: var(--generated-files-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    --_font-size: var(--generated-files-font-size, 0.875rem);
+    --_color: var(--generated-files-color, #1f2328);
+    --_muted: var(--generated-files-muted-color, #59636e);
+    --_background: var(--generated-files-background, #ffffff);
+    --_surface: var(--generated-files-surface, #f6f8fa);
+    --_border: var(--generated-files-border-color, #d1d9e0);
+    --_accent: var(--generated-files-accent, #0969da);
+    --_accent-text: var(--generated-files-accent-text, #ffffff);
+    --_danger: var(--generated-files-danger, #d1242f);
+    --_radius: var(--generated-files-radius, 8px);
+    --_space: var(--generated-files-spacing, 0.75rem);
+    --_focus: var(--generated-files-focus-ring, 2px solid var(--_accent));
+
+    display: block;
+    box-sizing: border-box;
+    font-family: var(--_font);
+    font-size: var(--_font-size);
+    line-height: 1.45;
+    color: var(--_color);
+    background: var(--_background);
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    color-scheme: light dark;
+  }
+
+  @media (prefers-color-scheme: dark) {
+    :host {
+      --_color: var(--generated-files-color, #f0f6fc);
+      --_muted: var(--generated-files-muted-color, #9198a1);
+      --_background: var(--generated-files-background, #0d1117);
+      --_surface: var(--generated-files-surface, #151b23);
+      --_border: var(--generated-files-border-color, #3d444d);
+      --_accent: var(--generated-files-accent, #4493f8);
+      --_accent-text: var(--generated-files-accent-text, #0d1117);
+      --_danger: var(--generated-files-danger, #f85149);
+    }
+  }
+
+  :host([hidden]) {
+    display: none;
+  }
+
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+
+  [part~='header'] {
+    display: flex;
+    align-items: center;
+    gap: calc(var(--_space) * 0.75);
+    padding: calc(var(--_space) * 0.75) var(--_space);
+    border-bottom: 1px solid var(--_border);
+  }
+
+  [part~='heading'] {
+    margin: 0;
+    font-size: 1em;
+    font-weight: 600;
+  }
+
+  [part~='count'] {
+    min-width: 1.5em;
+    padding: 0 0.5em;
+    border-radius: 999px;
+    background: var(--_surface);
+    border: 1px solid var(--_border);
+    color: var(--_muted);
+    font-size: 0.85em;
+    text-align: center;
+  }
+
+  .spacer {
+    flex: 1;
+  }
+
+  button {
+    font: inherit;
+    color: inherit;
+    cursor: pointer;
+    display: inline-flex;
+    align-items: center;
+    gap: 0.35em;
+    padding: 0.25em 0.75em;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface);
+    white-space: nowrap;
+  }
+
+  button:hover {
+    border-color: var(--_accent);
+  }
+
+  button:focus-visible,
+  summary:focus-visible {
+    outline: var(--_focus);
+    outline-offset: 2px;
+  }
+
+  button:disabled {
+    cursor: progress;
+    opacity: 0.6;
+  }
+
+  [part~='download-button'],
+  [part~='download-all-button'] {
+    background: var(--_accent);
+    border-color: var(--_accent);
+    color: var(--_accent-text);
+  }
+
+  [part~='message'] {
+    margin: 0;
+    padding: calc(var(--_space) * 1.5) var(--_space);
+    color: var(--_muted);
+    text-align: center;
+  }
+
+  [part~='error'] {
+    color: var(--_danger);
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5em;
+    align-items: center;
+    justify-content: center;
+  }
+
+  [part~='list'] {
+    list-style: none;
+    margin: 0;
+    padding: 0;
+  }
+
+  [part~='item'] {
+    display: grid;
+    grid-template-columns: auto minmax(0, 1fr) auto;
+    align-items: center;
+    column-gap: var(--_space);
+    padding: calc(var(--_space) * 0.75) var(--_space);
+    border-top: 1px solid var(--_border);
+  }
+
+  [part~='item']:first-child {
+    border-top: 0;
+  }
+
+  .info {
+    min-width: 0;
+  }
+
+  [part~='name'] {
+    font-weight: 600;
+    overflow-wrap: anywhere;
+  }
+
+  [part~='folder'] {
+    color: var(--_muted);
+    overflow-wrap: anywhere;
+  }
+
+  [part~='meta'] {
+    display: block;
+    color: var(--_muted);
+    font-size: 0.9em;
+  }
+
+  [part~='version-badge'] {
+    margin-inline-start: 0.4em;
+    padding: 0 0.45em;
+    border-radius: 999px;
+    border: 1px solid var(--_accent);
+    color: var(--_accent);
+    font-size: 0.8em;
+    font-weight: 600;
+    vertical-align: 0.1em;
+  }
+
+  .actions {
+    display: flex;
+    gap: 0.4em;
+  }
+
+  [part~='versions'],
+  [part~='preview'] {
+    grid-column: 2 / -1;
+    margin-top: 0.5em;
+  }
+
+  summary {
+    cursor: pointer;
+    color: var(--_muted);
+    width: fit-content;
+    border-radius: 4px;
+  }
+
+  [part~='version-list'] {
+    list-style: none;
+    margin: 0.25em 0 0;
+    padding: 0;
+  }
+
+  [part~='version'] {
+    display: flex;
+    align-items: center;
+    justify-content: space-between;
+    gap: var(--_space);
+    padding: 0.25em 0;
+    color: var(--_muted);
+  }
+
+  [part~='preview'] {
+    overflow: auto;
+    max-height: 20rem;
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface);
+  }
+
+  [part~='preview'] table {
+    border-collapse: collapse;
+    font-size: 0.9em;
+    font-variant-numeric: tabular-nums;
+  }
+
+  [part~='preview'] th,
+  [part~='preview'] td {
+    padding: 0.2em 0.6em;
+    border-bottom: 1px solid var(--_border);
+    text-align: start;
+    white-space: nowrap;
+  }
+
+  [part~='preview'] img {
+    display: block;
+    max-width: 100%;
+    height: auto;
+  }
+
+  [part~='preview'] iframe {
+    display: block;
+    width: 100%;
+    height: 20rem;
+    border: 0;
+  }
+
+  [part~='preview'] p {
+    margin: 0;
+    padding: 0.5em;
+    color: var(--_muted);
+  }
+
+  [part~='skipped'] {
+    margin: 0;
+    padding: calc(var(--_space) * 0.5) var(--_space);
+    border-top: 1px solid var(--_border);
+    color: var(--_muted);
+    font-size: 0.9em;
+  }
+
+  [part~='status'] {
+    padding: 0 var(--_space);
+    color: var(--_muted);
+    font-size: 0.85em;
+  }
+
+  [part~='status']:not(:empty) {
+    padding-block: calc(var(--_space) * 0.5);
+    border-top: 1px solid var(--_border);
+  }
+
+  .icon {
+    display: block;
+    width: 2rem;
+    height: 2rem;
+    --_kind: var(--_muted);
+  }
+
+  .icon__page {
+    fill: var(--_background);
+    stroke: var(--_kind);
+    stroke-width: 1.5;
+  }
+
+  .icon__fold {
+    fill: none;
+    stroke: var(--_kind);
+    stroke-width: 1.5;
+  }
+
+  .icon__band {
+    fill: var(--_kind);
+  }
+
+  .icon__label {
+    fill: #fff;
+    font: 700 6.5px/1 var(--_font);
+    letter-spacing: 0.02em;
+  }
+
+  .icon--spreadsheet,
+  .icon--csv {
+    --_kind: #1a7f37;
+  }
+  .icon--document {
+    --_kind: #0550ae;
+  }
+  .icon--pdf {
+    --_kind: #cf222e;
+  }
+  .icon--image {
+    --_kind: #8250df;
+  }
+  .icon--slides {
+    --_kind: #bc4c00;
+  }
+  .icon--archive {
+    --_kind: #9a6700;
+  }
+  .icon--code,
+  .icon--data {
+    --_kind: #1b7c83;
+  }
+
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    margin: -1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+
+  @media (prefers-reduced-motion: no-preference) {
+    [part~='item'] {
+      animation: appear 160ms ease-out;
+    }
+    @keyframes appear {
+      from {
+        opacity: 0;
+        transform: translateY(-2px);
+      }
+    }
+  }
+`;

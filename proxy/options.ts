@@ -36,6 +36,8 @@ export interface SidecarOptions {
   maxFileBytes: number | null;
   chatQuotaBytes: number | null;
   uploadMaxBytes: number | null;
+  /** Workspace files untouched this many days are deleted (their records and copies stay); null: never. */
+  workspaceMaxAgeDays: number | null;
   executionTimeoutMs: number;
   recordWaitMs: number;
   gatewayTimeoutMs: number;
@@ -67,6 +69,7 @@ export const OPTION_SPECS: Record<string, Spec> = {
   maxFileBytes: { flag: 'max-file-mb', env: 'MAX_FILE_MB', help: 'Files larger than this are reported, not kept (default 512).' },
   chatQuotaBytes: { flag: 'chat-quota-mb', env: 'CHAT_QUOTA_MB', help: 'Bytes kept per chat before new files are reported, not kept (default 5120).' },
   uploadMaxBytes: { flag: 'upload-max-mb', env: 'UPLOAD_MAX_MB', help: 'Largest upload (default 100).' },
+  workspaceMaxAgeDays: { flag: 'workspace-max-age-days', env: 'WORKSPACE_MAX_AGE_DAYS', help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).' },
   executionTimeoutMs: { flag: 'execution-timeout-s', env: 'EXECUTION_TIMEOUT_S', help: 'An execution still running after this long is closed for tracking (default 3600).' },
   recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
   gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
@@ -170,6 +173,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     maxFileBytes: positiveNumber('maxFileBytes', get('maxFileBytes'), 1024 * 1024),
     chatQuotaBytes: positiveNumber('chatQuotaBytes', get('chatQuotaBytes'), 1024 * 1024),
     uploadMaxBytes: positiveNumber('uploadMaxBytes', get('uploadMaxBytes'), 1024 * 1024),
+    workspaceMaxAgeDays: positiveNumber('workspaceMaxAgeDays', get('workspaceMaxAgeDays'), 1),
     executionTimeoutMs: positiveNumber('executionTimeoutMs', get('executionTimeoutMs'), 1000) ?? 3_600_000,
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
     gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,

@@ -1,13 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Router } from 'express';
+import { API_PREFIX } from './api/files-api-types.ts';
+import { createFilesApi } from './api/files-routes.ts';
+import { createStaticRoutes } from './api/static-routes.ts';
+import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
+import { BlobStore } from './artifacts/blob-store.ts';
 import type { ExecutionObserver } from './artifacts/file-record.ts';
+import { LowdbRecordStore } from './artifacts/lowdb-record-store.ts';
+import type { RecordStore } from './artifacts/record-store.ts';
+import { Retention } from './artifacts/retention.ts';
+import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
 import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
 import { KernelChats } from './chats/kernel-chats.ts';
 import { Workspaces } from './chats/workspaces.ts';
-import { nullObserver } from './executions/execution-tracker.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
 import { sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
@@ -17,11 +25,12 @@ import type { SidecarOptions } from './options.ts';
 
 export interface SidecarParts {
   logger?: Logger;
-  /** Told when each execution starts and ends (the file tracker). */
+  /** Told when each execution starts and ends; the file recorder by default. */
   observer?: ExecutionObserver;
-  /** The sidecar's own routes (files API, widget, demo), mounted before the gateway passthrough. */
+  /** More routes of the sidecar's own, mounted before the gateway passthrough. */
   routes?: Router[];
-  onChatOwner?: (chatId: string, owner: string) => Promise<void>;
+  /** What the demo page is told (the local gateway's token); only with options.demo. */
+  demoConfig?: () => Record<string, unknown>;
 }
 
 export interface Sidecar {
@@ -29,6 +38,9 @@ export interface Sidecar {
   server: Server;
   workspaces: Workspaces;
   kernelChats: KernelChats;
+  store: RecordStore;
+  blobs: BlobStore;
+  recorder: ArtifactRecorder;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -44,6 +56,28 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   await workspaces.realRoot();
   const kernelChats = await KernelChats.open(options.dataDir);
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
+  const store = new LowdbRecordStore(options.dataDir);
+  const blobs = new BlobStore(options.dataDir);
+  const recorder = new ArtifactRecorder({
+    store,
+    blobs,
+    workspaces,
+    logger,
+    policy: createTrackingPolicy({
+      extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
+      maxFileBytes: options.maxFileBytes ?? undefined,
+      quotaBytes: options.chatQuotaBytes ?? undefined,
+    }),
+  });
+  const retention = new Retention({ store, blobs, recorder, workspaces, logger }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
+  const gatewayHealth = async (): Promise<'up' | 'down'> => {
+    try {
+      const res = await fetch(new URL('api', options.gatewayUrl), { signal: AbortSignal.timeout(2000) });
+      return res.ok ? 'up' : 'down';
+    } catch {
+      return 'down';
+    }
+  };
   const base = options.gatewayUrl.pathname;
   const gatewayOptions = {
     gateway: options.gatewayUrl,
@@ -66,9 +100,30 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     next();
   });
 
+  app.use(
+    API_PREFIX,
+    createFilesApi({
+      store,
+      blobs,
+      recorder,
+      workspaces,
+      logger,
+      auth: { secret: options.filesSecret },
+      corsOrigins: options.corsOrigins,
+      uploadLimitBytes: options.uploadMaxBytes ?? undefined,
+      gatewayHealth,
+    }),
+  );
+  app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
 
-  const createDeps = { assignment, kernelChats, workspaces, gatewayRootDir: options.gatewayRootDir, onChatOwner: parts.onChatOwner };
+  const createDeps = {
+    assignment,
+    kernelChats,
+    workspaces,
+    gatewayRootDir: options.gatewayRootDir,
+    onChatOwner: (chatId: string, owner: string) => store.setOwner(chatId, owner),
+  };
   app.post(
     `${base}api/kernels`,
     express.raw({ type: () => true, limit: '1mb' }),
@@ -102,7 +157,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
-    observer: parts.observer ?? nullObserver,
+    observer: parts.observer ?? recorder,
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,
@@ -118,11 +173,16 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     });
   });
 
+  retention.start();
+
   return {
     app,
     server,
     workspaces,
     kernelChats,
+    store,
+    blobs,
+    recorder,
     connections: channels.connections,
     listen() {
       return new Promise((resolve, reject) => {
@@ -134,9 +194,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       });
     },
     async close() {
+      retention.stop();
       channels.close();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
     },
   };
 }

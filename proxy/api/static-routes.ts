@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Router } from 'express';
+import { sendJsonError } from '../gateway/gateway-errors.ts';
+import { packageRoot } from '../package-root.ts';
+import { WIDGET_PATH } from './files-api-types.ts';
+
+/**
+ * The widget bundle (`/sidecar/widget/generated-files.js`, any origin may load it) and, when
+ * enabled, the demo page at `/sidecar/demo/` with the settings it needs.
+ */
+export function createStaticRoutes(options: { demo: boolean; demoConfig?: () => Record<string, unknown> }): Router {
+  const router = express.Router();
+  const root = packageRoot();
+  const widgetDir = path.join(root, 'dist', 'widget');
+  router.use(path.posix.dirname(WIDGET_PATH), (req, res, next) => {
+    res.set('Access-Control-Allow-Origin', '*');
+    res.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    if (!existsSync(widgetDir)) {
+      return sendJsonError(res, 503, 'ERR_WIDGET_NOT_BUILT', 'The widget bundle is not built: run `npm run build:widget`.');
+    }
+    next();
+  }, express.static(widgetDir, { fallthrough: false, maxAge: '5m' }));
+
+  if (options.demo) {
+    router.get('/sidecar/demo/config.json', (_req, res) => {
+      res.set('Cache-Control', 'no-store').json(options.demoConfig?.() ?? {});
+    });
+    router.use('/sidecar/demo', express.static(path.join(root, 'demo'), { fallthrough: false }));
+  }
+  return router;
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+/**
+ * Entry point: options from flags and environment, a local Jupyter Server when no gateway is
+ * given, the sidecar in front of it, and a clean stop on SIGTERM/SIGINT.
+ */
+import path from 'node:path';
+import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
+import { describeError } from './logger.ts';
+import { helpText, OptionsError, OPTION_SPECS, parseFlags, resolveOptions } from './options.ts';
+import { createSidecar } from './sidecar.ts';
+import { API_PREFIX, WIDGET_PATH } from './api/files-api-types.ts';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(helpText());
+    return;
+  }
+  const flags = parseFlags(argv);
+  const gatewayGiven = Boolean(flags[OPTION_SPECS.gatewayUrl!.flag] ?? process.env.GATEWAY_URL);
+
+  let jupyter: LocalJupyter | undefined;
+  let options;
+  if (gatewayGiven) {
+    options = resolveOptions(flags, process.env);
+  } else {
+    // No gateway: start Debian's Jupyter Server serving the workspace root, on loopback.
+    const draft = resolveOptions(flags, process.env, new URL('http://127.0.0.1/'));
+    console.info('[sidecar] no --gateway-url: starting a local Jupyter Server…');
+    jupyter = await startLocalJupyter({ rootDir: draft.workspaceRoot, token: process.env.JUPYTER_TOKEN, log: 'inherit' });
+    options = resolveOptions(flags, process.env, new URL(jupyter.url));
+    options.gatewayRootDir = draft.workspaceRoot;
+  }
+
+  if (!options.filesSecret) {
+    const exposed = !['127.0.0.1', 'localhost', '::1'].includes(options.host);
+    console.warn(
+      `[sidecar] WARNING: FILES_API_SECRET is not set: the files API (${API_PREFIX}) is open to anyone who can reach ${options.host}:${options.port}.` +
+        (exposed ? ' It is NOT bound to loopback: set FILES_API_SECRET before exposing it.' : ' It is bound to loopback only.'),
+    );
+  }
+
+  const sidecar = await createSidecar(options, {
+    logger: console,
+    demoConfig: () => ({ token: jupyter?.token ?? null, apiPrefix: API_PREFIX, widget: WIDGET_PATH }),
+  });
+  const url = await sidecar.listen();
+  console.info(`[sidecar] gateway ${options.gatewayUrl.origin}${options.gatewayUrl.pathname} (workspaces in ${path.relative(process.cwd(), options.workspaceRoot) || '.'})`);
+  console.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
+  console.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
+  if (options.demo) console.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.info(`[sidecar] ${signal}: closing connections…`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    await sidecar.close().catch((e) => console.error(`[sidecar] ${describeError(e)}`));
+    await jupyter?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  jupyter?.process.once('exit', (code) => {
+    if (!stopping) console.error(`[sidecar] the local Jupyter Server exited (${code}); the sidecar answers 502 until it is back.`);
+  });
+}
+
+main().catch((error) => {
+  if (error instanceof OptionsError) {
+    console.error(`[sidecar] ${error.code}: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(`[sidecar] failed to start: ${describeError(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FileRecord } from '../../proxy/artifacts/file-record.ts';
+import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
+import { MemoryRecordStore } from '../../proxy/artifacts/memory-record-store.ts';
+import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
+
+function fakeRecord(chatId: string, n: number, overrides: Partial<FileRecord> = {}): FileRecord {
+  return {
+    id: `r${chatId.replace(/[^A-Za-z0-9]/g, '')}x${n}`,
+    chatId,
+    name: `f${n}.csv`,
+    path: `out/f${n}.csv`,
+    size: n,
+    mimeType: 'text/csv',
+    format: 'CSV',
+    sha256: n.toString(16).padStart(64, '0'),
+    createdAt: new Date(n).toISOString(),
+    modifiedAt: new Date(n).toISOString(),
+    version: 1,
+    execution: null,
+    source: 'between-executions',
+    owner: null,
+    ...overrides,
+  };
+}
+
+let base: string;
+before(async () => {
+  base = await mkdtemp(path.join(tmpdir(), 'records-test-'));
+});
+after(() => rm(base, { recursive: true, force: true }));
+
+const implementations: Array<[string, () => RecordStore]> = [
+  ['MemoryRecordStore', () => new MemoryRecordStore()],
+  ['LowdbRecordStore', () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`))],
+];
+
+for (const [name, make] of implementations) {
+  describe(`${name} contract`, () => {
+    it('appends, lists, gets, and knows owners and skipped files', async () => {
+      const store = make();
+      assert.equal(await store.hasChat('c1'), false);
+      assert.deepEqual(await store.listChat('c1'), []);
+      await store.append('c1', [fakeRecord('c1', 1), fakeRecord('c1', 2)]);
+      await store.append('c2', [fakeRecord('c2', 3)]);
+      assert.equal(await store.hasChat('c1'), true);
+      assert.deepEqual((await store.listChat('c1')).map((r) => r.size), [1, 2]);
+      assert.equal((await store.get('c1', 'rc1x2'))?.size, 2);
+      assert.equal(await store.get('c2', 'rc1x2'), undefined, 'ids are looked up within their chat');
+      assert.deepEqual((await store.listChatIds()).sort(), ['c1', 'c2']);
+      assert.deepEqual(await store.referencedShas(), new Set([1, 2, 3].map((n) => n.toString(16).padStart(64, '0'))));
+      assert.equal(await store.getOwner('c1'), null);
+      await store.setOwner('c1', 'alice');
+      assert.equal(await store.getOwner('c1'), 'alice');
+      await store.setSkipped('c1', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
+      assert.equal((await store.listSkipped('c1'))[0]?.reason, 'too-large');
+      await assert.rejects(store.listChat('../etc'), { code: 'ERR_INVALID_CHAT_ID' });
+      await store.close();
+    });
+  });
+}
+
+describe('LowdbRecordStore on disk', () => {
+  it('keeps one JSON file per chat and survives a restart', async () => {
+    const dataDir = path.join(base, 'restart');
+    const first = new LowdbRecordStore(dataDir);
+    await first.append('chat-a', [fakeRecord('chat-a', 1)]);
+    await first.setOwner('chat-a', 'bob');
+    await Promise.all([1, 2, 3].map((n) => first.append('chat-b', [fakeRecord('chat-b', 10 + n)])));
+    await first.close();
+    assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), ['chat-a.json', 'chat-b.json']);
+    const onDisk = JSON.parse(await readFile(path.join(dataDir, 'records', 'chat-b.json'), 'utf8'));
+    assert.equal(onDisk.records.length, 3, 'concurrent appends to one chat are all kept');
+
+    const second = new LowdbRecordStore(dataDir);
+    assert.equal(await second.getOwner('chat-a'), 'bob');
+    assert.equal((await second.listChat('chat-b')).length, 3);
+    assert.equal(await second.hasChat('chat-c'), false);
+  });
+
+  it('lists one chat quickly among many', async () => {
+    const dataDir = path.join(base, 'many');
+    const writer = new LowdbRecordStore(dataDir);
+    await Promise.all(
+      Array.from({ length: 200 }, (_, c) =>
+        writer.append(`chat${c}`, Array.from({ length: 100 }, (_, n) => fakeRecord(`chat${c}`, n))),
+      ),
+    );
+    const reader = new LowdbRecordStore(dataDir);
+    const started = performance.now();
+    assert.equal((await reader.listChat('chat150')).length, 100);
+    assert.ok(performance.now() - started < 100, 'reads only that chat');
+    const appendStarted = performance.now();
+    await reader.append('chat150', [fakeRecord('chat150', 1000)]);
+    assert.ok(performance.now() - appendStarted < 200, 'writes only that chat');
+  });
+});

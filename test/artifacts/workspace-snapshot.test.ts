@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createTrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
+import { diffSnapshot, snapshotWorkspace } from '../../proxy/artifacts/workspace-snapshot.ts';
+import { Workspaces } from '../../proxy/chats/workspaces.ts';
+
+describe('workspace snapshot', () => {
+  let base: string;
+  let workspaces: Workspaces;
+  let realRoot: string;
+  const policy = createTrackingPolicy();
+
+  before(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'snapshot-test-'));
+    workspaces = new Workspaces(path.join(base, 'ws'));
+    realRoot = await workspaces.realRoot();
+    const c1 = await workspaces.ensure('c1');
+    const c2 = await workspaces.ensure('c2');
+    await mkdir(path.join(c1, 'out/deep'), { recursive: true });
+    await mkdir(path.join(c1, '.ipynb_checkpoints'));
+    await writeFile(path.join(c1, 'report.csv'), 'a,b\n1,2\n');
+    await writeFile(path.join(c1, 'out/deep/chart.png'), 'png');
+    await writeFile(path.join(c1, 'script.py'), 'print(1)');
+    await writeFile(path.join(c1, '.ipynb_checkpoints/report-checkpoint.csv'), 'x');
+    await writeFile(path.join(c2, 'secret.csv'), 'other chat');
+    await symlink('/etc/passwd', path.join(c1, 'passwd.txt'));
+    await symlink(path.join(c2, 'secret.csv'), path.join(c1, 'stolen.csv'));
+    await symlink(c2, path.join(c1, 'other-chat'));
+    await symlink(c2, path.join(realRoot, 'c3')); // a chat folder that is itself a symlink
+  });
+  after(() => rm(base, { recursive: true, force: true }));
+
+  it('lists tracked regular files with size, mtime and inode', async () => {
+    const snapshot = await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot });
+    assert.deepEqual([...snapshot.keys()].sort(), ['out/deep/chart.png', 'report.csv']);
+    const entry = snapshot.get('report.csv')!;
+    assert.equal(entry.size, 8);
+    assert.equal(entry.mtimeMs, Math.trunc(entry.mtimeMs));
+    assert.ok(entry.ino > 0);
+  });
+
+  it('never follows symlinks: to /etc/passwd, to another chat, or as the chat folder', async () => {
+    const snapshot = await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot, concurrency: 1 });
+    for (const rel of snapshot.keys()) assert.doesNotMatch(rel, /passwd|stolen|other-chat|secret/);
+    await assert.rejects(snapshotWorkspace(workspaces.pathFor('c3'), { policy, realRoot }), { code: 'ERR_WORKSPACE_OUTSIDE_ROOT' });
+  });
+
+  it('treats a missing workspace as empty', async () => {
+    assert.equal((await snapshotWorkspace(workspaces.pathFor('nope'), { policy, realRoot })).size, 0);
+  });
+
+  it('walks 1,000 files in nested folders', async () => {
+    const dir = await workspaces.ensure('many');
+    for (let d = 0; d < 20; d++) {
+      await mkdir(path.join(dir, `d${d}`));
+      await Promise.all(Array.from({ length: 50 }, (_, i) => writeFile(path.join(dir, `d${d}`, `f${i}.csv`), 'x')));
+    }
+    const started = performance.now();
+    const snapshot = await snapshotWorkspace(dir, { policy, realRoot });
+    assert.equal(snapshot.size, 1000);
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it('diffs by size and mtime', () => {
+    const known = new Map([
+      ['same', { size: 1, mtimeMs: 1 }],
+      ['grown', { size: 1, mtimeMs: 1 }],
+      ['touched', { size: 1, mtimeMs: 1 }],
+      ['gone', { size: 1, mtimeMs: 1 }],
+    ]);
+    const current = new Map([
+      ['same', { size: 1, mtimeMs: 1 }],
+      ['grown', { size: 2, mtimeMs: 1 }],
+      ['touched', { size: 1, mtimeMs: 2 }],
+      ['new', { size: 1, mtimeMs: 1 }],
+    ]);
+    assert.deepEqual(diffSnapshot(known, current), { added: ['new'], changed: ['grown', 'touched'], removed: ['gone'] });
+  });
+});

@@ -167,7 +167,7 @@ describe('artifact recorder', () => {
     assert.equal(record.path, 'in/data.csv');
     // A following scan does not record the uploaded file again.
     assert.deepEqual((await fx.recorder.scan('c1', { source: 'between-executions' })).recorded, []);
-    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x'])), { code: 'ERR_INVALID_PATH' });
+    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x']), null), { code: 'ERR_INVALID_PATH' });
     await assert.rejects(fx.recorder.recordUpload('c1', '.env', Readable.from(['x']), null), { code: 'ERR_INVALID_PATH' });
     await assert.rejects(fx.recorder.recordUpload('c1', 'big.csv', Readable.from(['0123456789']), null, { maxBytes: 5 }), {
       code: 'ERR_UPLOAD_TOO_LARGE',

@@ -25,8 +25,9 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 export async function sendFileContent(req: Request, res: Response, record: FileRecord, blobs: BlobStore): Promise<void> {
   const etag = `"${record.sha256}"`;
   const inline = req.query.disposition === 'inline' && inlineAllowed(record.mimeType);
+  // setHeader, not res.set: Express would add a charset we do not know.
+  res.setHeader('Content-Type', record.mimeType);
   res.set({
-    'Content-Type': record.mimeType,
     'X-Content-Type-Options': 'nosniff',
     // An HTML or SVG file must not run script on the sidecar's origin, even if opened directly.
     'Content-Security-Policy': 'sandbox',

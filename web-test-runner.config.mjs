@@ -26,7 +26,8 @@ export default {
       },
     }),
   ],
-  concurrency: 2,
+  // One page at a time: a background page gets throttled timers and no focus.
+  concurrency: 1,
   testFramework: { config: { timeout: 10000 } },
   testsFinishTimeout: 60000,
 };

@@ -343,15 +343,16 @@ export const styles = css`
     white-space: nowrap;
   }
 
+  @keyframes appear {
+    from {
+      opacity: 0;
+      transform: translateY(-2px);
+    }
+  }
+
   @media (prefers-reduced-motion: no-preference) {
     [part~='item'] {
       animation: appear 160ms ease-out;
-    }
-    @keyframes appear {
-      from {
-        opacity: 0;
-        transform: translateY(-2px);
-      }
     }
   }
 `;

@@ -151,12 +151,13 @@ export function cleanup(): void {
   for (const el of mounted.splice(0)) el.remove();
 }
 
+/** The first element with this part, in the element's shadow root (or inside a given internal element). */
 export function part(el: Element, name: string): HTMLElement | null {
-  return el.shadowRoot!.querySelector<HTMLElement>(`[part~="${name}"]`);
+  return (el.shadowRoot ?? el).querySelector<HTMLElement>(`[part~="${name}"]`);
 }
 
 export function parts(el: Element, name: string): HTMLElement[] {
-  return [...el.shadowRoot!.querySelectorAll<HTMLElement>(`[part~="${name}"]`)];
+  return [...(el.shadowRoot ?? el).querySelectorAll<HTMLElement>(`[part~="${name}"]`)];
 }
 
 export function names(el: Element): string[] {

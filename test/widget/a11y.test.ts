@@ -1,0 +1,108 @@
+import { emulateMedia } from '@web/test-runner-commands';
+import type { AxeResults } from 'axe-core';
+import {
+  assert,
+  assertEqual,
+  cleanup,
+  json,
+  makeFile,
+  mount,
+  oneEvent,
+  part,
+  route,
+  server,
+  uniqueChatId,
+  waitFor,
+} from './support/widget.ts';
+
+declare global {
+  interface Window {
+    axe?: { run: (context: Element) => Promise<AxeResults> };
+  }
+}
+
+async function loadAxe(): Promise<NonNullable<Window['axe']>> {
+  if (!window.axe) {
+    const script = document.createElement('script');
+    script.src = '/node_modules/axe-core/axe.min.js';
+    const loaded = new Promise((resolve, reject) => {
+      script.onload = resolve;
+      script.onerror = reject;
+    });
+    document.head.append(script);
+    await loaded;
+  }
+  return window.axe!;
+}
+
+async function assertAccessible(el: Element): Promise<void> {
+  // Mid-animation text is faded; axe would measure the fade.
+  for (const animation of el.shadowRoot!.getAnimations()) animation.finish();
+  const results = await (await loadAxe()).run(el);
+  const problems = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join('\n  ')}`,
+  );
+  assert(problems.length === 0, `axe found:\n${problems.join('\n')}`);
+  assert(results.passes.length > 0, 'axe ran rules');
+}
+
+async function listWithEverything() {
+  const chatId = uniqueChatId('a11y');
+  const csv = makeFile(chatId, 'out/table.csv', { versions: 3, mimeType: 'text/csv' });
+  await server.setup(chatId, {
+    files: [csv, makeFile(chatId, 'report.pdf', { mimeType: 'application/pdf' }), makeFile(chatId, 'notes.txt')],
+    skipped: [{ path: 'big.bin', size: 2e9, reason: 'too-large', at: new Date().toISOString() }],
+    contents: { [csv.id]: 'a,b\n1,2\n' },
+  });
+  const el = mount({ 'chat-id': chatId, live: 'off' });
+  await oneEvent(el, 'load');
+  await el.updateComplete;
+  (part(el, 'versions') as HTMLDetailsElement).open = true;
+  part(el, 'preview-button')!.click();
+  await waitFor(() => part(el, 'preview')?.querySelector('table'), 'preview');
+  return el;
+}
+
+afterEach(async () => {
+  cleanup();
+  await emulateMedia({ colorScheme: 'light' });
+});
+
+describe('<generated-files> accessibility', () => {
+  it('has no axe violations with a list, versions, a preview and skipped files', async () => {
+    await assertAccessible(await listWithEverything());
+  });
+
+  it('has no axe violations in dark mode, whose colors differ', async () => {
+    const el = await listWithEverything();
+    const light = getComputedStyle(el).backgroundColor;
+    await emulateMedia({ colorScheme: 'dark' });
+    await waitFor(() => getComputedStyle(el).backgroundColor !== light, 'dark background');
+    await assertAccessible(el);
+  });
+
+  it('has no axe violations in the empty, loading and error states', async () => {
+    const chatId = uniqueChatId();
+    const empty = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => json({ chatId, files: [], skipped: [] })));
+    const loading = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => new Promise<Response>(() => {})));
+    const error = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => json({ error: { code: 'X', message: 'down' } }, 500)));
+    await waitFor(() => empty.state === 'ready' && error.state === 'error' && loading.state === 'loading', 'states');
+    await Promise.all([empty.updateComplete, error.updateComplete]);
+    for (const el of [empty, loading, error]) await assertAccessible(el);
+  });
+
+  it('uses native buttons with names and a polite status', async () => {
+    const el = await listWithEverything();
+    for (const button of el.shadowRoot!.querySelectorAll('button')) {
+      assertEqual(button.getAttribute('type'), 'button', 'no accidental form submit');
+      assert((button.getAttribute('aria-label') ?? button.textContent ?? '').trim(), 'named');
+    }
+    const status = part(el, 'status')!;
+    assertEqual(status.getAttribute('role'), 'status');
+    assertEqual(status.getAttribute('aria-live'), 'polite');
+    // Keyboard focus shows an outline.
+    const button = part(el, 'download-button')!;
+    button.focus();
+    assertEqual(el.shadowRoot!.activeElement, button, 'focusable');
+  });
+});

@@ -1,0 +1,156 @@
+import type { GeneratedFilesChangeEvent } from '../../widget/generated-files.ts';
+import {
+  assert,
+  assertEqual,
+  captureDownloads,
+  cleanup,
+  makeFile,
+  mount,
+  names,
+  oneEvent,
+  part,
+  server,
+  uniqueChatId,
+  waitFor,
+} from './support/widget.ts';
+
+afterEach(cleanup);
+
+describe('<generated-files> live updates', () => {
+  it('adds a file from the SSE stream without reloading, and announces it', async () => {
+    const chatId = uniqueChatId('live');
+    await server.setup(chatId, { files: [makeFile(chatId, 'first.txt')] });
+    const el = mount({ 'chat-id': chatId });
+    await waitFor(() => el.liveState === 'open', 'stream open');
+    const listRequests = (await server.log(chatId)).filter((r) => r.path === '/files').length;
+
+    const change = oneEvent<GeneratedFilesChangeEvent>(document, 'generated-files-change');
+    assertEqual(await server.emit(chatId, 'file', makeFile(chatId, 'charts/new.png', { mimeType: 'image/png' })), 1);
+    const { detail, bubbles, composed } = await change;
+    assert(bubbles && composed, 'bubbles and composed');
+    assertEqual(detail.change, 'added');
+    assertEqual(detail.file.name, 'new.png');
+    await el.updateComplete;
+    assertEqual(names(el), ['new.png', 'first.txt']);
+    await waitFor(() => part(el, 'status')?.textContent === 'New file: new.png', 'announced');
+
+    // A new version of a known path replaces it and gets a badge.
+    const updated = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
+    await server.emit(chatId, 'file', makeFile(chatId, 'first.txt', { versions: 2, id: 'first-v2' }));
+    assertEqual((await updated).detail.change, 'updated');
+    await el.updateComplete;
+    assertEqual(names(el), ['first.txt', 'new.png']);
+    assert(part(el, 'version-badge'), 'badge for the new version');
+
+    // The same event twice changes nothing.
+    let extra = 0;
+    el.addEventListener('generated-files-change', () => extra++);
+    await server.emit(chatId, 'file', makeFile(chatId, 'first.txt', { versions: 2, id: 'first-v2' }));
+    await new Promise((r) => setTimeout(r, 100));
+    assertEqual(extra, 0);
+    assertEqual((await server.log(chatId)).filter((r) => r.path === '/files').length, listRequests, 'no list reload');
+  });
+
+  it('shows skipped files from the stream', async () => {
+    const chatId = uniqueChatId('skip');
+    await server.setup(chatId, { files: [] });
+    const el = mount({ 'chat-id': chatId });
+    await waitFor(() => el.liveState === 'open', 'stream open');
+    await server.emit(chatId, 'skipped', { path: 'huge.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() });
+    await waitFor(() => part(el, 'skipped')?.textContent?.includes('huge.bin (5 GB, too large)'), 'skipped shown');
+  });
+
+  it('falls back to polling when the stream fails, then reconnects', async () => {
+    const chatId = uniqueChatId('poll');
+    await server.setup(chatId, { files: [makeFile(chatId, 'a.txt')], eventsStatus: 503 });
+    const el = mount({ 'chat-id': chatId, 'poll-interval': '100' });
+    await waitFor(() => el.liveState === 'polling', 'polling');
+
+    // Polling picks up a file written while the stream is down.
+    await server.patch(chatId, { files: [makeFile(chatId, 'b.txt'), makeFile(chatId, 'a.txt')] });
+    await waitFor(() => names(el).includes('b.txt'), 'b.txt by polling', 3000);
+
+    // The stream comes back: the element reconnects and streams again.
+    await server.patch(chatId, { eventsStatus: 200 });
+    await waitFor(() => el.liveState === 'open' && server.clients(chatId).then((n) => n === 1), 'reconnected', 5000);
+    await server.emit(chatId, 'file', makeFile(chatId, 'c.txt'));
+    await waitFor(() => names(el).includes('c.txt'), 'c.txt over the stream');
+
+    // A dropped stream is noticed and reopened.
+    await server.drop(chatId);
+    await waitFor(() => el.liveState === 'polling' || el.liveState === 'connecting', 'noticed the drop');
+    await waitFor(() => el.liveState === 'open', 'open again', 5000);
+    await waitFor(async () => (await server.clients(chatId)) === 1, 'one stream');
+  });
+
+  it('does not stream with live="off", and closes the stream when removed', async () => {
+    const chatId = uniqueChatId('off');
+    await server.setup(chatId, { files: [] });
+    const off = mount({ 'chat-id': chatId, live: 'off' });
+    await oneEvent(off, 'load');
+    await new Promise((r) => setTimeout(r, 100));
+    assertEqual(off.liveState, 'off');
+    assertEqual(await server.clients(chatId), 0);
+
+    off.setAttribute('live', 'on');
+    await waitFor(async () => (await server.clients(chatId)) === 1, 'stream opened after live=on');
+    off.remove();
+    await waitFor(async () => (await server.clients(chatId)) === 0, 'stream closed on disconnect');
+  });
+});
+
+describe('<generated-files> tokens', () => {
+  it('sends the token attribute as a bearer header and ?token= on the stream', async () => {
+    const chatId = uniqueChatId('tok');
+    await server.setup(chatId, { files: [makeFile(chatId, 'a.txt')], tokens: ['secret-1'] });
+    const el = mount({ 'chat-id': chatId, token: 'secret-1' });
+    await waitFor(() => el.liveState === 'open', 'stream open with token');
+    const log = await server.log(chatId);
+    assert(log.some((r) => r.path === '/files' && r.authorization === 'Bearer secret-1'), 'list with bearer');
+    assert(log.some((r) => r.path === '/events' && r.token === 'secret-1' && !r.authorization), 'events with ?token=');
+  });
+
+  it('asks the tokenProvider before requests and refreshes once on 401', async () => {
+    const chatId = uniqueChatId('prov');
+    const file = makeFile(chatId, 'a.txt');
+    await server.setup(chatId, { files: [file], tokens: ['fresh'], contents: { [file.id]: 'hello' } });
+    const calls: boolean[] = [];
+    const el = mount({ 'chat-id': chatId }, (el) => {
+      el.tokenProvider = async ({ refresh }) => {
+        calls.push(refresh);
+        return refresh || calls.length > 2 ? 'fresh' : 'expired';
+      };
+    });
+    await oneEvent(el, 'load');
+    assertEqual(calls.slice(0, 2), [false, true]);
+    const log = await server.log(chatId);
+    assertEqual(
+      log.filter((r) => r.path === '/files').map((r) => r.authorization),
+      ['Bearer expired', 'Bearer fresh'],
+    );
+    await waitFor(() => el.liveState === 'open', 'stream opened with a provided token');
+    assert((await server.log(chatId)).some((r) => r.path === '/events' && r.token === 'fresh'), 'stream token from provider');
+
+    // Downloads use it too.
+    const capture = captureDownloads();
+    try {
+      await el.download(el.files[0]!);
+      assertEqual(capture.downloads.length, 1);
+      assertEqual(await (await fetch(capture.downloads[0]!.href)).text(), 'hello');
+    } finally {
+      capture.restore();
+    }
+  });
+
+  it('shows the error when the refreshed token is refused too', async () => {
+    const chatId = uniqueChatId('deny');
+    await server.setup(chatId, { files: [], tokens: ['never'] });
+    let calls = 0;
+    const el = mount({ 'chat-id': chatId }, (el) => {
+      el.tokenProvider = () => `wrong-${calls++}`;
+    });
+    const error = await oneEvent<CustomEvent<{ error: Error }>>(el, 'error');
+    assertEqual(calls, 2, 'one refresh, no loop');
+    assertEqual(error.detail.error.message, 'A valid token is required');
+  });
+});

@@ -1,0 +1,93 @@
+import type { GeneratedFilesDownloadEvent } from '../../widget/generated-files.ts';
+import {
+  assert,
+  assertEqual,
+  captureDownloads,
+  cleanup,
+  makeFile,
+  mount,
+  oneEvent,
+  server,
+  uniqueChatId,
+  waitFor,
+} from './support/widget.ts';
+
+let capture: ReturnType<typeof captureDownloads>;
+const answer = document.createElement('div');
+
+beforeEach(() => {
+  capture = captureDownloads();
+  // What a chat UI renders from a model's markdown.
+  answer.innerHTML = `
+    <p>Here is <a id="by-path" href="sandbox:/mnt/data/out/report.xlsx">the report</a>,
+    <a id="by-name" href="sandbox:/mnt/data/chart%20final.png">the chart</a>,
+    <a id="unknown" href="sandbox:/mnt/data/missing.txt">a missing file</a>
+    and <a id="normal" href="#not-sandbox">a normal link</a>.</p>`;
+  document.body.append(answer);
+});
+
+afterEach(() => {
+  capture.restore();
+  answer.remove();
+  cleanup();
+});
+
+/** Clicks a link and reports whether navigation was prevented. */
+function click(id: string): boolean {
+  const link = answer.querySelector<HTMLAnchorElement>(`#${id}`)!;
+  const event = new MouseEvent('click', { bubbles: true, cancelable: true, composed: true, button: 0 });
+  // Never navigate the test page, whoever handles it.
+  let prevented = false;
+  const last = (e: Event) => {
+    prevented = e.defaultPrevented;
+    e.preventDefault();
+  };
+  window.addEventListener('click', last, { once: true });
+  link.dispatchEvent(event);
+  return prevented;
+}
+
+async function setup(attributes: Record<string, string | boolean>) {
+  const chatId = uniqueChatId('sandbox');
+  const report = makeFile(chatId, 'out/report.xlsx');
+  const chart = makeFile(chatId, 'charts/chart final.png', { mimeType: 'image/png' });
+  await server.setup(chatId, { files: [report, makeFile(chatId, 'report.xlsx', { id: 'top-level' }), chart], contents: { [report.id]: 'the nested report', [chart.id]: 'png bytes' } });
+  const el = mount({ 'chat-id': chatId, live: 'off', ...attributes });
+  await oneEvent(el, 'load');
+  return { el, chatId };
+}
+
+describe('<generated-files sandbox-links>', () => {
+  it('downloads the file a sandbox: link names and prevents navigation', async () => {
+    const { el } = await setup({ 'sandbox-links': true });
+    const event = oneEvent<GeneratedFilesDownloadEvent>(el, 'generated-files-download');
+    assert(click('by-path'), 'navigation prevented');
+    assertEqual((await event).detail.file?.path, 'out/report.xlsx', 'matched by path first');
+    await waitFor(() => capture.downloads.length === 1, 'download');
+    assertEqual(capture.downloads[0]!.name, 'report.xlsx');
+    assertEqual(await (await fetch(capture.downloads[0]!.href)).text(), 'the nested report');
+
+    assert(click('by-name'), 'navigation prevented');
+    await waitFor(() => capture.downloads.length === 2, 'second download');
+    assertEqual(capture.downloads[1]!.name, 'chart final.png', 'matched by name');
+  });
+
+  it('leaves unknown sandbox files and other links alone', async () => {
+    await setup({ 'sandbox-links': true });
+    assert(!click('unknown'), 'a file of no chat here: untouched');
+    assert(!click('normal'), 'a normal link: untouched');
+    await new Promise((r) => setTimeout(r, 50));
+    assertEqual(capture.downloads.length, 0);
+  });
+
+  it('does nothing without the attribute, or once removed from the page', async () => {
+    const { el } = await setup({});
+    assert(!click('by-path'), 'off by default');
+    el.sandboxLinks = true;
+    await el.updateComplete;
+    assert(click('by-path'), 'on after setting the property');
+    el.remove();
+    assert(!click('by-path'), 'listener removed on disconnect');
+    el.sandboxLinks = false;
+  });
+});

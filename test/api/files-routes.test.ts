@@ -7,10 +7,11 @@ import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
 import { seed, startApi, url, type ApiFixture } from './api-fixture.ts';
 
 /** Collects a binary body (supertest only buffers text and JSON by itself). */
-function binary(res: NodeJS.ReadableStream, callback: (error: Error | null, body: Buffer) => void) {
+function binary(res: unknown, callback: (error: Error | null, body: Buffer) => void) {
+  const stream = res as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.on('end', () => callback(null, Buffer.concat(chunks)));
+  stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  stream.on('end', () => callback(null, Buffer.concat(chunks)));
 }
 
 describe('files API', () => {
@@ -158,11 +159,11 @@ describe('files API', () => {
       .set('Access-Control-Request-Headers', 'authorization')
       .expect(204);
     assert.equal(preflight.headers['access-control-allow-origin'], 'https://chat.example');
-    assert.match(preflight.headers['access-control-allow-headers'], /Authorization/);
+    assert.match(preflight.headers['access-control-allow-headers'] ?? '', /Authorization/);
     await seed(api, 'c1', { 'a.csv': 'a' });
     const res = await api.request.get(url('c1', '/files')).set('Origin', 'https://chat.example').expect(200);
-    assert.match(res.headers['access-control-expose-headers'], /Content-Disposition/);
-    assert.match(res.headers['access-control-expose-headers'], /ETag/);
+    assert.match(res.headers['access-control-expose-headers'] ?? '', /Content-Disposition/);
+    assert.match(res.headers['access-control-expose-headers'] ?? '', /ETag/);
     const other = await api.request.get(url('c1', '/files')).set('Origin', 'https://evil.example').expect(200);
     assert.equal(other.headers['access-control-allow-origin'], undefined);
   });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, readFile, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
@@ -178,6 +179,39 @@ describe('artifact recorder', () => {
       code: 'ERR_PATH_OUTSIDE_WORKSPACE',
     });
     assert.deepEqual(await readdir(path.join(fx.base, 'outside')), []);
+  });
+
+  it('a file changed during the copy: the record matches the stored bytes, the next scan records the rest', async () => {
+    let source = '';
+    let changed = false;
+    fx = await createFixture({
+      blobFs: {
+        async open(file, flags, mode) {
+          const handle = await open(file, flags, mode);
+          if (flags !== 'wx') return handle;
+          const write = handle.write.bind(handle) as (b: Uint8Array, o?: number, l?: number) => Promise<{ bytesWritten: number }>;
+          return Object.assign(handle, {
+            async write(buffer: Uint8Array, offset?: number, length?: number) {
+              if (!changed) {
+                changed = true;
+                // The kernel rewrites the start of the file after the copy read past it.
+                await writeFile(source, 'YYYY', { flag: 'r+' });
+              }
+              return write(buffer, offset, length);
+            },
+          });
+        },
+      },
+    });
+    source = await fx.write('c1', 'log.txt', 'x'.repeat(200_000));
+    const first = await fx.recorder.scan('c1', { source: 'between-executions' });
+    const [record] = first.recorded;
+    const stored = await readFile(fx.blobs.pathFor(record!.sha256));
+    assert.equal(createHash('sha256').update(stored).digest('hex'), record!.sha256);
+    assert.equal(stored.byteLength, record!.size);
+    const second = await fx.recorder.scan('c1', { source: 'between-executions' });
+    assert.equal(second.recorded[0]?.version, 2);
+    assert.equal((await readFile(fx.blobs.pathFor(second.recorded[0]!.sha256), 'utf8')).slice(0, 5), 'YYYYx');
   });
 
   it('a file deleted from the workspace stays recorded', async () => {

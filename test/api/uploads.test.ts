@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { signToken } from '../../proxy/api/auth.ts';
+import type { FileSummary } from '../../proxy/api/files-api-types.ts';
+import { SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+
+describe('files API uploads', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  it('writes the body into the workspace and records it (201 + FileSummary)', async () => {
+    api = await startApi();
+    const res = await api.request
+      .put(url('c1', '/uploads/in/sales data.csv'))
+      .set('Content-Type', 'application/octet-stream')
+      .send(Buffer.from('region,total\neu,3\n'))
+      .expect(201);
+    const summary = res.body as FileSummary;
+    assert.equal(summary.path, 'in/sales data.csv');
+    assert.equal(summary.source, 'upload');
+    assert.equal(summary.version, 1);
+    assert.equal(await readFile(path.join(api.workspaces.pathFor('c1'), 'in', 'sales data.csv'), 'utf8'), 'region,total\neu,3\n');
+    assert.equal((await api.request.get(summary.downloadUrl).expect(200)).text, 'region,total\neu,3\n');
+    const again = await api.request.put(url('c1', '/uploads/in/sales data.csv')).send(Buffer.from('changed')).expect(201);
+    assert.equal(again.body.version, 2);
+  });
+
+  it('refuses traversal, absolute, backslash, NUL and hidden paths with 400', async () => {
+    api = await startApi();
+    await api.workspaces.ensure('c1');
+    for (const rest of ['..%2F..%2Fetc%2Fx.csv', 'a/%2E%2E/%2E%2E/x.csv', '%2Fetc%2Fx.csv', 'a%5Cb.csv', 'a%00.csv', '.env', 'a//b.csv']) {
+      const res = await api.request.put(url('c1', `/uploads/${rest}`)).send(Buffer.from('x'));
+      assert.equal(res.status, 400, rest);
+      assert.equal(res.body.error.code, 'ERR_INVALID_PATH', rest);
+    }
+    assert.deepEqual(await readdir(api.workspaces.pathFor('c1')), []);
+    assert.deepEqual(await api.store.listChat('c1'), []);
+  });
+
+  it('refuses a path through a symlinked folder that leaves the workspace', async () => {
+    api = await startApi();
+    const outside = path.join(api.base, 'outside');
+    await mkdir(outside);
+    await symlink(outside, path.join(await api.workspaces.ensure('c1'), 'link'));
+    const res = await api.request.put(url('c1', '/uploads/link/x.csv')).send(Buffer.from('x')).expect(400);
+    assert.equal(res.body.error.code, 'ERR_PATH_OUTSIDE_WORKSPACE');
+    assert.deepEqual(await readdir(outside), []);
+  });
+
+  it('answers 413 with a JSON error over the limit (declared or streamed)', async () => {
+    api = await startApi({ uploadLimitBytes: 10 });
+    const declared = await api.request.put(url('c1', '/uploads/big.csv')).send(Buffer.alloc(11)).expect(413);
+    assert.equal(declared.body.error.code, 'ERR_UPLOAD_TOO_LARGE');
+    // Chunked, no Content-Length: found while streaming.
+    const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`${api.origin}${url('c1', '/uploads/big.csv')}`, { method: 'PUT' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write(Buffer.alloc(8));
+      setTimeout(() => req.end(Buffer.alloc(8)), 20);
+    });
+    assert.equal(streamed.status, 413);
+    assert.equal(JSON.parse(streamed.body).error.code, 'ERR_UPLOAD_TOO_LARGE');
+    assert.deepEqual(await api.store.listChat('c1'), []);
+  });
+
+  it('with auth: a chat token may upload (creating the workspace); a user token for a chat it does not own may not', async () => {
+    api = await startApi({ auth: { secret: SECRET } });
+    await api.request.put(url('new-chat', '/uploads/a.csv')).send(Buffer.from('a')).expect(401);
+    const chatToken = await signToken(SECRET, { chat: 'new-chat' });
+    await api.request.put(url('new-chat', '/uploads/a.csv')).auth(chatToken, { type: 'bearer' }).send(Buffer.from('a')).expect(201);
+    const bob = await signToken(SECRET, { sub: 'bob' });
+    await api.request.put(url('new-chat', '/uploads/b.csv')).auth(bob, { type: 'bearer' }).send(Buffer.from('b')).expect(404);
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * The whole path in a real browser: the demo page runs code in a real kernel through the
+ * sidecar, the <generated-files> element shows the new file without a reload, and the
+ * download saves the file's exact bytes under its name.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let bed: TestBed;
+let proxy: RunningSidecar;
+let browser: Browser;
+let profile: string;
+
+before(async () => {
+  assert.ok(existsSync('dist/widget/generated-files.js'), 'build the widget first: npm run build:widget');
+  bed = await startTestBed();
+  proxy = await startSidecar(bed, { demo: 'true' }, { demoConfig: () => ({ token: bed.jupyter.token }) });
+  profile = await mkdtemp(path.join(tmpdir(), 'gf-chromium-'));
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: profile,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await proxy?.stop();
+  await bed?.stop();
+  if (profile) await rm(profile, { recursive: true, force: true });
+});
+
+test('demo: run code that writes report.xlsx, the file appears live, the download is byte-identical', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'networkidle0' });
+  await page.waitForFunction(() => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'), { timeout: 15_000 });
+
+  await page.click('[data-example="excel"]');
+  await page.click('#run');
+  await page.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('Saved /mnt/data/report.xlsx'), { timeout: 60_000 });
+  // No reload: the element hears about the new file on its own.
+  const shown = await page.waitForFunction(
+    () => document.querySelector('generated-files')?.shadowRoot?.querySelector('[part~="name"]')?.textContent,
+    { timeout: 15_000 },
+  );
+  assert.equal(await shown.jsonValue(), 'report.xlsx');
+
+  const downloads = await mkdtemp(path.join(tmpdir(), 'gf-downloads-'));
+  const cdp = await page.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  const button = await page.evaluateHandle(() => document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="download-button"]'));
+  await (button as unknown as { click(): Promise<void> }).click();
+  let saved: string[] = [];
+  for (let i = 0; i < 100 && !saved.includes('report.xlsx'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    saved = await readdir(downloads);
+  }
+  assert.deepEqual(saved, ['report.xlsx']);
+  const original = await readFile(path.join(bed.workspaceRoot, 'chat-1', 'report.xlsx'));
+  assert.deepEqual(await readFile(path.join(downloads, 'report.xlsx')), original);
+  assert.deepEqual(errors, []);
+  await rm(downloads, { recursive: true, force: true });
+});

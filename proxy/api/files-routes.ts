@@ -118,6 +118,10 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     }
     // A PassThrough, so stopping early (limit, bad path) does not destroy the request's socket.
     const body = req.pipe(new PassThrough());
+    // pipe() does not pass on an abort: without this the store would wait for the rest forever.
+    req.on('close', () => {
+      if (!req.complete) body.destroy(new Error('The client aborted the upload.'));
+    });
     const access = res.locals.access as Access;
     try {
       const record = await recorder.recordUpload(chatId, relPath, body, access.kind === 'user' ? access.sub : null, {

@@ -71,6 +71,20 @@ describe('files API uploads', () => {
     assert.deepEqual(await api.store.listChat('c1'), []);
   });
 
+  it('an aborted upload records nothing and leaves no copy in progress', async () => {
+    api = await startApi();
+    const req = http.request(`${api.origin}${url('c1', '/uploads/partial.csv')}`, { method: 'PUT' });
+    req.on('error', () => {});
+    req.write(Buffer.alloc(1000));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(api.recorder.activeScans, 1);
+    req.destroy();
+    for (let i = 0; i < 100 && api.recorder.activeScans > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(api.recorder.activeScans, 0);
+    assert.deepEqual(await readdir(api.blobs.tmpDir), []);
+    assert.deepEqual(await api.store.listChat('c1'), []);
+  });
+
   it('with auth: a chat token may upload (creating the workspace); a user token for a chat it does not own may not', async () => {
     api = await startApi({ auth: { secret: SECRET } });
     await api.request.put(url('new-chat', '/uploads/a.csv')).send(Buffer.from('a')).expect(401);

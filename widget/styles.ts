@@ -220,6 +220,10 @@ export const styles = css`
     color: var(--_muted);
   }
 
+  [part~='version'] button {
+    color: var(--_color);
+  }
+
   [part~='preview'] {
     overflow: auto;
     max-height: 20rem;

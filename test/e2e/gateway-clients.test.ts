@@ -37,13 +37,17 @@ async function deleteKernel(base: string, id: string): Promise<void> {
   assert.equal(res.status, 204);
 }
 
-/** Open WebUI's Jupyter executor, call for call: no body, ?token=, legacy frames, top-level msg_type, idle = done. */
+/**
+ * Open WebUI's Jupyter executor (backend/open_webui/utils/code_interpreter.py), call for call:
+ * paths relative to its configured URL, POST with no body, ?token=, legacy frames, the
+ * top-level msg_type, idle = done, DELETE of the kernel after the run.
+ */
 async function openWebUiRun(base: string, code: string): Promise<{ stdout: string; stderr: string; result: string[]; kernelId: string }> {
   const params = `?token=${bed.jupyter.token}`;
-  const created = await fetch(new URL(`/api/kernels${params}`, base), { method: 'POST' });
+  const created = await fetch(new URL(`api/kernels${params}`, base), { method: 'POST' });
   assert.equal(created.status, 201);
   const kernelId = ((await created.json()) as { id: string }).id;
-  const socket = new WebSocket(`${ws(new URL(`/api/kernels/${kernelId}/channels`, base).href)}${params}`);
+  const socket = new WebSocket(`${ws(base)}api/kernels/${kernelId}/channels${params}`);
   await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
   const msgId = randomUUID().replace(/-/g, '');
   socket.send(
@@ -86,7 +90,7 @@ async function openWebUiRun(base: string, code: string): Promise<{ stdout: strin
     });
   });
   socket.close();
-  const deleted = await fetch(new URL(`/api/kernels/${kernelId}${params}`, base), { method: 'DELETE' });
+  const deleted = await fetch(new URL(`api/kernels/${kernelId}${params}`, base), { method: 'DELETE' });
   assert.equal(deleted.status, 204);
   return { stdout, stderr, result, kernelId };
 }
@@ -109,6 +113,12 @@ describe('Open WebUI executor through the sidecar', () => {
     // Open WebUI sends no chat id: the kernel got a workspace of its own.
     const chat = proxy.sidecar.kernelChats.get(run.kernelId);
     assert.equal(chat, undefined, 'a deleted kernel is forgotten');
+  });
+
+  test('with a chat base URL, its files land in that chat', async () => {
+    const run = await openWebUiRun(`${proxy.url}chats/owui-chat/`, "open('/mnt/data/answer.csv', 'w').write('a,b\\n')\nprint('ok')");
+    assert.equal(run.stdout, 'ok\n');
+    assert.ok(existsSync(path.join(bed.workspaceRoot, 'owui-chat', 'answer.csv')));
   });
 
   test('a traceback for a missing file shows /mnt/data', async () => {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian 12 machine needs to run and test the sidecar:
+# a real Jupyter Server (Debian's /usr/bin/python3), the libraries realistic model code uses,
+# Chromium for the browser tests (no test tool downloads a browser), and the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+packages=(python3-jupyter-server python3-ipykernel python3-pandas python3-openpyxl python3-matplotlib python3-reportlab chromium unzip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund

@@ -240,9 +240,14 @@ export class GeneratedFilesElement extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
-    } else if ((changed.has('live') || changed.has('token')) && this._state === 'ready') {
-      this.#stopLive();
-      this.#startLive();
+    } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
+      // A new token may be what a failed load was missing.
+      if (this._state === 'error') {
+        void this.reload();
+      } else if (this._state === 'ready') {
+        this.#stopLive();
+        void this.#startLive();
+      }
     }
   }
 
@@ -269,7 +274,7 @@ export class GeneratedFilesElement extends LitElement {
       this._skipped = list.skipped ?? [];
       this._state = 'ready';
       this.dispatchEvent(new Event('load'));
-      if (!this.#source && this.#pollTimer === undefined) this.#startLive();
+      if (!this.#source && this.#pollTimer === undefined) void this.#startLive();
     } catch (error) {
       if (abort.signal.aborted) return;
       this._error = error instanceof Error ? error : new Error(String(error));

@@ -153,4 +153,16 @@ describe('<generated-files> tokens', () => {
     assertEqual(calls, 2, 'one refresh, no loop');
     assertEqual(error.detail.error.message, 'A valid token is required');
   });
+
+  it('loads once a token arrives after a 401', async () => {
+    const chatId = uniqueChatId('late');
+    await server.setup(chatId, { files: [makeFile(chatId, 'a.txt')], tokens: ['late'] });
+    const el = mount({ 'chat-id': chatId, live: 'off' });
+    await oneEvent(el, 'error');
+    const loaded = oneEvent(el, 'load');
+    el.setAttribute('token', 'late');
+    await loaded;
+    await el.updateComplete;
+    assertEqual(names(el), ['a.txt']);
+  });
 });

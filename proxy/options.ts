@@ -155,6 +155,10 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   else if (isValidChatId(rawAnonymous)) anonymousChat = { kind: 'fixed', chatId: rawAnonymous };
   else throw new OptionsError('ERR_OPTIONS_ANONYMOUS_CHAT', `--anonymous-chat takes per-kernel, reject or a chat id, got ${JSON.stringify(rawAnonymous)}`);
 
+  const secret = env.FILES_API_SECRET || null;
+  if (secret && Buffer.byteLength(secret) < 32) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TOO_SHORT', 'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)');
+  }
   const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
   const rawExtensions = get('trackExtensions');
 
@@ -167,7 +171,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayRootDir,
     dataDir: path.resolve(get('dataDir') ?? 'data/store'),
     anonymousChat,
-    filesSecret: env.FILES_API_SECRET || null,
+    filesSecret: secret,
     corsOrigins: list(get('corsOrigins')),
     trackExtensions: rawExtensions ? list(rawExtensions).map((e) => e.replace(/^\./, '').toLowerCase()) : null,
     maxFileBytes: positiveNumber('maxFileBytes', get('maxFileBytes'), 1024 * 1024),

@@ -20,11 +20,12 @@ test('gateway failures map to statuses', () => {
 });
 
 test('options: flags over environment, verified with coded errors', () => {
-  const options = resolveOptions(parseFlags(['--gateway-url', 'http://h:1/jupyter', '--port=9000', '--anonymous-chat', 'shared']), { SIDECAR_PORT: '1', FILES_API_SECRET: 's' });
+  const options = resolveOptions(parseFlags(['--gateway-url', 'http://h:1/jupyter', '--port=9000', '--anonymous-chat', 'shared']), { SIDECAR_PORT: '1', FILES_API_SECRET: 's'.repeat(32) });
   assert.equal(options.port, 9000);
   assert.equal(options.gatewayUrl.href, 'http://h:1/jupyter/');
   assert.deepEqual(options.anonymousChat, { kind: 'fixed', chatId: 'shared' });
-  assert.equal(options.filesSecret, 's');
+  assert.equal(options.filesSecret, 's'.repeat(32));
+  assert.throws(() => resolveOptions({ 'gateway-url': 'http://h' }, { FILES_API_SECRET: 'short' }), (e: unknown) => e instanceof OptionsError && e.code === 'ERR_OPTIONS_SECRET_TOO_SHORT');
   const bad: [string[], string][] = [
     [[], 'ERR_OPTIONS_GATEWAY_MISSING'],
     [['--gateway-url', 'nope'], 'ERR_OPTIONS_GATEWAY_URL'],

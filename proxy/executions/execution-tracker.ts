@@ -57,8 +57,9 @@ export class ExecutionTracker {
     if (frame.msgType !== 'status') return undefined;
     const state = frame.content()?.execution_state;
     if (state === 'idle') return this.mark(frame.parentMsgId, 'idle');
-    // `starting` comes from a fresh kernel process: whatever ran in the old one is over.
-    if (state === 'restarting' || state === 'starting') return this.endAll('kernel-restarted');
+    // Jupyter Server says `restarting` (and `dead`) itself when the kernel process goes away.
+    // ipykernel's own `starting` is not used: it can arrive late after a fresh start.
+    if (state === 'restarting') return this.endAll('kernel-restarted');
     if (state === 'dead') return this.endAll('kernel-dead');
     return undefined;
   }

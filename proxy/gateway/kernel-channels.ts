@@ -70,9 +70,11 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     let owner: string | null;
     let kernelId: string;
     try {
-      const prefix = splitChatPrefix(url.pathname);
+      // The prefix is read off the URL as sent, like the REST routes do: parsing it first would
+      // resolve `..` and `%2e%2e`, and a bad chat id would vanish instead of being refused.
+      const prefix = splitChatPrefix(req.url ?? '/');
       prefixChatId = prefix?.chatId ?? null;
-      const pathname = prefix ? prefix.rest : url.pathname;
+      const pathname = prefix ? new URL(prefix.rest, 'http://sidecar.invalid').pathname : url.pathname;
       const match = channelsPath.exec(pathname);
       if (!match) {
         req.url = pathname + url.search;

@@ -5,6 +5,7 @@ import { ArtifactError } from '../artifacts/artifact-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, type ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
 import type { BlobStore } from '../artifacts/blob-store.ts';
 import { latestByPath, type RecordStore } from '../artifacts/record-store.ts';
+import { WorkspaceOutsideRootError } from '../artifacts/workspace-snapshot.ts';
 import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
@@ -130,6 +131,10 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       res.status(201).json(summarizePath(await store.listChat(chatId), record.path));
     } catch (error) {
       if (error instanceof ArtifactError) return rejectUpload(req, res, error.code, error.message);
+      if (error instanceof WorkspaceOutsideRootError) {
+        // Its message names server paths: the client gets the code and a message of its own.
+        return rejectUpload(req, res, error.code, "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.");
+      }
       throw error;
     }
   });

@@ -277,6 +277,16 @@ export class GeneratedFilesElement extends LitElement {
       if (!this.#source && this.#pollTimer === undefined) void this.#startLive();
     } catch (error) {
       if (abort.signal.aborted) return;
+      if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
+        // A chat that has not run code yet has no files yet: show it empty and
+        // keep listening (the stream then polls) until its first file arrives.
+        this._files = [];
+        this._skipped = [];
+        this._state = 'ready';
+        this.dispatchEvent(new Event('load'));
+        if (!this.#source && this.#pollTimer === undefined) void this.#startLive();
+        return;
+      }
       this._error = error instanceof Error ? error : new Error(String(error));
       this._state = 'error';
       this.dispatchEvent(new CustomEvent('error', { detail: { error: this._error } }));

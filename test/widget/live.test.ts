@@ -9,6 +9,8 @@ import {
   names,
   oneEvent,
   part,
+  route,
+  json,
   server,
   uniqueChatId,
   waitFor,
@@ -58,6 +60,23 @@ describe('<generated-files> live updates', () => {
     await waitFor(() => el.liveState === 'open', 'stream open');
     await server.emit(chatId, 'skipped', { path: 'huge.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() });
     await waitFor(() => part(el, 'skipped')?.textContent?.includes('huge.bin (5 GB, too large)'), 'skipped shown');
+  });
+
+  it('shows a chat that does not exist yet as empty, then its first file', async () => {
+    const chatId = uniqueChatId('new');
+    await server.setup(chatId, { files: [], eventsStatus: 404 });
+    let exists = false;
+    const el = mount({ 'chat-id': chatId, 'poll-interval': '100' }, (el) =>
+      route(el, () =>
+        exists
+          ? json({ chatId, files: [makeFile(chatId, 'first.csv')], skipped: [] })
+          : json({ error: { code: 'ERR_CHAT_NOT_FOUND', message: 'No such chat.' } }, 404),
+      ),
+    );
+    await waitFor(() => el.state === 'ready' && part(el, 'empty'), 'empty, not an error');
+    await waitFor(() => el.liveState === 'polling', 'still listening');
+    exists = true;
+    await waitFor(() => names(el).includes('first.csv'), 'first file by polling', 3000);
   });
 
   it('falls back to polling when the stream fails, then reconnects', async () => {

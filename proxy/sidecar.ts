@@ -196,8 +196,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     async close() {
       retention.stop();
       channels.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams and downloads in progress get a moment to finish, then are cut.
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
+      await closed;
       await store.close();
     },
   };

@@ -71,26 +71,21 @@ const INCOMING_FIELDS: Record<string, readonly string[]> = {
   execute_request: ['code', 'user_expressions'],
 };
 
-export function outgoingNeedsRewrite(msgType: string | undefined): boolean {
-  return msgType !== undefined && msgType in OUTGOING_FIELDS;
+function rewriteFrame(frame: KernelFrame, table: Record<string, readonly string[]>, rewrite: Rewrite): boolean {
+  const fields = frame.msgType && Object.hasOwn(table, frame.msgType) ? table[frame.msgType] : undefined;
+  const content = fields && frame.content();
+  if (!fields || !content) return false;
+  const changed = rewriteFields(content, fields, rewrite);
+  if (changed) frame.markContentChanged();
+  return changed;
 }
 
 /** Rewrite the workspace back to /mnt/data in a kernel message. Returns whether it changed. */
 export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boolean {
-  const fields = frame.msgType ? OUTGOING_FIELDS[frame.msgType] : undefined;
-  const content = fields && frame.content();
-  if (!fields || !content) return false;
-  const changed = rewriteFields(content, fields, (text) => rewriter.textOut(text));
-  if (changed) frame.markContentChanged();
-  return changed;
+  return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text));
 }
 
 /** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */
 export function rewriteIncoming(frame: KernelFrame, rewriter: PathRewriter): boolean {
-  const fields = frame.msgType ? INCOMING_FIELDS[frame.msgType] : undefined;
-  const content = fields && frame.content();
-  if (!fields || !content) return false;
-  const changed = rewriteFields(content, fields, (code) => rewriter.codeIn(code));
-  if (changed) frame.markContentChanged();
-  return changed;
+  return rewriteFrame(frame, INCOMING_FIELDS, (code) => rewriter.codeIn(code));
 }

@@ -44,7 +44,12 @@ class V1Frame implements KernelFrame {
 
   content(): Record<string, unknown> | undefined {
     if (this.parsedContent === null) {
-      const value = parseJson(this.parts[CONTENT]!);
+      let value: unknown;
+      try {
+        value = parseJson(this.parts[CONTENT]!);
+      } catch {
+        value = undefined; // as documented: not a JSON object
+      }
       this.parsedContent = isPlainObject(value) ? value : undefined;
     }
     return this.parsedContent;

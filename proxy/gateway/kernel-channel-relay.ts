@@ -89,6 +89,13 @@ export class KernelChannelRelay {
 
   private async fromClient(data: Buffer, binary: boolean): Promise<void> {
     const frame = this.decode(data, binary, 'client');
+    if (!frame && (binary || this.options.codec.name === 'v1')) {
+      // Jupyter Server's deserializers trust the offset table: a count of 2^31 (legacy binary)
+      // or 2^53 (v1) keeps the whole server busy in one loop. A framed message we cannot read
+      // is refused, not passed on; unreadable legacy text is still Jupyter's to answer.
+      this.client.close(1007, 'unreadable kernel message');
+      return;
+    }
     if (!frame) {
       this.send(this.upstream, this.client, { data, binary });
       return;
@@ -121,8 +128,8 @@ export class KernelChannelRelay {
     try {
       return this.options.codec.decode(data, binary);
     } catch (error) {
-      // Not ours to judge: pass it on untouched and let the other side answer it.
-      this.options.logger.warn(`[sidecar] passing on an unreadable ${from} frame (${this.options.codec.name}): ${describeError(error)}`);
+      // Mostly not ours to judge: passed on untouched for the other side to answer (but see fromClient).
+      this.options.logger.warn(`[sidecar] unreadable ${from} frame (${this.options.codec.name}): ${describeError(error)}`);
       return undefined;
     }
   }

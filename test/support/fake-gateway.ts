@@ -155,7 +155,7 @@ function forward(upstream: URL, req: IncomingMessage, body: Buffer, res: ServerR
 }
 
 /** Passes every frame both ways untouched, to the real gateway behind. */
-function relayChannels(client: WebSocket, upstream: URL, info: ChannelsInfo): void {
+export function relayChannels(client: WebSocket, upstream: URL, info: ChannelsInfo): void {
   const target = new URL(info.url, upstream);
   target.protocol = 'ws:';
   const real = new WebSocket(target, info.protocol ? [info.protocol] : [], { perMessageDeflate: false });

@@ -1,0 +1,106 @@
+/**
+ * File names a kernel can create that would break a Content-Disposition header: quotes, CR/LF,
+ * control characters, non-ASCII, very long names. Each download has exactly one safe header,
+ * and its filename* decodes back to the name.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { signToken } from '../../proxy/api/auth.ts';
+import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { RawKernelClient } from '../support/raw-kernel-client.ts';
+import { refused, reportAfter } from './reliability-counter.ts';
+import { rawRequest } from './reliability-helpers.ts';
+
+reportAfter('file-names');
+
+const SECRET = 'reliability-secret-that-is-at-least-32-bytes!';
+let bed: TestBed;
+let proxy: RunningSidecar;
+let client: RawKernelClient;
+
+before(async () => {
+  bed = await startTestBed();
+  proxy = await startSidecar(bed, {}, {}, { FILES_API_SECRET: SECRET });
+  const res = await fetch(`${proxy.url}chats/names/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+  const { id } = (await res.json()) as { id: string };
+  client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}chats/names/api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+});
+
+after(async () => {
+  await client?.close();
+  await proxy?.stop();
+  await bed?.stop();
+});
+
+const NAMES = [
+  'plain.txt',
+  'quote"d.txt',
+  '"".txt',
+  "single'quote.txt",
+  'new\nline.txt',
+  'cr\rlf\r\nSet-Cookie: evil=1.txt',
+  '\r\nX-Injected: 1\r\n\r\n<body>.txt',
+  'back\\slash.txt',
+  'semi;colon; filename=evil.exe.txt',
+  "filename*=UTF-8''evil.exe.txt",
+  'percent%20name%0d%0a.txt',
+  'tab\tname.txt',
+  'ctrl\u0001\u001b[31m\u007f.txt',
+  ' leading and trailing .txt',
+  'résumé naïve.csv',
+  '日本語のファイル.csv',
+  'emoji 😀 📊.txt',
+  'rtl \u202egnp.txt',
+  'nfd e\u0301.txt',
+  `${'x'.repeat(251)}.txt`,
+  `${'漢'.repeat(83)}.txt`,
+  `${'😀'.repeat(62)}.txt`,
+];
+
+/** RFC 6266: `attachment; filename="ascii"` and, for anything else, `; filename*=UTF-8''pct-encoded`. */
+const SAFE_DISPOSITION = /^(attachment|inline); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"(?:; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+))?$/;
+
+test('every awkward name downloads with one safe Content-Disposition that decodes back to it', async () => {
+  const code = [
+    'import json',
+    `names = json.loads(${JSON.stringify(JSON.stringify(NAMES))})`,
+    'for n in names:',
+    "    open('/mnt/data/' + n, 'w', encoding='utf-8').write('bytes of ' + n)",
+    // Not UTF-8 at all: a name no header (or JSON) can carry as it is.
+    "open(b'/mnt/data/latin1-\\xe9\\xff.txt', 'wb').write(b'raw')",
+  ].join('\n');
+  const run = await client.execute(code);
+  assert.equal(run.reply?.content.status, 'ok', JSON.stringify(run.reply?.content));
+
+  const headers = { authorization: `Bearer ${await signToken(SECRET, { chat: 'names' })}` };
+  const list = (await (await fetch(`${proxy.url}sidecar/v1/chats/names/files`, { headers })).json()) as FileListResponse;
+  for (const name of NAMES) {
+    const file = list.files.find((f) => f.name === name);
+    assert.ok(file, `${JSON.stringify(name)} is recorded (${list.files.length} files)`);
+    for (const disposition of ['', '?disposition=inline']) {
+      const res = await rawRequest(proxy.url, 'GET', `${file.downloadUrl}${disposition}`, { headers });
+      assert.equal(res.status, 200, res.body.toString());
+      assert.equal(res.body.toString('utf8'), `bytes of ${name}`);
+      const values = res.rawHeaders.filter((_, i) => i % 2 === 0 && res.rawHeaders[i]!.toLowerCase() === 'content-disposition').length;
+      assert.equal(values, 1, `one Content-Disposition for ${JSON.stringify(name)}`);
+      const names = res.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
+      assert.ok(!names.includes('set-cookie') && !names.includes('x-injected'), `no injected header for ${JSON.stringify(name)}`);
+      const value = res.headers['content-disposition']!;
+      const match = SAFE_DISPOSITION.exec(value);
+      assert.ok(match, `unsafe Content-Disposition for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
+      assert.equal(match[1], disposition ? 'inline' : 'attachment');
+      const decoded = match[3] === undefined ? match[2] : decodeURIComponent(match[3]);
+      assert.equal(decoded, name, `filename* decodes back to ${JSON.stringify(name)}`);
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    }
+    refused();
+  }
+  // The name that is not UTF-8 is either left out or carried safely; it never breaks the listing.
+  const latin1 = list.files.find((f) => f.name.startsWith('latin1-'));
+  if (latin1) {
+    const res = await rawRequest(proxy.url, 'GET', latin1.downloadUrl, { headers });
+    assert.match(res.headers['content-disposition'] ?? '', SAFE_DISPOSITION);
+  }
+  refused();
+});

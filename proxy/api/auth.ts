@@ -62,6 +62,7 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
     }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s "chat" claim is not a chat id.');
     }
     if (typeof payload.chat === 'string') {

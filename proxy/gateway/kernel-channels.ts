@@ -153,7 +153,9 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       settled = true;
       const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
       const failure = gatewayFailure(code);
-      options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(error)}`);
+      // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
+      const known = code && !error.code ? { code, message: error.message } : error;
+      options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(known)}`);
       refuseUpgrade(socket, failure.status, failure.code, failure.message);
     });
     upstream.once('open', () => {

@@ -211,8 +211,9 @@ export function encodeKernelMessage(
 }
 
 /**
- * Just enough of a kernel: execute_request gets status busy, a stream, execute_reply and
- * status idle, each on its channel with the request as parent; kernel_info_request a reply.
+ * Just enough of a kernel: execute_request gets status busy, a stream echoing the code (as the
+ * kernel got it), execute_reply and status idle, each on its channel with the request as parent;
+ * kernel_info_request a reply.
  */
 export function answerFakeKernel(socket: WebSocket, info: ChannelsInfo): void {
   let count = 0;
@@ -230,7 +231,7 @@ export function answerFakeKernel(socket: WebSocket, info: ChannelsInfo): void {
     } else if (parent.msg_type === 'execute_request') {
       count++;
       send('iopub', 'status', { execution_state: 'busy' }, parent);
-      send('iopub', 'stream', { name: 'stdout', text: `ran ${String(message.content.code).length} chars\n` }, parent);
+      send('iopub', 'stream', { name: 'stdout', text: `${String(message.content.code)}\n` }, parent);
       send('shell', 'execute_reply', { status: 'ok', execution_count: count, user_expressions: {} }, parent);
       send('iopub', 'status', { execution_state: 'idle' }, parent);
     }

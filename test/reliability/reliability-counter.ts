@@ -28,10 +28,6 @@ export function lost(n: number): void {
   counts.lost += n;
 }
 
-export function currentCounts(): Readonly<ReliabilityCounts> {
-  return { ...counts };
-}
-
 export function formatLine(label: string, c: ReliabilityCounts): string {
   return `reliability[${label}]: ${c.refused} bad inputs refused, ${c.survived} faults survived, ${c.lost} records lost`;
 }

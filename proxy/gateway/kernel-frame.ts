@@ -13,6 +13,11 @@ export interface KernelFrame {
   readonly session: string | undefined;
   /** The parsed content (cached); undefined when it is not a JSON object. */
   content(): Record<string, unknown> | undefined;
+  /**
+   * The content's JSON bytes as they came, when the format keeps them apart (v1), so a caller can
+   * rule a large output out with a byte search instead of parsing it. Undefined otherwise.
+   */
+  rawContent(): Buffer | undefined;
   /** Mark the content returned by content() as changed, so encode() re-serializes it. */
   markContentChanged(): void;
   encode(): EncodedFrame;

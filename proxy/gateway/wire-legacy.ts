@@ -40,6 +40,11 @@ class LegacyFrame implements KernelFrame {
     return isPlainObject(content) ? content : undefined;
   }
 
+  rawContent(): undefined {
+    // The whole message was parsed to route it: nothing to save by looking at bytes.
+    return undefined;
+  }
+
   markContentChanged(): void {
     this.changed = true;
   }

@@ -55,6 +55,10 @@ class V1Frame implements KernelFrame {
     return this.parsedContent;
   }
 
+  rawContent(): Buffer {
+    return this.parts[CONTENT]!;
+  }
+
   markContentChanged(): void {
     this.changed = true;
   }

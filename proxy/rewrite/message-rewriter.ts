@@ -71,10 +71,19 @@ const INCOMING_FIELDS: Record<string, readonly string[]> = {
   execute_request: ['code', 'user_expressions'],
 };
 
-function rewriteFrame(frame: KernelFrame, table: Record<string, readonly string[]>, rewrite: Rewrite): boolean {
+function rewriteFrame(
+  frame: KernelFrame,
+  table: Record<string, readonly string[]>,
+  rewrite: Rewrite,
+  /** A cheap look at the raw content bytes: false means nothing there to rewrite. */
+  mayContain: (raw: Buffer) => boolean,
+): boolean {
   const fields = frame.msgType && Object.hasOwn(table, frame.msgType) ? table[frame.msgType] : undefined;
-  const content = fields && frame.content();
-  if (!fields || !content) return false;
+  if (!fields) return false;
+  const raw = frame.rawContent();
+  if (raw && !mayContain(raw)) return false;
+  const content = frame.content();
+  if (!content) return false;
   const changed = rewriteFields(content, fields, rewrite);
   if (changed) frame.markContentChanged();
   return changed;
@@ -82,10 +91,11 @@ function rewriteFrame(frame: KernelFrame, table: Record<string, readonly string[
 
 /** Rewrite the workspace back to /mnt/data in a kernel message. Returns whether it changed. */
 export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boolean {
-  return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text));
+  return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text), (raw) => rewriter.mayAppearInJson(raw));
 }
 
 /** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */
 export function rewriteIncoming(frame: KernelFrame, rewriter: PathRewriter): boolean {
-  return rewriteFrame(frame, INCOMING_FIELDS, (code) => rewriter.codeIn(code));
+  // Client JSON may escape `/` as `\/`: no byte search there (and requests are small).
+  return rewriteFrame(frame, INCOMING_FIELDS, (code) => rewriter.codeIn(code), () => true);
 }

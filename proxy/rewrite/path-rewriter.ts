@@ -33,8 +33,23 @@ export class PathRewriter {
     this.workspacePaths = [...new Set(workspacePaths.map((p) => p.replace(/\/+$/, '')))].filter(Boolean);
     if (this.workspacePaths.length === 0) throw new Error('PathRewriter needs at least one workspace path');
     this.inbound = pathPattern([mountPath]);
+    this.jsonNeedles = this.workspacePaths.every((p) => /^[\x20-\x7e]*$/.test(p) && !/["\\]/.test(p))
+      ? this.workspacePaths.map((p) => Buffer.from(p, 'latin1'))
+      : null;
     this.outbound = pathPattern(this.workspacePaths);
   }
+
+  /**
+   * Could the workspace path appear in this JSON? A byte search that lets large outputs (images,
+   * big tables) skip parsing. Only trusted when every path form is plain ASCII that JSON does not
+   * escape; otherwise it says "maybe".
+   */
+  mayAppearInJson(json: Buffer): boolean {
+    if (!this.jsonNeedles) return true;
+    return this.jsonNeedles.some((needle) => json.includes(needle));
+  }
+
+  private readonly jsonNeedles: Buffer[] | null;
 
   /** Code going to the kernel: `/mnt/data` becomes the workspace. */
   codeIn(code: string): string {

@@ -43,3 +43,10 @@ test('pendingTailLength finds a workspace path cut at the end of a chunk', () =>
   assert.equal(rewriter.pendingTailLength('/srv/ws/chatA/x'), 0, 'complete path, safe to rewrite now');
   assert.equal(rewriter.pendingTailLength('\x1b[0m/sr'), 3);
 });
+
+test('mayAppearInJson: a byte search, trusted only for plain ASCII paths', () => {
+  assert.equal(rewriter.mayAppearInJson(Buffer.from('{"data":{"text/plain":"/srv/ws/chatA/x"}}')), true);
+  assert.equal(rewriter.mayAppearInJson(Buffer.from('{"data":{"image/png":"iVBORw0KGgo"}}')), false);
+  const unicode = new PathRewriter(['/srv/wörk/chatA']);
+  assert.equal(unicode.mayAppearInJson(Buffer.from('{"x":"/srv/w\\u00f6rk/chatA"}')), true, 'JSON may escape it: always maybe');
+});

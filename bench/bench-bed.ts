@@ -1,0 +1,192 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort } from '../proxy/local-jupyter.ts';
+import { startTestBed, type TestBed } from '../test/support/harness.ts';
+import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+
+/** A real Jupyter Server and the sidecar as a child process in front of it, both on 127.0.0.1. */
+export interface BenchBed {
+  bed: TestBed;
+  /** The gateway, for direct connections (ends in `/`). */
+  gatewayUrl: string;
+  token: string;
+  /** The sidecar (ends in `/`). */
+  sidecarUrl: string;
+  sidecar: ChildProcess;
+  workspaceRoot: string;
+  dataDir: string;
+  /** A scratch folder for the scenarios, outside the workspaces. */
+  scratch: string;
+  quick: boolean;
+  /** The sidecar's RSS once it answered its first request. */
+  startRss: number;
+  stop(): Promise<void>;
+}
+
+export interface BenchKernel {
+  id: string;
+  /** Where it was created: through a chat prefix of the sidecar, or at the gateway. */
+  via: 'sidecar' | 'direct';
+  chatId: string | null;
+  connect(format?: 'legacy' | 'v1'): Promise<RawKernelClient>;
+  shutdown(): Promise<void>;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * Jupyter Server's IOPub rate limits (1 MB/s, 1000 msg/s by default) would drop output-heavy
+ * runs in both paths alike; turned off through a config folder only this server reads.
+ */
+async function jupyterConfigDir(dir: string): Promise<string> {
+  const configDir = path.join(dir, 'jupyter-config');
+  await mkdir(configDir, { recursive: true });
+  await writeFile(
+    path.join(configDir, 'jupyter_server_config.json'),
+    JSON.stringify({ ServerApp: { limit_rate: false, iopub_msg_rate_limit: 0, iopub_data_rate_limit: 0 } }),
+  );
+  return configDir;
+}
+
+export async function startBenchBed(options: { quick: boolean }): Promise<BenchBed> {
+  // Read by the Jupyter Server startTestBed spawns (it inherits the environment).
+  const configParent = await mkdtemp(path.join(tmpdir(), 'gf-bench-'));
+  process.env.JUPYTER_CONFIG_DIR = await jupyterConfigDir(configParent);
+  const bed = await startTestBed();
+  const dataDir = path.join(bed.dir, 'store');
+  const scratch = path.join(bed.dir, 'scratch');
+  await mkdir(scratch, { recursive: true });
+  const port = await freePort();
+  const log = createWriteStream(path.join(bed.dir, 'sidecar.log'));
+  const sidecar = spawn(
+    process.execPath,
+    [
+      // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
+      ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
+      '--import',
+      'tsx',
+      'proxy/main.ts',
+      '--gateway-url',
+      bed.jupyter.url,
+      '--port',
+      String(port),
+      '--workspace-root',
+      bed.workspaceRoot,
+      '--data-dir',
+      dataDir,
+      // The 1 GiB download must be kept, and the bulk scenarios must not hit the chat quota.
+      '--max-file-mb',
+      '2048',
+      '--chat-quota-mb',
+      '1000000',
+      '--upload-max-mb',
+      '2048',
+      ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FILES_API_SECRET: '' } },
+  );
+  sidecar.stdout!.pipe(log);
+  sidecar.stderr!.pipe(log);
+  const sidecarUrl = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (sidecar.exitCode !== null) throw new Error(`the sidecar exited during start; see ${path.join(bed.dir, 'sidecar.log')}`);
+    try {
+      if ((await fetch(`${sidecarUrl}sidecar/v1/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error('the sidecar did not answer in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    bed,
+    gatewayUrl: bed.jupyter.url,
+    token: bed.jupyter.token,
+    sidecarUrl,
+    sidecar,
+    workspaceRoot: bed.workspaceRoot,
+    dataDir,
+    scratch,
+    quick: options.quick,
+    startRss: await rssBytes(sidecar.pid!),
+    async stop() {
+      if (sidecar.exitCode === null) {
+        const exited = new Promise((r) => sidecar.once('exit', r));
+        sidecar.kill('SIGTERM');
+        const force = setTimeout(() => sidecar.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(force);
+      }
+      log.end();
+      await bed.stop();
+      await rm(configParent, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a kernel through the sidecar's chat prefix (tracking on for that chat) or at the gateway. */
+export async function startKernel(bench: BenchBed, via: 'sidecar' | 'direct', chatId: string | null = null): Promise<BenchKernel> {
+  const base = via === 'sidecar' ? `${bench.sidecarUrl}chats/${chatId}/` : bench.gatewayUrl;
+  const res = await fetch(`${base}api/kernels?token=${bench.token}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'python3' }),
+  });
+  if (!res.ok) throw new Error(`creating a kernel via ${via}: HTTP ${res.status} ${await res.text()}`);
+  const { id } = (await res.json()) as { id: string };
+  const wsBase = base.replace(/^http/, 'ws');
+  return {
+    id,
+    via,
+    chatId,
+    connect: (format = 'legacy') => RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels?token=${bench.token}`, format),
+    async shutdown() {
+      await fetch(`${bench.gatewayUrl}api/kernels/${id}?token=${bench.token}`, { method: 'DELETE' }).catch(() => {});
+    },
+  };
+}
+
+/** Connects to a kernel the way a second client would: its own session, through the sidecar or not. */
+export function connectTo(bench: BenchBed, kernelId: string, via: 'sidecar' | 'direct', chatId: string | null, format: 'legacy' | 'v1' = 'legacy') {
+  const base = via === 'sidecar' ? `${bench.sidecarUrl}chats/${chatId}/` : bench.gatewayUrl;
+  return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bench.token}`, format);
+}
+
+/** Resident set size of a process, from /proc (bytes). */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Number(kb) * 1024 : Number.NaN;
+}
+
+/** Samples a process's RSS every `everyMs` until stopped; returns the peak and the samples. */
+export function sampleRss(pid: number, everyMs = 25) {
+  let peak = 0;
+  let stopped = false;
+  const samples: number[] = [];
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const rss = await rssBytes(pid);
+        samples.push(rss);
+        if (rss > peak) peak = rss;
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  })();
+  return {
+    async stop(): Promise<{ peak: number; samples: number[] }> {
+      stopped = true;
+      await loop;
+      return { peak, samples };
+    },
+  };
+}
+
+export const MB = 1024 * 1024;

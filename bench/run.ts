@@ -1,0 +1,90 @@
+/**
+ * `npm run bench [-- --quick] [-- --only N[,M]]`: starts a real Jupyter Server and the sidecar on
+ * 127.0.0.1, runs each scenario directly and through the sidecar in alternation, prints the
+ * table and writes it to BENCHMARKS.md. Not a test: CI does not run it.
+ */
+import path from 'node:path';
+import { startBenchBed, type BenchBed } from './bench-bed.ts';
+import { benchExecuteRoundTrip } from './execute-round-trip.ts';
+import { benchOutputHeavy } from './output-heavy.ts';
+import { benchSnapshotCost } from './snapshot-cost.ts';
+import { benchDownloads } from './downloads.ts';
+import { benchRecordStore } from './record-store.ts';
+import { benchManyKernels } from './many-kernels.ts';
+import { benchWidget } from './widget-render.ts';
+import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
+
+interface Scenario {
+  n: number;
+  name: string;
+  /** Needs the Jupyter Server and the sidecar (the others run in-process or in a browser). */
+  needsBed: boolean;
+  run(bench: BenchBed | null, quick: boolean): Promise<ScenarioResult>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { n: 1, name: '1 execute round trip', needsBed: true, run: (b) => benchExecuteRoundTrip(b!) },
+  { n: 2, name: '2 output-heavy', needsBed: true, run: (b) => benchOutputHeavy(b!) },
+  { n: 3, name: '3 snapshot cost', needsBed: true, run: (b) => benchSnapshotCost(b!) },
+  { n: 4, name: '4 downloads', needsBed: true, run: (b) => benchDownloads(b!) },
+  { n: 5, name: '5 record store', needsBed: false, run: (_b, quick) => benchRecordStore(quick) },
+  { n: 6, name: '6 many kernels', needsBed: true, run: (b) => benchManyKernels(b!) },
+  { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
+];
+
+function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {
+  let quick = false;
+  let only: Set<number> | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg.includes('=') ? arg.slice('--only='.length) : argv[++i];
+      only = new Set((value ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0));
+      if (only.size === 0) throw new Error('--only takes scenario numbers, e.g. --only 3 or --only 1,4');
+    } else throw new Error(`Unknown argument ${arg}. Use --quick and/or --only N.`);
+  }
+  return { quick, only };
+}
+
+async function main(): Promise<void> {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const chosen = SCENARIOS.filter((s) => !only || only.has(s.n));
+  const started = performance.now();
+  console.log(`[bench] ${machineDescription()}${quick ? ' (quick)' : ''}`);
+  const bench = chosen.some((s) => s.needsBed) ? await startBenchBed({ quick }) : null;
+  const rows: ResultRow[] = [];
+  const notes = new Map<string, string[]>();
+  try {
+    for (const scenario of chosen) {
+      const t0 = performance.now();
+      console.log(`[bench] ${scenario.name}…`);
+      try {
+        const result = await scenario.run(bench, quick);
+        rows.push(...result.rows);
+        notes.set(scenario.name, result.notes);
+        console.log(consoleTable(result.rows));
+      } catch (error) {
+        console.error(`[bench] ${scenario.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        notes.set(scenario.name, [`Failed: ${error instanceof Error ? error.message : String(error)}`]);
+        process.exitCode = 1;
+      }
+      console.log(`[bench] ${scenario.name}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await bench?.stop();
+  }
+  const durationS = (performance.now() - started) / 1000;
+  console.log(`\n${consoleTable(rows)}\n`);
+  const args = process.argv.slice(2).join(' ');
+  await writeBenchmarksFile(path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md'), rows, notes, {
+    command: `npm run bench${args ? ` -- ${args}` : ''}`,
+    durationS,
+  });
+  console.log(`[bench] done in ${durationS.toFixed(0)} s; wrote BENCHMARKS.md`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -201,6 +201,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       // Event streams and downloads in progress get a moment to finish, then are cut.
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
+      await recorder.close();
       await store.close();
     },
   };

@@ -16,7 +16,8 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import { latestByPath, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
 import { normalizeUploadPath, resolveUploadTarget } from './upload-target.ts';
-import { diffSnapshot, resolveWorkspace, snapshotWorkspace, type SnapshotEntry } from './workspace-snapshot.ts';
+import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry } from './workspace-snapshot.ts';
+import { WorkspaceWalker } from './workspace-walker.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
 
@@ -28,6 +29,8 @@ export interface ArtifactRecorderOptions {
   logger?: Logger;
   /** Files copied at once during a scan. */
   copyConcurrency?: number;
+  /** Worker threads that walk workspaces; the recorder makes (and closes) its own by default. */
+  walker?: WorkspaceWalker;
   now?: () => Date;
 }
 
@@ -79,6 +82,8 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #logger: Logger;
   readonly #copyConcurrency: number;
   readonly #now: () => Date;
+  readonly #walker: WorkspaceWalker;
+  readonly #ownsWalker: boolean;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -93,6 +98,13 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#logger = options.logger ?? quietLogger;
     this.#copyConcurrency = Math.max(1, options.copyConcurrency ?? 4);
     this.#now = options.now ?? (() => new Date());
+    this.#ownsWalker = !options.walker;
+    this.#walker = options.walker ?? new WorkspaceWalker();
+  }
+
+  /** Stops the walker threads it made; scans after this fail. */
+  async close(): Promise<void> {
+    if (this.#ownsWalker) await this.#walker.close();
   }
 
   async executionStarted(chatId: string, execution: ExecutionRef): Promise<void> {
@@ -253,8 +265,8 @@ export class ArtifactRecorder implements ExecutionObserver {
       state.owner = incomingOwner;
     }
     const owner = incomingOwner ?? state.owner;
-    const snapshot = await snapshotWorkspace(this.#workspaces.pathFor(chatId), { policy: this.policy, realRoot: await this.#getRealRoot() });
     const realDir = await resolveWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
+    const snapshot = realDir === null ? new Map<string, SnapshotEntry>() : await walkSnapshot(realDir, this.policy, this.#walker);
     const { added, changed } = diffSnapshot(state.files, snapshot);
     const candidates = [...added, ...changed];
 

@@ -23,6 +23,8 @@ export interface TrackingPolicyOptions {
 }
 
 export interface TrackingPolicy {
+  /** What it was made from: `createTrackingPolicy(policy.options)` makes an equal one (on a worker thread, say). */
+  readonly options: Readonly<Required<TrackingPolicyOptions>>;
   readonly maxFileBytes: number;
   readonly quotaBytes: number;
   /** Should the walk descend into this folder (one path segment)? */
@@ -49,6 +51,7 @@ export function createTrackingPolicy(options: TrackingPolicyOptions = {}): Track
   const quotaBytes = options.quotaBytes ?? DEFAULT_QUOTA_BYTES;
 
   return {
+    options: { extensions: allowed === null ? '*' : [...allowed], includeHidden, maxFileBytes, quotaBytes },
     maxFileBytes,
     quotaBytes,
     includesDirectory(name) {

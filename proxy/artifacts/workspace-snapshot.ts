@@ -1,7 +1,8 @@
-import type { Dirent } from 'node:fs';
-import { lstat, readdir, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrackingPolicy } from './tracking-policy.ts';
+import { walkWorkspaceSync, type PackedWalk } from './workspace-walk.ts';
+import type { WorkspaceWalker } from './workspace-walker.ts';
 
 export interface SnapshotEntry {
   size: number;
@@ -17,8 +18,8 @@ export interface SnapshotOptions {
   policy: TrackingPolicy;
   /** Real path of the workspace root: the chat folder must resolve inside it. */
   realRoot: string;
-  /** How many readdir/lstat calls run at once. */
-  concurrency?: number;
+  /** Worker threads to walk on; without one the walk blocks this thread. */
+  walker?: WorkspaceWalker;
 }
 
 export class WorkspaceOutsideRootError extends Error {
@@ -50,90 +51,34 @@ export function isInside(parent: string, child: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
-const IGNORED_WALK_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'ELOOP']);
-
-function ignorable(error: unknown): boolean {
-  return error instanceof Error && 'code' in error && IGNORED_WALK_ERRORS.has(String(error.code));
+/** Turns a packed walk back into a snapshot. */
+export function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
+  const result: WorkspaceSnapshot = new Map();
+  if (walk.count === 0) return result;
+  const paths = walk.paths.split('\0');
+  for (let i = 0; i < walk.count; i++) {
+    result.set(paths[i]!, { size: walk.stats[3 * i]!, mtimeMs: walk.stats[3 * i + 1]!, ino: walk.stats[3 * i + 2]! });
+  }
+  return result;
 }
 
 /**
- * Walks a chat workspace without following symlinks: a symlink (file or folder, wherever it
- * points) is never part of a snapshot. Files that vanish mid-walk are left out.
- * A missing workspace is an empty snapshot.
+ * Snapshots a chat workspace without following symlinks (see `walkWorkspaceSync`).
+ * A missing workspace is an empty snapshot. With a `walker` the walk runs on its worker
+ * threads; without one it runs right here, blocking (fine for tools and tests).
  */
 export async function snapshotWorkspace(dir: string, options: SnapshotOptions): Promise<WorkspaceSnapshot> {
-  const result: WorkspaceSnapshot = new Map();
   const realDir = await resolveWorkspace(dir, options.realRoot);
-  if (realDir === null) return result;
-  // Walk the real folder so a parent swapped for a symlink later does not redirect the walk.
-  const { policy } = options;
-  const limit = Math.max(1, options.concurrency ?? 64);
+  if (realDir === null) return new Map();
+  return walkSnapshot(realDir, options.policy, options.walker);
+}
 
-  const visitFile = async (abs: string, rel: string) => {
-    const stats = await lstat(abs, { bigint: false });
-    if (!stats.isFile()) return;
-    result.set(rel, { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino });
-  };
-
-  const visitEntry = async (abs: string, rel: string, entry: Dirent) => {
-    if (entry.isSymbolicLink()) return;
-    if (entry.isDirectory()) {
-      if (policy.includesDirectory(entry.name)) tasks.push(() => visitDir(abs, rel));
-      return;
-    }
-    if (entry.isFile()) {
-      if (policy.tracks(rel)) tasks.push(() => visitFile(abs, rel));
-      return;
-    }
-    if (entry.isBlockDevice() || entry.isCharacterDevice() || entry.isFIFO() || entry.isSocket()) return;
-    // Unknown dirent type (some file systems): ask lstat.
-    tasks.push(async () => {
-      const stats = await lstat(abs);
-      if (stats.isDirectory() && policy.includesDirectory(entry.name)) tasks.push(() => visitDir(abs, rel));
-      else if (stats.isFile() && policy.tracks(rel)) {
-        result.set(rel, { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino });
-      }
-    });
-  };
-
-  const visitDir = async (abs: string, rel: string) => {
-    const entries = await readdir(abs, { withFileTypes: true });
-    for (const entry of entries) {
-      const childRel = rel ? `${rel}/${entry.name}` : entry.name;
-      await visitEntry(path.join(abs, entry.name), childRel, entry);
-    }
-  };
-
-  // A small work pool: tasks are pushed while others run; a stack keeps memory near the tree depth.
-  const tasks: Array<() => Promise<void>> = [() => visitDir(realDir, '')];
-  await new Promise<void>((resolve, reject) => {
-    let active = 0;
-    let failed = false;
-    const pump = () => {
-      if (failed) return;
-      while (active < limit && tasks.length > 0) {
-        const task = tasks.pop()!;
-        active++;
-        task()
-          .catch((error: unknown) => {
-            if (!ignorable(error)) throw error;
-          })
-          .then(
-            () => {
-              active--;
-              if (active === 0 && tasks.length === 0) resolve();
-              else pump();
-            },
-            (error: unknown) => {
-              failed = true;
-              reject(error);
-            },
-          );
-      }
-    };
-    pump();
-  });
-  return result;
+/**
+ * Snapshots a folder `resolveWorkspace` already resolved. The real folder is walked, so a parent
+ * swapped for a symlink later does not redirect the walk.
+ */
+export async function walkSnapshot(realDir: string, policy: TrackingPolicy, walker?: WorkspaceWalker): Promise<WorkspaceSnapshot> {
+  return unpackWalk(walker ? await walker.walk(realDir, policy) : walkWorkspaceSync(realDir, policy));
 }
 
 export interface KnownFileState {

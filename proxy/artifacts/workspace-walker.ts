@@ -1,0 +1,114 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { TrackingPolicy } from './tracking-policy.ts';
+import type { PackedWalk } from './workspace-walk.ts';
+import type { WalkRequest, WalkResponse } from './workspace-walk-worker.ts';
+
+/**
+ * The compiled build starts `workspace-walk-worker.js` as it is. Under tsx (development, tests,
+ * `npm start`) the `.ts` entry needs tsx registered inside the worker first: tsx's `--import`
+ * hook does not reach worker threads (privatenumber/tsx#354).
+ */
+function startWorker(): Worker {
+  const extension = path.extname(fileURLToPath(import.meta.url));
+  const entry = new URL(`./workspace-walk-worker${extension}`, import.meta.url);
+  if (extension !== '.ts') return new Worker(entry);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, {
+    eval: true,
+  });
+}
+
+interface Job {
+  request: WalkRequest;
+  resolve: (walk: PackedWalk) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+export class WalkerClosedError extends Error {
+  readonly code = 'ERR_WALKER_CLOSED';
+  constructor() {
+    super('The workspace walker is closed.');
+  }
+}
+
+/**
+ * Runs workspace walks on a few worker threads, so a walk of 100k files never holds up the
+ * kernel messages the relay is passing on. Workers start on first use and are kept; one that
+ * dies fails only its own walk and is replaced on the next. Idle workers do not keep the
+ * process alive.
+ */
+export class WorkspaceWalker {
+  readonly #threads: number;
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  #closed = false;
+
+  constructor(options: { threads?: number } = {}) {
+    this.#threads = Math.max(1, options.threads ?? Math.min(2, availableParallelism()));
+  }
+
+  walk(realDir: string, policy: TrackingPolicy): Promise<PackedWalk> {
+    if (this.#closed) return Promise.reject(new WalkerClosedError());
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request: { realDir, policy: policy.options }, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Fails queued walks, waits for none; workers are terminated. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) job.reject(new WalkerClosedError());
+    const slots = this.#slots.splice(0);
+    for (const slot of slots) slot.job?.reject(new WalkerClosedError());
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      let slot = this.#slots.find((s) => s.job === null);
+      if (!slot && this.#slots.length < this.#threads) slot = this.#spawn();
+      if (!slot) return;
+      const job = this.#queue.shift()!;
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage(job.request);
+    }
+  }
+
+  #spawn(): Slot {
+    const worker = startWorker();
+    const slot: Slot = { worker, job: null };
+    worker.unref();
+    worker.on('message', (response: WalkResponse) => {
+      const job = slot.job;
+      slot.job = null;
+      worker.unref();
+      if (job) {
+        if (response.ok) job.resolve({ paths: response.paths, count: response.count, stats: response.stats });
+        else job.reject(Object.assign(new Error(response.message), { code: response.code }));
+      }
+      this.#pump();
+    });
+    const gone = (error: Error) => {
+      const index = this.#slots.indexOf(slot);
+      if (index === -1) return;
+      this.#slots.splice(index, 1);
+      slot.job?.reject(error);
+      slot.job = null;
+      if (!this.#closed) this.#pump();
+    };
+    worker.on('error', (error) => gone(error));
+    worker.on('exit', (code) => gone(new Error(`workspace walker thread exited with code ${code}`)));
+    this.#slots.push(slot);
+    return slot;
+  }
+}

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, createReadStream, open as openCallback } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,6 +14,12 @@ export interface BlobFs {
   stat(file: string): Promise<{ size: number; mtimeMs: number; isFile(): boolean }>;
   readdir(dir: string): Promise<string[]>;
   utimes(file: string, atime: Date, mtime: Date): Promise<void>;
+}
+
+const READ_CHUNK_BYTES = 256 * 1024;
+
+function openForReading(file: string): Promise<number> {
+  return new Promise((resolve, reject) => openCallback(file, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
 }
 
 const realFs: BlobFs = {
@@ -182,17 +188,21 @@ export class BlobStore {
     }
   }
 
-  /** A read stream of the blob, or of one inclusive byte range of it. */
+  /**
+   * A read stream of the blob, or of one inclusive byte range of it. A plain fd with callback
+   * reads in 256 KiB chunks: a FileHandle stream (one promise per chunk, 64 KiB) serves a large
+   * download measurably slower.
+   */
   async open(sha256: string, range?: ByteRange): Promise<Readable> {
     const file = this.pathFor(sha256);
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await this.#fs.open(file, 'r');
+      fd = await openForReading(file);
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') throw new BlobStoreError('ERR_BLOB_NOT_FOUND', `Blob ${sha256} is missing.`);
       throw error;
     }
-    return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    return createReadStream(file, { fd, highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async has(sha256: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import { freePort } from '../proxy/local-jupyter.ts';
 import { startTestBed, type TestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 
-/** A real Jupyter Server and the sidecar as a child process in front of it, both on 127.0.0.1. */
+/** A real Jupyter Server and the compiled sidecar as a child process in front of it, both on 127.0.0.1. */
 export interface BenchBed {
   bed: TestBed;
   /** The gateway, for direct connections (ends in `/`). */
@@ -51,6 +51,16 @@ async function jupyterConfigDir(dir: string): Promise<string> {
   return configDir;
 }
 
+/** The sidecar is measured as deployed: compiled (`npm run build:proxy`), not under tsx. */
+async function buildSidecar(): Promise<void> {
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  await new Promise<void>((resolve, reject) => {
+    const build = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    build.on('error', reject);
+    build.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the sidecar failed (tsc exit ${code})`))));
+  });
+}
+
 export async function startBenchBed(options: { quick: boolean }): Promise<BenchBed> {
   // Read by the Jupyter Server startTestBed spawns (it inherits the environment).
   const configParent = await mkdtemp(path.join(tmpdir(), 'gf-bench-'));
@@ -59,6 +69,7 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
   const dataDir = path.join(bed.dir, 'store');
   const scratch = path.join(bed.dir, 'scratch');
   await mkdir(scratch, { recursive: true });
+  await buildSidecar();
   const port = await freePort();
   const log = createWriteStream(path.join(bed.dir, 'sidecar.log'));
   const sidecar = spawn(
@@ -66,9 +77,7 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
     [
       // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
       ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
-      '--import',
-      'tsx',
-      'proxy/main.ts',
+      'dist/proxy/main.js',
       '--gateway-url',
       bed.jupyter.url,
       '--port',

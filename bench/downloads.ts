@@ -158,7 +158,7 @@ export async function benchDownloads(bench: BenchBed): Promise<ScenarioResult> {
       ],
       notes: [
         'The files were written into the chat workspace and recorded by the next execution (untimed), then downloaded from the files API (GET …/files/{id}/content, no auth secret set). Baseline: a plain node:http server piping fs.createReadStream of the same blob file, in a child process of its own. The client (node:http, no keep-alive) runs in the bench process for both.',
-        `RSS: the sidecar child started at ${(bench.startRss / MB).toFixed(0)} MB (Node + tsx + Express, before any request); the raw server child idles at ${(rawIdle / MB).toFixed(0)} MB.`,
+        `RSS: the sidecar child started at ${(bench.startRss / MB).toFixed(0)} MB (the compiled build, dist/proxy/main.js, before any request); the raw server child idles at ${(rawIdle / MB).toFixed(0)} MB.`,
         'RSS is the sidecar child\'s VmRSS sampled every 10 ms during its own downloads only; "direct" is its idle RSS before. Its RSS also holds everything earlier scenarios loaded (for example cached record files), so run `--only 4` to see the download alone.',
       ],
     };

@@ -4,6 +4,7 @@
  * the baseline is the same execution directly at the gateway (writing outside any workspace).
  * Then: hashing grows with changed bytes only (a 100 MB file left alone vs rewritten).
  */
+import { spawn } from 'node:child_process';
 import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import type { FileRecord } from '../proxy/artifacts/file-record.ts';
 import { emptyChat } from '../proxy/artifacts/record-store.ts';
 import { createTrackingPolicy } from '../proxy/artifacts/tracking-policy.ts';
 import { snapshotWorkspace } from '../proxy/artifacts/workspace-snapshot.ts';
+import { WorkspaceWalker } from '../proxy/artifacts/workspace-walker.ts';
 import { MB, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { alternate, summarize, timed } from './stats.ts';
@@ -57,6 +59,15 @@ async function run(client: RawKernelClient, code: string): Promise<number> {
   });
 }
 
+/** What the operating system alone takes to stat every file of a tree: find(1). */
+async function statEveryFile(dir: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const find = spawn('find', [dir, '-type', 'f', '-printf', '%s %T@ %i\\n'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    find.on('error', reject);
+    find.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`find exited with ${code}`))));
+  });
+}
+
 const writeSmall = (target: string) => `open(${JSON.stringify(target)}, 'w').write(str(__import__('time').time_ns()))`;
 
 export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult> {
@@ -70,6 +81,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
   const direct = await startKernel(bench, 'direct');
   const directClient = await direct.connect();
   const policy = createTrackingPolicy();
+  const walker = new WorkspaceWalker();
   try {
     for (const size of sizes) {
       const chatId = `bench-snap-${size}`;
@@ -80,7 +92,11 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
       await writeFile(path.join(bench.dataDir, 'records', `${chatId}.json`), JSON.stringify({ ...emptyChat(chatId), records }));
       const fillS = (performance.now() - t0) / 1000;
       const walks: number[] = [];
-      for (let i = 0; i < 5; i++) walks.push(await timed(() => snapshotWorkspace(dir, { policy, realRoot: bench.workspaceRoot })));
+      const finds: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        walks.push(await timed(() => snapshotWorkspace(dir, { policy, realRoot: bench.workspaceRoot, walker })));
+        finds.push(await timed(() => statEveryFile(dir)));
+      }
 
       const kernel = await startKernel(bench, 'sidecar', chatId);
       const client = await kernel.connect();
@@ -108,7 +124,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
           detail: `+${added.toFixed(1)} ms`,
         });
         notes.push(
-          `${size.toLocaleString('en-US')} files: created in ${fillS.toFixed(1)} s; snapshotWorkspace() alone (the walk, in this process, warm cache) takes ${summarize(walks).median.toFixed(1)} ms median; the record file holds ${size.toLocaleString('en-US')} records (${(JSON.stringify(records).length / MB).toFixed(1)} MB of JSON), rewritten whole by each append.`,
+          `${size.toLocaleString('en-US')} files: created in ${fillS.toFixed(1)} s; one walk alone (snapshotWorkspace() on a worker thread, warm cache) takes ${summarize(walks).median.toFixed(1)} ms median, and \`find -printf '%s %T@ %i'\` over the same tree (one lstat per file, the floor) ${summarize(finds).median.toFixed(1)} ms; an execution takes two walks; the record file holds ${size.toLocaleString('en-US')} records (${(JSON.stringify(records).length / MB).toFixed(1)} MB of JSON), rewritten whole by each append.`,
         );
       } finally {
         await client.close();
@@ -162,6 +178,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
       await kernel.shutdown();
     }
   } finally {
+    await walker.close();
     await directClient.close();
     await direct.shutdown();
   }

@@ -13,7 +13,7 @@ import type { ExecutionEndReason, ExecutionObserver, ExecutionRef, FileRecord } 
 import { FileEvents } from './file-events.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { latestByPath, type RecordStore } from './record-store.ts';
+import { DEFAULT_CACHED_CHATS, latestByPath, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
 import { normalizeUploadPath, resolveUploadTarget } from './upload-target.ts';
 import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry } from './workspace-snapshot.ts';
@@ -31,6 +31,8 @@ export interface ArtifactRecorderOptions {
   copyConcurrency?: number;
   /** Worker threads that walk workspaces; the recorder makes (and closes) its own by default. */
   walker?: WorkspaceWalker;
+  /** Chats whose known file state stays in memory (least recently used dropped first). */
+  maxCachedChats?: number;
   now?: () => Date;
 }
 
@@ -84,6 +86,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #now: () => Date;
   readonly #walker: WorkspaceWalker;
   readonly #ownsWalker: boolean;
+  readonly #maxCachedChats: number;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -98,8 +101,14 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#logger = options.logger ?? quietLogger;
     this.#copyConcurrency = Math.max(1, options.copyConcurrency ?? 4);
     this.#now = options.now ?? (() => new Date());
+    this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
     this.#ownsWalker = !options.walker;
     this.#walker = options.walker ?? new WorkspaceWalker();
+  }
+
+  /** How many chats' file states are in memory now. */
+  get cachedChats(): number {
+    return this.#states.size;
   }
 
   /** Stops the walker threads it made; scans after this fail. */
@@ -238,9 +247,17 @@ export class ArtifactRecorder implements ExecutionObserver {
     return this.#realRoot;
   }
 
+  /**
+   * What is known of a chat's files. Called only under that chat's lock. Kept for the most
+   * recently used chats only: a state nobody holds (its chat is not locked) is rebuilt from the
+   * store when needed again, so dropping one loses nothing.
+   */
   #state(chatId: string): Promise<ChatState> {
     let state = this.#states.get(chatId);
-    if (!state) {
+    if (state) {
+      this.#states.delete(chatId);
+      this.#states.set(chatId, state);
+    } else {
       state = (async () => {
         const records = await this.#store.listChat(chatId);
         const files = new Map<string, KnownFile>();
@@ -253,6 +270,10 @@ export class ArtifactRecorder implements ExecutionObserver {
       })();
       this.#states.set(chatId, state);
       state.catch(() => this.#states.delete(chatId));
+      for (const other of this.#states.keys()) {
+        if (this.#states.size <= this.#maxCachedChats) break;
+        if (!this.#locks.isLocked(other)) this.#states.delete(other);
+      }
     }
     return state;
   }

@@ -5,7 +5,7 @@ import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+import { DEFAULT_CACHED_CHATS, emptyChat, type ChatData, type RecordStore } from './record-store.ts';
 
 export class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
@@ -18,11 +18,21 @@ interface ChatSlot {
   db: Low<ChatData>;
   /** The chat's write queue: each write starts when the previous one settled. */
   tail: Promise<unknown>;
+  /** Writes queued or running: a chat with any is never evicted from the cache. */
+  writing: number;
 }
+
+interface CachedChat {
+  slot: Promise<ChatSlot>;
+  /** Set once loaded: only a loaded, quiet chat may be evicted. */
+  loaded?: ChatSlot;
+}
+
 
 /**
  * One lowdb JSON file per chat, `{dataDir}/records/{chatId}.json`, loaded on first use and
- * cached. Recording costs O(that chat); start-up reads nothing.
+ * cached (at most `maxCachedChats`, least recently used dropped first, never one with a write
+ * in flight). Recording costs O(that chat); start-up reads nothing.
  *
  * Crash safety: lowdb's DataFile writes through steno, which writes `.{chatId}.json.tmp` and
  * renames it over the file, so a kill -9 at any moment leaves either the old or the new JSON.
@@ -31,11 +41,19 @@ interface ChatSlot {
  */
 export class LowdbRecordStore implements RecordStore {
   readonly dir: string;
-  readonly #slots = new Map<string, Promise<ChatSlot>>();
+  /** In least-recently-used order: a use moves a chat to the end. */
+  readonly #cache = new Map<string, CachedChat>();
+  readonly #maxCachedChats: number;
   #ready: Promise<unknown> | null = null;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: { maxCachedChats?: number } = {}) {
     this.dir = path.join(path.resolve(dataDir), 'records');
+    this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
+  }
+
+  /** How many chats are in memory now. */
+  get cachedChats(): number {
+    return this.#cache.size;
   }
 
   #fileFor(chatId: string): string {
@@ -44,32 +62,53 @@ export class LowdbRecordStore implements RecordStore {
 
   #slot(chatId: string): Promise<ChatSlot> {
     const file = this.#fileFor(chatId);
-    let slot = this.#slots.get(chatId);
-    if (!slot) {
-      slot = (async () => {
-        // Compact JSON: a chat's whole file is rewritten by each append, and indenting makes that a third slower.
-        const adapter = new DataFile<ChatData>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) });
-        const db = new Low<ChatData>(adapter, emptyChat(chatId));
-        try {
-          await db.read();
-        } catch (error) {
-          throw new RecordStoreCorruptError(file, error);
-        }
-        db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
-        db.data.skipped ??= [];
-        db.data.owner ??= null;
-        return { db, tail: Promise.resolve() };
-      })();
-      this.#slots.set(chatId, slot);
-      // A failed load is not cached: the next call tries again.
-      slot.catch(() => this.#slots.delete(chatId));
+    const cached = this.#cache.get(chatId);
+    if (cached) {
+      this.#cache.delete(chatId);
+      this.#cache.set(chatId, cached);
+      return cached.slot;
     }
-    return slot;
+    const entry: CachedChat = { slot: this.#load(chatId, file) };
+    entry.slot = entry.slot.then((slot) => (entry.loaded = slot));
+    this.#cache.set(chatId, entry);
+    // A failed load is not cached: the next call tries again.
+    entry.slot.catch(() => {
+      if (this.#cache.get(chatId) === entry) this.#cache.delete(chatId);
+    });
+    this.#evict();
+    return entry.slot;
+  }
+
+  async #load(chatId: string, file: string): Promise<ChatSlot> {
+    // Compact JSON: a chat's whole file is rewritten by each append, and indenting makes that a third slower.
+    const adapter = new DataFile<ChatData>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) });
+    const db = new Low<ChatData>(adapter, emptyChat(chatId));
+    try {
+      await db.read();
+    } catch (error) {
+      throw new RecordStoreCorruptError(file, error);
+    }
+    db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
+    db.data.skipped ??= [];
+    db.data.owner ??= null;
+    return { db, tail: Promise.resolve(), writing: 0 };
+  }
+
+  /** Drops the least recently used quiet chats while there are too many. */
+  #evict(): void {
+    if (this.#cache.size <= this.#maxCachedChats) return;
+    for (const [chatId, entry] of this.#cache) {
+      if (this.#cache.size <= this.#maxCachedChats) return;
+      if (entry.loaded && entry.loaded.writing === 0) this.#cache.delete(chatId);
+    }
   }
 
   /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
   async #write(chatId: string, change: (data: ChatData) => () => void): Promise<void> {
-    const slot = await this.#slot(chatId);
+    let slot = await this.#slot(chatId);
+    // Evicted while we waited for it? Write through the cached one, never a second copy.
+    while (this.#cache.get(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
+    slot.writing++;
     const run = slot.tail.then(async () => {
       this.#ready ??= mkdir(this.dir, { recursive: true });
       await this.#ready;
@@ -82,6 +121,10 @@ export class LowdbRecordStore implements RecordStore {
       }
     });
     slot.tail = run.catch(() => {});
+    void slot.tail.then(() => {
+      slot.writing--;
+      this.#evict();
+    });
     return run;
   }
 
@@ -97,8 +140,9 @@ export class LowdbRecordStore implements RecordStore {
 
   async hasChat(chatId: string): Promise<boolean> {
     const file = this.#fileFor(chatId);
-    if (this.#slots.has(chatId)) {
-      const { data } = (await this.#slots.get(chatId)!).db;
+    const cached = this.#cache.get(chatId)?.loaded;
+    if (cached) {
+      const { data } = cached.db;
       if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0) return true;
     }
     try {
@@ -137,8 +181,8 @@ export class LowdbRecordStore implements RecordStore {
     const shas = new Set<string>();
     for (const chatId of await this.listChatIds()) {
       let records: readonly FileRecord[];
-      const cached = this.#slots.get(chatId);
-      if (cached) records = (await cached).db.data.records;
+      const cached = this.#cache.get(chatId)?.loaded;
+      if (cached) records = cached.db.data.records;
       else {
         const file = this.#fileFor(chatId);
         try {
@@ -182,8 +226,8 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async close(): Promise<void> {
-    for (const slot of this.#slots.values()) {
-      await slot.then((s) => s.tail, () => {});
+    for (const entry of this.#cache.values()) {
+      await entry.slot.then((s) => s.tail, () => {});
     }
   }
 }

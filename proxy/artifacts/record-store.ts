@@ -48,3 +48,6 @@ export function latestByPath(records: readonly FileRecord[]): Map<string, FileRe
   }
   return latest;
 }
+
+/** Chats kept in memory at once by default (records, known file states); least recently used dropped first. */
+export const DEFAULT_CACHED_CHATS = 256;

@@ -55,6 +55,22 @@ describe('artifact recorder', () => {
     assert.equal((await fx.blobs.list()).length, 2, 'same bytes are stored once');
   });
 
+  it('keeps known state for a bounded number of chats, and a dropped state loses nothing', async () => {
+    fx = await createFixture({ maxCachedChats: 2 });
+    const chats = ['c0', 'c1', 'c2', 'c3', 'c4'];
+    for (const chatId of chats) {
+      await fx.write(chatId, 'kept.csv', `${chatId} unchanged`);
+      await fx.write(chatId, 'report.csv', `${chatId} v1`);
+      await fx.recorder.scan(chatId, { source: 'execution', execution: execution(`${chatId}-m1`) });
+    }
+    assert.ok(fx.recorder.cachedChats <= 2, `${fx.recorder.cachedChats} chat states in memory`);
+    // c0's state was dropped: rebuilt from the store, an unchanged file is not recorded again, a changed one is v2.
+    await fx.write('c0', 'report.csv', 'c0 v2');
+    const { recorded } = await fx.recorder.scan('c0', { source: 'execution', execution: execution('c0-m2') });
+    assert.deepEqual(recorded.map((r) => [r.path, r.version]), [['report.csv', 2]]);
+    for (const chatId of chats) assert.equal((await fx.store.listChat(chatId)).length, chatId === 'c0' ? 3 : 2);
+  });
+
   it('dedups blobs across paths and chats', async () => {
     fx = await createFixture();
     await fx.write('c1', 'a.txt', 'same');

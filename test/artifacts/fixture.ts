@@ -26,7 +26,12 @@ export interface Fixture {
 let clock = Date.UTC(2024, 0, 1);
 
 export async function createFixture(
-  options: { policy?: TrackingPolicyOptions; blobFs?: Partial<BlobFs>; store?: (dataDir: string) => RecordStore } = {},
+  options: {
+    policy?: TrackingPolicyOptions;
+    blobFs?: Partial<BlobFs>;
+    store?: (dataDir: string) => RecordStore;
+    maxCachedChats?: number;
+  } = {},
 ): Promise<Fixture> {
   const base = await mkdtemp(path.join(tmpdir(), 'artifacts-test-'));
   const dataDir = path.join(base, 'data');
@@ -34,7 +39,13 @@ export async function createFixture(
   const build = (): Fixture => {
     const store = options.store ? options.store(dataDir) : new LowdbRecordStore(dataDir);
     const blobs = new BlobStore(dataDir, { fs: options.blobFs });
-    const recorder = new ArtifactRecorder({ store, blobs, workspaces, policy: createTrackingPolicy(options.policy) });
+    const recorder = new ArtifactRecorder({
+      store,
+      blobs,
+      workspaces,
+      policy: createTrackingPolicy(options.policy),
+      maxCachedChats: options.maxCachedChats,
+    });
     return {
       base,
       dataDir,
@@ -52,6 +63,7 @@ export async function createFixture(
       },
       restart: build,
       async cleanup() {
+        await recorder.close();
         await store.close();
         await rm(base, { recursive: true, force: true });
       },

@@ -91,11 +91,28 @@ describe('LowdbRecordStore on disk', () => {
       ),
     );
     const reader = new LowdbRecordStore(dataDir);
-    const started = performance.now();
     assert.equal((await reader.listChat('chat150')).length, 100);
-    assert.ok(performance.now() - started < 100, 'reads only that chat');
-    const appendStarted = performance.now();
+    assert.equal(reader.cachedChats, 1, 'reads only that chat');
     await reader.append('chat150', [fakeRecord('chat150', 1000)]);
-    assert.ok(performance.now() - appendStarted < 200, 'writes only that chat');
+    assert.equal(reader.cachedChats, 1, 'writes only that chat');
+  });
+
+  it('keeps at most maxCachedChats in memory and loses no write to eviction', async () => {
+    const dataDir = path.join(base, 'bounded');
+    const store = new LowdbRecordStore(dataDir, { maxCachedChats: 3 });
+    const chats = Array.from({ length: 12 }, (_, c) => `chat${c}`);
+    // Rounds of appends to every chat at once, interleaved with reads that push others out.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(
+        chats.flatMap((chatId, c) => [
+          store.append(chatId, [fakeRecord(chatId, round * 100 + c)]),
+          store.listChat(chats[(c + 5) % chats.length]!),
+        ]),
+      );
+      assert.ok(store.cachedChats <= 3, `${store.cachedChats} chats cached after round ${round}`);
+    }
+    await store.close();
+    const fresh = new LowdbRecordStore(dataDir);
+    for (const chatId of chats) assert.equal((await fresh.listChat(chatId)).length, 5, `${chatId} kept every append`);
   });
 });

@@ -23,6 +23,8 @@ export interface BenchBed {
   quick: boolean;
   /** The sidecar's RSS once it answered its first request. */
   startRss: number;
+  /** A fresh sidecar process on the same port and data: what a scenario measures starts clean. */
+  restartSidecar(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,46 +74,54 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
   await buildSidecar();
   const port = await freePort();
   const log = createWriteStream(path.join(bed.dir, 'sidecar.log'));
-  const sidecar = spawn(
-    process.execPath,
-    [
-      // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
-      ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
-      'dist/proxy/main.js',
-      '--gateway-url',
-      bed.jupyter.url,
-      '--port',
-      String(port),
-      '--workspace-root',
-      bed.workspaceRoot,
-      '--data-dir',
-      dataDir,
-      // The 1 GiB download must be kept, and the bulk scenarios must not hit the chat quota.
-      '--max-file-mb',
-      '2048',
-      '--chat-quota-mb',
-      '1000000',
-      '--upload-max-mb',
-      '2048',
-      ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FILES_API_SECRET: '' } },
-  );
-  sidecar.stdout!.pipe(log);
-  sidecar.stderr!.pipe(log);
   const sidecarUrl = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (sidecar.exitCode !== null) throw new Error(`the sidecar exited during start; see ${path.join(bed.dir, 'sidecar.log')}`);
-    try {
-      if ((await fetch(`${sidecarUrl}sidecar/v1/health`)).ok) break;
-    } catch {
-      // not listening yet
+  const args = [
+    // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
+    ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
+    'dist/proxy/main.js',
+    '--gateway-url',
+    bed.jupyter.url,
+    '--port',
+    String(port),
+    '--workspace-root',
+    bed.workspaceRoot,
+    '--data-dir',
+    dataDir,
+    // The 1 GiB download must be kept, and the bulk scenarios must not hit the chat quota.
+    '--max-file-mb',
+    '2048',
+    '--chat-quota-mb',
+    '1000000',
+    '--upload-max-mb',
+    '2048',
+    ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
+  ];
+  const startSidecar = async (): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FILES_API_SECRET: '' } });
+    child.stdout!.pipe(log, { end: false });
+    child.stderr!.pipe(log, { end: false });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the sidecar exited during start; see ${path.join(bed.dir, 'sidecar.log')}`);
+      try {
+        if ((await fetch(`${sidecarUrl}sidecar/v1/health`)).ok) return child;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error('the sidecar did not answer in 30 s');
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) throw new Error('the sidecar did not answer in 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
+  };
+  const stopSidecar = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(force);
+  };
+  const sidecar = await startSidecar();
+  const benchBed: BenchBed = {
     bed,
     gatewayUrl: bed.jupyter.url,
     token: bed.jupyter.token,
@@ -122,19 +132,18 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
     scratch,
     quick: options.quick,
     startRss: await rssBytes(sidecar.pid!),
+    async restartSidecar() {
+      await stopSidecar(benchBed.sidecar);
+      benchBed.sidecar = await startSidecar();
+    },
     async stop() {
-      if (sidecar.exitCode === null) {
-        const exited = new Promise((r) => sidecar.once('exit', r));
-        sidecar.kill('SIGTERM');
-        const force = setTimeout(() => sidecar.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(force);
-      }
+      await stopSidecar(benchBed.sidecar);
       log.end();
       await bed.stop();
       await rm(configParent, { recursive: true, force: true });
     },
   };
+  return benchBed;
 }
 
 /** Starts a kernel through the sidecar's chat prefix (tracking on for that chat) or at the gateway. */

@@ -31,7 +31,7 @@ const IMAGE_SETUP = [
 const IMAGE_CODE = "display({'image/png': bench_png, 'text/plain': '<bench image>'}, raw=True)";
 
 /** Runs code and returns MB/s of the output it expects (stream text or image bytes). */
-async function throughput(client: RawKernelClient, code: string, expectBytes: number, measure: 'stream' | 'image'): Promise<number> {
+async function throughput(client: RawKernelClient, code: string, expectBytes: number, measure: 'stream' | 'image', via: string): Promise<number> {
   const start = performance.now();
   const result = await client.execute(code, { timeoutMs: 120_000 });
   const seconds = (performance.now() - start) / 1000;
@@ -41,7 +41,7 @@ async function throughput(client: RawKernelClient, code: string, expectBytes: nu
     measure === 'stream'
       ? Buffer.byteLength(result.stream)
       : result.messages.filter((m) => m.header.msg_type === 'display_data').reduce((n, m) => n + String(m.content.data?.['image/png'] ?? '').length, 0);
-  if (got !== expectBytes) throw new Error(`expected ${expectBytes} output bytes, got ${got}`);
+  if (got !== expectBytes) throw new Error(`${via}: expected ${expectBytes} output bytes, got ${got}`);
   return got / MB / seconds;
 }
 
@@ -64,16 +64,16 @@ export async function benchOutputHeavy(bench: BenchBed): Promise<ScenarioResult>
     const stream = await alternate(
       streamRuns,
       0,
-      () => throughput(directClient, code, streamBytes, 'stream'),
-      () => throughput(sidecarClient, code, streamBytes, 'stream'),
+      () => throughput(directClient, code, streamBytes, 'stream', 'direct'),
+      () => throughput(sidecarClient, code, streamBytes, 'stream', 'through the sidecar'),
     );
     for (const client of [directClient, sidecarClient]) await client.execute(IMAGE_SETUP);
     const imageBytes = Math.ceil((5 * MB) / 3) * 4;
     const image = await alternate(
       imageRuns,
       1,
-      () => throughput(directClient, IMAGE_CODE, imageBytes, 'image'),
-      () => throughput(sidecarClient, IMAGE_CODE, imageBytes, 'image'),
+      () => throughput(directClient, IMAGE_CODE, imageBytes, 'image', 'direct'),
+      () => throughput(sidecarClient, IMAGE_CODE, imageBytes, 'image', 'through the sidecar'),
     );
     const { peak } = await rss.stop();
     const row = (metric: string, samples: { a: number[]; b: number[] }): ResultRow => {

@@ -134,8 +134,13 @@ describe('tokens that are not valid get 401 on every route', () => {
 
   test('an oversized token is refused by the HTTP server itself', async () => {
     const huge = 'a'.repeat(100_000);
-    const res = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', { headers: { authorization: `Bearer ${huge}` } });
-    assert.equal(res.status, 431);
+    // Node answers 431 and closes at once. Whether the client reads that answer or gets a reset
+    // first (it is still sending the rest of the header) is a race; Node 24 often resets.
+    const outcome = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', { headers: { authorization: `Bearer ${huge}` } }).then(
+      (res) => res.status,
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    assert.ok(outcome === 431 || outcome === 'ECONNRESET' || outcome === 'EPIPE', `refused, not served: ${outcome}`);
     refused();
     const health = await fetch(`${base}sidecar/v1/health`);
     assert.equal(health.status, 200);

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, opendirSync, type Dir, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { TrackingPolicy } from './tracking-policy.ts';
 
@@ -28,7 +28,16 @@ function ignorable(error: unknown): boolean {
  * API spends more on each call than the system call itself. Run it on a worker thread
  * (`WorkspaceWalker`) so the event loop never waits for it.
  */
-export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy): PackedWalk {
+export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy): PackedWalk;
+/**
+ * With `maxEntries`: gives up (null) once it has seen more folder entries than that, having
+ * spent at most that many steps: how a caller walks small workspaces inline and sends the rest
+ * to a thread.
+ */
+export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy, options: { maxEntries: number }): PackedWalk | null;
+export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy, options?: { maxEntries: number }): PackedWalk | null {
+  const maxEntries = options?.maxEntries ?? Number.POSITIVE_INFINITY;
+  let seen = 0;
   const paths: string[] = [];
   const numbers: number[] = [];
   const add = (rel: string, stats: Stats) => {
@@ -38,14 +47,25 @@ export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy): Pack
   const stack: Array<[abs: string, rel: string]> = [[path.resolve(realDir), '']];
   while (stack.length > 0) {
     const [dirAbs, dirRel] = stack.pop()!;
-    let entries: Dirent[];
+    let dir: Dir;
     try {
-      entries = readdirSync(dirAbs, { withFileTypes: true });
+      dir = opendirSync(dirAbs, { bufferSize: 128 });
     } catch (error) {
       if (ignorable(error)) continue;
       throw error;
     }
-    for (const entry of entries) {
+    try {
+      if (!walkFolder(dir, dirAbs, dirRel)) return null;
+    } finally {
+      dir.closeSync();
+    }
+  }
+  return { paths: paths.join('\0'), count: paths.length, stats: Float64Array.from(numbers) };
+
+  /** Visits one folder's entries; false when the walk went past maxEntries. */
+  function walkFolder(dir: Dir, dirAbs: string, dirRel: string): boolean {
+    for (let entry = readEntry(dir); entry !== null; entry = readEntry(dir)) {
+      if (++seen > maxEntries) return false;
       if (entry.isSymbolicLink()) continue;
       const abs = `${dirAbs}/${entry.name}`; // both already normal: cheaper than path.join per file
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
@@ -73,6 +93,16 @@ export function walkWorkspaceSync(realDir: string, policy: TrackingPolicy): Pack
         add(rel, stats);
       }
     }
+    return true;
   }
-  return { paths: paths.join('\0'), count: paths.length, stats: Float64Array.from(numbers) };
+}
+
+/** The next entry of a folder, or null at its end (or when it vanished mid-walk). */
+function readEntry(dir: Dir): Dirent | null {
+  try {
+    return dir.readSync();
+  } catch (error) {
+    if (ignorable(error)) return null;
+    throw error;
+  }
 }

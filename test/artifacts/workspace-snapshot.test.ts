@@ -64,7 +64,8 @@ describe('workspace snapshot', () => {
   });
 
   describe('on worker threads', () => {
-    const walker = new WorkspaceWalker({ threads: 2 });
+    // Every walk on a thread, however small.
+    const walker = new WorkspaceWalker({ threads: 2, inlineEntries: 0 });
     after(() => walker.close());
 
     it('finds exactly what the in-process walk finds, for many walks at once', async () => {
@@ -74,6 +75,21 @@ describe('workspace snapshot', () => {
         Array.from({ length: 6 }, (_, i) => snapshotWorkspace(workspaces.pathFor(i % 2 ? 'c1' : 'many'), { policy, realRoot, walker })),
       );
       for (const [i, result] of results.entries()) assert.deepEqual(result, i % 2 ? inProcess : many);
+    });
+
+    it('walks small workspaces inline and large ones on a thread, with the same results', async () => {
+      const mixed = new WorkspaceWalker({ inlineEntries: 200 });
+      try {
+        const small = await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot, walker: mixed });
+        assert.equal(mixed.threadWalks, 0, 'a few files: walked inline');
+        const large = await snapshotWorkspace(workspaces.pathFor('many'), { policy, realRoot, walker: mixed });
+        assert.equal(mixed.threadWalks, 1, '1,000 files: walked on a thread');
+        assert.deepEqual(small, await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot }));
+        assert.deepEqual(large, await snapshotWorkspace(workspaces.pathFor('many'), { policy, realRoot }));
+        assert.equal(large.size, 1000);
+      } finally {
+        await mixed.close();
+      }
     });
 
     it('walks with the policy it is given, not a default one', async () => {

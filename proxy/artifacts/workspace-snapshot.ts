@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { TrackingPolicy } from './tracking-policy.ts';
 import { walkWorkspaceSync, type PackedWalk } from './workspace-walk.ts';
@@ -30,19 +30,19 @@ export class WorkspaceOutsideRootError extends Error {
 }
 
 /**
- * The chat folder's real path, or null when it does not exist. Throws when it is a symlink
- * (it could point at another chat) or resolves outside the real workspace root.
+ * The chat folder's real path, or null when it does not exist. `dir` is a chat folder right under
+ * the workspace root; anything but a real folder there (a symlink, wherever it points: it could
+ * point at another chat) throws. One `realpath` tells both.
  */
 export async function resolveWorkspace(dir: string, realRoot: string): Promise<string | null> {
   let realDir: string;
   try {
-    if ((await lstat(dir)).isSymbolicLink()) throw new WorkspaceOutsideRootError(dir);
     realDir = await realpath(dir);
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
     throw error;
   }
-  if (!isInside(realRoot, realDir) || realDir === realRoot) throw new WorkspaceOutsideRootError(dir);
+  if (realDir !== path.join(realRoot, path.basename(dir))) throw new WorkspaceOutsideRootError(dir);
   return realDir;
 }
 

@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
+import { close } from 'node:fs';
 import type { BlobStore } from '../artifacts/blob-store.ts';
 import type { FileRecord } from '../artifacts/file-record.ts';
 import { parseByteRange } from './byte-range.ts';
 import { contentDisposition } from './content-disposition.ts';
+import { pumpFile } from './file-pump.ts';
 import { ApiError } from './http-errors.ts';
 
 /** Types a browser may show in place: they cannot run script (SVG and HTML always download). */
@@ -50,22 +51,24 @@ export async function sendFileContent(req: Request, res: Response, record: FileR
     res.removeHeader('ETag');
     throw new ApiError('ERR_RANGE_NOT_SATISFIABLE', `The range is outside the file's ${record.size} bytes.`);
   }
-  const stream = await blobs.open(record.sha256, range.kind === 'partial' ? range : undefined);
-  if (range.kind === 'partial') {
-    res.status(206).set('Content-Range', `bytes ${range.start}-${range.end}/${record.size}`);
-    res.set('Content-Length', String(range.end - range.start + 1));
-  } else {
-    res.status(200).set('Content-Length', String(record.size));
-  }
-  if (req.method === 'HEAD') {
-    stream.destroy();
-    res.end();
-    return;
-  }
+  const fd = await blobs.openFd(record.sha256);
   try {
-    await pipeline(stream, res);
-  } catch (error) {
-    // The client went away (or the blob failed mid-way, after the headers): nothing left to send.
-    if (!res.writableEnded) res.destroy(error instanceof Error ? error : undefined);
+    const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, record.size - 1];
+    if (range.kind === 'partial') {
+      res.status(206).set('Content-Range', `bytes ${start}-${end}/${record.size}`);
+    } else {
+      res.status(200);
+    }
+    res.set('Content-Length', String(end - start + 1));
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    await pumpFile(fd, res, start, end);
+  } catch {
+    // The client went away, or the blob failed mid-way after the headers: nothing left to send.
+    if (!res.writableEnded) res.destroy();
+  } finally {
+    close(fd, () => {});
   }
 }

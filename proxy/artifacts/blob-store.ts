@@ -188,21 +188,23 @@ export class BlobStore {
     }
   }
 
-  /**
-   * A read stream of the blob, or of one inclusive byte range of it. A plain fd with callback
-   * reads in 256 KiB chunks: a FileHandle stream (one promise per chunk, 64 KiB) serves a large
-   * download measurably slower.
-   */
-  async open(sha256: string, range?: ByteRange): Promise<Readable> {
-    const file = this.pathFor(sha256);
-    let fd: number;
+  /** An open file descriptor of the blob, for reading; the caller closes it. */
+  async openFd(sha256: string): Promise<number> {
     try {
-      fd = await openForReading(file);
+      return await openForReading(this.pathFor(sha256));
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') throw new BlobStoreError('ERR_BLOB_NOT_FOUND', `Blob ${sha256} is missing.`);
       throw error;
     }
-    return createReadStream(file, { fd, highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
+  }
+
+  /**
+   * A read stream of the blob, or of one inclusive byte range of it: a plain fd with callback
+   * reads in 256 KiB chunks (a FileHandle stream makes a promise per 64 KiB chunk).
+   */
+  async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    const fd = await this.openFd(sha256);
+    return createReadStream('', { fd, highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async has(sha256: string): Promise<boolean> {

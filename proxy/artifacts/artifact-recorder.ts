@@ -11,6 +11,7 @@ import { ArtifactError } from './artifact-errors.ts';
 import { BlobStoreError, type BlobStore, type PutResult } from './blob-store.ts';
 import type { ExecutionEndReason, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
 import { FileEvents } from './file-events.ts';
+import { remoteFileSystemAt } from './file-system-kind.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS, latestByPath, type RecordStore } from './record-store.ts';
@@ -239,11 +240,22 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
   }
 
+  /** The real workspace root; the first time, also whether small walks may run inline. */
   #getRealRoot(): Promise<string> {
-    this.#realRoot ??= this.#workspaces.realRoot().catch((error: unknown) => {
-      this.#realRoot = null;
-      throw error;
-    });
+    this.#realRoot ??= this.#workspaces.realRoot().then(
+      async (realRoot) => {
+        const remote = this.#ownsWalker ? await remoteFileSystemAt(realRoot).catch(() => null) : null;
+        if (remote) {
+          this.#walker.inlineEntries = 0;
+          this.#logger.info(`[artifacts] workspaces are on ${remote}: every walk runs on a walker thread`);
+        }
+        return realRoot;
+      },
+      (error: unknown) => {
+        this.#realRoot = null;
+        throw error;
+      },
+    );
     return this.#realRoot;
   }
 

@@ -50,7 +50,11 @@ export class WalkerClosedError extends Error {
  */
 export class WorkspaceWalker {
   readonly #threads: number;
-  readonly #inlineEntries: number;
+  /**
+   * Largest walk run inline. Set it to 0 for workspaces on a network file system: a call there
+   * can hang while its server is away, and must hang a walker thread, never the event loop.
+   */
+  inlineEntries: number;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #closed = false;
@@ -63,7 +67,7 @@ export class WorkspaceWalker {
 
   constructor(options: { threads?: number; inlineEntries?: number } = {}) {
     this.#threads = Math.max(1, options.threads ?? Math.min(2, availableParallelism()));
-    this.#inlineEntries = Math.max(0, options.inlineEntries ?? DEFAULT_INLINE_ENTRIES);
+    this.inlineEntries = Math.max(0, options.inlineEntries ?? DEFAULT_INLINE_ENTRIES);
   }
 
   /**
@@ -73,11 +77,13 @@ export class WorkspaceWalker {
    */
   walk(realDir: string, policy: TrackingPolicy): Promise<PackedWalk> {
     if (this.#closed) return Promise.reject(new WalkerClosedError());
-    try {
-      const small = walkWorkspaceSync(realDir, policy, { maxEntries: this.#inlineEntries });
-      if (small) return Promise.resolve(small);
-    } catch (error) {
-      return Promise.reject(error);
+    if (this.inlineEntries > 0) {
+      try {
+        const small = walkWorkspaceSync(realDir, policy, { maxEntries: this.inlineEntries });
+        if (small) return Promise.resolve(small);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
     this.#threadWalks++;
     return new Promise((resolve, reject) => {

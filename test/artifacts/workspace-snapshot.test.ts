@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
 import { diffSnapshot, snapshotWorkspace } from '../../proxy/artifacts/workspace-snapshot.ts';
 import { WorkspaceWalker } from '../../proxy/artifacts/workspace-walker.ts';
+import { remoteFileSystemAt, remoteFileSystemOf } from '../../proxy/artifacts/file-system-kind.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 describe('workspace snapshot', () => {
@@ -90,6 +91,14 @@ describe('workspace snapshot', () => {
       } finally {
         await mixed.close();
       }
+    });
+
+    it('knows network file systems by their statfs type, and this machine\'s temp folder as local', async () => {
+      assert.equal(remoteFileSystemOf(0x6969), 'nfs');
+      assert.equal(remoteFileSystemOf(0x65735546), 'fuse');
+      assert.equal(remoteFileSystemOf(0xef53), null, 'ext4');
+      assert.equal(remoteFileSystemOf(0x01021994), null, 'tmpfs');
+      assert.equal(await remoteFileSystemAt(realRoot), null);
     });
 
     it('walks with the policy it is given, not a default one', async () => {

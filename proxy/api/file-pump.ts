@@ -33,23 +33,31 @@ function writeChunk(target: Writable, chunk: Buffer): Promise<void> {
 export async function pumpFile(fd: number, target: Writable, start: number, end: number): Promise<void> {
   const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK_BYTES));
   const inFlight: Array<Promise<void> | undefined> = new Array(BUFFERS);
-  let failure: unknown;
-  const watch = (write: Promise<void>) => {
-    // A write that fails while we are reading must not go unhandled; it is rethrown below.
-    write.catch((error: unknown) => (failure ??= error));
-    return write;
-  };
-  let position = start;
-  for (let slot = 0; position <= end; slot = (slot + 1) % BUFFERS) {
-    await inFlight[slot];
-    if (failure !== undefined) throw failure;
-    if (target.destroyed) throw new Error('the response closed before the file was sent');
-    const buffer = buffers[slot]!;
-    const bytesRead = await readInto(fd, buffer, Math.min(CHUNK_BYTES, end - position + 1), position);
-    if (bytesRead === 0) throw new FileShorterThanExpectedError(position, end);
-    inFlight[slot] = watch(writeChunk(target, buffer.subarray(0, bytesRead)));
-    position += bytesRead;
+  // A client that goes away may leave write callbacks uncalled: its 'close' ends the pump.
+  let onClose!: () => void;
+  const closed = new Promise<never>((_, reject) => {
+    onClose = () => reject(new Error('the response closed before the file was sent'));
+  });
+  closed.catch(() => {});
+  target.once('close', onClose);
+  const untilClosed = <T>(step: Promise<T>): Promise<T> => Promise.race([step, closed]);
+  try {
+    let position = start;
+    for (let slot = 0; position <= end; slot = (slot + 1) % BUFFERS) {
+      await untilClosed(inFlight[slot] ?? Promise.resolve());
+      if (target.destroyed) throw new Error('the response closed before the file was sent');
+      const buffer = buffers[slot]!;
+      // Not raced: the buffer is ours until the read is done.
+      const bytesRead = await readInto(fd, buffer, Math.min(CHUNK_BYTES, end - position + 1), position);
+      if (bytesRead === 0) throw new FileShorterThanExpectedError(position, end);
+      const write = writeChunk(target, buffer.subarray(0, bytesRead));
+      write.catch(() => {}); // seen when awaited; must not go unhandled meanwhile
+      inFlight[slot] = write;
+      position += bytesRead;
+    }
+    await untilClosed(Promise.all(inFlight));
+    await untilClosed(new Promise<void>((resolve) => target.end(resolve)));
+  } finally {
+    target.off('close', onClose);
   }
-  await Promise.all(inFlight);
-  await new Promise<void>((resolve) => target.end(resolve));
 }

@@ -59,7 +59,7 @@ describe('pumpFile', () => {
     }
   });
 
-  it('rejects, and does not hang, when the client goes away mid-way', async () => {
+  it('rejects, and does not hang, when the client goes away mid-way', { timeout: 15_000 }, async () => {
     await new Promise<void>((resolve, reject) => {
       const req = http.get(`${base}?start=0&end=${bytes.length - 1}`, (res) => {
         res.once('data', () => {

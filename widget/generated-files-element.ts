@@ -407,6 +407,7 @@ export class GeneratedFilesElement extends LitElement {
   async #refresh(): Promise<void> {
     if (!this.chatId || this._state === 'loading') return;
     const chatId = this.chatId;
+    const skippedBefore = new Set(this._skipped);
     let list: FileListResponse;
     try {
       list = await this.#client().list();
@@ -415,7 +416,11 @@ export class GeneratedFilesElement extends LitElement {
     }
     if (chatId !== this.chatId) return;
     this.#merge(list.files ?? [], list.files ?? []);
-    this._skipped = list.skipped ?? this._skipped;
+    if (list.skipped) {
+      // The list was taken when the request left: a skipped event that arrived since is newer.
+      const arrived = this._skipped.filter((s) => !skippedBefore.has(s));
+      this._skipped = [...arrived, ...list.skipped.filter((s) => !arrived.some((a) => a.path === s.path))];
+    }
     if (this._state === 'error') {
       this._state = 'ready';
       this._error = null;

@@ -62,6 +62,26 @@ describe('<generated-files> live updates', () => {
     await waitFor(() => part(el, 'skipped')?.textContent?.includes('huge.bin (5 GB, too large)'), 'skipped shown');
   });
 
+  it('keeps a skipped event that arrives while an older list is still on its way', async () => {
+    const chatId = uniqueChatId('skip-race');
+    await server.setup(chatId, { files: [] });
+    let releaseList: () => void = () => {};
+    let lists = 0;
+    const el = mount({ 'chat-id': chatId }, (el) =>
+      route(el, async (request) => {
+        // The first list loads the element; the catch-up list on stream open is held back.
+        if (++lists === 2) await new Promise<void>((resolve) => (releaseList = resolve));
+        return fetch(request);
+      }),
+    );
+    await waitFor(() => el.liveState === 'open' && lists === 2, 'stream open, catch-up list sent');
+    assertEqual(await server.emit(chatId, 'skipped', { path: 'late.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() }), 1);
+    await waitFor(() => el.skipped.some((s) => s.path === 'late.bin'), 'skipped event applied');
+    releaseList();
+    await new Promise((r) => setTimeout(r, 100));
+    assert(el.skipped.some((s) => s.path === 'late.bin'), 'the older list did not erase it');
+  });
+
   it('shows a chat that does not exist yet as empty, then its first file', async () => {
     const chatId = uniqueChatId('new');
     await server.setup(chatId, { files: [], eventsStatus: 404 });

@@ -41,7 +41,9 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'networkidle0' });
+  // The element keeps an EventSource open, so the network never goes idle: wait for what the
+  // test needs, the element's empty list, instead.
+  await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'domcontentloaded' });
   await page.waitForFunction(() => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'), { timeout: 15_000 });
 
   await page.click('[data-example="excel"]');
@@ -56,15 +58,16 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
 
   const downloads = await mkdtemp(path.join(tmpdir(), 'gf-downloads-'));
   const cdp = await page.createCDPSession();
-  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads, eventsEnabled: true });
+  const finished = new Promise<string>((resolve) => {
+    cdp.on('Browser.downloadProgress', (event) => {
+      if (event.state === 'completed' || event.state === 'canceled') resolve(event.state);
+    });
+  });
   const button = await page.evaluateHandle(() => document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="download-button"]'));
   await (button as unknown as { click(): Promise<void> }).click();
-  let saved: string[] = [];
-  for (let i = 0; i < 100 && !saved.includes('report.xlsx'); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    saved = await readdir(downloads);
-  }
-  assert.deepEqual(saved, ['report.xlsx']);
+  assert.equal(await finished, 'completed');
+  assert.deepEqual(await readdir(downloads), ['report.xlsx']);
   const original = await readFile(path.join(bed.workspaceRoot, 'chat-1', 'report.xlsx'));
   assert.deepEqual(await readFile(path.join(downloads, 'report.xlsx')), original);
   assert.deepEqual(errors, []);

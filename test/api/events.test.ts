@@ -9,6 +9,8 @@ interface SseClient {
   response: http.IncomingMessage;
   /** Resolves with the next event of that name. */
   next(event: string): Promise<unknown>;
+  /** Resolves once the raw stream so far matches. */
+  seen(pattern: RegExp): Promise<void>;
   raw(): string;
   close(): void;
 }
@@ -38,6 +40,12 @@ function connect(origin: string, path: string): Promise<SseClient> {
       resolve({
         response,
         raw: () => all,
+        seen(pattern) {
+          return new Promise((done) => {
+            const check = () => (pattern.test(all) ? done() : void waiters.push(check));
+            check();
+          });
+        },
         next(name) {
           return new Promise((done, fail) => {
             const timer = setTimeout(() => fail(new Error(`no ${name} event`)), 3000);
@@ -80,8 +88,7 @@ describe('files API events (SSE)', () => {
     const skipped = (await client.next('skipped')) as SkippedFile;
     assert.deepEqual([skipped.path, skipped.reason], ['huge.csv', 'too-large']);
 
-    await new Promise((resolve) => setTimeout(resolve, 80));
-    assert.match(client.raw(), /: heartbeat\n\n/);
+    await client.seen(/: heartbeat\n\n/);
 
     client.close();
     for (let i = 0; i < 50 && api.recorder.events.listenerCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));

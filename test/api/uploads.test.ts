@@ -64,7 +64,7 @@ describe('files API uploads', () => {
       });
       req.on('error', reject);
       req.write(Buffer.alloc(8));
-      setTimeout(() => req.end(Buffer.alloc(8)), 20);
+      req.end(Buffer.alloc(8));
     });
     assert.equal(streamed.status, 413);
     assert.equal(JSON.parse(streamed.body).error.code, 'ERR_UPLOAD_TOO_LARGE');
@@ -76,7 +76,8 @@ describe('files API uploads', () => {
     const req = http.request(`${api.origin}${url('c1', '/uploads/partial.csv')}`, { method: 'PUT' });
     req.on('error', () => {});
     req.write(Buffer.alloc(1000));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The upload is under way once the recorder holds its scan slot.
+    for (let i = 0; i < 500 && api.recorder.activeScans === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(api.recorder.activeScans, 1);
     req.destroy();
     for (let i = 0; i < 100 && api.recorder.activeScans > 0; i++) await new Promise((r) => setTimeout(r, 10));

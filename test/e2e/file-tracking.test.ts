@@ -144,12 +144,16 @@ describe('files written through the sidecar', () => {
     const chat = 'live';
     const client = await openChat(chat);
     const token = await tokenFor(chat);
+    let connected!: () => void;
+    const subscribed = new Promise<void>((resolve) => (connected = resolve));
     const event = new Promise<string>((resolve, reject) => {
       const req = http.get(`${proxy.url}sidecar/v1/chats/${chat}/events?token=${token}`, (res) => {
         assert.equal(res.headers['content-type']?.split(';')[0], 'text/event-stream');
         let buffer = '';
         res.on('data', (chunk: Buffer) => {
           buffer += chunk.toString();
+          // The sidecar subscribes in the same turn as it writes this comment.
+          if (buffer.includes(': connected')) connected();
           const match = /event: file\ndata: (.*)\n/.exec(buffer);
           if (match) {
             resolve(match[1]!);
@@ -160,7 +164,7 @@ describe('files written through the sidecar', () => {
       req.on('error', (e) => (e.message.includes('aborted') ? undefined : reject(e)));
       setTimeout(() => reject(new Error('no file event')), 20_000).unref();
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed;
     await client.execute("open('/mnt/data/fresh.md', 'w').write('# hi')");
     const summary = JSON.parse(await event) as FileSummary;
     assert.equal(summary.path, 'fresh.md');
@@ -201,8 +205,7 @@ describe('killing the sidecar during a burst of writes', () => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child.once('exit', (code) => reject(new Error(`burst child exited early (${code})`)));
     });
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGKILL');
+    child.kill('SIGKILL'); // at once: three executions are recorded and the fourth is under way
     await new Promise((r) => child.once('exit', r));
 
     const records = JSON.parse(await readFile(path.join(dataDir, 'records', 'burst.json'), 'utf8')) as { records: { sha256: string }[] };

@@ -44,10 +44,13 @@ test('a restarting or dead kernel ends everything in flight', async () => {
   assert.deepEqual(events, ['start a', 'end a kernel-restarted', 'start b', 'end b kernel-dead']);
 });
 
-test('a socket close and the timeout end executions too', async () => {
+test('a socket close and the timeout end executions too', async (context) => {
+  context.mock.timers.enable({ apis: ['setTimeout'] });
   const { events, tracker: t } = tracker(20);
   await t.begin('a');
-  await new Promise((r) => setTimeout(r, 50));
+  context.mock.timers.tick(19);
+  assert.deepEqual(events, ['start a']);
+  context.mock.timers.tick(1);
   await t.begin('b');
   await t.endAll('socket-closed');
   assert.deepEqual(events, ['start a', 'end a timeout', 'start b', 'end b socket-closed']);

@@ -22,7 +22,8 @@ test('a path split across two stream messages comes out as /mnt/data, message co
   assert.deepEqual(out.map(textOf), ['saved ', '/mnt/data/report.xlsx\n']);
 });
 
-test('a held tail that was not a path is sent unchanged on the next other message or the timer', async () => {
+test('a held tail that was not a path is sent unchanged on the next other message or the timer', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const out: KernelFrame[] = [];
   const splicer = new StreamSplicer(rewriter, (f) => out.push(f), 20);
   splicer.push(stream('x /work/ws/chatA'));
@@ -30,7 +31,9 @@ test('a held tail that was not a path is sent unchanged on the next other messag
   // stdout really ended there: the whole path was the workspace after all.
   assert.deepEqual(out.map(textOf), ['x /mnt/data', 'B/y\n']);
   splicer.push(stream('see /work/'));
-  await new Promise((r) => setTimeout(r, 40));
+  t.mock.timers.tick(19);
+  assert.deepEqual(out.map(textOf).slice(2), [], 'held until the timer');
+  t.mock.timers.tick(1);
   assert.deepEqual(out.map(textOf).slice(2), ['see /work/']);
 });
 

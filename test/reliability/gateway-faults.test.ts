@@ -93,13 +93,13 @@ describe('the gateway restarts mid-session', () => {
     const { client } = await openKernel('restart', 'v1');
     const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
     // Started, wrote its file, and still running when the gateway goes away.
-    client.send('shell', 'execute_request', { code: "open('/mnt/data/before-restart.csv', 'w').write('a,b\\n1,2\\n')\nimport time\ntime.sleep(60)", silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
-    await waitFor('the file', () => client.received.some((m) => m.header.msg_type === 'status' && m.content.execution_state === 'busy'));
-    await new Promise((r) => setTimeout(r, 300));
+    const code = "open('/mnt/data/before-restart.csv', 'w').write('a,b\\n1,2\\n')\nprint('written', flush=True)\nimport time\ntime.sleep(60)";
+    client.send('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+    await waitFor('the file written', () => client.received.some((m) => m.header.msg_type === 'stream' && String(m.content.text).includes('written')));
     await jupyter!.stop();
     jupyter = null;
-    const code = await closed;
-    assert.ok([1000, 1001, 1006, 1011].includes(code), `close code ${code}`);
+    const closeCode = await closed;
+    assert.ok([1000, 1001, 1006, 1011].includes(closeCode), `close code ${closeCode}`);
     await waitFor('sidecar connections back to 0', () => proxy.sidecar.connections() === 0);
     const recorded = await waitFor('the interrupted execution recorded', async () => (await proxy.sidecar.store.listChat('restart')).find((r) => r.path === 'before-restart.csv'), 5000).catch(() => null);
     if (!recorded) lost(1);
@@ -150,7 +150,7 @@ describe('a slow gateway', () => {
   });
 
   test('the late answers do no harm, and it works once the gateway is quick again', async () => {
-    await new Promise((r) => setTimeout(r, SLOW_MS + 200)); // the late answers arrive on destroyed requests
+    await slow.settled(); // the late answers arrive on requests the sidecar already answered
     slow.delayMs = 0;
     const res = await rawRequest(slowProxy.url, 'POST', `/chats/slow/api/kernels?token=${TOKEN}`, { headers: { 'content-type': 'application/json' }, body: '{}' });
     assert.equal(res.status, 201, res.body.toString());

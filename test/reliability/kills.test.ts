@@ -97,8 +97,12 @@ describe('the sidecar killed during a burst, then restarted', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    let kernelId = '';
     await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.stdout.on('data', (d: Buffer) => {
+        kernelId ||= /kernel (\S+)/.exec(d.toString())?.[1] ?? '';
+        if (d.toString().includes('ready')) resolve();
+      });
       child.once('exit', () => reject(new Error(`burst child exited early: ${stderr}`)));
     });
     await new Promise((r) => setTimeout(r, 150 + Math.random() * 300));
@@ -123,8 +127,11 @@ describe('the sidecar killed during a burst, then restarted', () => {
     lost(missing);
     assert.equal(missing, 0, 'every record has its blob');
 
-    // While it is down, others change the workspace (after the kernel's own last loop is done).
-    await new Promise((r) => setTimeout(r, 300));
+    // While it is down, others change the workspace, once the kernel has finished the loop it was in.
+    await waitFor('the kernel idle after the kill', async () => {
+      const res = await fetch(`${bed.jupyter.url}api/kernels/${kernelId}?token=${bed.jupyter.token}`);
+      return ((await res.json()) as { execution_state?: string }).execution_state === 'idle';
+    });
     const workspace = path.join(bed.workspaceRoot, chat);
     await writeFile(path.join(workspace, 'while-down.csv'), 'written,while\nthe sidecar,was down\n');
     await writeFile(path.join(workspace, 'f0.csv'), 'changed while down\n');

@@ -130,4 +130,3 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -20,7 +20,7 @@ import { answerFakeKernel, encodeKernelMessage, relayChannels, startFakeGateway,
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter } from './reliability-counter.ts';
-import { sleep, waitFor } from './reliability-helpers.ts';
+import { waitFor } from './reliability-helpers.ts';
 
 reportAfter('ws-frames');
 
@@ -53,7 +53,7 @@ before(async () => {
     const garbage = gatewayGarbage;
     if (!garbage) return relayChannels(socket, new URL(bed.jupyter.url), info);
     // The garbage, then a fake kernel: faster than a real one, and enough to answer kernel_info.
-    setTimeout(() => sendGarbage(socket, garbage), 50);
+    sendGarbage(socket, garbage);
     answerFakeKernel(socket, info);
   };
   proxy = await startSidecar(bed, { 'gateway-url': gateway.url });
@@ -194,7 +194,8 @@ async function connect(format: Format): Promise<{ ws: WebSocket; outcome: Outcom
 
 /** After the garbage: does the connection still carry a kernel_info round trip, or did it close? */
 async function settle(ws: WebSocket, format: Format, outcome: Outcome, closed: Promise<void>): Promise<void> {
-  await sleep(30);
+  // The kernel_info request travels behind the garbage on the same socket, so its reply (or the
+  // close) comes after the garbage was judged.
   if (!outcome.closed) {
     const { msgId, frame } = kernelInfoRequest(format);
     if (ws.readyState === ws.OPEN) ws.send(frame.data, { binary: frame.binary });

@@ -37,6 +37,8 @@ export interface FakeGateway {
   /** Replaces what a channels connection does; null goes back to the default (relay or fake kernel). */
   onChannels: ChannelsHandler | null;
   delayMs: number;
+  /** Resolves once every request and handshake it got so far has had its (delayed) answer. */
+  settled(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,17 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     handleProtocols: (offered) => (offerV1 && offered.has(V1_PROTOCOL) ? V1_PROTOCOL : false),
   });
 
+  let inFlight = 0;
+  let whenSettled: Array<() => void> = [];
+  const track = async <T>(work: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      return await work();
+    } finally {
+      if (--inFlight === 0) for (const resolve of whenSettled.splice(0)) resolve();
+    }
+  };
+
   const gateway: FakeGateway = {
     url: '',
     port: 0,
@@ -65,6 +78,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     sockets,
     onChannels: null,
     delayMs: options.delayMs ?? 0,
+    settled: () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenSettled.push(resolve))),
     async close() {
       for (const socket of sockets) socket.terminate();
       wss.close();
@@ -76,16 +90,18 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
 
   const delay = () => (gateway.delayMs > 0 ? new Promise((r) => setTimeout(r, gateway.delayMs)) : Promise.resolve());
 
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    gateway.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
-    await delay();
-    if (res.destroyed) return;
-    if (upstream) return forward(upstream, req, body, res);
-    answerFakeRest(req, body, res, kernels);
-  });
+  const server = http.createServer((req, res) =>
+    track(async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      gateway.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
+      await delay();
+      if (res.destroyed) return;
+      if (upstream) return forward(upstream, req, body, res);
+      answerFakeRest(req, body, res, kernels);
+    }),
+  );
   server.on('connection', (socket) => {
     rawSockets.add(socket);
     socket.once('close', () => rawSockets.delete(socket));
@@ -94,7 +110,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const match = /^\/api\/kernels\/([^/]+)\/channels$/.exec(url.pathname);
-    await delay();
+    await track(delay);
     if (!match || (!upstream && !kernels.has(match[1]!))) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;

@@ -140,6 +140,7 @@ async function run() {
         break;
       case 'error':
         // Tracebacks carry ANSI colour codes; the demo shows plain text.
+        // eslint-disable-next-line no-control-regex -- ANSI colour codes in tracebacks
         output.textContent += content.traceback.join('\n').replace(/\u001b\[[\d;]*m/g, '');
         break;
       case 'status':

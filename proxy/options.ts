@@ -57,7 +57,7 @@ interface Spec {
 export const OPTION_SPECS: Record<string, Spec> = {
   gatewayUrl: { flag: 'gateway-url', env: 'GATEWAY_URL', help: 'Gateway to put the sidecar in front of. Without it a local Jupyter Server is started.' },
   host: { flag: 'host', env: 'SIDECAR_HOST', help: 'Address to listen on (default 127.0.0.1).' },
-  port: { flag: 'port', env: 'SIDECAR_PORT', help: 'Port to listen on (default 8890).' },
+  port: { flag: 'port', env: 'SIDECAR_PORT', help: 'Port to listen on (default 8890; 0 picks a free port, printed at start).' },
   workspaceRoot: { flag: 'workspace-root', env: 'WORKSPACE_ROOT', help: 'Folder holding one workspace per chat, as the sidecar sees it (default ./data/workspaces).' },
   kernelWorkspaceRoot: { flag: 'kernel-workspace-root', env: 'KERNEL_WORKSPACE_ROOT', help: 'The same folder as the kernel sees it (default: the same path).' },
   gatewayRootDir: { flag: 'gateway-root-dir', env: 'GATEWAY_ROOT_DIR', help: "Jupyter Server's root_dir as the kernel sees it (default: the kernel workspace root)." },
@@ -139,8 +139,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   gatewayUrl.hash = '';
   if (!gatewayUrl.pathname.endsWith('/')) gatewayUrl.pathname += '/';
 
-  const port = positiveNumber('port', get('port'), 1) ?? 8890;
-  if (port > 65535) throw new OptionsError('ERR_OPTIONS_NUMBER', `--port must be at most 65535, got ${port}`);
+  const rawPort = get('port');
+  const port = rawPort === undefined || rawPort === '' ? 8890 : Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new OptionsError('ERR_OPTIONS_NUMBER', `--port must be a whole number from 0 to 65535, got ${JSON.stringify(rawPort)}. Example: --port 8890`);
+  }
 
   const workspaceRoot = path.resolve(get('workspaceRoot') ?? 'data/workspaces');
   const kernelWorkspaceRoot = get('kernelWorkspaceRoot') ?? workspaceRoot;

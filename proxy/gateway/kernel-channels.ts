@@ -65,7 +65,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   async function handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const url = new URL(req.url ?? '/', 'http://sidecar.invalid');
-    let prefixChatId: string | null = null;
+    let prefixChatId: string | null;
     let chatId: string;
     let owner: string | null;
     let kernelId: string;

@@ -10,6 +10,7 @@ const PATH_CHAR_BEFORE = String.raw`[\w.~/-]`;
 const PATH_CHAR_AFTER = String.raw`[\w.~-]`;
 // IPython colours tracebacks: a path right after an ANSI colour code (`ESC[0;32m`) starts there.
 const AFTER_ANSI = String.raw`(?<=\x1b\[[\d;]*m)`;
+// eslint-disable-next-line no-control-regex -- the end of an ANSI colour code is a path boundary
 const ENDS_WITH_ANSI = /\x1b\[[\d;]*m$/;
 
 function escapeRegExp(text: string): string {

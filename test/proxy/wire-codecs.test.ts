@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KernelMessage } from '@jupyterlab/services';
+import type { KernelMessage } from '@jupyterlab/services';
 import { FrameDecodeError } from '../../proxy/gateway/kernel-frame.ts';
 import { legacyCodec, packLegacyBinary } from '../../proxy/gateway/wire-legacy.ts';
 import { packV1, v1Codec, V1_PROTOCOL } from '../../proxy/gateway/wire-v1.ts';

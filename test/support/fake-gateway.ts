@@ -60,7 +60,7 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
   });
 
   let inFlight = 0;
-  let whenSettled: Array<() => void> = [];
+  const whenSettled: Array<() => void> = [];
   const track = async <T>(work: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {

@@ -1,7 +1,7 @@
 /**
  * Prints the gzipped size of the script-tag bundle and fails past the budget,
  * like the Lit starter's `checksize`. Run after `vite build`:
- *   node --import tsx widget/size.ts
+ *   node --import tsx scripts/widget-size.ts
  */
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';

@@ -1,0 +1,110 @@
+/**
+ * The package as a user gets it: `npm pack`, installed into an empty folder, the installed
+ * `generated-files-sidecar` CLI started in front of a real Jupyter Server, and the element's npm
+ * build type-checked from a consumer's TypeScript.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { startTestBed, type TestBed } from '../support/harness.ts';
+
+const run = promisify(execFile);
+const projectRoot = path.resolve(import.meta.dirname, '../..');
+const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')).devDependencies.lit as string;
+
+let dir: string;
+let app: string;
+let bed: TestBed;
+let sidecar: ChildProcess | undefined;
+
+before(async () => {
+  for (const built of ['dist/proxy/main.js', 'dist/widget/generated-files.js', 'dist/widget/npm/generated-files.js']) {
+    assert.ok(existsSync(path.join(projectRoot, built)), `build first (npm run build): ${built} is missing`);
+  }
+  dir = await mkdtemp(path.join(tmpdir(), 'gf-package-'));
+  // The build above is what gets packed; prepack would build it again.
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: projectRoot });
+  const { filename } = (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]!;
+  app = path.join(dir, 'app');
+  await mkdir(app);
+  await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, filename), `lit@${LIT_VERSION}`], {
+    cwd: app,
+  });
+  bed = await startTestBed();
+});
+
+after(async () => {
+  if (sidecar && sidecar.exitCode === null) {
+    const exited = new Promise((resolve) => sidecar!.once('exit', resolve));
+    sidecar.kill('SIGTERM');
+    await exited;
+  }
+  await bed?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('the installed CLI prints its help', async () => {
+  const { stdout } = await run(path.join(app, 'node_modules/.bin/generated-files-sidecar'), ['--help']);
+  assert.match(stdout, /--gateway-url/);
+  assert.match(stdout, /FILES_API_SECRET/);
+});
+
+test('the installed CLI runs in front of Jupyter Server: health and the widget bundle', async () => {
+  sidecar = spawn(
+    path.join(app, 'node_modules/.bin/generated-files-sidecar'),
+    ['--gateway-url', bed.jupyter.url, '--port', '0', '--workspace-root', path.join(dir, 'ws'), '--data-dir', path.join(dir, 'store')],
+    { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /listening on (http:\/\/\S+?\/)(?:\s|$)/.exec(output)?.[1];
+      if (found) resolve(found);
+    };
+    sidecar!.stdout!.on('data', read);
+    sidecar!.stderr!.on('data', read);
+    sidecar!.once('exit', (code) => reject(new Error(`the CLI exited (${code}): ${output}`)));
+  });
+  const health = await fetch(new URL('sidecar/v1/health', url));
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { gateway: string }).gateway, 'up');
+  const bundle = await fetch(new URL('sidecar/widget/generated-files.js', url));
+  assert.equal(bundle.status, 200);
+  assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
+  assert.deepEqual(
+    Buffer.from(await bundle.arrayBuffer()),
+    await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/generated-files.js')),
+  );
+});
+
+test("the element's npm build has types a consumer's TypeScript accepts", async () => {
+  await writeFile(
+    path.join(app, 'consumer.ts'),
+    [
+      "import { GeneratedFilesElement } from 'generated-files-sidecar';",
+      "const element: GeneratedFilesElement = document.createElement('generated-files');",
+      'element.chatId = "c1";',
+      'export {};',
+    ].join('\n'),
+  );
+  await writeFile(
+    path.join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'bundler', target: 'ES2022', lib: ['ES2022', 'DOM'], noEmit: true, skipLibCheck: false, types: [] },
+      files: ['consumer.ts'],
+    }),
+  );
+  const tsc = path.join(projectRoot, 'node_modules/typescript/bin/tsc');
+  await run(process.execPath, [tsc, '-p', app]).catch((error: { stdout?: string }) => {
+    assert.fail(`tsc rejected the package's types:\n${error.stdout}`);
+  });
+  const manifest = JSON.parse(await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'));
+  assert.ok(JSON.stringify(manifest).includes('"generated-files"'), 'custom-elements.json names the tag');
+});

@@ -1,4 +1,4 @@
-import type { FileSummary, FileVersionSummary } from '../proxy/api/files-api-types.ts';
+import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
 
 export interface GeneratedFilesDownloadDetail {
   /** The file, or `null` for "Download all". */

@@ -5,11 +5,11 @@ import type {
   FileSummary,
   FileVersionSummary,
   SkippedFile,
-} from '../proxy/api/files-api-types.ts';
+} from '../contract/files-api.ts';
 import { parseCsv, delimiterFor } from './csv.ts';
 import { GeneratedFilesChangeEvent, GeneratedFilesDownloadEvent } from './events.ts';
 import { FilesClient, FilesApiError, withToken } from './files-client.ts';
-import { formatIcon, formatOf, kindOf, type FormatKind } from './format-icons.ts';
+import { extensionOf, formatIcon, kindOf, type FormatKind } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
 import { styles } from './styles.ts';
 
@@ -539,7 +539,7 @@ export class GeneratedFilesElement extends LitElement {
       if (kind === 'csv') {
         const response = await client.request(url);
         const { text, truncated } = await readStart(response, PREVIEW_BYTES);
-        const rows = parseCsv(text, PREVIEW_ROWS + 1, delimiterFor(formatOf(file)));
+        const rows = parseCsv(text, PREVIEW_ROWS + 1, delimiterFor(file.name));
         // A cut-off read may end mid-row.
         if (truncated && rows.length <= PREVIEW_ROWS) rows.pop();
         preview = { kind: 'table', rows: rows.slice(0, PREVIEW_ROWS), truncated: truncated || rows.length > PREVIEW_ROWS };
@@ -632,7 +632,7 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   #renderFile(file: FileSummary, index: number): TemplateResult {
-    const format = formatOf(file);
+    const format = extensionOf(file);
     const kind = kindOf(format, file.mimeType);
     const folder = folderOf(file.path);
     const versions = file.versions ?? [];
@@ -640,7 +640,7 @@ export class GeneratedFilesElement extends LitElement {
     const preview = this._previews.get(file.id);
     const previewId = `preview-${index}`;
     return html`<li part="item">
-      <span part="icon">${formatIcon(format, kind)}</span>
+      <span part="icon" title=${file.format}>${formatIcon(format, kind)}</span>
       <div class="info">
         <span part="name">${file.name}</span>${versions.length > 1
           ? html`<span part="version-badge" title="${versions.length} versions"
@@ -649,7 +649,9 @@ export class GeneratedFilesElement extends LitElement {
             >`
           : nothing}
         ${folder ? html`<span part="folder">in ${folder}/</span>` : nothing}
-        <span part="meta">${formatBytes(file.size)} · ${this.#renderTime(file.modifiedAt)}</span>
+        <span part="meta">${formatBytes(file.size)} · ${this.#renderTime(file.modifiedAt)}<span class="visually-hidden">
+            · ${file.format}</span
+          ></span>
       </div>
       <div class="actions">
         ${previewable

@@ -90,9 +90,10 @@ export class UploadsController implements ReactiveController {
       upload.state = 'done';
       upload.sent = upload.file.size;
       upload.message = 'Uploaded';
+      this.#options.uploaded(summary);
+      // After the list's own "New file" announcement, so this one is what is heard last.
       this.#options.announce(`Uploaded ${upload.file.name} to /mnt/data/${summary.path}`);
       this.#fire(upload, { phase: 'done', summary });
-      this.#options.uploaded(summary);
       // Shown in the list now; the row here has done its job.
       this.dismiss(upload);
     } catch (error) {

@@ -1,14 +1,20 @@
 // Browser tests for <generated-files>: real Chromium (the Debian package; no
-// browser is ever downloaded), the production bundle, and a fixture files API.
+// browser is ever downloaded), the production bundle, the sidecar's real files
+// API on its own port, and a scriptable stand-in (for faults the real one cannot
+// be made to produce on cue) whose summaries come from the sidecar's serializer.
+// Run under tsx (`npm run test:widget`), so both load the sidecar's TypeScript.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { filesApiFixtures } from './test/widget/support/files-api-fixtures.mjs';
+import { realFilesApi } from './test/widget/support/real-files-api.ts';
+
+const realApi = realFilesApi();
 
 export default {
   files: ['test/widget/*.test.ts'],
   nodeResolve: true,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022' })],
-  middleware: [filesApiFixtures()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin],
+  middleware: [filesApiFixtures(), realApi.middleware],
   browsers: [
     chromeLauncher({
       // puppeteer-core launches with a fresh temporary profile each time and removes it after.

@@ -71,7 +71,8 @@ async function widget() {
   el.offsetHeight; // layout, as the plain list gets
   const ms = performance.now() - t0;
   el.remove();
-  if (rendered !== ${count}) throw new Error('rendered ' + rendered + ' items');
+  // Past 150 rows the element renders only those on screen (visible-rows-controller.ts); the rest is padding.
+  if (rendered === 0 || (rendered !== ${count} && el.files.length !== ${count})) throw new Error("rendered " + rendered + " items of " + el.files.length);
   return ms;
 }
 

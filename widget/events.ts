@@ -1,4 +1,4 @@
-import type { FileSummary, FileVersionSummary } from '../proxy/api/files-api-types.ts';
+import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
 
 export interface GeneratedFilesDownloadDetail {
   /** The file, or `null` for "Download all". */
@@ -40,9 +40,35 @@ export class GeneratedFilesChangeEvent extends Event {
   }
 }
 
+export interface GeneratedFilesUploadDetail {
+  /** `start` (cancelable), `progress`, then `done` or `error`. */
+  phase: 'start' | 'progress' | 'done' | 'error';
+  file: File;
+  /** Where it goes, relative to /mnt/data. */
+  path: string;
+  /** Bytes sent so far, of `total`. */
+  sent: number;
+  total: number;
+  /** With `done`: the file as the sidecar recorded it (`source: 'upload'`). */
+  summary?: FileSummary;
+  /** With `error`: why (a `FilesApiError` for a refusal, with the sidecar's `code`). */
+  error?: Error;
+}
+
+/** Fired as a file given by the user goes to the chat's /mnt/data. Cancel `start` to keep it from being sent. */
+export class GeneratedFilesUploadEvent extends Event {
+  static readonly type = 'generated-files-upload';
+  readonly detail: GeneratedFilesUploadDetail;
+  constructor(detail: GeneratedFilesUploadDetail) {
+    super(GeneratedFilesUploadEvent.type, { bubbles: true, composed: true, cancelable: detail.phase === 'start' });
+    this.detail = detail;
+  }
+}
+
 declare global {
   interface HTMLElementEventMap {
     'generated-files-download': GeneratedFilesDownloadEvent;
     'generated-files-change': GeneratedFilesChangeEvent;
+    'generated-files-upload': GeneratedFilesUploadEvent;
   }
 }

@@ -1,11 +1,4 @@
-import type {
-  API_PREFIX as CONTRACT_API_PREFIX,
-  ErrorResponse,
-  FileListResponse,
-} from '../proxy/api/files-api-types.ts';
-
-/** Typed as the contract's literal, so tsc fails if the two drift apart. */
-const API_PREFIX: typeof CONTRACT_API_PREFIX = '/sidecar/v1';
+import { filesApiPaths, type ErrorResponse, type FileLinkResponse, type FileListResponse } from '../contract/files-api.ts';
 
 /** Returns the current token; `refresh` is true after a 401, asking for a new one. */
 export type TokenSource = (options: { refresh: boolean }) => Promise<string | null>;
@@ -51,20 +44,34 @@ export class FilesClient {
     this.#options = options;
   }
 
-  get #chatUrl(): string {
-    return `${this.#options.base.replace(/\/+$/, '')}${API_PREFIX}/chats/${encodeURIComponent(this.#options.chatId)}`;
+  /** An absolute URL for a path on the sidecar: the base's origin and path prefix, then the path. */
+  url(path: string): string {
+    return `${this.#options.base.replace(/\/+$/, '')}${path}`;
   }
 
   get filesUrl(): string {
-    return `${this.#chatUrl}/files`;
+    return this.url(filesApiPaths.files(this.#options.chatId));
   }
 
   get eventsUrl(): string {
-    return `${this.#chatUrl}/events`;
+    return this.url(filesApiPaths.events(this.#options.chatId));
   }
 
   get archiveUrl(): string {
-    return `${this.#chatUrl}/archive.zip`;
+    return this.url(filesApiPaths.archive(this.#options.chatId));
+  }
+
+  uploadUrl(relPath: string): string {
+    return this.url(filesApiPaths.upload(this.#options.chatId, relPath));
+  }
+
+  /** A plain URL the browser can download without our headers: a file version's, or the zip's with `fileId` null. */
+  async link(fileId: string | null): Promise<FileLinkResponse> {
+    const chatId = this.#options.chatId;
+    const path = fileId === null ? filesApiPaths.archiveLink(chatId) : filesApiPaths.fileLink(chatId, fileId);
+    const response = await this.request(this.url(path), { method: 'POST', headers: { Accept: 'application/json' } });
+    const link = (await response.json()) as FileLinkResponse;
+    return { ...link, url: this.contentUrl(link.url) };
   }
 
   /** `downloadUrl` is relative to the sidecar origin; a base path prefix is kept. */
@@ -105,7 +112,7 @@ export class FilesClient {
   }
 }
 
-async function errorFrom(response: Response): Promise<FilesApiError> {
+export async function errorFrom(response: Response): Promise<FilesApiError> {
   let code = `HTTP_${response.status}`;
   let message = response.statusText || `Request failed with status ${response.status}`;
   try {

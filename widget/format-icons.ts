@@ -27,12 +27,15 @@ const KINDS: Record<string, FormatKind> = {
   txt: 'text', md: 'text', log: 'text',
 };
 
-/** The extension-like format of a file: the API's `format` when set, else the name's extension. */
-export function formatOf(file: { name: string; format?: string }): string {
-  const fromApi = file.format?.trim().toLowerCase();
-  if (fromApi) return fromApi.replace(/^\./, '');
+/**
+ * The extension that picks the icon: the name's, else the MIME subtype's (`image/png` -> `png`).
+ * Never the API's `format`: that is a label for people (`Excel workbook`), not an extension.
+ */
+export function extensionOf(file: { name: string; mimeType?: string }): string {
   const dot = file.name.lastIndexOf('.');
-  return dot > 0 ? file.name.slice(dot + 1).toLowerCase() : '';
+  if (dot > 0) return file.name.slice(dot + 1).toLowerCase();
+  const subtype = /^[\w-]+\/([\w-]+)$/.exec(file.mimeType ?? '')?.[1];
+  return subtype && subtype !== 'octet-stream' ? subtype.toLowerCase() : '';
 }
 
 export function kindOf(format: string, mimeType = ''): FormatKind {

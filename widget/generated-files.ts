@@ -17,10 +17,13 @@ export {
 export {
   GeneratedFilesChangeEvent,
   GeneratedFilesDownloadEvent,
+  GeneratedFilesUploadEvent,
   type GeneratedFilesChangeDetail,
   type GeneratedFilesDownloadDetail,
+  type GeneratedFilesUploadDetail,
 } from './events.ts';
 export { FilesApiError } from './files-client.ts';
+export type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 
 GeneratedFilesElement.define();
 

@@ -359,4 +359,39 @@ export const styles = css`
       animation: appear 160ms ease-out;
     }
   }
+
+  [part~='uploads'] {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 0.5rem;
+    align-items: center;
+    padding: 0.5rem var(--generated-files-spacing, 0.75rem);
+    border-bottom: 1px dashed var(--_border);
+  }
+  [part~='uploads'] ul {
+    flex-basis: 100%;
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  [part~='upload'] {
+    display: flex;
+    gap: 0.5rem;
+    align-items: center;
+  }
+  [part~='upload-button'] {
+    cursor: pointer;
+    padding: 0.25rem 0.6rem;
+    border: 1px solid var(--_accent);
+    border-radius: var(--generated-files-radius, 8px);
+  }
+  [part~='upload-button']:focus-within {
+    outline: var(--generated-files-focus-ring, 2px solid var(--_accent));
+  }
+  [part~='upload'] .error {
+    color: var(--_danger);
+  }
+  .dragging {
+    outline: 2px dashed var(--_accent);
+  }
 `;

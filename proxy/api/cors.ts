@@ -16,7 +16,7 @@ export function createCors(origins: readonly string[]): RequestHandler {
       if (!any) res.vary('Origin');
       res.set('Access-Control-Expose-Headers', EXPOSED);
       if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
-        res.set('Access-Control-Allow-Methods', 'GET, HEAD, PUT, OPTIONS');
+        res.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, OPTIONS');
         res.set('Access-Control-Allow-Headers', 'Authorization, Content-Type, Range, If-None-Match, If-Range');
         res.set('Access-Control-Max-Age', '600');
         res.status(204).end();

@@ -1,8 +1,8 @@
 import type { FileRecord } from '../artifacts/file-record.ts';
-import { API_PREFIX, type FileSummary, type FileVersionSummary } from './files-api-types.ts';
+import { filesApiPaths, type FileSummary, type FileVersionSummary } from './files-api-types.ts';
 
 export function downloadUrlFor(record: Pick<FileRecord, 'chatId' | 'id'>): string {
-  return `${API_PREFIX}/chats/${encodeURIComponent(record.chatId)}/files/${encodeURIComponent(record.id)}/content`;
+  return filesApiPaths.fileContent(record.chatId, record.id);
 }
 
 export function toVersionSummary(record: FileRecord): FileVersionSummary {

@@ -10,12 +10,12 @@ import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
-import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
+import { createAuthenticate, signDownloadToken, type Access, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
-import type { FileListResponse } from './files-api-types.ts';
+import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from './files-api-types.ts';
 import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
 
 export interface FilesApiDeps {
@@ -33,7 +33,11 @@ export interface FilesApiDeps {
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
+  /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
+  downloadLinkTtlSeconds?: number;
 }
+
+const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = 120;
 
 /**
  * The files API, an Express router the sidecar mounts at API_PREFIX (`/sidecar/v1`):
@@ -62,9 +66,20 @@ export function createFilesApi(deps: FilesApiDeps): Router {
    * The chat id from the URL, once the caller may see it. Another chat, a chat the user does
    * not own and an unknown chat all get the same 404: nothing tells them apart.
    */
-  async function authorizedChat(req: Request, res: Response, options: { mayCreate?: boolean } = {}): Promise<string> {
+  async function authorizedChat(
+    req: Request,
+    res: Response,
+    options: { mayCreate?: boolean; linkFor?: string } = {},
+  ): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
     const access = res.locals.access as Access;
+    if (access.kind === 'download') {
+      // A link's token opens the one download it was minted for; it lists, streams and uploads nothing.
+      if (options.linkFor === undefined || access.fileId !== options.linkFor) {
+        throw new ApiError('ERR_TOKEN_SCOPE', 'This token is a download link for one file: it grants nothing else.');
+      }
+      if (access.chatId !== chatId) throw chatNotFound();
+    }
     if (access.kind === 'chat' && access.chatId !== chatId) throw chatNotFound();
     const known = await store.hasChat(chatId);
     if (access.kind === 'user' && (!known || (await store.getOwner(chatId)) !== access.sub)) throw chatNotFound();
@@ -88,7 +103,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   });
 
   router.get('/chats/:chatId/files/:fileId/content', async (req, res) => {
-    const chatId = await authorizedChat(req, res);
+    const chatId = await authorizedChat(req, res, { linkFor: req.params.fileId });
     const fileId = req.params.fileId;
     if (!isValidOpaqueId(fileId)) {
       throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
@@ -98,8 +113,40 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     await sendFileContent(req, res, record, blobs);
   });
 
-  router.get('/chats/:chatId/archive.zip', async (req, res) => {
+  /**
+   * A plain URL for the browser's download manager, so a big file never passes through the
+   * page's memory. With a secret it carries a short-lived token for this one version; an open
+   * API needs none, and the content URL itself is the link.
+   */
+  async function sendLink(res: Response, chatId: string, linkId: string, path: string, size: number): Promise<void> {
+    let body: FileLinkResponse = { url: path, expiresAt: null, size };
+    if (deps.auth?.secret) {
+      const ttl = deps.downloadLinkTtlSeconds ?? DEFAULT_DOWNLOAD_LINK_TTL_SECONDS;
+      const { token, expiresAt } = await signDownloadToken(deps.auth.secret, { chat: chatId, file: linkId, scope: 'download' }, ttl);
+      body = { url: `${path}?token=${encodeURIComponent(token)}`, expiresAt: expiresAt.toISOString(), size };
+    }
+    res.set('Cache-Control', 'no-store').json(body);
+  }
+
+  router.post('/chats/:chatId/files/:fileId/link', async (req, res) => {
     const chatId = await authorizedChat(req, res);
+    const fileId = req.params.fileId;
+    if (!isValidOpaqueId(fileId)) {
+      throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
+    }
+    const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
+    if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
+    await sendLink(res, chatId, fileId, filesApiPaths.fileContent(chatId, fileId), record.size);
+  });
+
+  router.post('/chats/:chatId/archive.zip/link', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const latest = [...latestByPath(await recordsOf(chatId)).values()];
+    await sendLink(res, chatId, ARCHIVE_LINK_ID, filesApiPaths.archive(chatId), latest.reduce((sum, r) => sum + r.size, 0));
+  });
+
+  router.get('/chats/:chatId/archive.zip', async (req, res) => {
+    const chatId = await authorizedChat(req, res, { linkFor: ARCHIVE_LINK_ID });
     const latest = [...latestByPath(await recordsOf(chatId)).values()];
     await sendArchive(res, `${chatId}-files.zip`, latest, blobs, logger);
   });
@@ -124,9 +171,12 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       if (!req.complete) body.destroy(new Error('The client aborted the upload.'));
     });
     const access = res.locals.access as Access;
+    // If-None-Match: * asks to create only (RFC 9110): a client that wants to ask before replacing.
+    const createOnly = req.headers['if-none-match']?.trim() === '*';
     try {
       const record = await recorder.recordUpload(chatId, relPath, body, access.kind === 'user' ? access.sub : null, {
         maxBytes: uploadLimit,
+        createOnly,
       });
       res.status(201).json(summarizePath(await store.listChat(chatId), record.path));
     } catch (error) {

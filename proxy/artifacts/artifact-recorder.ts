@@ -170,7 +170,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     relPath: string,
     stream: Readable,
     owner: string | null,
-    options: { maxBytes?: number } = {},
+    options: { maxBytes?: number; createOnly?: boolean } = {},
   ): Promise<FileRecord> {
     assertChatId(chatId);
     const requested = normalizeUploadPath(relPath);
@@ -198,6 +198,10 @@ export class ArtifactRecorder implements ExecutionObserver {
         const target = await resolveUploadTarget(dir, requested);
         if (this.policy.isHiddenOrPartial(target.relPath)) {
           throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${requested} resolves to a hidden name.`);
+        }
+        // Checked under the chat's lock, so two uploads of one new name cannot both create it.
+        if (options.createOnly && (await lstat(target.absPath).then(() => true, () => false))) {
+          throw new ArtifactError('ERR_UPLOAD_CONFLICT', `${target.relPath} already exists: send the upload without If-None-Match to replace it.`);
         }
         const temp = path.join(path.dirname(target.absPath), `${UPLOAD_TEMP_PREFIX}${randomUUID()}.part`);
         try {

@@ -190,7 +190,7 @@ describe('<generated-files> tokens', () => {
     });
     const error = await oneEvent<CustomEvent<{ error: Error }>>(el, 'error');
     assertEqual(calls, 2, 'one refresh, no loop');
-    assertEqual(error.detail.error.message, 'A valid token is required');
+    assertEqual(error.detail.error.message, 'The token is not valid.');
   });
 
   it('loads once a token arrives after a 401', async () => {

@@ -1,7 +1,11 @@
 // @ts-check
 /**
- * A stand-in for the sidecar's files API, as @web/test-runner middleware, so
- * the browser tests talk to real HTTP and a real SSE stream.
+ * A scriptable stand-in for the sidecar's files API, as @web/test-runner
+ * middleware, for what the real API (real-files-api.ts) cannot be made to do on
+ * cue: fail a list, refuse or drop a stream, hold a response. It answers as the
+ * sidecar does: the labels and MIME types of its summaries come from the
+ * sidecar's own functions, its errors carry the sidecar's codes and body, and
+ * its stream sends the sidecar's headers and preamble.
  *
  * Tests drive it over /__fixtures/{chatId}/...:
  *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens}
@@ -12,7 +16,13 @@
  *   GET  clients                 -> how many streams are open
  */
 
-const API = '/sidecar/v1/chats/';
+import { API_PREFIX } from '../../../contract/files-api.ts';
+import { formatLabel, mimeTypeOf } from '../../../proxy/artifacts/format-label.ts';
+
+const API = `${API_PREFIX}/chats/`;
+
+/** The sidecar derives these from the name; so does the stand-in, whatever a test wrote. */
+const asSidecarSends = (/** @type {any} */ file) => ({ ...file, format: formatLabel(file.name), mimeType: mimeTypeOf(file.name) });
 const CONTROL = '/__fixtures/';
 
 /** @typedef {{ files: any[], skipped: any[], contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
@@ -34,8 +44,13 @@ export function filesApiFixtures() {
   /** @param {import('koa').Context} ctx @param {number} status @param {string} code @param {string} message */
   const fail = (ctx, status, code, message) => {
     ctx.status = status;
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = { error: { code, message } };
   };
+
+  /** The code and message the sidecar sends with this status (http-errors.ts). @param {import('koa').Context} ctx @param {number} status */
+  const failAs = (ctx, status) =>
+    status === 404 ? fail(ctx, 404, 'ERR_CHAT_NOT_FOUND', 'No such chat.') : status === 401 ? fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.') : fail(ctx, status, 'ERR_INTERNAL', 'Internal error.');
 
   /** @param {import('koa').Context} ctx */
   const readJson = async (ctx) => {
@@ -59,7 +74,7 @@ export function filesApiFixtures() {
         case 'setup':
         case 'patch': {
           const { files, skipped, contents, listStatus, eventsStatus, tokens } = await readJson(ctx);
-          if (files) c.files = files;
+          if (files) c.files = files.map(asSidecarSends);
           if (skipped) c.skipped = skipped;
           if (contents) c.contents = { ...c.contents, ...contents };
           if (listStatus) c.listStatus = listStatus;
@@ -69,7 +84,8 @@ export function filesApiFixtures() {
           return;
         }
         case 'emit': {
-          const { event, data } = await readJson(ctx);
+          const { event, data: raw } = await readJson(ctx);
+          const data = event === 'file' ? asSidecarSends(raw) : raw;
           if (event === 'file') c.files = [data, ...c.files.filter((f) => f.path !== data.path)];
           for (const s of c.streams) s.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
           ctx.body = { clients: c.streams.size };
@@ -100,21 +116,30 @@ export function filesApiFixtures() {
 
     if (c.tokens) {
       const given = authorization?.replace(/^Bearer /, '') ?? queryToken;
-      if (!given || !c.tokens.includes(given)) return fail(ctx, 401, 'UNAUTHORIZED', 'A valid token is required');
+      if (!given || !c.tokens.includes(given)) {
+        ctx.set('WWW-Authenticate', 'Bearer');
+        return fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.');
+      }
     }
 
     if (route === 'files' && !fileId) {
-      if (c.listStatus !== 200) return fail(ctx, c.listStatus, 'FIXTURE_FAILURE', 'The fixture was told to fail');
+      if (c.listStatus !== 200) return failAs(ctx, c.listStatus);
       ctx.body = { chatId: id, files: c.files, skipped: c.skipped };
       return;
     }
 
     if (route === 'events') {
-      if (c.eventsStatus !== 200) return fail(ctx, c.eventsStatus, 'FIXTURE_FAILURE', 'No stream today');
+      if (c.eventsStatus !== 200) return failAs(ctx, c.eventsStatus);
       ctx.respond = false;
       const res = ctx.res;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-      res.write(': connected\n\n');
+      // As proxy/api/file-events-stream.ts sends them.
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+      });
+      res.write('retry: 5000\n: connected\n\n');
       c.streams.add(res);
       res.on('close', () => c.streams.delete(res));
       return;
@@ -123,11 +148,13 @@ export function filesApiFixtures() {
     if (route === 'files' && tail === 'content') {
       const all = c.files.flatMap((f) => [f, ...(f.versions ?? [])]);
       const file = all.find((f) => f.id === fileId);
-      if (!file) return fail(ctx, 404, 'FILE_NOT_FOUND', 'No such file');
+      if (!file) return fail(ctx, 404, 'ERR_FILE_NOT_FOUND', 'No such file in this chat.');
       const owner = c.files.find((f) => f.id === fileId || f.versions?.some((v) => v.id === fileId));
       ctx.set('Content-Type', owner?.mimeType ?? 'application/octet-stream');
       const inline = url.searchParams.get('disposition') === 'inline';
       ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${owner?.name ?? 'file'}"`);
+      ctx.set('Cache-Control', 'private, no-cache');
+      ctx.set('Accept-Ranges', 'bytes');
       const content = c.contents[fileId] ?? `content of ${fileId}`;
       ctx.body = content.startsWith('base64:') ? Buffer.from(content.slice(7), 'base64') : content;
       return;
@@ -139,6 +166,6 @@ export function filesApiFixtures() {
       return;
     }
 
-    return fail(ctx, 404, 'NOT_FOUND', 'No such route');
+    return fail(ctx, 404, 'ERR_NOT_FOUND', 'No such route.');
   };
 }

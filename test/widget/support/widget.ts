@@ -4,7 +4,9 @@
  */
 import type * as Widget from '../../../widget/generated-files.ts';
 import type { GeneratedFilesElement } from '../../../widget/generated-files.ts';
-import type { FileSummary, FileVersionSummary } from '../../../proxy/api/files-api-types.ts';
+import { filesApiPaths, type FileListResponse, type FileSummary, type FileVersionSummary } from '../../../contract/files-api.ts';
+import type { FileRecord } from '../../../proxy/artifacts/file-record.ts';
+import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
 
 export const BUNDLE_URL = '/dist/widget/generated-files.js';
 export const widget = (await import(BUNDLE_URL)) as typeof Widget;
@@ -68,34 +70,45 @@ export function makeVersion(chatId: string, id: string, version: number, extra: 
     sha256: 'f'.repeat(64),
     createdAt: FIVE_MINUTES_AGO,
     modifiedAt: FIVE_MINUTES_AGO,
-    downloadUrl: `/sidecar/v1/chats/${encodeURIComponent(chatId)}/files/${id}/content`,
+    downloadUrl: filesApiPaths.fileContent(chatId, id),
     execution: null,
     source: 'execution',
     ...extra,
   };
 }
 
-/** A file with `versions` versions, newest first; ids are `${id}` for the latest and `${id}.vN` for older ones. */
+/**
+ * A file with `versions` versions, newest first; ids are `${id}` for the latest and `${id}.vN`
+ * for older ones. Built as records and summarized by the sidecar's own serializer. `format`
+ * and `mimeType` are filled by the stand-in server from the name, as the sidecar does; a
+ * summary handed to the element directly has the MIME type given here and no label.
+ */
 export function makeFile(
   chatId: string,
   path: string,
-  options: { id?: string; versions?: number; mimeType?: string; size?: number; modifiedAt?: string } = {},
+  options: { id?: string; versions?: number; mimeType?: string; size?: number; modifiedAt?: string; source?: FileRecord['source'] } = {},
 ): FileSummary {
   const id = options.id ?? path.replace(/[^\w]/g, '_');
   const count = options.versions ?? 1;
-  const versions: FileVersionSummary[] = [];
-  for (let v = count; v >= 1; v--) {
-    versions.push(
-      makeVersion(chatId, v === count ? id : `${id}.v${v}`, v, {
-        size: options.size ?? 1000 * v,
-        ...(options.modifiedAt ? { modifiedAt: options.modifiedAt } : {}),
-      }),
-    );
-  }
-  const latest = versions[0]!;
   const name = path.slice(path.lastIndexOf('/') + 1);
-  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : '';
-  return { ...latest, name, path, mimeType: options.mimeType ?? 'application/octet-stream', format: ext, versions };
+  const records: FileRecord[] = [];
+  for (let v = count; v >= 1; v--) {
+    const version = makeVersion(chatId, v === count ? id : `${id}.v${v}`, v, {
+      size: options.size ?? 1000 * v,
+      ...(options.modifiedAt ? { modifiedAt: options.modifiedAt } : {}),
+    });
+    records.push({
+      ...version,
+      chatId,
+      name,
+      path,
+      mimeType: options.mimeType ?? 'application/octet-stream',
+      format: '',
+      source: options.source ?? 'execution',
+      owner: null,
+    });
+  }
+  return summarizeFiles(records)[0]!;
 }
 
 async function control(chatId: string, action: string, body?: unknown): Promise<unknown> {
@@ -126,6 +139,30 @@ export const server = {
     (await control(chatId, 'log')) as { path: string; authorization: string | null; token: string | null }[],
   clients: async (chatId: string) => ((await control(chatId, 'clients')) as { clients: number }).clients,
 };
+
+// ---- the real files API (test/widget/support/real-files-api.ts) ----
+
+async function realControl<T>(action: string, body?: unknown): Promise<T> {
+  const response = await fetch(`/__real/${action}`, { method: body === undefined ? 'GET' : 'POST', body: body === undefined ? null : JSON.stringify(body) });
+  assert(response.ok, `real API ${action} failed: ${response.status}`);
+  return (await response.json()) as T;
+}
+
+export const realApi = {
+  origin: async () => (await realControl<{ origin: string }>('origin')).origin,
+  token: async (chat: string) => (await realControl<{ token: string }>('token', { chat })).token,
+  /** Writes files into the chat's workspace and records them through one real scan. */
+  seed: (chatId: string, files: Record<string, string>) => realControl<FileListResponse>('seed', { chatId, files }),
+};
+
+/** Mounts the element on the real API for a fresh chat, with a chat token. */
+export async function mountReal(attributes: Record<string, string | boolean> = {}, files: Record<string, string> = {}) {
+  const chatId = uniqueChatId('real');
+  if (Object.keys(files).length) await realApi.seed(chatId, files);
+  const [origin, token] = await Promise.all([realApi.origin(), realApi.token(chatId)]);
+  const el = mount({ 'chat-id': chatId, src: origin, token, ...attributes });
+  return { el, chatId, origin, token };
+}
 
 // ---- the element ----
 

@@ -1,0 +1,101 @@
+/**
+ * The sidecar's real files API (its own routes over real records and blobs in a temp folder),
+ * on a real port, for the browser tests. Started and stopped with the test run by this
+ * @web/test-runner plugin. The tests reach it cross-origin, as a page embedding the element
+ * does, and drive it through control routes on the test server:
+ *   GET  /__real/origin                       -> { origin }
+ *   POST /__real/seed    { chatId, files }    -> files written into the workspace, one real scan
+ *   POST /__real/token   { chat }             -> { token } for that chat
+ */
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { signToken } from '../../../proxy/api/auth.ts';
+import { createFilesApi } from '../../../proxy/api/files-routes.ts';
+import { API_PREFIX, type FileListResponse } from '../../../contract/files-api.ts';
+import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
+import { createFixture, type Fixture } from '../../artifacts/fixture.ts';
+
+export const REAL_API_SECRET = 'widget-tests-secret-0123456789-abcdefgh';
+/** Small, so a refused upload is quick to provoke. */
+export const REAL_API_UPLOAD_LIMIT = 64 * 1024;
+/** Small, so the quota refusal is quick to provoke too. */
+export const REAL_API_QUOTA = 256 * 1024;
+
+interface Running {
+  fixture: Fixture;
+  server: http.Server;
+  origin: string;
+}
+
+async function start(): Promise<Running> {
+  const fixture = await createFixture({ policy: { quotaBytes: REAL_API_QUOTA } });
+  const app = express();
+  app.use(
+    API_PREFIX,
+    createFilesApi({
+      ...fixture,
+      auth: { secret: REAL_API_SECRET },
+      corsOrigins: ['*'],
+      uploadLimitBytes: REAL_API_UPLOAD_LIMIT,
+      sseHeartbeatMs: 1000,
+    }),
+  );
+  const server = http.createServer(app);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return { fixture, server, origin: `http://127.0.0.1:${port}` };
+}
+
+async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
+}
+
+export function realFilesApi() {
+  let running: Running | null = null;
+  const plugin = {
+    name: 'real-files-api',
+    async serverStart() {
+      running = await start();
+    },
+    async serverStop() {
+      if (!running) return;
+      running.server.closeAllConnections();
+      await new Promise((resolve) => running!.server.close(resolve));
+      await running.fixture.recorder.close();
+      await running.fixture.cleanup();
+    },
+  };
+  return {
+    plugin,
+    /** Koa-style middleware on the test server for the control routes. */
+    middleware: async (ctx: { path: string; method: string; req: http.IncomingMessage; body: unknown; status: number }, next: () => Promise<void>) => {
+      if (!ctx.path.startsWith('/__real/')) return next();
+      const api = running!;
+      const action = ctx.path.slice('/__real/'.length);
+      if (action === 'origin') {
+        ctx.body = { origin: api.origin };
+        return;
+      }
+      const body = await readJson(ctx.req);
+      if (action === 'token') {
+        ctx.body = { token: await signToken(REAL_API_SECRET, { chat: String(body.chat) }) };
+        return;
+      }
+      if (action === 'seed') {
+        const chatId = String(body.chatId);
+        const files = (body.files ?? {}) as Record<string, string>;
+        for (const [rel, content] of Object.entries(files)) await api.fixture.write(chatId, rel, content);
+        await api.fixture.recorder.scan(chatId, { source: 'execution', execution: { kernelId: 'k1', msgId: 'm1', owner: null } });
+        const list: FileListResponse = { chatId, files: summarizeFiles(await api.fixture.store.listChat(chatId)), skipped: [] };
+        ctx.body = list;
+        return;
+      }
+      ctx.status = 404;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { ReactiveControllerHost } from 'lit';
+import { GeneratedFilesDownloadEvent, type GeneratedFilesDownloadDetail } from './events.ts';
+import { FilesApiError, withToken, type FilesClient } from './files-client.ts';
+
+export interface DownloadsOptions {
+  client(): FilesClient;
+  announce(message: string): void;
+  /** Bytes above which a download goes through the browser's download manager. */
+  linkThreshold(): number;
+}
+
+export interface DownloadTarget {
+  detail: GeneratedFilesDownloadDetail;
+  /** The version's id, or null for the zip: what a link is minted for. */
+  fileId: string | null;
+  /** Bytes, when known: decides between the Blob path and a link. */
+  size: number;
+  /** What is busy meanwhile (a version id, or `archive`). */
+  busyKey: string;
+}
+
+/**
+ * Saves files. Small ones are fetched with the token as a Blob and saved under their real
+ * name (works cross-origin, no page click handler sees it). Big ones never enter the page:
+ * a plain link, with a short-lived token for that one version, goes to the browser's own
+ * download manager, which shows its own progress.
+ */
+export class DownloadsController {
+  busy: ReadonlySet<string> = new Set();
+  readonly #host: ReactiveControllerHost & EventTarget;
+  readonly #options: DownloadsOptions;
+
+  constructor(host: ReactiveControllerHost & EventTarget, options: DownloadsOptions) {
+    this.#host = host;
+    this.#options = options;
+  }
+
+  async save({ detail, fileId, size, busyKey }: DownloadTarget): Promise<void> {
+    if (!this.#host.dispatchEvent(new GeneratedFilesDownloadEvent(detail))) return;
+    const { url, name } = detail;
+    this.#setBusy(busyKey, true);
+    this.#options.announce(`Downloading ${name}…`);
+    const client = this.#options.client();
+    try {
+      if (size > this.#options.linkThreshold()) {
+        clickDownload((await client.link(fileId)).url, name);
+        
+        return;
+      }
+      const blob = await client.blob(url);
+      const objectUrl = URL.createObjectURL(blob);
+      clickDownload(objectUrl, name);
+      // The browser has taken the bytes by the time the click returns; keep
+      // the URL a little longer for slow save dialogs.
+      setTimeout(() => URL.revokeObjectURL(objectUrl), 60_000);
+      this.#options.announce(`Downloaded ${name}`);
+    } catch (error) {
+      if (error instanceof FilesApiError) {
+        this.#options.announce(`Could not download ${name}: ${error.message}`);
+      } else {
+        // fetch itself failed (CORS not set up, network): let the browser
+        // fetch it as a plain link, the token in the query.
+        clickDownload(withToken(url, await client.token(false).catch(() => null)), name);
+      }
+    } finally {
+      this.#setBusy(busyKey, false);
+    }
+  }
+
+  #setBusy(key: string, on: boolean): void {
+    const busy = new Set(this.busy);
+    if (on) busy.add(key);
+    else busy.delete(key);
+    this.busy = busy;
+    this.#host.requestUpdate();
+  }
+}
+
+/** Saves through a detached link, so page-level click handlers never see it. */
+function clickDownload(href: string, name: string): void {
+  const link = document.createElement('a');
+  link.href = href;
+  link.download = name;
+  link.rel = 'noopener';
+  link.click();
+}

@@ -1,0 +1,71 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { FileSummary } from '../contract/files-api.ts';
+
+export interface SandboxLinksOptions {
+  enabled(): boolean;
+  find(path: string): FileSummary | undefined;
+  download(file: FileSummary): void;
+}
+
+/**
+ * Handles the page's `sandbox:/mnt/data/...` links (which lead nowhere in a browser) by
+ * downloading this chat's file, with one capture-phase click listener on the document
+ * while enabled and connected.
+ */
+export class SandboxLinksController implements ReactiveController {
+  readonly #host: ReactiveControllerHost & HTMLElement;
+  readonly #options: SandboxLinksOptions;
+  #listening: Document | null = null;
+
+  constructor(host: ReactiveControllerHost & HTMLElement, options: SandboxLinksOptions) {
+    this.#host = host;
+    this.#options = options;
+    host.addController(this);
+  }
+
+  // Not hostConnected: a reconnected element restarts its load, and the update that follows syncs.
+  hostUpdated(): void {
+    this.#sync();
+  }
+
+  hostDisconnected(): void {
+    this.#sync();
+  }
+
+  #sync(): void {
+    const wanted = this.#host.isConnected && this.#options.enabled() ? this.#host.ownerDocument : null;
+    if (wanted === this.#listening) return;
+    this.#listening?.removeEventListener('click', this.#onClick, true);
+    wanted?.addEventListener('click', this.#onClick, true);
+    this.#listening = wanted;
+  }
+
+  // Capture phase: still sees clicks that a markdown renderer stops from bubbling.
+  #onClick = (event: MouseEvent): void => {
+    if (event.defaultPrevented || event.button !== 0) return;
+    const link = event
+      .composedPath()
+      .find((node): node is Element => node instanceof Element && node.localName === 'a' && node.hasAttribute('href'));
+    const path = link ? sandboxPath(link.getAttribute('href') ?? '') : null;
+    if (path === null) return;
+    const file = this.#options.find(path);
+    // Another <generated-files> on the page may hold it: leave the click alone.
+    if (!file) return;
+    event.preventDefault();
+    this.#options.download(file);
+  };
+}
+
+/** `sandbox:/mnt/data/out/a.csv` -> `out/a.csv`; null for any other link. */
+export function sandboxPath(href: string): string | null {
+  const match = /^sandbox:(.*)$/i.exec(href.trim());
+  if (!match) return null;
+  let path = match[1] ?? '';
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Keep it as written.
+  }
+  path = path.replace(/^\/+/, '').replace(/^mnt\/data\//, '');
+  return path || null;
+}

@@ -1,0 +1,171 @@
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { ErrorResponse, FileSummary } from '../contract/files-api.ts';
+import { GeneratedFilesUploadEvent, type GeneratedFilesUploadDetail } from './events.ts';
+import { FilesApiError, type FilesClient } from './files-client.ts';
+import { formatBytes } from './format.ts';
+import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
+
+/** One file given by the user, from the pick (or drop, or paste) to the sidecar's answer. */
+export interface Upload {
+  readonly key: number;
+  readonly file: File;
+  readonly path: string;
+  sent: number;
+  /** `conflict`: the path holds a file; the user decides whether to replace it. */
+  state: 'uploading' | 'done' | 'error' | 'conflict';
+  message: string;
+  abort?: () => void;
+}
+
+export interface UploadsOptions {
+  client(): FilesClient;
+  send(request: UploadRequest): UploadTransfer;
+  announce(message: string): void;
+  /** Whether a file already exists at this path, as far as the list shows. */
+  exists(path: string): boolean;
+  uploaded(summary: FileSummary): void;
+}
+
+/**
+ * Gives the user's files to the code: each goes to the chat's /mnt/data through the upload
+ * route, with progress, cancel, a message for each refusal, and a question before replacing.
+ */
+export class UploadsController implements ReactiveController {
+  uploads: readonly Upload[] = [];
+  /** The folder under /mnt/data the next files go to; '' for the top. */
+  folder = '';
+  readonly #host: ReactiveControllerHost & EventTarget;
+  readonly #options: UploadsOptions;
+  #next = 0;
+
+  constructor(host: ReactiveControllerHost & EventTarget, options: UploadsOptions) {
+    this.#host = host;
+    this.#options = options;
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    for (const upload of this.uploads) upload.abort?.();
+  }
+
+  /** Starts one upload per file, into the chosen folder. */
+  add(files: Iterable<File>): void {
+    const folder = this.folder.trim().replace(/^\/+|\/+$/g, '');
+    for (const file of files) {
+      const upload: Upload = { key: this.#next++, file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
+      if (!this.#fire(upload, { phase: 'start' })) continue;
+      this.uploads = [...this.uploads, upload];
+      if (this.#options.exists(upload.path)) this.#conflict(upload);
+      else void this.#send(upload, false);
+    }
+  }
+
+  /** The user chose to replace the existing file. */
+  replace(upload: Upload): void {
+    void this.#send(upload, true);
+  }
+
+  cancel(upload: Upload): void {
+    if (upload.abort) upload.abort();
+    else this.dismiss(upload);
+  }
+
+  dismiss(upload: Upload): void {
+    this.uploads = this.uploads.filter((u) => u !== upload);
+    this.#host.requestUpdate();
+  }
+
+  async #send(upload: Upload, replace: boolean): Promise<void> {
+    upload.state = 'uploading';
+    upload.sent = 0;
+    upload.message = '';
+    this.#options.announce(`Uploading ${upload.file.name}…`);
+    this.#host.requestUpdate();
+    const client = this.#options.client();
+    try {
+      let answer = await this.#transfer(client, upload, replace, false);
+      if (answer.status === 401) answer = await this.#transfer(client, upload, replace, true);
+      if (answer.status < 200 || answer.status > 299) throw errorOf(answer);
+      const summary = JSON.parse(answer.body) as FileSummary;
+      upload.state = 'done';
+      upload.sent = upload.file.size;
+      upload.message = 'Uploaded';
+      this.#options.uploaded(summary);
+      // After the list's own "New file" announcement, so this one is what is heard last.
+      this.#options.announce(`Uploaded ${upload.file.name} to /mnt/data/${summary.path}`);
+      this.#fire(upload, { phase: 'done', summary });
+      // Shown in the list now; the row here has done its job.
+      this.dismiss(upload);
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      if (err instanceof FilesApiError && err.code === 'ERR_UPLOAD_CONFLICT') {
+        this.#conflict(upload);
+      } else {
+        upload.state = 'error';
+        upload.message = refusal(upload, err);
+        this.#options.announce(upload.message);
+      }
+      this.#fire(upload, { phase: 'error', error: err });
+    } finally {
+      delete upload.abort;
+      this.#host.requestUpdate();
+    }
+  }
+
+  async #transfer(client: FilesClient, upload: Upload, replace: boolean, refresh: boolean) {
+    const token = await client.token(refresh);
+    const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    // Create only, unless the user said to replace: the sidecar answers 412 if someone was first.
+    if (!replace) headers['If-None-Match'] = '*';
+    const transfer = this.#options.send({
+      url: client.uploadUrl(upload.path),
+      body: upload.file,
+      headers,
+      onProgress: (sent) => {
+        upload.sent = sent;
+        this.#fire(upload, { phase: 'progress' });
+        this.#host.requestUpdate();
+      },
+    });
+    upload.abort = transfer.abort;
+    return transfer.response;
+  }
+
+  #conflict(upload: Upload): void {
+    upload.state = 'conflict';
+    upload.message = `${upload.path} exists. Replace it?`;
+    this.#options.announce(upload.message);
+    this.#host.requestUpdate();
+  }
+
+  #fire(upload: Upload, detail: Pick<GeneratedFilesUploadDetail, 'phase' | 'summary' | 'error'>): boolean {
+    return this.#host.dispatchEvent(
+      new GeneratedFilesUploadEvent({ file: upload.file, path: upload.path, sent: upload.sent, total: upload.file.size, ...detail }),
+    );
+  }
+}
+
+function errorOf(answer: { status: number; body: string }): FilesApiError {
+  try {
+    const { error } = JSON.parse(answer.body) as ErrorResponse;
+    return new FilesApiError(answer.status, error.code, error.message);
+  } catch {
+    return new FilesApiError(answer.status, `HTTP_${answer.status}`, `HTTP ${answer.status}`);
+  }
+}
+
+/** A message a person can act on, for each refusal the sidecar gives. */
+function refusal(upload: Upload, error: Error): string {
+  const name = upload.file.name;
+  if (error.name === 'AbortError') return `${name}: canceled.`;
+  if (!(error instanceof FilesApiError)) return `${name}: ${error.message}`;
+  const code = error.code;
+  const limit = /(\d+) bytes/.exec(error.message)?.[1];
+  // The sidecar's message names bytes; people read kB and MB.
+  return code === 'ERR_UPLOAD_TOO_LARGE'
+    ? `${name} is too large: the limit is ${formatBytes(Number(limit))}.`
+    : code === 'ERR_QUOTA_EXCEEDED'
+      ? `${name} does not fit in this chat's quota.`
+      : `${name} refused: ${error.message}`;
+}

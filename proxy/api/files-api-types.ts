@@ -15,7 +15,7 @@ export interface FileVersionSummary {
   /** Relative to the sidecar origin, e.g. `/sidecar/v1/chats/c1/files/ID/content`. */
   downloadUrl: string;
   execution: { kernelId: string; msgId: string } | null;
-  source: 'execution' | 'between-executions' | 'upload';
+  source: 'execution' | 'between-executions' | 'upload' | 'restore';
 }
 
 /** The latest version of one path, with all its versions (newest first). */

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
 import { ArtifactError } from '../artifacts/artifact-errors.ts';
@@ -16,6 +17,8 @@ import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
 import type { FileListResponse } from './files-api-types.ts';
+import { addPreviewRoutes } from './preview-routes.ts';
+import { PreviewService } from '../previews/preview-service.ts';
 import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
 
 export interface FilesApiDeps {
@@ -33,6 +36,8 @@ export interface FilesApiDeps {
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
+  /** Previews and diffs; one with default limits, cached next to the blobs, when not given. */
+  previews?: PreviewService;
 }
 
 /**
@@ -138,6 +143,9 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       throw error;
     }
   });
+
+  const previews = deps.previews ?? new PreviewService({ blobs, cacheDir: path.join(blobs.dir, '..', 'previews') });
+  addPreviewRoutes(router, { store, blobs, recorder, previews, authorizedChat });
 
   router.use(notFoundHandler);
   router.use(createErrorHandler(logger));

@@ -6,11 +6,12 @@ import type {
   FileVersionSummary,
   SkippedFile,
 } from '../proxy/api/files-api-types.ts';
-import { parseCsv, delimiterFor } from './csv.ts';
 import { GeneratedFilesChangeEvent, GeneratedFilesDownloadEvent } from './events.ts';
 import { FilesClient, FilesApiError, withToken } from './files-client.ts';
-import { formatIcon, formatOf, kindOf, type FormatKind } from './format-icons.ts';
+import { formatIcon, formatOf, kindOf } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
+import { PreviewController } from './preview-controller.ts';
+import { previewStyles } from './preview-view.ts';
 import { styles } from './styles.ts';
 
 /** What the element shows: nothing to show yet, a first load, the list, or a failed load. */
@@ -25,12 +26,6 @@ export type LiveState = 'off' | 'connecting' | 'open' | 'polling';
  */
 export type TokenProvider = (options: { refresh: boolean }) => Promise<string | null | undefined> | string | null | undefined;
 
-type Preview =
-  | { kind: 'loading' }
-  | { kind: 'table'; rows: string[][]; truncated: boolean }
-  | { kind: 'image' | 'pdf'; url: string }
-  | { kind: 'error'; message: string };
-
 /** The origin this module was loaded from: the sidecar itself when a script tag points at it. */
 const SCRIPT_ORIGIN = (() => {
   try {
@@ -42,8 +37,6 @@ const SCRIPT_ORIGIN = (() => {
   return globalThis.location?.origin ?? '';
 })();
 
-const PREVIEW_ROWS = 20;
-const PREVIEW_BYTES = 64 * 1024;
 const MAX_POLL_DELAY = 60_000;
 
 const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
@@ -118,7 +111,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @cssproperty --generated-files-focus-ring - Focus outline. Default `2px solid` the accent.
  */
 export class GeneratedFilesElement extends LitElement {
-  static override styles = styles;
+  static override styles = [styles, previewStyles];
 
   static override properties = {
     chatId: { attribute: 'chat-id', reflect: true },
@@ -136,7 +129,6 @@ export class GeneratedFilesElement extends LitElement {
     _live: { state: true, attribute: false },
     _announcement: { state: true, attribute: false },
     _busy: { state: true, attribute: false },
-    _previews: { state: true, attribute: false },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
@@ -161,7 +153,6 @@ export class GeneratedFilesElement extends LitElement {
   declare private _live: LiveState;
   declare private _announcement: string;
   declare private _busy: ReadonlySet<string>;
-  declare private _previews: ReadonlyMap<string, Preview>;
 
   #loadAbort: AbortController | null = null;
   #source: EventSource | null = null;
@@ -170,6 +161,8 @@ export class GeneratedFilesElement extends LitElement {
   #pollAttempt = 0;
   #clockTimer: ReturnType<typeof setInterval> | undefined;
   #listeningDocument: Document | null = null;
+  // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
+  #previews = new PreviewController(this, () => this.#client());
 
   constructor() {
     super();
@@ -188,7 +181,6 @@ export class GeneratedFilesElement extends LitElement {
     this._live = 'off';
     this._announcement = '';
     this._busy = new Set();
-    this._previews = new Map();
   }
 
   /** The files shown, newest first. */
@@ -234,7 +226,6 @@ export class GeneratedFilesElement extends LitElement {
     this.#stopLive();
     clearInterval(this.#clockTimer);
     this.#syncSandboxListener();
-    this.#closePreviews();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -328,7 +319,7 @@ export class GeneratedFilesElement extends LitElement {
 
   #restart(): void {
     this.#stopLive();
-    this.#closePreviews();
+    this.#previews.hostDisconnected();
     this._files = [];
     this._skipped = [];
     void this.reload();
@@ -520,51 +511,6 @@ export class GeneratedFilesElement extends LitElement {
     return this._files.find((f) => f.path === path) ?? this._files.find((f) => f.name === name);
   }
 
-  // ---- previews ----
-
-  async #togglePreview(file: FileSummary, kind: FormatKind): Promise<void> {
-    const previews = new Map(this._previews);
-    const open = previews.get(file.id);
-    if (open) {
-      if ('url' in open) URL.revokeObjectURL(open.url);
-      previews.delete(file.id);
-      this._previews = previews;
-      return;
-    }
-    this._previews = previews.set(file.id, { kind: 'loading' });
-    let preview: Preview;
-    try {
-      const client = this.#client();
-      const url = client.contentUrl(file.downloadUrl, true);
-      if (kind === 'csv') {
-        const response = await client.request(url);
-        const { text, truncated } = await readStart(response, PREVIEW_BYTES);
-        const rows = parseCsv(text, PREVIEW_ROWS + 1, delimiterFor(formatOf(file)));
-        // A cut-off read may end mid-row.
-        if (truncated && rows.length <= PREVIEW_ROWS) rows.pop();
-        preview = { kind: 'table', rows: rows.slice(0, PREVIEW_ROWS), truncated: truncated || rows.length > PREVIEW_ROWS };
-      } else {
-        const blob = await client.blob(url);
-        preview = { kind: kind === 'pdf' ? 'pdf' : 'image', url: URL.createObjectURL(blob) };
-      }
-    } catch (error) {
-      preview = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-    }
-    // Closed (or the chat changed) while loading.
-    if (this._previews.get(file.id)?.kind !== 'loading') {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
-      return;
-    }
-    this._previews = new Map(this._previews).set(file.id, preview);
-  }
-
-  #closePreviews(): void {
-    for (const preview of this._previews.values()) {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
-    }
-    if (this._previews.size) this._previews = new Map();
-  }
-
   // ---- rendering ----
 
   protected override render(): TemplateResult {
@@ -636,8 +582,8 @@ export class GeneratedFilesElement extends LitElement {
     const kind = kindOf(format, file.mimeType);
     const folder = folderOf(file.path);
     const versions = file.versions ?? [];
-    const previewable = kind === 'csv' || kind === 'image' || kind === 'pdf';
-    const preview = this._previews.get(file.id);
+    const previewable = this.#previews.canPreview(file);
+    const preview = this.#previews.isOpen(file.id);
     const previewId = `preview-${index}`;
     return html`<li part="item">
       <span part="icon">${formatIcon(format, kind)}</span>
@@ -658,7 +604,7 @@ export class GeneratedFilesElement extends LitElement {
               type="button"
               aria-expanded=${preview ? 'true' : 'false'}
               aria-controls=${previewId}
-              @click=${() => this.#togglePreview(file, kind)}
+              @click=${() => this.#previews.togglePreview(file)}
             >
               Preview
             </button>`
@@ -674,7 +620,7 @@ export class GeneratedFilesElement extends LitElement {
         </button>
       </div>
       ${versions.length > 1 ? this.#renderVersions(file, versions) : nothing}
-      ${preview ? this.#renderPreview(file, preview, previewId) : nothing}
+      ${this.#previews.renderPreview(file, previewId)}
     </li>`;
   }
 
@@ -683,7 +629,7 @@ export class GeneratedFilesElement extends LitElement {
       <summary>${versions.length} versions</summary>
       <ul part="version-list" role="list">
         ${versions.map(
-          (version) => html`<li part="version">
+          (version, i) => html`<li part="version">
             <span
               >Version ${version.version}${version.id === file.id ? ' (latest)' : ''} · ${formatBytes(version.size)} ·
               ${this.#renderTime(version.modifiedAt)}</span
@@ -697,47 +643,11 @@ export class GeneratedFilesElement extends LitElement {
             >
               Download
             </button>
+            ${this.#previews.renderVersionActions(file, version, versions[i + 1], `changes-${version.id}`)}
           </li>`,
         )}
       </ul>
     </details>`;
-  }
-
-  #renderPreview(file: FileSummary, preview: Preview, id: string): TemplateResult {
-    let body: TemplateResult;
-    switch (preview.kind) {
-      case 'loading':
-        body = html`<p>Loading preview…</p>`;
-        break;
-      case 'error':
-        body = html`<p>Preview unavailable: ${preview.message}</p>`;
-        break;
-      case 'image':
-        body = html`<img src=${preview.url} alt="Preview of ${file.name}" />`;
-        break;
-      case 'pdf':
-        body = html`<iframe src=${preview.url} title="Preview of ${file.name}"></iframe>`;
-        break;
-      case 'table': {
-        const [head = [], ...rows] = preview.rows;
-        body = html`<table>
-            <caption class="visually-hidden">
-              First rows of ${file.name}
-            </caption>
-            <thead>
-              <tr>
-                ${head.map((cell) => html`<th scope="col">${cell}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`)}
-            </tbody>
-          </table>
-          ${preview.truncated ? html`<p>First ${rows.length} rows shown.</p>` : nothing}`;
-        break;
-      }
-    }
-    return html`<div part="preview" id=${id} role="region" aria-label="Preview of ${file.name}">${body}</div>`;
   }
 
   #renderTime(iso: string): TemplateResult {
@@ -776,24 +686,5 @@ function parseEvent<T>(event: Event): T | null {
     return JSON.parse((event as MessageEvent<string>).data) as T;
   } catch {
     return null;
-  }
-}
-
-/** Reads up to `limit` bytes of a body as text, then stops the download. */
-async function readStart(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
-  const reader = response.body?.getReader();
-  if (!reader) return { text: await response.text(), truncated: false };
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { text: text + decoder.decode(), truncated: false };
-    bytes += value.byteLength;
-    text += decoder.decode(value, { stream: true });
-    if (bytes >= limit) {
-      void reader.cancel();
-      return { text, truncated: true };
-    }
   }
 }

@@ -4,7 +4,8 @@
  * the browser tests talk to real HTTP and a real SSE stream.
  *
  * Tests drive it over /__fixtures/{chatId}/...:
- *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens}
+ *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens, answers}
+ *               answers: {'preview/ID' | 'diff/ID' | 'restore/ID': {status?, body}}: the sidecar's JSON for those routes
  *   POST patch  (same fields, merged)
  *   POST emit   {event, data}    -> written to every open stream of the chat
  *   POST drop                    -> ends every open stream of the chat
@@ -15,7 +16,7 @@
 const API = '/sidecar/v1/chats/';
 const CONTROL = '/__fixtures/';
 
-/** @typedef {{ files: any[], skipped: any[], contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
+/** @typedef {{ files: any[], skipped: any[], answers: Record<string, { status?: number, body: any }>, contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
 
 export function filesApiFixtures() {
   /** @type {Map<string, Chat>} */
@@ -25,7 +26,7 @@ export function filesApiFixtures() {
   const chat = (id) => {
     let c = chats.get(id);
     if (!c) {
-      c = { files: [], skipped: [], contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
+      c = { files: [], skipped: [], answers: {}, contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
       chats.set(id, c);
     }
     return c;
@@ -58,7 +59,8 @@ export function filesApiFixtures() {
       switch (action) {
         case 'setup':
         case 'patch': {
-          const { files, skipped, contents, listStatus, eventsStatus, tokens } = await readJson(ctx);
+          const { files, skipped, contents, listStatus, eventsStatus, tokens, answers } = await readJson(ctx);
+          if (answers) c.answers = { ...c.answers, ...answers };
           if (files) c.files = files;
           if (skipped) c.skipped = skipped;
           if (contents) c.contents = { ...c.contents, ...contents };
@@ -92,7 +94,7 @@ export function filesApiFixtures() {
     }
 
     if (!url.pathname.startsWith(API)) return next();
-    const [id = '', route = '', fileId = '', tail = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
+    const [id = '', route = '', fileId = '', tail = '', sub = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
     const c = chat(id);
     const authorization = ctx.get('authorization') || null;
     const queryToken = url.searchParams.get('token');
@@ -117,6 +119,22 @@ export function filesApiFixtures() {
       res.write(': connected\n\n');
       c.streams.add(res);
       res.on('close', () => c.streams.delete(res));
+      return;
+    }
+
+    if (route === 'files' && tail === 'preview' && sub === 'frame') {
+      // As the sidecar serves it: a CSP sandbox that allows no script.
+      ctx.set('Content-Security-Policy', "sandbox; default-src 'none'");
+      ctx.type = 'text/html';
+      ctx.body = c.contents[fileId] ?? '';
+      return;
+    }
+
+    if (route === 'files' && (tail === 'preview' || tail === 'diff' || tail === 'restore')) {
+      const answer = c.answers[`${tail}/${fileId}`];
+      if (!answer) return fail(ctx, 404, 'ERR_NOT_FOUND', 'No such route.');
+      ctx.status = answer.status ?? 200;
+      ctx.body = answer.body;
       return;
     }
 

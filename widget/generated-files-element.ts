@@ -90,8 +90,12 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart version-list - The list inside it.
  * @csspart version - One version.
  * @csspart version-download-button - Download one version.
- * @csspart preview-button - Shows or hides the preview (CSV, images, PDF).
- * @csspart preview - The preview.
+ * @csspart preview-button - Shows or hides the preview (every format the sidecar previews).
+ * @csspart preview - The preview, or the changes of a version.
+ * @csspart diff-button - "What changed": a version against the one before it.
+ * @csspart restore-button - Restore an older version (asks first).
+ * @csspart restore-confirm - The "Restore? Yes / No" group.
+ * @csspart restore-status - What the last restore did.
  * @csspart download-button - Download the latest version.
  * @csspart skipped - Files seen but not kept.
  * @csspart status - The polite live region announcing downloads and new files.

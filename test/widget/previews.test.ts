@@ -55,11 +55,13 @@ describe('<generated-files> previews', () => {
     const { el } = await mountWith({ files: [file], answers: { [`preview/${file.id}`]: { body: { id: file.id, sha256: file.sha256, preview: { kind: 'document', html } } } } });
     let ran = false;
     addEventListener('message', (e) => (ran ||= e.data === 'handler ran'));
+    // load does not bubble, but a capturing listener on the shadow root sees it, however soon it comes.
+    const loaded = new Promise((resolve) => el.shadowRoot!.addEventListener('load', resolve, { capture: true, once: true }));
     part(el, 'preview-button')!.click();
     const frame = await waitFor(() => part(el, 'preview')?.querySelector('iframe'), 'the document frame');
     assertEqual(frame.getAttribute('sandbox'), '');
     assert(frame.title.includes('report.docx'), 'labelled');
-    await oneEvent(frame, 'load');
+    await loaded;
     assertEqual(frame.contentDocument, null, 'a blank (opaque) origin: the page cannot reach into it, nor it out');
     // A message posted by the frame would be queued before this one.
     postMessage('after', '*');
@@ -78,10 +80,12 @@ describe('<generated-files> previews', () => {
     await server.patch(chatId, { answers: { [`preview/${file.id}`]: { body: { id: file.id, sha256: file.sha256, preview: { kind: 'frame', url: `/sidecar/v1/chats/${chatId}/files/${file.id}/preview/frame` } } } } });
     let ran = false;
     addEventListener('message', (e) => (ran ||= e.data === 'script ran'));
+    const loaded = new Promise((resolve) => el.shadowRoot!.addEventListener('load', resolve, { capture: true, once: true }));
     part(el, 'preview-button')!.click();
     const frame = await waitFor(() => part(el, 'preview')?.querySelector('iframe'), 'the frame');
     assertEqual(frame.getAttribute('sandbox'), '');
-    await oneEvent(frame, 'load');
+    assert(frame.src.endsWith(`/files/${file.id}/preview/frame`), frame.src);
+    await loaded;
     postMessage('after-html', '*');
     await new Promise((resolve) => addEventListener('message', (e) => e.data === 'after-html' && resolve(null)));
     assert(!ran, 'the script did not run');

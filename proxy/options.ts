@@ -43,6 +43,16 @@ export interface SidecarOptions {
   gatewayTimeoutMs: number;
   /** Serve the demo page at /sidecar/demo/. */
   demo: boolean;
+  /** What a preview or diff may cost (nulls: the defaults in previews/preview-limits.ts). */
+  previews: {
+    maxBytes: number | null;
+    maxUnzippedBytes: number | null;
+    maxRows: number | null;
+    maxColumns: number | null;
+    maxCells: number | null;
+    timeoutMs: number | null;
+    concurrency: number | null;
+  };
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -73,6 +83,13 @@ export const OPTION_SPECS: Record<string, Spec> = {
   executionTimeoutMs: { flag: 'execution-timeout-s', env: 'EXECUTION_TIMEOUT_S', help: 'An execution still running after this long is closed for tracking (default 3600).' },
   recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
   gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
+  previewMaxBytes: { flag: 'preview-max-mb', env: 'PREVIEW_MAX_MB', help: 'Larger files are not previewed or diffed (413) (default 50).' },
+  previewMaxUnzippedBytes: { flag: 'preview-max-unzipped-mb', env: 'PREVIEW_MAX_UNZIPPED_MB', help: 'An xlsx or docx unpacking to more is not previewed (413), checked before inflating (default 200).' },
+  previewMaxRows: { flag: 'preview-max-rows', env: 'PREVIEW_MAX_ROWS', help: 'Tables with more rows are not previewed or diffed (413) (default 1000000).' },
+  previewMaxColumns: { flag: 'preview-max-columns', env: 'PREVIEW_MAX_COLUMNS', help: 'Tables with more columns are not previewed or diffed (413) (default 16384).' },
+  previewMaxCells: { flag: 'preview-max-cells', env: 'PREVIEW_MAX_CELLS', help: 'Tables with more cells are not previewed or diffed (413) (default 2000000).' },
+  previewTimeoutMs: { flag: 'preview-timeout-ms', env: 'PREVIEW_TIMEOUT_MS', help: 'A render still running after this long is stopped (422) (default 10000).' },
+  previewConcurrency: { flag: 'preview-concurrency', env: 'PREVIEW_CONCURRENCY', help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).' },
   demo: { flag: 'demo', env: 'SIDECAR_DEMO', help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).' },
 };
 
@@ -185,6 +202,15 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
     gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,
     demo: bool(get('demo')) ?? Boolean(localGateway && !rawGateway),
+    previews: {
+      maxBytes: positiveNumber('previewMaxBytes', get('previewMaxBytes'), 1024 * 1024),
+      maxUnzippedBytes: positiveNumber('previewMaxUnzippedBytes', get('previewMaxUnzippedBytes'), 1024 * 1024),
+      maxRows: positiveNumber('previewMaxRows', get('previewMaxRows'), 1),
+      maxColumns: positiveNumber('previewMaxColumns', get('previewMaxColumns'), 1),
+      maxCells: positiveNumber('previewMaxCells', get('previewMaxCells'), 1),
+      timeoutMs: positiveNumber('previewTimeoutMs', get('previewTimeoutMs'), 1),
+      concurrency: positiveNumber('previewConcurrency', get('previewConcurrency'), 1),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { API_PREFIX } from './api/files-api-types.ts';
 import { createFilesApi } from './api/files-routes.ts';
@@ -22,6 +23,7 @@ import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
+import { PreviewService } from './previews/preview-service.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -112,6 +114,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth,
+      previews: new PreviewService({
+        blobs,
+        cacheDir: path.join(options.dataDir, 'previews'),
+        // Only the limits that were set: the rest keep their defaults.
+        limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
+      }),
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));

@@ -6,7 +6,6 @@ import type {
   FileVersionSummary,
   SkippedFile,
 } from '../contract/files-api.ts';
-import { parseCsv, delimiterFor } from './csv.ts';
 import { DownloadsController } from './downloads-controller.ts';
 import { GeneratedFilesChangeEvent } from './events.ts';
 import { FilesClient, FilesApiError } from './files-client.ts';
@@ -15,8 +14,10 @@ import { SandboxLinksController } from './sandbox-links-controller.ts';
 import { xhrUpload, type UploadRequest, type UploadTransfer } from './upload-transfer.ts';
 import { UploadsController, type Upload } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
-import { extensionOf, formatIcon, kindOf, type FormatKind } from './format-icons.ts';
+import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
+import { PreviewController } from './preview-controller.ts';
+import { previewStyles } from './preview-view.ts';
 import { styles } from './styles.ts';
 
 /** What the element shows: nothing to show yet, a first load, the list, or a failed load. */
@@ -31,12 +32,6 @@ export { sandboxPath } from './sandbox-links-controller.ts';
  */
 export type TokenProvider = (options: { refresh: boolean }) => Promise<string | null | undefined> | string | null | undefined;
 
-type Preview =
-  | { kind: 'loading' }
-  | { kind: 'table'; rows: string[][]; truncated: boolean }
-  | { kind: 'image' | 'pdf'; url: string }
-  | { kind: 'error'; message: string };
-
 /** The origin this module was loaded from: the sidecar itself when a script tag points at it. */
 const SCRIPT_ORIGIN = (() => {
   try {
@@ -48,8 +43,6 @@ const SCRIPT_ORIGIN = (() => {
   return globalThis.location?.origin ?? '';
 })();
 
-const PREVIEW_ROWS = 20;
-const PREVIEW_BYTES = 64 * 1024;
 /** Above this, a download goes to the browser's download manager instead of through the page. */
 const DEFAULT_LINK_THRESHOLD = 8 * 1024 * 1024;
 
@@ -107,8 +100,12 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart version-list - The list inside it.
  * @csspart version - One version.
  * @csspart version-download-button - Download one version.
- * @csspart preview-button - Shows or hides the preview (CSV, images, PDF).
- * @csspart preview - The preview.
+ * @csspart preview-button - Shows or hides the preview (every format the sidecar previews).
+ * @csspart preview - The preview, or the changes of a version.
+ * @csspart diff-button - "What changed": a version against the one before it.
+ * @csspart restore-button - Restore an older version (asks first).
+ * @csspart restore-confirm - The "Restore? Yes / No" group.
+ * @csspart restore-status - What the last restore did.
  * @csspart download-button - Download the latest version.
  * @csspart skipped - Files seen but not kept.
  * @csspart download-all-size - The zip's size, shown before it starts.
@@ -138,7 +135,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @cssproperty --generated-files-focus-ring - Focus outline. Default `2px solid` the accent.
  */
 export class GeneratedFilesElement extends LitElement {
-  static override styles = styles;
+  static override styles = [styles, previewStyles];
 
   static override properties = {
     chatId: { attribute: 'chat-id', reflect: true },
@@ -157,7 +154,6 @@ export class GeneratedFilesElement extends LitElement {
     _error: { state: true, attribute: false },
     _announcement: { state: true, attribute: false },
     _dragging: { state: true, attribute: false },
-    _previews: { state: true, attribute: false },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
@@ -183,7 +179,6 @@ export class GeneratedFilesElement extends LitElement {
   declare private _error: Error | null;
   declare private _announcement: string;
   declare private _dragging: boolean;
-  declare private _previews: ReadonlyMap<string, Preview>;
 
   #loadAbort: AbortController | null = null;
   #clockTimer: ReturnType<typeof setInterval> | undefined;
@@ -211,6 +206,8 @@ export class GeneratedFilesElement extends LitElement {
     uploaded: (summary) => this.#merge([summary]),
   });
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
+  // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
+  readonly #previews = new PreviewController(this, () => this.#client());
 
   constructor() {
     super();
@@ -230,7 +227,6 @@ export class GeneratedFilesElement extends LitElement {
     this._error = null;
     this._announcement = '';
     this._dragging = false;
-    this._previews = new Map();
   }
 
   /** The files shown, newest first. */
@@ -286,7 +282,6 @@ export class GeneratedFilesElement extends LitElement {
     this.#loadAbort?.abort();
     this.#loadAbort = null;
     clearInterval(this.#clockTimer);
-    this.#closePreviews();
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -381,7 +376,7 @@ export class GeneratedFilesElement extends LitElement {
 
   #restart(): void {
     this.#live.stop();
-    this.#closePreviews();
+    this.#previews.hostDisconnected();
     this._files = [];
     this._skipped = [];
     void this.reload();
@@ -450,51 +445,6 @@ export class GeneratedFilesElement extends LitElement {
   #findFile(path: string): FileSummary | undefined {
     const name = path.slice(path.lastIndexOf('/') + 1);
     return this._files.find((f) => f.path === path) ?? this._files.find((f) => f.name === name);
-  }
-
-  // ---- previews ----
-
-  async #togglePreview(file: FileSummary, kind: FormatKind): Promise<void> {
-    const previews = new Map(this._previews);
-    const open = previews.get(file.id);
-    if (open) {
-      if ('url' in open) URL.revokeObjectURL(open.url);
-      previews.delete(file.id);
-      this._previews = previews;
-      return;
-    }
-    this._previews = previews.set(file.id, { kind: 'loading' });
-    let preview: Preview;
-    try {
-      const client = this.#client();
-      const url = client.contentUrl(file.downloadUrl, true);
-      if (kind === 'csv') {
-        const response = await client.request(url);
-        const { text, truncated } = await readStart(response, PREVIEW_BYTES);
-        const rows = parseCsv(text, PREVIEW_ROWS + 1, delimiterFor(file.name));
-        // A cut-off read may end mid-row.
-        if (truncated && rows.length <= PREVIEW_ROWS) rows.pop();
-        preview = { kind: 'table', rows: rows.slice(0, PREVIEW_ROWS), truncated: truncated || rows.length > PREVIEW_ROWS };
-      } else {
-        const blob = await client.blob(url);
-        preview = { kind: kind === 'pdf' ? 'pdf' : 'image', url: URL.createObjectURL(blob) };
-      }
-    } catch (error) {
-      preview = { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-    }
-    // Closed (or the chat changed) while loading.
-    if (this._previews.get(file.id)?.kind !== 'loading') {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
-      return;
-    }
-    this._previews = new Map(this._previews).set(file.id, preview);
-  }
-
-  #closePreviews(): void {
-    for (const preview of this._previews.values()) {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
-    }
-    if (this._previews.size) this._previews = new Map();
   }
 
   // ---- rendering ----
@@ -645,8 +595,8 @@ export class GeneratedFilesElement extends LitElement {
     const kind = kindOf(format, file.mimeType);
     const folder = folderOf(file.path);
     const versions = file.versions ?? [];
-    const previewable = kind === 'csv' || kind === 'image' || kind === 'pdf';
-    const preview = this._previews.get(file.id);
+    const previewable = this.#previews.canPreview(file);
+    const preview = this.#previews.isOpen(file.id);
     const previewId = `preview-${index}`;
     return html`<li part="item">
       <span part="icon">${formatIcon(format, kind)}</span>
@@ -669,7 +619,7 @@ export class GeneratedFilesElement extends LitElement {
               type="button"
               aria-expanded=${preview ? 'true' : 'false'}
               aria-controls=${previewId}
-              @click=${() => this.#togglePreview(file, kind)}
+              @click=${() => this.#previews.togglePreview(file)}
             >
               Preview
             </button>`
@@ -685,7 +635,7 @@ export class GeneratedFilesElement extends LitElement {
         </button>
       </div>
       ${versions.length > 1 ? this.#renderVersions(file, versions) : nothing}
-      ${preview ? this.#renderPreview(file, preview, previewId) : nothing}
+      ${this.#previews.renderPreview(file, previewId)}
     </li>`;
   }
 
@@ -694,7 +644,7 @@ export class GeneratedFilesElement extends LitElement {
       <summary>${versions.length} versions</summary>
       <ul part="version-list" role="list">
         ${versions.map(
-          (version) => html`<li part="version">
+          (version, i) => html`<li part="version">
             <span
               >Version ${version.version}${version.id === file.id ? ' (latest)' : ''} · ${formatBytes(version.size)} ·
               ${this.#renderTime(version.modifiedAt)}</span
@@ -708,47 +658,11 @@ export class GeneratedFilesElement extends LitElement {
             >
               Download
             </button>
+            ${this.#previews.renderVersionActions(file, version, versions[i + 1], `changes-${version.id}`)}
           </li>`,
         )}
       </ul>
     </details>`;
-  }
-
-  #renderPreview(file: FileSummary, preview: Preview, id: string): TemplateResult {
-    let body: TemplateResult;
-    switch (preview.kind) {
-      case 'loading':
-        body = html`<p>Loading preview…</p>`;
-        break;
-      case 'error':
-        body = html`<p>Preview unavailable: ${preview.message}</p>`;
-        break;
-      case 'image':
-        body = html`<img src=${preview.url} alt="Preview of ${file.name}" />`;
-        break;
-      case 'pdf':
-        body = html`<iframe src=${preview.url} title="Preview of ${file.name}"></iframe>`;
-        break;
-      case 'table': {
-        const [head = [], ...rows] = preview.rows;
-        body = html`<table>
-            <caption class="visually-hidden">
-              First rows of ${file.name}
-            </caption>
-            <thead>
-              <tr>
-                ${head.map((cell) => html`<th scope="col">${cell}</th>`)}
-              </tr>
-            </thead>
-            <tbody>
-              ${rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`)}
-            </tbody>
-          </table>
-          ${preview.truncated ? html`<p>First ${rows.length} rows shown.</p>` : nothing}`;
-        break;
-      }
-    }
-    return html`<div part="preview" id=${id} role="region" aria-label="Preview of ${file.name}">${body}</div>`;
   }
 
   #renderTime(iso: string): TemplateResult {
@@ -756,24 +670,5 @@ export class GeneratedFilesElement extends LitElement {
     return html`<time datetime=${iso} title=${Number.isNaN(date.getTime()) ? '' : date.toLocaleString()}
       >${formatRelativeTime(date)}</time
     >`;
-  }
-}
-
-/** Reads up to `limit` bytes of a body as text, then stops the download. */
-async function readStart(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
-  const reader = response.body?.getReader();
-  if (!reader) return { text: await response.text(), truncated: false };
-  const decoder = new TextDecoder();
-  let text = '';
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { text: text + decoder.decode(), truncated: false };
-    bytes += value.byteLength;
-    text += decoder.decode(value, { stream: true });
-    if (bytes >= limit) {
-      void reader.cancel();
-      return { text, truncated: true };
-    }
   }
 }

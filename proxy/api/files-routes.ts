@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
 import { ArtifactError } from '../artifacts/artifact-errors.ts';
@@ -16,6 +17,8 @@ import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
 import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from './files-api-types.ts';
+import { addPreviewRoutes } from './preview-routes.ts';
+import { PreviewService } from '../previews/preview-service.ts';
 import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
 
 export interface FilesApiDeps {
@@ -35,6 +38,8 @@ export interface FilesApiDeps {
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
   downloadLinkTtlSeconds?: number;
+  /** Previews and diffs; one with default limits, cached next to the blobs, when not given. */
+  previews?: PreviewService;
 }
 
 const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = 120;
@@ -188,6 +193,9 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       throw error;
     }
   });
+
+  const previews = deps.previews ?? new PreviewService({ blobs, cacheDir: path.join(blobs.dir, '..', 'previews') });
+  addPreviewRoutes(router, { store, blobs, recorder, previews, authorizedChat });
 
   router.use(notFoundHandler);
   router.use(createErrorHandler(logger));

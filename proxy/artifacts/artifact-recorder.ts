@@ -163,14 +163,15 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   /**
    * Stores an uploaded file: streams it into the blob store (at most `maxBytes`), then writes
-   * it into the workspace at `relPath` and records it with source 'upload'.
+   * it into the workspace at `relPath` and records it with source 'upload' (or 'restore', when
+   * an older version is put back).
    */
   async recordUpload(
     chatId: string,
     relPath: string,
     stream: Readable,
     owner: string | null,
-    options: { maxBytes?: number; createOnly?: boolean } = {},
+    options: { maxBytes?: number; createOnly?: boolean; source?: 'upload' | 'restore' } = {},
   ): Promise<FileRecord> {
     assertChatId(chatId);
     const requested = normalizeUploadPath(relPath);
@@ -224,7 +225,7 @@ export class ArtifactRecorder implements ExecutionObserver {
           if (latest) return latest;
         }
         const record = this.#buildRecord(chatId, target.relPath, entry, put, known, {
-          source: 'upload',
+          source: options.source ?? 'upload',
           execution: null,
           owner: owner ?? state.owner,
         });

@@ -20,7 +20,7 @@ export interface FileRecord {
   version: number;
   /** Which execution made it; null when found between executions or uploaded. */
   execution: { kernelId: string; msgId: string } | null;
-  source: 'execution' | 'between-executions' | 'upload';
+  source: 'execution' | 'between-executions' | 'upload' | 'restore';
   /** The user the chat belongs to, when known (X-User-Id or KERNEL_USERNAME at kernel creation). */
   owner: string | null;
 }

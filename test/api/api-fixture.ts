@@ -1,11 +1,14 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import express from 'express';
 import supertest from 'supertest';
 import { API_PREFIX } from '../../proxy/api/files-api-types.ts';
 import { createFilesApi, type FilesApiDeps } from '../../proxy/api/files-routes.ts';
 import type { TrackingPolicyOptions } from '../../proxy/artifacts/tracking-policy.ts';
+import type { PreviewLimits } from '../../proxy/previews/preview-limits.ts';
+import { PreviewService } from '../../proxy/previews/preview-service.ts';
 import { createFixture, type Fixture } from '../artifacts/fixture.ts';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -21,11 +24,13 @@ export interface ApiFixture extends Fixture {
 export async function startApi(
   options: Partial<Pick<FilesApiDeps, 'auth' | 'corsOrigins' | 'uploadLimitBytes' | 'sseHeartbeatMs' | 'gatewayHealth'>> & {
     policy?: TrackingPolicyOptions;
+    previewLimits?: Partial<PreviewLimits>;
   } = {},
 ): Promise<ApiFixture> {
   const fx = await createFixture({ policy: options.policy });
   const app = express();
-  app.use(API_PREFIX, createFilesApi({ ...fx, ...options }));
+  const previews = new PreviewService({ blobs: fx.blobs, cacheDir: path.join(fx.dataDir, 'previews'), limits: options.previewLimits });
+  app.use(API_PREFIX, createFilesApi({ ...fx, ...options, previews }));
   const server = http.createServer(app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

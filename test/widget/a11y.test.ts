@@ -6,6 +6,7 @@ import {
   cleanup,
   json,
   makeFile,
+  tablePreview,
   mount,
   oneEvent,
   part,
@@ -53,6 +54,7 @@ async function listWithEverything() {
     files: [csv, makeFile(chatId, 'report.pdf', { mimeType: 'application/pdf' }), makeFile(chatId, 'notes.txt')],
     skipped: [{ path: 'big.bin', size: 2e9, reason: 'too-large', at: new Date().toISOString() }],
     contents: { [csv.id]: 'a,b\n1,2\n' },
+    answers: tablePreview(csv, [['a', 'b'], ['1', '2']]),
   });
   const el = mount({ 'chat-id': chatId, live: 'off' });
   await oneEvent(el, 'load');

@@ -6,6 +6,7 @@ import {
   cleanup,
   item,
   makeFile,
+  tablePreview,
   mount,
   oneEvent,
   part,
@@ -118,7 +119,8 @@ describe('<generated-files> files', () => {
     const chatId = uniqueChatId();
     const file = makeFile(chatId, 'people.csv', { mimeType: 'text/csv' });
     const csv = 'name,notes,amount\r\n"Doe, Jane","said ""hi""\nthen left",12\r\nBob,,3\r\n';
-    await server.setup(chatId, { files: [file], contents: { [file.id]: csv } });
+    // The sidecar parses the CSV (test/previews covers that); the element shows its JSON.
+    await server.setup(chatId, { files: [file], contents: { [file.id]: csv }, answers: tablePreview(file, [['name', 'notes', 'amount'], ['Doe, Jane', 'said "hi"\nthen left', '12'], ['Bob', '', '3']]) });
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
     await el.updateComplete;
@@ -134,7 +136,7 @@ describe('<generated-files> files', () => {
       ['Doe, Jane', 'said "hi"\nthen left', '12'],
       ['Bob', '', '3'],
     ]);
-    assert((await server.log(chatId)).some((r) => r.path.endsWith('/content?disposition=inline')), 'inline disposition');
+    assert((await server.log(chatId)).some((r) => r.path.endsWith(`/files/${file.id}/preview`)), 'asked the sidecar for the preview');
     toggle.click();
     await el.updateComplete;
     assert(!part(el, 'preview'), 'closes');
@@ -145,7 +147,11 @@ describe('<generated-files> files', () => {
     const file = makeFile(chatId, 'dot.png', { mimeType: 'image/png' });
     const png =
       'base64:iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
-    await server.setup(chatId, { files: [file], contents: { [file.id]: png } });
+    await server.setup(chatId, {
+      files: [file],
+      contents: { [file.id]: png },
+      answers: { [`preview/${file.id}`]: { body: { id: file.id, sha256: file.sha256, preview: { kind: 'image', url: `${file.downloadUrl}?disposition=inline` } } } },
+    });
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
     await el.updateComplete;

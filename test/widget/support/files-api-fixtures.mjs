@@ -8,7 +8,8 @@
  * its stream sends the sidecar's headers and preamble.
  *
  * Tests drive it over /__fixtures/{chatId}/...:
- *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens}
+ *   POST setup  {files, skipped, contents, listStatus, eventsStatus, tokens, answers}
+ *               answers: {'preview/ID' | 'diff/ID' | 'restore/ID': {status?, body}}: the sidecar's JSON for those routes
  *   POST patch  (same fields, merged)
  *   POST emit   {event, data}    -> written to every open stream of the chat
  *   POST drop                    -> ends every open stream of the chat
@@ -25,7 +26,7 @@ const API = `${API_PREFIX}/chats/`;
 const asSidecarSends = (/** @type {any} */ file) => ({ ...file, format: formatLabel(file.name), mimeType: mimeTypeOf(file.name) });
 const CONTROL = '/__fixtures/';
 
-/** @typedef {{ files: any[], skipped: any[], contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
+/** @typedef {{ files: any[], skipped: any[], answers: Record<string, { status?: number, body: any }>, contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
 
 export function filesApiFixtures() {
   /** @type {Map<string, Chat>} */
@@ -35,7 +36,7 @@ export function filesApiFixtures() {
   const chat = (id) => {
     let c = chats.get(id);
     if (!c) {
-      c = { files: [], skipped: [], contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
+      c = { files: [], skipped: [], answers: {}, contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
       chats.set(id, c);
     }
     return c;
@@ -73,7 +74,8 @@ export function filesApiFixtures() {
       switch (action) {
         case 'setup':
         case 'patch': {
-          const { files, skipped, contents, listStatus, eventsStatus, tokens } = await readJson(ctx);
+          const { files, skipped, contents, listStatus, eventsStatus, tokens, answers } = await readJson(ctx);
+          if (answers) c.answers = { ...c.answers, ...answers };
           if (files) c.files = files.map(asSidecarSends);
           if (skipped) c.skipped = skipped;
           if (contents) c.contents = { ...c.contents, ...contents };
@@ -108,7 +110,7 @@ export function filesApiFixtures() {
     }
 
     if (!url.pathname.startsWith(API)) return next();
-    const [id = '', route = '', fileId = '', tail = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
+    const [id = '', route = '', fileId = '', tail = '', sub = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
     const c = chat(id);
     const authorization = ctx.get('authorization') || null;
     const queryToken = url.searchParams.get('token');
@@ -142,6 +144,22 @@ export function filesApiFixtures() {
       res.write('retry: 5000\n: connected\n\n');
       c.streams.add(res);
       res.on('close', () => c.streams.delete(res));
+      return;
+    }
+
+    if (route === 'files' && tail === 'preview' && sub === 'frame') {
+      // As the sidecar serves it: a CSP sandbox that allows no script.
+      ctx.set('Content-Security-Policy', "sandbox; default-src 'none'");
+      ctx.type = 'text/html';
+      ctx.body = c.contents[fileId] ?? '';
+      return;
+    }
+
+    if (route === 'files' && (tail === 'preview' || tail === 'diff' || tail === 'restore')) {
+      const answer = c.answers[`${tail}/${fileId}`];
+      if (!answer) return fail(ctx, 404, 'ERR_NOT_FOUND', 'No such route.');
+      ctx.status = answer.status ?? 200;
+      ctx.body = answer.body;
       return;
     }
 

@@ -77,6 +77,15 @@ export function makeVersion(chatId: string, id: string, version: number, extra: 
   };
 }
 
+/** The sidecar's preview answer of a one-sheet table (the first row is the header). */
+export function tablePreview(file: { id: string }, rows: string[][], name = 'Sheet1') {
+  return {
+    [`preview/${file.id}`]: {
+      body: { id: file.id, sha256: 'f'.repeat(64), preview: { kind: 'table', sheets: [{ name, rows, rowCount: rows.length, columnCount: rows[0]?.length ?? 0, truncated: false }] } },
+    },
+  };
+}
+
 /**
  * A file with `versions` versions, newest first; ids are `${id}` for the latest and `${id}.vN`
  * for older ones. Built as records and summarized by the sidecar's own serializer. `format`
@@ -127,6 +136,8 @@ export interface ChatFixture {
   listStatus?: number;
   eventsStatus?: number;
   tokens?: string[] | null;
+  /** The sidecar's answers for `preview/ID`, `diff/ID` and `restore/ID`. */
+  answers?: Record<string, { status?: number; body: unknown }>;
 }
 
 export const server = {

@@ -1,0 +1,39 @@
+/** What a preview or a diff may cost before it is refused. Each is a sidecar option (see options.ts). */
+export interface PreviewLimits {
+  /** Largest stored file that is rendered at all. */
+  maxBytes: number;
+  /** Largest total of a zip's (xlsx, docx) inflated entries, declared or actual. */
+  maxUnzippedBytes: number;
+  maxRows: number;
+  maxColumns: number;
+  maxCells: number;
+  /** Wall time of one render on its worker thread; the worker is terminated after it. */
+  timeoutMs: number;
+  /** Renders running at once; more wait in a short queue, beyond it they get 503. */
+  concurrency: number;
+}
+
+export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
+  maxBytes: 50 * 1024 * 1024,
+  maxUnzippedBytes: 200 * 1024 * 1024,
+  maxRows: 1_000_000,
+  maxColumns: 16_384,
+  maxCells: 2_000_000,
+  timeoutMs: 10_000,
+  concurrency: 2,
+};
+
+/** What a preview shows: a first screen, not the file. Fixed, so cached previews stay comparable. */
+export const PREVIEW_ROWS = 100;
+export const PREVIEW_COLUMNS = 50;
+export const PREVIEW_TEXT_BYTES = 256 * 1024;
+/** Changed rows listed per sheet in a diff (all are counted). */
+export const DIFF_LISTED_ROWS = 200;
+/** Text diffs of larger versions are refused: a line diff is quadratic in the worst case. */
+export const DIFF_TEXT_BYTES = 4 * 1024 * 1024;
+/** Entries in one zip (a real workbook has tens). */
+export const MAX_ZIP_ENTRIES = 10_000;
+/** Renders waiting for a slot before new ones get 503. */
+export const RENDER_QUEUE_LENGTH = 32;
+/** Heap of one render worker: a hostile file that gets past the other limits still cannot take the sidecar's memory. */
+export const RENDER_WORKER_HEAP_MB = 512;

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import type { FileRecord } from '../artifacts/file-record.ts';
+import type { BlobStore } from '../artifacts/blob-store.ts';
+import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
+import { PreviewCache } from './preview-cache.ts';
+import { DEFAULT_PREVIEW_LIMITS, PREVIEW_COLUMNS, PREVIEW_ROWS, PREVIEW_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import { diffKindOf, previewKindOf, type PreviewKind } from './preview-kind.ts';
+import { PreviewError } from './preview-errors.ts';
+import { RenderPool } from './render-pool.ts';
+
+/** Bumped when a renderer's output changes, so old cache entries are not served. */
+const RENDER_VERSION = 1;
+
+export interface PreviewServiceOptions {
+  blobs: BlobStore;
+  /** Where rendered previews are kept (`{dataDir}/previews`). */
+  cacheDir: string;
+  limits?: Partial<PreviewLimits>;
+}
+
+/** URLs the answer may point at, made by the routes (they know the chat and the prefix). */
+export interface PreviewUrls {
+  content: string;
+  frame: string;
+}
+
+type Cached = { ok: true; value: FilePreview | FileDiff } | { ok: false; code: string; message: string };
+
+/**
+ * Previews and diffs of recorded versions: what kind a file is, the limits checked before any
+ * work, the render on a worker, and the cache by content hash. Answers are JSON text, so a cached
+ * preview is sent without being parsed again.
+ */
+export class PreviewService {
+  readonly limits: PreviewLimits;
+  readonly #blobs: BlobStore;
+  readonly #cache: PreviewCache;
+  readonly #pool: RenderPool;
+
+  constructor(options: PreviewServiceOptions) {
+    this.limits = { ...DEFAULT_PREVIEW_LIMITS, ...options.limits };
+    this.#blobs = options.blobs;
+    this.#cache = new PreviewCache(options.cacheDir);
+    this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
+  }
+
+  /** Renders running now (for tests and the benchmark). */
+  get running(): number {
+    return this.#pool.running;
+  }
+
+  kindOf(record: Pick<FileRecord, 'name'>): PreviewKind {
+    return previewKindOf(record.name);
+  }
+
+  /** `{ id, sha256, preview }` as JSON text. Throws a PreviewError when refused. */
+  async preview(record: FileRecord, urls: PreviewUrls): Promise<string> {
+    const kind = this.kindOf(record);
+    const head = `{"id":${JSON.stringify(record.id)},"sha256":${JSON.stringify(record.sha256)},"preview":`;
+    switch (kind.render) {
+      case 'none':
+        throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', kind.reason);
+      case 'frame':
+        this.#checkSize(record);
+        return `${head}${JSON.stringify({ kind: 'frame', url: urls.frame } satisfies FilePreview)}}`;
+      case 'image':
+      case 'pdf':
+        return `${head}${JSON.stringify({ kind: kind.render, url: urls.content } satisfies FilePreview)}}`;
+    }
+    this.#checkSize(record);
+    const key = this.#key('preview', kind);
+    const text = await this.#cache.getOrRender(record.sha256, key, () =>
+      this.#render({ task: 'preview', file: { path: this.#blobs.pathFor(record.sha256), label: record.name }, kind, limits: this.limits }),
+    );
+    return `${head}${unwrap(text)}}`;
+  }
+
+  /** `DiffResponse` as JSON text: `to` against `from`, two versions of one path. */
+  async diff(from: FileRecord, to: FileRecord): Promise<string> {
+    const kind = this.kindOf(to);
+    const versionOf = (r: FileRecord) => ({ id: r.id, version: r.version, size: r.size, sha256: r.sha256 });
+    const head = `{"from":${JSON.stringify(versionOf(from))},"to":${JSON.stringify(versionOf(to))},"diff":`;
+    if (kind.render === 'none' || diffKindOf(kind) === 'binary') {
+      return `${head}${JSON.stringify({ kind: 'binary' } satisfies FileDiff)}}`;
+    }
+    this.#checkSize(from);
+    this.#checkSize(to);
+    const key = `${this.#key('diff', kind)}-${from.sha256}`;
+    const text = await this.#cache.getOrRender(to.sha256, key, () =>
+      this.#render({
+        task: 'diff',
+        before: { path: this.#blobs.pathFor(from.sha256), label: `${from.name} (version ${from.version})` },
+        after: { path: this.#blobs.pathFor(to.sha256), label: `${to.name} (version ${to.version})` },
+        kind,
+        limits: this.limits,
+      }),
+    );
+    return `${head}${unwrap(text)}}`;
+  }
+
+  #checkSize(record: FileRecord): void {
+    if (record.size > this.limits.maxBytes) {
+      throw new PreviewError('ERR_PREVIEW_TOO_LARGE', `${record.name} is ${record.size} bytes; previews are limited to ${this.limits.maxBytes} bytes.`);
+    }
+  }
+
+  /** Everything that changes the answer for the same bytes: the renderer, the kind, the limits. */
+  #key(task: string, kind: PreviewKind): string {
+    const { concurrency: _c, timeoutMs: _t, ...limits } = this.limits;
+    const what = JSON.stringify({ v: RENDER_VERSION, task, kind, limits, shown: [PREVIEW_ROWS, PREVIEW_COLUMNS, PREVIEW_TEXT_BYTES] });
+    return createHash('sha256').update(what).digest('hex').slice(0, 16);
+  }
+
+  async #render(job: Parameters<RenderPool['run']>[0]): Promise<{ text: string; store: boolean }> {
+    try {
+      const value = await this.#pool.run(job);
+      return { text: JSON.stringify({ ok: true, value } satisfies Cached), store: true };
+    } catch (error) {
+      // A refusal for these bytes is as cacheable as a preview; a timeout or a full queue is not.
+      if (error instanceof PreviewError && error.isDeterministic) {
+        return { text: JSON.stringify({ ok: false, code: error.code, message: error.message } satisfies Cached), store: true };
+      }
+      throw error;
+    }
+  }
+}
+
+/** The cached value as JSON text, or the cached refusal thrown again. */
+function unwrap(text: string): string {
+  if (text.startsWith('{"ok":true,"value":')) return text.slice('{"ok":true,"value":'.length, -1);
+  const cached = JSON.parse(text) as Cached;
+  if (cached.ok) return JSON.stringify(cached.value);
+  throw new PreviewError(cached.code as PreviewError['code'], cached.message);
+}

@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
+import { DIFF_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import { diffKindOf, type PreviewKind } from './preview-kind.ts';
+import { PreviewError } from './preview-errors.ts';
+import { renderDocument } from './document-render.ts';
+import { readDelimited, readWorkbook, toPreviewSheet, type Table } from './table-read.ts';
+import { renderText } from './text-render.ts';
+import { diffText, diffWorkbooks } from './version-diff.ts';
+
+/** A blob to read on the worker: its path in the blob store and a label for diffs. */
+export interface JobFile {
+  path: string;
+  label: string;
+}
+
+/** What the main thread asks a render worker to do. Only renders that parse files come here. */
+export type RenderJob =
+  | { task: 'preview'; file: JobFile; kind: PreviewKind; limits: PreviewLimits }
+  | { task: 'diff'; before: JobFile; after: JobFile; kind: PreviewKind; limits: PreviewLimits };
+
+export type RenderResult = { ok: true; value: FilePreview | FileDiff } | { ok: false; code: string; message: string };
+
+const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+
+async function readTables(file: JobFile, kind: PreviewKind, limits: PreviewLimits, keepRows?: number): Promise<Table[]> {
+  const bytes = await readFile(file.path);
+  if (kind.render === 'workbook') return readWorkbook(bytes, limits, keepRows);
+  if (kind.render === 'delimited') return [readDelimited(decode(bytes), kind.delimiter, limits, keepRows)];
+  throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', 'Not a table.');
+}
+
+async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<FilePreview> {
+  const { kind, limits } = job;
+  switch (kind.render) {
+    case 'workbook':
+    case 'delimited':
+      return { kind: 'table', sheets: (await readTables(job.file, kind, limits)).map(toPreviewSheet) };
+    case 'document':
+      return { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) };
+    case 'text':
+      return { kind: 'text', language: kind.language, ...renderText(await readFile(job.file.path), kind.language) };
+    default:
+      throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', 'This format is not rendered on a worker.');
+  }
+}
+
+async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff> {
+  const { kind, limits } = job;
+  switch (diffKindOf(kind)) {
+    case 'table': {
+      const [before, after] = await Promise.all([readTables(job.before, kind, limits, Infinity), readTables(job.after, kind, limits, Infinity)]);
+      return { kind: 'table', sheets: diffWorkbooks(before, after) };
+    }
+    case 'text': {
+      const [before, after] = await Promise.all([readFile(job.before.path), readFile(job.after.path)]);
+      if (before.byteLength > DIFF_TEXT_BYTES || after.byteLength > DIFF_TEXT_BYTES) {
+        throw new PreviewError('ERR_PREVIEW_TOO_LARGE', `Line diffs are limited to versions of ${DIFF_TEXT_BYTES} bytes.`);
+      }
+      // Leave the worker's own deadline a margin, so giving up is an answer, not a kill.
+      const result = await diffText(decode(before), decode(after), { from: job.before.label, to: job.after.label }, Math.max(100, limits.timeoutMs * 0.8));
+      if (!result) return { kind: 'text', patch: '', counts: { added: 0, removed: 0 }, truncated: true };
+      return { kind: 'text', ...result, truncated: false };
+    }
+    default:
+      return { kind: 'binary' };
+  }
+}
+
+/** Runs one job; refusals come back as { code, message }, anything else as unreadable. */
+export async function runRenderJob(job: RenderJob): Promise<RenderResult> {
+  try {
+    return { ok: true, value: job.task === 'preview' ? await preview(job) : await diff(job) };
+  } catch (error) {
+    if (error instanceof PreviewError) return { ok: false, code: error.code, message: error.message };
+    return { ok: false, code: 'ERR_PREVIEW_UNREADABLE', message: 'The file could not be rendered: it may be damaged.' };
+  }
+}

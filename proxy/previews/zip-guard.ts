@@ -1,0 +1,87 @@
+import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import yazl from 'yazl';
+import { MAX_ZIP_ENTRIES } from './preview-limits.ts';
+import { PreviewError } from './preview-errors.ts';
+
+const tooLarge = (limit: number, why: string) =>
+  new PreviewError('ERR_PREVIEW_UNZIPPED_TOO_LARGE', `The file unpacks to more than ${limit} bytes (${why}): not previewed.`);
+
+function openZip(bytes: Buffer): Promise<ZipFile> {
+  return new Promise((resolve, reject) =>
+    // validateEntrySizes: yauzl fails an entry that inflates past its declared size.
+    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true }, (error, zip) =>
+      error || !zip ? reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The file is not a readable zip (xlsx and docx are zips).')) : resolve(zip),
+    ),
+  );
+}
+
+/** The central directory only: names and declared sizes, nothing inflated. */
+function listEntries(zip: ZipFile): Promise<Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: Entry[] = [];
+    zip.on('entry', (entry: Entry) => {
+      entries.push(entry);
+      if (entries.length > MAX_ZIP_ENTRIES) {
+        zip.close();
+        reject(new PreviewError('ERR_PREVIEW_UNZIPPED_TOO_LARGE', `The file holds more than ${MAX_ZIP_ENTRIES} zip entries: not previewed.`));
+        return;
+      }
+      zip.readEntry();
+    });
+    zip.on('end', () => resolve(entries));
+    zip.on('error', () => reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The zip directory of the file is damaged.')));
+    zip.readEntry();
+  });
+}
+
+function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit: number }): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zip.openReadStream(entry, (error, stream) => {
+      if (error || !stream) return reject(new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} cannot be read.`));
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        budget.left -= chunk.byteLength;
+        // Our own count as well as yauzl's check against the declared size: a lie is caught either way.
+        if (budget.left < 0) {
+          stream.destroy();
+          reject(tooLarge(budget.limit, 'while inflating'));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      stream.on('error', (cause: Error) =>
+        reject(/too many bytes|exceeds/i.test(cause.message) ? tooLarge(budget.limit, 'an entry inflates past its declared size') : new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} is damaged.`)),
+      );
+      stream.on('end', () => resolve(Buffer.concat(chunks)));
+    });
+  });
+}
+
+/**
+ * Makes a zip safe to hand to a parser that inflates without limits (mammoth and read-excel-file
+ * do): the declared sizes in the central directory are checked first, so a zip bomb is refused
+ * without inflating a byte; then every entry is inflated under a running cap (declared sizes can
+ * lie) and the result is packed again uncompressed. The parser then reads only bytes that were
+ * counted.
+ */
+export async function defuseZip(bytes: Buffer, maxUnzippedBytes: number): Promise<Buffer> {
+  const zip = await openZip(bytes);
+  try {
+    const entries = await listEntries(zip);
+    let declared = 0;
+    for (const entry of entries) declared += entry.uncompressedSize;
+    if (declared > maxUnzippedBytes) throw tooLarge(maxUnzippedBytes, `its directory declares ${declared} bytes`);
+    const out = new yazl.ZipFile();
+    const budget = { left: maxUnzippedBytes, limit: maxUnzippedBytes };
+    for (const entry of entries) {
+      if (entry.fileName.endsWith('/')) continue;
+      out.addBuffer(await inflateEntry(zip, entry, budget), entry.fileName, { compress: false });
+    }
+    out.end();
+    const chunks: Buffer[] = [];
+    for await (const chunk of out.outputStream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } finally {
+    zip.close();
+  }
+}

@@ -1,0 +1,245 @@
+/** Previews, diffs and restore through the files API, on real files and real HTTP. */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import type { FileListResponse, FileSummary } from '../../proxy/api/files-api-types.ts';
+import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
+import { seed, startApi, url, type ApiFixture } from '../api/api-fixture.ts';
+import { bigCsv, hostileDocx, lyingZipBomb, zipBomb } from './hostile-files.ts';
+import { DOCX_PY, HTML_PY, WORKBOOK_PY, runPython } from './python-files.ts';
+
+async function fileAt(api: ApiFixture, chatId: string, rel: string): Promise<FileSummary> {
+  const list = (await api.request.get(url(chatId, '/files')).expect(200)).body as FileListResponse;
+  const file = list.files.find((f) => f.path === rel);
+  assert.ok(file, `${rel} is listed`);
+  return file;
+}
+
+const previewOf = (api: ApiFixture, chatId: string, file: { id: string }) => api.request.get(url(chatId, `/files/${file.id}/preview`));
+
+describe('previews', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  it('an openpyxl workbook: both sheets, the first 100 rows, dates as dates, full counts, formula-like text as text; cached by hash', async () => {
+    api = await startApi();
+    const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
+    await runPython(WORKBOOK_PY(dir));
+    await seed(api, 'c1', {});
+    const file = await fileAt(api, 'c1', 'report.xlsx');
+    const res = await previewOf(api, 'c1', file).expect(200).expect('content-type', /json/);
+    const { preview } = res.body as PreviewResponse;
+    assert.equal(preview.kind, 'table');
+    if (preview.kind !== 'table') return;
+    assert.deepEqual(preview.sheets.map((s) => s.name), ['Data', 'Summary']);
+    const [data, summary] = preview.sheets;
+    assert.equal(data!.rowCount, 10_001);
+    assert.equal(data!.columnCount, 4);
+    assert.equal(data!.rows.length, 100);
+    assert.equal(data!.truncated, true);
+    assert.deepEqual(data!.rows[0], ['id', 'date', 'amount', 'region']);
+    assert.deepEqual(data!.rows[2], ['2', '2024-01-02', '1.5', 'EU']);
+    assert.deepEqual(summary!.rows[1]!.slice(3), ['=HYPERLINK("http://evil.example","click")']);
+    assert.deepEqual(summary!.rows[2]!.slice(3), ["=cmd|' /C calc'!A0"]);
+    // The same bytes in another chat: served from the cache, byte for byte the same preview.
+    await api.write('c2', 'copy.xlsx', await readFile(path.join(dir, 'report.xlsx')));
+    await seed(api, 'c2', {});
+    const copy = await fileAt(api, 'c2', 'copy.xlsx');
+    const again = await previewOf(api, 'c2', copy).expect(200);
+    assert.deepEqual((again.body as PreviewResponse).preview, preview);
+  });
+
+  it('a python-docx document with a table: sanitized HTML', async () => {
+    api = await startApi();
+    const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
+    await runPython(DOCX_PY(dir));
+    await seed(api, 'c1', {});
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'report.docx')).expect(200)).body as PreviewResponse;
+    assert.equal(preview.kind, 'document');
+    if (preview.kind !== 'document') return;
+    assert.match(preview.html, /<h1>Quarterly report<\/h1>/);
+    assert.match(preview.html, /<table>.*Region.*EU.*<\/table>/s);
+    assert.match(preview.html, /&lt;script&gt;/);
+    assert.doesNotMatch(preview.html, /<script/i);
+  });
+
+  it('a hostile docx: no script, no handler, no javascript: link, no remote image', async () => {
+    api = await startApi();
+    await seed(api, 'c1', { 'evil.docx': await hostileDocx() });
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'evil.docx')).expect(200)).body as PreviewResponse;
+    assert.equal(preview.kind, 'document');
+    if (preview.kind !== 'document') return;
+    assert.doesNotMatch(preview.html, /<script|<[^>]*\son\w+=|javascript:|evil\.example/i);
+    assert.match(preview.html, /click me/);
+    assert.match(preview.html, /<td><p>EU<\/p><\/td>/);
+  });
+
+  for (const kind of ['xlsx', 'docx'] as const) {
+    it(`a ${kind} zip bomb is refused from its declared sizes, without inflating (413)`, async () => {
+      api = await startApi({ previewLimits: { maxUnzippedBytes: 16 * 1024 * 1024 } });
+      const bomb = await zipBomb(kind, 64 * 1024 * 1024);
+      assert.ok(bomb.byteLength < 200 * 1024, `a small file (${bomb.byteLength} bytes)`);
+      await seed(api, 'c1', { [`bomb.${kind}`]: bomb });
+      const res = await previewOf(api, 'c1', await fileAt(api, 'c1', `bomb.${kind}`)).expect(413);
+      assert.equal(res.body.error.code, 'ERR_PREVIEW_UNZIPPED_TOO_LARGE');
+      assert.match(res.body.error.message, /declares 671\d{5} bytes/);
+    });
+
+    it(`a ${kind} zip bomb that lies about its sizes is stopped while inflating (413)`, async () => {
+      api = await startApi({ previewLimits: { maxUnzippedBytes: 16 * 1024 * 1024 } });
+      await seed(api, 'c1', { [`liar.${kind}`]: await lyingZipBomb(kind, 64 * 1024 * 1024) });
+      const res = await previewOf(api, 'c1', await fileAt(api, 'c1', `liar.${kind}`)).expect(413);
+      assert.equal(res.body.error.code, 'ERR_PREVIEW_UNZIPPED_TOO_LARGE');
+    });
+  }
+
+  it('a CSV of 10 million cells is refused with its reason (413), and the refusal is cached', async () => {
+    api = await startApi();
+    await seed(api, 'c1', { 'huge.csv': bigCsv(1_000_000, 10) });
+    const file = await fileAt(api, 'c1', 'huge.csv');
+    const res = await previewOf(api, 'c1', file).expect(413);
+    assert.equal(res.body.error.code, 'ERR_PREVIEW_TOO_MANY_CELLS');
+    assert.match(res.body.error.message, /more than 2000000 cells/);
+    await previewOf(api, 'c1', file).expect(413);
+  });
+
+  it('CSV and TSV: cells as text, formulas never evaluated or linked; counts of the whole file', async () => {
+    api = await startApi({ policy: { extensions: '*' } });
+    await seed(api, 'c1', {
+      'inj.csv': 'name,link\n"a, b","=HYPERLINK(""http://evil.example"",""x"")"\nc,=cmd|\' /C calc\'!A0\n',
+      'sheet.tsv': 'a\tb\n1\t2\n',
+    });
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'inj.csv')).expect(200)).body as PreviewResponse;
+    assert.deepEqual(preview, {
+      kind: 'table',
+      sheets: [{ name: 'Sheet1', rows: [['name', 'link'], ['a, b', '=HYPERLINK("http://evil.example","x")'], ['c', "=cmd|' /C calc'!A0"]], rowCount: 3, columnCount: 2, truncated: false }],
+    });
+    const tsv = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'sheet.tsv')).expect(200)).body as PreviewResponse;
+    assert.equal(tsv.preview.kind === 'table' && tsv.preview.sheets[0]!.rows[1]![1], '2');
+  });
+
+  it('JSON pretty-printed, Markdown and code as text, long text cut with a marker', async () => {
+    api = await startApi();
+    await seed(api, 'c1', { 'a.json': '{"a":[1,2]}', 'notes.md': '# Title\n', 'big.txt': 'x'.repeat(300 * 1024) });
+    const json = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.json')).expect(200)).body as PreviewResponse;
+    assert.deepEqual(json.preview, { kind: 'text', language: 'json', text: '{\n  "a": [\n    1,\n    2\n  ]\n}', truncated: false });
+    const md = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'notes.md')).expect(200)).body as PreviewResponse;
+    assert.deepEqual(md.preview, { kind: 'text', language: 'markdown', text: '# Title\n', truncated: false });
+    const big = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'big.txt')).expect(200)).body as PreviewResponse;
+    assert.ok(big.preview.kind === 'text' && big.preview.truncated && big.preview.text.endsWith('… (truncated)'));
+  });
+
+  it('HTML: a frame URL served with a CSP sandbox that allows no script; SVG as an image', async () => {
+    api = await startApi();
+    const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
+    await runPython(HTML_PY(dir));
+    await seed(api, 'c1', {});
+    const page = await fileAt(api, 'c1', 'page.html');
+    const { preview } = (await previewOf(api, 'c1', page).expect(200)).body as PreviewResponse;
+    assert.deepEqual(preview, { kind: 'frame', url: url('c1', `/files/${page.id}/preview/frame`) });
+    const frame = await api.request.get(url('c1', `/files/${page.id}/preview/frame`)).expect(200);
+    const csp = frame.headers['content-security-policy'] as string;
+    assert.match(csp, /^sandbox;/);
+    assert.doesNotMatch(csp, /allow-scripts|script-src/);
+    assert.match(csp, /default-src 'none'/);
+    assert.equal(frame.headers['x-content-type-options'], 'nosniff');
+    const svg = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'logo.svg')).expect(200)).body as PreviewResponse;
+    assert.equal(svg.preview.kind, 'image');
+    const pdfLike = await previewOf(api, 'c1', await fileAt(api, 'c1', 'keep.txt')).expect(200);
+    assert.equal((pdfLike.body as PreviewResponse).preview.kind, 'text');
+  });
+
+  it('formats without a preview say why (422); a render past its time is stopped (422)', async () => {
+    api = await startApi({ previewLimits: { timeoutMs: 1 } });
+    await seed(api, 'c1', { 'a.parquet': 'PAR1', 'old.xls': 'x', 'slow.csv': bigCsv(100_000, 10) });
+    const parquet = await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.parquet')).expect(422);
+    assert.equal(parquet.body.error.code, 'ERR_PREVIEW_UNSUPPORTED');
+    const xls = await previewOf(api, 'c1', await fileAt(api, 'c1', 'old.xls')).expect(422);
+    assert.match(xls.body.error.message, /save as \.xlsx/);
+    const slow = await previewOf(api, 'c1', await fileAt(api, 'c1', 'slow.csv')).expect(422);
+    assert.equal(slow.body.error.code, 'ERR_PREVIEW_TIMEOUT');
+  });
+
+  it('files over the byte limit are refused before any work (413)', async () => {
+    api = await startApi({ previewLimits: { maxBytes: 10 } });
+    await seed(api, 'c1', { 'a.csv': 'a,b\n1,2\n3,4\n' });
+    const res = await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.csv')).expect(413);
+    assert.equal(res.body.error.code, 'ERR_PREVIEW_TOO_LARGE');
+  });
+});
+
+describe('diff and restore', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  async function twoVersions(rel: string, first: string | Buffer, second: string | Buffer): Promise<FileSummary> {
+    await seed(api, 'c1', { [rel]: first });
+    await seed(api, 'c1', { [rel]: second });
+    const file = await fileAt(api, 'c1', rel);
+    assert.equal(file.versions.length, 2);
+    return file;
+  }
+  const diffOf = (file: FileSummary) => api.request.get(url('c1', `/files/${file.id}/diff?from=${file.versions[1]!.id}`));
+
+  it('CSV with a unique first column: rows matched by key, with counts', async () => {
+    api = await startApi();
+    const file = await twoVersions('t.csv', 'id,v\n1,a\n2,b\n3,c\n', 'id,v\n1,a\n3,C\n4,d\n');
+    const { diff } = (await diffOf(file).expect(200)).body as DiffResponse;
+    assert.equal(diff.kind, 'table');
+    if (diff.kind !== 'table') return;
+    const [sheet] = diff.sheets;
+    assert.equal(sheet!.keyColumn, 'id');
+    assert.deepEqual(sheet!.counts, { added: 1, removed: 1, changed: 1 });
+    assert.deepEqual(sheet!.rows, [
+      { change: 'removed', key: '2', before: ['2', 'b'] },
+      { change: 'changed', key: '3', before: ['3', 'c'], after: ['3', 'C'] },
+      { change: 'added', key: '4', after: ['4', 'd'] },
+    ]);
+  });
+
+  it('CSV without a unique first column: rows matched by position', async () => {
+    api = await startApi();
+    const file = await twoVersions('p.csv', 'k,v\nx,1\nx,2\n', 'k,v\nx,1\nx,3\ny,4\n');
+    const { diff } = (await diffOf(file).expect(200)).body as DiffResponse;
+    assert.ok(diff.kind === 'table');
+    assert.equal(diff.sheets[0]!.keyColumn, null);
+    assert.deepEqual(diff.sheets[0]!.counts, { added: 1, removed: 0, changed: 1 });
+    assert.equal(diff.sheets[0]!.rows[0]!.key, 'row 2');
+  });
+
+  it('text: a unified line diff; other formats: size and hash only', async () => {
+    api = await startApi();
+    const text = await twoVersions('n.md', 'a\nb\nc\n', 'a\nB\nc\nd\n');
+    const { diff, from, to } = (await diffOf(text).expect(200)).body as DiffResponse;
+    assert.ok(diff.kind === 'text');
+    assert.deepEqual(diff.counts, { added: 2, removed: 1 });
+    assert.match(diff.patch, /^-b$/m);
+    assert.match(diff.patch, /^\+B$/m);
+    assert.equal(from.version, 1);
+    assert.equal(to.version, 2);
+    const bin = await twoVersions('i.png', Buffer.from([1, 2]), Buffer.from([1, 2, 3]));
+    const binary = (await diffOf(bin).expect(200)).body as DiffResponse;
+    assert.deepEqual(binary.diff, { kind: 'binary' });
+    assert.equal(binary.from.size, 2);
+    assert.equal(binary.to.size, 3);
+    await api.request.get(url('c1', `/files/${text.id}/diff`)).expect(400);
+    await api.request.get(url('c1', `/files/${text.id}/diff?from=${bin.id}`)).expect(400);
+  });
+
+  it('restore puts an old version back into the workspace as a new version (source: restore)', async () => {
+    api = await startApi();
+    const file = await twoVersions('r.csv', 'first\n', 'second\n');
+    const res = await api.request.post(url('c1', `/files/${file.versions[1]!.id}/restore`)).expect(201);
+    const restored = res.body as FileSummary;
+    assert.equal(restored.version, 3);
+    assert.equal(restored.source, 'restore');
+    assert.equal(restored.sha256, file.versions[1]!.sha256);
+    assert.equal(await readFile(path.join(api.workspaces.pathFor('c1'), 'r.csv'), 'utf8'), 'first\n');
+    // The next scan sees the restored file as known: nothing new is recorded.
+    await seed(api, 'c1', {});
+    assert.equal((await fileAt(api, 'c1', 'r.csv')).version, 3);
+    // Restoring what is already current changes nothing.
+    await api.request.post(url('c1', `/files/${restored.id}/restore`)).expect(200);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Python that writes the files the preview tests look at, with the libraries model code uses
+ * (pandas + openpyxl, python-docx). The end-to-end test runs it in a real kernel through the
+ * sidecar; the API tests run it with Debian's python3 directly.
+ */
+import { spawn } from 'node:child_process';
+import { DEFAULT_JUPYTER_PYTHON } from '../../proxy/local-jupyter.ts';
+
+/** Two sheets; Data has 10,000 rows with a date column; Summary has a formula and formula-like text. */
+export const WORKBOOK_PY = (dir: string) => `
+import datetime, pandas as pd
+from openpyxl import load_workbook
+n = 10000
+df = pd.DataFrame({
+    "id": range(1, n + 1),
+    "date": [datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 365) for i in range(n)],
+    "amount": [round(i * 1.5, 2) for i in range(n)],
+    "region": ["EU" if i % 2 else "US" for i in range(n)],
+})
+with pd.ExcelWriter(${JSON.stringify(`${dir}/report.xlsx`)}, engine="openpyxl") as w:
+    df.to_excel(w, sheet_name="Data", index=False)
+    pd.DataFrame({"region": ["EU", "US"], "total": [1, 2]}).to_excel(w, sheet_name="Summary", index=False)
+wb = load_workbook(${JSON.stringify(`${dir}/report.xlsx`)})
+ws = wb["Summary"]
+ws["C1"] = "double"
+ws["C2"] = "=B2*2"
+for cell, text in (("D2", '=HYPERLINK("http://evil.example","click")'), ("D3", "=cmd|' /C calc'!A0")):
+    ws[cell] = text
+    ws[cell].data_type = "s"  # stored as text: what a CSV-to-xlsx export of injected data looks like
+wb.save(${JSON.stringify(`${dir}/report.xlsx`)})
+print("workbook written")
+`;
+
+export const DOCX_PY = (dir: string) => `
+import docx
+d = docx.Document()
+d.add_heading("Quarterly report", 1)
+d.add_paragraph("<script>window.pwned = 1</script> stays text.")
+t = d.add_table(rows=2, cols=2)
+t.cell(0, 0).text, t.cell(0, 1).text, t.cell(1, 0).text, t.cell(1, 1).text = "Region", "Total", "EU", "3"
+d.save(${JSON.stringify(`${dir}/report.docx`)})
+print("docx written")
+`;
+
+export const HTML_PY = (dir: string) => `
+open(${JSON.stringify(`${dir}/page.html`)}, "w").write("<!doctype html><title>chart</title><h1>Chart</h1><script>parent.postMessage('script ran', '*'); document.title = 'pwned'</script>")
+open(${JSON.stringify(`${dir}/logo.svg`)}, "w").write('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" onload="parent.postMessage(\\'svg script ran\\', \\'*\\')"><rect width="10" height="10"/></svg>')
+print("html written")
+`;
+
+/** Runs one of the scripts with Debian's python3 (the one with pandas, openpyxl and python-docx). */
+export async function runPython(code: string): Promise<void> {
+  const child = spawn(DEFAULT_JUPYTER_PYTHON, ['-c', code], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (status !== 0) throw new Error(`python failed: ${stderr}`);
+}

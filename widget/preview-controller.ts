@@ -1,0 +1,159 @@
+import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import type { FileSummary, FileVersionSummary } from '../proxy/api/files-api-types.ts';
+import type { DiffResponse, FilePreview, PreviewResponse } from '../contract/files-api.ts';
+import { withToken, type FilesClient } from './files-client.ts';
+import { renderDiff, renderPreview } from './preview-view.ts';
+
+/** What one open preview or diff shows. */
+export type PanelState =
+  | { kind: 'loading' }
+  | { kind: 'refused'; message: string }
+  | { kind: 'preview'; preview: FilePreview; sheet: number; src?: string }
+  | { kind: 'diff'; diff: DiffResponse };
+
+/** Formats the sidecar previews (by extension); the rest only download. */
+const PREVIEWED = /\.(csv|tsv|tab|xlsx|xlsm|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
+
+const apiUrl = (version: FileVersionSummary, tail: string) => version.downloadUrl.replace(/\/content$/, `/${tail}`);
+
+/**
+ * Previews, "what changed" diffs and restores of one element's files. The sidecar renders;
+ * this fetches its JSON, keeps what is open (by version id), and renders it through
+ * preview-view.ts. Object URLs it made are revoked when a panel closes or the host leaves.
+ */
+export class PreviewController implements ReactiveController {
+  readonly #host: ReactiveControllerHost;
+  readonly #client: () => FilesClient;
+  #panels = new Map<string, PanelState>();
+  /** The version waiting for "Restore? Yes / No", and the last restore's outcome. */
+  #confirming: string | null = null;
+  #restoreMessage = '';
+
+  constructor(host: ReactiveControllerHost, client: () => FilesClient) {
+    this.#host = host;
+    this.#client = client;
+    host.addController(this);
+  }
+
+  hostDisconnected(): void {
+    for (const key of [...this.#panels.keys()]) this.#close(key);
+    this.#host.requestUpdate();
+  }
+
+  canPreview(file: FileSummary): boolean {
+    return PREVIEWED.test(file.name);
+  }
+
+  isOpen(key: string): boolean {
+    return this.#panels.has(key);
+  }
+
+  async togglePreview(file: FileSummary): Promise<void> {
+    if (this.#closeIfOpen(file.id)) return;
+    await this.#load(file.id, async (client) => {
+      const { preview } = (await (await client.request(client.contentUrl(apiUrl(file, 'preview')))).json()) as PreviewResponse;
+      let src: string | undefined;
+      if (preview.kind === 'image' || preview.kind === 'pdf') src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
+      // A frame cannot send a header: its token rides in the query, as the event stream's does.
+      if (preview.kind === 'frame') src = withToken(client.contentUrl(preview.url), await client.token());
+      return { kind: 'preview', preview, sheet: 0, src };
+    });
+  }
+
+  /** "What changed": `version` against the one before it. */
+  async toggleDiff(version: FileVersionSummary, previous: FileVersionSummary): Promise<void> {
+    const key = `diff:${version.id}`;
+    if (this.#closeIfOpen(key)) return;
+    await this.#load(key, async (client) => {
+      const url = client.contentUrl(`${apiUrl(version, 'diff')}?from=${encodeURIComponent(previous.id)}`);
+      return { kind: 'diff', diff: (await (await client.request(url)).json()) as DiffResponse };
+    });
+  }
+
+  /** First call asks for confirmation; `confirmed` restores (the new version arrives as a file event). */
+  async restore(version: FileVersionSummary, confirmed: boolean): Promise<void> {
+    if (!confirmed) {
+      this.#confirming = this.#confirming === version.id ? null : version.id;
+      this.#restoreMessage = '';
+      return this.#host.requestUpdate();
+    }
+    this.#confirming = null;
+    const client = this.#client();
+    try {
+      const restored = (await (await client.request(client.contentUrl(apiUrl(version, 'restore')), { method: 'POST' })).json()) as FileSummary;
+      this.#restoreMessage = `Version ${version.version} restored as version ${restored.version}.`;
+    } catch (error) {
+      this.#restoreMessage = `Could not restore: ${(error as Error).message}`;
+    }
+    this.#host.requestUpdate();
+  }
+
+  /** The open preview of a file, or nothing. */
+  renderPreview(file: FileSummary, id: string): TemplateResult | typeof nothing {
+    const panel = this.#panels.get(file.id);
+    return panel ? this.#frame(id, `Preview of ${file.name}`, renderPreview(file.name, panel, (sheet) => this.#selectSheet(file.id, sheet))) : nothing;
+  }
+
+  /** "What changed" and "Restore" for one version of a file, with the open diff under them. */
+  renderVersionActions(file: FileSummary, version: FileVersionSummary, previous: FileVersionSummary | undefined, id: string): TemplateResult {
+    const key = `diff:${version.id}`;
+    const panel = this.#panels.get(key);
+    const label = `${file.name}, version ${version.version}`;
+    return html`${previous
+        ? html`<button part="diff-button" type="button" aria-expanded=${panel ? 'true' : 'false'} aria-controls=${id} aria-label="What changed in ${label}" @click=${() => this.toggleDiff(version, previous)}>What changed</button>`
+        : nothing}
+      ${version.id === file.id
+        ? nothing
+        : this.#confirming === version.id
+          ? html`<span part="restore-confirm" role="group" aria-label="Restore ${label}?"
+              >Restore? <button type="button" @click=${() => this.restore(version, true)}>Yes, restore</button
+              ><button type="button" @click=${() => this.restore(version, false)}>No</button></span
+            >`
+          : html`<button part="restore-button" type="button" aria-label="Restore ${label}" @click=${() => this.restore(version, false)}>Restore</button>`}
+      ${panel ? this.#frame(id, `Changes in ${label}`, renderDiff(panel)) : nothing}
+      ${this.#restoreMessage && version.id === file.id ? html`<span part="restore-status" role="status">${this.#restoreMessage}</span>` : nothing}`;
+  }
+
+  #frame(id: string, label: string, body: TemplateResult): TemplateResult {
+    return html`<div part="preview" id=${id} role="region" aria-label=${label}>${body}</div>`;
+  }
+
+  async #load(key: string, fetchPanel: (client: FilesClient) => Promise<PanelState>): Promise<void> {
+    this.#set(key, { kind: 'loading' });
+    let panel: PanelState;
+    try {
+      panel = await fetchPanel(this.#client());
+    } catch (error) {
+      // The sidecar says why it refused (too large, a zip bomb, too slow, no preview for the format).
+      panel = { kind: 'refused', message: (error as Error).message };
+    }
+    if (this.#panels.get(key)?.kind !== 'loading') return revoke(panel);
+    this.#set(key, panel);
+  }
+
+  #selectSheet(key: string, sheet: number): void {
+    const panel = this.#panels.get(key);
+    if (panel?.kind === 'preview') this.#set(key, { ...panel, sheet });
+  }
+
+  #closeIfOpen(key: string): boolean {
+    if (!this.#panels.has(key)) return false;
+    this.#close(key);
+    this.#host.requestUpdate();
+    return true;
+  }
+
+  #close(key: string): void {
+    revoke(this.#panels.get(key));
+    this.#panels.delete(key);
+  }
+
+  #set(key: string, panel: PanelState): void {
+    this.#panels = new Map(this.#panels).set(key, panel);
+    this.#host.requestUpdate();
+  }
+}
+
+function revoke(panel: PanelState | undefined): void {
+  if (panel?.kind === 'preview' && panel.src?.startsWith('blob:')) URL.revokeObjectURL(panel.src);
+}

@@ -20,6 +20,7 @@ import { createKernelCreateProxy, createRestPassthrough } from './gateway/gatewa
 import { sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
+import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
 
@@ -153,11 +154,18 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   };
   app.use(onError);
 
+  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
+  const listeningBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
     observer: parts.observer ?? recorder,
+    announce: { mode: options.announceFiles, links, linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()) },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,

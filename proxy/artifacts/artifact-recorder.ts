@@ -9,7 +9,7 @@ import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { ArtifactError } from './artifact-errors.ts';
 import { BlobStoreError, type BlobStore, type PutResult } from './blob-store.ts';
-import type { ExecutionEndReason, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
+import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
 import { FileEvents } from './file-events.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
@@ -125,11 +125,12 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
   }
 
-  async executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<void> {
+  async executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<ExecutionFiles | undefined> {
     try {
-      await this.scan(chatId, { source: 'execution', execution });
+      return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
       this.#logger.error(`[artifacts] scan after execution ${execution.msgId} (${reason}) in chat ${chatId} failed: ${describeError(error)}`);
+      return undefined;
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
+import { FILE_SCOPE, fileLinkClaimsOf } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 export interface AuthOptions {
@@ -12,7 +13,8 @@ export interface AuthOptions {
 export type Access =
   | { kind: 'open' }
   | { kind: 'chat'; chatId: string } // a token with a `chat` claim: that chat only
-  | { kind: 'user'; sub: string }; // a token with `sub`: the chats that user owns
+  | { kind: 'user'; sub: string } // a token with `sub`: the chats that user owns
+  | { kind: 'file'; chatId: string; fileId: string; issuedMs: number }; // a link's token: one file version's content only
 
 export class AuthConfigError extends Error {
   readonly code = 'ERR_CONFIG_AUTH_SECRET_TOO_SHORT';
@@ -60,6 +62,16 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       const expired = error instanceof joseErrors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
+    }
+    if (payload.scope !== undefined) {
+      // A link's capability token: never read as a chat token, whatever else it claims.
+      const claims = payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
+      if (!claims) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s scope is not one this API grants.');
+      }
+      res.locals.access = { kind: 'file', ...claims } satisfies Access;
+      return next();
     }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

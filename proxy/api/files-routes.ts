@@ -62,10 +62,18 @@ export function createFilesApi(deps: FilesApiDeps): Router {
    * The chat id from the URL, once the caller may see it. Another chat, a chat the user does
    * not own and an unknown chat all get the same 404: nothing tells them apart.
    */
-  async function authorizedChat(req: Request, res: Response, options: { mayCreate?: boolean } = {}): Promise<string> {
+  async function authorizedChat(req: Request, res: Response, options: { mayCreate?: boolean; fileLinks?: boolean } = {}): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
     const access = res.locals.access as Access;
-    if (access.kind === 'chat' && access.chatId !== chatId) throw chatNotFound();
+    if ((access.kind === 'chat' || access.kind === 'file') && access.chatId !== chatId) throw chatNotFound();
+    if (access.kind === 'file') {
+      if (!options.fileLinks) throw new ApiError('ERR_TOKEN_SCOPE', "A link's token opens its one file version, nothing else.");
+      const revokedAt = await store.getLinksRevokedAt(chatId);
+      if (revokedAt !== null && access.issuedMs < revokedAt) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', "This chat's links were revoked after this one was issued.");
+      }
+    }
     const known = await store.hasChat(chatId);
     if (access.kind === 'user' && (!known || (await store.getOwner(chatId)) !== access.sub)) throw chatNotFound();
     if (!known && !(await workspaceExists(chatId))) {
@@ -88,11 +96,14 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   });
 
   router.get('/chats/:chatId/files/:fileId/content', async (req, res) => {
-    const chatId = await authorizedChat(req, res);
+    const chatId = await authorizedChat(req, res, { fileLinks: true });
     const fileId = req.params.fileId;
     if (!isValidOpaqueId(fileId)) {
       throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
     }
+    const access = res.locals.access as Access;
+    // A link is pinned to the version it names: any other id is "no such file" to it.
+    if (access.kind === 'file' && access.fileId !== fileId) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
     const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
     if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
     await sendFileContent(req, res, record, blobs);
@@ -107,6 +118,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/chats/:chatId/events', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     streamFileEvents(req, res, chatId, { events: recorder.events, store, logger, heartbeatMs: deps.sseHeartbeatMs });
+  });
+
+  router.post('/chats/:chatId/links/revoke', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const revokedAt = Date.now();
+    await store.revokeLinks(chatId, revokedAt);
+    res.set('Cache-Control', 'no-store').json({ chatId, linksRevokedAt: new Date(revokedAt).toISOString() });
   });
 
   router.put('/chats/:chatId/uploads/*path', async (req, res) => {

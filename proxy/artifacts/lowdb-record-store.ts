@@ -143,7 +143,7 @@ export class LowdbRecordStore implements RecordStore {
     const cached = this.#cache.get(chatId)?.loaded;
     if (cached) {
       const { data } = cached.db;
-      if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0) return true;
+      if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0 || data.linksRevokedAt) return true;
     }
     try {
       await stat(file);
@@ -221,6 +221,20 @@ export class LowdbRecordStore implements RecordStore {
       data.skipped = [...skipped];
       return () => {
         data.skipped = before;
+      };
+    });
+  }
+
+  async getLinksRevokedAt(chatId: string): Promise<number | null> {
+    return (await this.#slot(chatId)).db.data.linksRevokedAt ?? null;
+  }
+
+  async revokeLinks(chatId: string, at: number): Promise<void> {
+    await this.#write(chatId, (data) => {
+      const before = data.linksRevokedAt ?? null;
+      data.linksRevokedAt = Math.max(before ?? 0, at);
+      return () => {
+        data.linksRevokedAt = before;
       };
     });
   }

@@ -60,5 +60,14 @@ export class MemoryRecordStore implements RecordStore {
     this.#chat(chatId).skipped = structuredClone([...skipped]);
   }
 
+  async getLinksRevokedAt(chatId: string): Promise<number | null> {
+    return this.#chats.get(assertChatId(chatId))?.linksRevokedAt ?? null;
+  }
+
+  async revokeLinks(chatId: string, at: number): Promise<void> {
+    const chat = this.#chat(chatId);
+    chat.linksRevokedAt = Math.max(chat.linksRevokedAt ?? 0, at);
+  }
+
   async close(): Promise<void> {}
 }

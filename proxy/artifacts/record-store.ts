@@ -22,6 +22,10 @@ export interface RecordStore {
   /** Files seen but not kept, as of the chat's last scan. */
   listSkipped(chatId: string): Promise<SkippedFile[]>;
   setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void>;
+  /** When the chat's links were last revoked (ms since the epoch); null: never. */
+  getLinksRevokedAt(chatId: string): Promise<number | null>;
+  /** Links of this chat issued before `at` (ms) no longer open anything. Never moves back. */
+  revokeLinks(chatId: string, at: number): Promise<void>;
   /** Finish pending writes. */
   close(): Promise<void>;
 }
@@ -33,10 +37,12 @@ export interface ChatData {
   owner: string | null;
   records: FileRecord[];
   skipped: SkippedFile[];
+  /** Absent in files written before links existed. */
+  linksRevokedAt?: number | null;
 }
 
 export function emptyChat(chatId: string): ChatData {
-  return { format: 1, chatId, owner: null, records: [], skipped: [] };
+  return { format: 1, chatId, owner: null, records: [], skipped: [], linksRevokedAt: null };
 }
 
 /** The latest record of each path, in the order paths were first recorded. */

@@ -61,6 +61,17 @@ for (const [name, make] of implementations) {
       await assert.rejects(store.listChat('../etc'), { code: 'ERR_INVALID_CHAT_ID' });
       await store.close();
     });
+
+    it('keeps when a chat\'s links were revoked, and never moves it back', async () => {
+      const store = make();
+      assert.equal(await store.getLinksRevokedAt('c1'), null);
+      await store.revokeLinks('c1', 2000);
+      await store.revokeLinks('c1', 1000);
+      assert.equal(await store.getLinksRevokedAt('c1'), 2000);
+      assert.equal(await store.hasChat('c1'), true);
+      assert.equal(await store.getLinksRevokedAt('c2'), null);
+      await store.close();
+    });
   });
 }
 

@@ -21,6 +21,7 @@ import { sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
 
@@ -32,6 +33,8 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
+  webhookBackoff?: { minMs: number; maxMs: number };
 }
 
 export interface Sidecar {
@@ -42,6 +45,8 @@ export interface Sidecar {
   store: RecordStore;
   blobs: BlobStore;
   recorder: ArtifactRecorder;
+  /** Present with --webhook-url. */
+  webhooks: WebhookDispatcher | null;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -59,11 +64,28 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
   const store = new LowdbRecordStore(options.dataDir);
   const blobs = new BlobStore(options.dataDir);
+  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
+  // Assigned once the server exists; only called after listen().
+  let listeningBase = (): URL => new URL(`http://${options.host}:${options.port}/`);
+  const webhooks =
+    options.webhookUrl && options.webhookSecret
+      ? new WebhookDispatcher({
+          url: options.webhookUrl,
+          secret: options.webhookSecret,
+          store,
+          links,
+          linkBase: () => options.publicUrl ?? listeningBase(),
+          maxAgeMs: options.webhookMaxAgeMs,
+          backoff: parts.webhookBackoff,
+          logger,
+        })
+      : null;
   const recorder = new ArtifactRecorder({
     store,
     blobs,
     workspaces,
     logger,
+    outbox: webhooks ?? undefined,
     policy: createTrackingPolicy({
       extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
       maxFileBytes: options.maxFileBytes ?? undefined,
@@ -113,6 +135,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth,
+      webhookHealth: webhooks ? () => webhooks.health() : undefined,
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
@@ -154,8 +177,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   };
   app.use(onError);
 
-  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
-  const listeningBase = (): URL => {
+  listeningBase = (): URL => {
     const address = server.address() as AddressInfo | null;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
@@ -191,18 +213,21 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     store,
     blobs,
     recorder,
+    webhooks,
     connections: channels.connections,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
           const { port } = server.address() as AddressInfo;
+          webhooks?.start().catch((error) => logger.error(`[webhooks] cannot read the outbox: ${describeError(error)}`));
           resolve(`http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`);
         });
       });
     },
     async close() {
       retention.stop();
+      await webhooks?.stop();
       channels.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -16,6 +16,7 @@ import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
 import type { FileListResponse } from './files-api-types.ts';
+import type { WebhookHealth } from '../webhooks/webhook-dispatcher.ts';
 import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
 
 export interface FilesApiDeps {
@@ -31,6 +32,8 @@ export interface FilesApiDeps {
   uploadLimitBytes?: number;
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
+  /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
+  webhookHealth?: () => WebhookHealth;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
 }
@@ -50,7 +53,8 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/health', async (_req, res) => {
     let gateway: 'up' | 'down' | 'unknown' = 'unknown';
     if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway });
+    const webhooks = deps.webhookHealth?.();
+    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway, ...(webhooks ? { webhooks } : {}) });
   });
 
   router.use('/chats', authenticate);

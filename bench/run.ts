@@ -13,6 +13,7 @@ import { benchRecordStore } from './record-store.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import { benchWidget } from './widget-render.ts';
 import { benchPreviews } from './previews.ts';
+import { benchFileCard } from './file-card.ts';
 import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
 
 interface Scenario {
@@ -32,6 +33,7 @@ const SCENARIOS: Scenario[] = [
   { n: 6, name: '6 many kernels', needsBed: true, run: (b) => benchManyKernels(b!) },
   { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
   { n: 8, name: '8 previews', needsBed: true, run: (b) => benchPreviews(b!) },
+  { n: 9, name: '9 file card', needsBed: false, run: (_b, quick) => benchFileCard(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

@@ -90,14 +90,8 @@ export type FileEventName = 'file' | 'skipped';
 
 const seg = (value: string) => encodeURIComponent(value);
 
-/** The claims of a download link's token: one chat, one file version (or the zip), nothing else. */
-export interface DownloadTokenClaims {
-  chat: string;
-  /** A file version id, or ARCHIVE_LINK_ID for the chat's zip. */
-  file: string;
-  scope: 'download';
-}
-export const ARCHIVE_LINK_ID = 'archive.zip';
+/** What a link token names instead of a file version when it opens the chat's zip (no record id looks like it). */
+export const ARCHIVE_LINK_ID = 'archive';
 
 /** Path builders, relative to the sidecar origin (a base path prefix goes in front). */
 export const filesApiPaths = {

@@ -40,6 +40,10 @@ async function main(): Promise<void> {
     );
   }
 
+  if (!options.publicUrl && options.announceFiles !== 'off') {
+    console.info('[sidecar] no --public-url: links in file cards use the Host each client connected with; set --public-url to the address users\' browsers reach.');
+  }
+
   const sidecar = await createSidecar(options, {
     logger: console,
     demoConfig: () => ({ token: jupyter?.token ?? null, apiPrefix: API_PREFIX, widget: WIDGET_PATH }),

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { isValidChatId } from './chats/chat-id.ts';
+import { DEFAULT_LINK_TTL_SECONDS } from './links/file-links.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
 export class OptionsError extends Error {
@@ -53,6 +55,18 @@ export interface SidecarOptions {
     timeoutMs: number | null;
     concurrency: number | null;
   };
+  /** The file card added to an execution's output: off, text/plain only, or text + Markdown + HTML. */
+  announceFiles: AnnounceMode;
+  /** The sidecar as users' browsers reach it (links); null: the Host each client connected with. */
+  publicUrl: URL | null;
+  /** Lifetime of a link's capability token; null: never expires. */
+  linkTtlSeconds: number | null;
+  /** Receiver of one POST per recorded file version; null: no webhooks. */
+  webhookUrl: URL | null;
+  /** HMAC-SHA256 key for webhook signatures (environment only). */
+  webhookSecret: string | null;
+  /** A delivery still failing this long after its file was recorded is kept as failed. */
+  webhookMaxAgeMs: number;
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -91,6 +105,12 @@ export const OPTION_SPECS: Record<string, Spec> = {
   previewTimeoutMs: { flag: 'preview-timeout-ms', env: 'PREVIEW_TIMEOUT_MS', help: 'A render still running after this long is stopped (422) (default 10000).' },
   previewConcurrency: { flag: 'preview-concurrency', env: 'PREVIEW_CONCURRENCY', help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).' },
   demo: { flag: 'demo', env: 'SIDECAR_DEMO', help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).' },
+  announceFiles: { flag: 'announce-files', env: 'ANNOUNCE_FILES', help: "File card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (default: text/plain, text/markdown, text/html)." },
+  publicUrl: { flag: 'public-url', env: 'PUBLIC_URL', help: "The sidecar's address as users' browsers reach it, for links (default: the Host each client connected with)." },
+  linkTtlSeconds: { flag: 'link-ttl', env: 'LINK_TTL', help: "Lifetime of a link's token: seconds, or with s/m/h/d (default 7d; 0: never expires). Only with FILES_API_SECRET." },
+  webhookUrl: { flag: 'webhook-url', env: 'WEBHOOK_URL', help: 'POST one signed JSON delivery per recorded file version here (at least once, from a durable outbox).' },
+  webhookSecret: { flag: '', env: 'WEBHOOK_SECRET', help: 'HMAC-SHA256 key for webhook signatures (environment only; required with --webhook-url).' },
+  webhookMaxAgeMs: { flag: 'webhook-max-age', env: 'WEBHOOK_MAX_AGE', help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d (default 1d).' },
 };
 
 /** Reads `--flag value`, `--flag=value` and `--no-flag`. */
@@ -115,6 +135,33 @@ function positiveNumber(name: string, raw: string | undefined, scale: number): n
     throw new OptionsError('ERR_OPTIONS_NUMBER', `${name} must be a positive number, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 10`);
   }
   return Math.round(value * scale);
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90`, `90s`, `15m`, `12h`, `7d` as seconds; `0` allowed when `zero` says so. */
+function durationSeconds(name: string, raw: string | undefined, options: { zero: boolean }): number | null | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's']! : NaN;
+  if (!Number.isFinite(seconds) || (seconds === 0 && !options.zero)) {
+    throw new OptionsError('ERR_OPTIONS_DURATION', `--${OPTION_SPECS[name]!.flag} takes seconds or a number with s, m, h or d, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 7d`);
+  }
+  return seconds === 0 ? null : Math.round(seconds);
+}
+
+function httpUrl(name: string, raw: string | undefined, example: string): URL | null {
+  if (!raw) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new OptionsError('ERR_OPTIONS_URL', `--${OPTION_SPECS[name]!.flag} ${JSON.stringify(raw)} is not a URL. Example: --${OPTION_SPECS[name]!.flag} ${example}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new OptionsError('ERR_OPTIONS_URL', `--${OPTION_SPECS[name]!.flag} must be http(s), got ${url.protocol}`);
+  }
+  return url;
 }
 
 function bool(raw: string | undefined): boolean | null {
@@ -179,6 +226,25 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   if (secret && Buffer.byteLength(secret) < 32) {
     throw new OptionsError('ERR_OPTIONS_SECRET_TOO_SHORT', 'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)');
   }
+  const announceFiles = (get('announceFiles') ?? 'rich') as AnnounceMode;
+  if (!ANNOUNCE_MODES.includes(announceFiles)) {
+    throw new OptionsError('ERR_OPTIONS_ANNOUNCE_FILES', `--announce-files takes off, text or rich, got ${JSON.stringify(announceFiles)}`);
+  }
+  const publicUrl = httpUrl('publicUrl', get('publicUrl'), 'https://files.example.com/');
+  if (publicUrl) {
+    // Links are resolved against it: it must name a folder.
+    publicUrl.search = '';
+    publicUrl.hash = '';
+    if (!publicUrl.pathname.endsWith('/')) publicUrl.pathname += '/';
+  }
+  const linkTtl = durationSeconds('linkTtlSeconds', get('linkTtlSeconds'), { zero: true });
+  const webhookUrl = httpUrl('webhookUrl', get('webhookUrl'), 'https://app.example.com/hooks/files');
+  const webhookSecret = env.WEBHOOK_SECRET || null;
+  if (webhookUrl && !webhookSecret) {
+    throw new OptionsError('ERR_OPTIONS_WEBHOOK_SECRET', '--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=$(openssl rand -hex 32)');
+  }
+  const webhookMaxAge = durationSeconds('webhookMaxAgeMs', get('webhookMaxAgeMs'), { zero: false });
+
   const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
   const rawExtensions = get('trackExtensions');
 
@@ -211,6 +277,12 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       timeoutMs: positiveNumber('previewTimeoutMs', get('previewTimeoutMs'), 1),
       concurrency: positiveNumber('previewConcurrency', get('previewConcurrency'), 1),
     },
+    announceFiles,
+    publicUrl,
+    linkTtlSeconds: linkTtl === undefined ? DEFAULT_LINK_TTL_SECONDS : linkTtl,
+    webhookUrl,
+    webhookSecret,
+    webhookMaxAgeMs: (webhookMaxAge ?? 86_400) * 1000,
   };
 }
 

@@ -21,6 +21,8 @@ import { createKernelCreateProxy, createRestPassthrough } from './gateway/gatewa
 import { sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
+import { FileLinks, linkBaseFor } from './links/file-links.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
@@ -33,6 +35,8 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
+  webhookBackoff?: { minMs: number; maxMs: number };
 }
 
 export interface Sidecar {
@@ -43,6 +47,8 @@ export interface Sidecar {
   store: RecordStore;
   blobs: BlobStore;
   recorder: ArtifactRecorder;
+  /** Present with --webhook-url. */
+  webhooks: WebhookDispatcher | null;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -60,11 +66,28 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
   const store = new LowdbRecordStore(options.dataDir);
   const blobs = new BlobStore(options.dataDir);
+  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
+  // Assigned once the server exists; only called after listen().
+  let listeningBase = (): URL => new URL(`http://${options.host}:${options.port}/`);
+  const webhooks =
+    options.webhookUrl && options.webhookSecret
+      ? new WebhookDispatcher({
+          url: options.webhookUrl,
+          secret: options.webhookSecret,
+          store,
+          links,
+          linkBase: () => options.publicUrl ?? listeningBase(),
+          maxAgeMs: options.webhookMaxAgeMs,
+          backoff: parts.webhookBackoff,
+          logger,
+        })
+      : null;
   const recorder = new ArtifactRecorder({
     store,
     blobs,
     workspaces,
     logger,
+    outbox: webhooks ?? undefined,
     policy: createTrackingPolicy({
       extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
       maxFileBytes: options.maxFileBytes ?? undefined,
@@ -120,6 +143,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         // Only the limits that were set: the rest keep their defaults.
         limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
       }),
+      webhookHealth: webhooks ? () => webhooks.health() : undefined,
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
@@ -161,11 +185,17 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   };
   app.use(onError);
 
+  listeningBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
     observer: parts.observer ?? recorder,
+    announce: { mode: options.announceFiles, links, linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()) },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,
@@ -191,18 +221,21 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     store,
     blobs,
     recorder,
+    webhooks,
     connections: channels.connections,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
           const { port } = server.address() as AddressInfo;
+          webhooks?.start().catch((error) => logger.error(`[webhooks] cannot read the outbox: ${describeError(error)}`));
           resolve(`http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`);
         });
       });
     },
     async close() {
       retention.stop();
+      await webhooks?.stop();
       channels.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
-import type { DownloadTokenClaims } from './files-api-types.ts';
+import { FILE_SCOPE, fileLinkClaimsOf } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 export interface AuthOptions {
@@ -14,7 +14,7 @@ export type Access =
   | { kind: 'open' }
   | { kind: 'chat'; chatId: string } // a token with a `chat` claim: that chat only
   | { kind: 'user'; sub: string } // a token with `sub`: the chats that user owns
-  | { kind: 'download'; chatId: string; fileId: string }; // a download link's token: one file version's content, nothing else
+  | { kind: 'file'; chatId: string; fileId: string; issuedMs: number }; // a link's token: one file version's content only
 
 export class AuthConfigError extends Error {
   readonly code = 'ERR_CONFIG_AUTH_SECRET_TOO_SHORT';
@@ -63,18 +63,21 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       const expired = error instanceof joseErrors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
     }
+    if (payload.scope !== undefined) {
+      // A link's capability token: never read as a chat token, whatever else it claims.
+      const claims = payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
+      if (!claims) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s scope is not one this API grants.');
+      }
+      res.locals.access = { kind: 'file', ...claims } satisfies Access;
+      return next();
+    }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s "chat" claim is not a chat id.');
     }
-    if (payload.scope === 'download') {
-      // A link's token is minted by us with both claims; anything else claiming the scope is forged or broken.
-      if (typeof payload.chat !== 'string' || typeof payload.file !== 'string' || !payload.file) {
-        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-        throw new ApiError('ERR_UNAUTHORIZED', 'The token is not valid.');
-      }
-      res.locals.access = { kind: 'download', chatId: payload.chat, fileId: payload.file } satisfies Access;
-    } else if (typeof payload.chat === 'string') {
+    if (typeof payload.chat === 'string') {
       res.locals.access = { kind: 'chat', chatId: payload.chat } satisfies Access;
     } else if (typeof payload.sub === 'string' && payload.sub) {
       res.locals.access = { kind: 'user', sub: payload.sub } satisfies Access;
@@ -84,17 +87,6 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     next();
   };
-}
-
-/** Signs a download link's token: one chat, one file version (or the zip), a short life. */
-export async function signDownloadToken(secret: string, claims: DownloadTokenClaims, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }> {
-  const expiresAt = new Date((Math.floor(Date.now() / 1000) + ttlSeconds) * 1000);
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
-    .sign(secretKey(secret));
-  return { token, expiresAt };
 }
 
 /** Signs an HS256 token for tests and the demo: `{ chat }` for one chat, `{ sub }` for a user's chats. */

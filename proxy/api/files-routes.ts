@@ -11,7 +11,7 @@ import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
-import { createAuthenticate, signDownloadToken, type Access, type AuthOptions } from './auth.ts';
+import { createAuthenticate, secretKey, type Access, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
@@ -19,6 +19,8 @@ import { summarizeFiles, summarizePath } from './file-summary.ts';
 import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from './files-api-types.ts';
 import { addPreviewRoutes } from './preview-routes.ts';
 import { PreviewService } from '../previews/preview-service.ts';
+import { signFileLinkToken } from '../links/link-token.ts';
+import type { WebhookHealth } from '../webhooks/webhook-dispatcher.ts';
 import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
 
 export interface FilesApiDeps {
@@ -34,6 +36,8 @@ export interface FilesApiDeps {
   uploadLimitBytes?: number;
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
+  /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
+  webhookHealth?: () => WebhookHealth;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
@@ -59,7 +63,8 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/health', async (_req, res) => {
     let gateway: 'up' | 'down' | 'unknown' = 'unknown';
     if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway });
+    const webhooks = deps.webhookHealth?.();
+    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway, ...(webhooks ? { webhooks } : {}) });
   });
 
   router.use('/chats', authenticate);
@@ -78,14 +83,18 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   ): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
     const access = res.locals.access as Access;
-    if (access.kind === 'download') {
+    if ((access.kind === 'chat' || access.kind === 'file') && access.chatId !== chatId) throw chatNotFound();
+    if (access.kind === 'file') {
       // A link's token opens the one download it was minted for; it lists, streams and uploads nothing.
       if (options.linkFor === undefined || access.fileId !== options.linkFor) {
-        throw new ApiError('ERR_TOKEN_SCOPE', 'This token is a download link for one file: it grants nothing else.');
+        throw new ApiError('ERR_TOKEN_SCOPE', "A link's token opens its one file version, nothing else.");
       }
-      if (access.chatId !== chatId) throw chatNotFound();
+      const revokedAt = await store.getLinksRevokedAt(chatId);
+      if (revokedAt !== null && access.issuedMs < revokedAt) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', "This chat's links were revoked after this one was issued.");
+      }
     }
-    if (access.kind === 'chat' && access.chatId !== chatId) throw chatNotFound();
     const known = await store.hasChat(chatId);
     if (access.kind === 'user' && (!known || (await store.getOwner(chatId)) !== access.sub)) throw chatNotFound();
     if (!known && !(await workspaceExists(chatId))) {
@@ -127,8 +136,9 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     let body: FileLinkResponse = { url: path, expiresAt: null, size };
     if (deps.auth?.secret) {
       const ttl = deps.downloadLinkTtlSeconds ?? DEFAULT_DOWNLOAD_LINK_TTL_SECONDS;
-      const { token, expiresAt } = await signDownloadToken(deps.auth.secret, { chat: chatId, file: linkId, scope: 'download' }, ttl);
-      body = { url: `${path}?token=${encodeURIComponent(token)}`, expiresAt: expiresAt.toISOString(), size };
+      const issuedMs = Date.now();
+      const token = await signFileLinkToken(secretKey(deps.auth.secret), { chatId, fileId: linkId, issuedMs }, ttl);
+      body = { url: `${path}?token=${encodeURIComponent(token)}`, expiresAt: new Date(issuedMs + ttl * 1000).toISOString(), size };
     }
     res.set('Cache-Control', 'no-store').json(body);
   }
@@ -159,6 +169,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/chats/:chatId/events', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     streamFileEvents(req, res, chatId, { events: recorder.events, store, logger, heartbeatMs: deps.sseHeartbeatMs });
+  });
+
+  router.post('/chats/:chatId/links/revoke', async (req, res) => {
+    const chatId = await authorizedChat(req, res);
+    const revokedAt = Date.now();
+    await store.revokeLinks(chatId, revokedAt);
+    res.set('Cache-Control', 'no-store').json({ chatId, linksRevokedAt: new Date(revokedAt).toISOString() });
   });
 
   router.put('/chats/:chatId/uploads/*path', async (req, res) => {

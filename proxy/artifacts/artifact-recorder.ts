@@ -9,12 +9,12 @@ import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { ArtifactError } from './artifact-errors.ts';
 import { BlobStoreError, type BlobStore, type PutResult } from './blob-store.ts';
-import type { ExecutionEndReason, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
+import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
 import { FileEvents } from './file-events.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { DEFAULT_CACHED_CHATS, latestByPath, type RecordStore } from './record-store.ts';
+import { DEFAULT_CACHED_CHATS, latestByPath, type OutboxEntry, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
 import { normalizeUploadPath, resolveUploadTarget } from './upload-target.ts';
 import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry } from './workspace-snapshot.ts';
@@ -22,7 +22,18 @@ import { WorkspaceWalker } from './workspace-walker.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
 
+/**
+ * Deliveries owed for new records (webhooks): the recorder writes them in the same store append
+ * as the records, then says they are durable.
+ */
+export interface FileOutbox {
+  entriesFor(chatId: string, records: readonly FileRecord[]): OutboxEntry[];
+  committed(entries: readonly OutboxEntry[]): void;
+}
+
 export interface ArtifactRecorderOptions {
+  /** Webhook deliveries to queue with each append; none by default. */
+  outbox?: FileOutbox;
   store: RecordStore;
   blobs: BlobStore;
   workspaces: Workspaces;
@@ -88,6 +99,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #walker: WorkspaceWalker;
   readonly #ownsWalker: boolean;
   readonly #maxCachedChats: number;
+  readonly #outbox: FileOutbox | undefined;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -103,6 +115,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#copyConcurrency = Math.max(1, options.copyConcurrency ?? 4);
     this.#now = options.now ?? (() => new Date());
     this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
+    this.#outbox = options.outbox;
     this.#ownsWalker = !options.walker;
     this.#walker = options.walker ?? new WorkspaceWalker();
   }
@@ -125,11 +138,12 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
   }
 
-  async executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<void> {
+  async executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<ExecutionFiles | undefined> {
     try {
-      await this.scan(chatId, { source: 'execution', execution });
+      return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
       this.#logger.error(`[artifacts] scan after execution ${execution.msgId} (${reason}) in chat ${chatId} failed: ${describeError(error)}`);
+      return undefined;
     }
   }
 
@@ -443,7 +457,10 @@ export class ArtifactRecorder implements ExecutionObserver {
   /** Blobs are already stored; now the records, then what we know, then the events. */
   async #commit(chatId: string, state: ChatState, pending: Array<{ record: FileRecord; entry: SnapshotEntry }>): Promise<void> {
     if (pending.length === 0) return;
-    await this.#store.append(chatId, pending.map((p) => p.record));
+    const records = pending.map((p) => p.record);
+    const outbox = this.#outbox?.entriesFor(chatId, records) ?? [];
+    await this.#store.append(chatId, records, outbox);
+    if (outbox.length > 0) this.#outbox!.committed(outbox);
     for (const { record, entry } of pending) {
       // Known size/mtime are the snapshot's: if the file changed during the copy, the next scan sees it.
       state.files.set(record.path, { size: entry.size, mtimeMs: entry.mtimeMs, sha256: record.sha256, version: record.version });

@@ -1,3 +1,5 @@
+import type { SkippedFile } from '../api/files-api-types.ts';
+
 /** One version of one generated file, as stored. */
 export interface FileRecord {
   /** Opaque id of this version (URL-safe, unique across the store). */
@@ -27,7 +29,7 @@ export interface FileRecord {
 
 /** Why an execution ended: what the tracker saw. */
 export type ExecutionEndReason =
-  | 'completed' // execute_reply and status: idle both arrived
+  | 'completed' // the first of its execute_reply and status: idle arrived (the code has run)
   | 'kernel-restarted' // status: restarting, or a new kernel session
   | 'kernel-dead' // status: dead
   | 'socket-closed' // the client or the gateway socket closed first
@@ -39,12 +41,20 @@ export interface ExecutionRef {
   owner: string | null;
 }
 
+/** What an execution left behind, as the observer recorded it: the file card's content. */
+export interface ExecutionFiles {
+  recorded: FileRecord[];
+  /** Seen but not kept during this execution's scan (over the size limit or the quota). */
+  skipped: SkippedFile[];
+}
+
 /**
  * What the kernel-channel relay tells the file tracker. executionStarted resolves once the
  * before-snapshot is taken (the relay forwards the request only then); executionEnded never
- * rejects (failures are logged and reported as events).
+ * rejects (failures are logged and reported as events), and resolves with what it recorded
+ * when it knows (undefined otherwise).
  */
 export interface ExecutionObserver {
   executionStarted(chatId: string, execution: ExecutionRef): Promise<void>;
-  executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<void>;
+  executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<ExecutionFiles | undefined | void>;
 }

@@ -5,7 +5,7 @@ import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { DEFAULT_CACHED_CHATS, emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+import { DEFAULT_CACHED_CHATS, emptyChat, type ChatData, type OutboxEntry, type RecordStore } from './record-store.ts';
 
 export class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
@@ -128,13 +128,57 @@ export class LowdbRecordStore implements RecordStore {
     return run;
   }
 
-  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  /** Records and their outbox entries go into the chat's one file in one atomic rename. */
+  async append(chatId: string, records: readonly FileRecord[], outbox: readonly OutboxEntry[] = []): Promise<void> {
+    if (records.length === 0 && outbox.length === 0) return;
     const frozen = records.map((r) => Object.freeze(structuredClone(r)));
+    const owed = structuredClone([...outbox]);
     await this.#write(chatId, (data) => {
       const before = data.records.length;
+      const outboxBefore = data.outbox?.length ?? 0;
       data.records.push(...frozen);
-      return () => data.records.splice(before);
+      if (owed.length > 0) (data.outbox ??= []).push(...owed);
+      return () => {
+        data.records.splice(before);
+        data.outbox?.splice(outboxBefore);
+      };
+    });
+  }
+
+  /**
+   * Reads every chat file once (cached ones from memory, others without caching them). Only a
+   * sidecar with webhooks calls it, once at start: the price of keeping each chat's outbox in
+   * the same file as its records.
+   */
+  async listOutbox(): Promise<OutboxEntry[]> {
+    const entries: OutboxEntry[] = [];
+    for (const chatId of await this.listChatIds()) {
+      const cached = this.#cache.get(chatId)?.loaded;
+      let outbox: OutboxEntry[] | undefined;
+      if (cached) outbox = cached.db.data.outbox;
+      else {
+        const file = this.#fileFor(chatId);
+        try {
+          outbox = (JSON.parse(await readFile(file, 'utf8')) as ChatData).outbox;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          throw new RecordStoreCorruptError(file, error);
+        }
+      }
+      if (outbox) entries.push(...structuredClone(outbox));
+    }
+    return entries;
+  }
+
+  async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
+    const slot = await this.#slot(chatId);
+    if (!slot.db.data.outbox?.some((e) => e.id === id)) return;
+    await this.#write(chatId, (data) => {
+      const before = data.outbox ?? [];
+      data.outbox = entry ? before.map((e) => (e.id === id ? structuredClone(entry) : e)) : before.filter((e) => e.id !== id);
+      return () => {
+        data.outbox = before;
+      };
     });
   }
 
@@ -143,7 +187,7 @@ export class LowdbRecordStore implements RecordStore {
     const cached = this.#cache.get(chatId)?.loaded;
     if (cached) {
       const { data } = cached.db;
-      if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0) return true;
+      if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0 || data.linksRevokedAt) return true;
     }
     try {
       await stat(file);
@@ -221,6 +265,20 @@ export class LowdbRecordStore implements RecordStore {
       data.skipped = [...skipped];
       return () => {
         data.skipped = before;
+      };
+    });
+  }
+
+  async getLinksRevokedAt(chatId: string): Promise<number | null> {
+    return (await this.#slot(chatId)).db.data.linksRevokedAt ?? null;
+  }
+
+  async revokeLinks(chatId: string, at: number): Promise<void> {
+    await this.#write(chatId, (data) => {
+      const before = data.linksRevokedAt ?? null;
+      data.linksRevokedAt = Math.max(before ?? 0, at);
+      return () => {
+        data.linksRevokedAt = before;
       };
     });
   }

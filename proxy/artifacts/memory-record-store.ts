@@ -1,7 +1,7 @@
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+import { emptyChat, type ChatData, type OutboxEntry, type RecordStore } from './record-store.ts';
 
 /** Records in memory: for tests, and for a sidecar that should forget everything at exit. */
 export class MemoryRecordStore implements RecordStore {
@@ -17,8 +17,22 @@ export class MemoryRecordStore implements RecordStore {
     return chat;
   }
 
-  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
-    this.#chat(chatId).records.push(...records.map((r) => structuredClone(r)));
+  async append(chatId: string, records: readonly FileRecord[], outbox: readonly OutboxEntry[] = []): Promise<void> {
+    const chat = this.#chat(chatId);
+    chat.records.push(...records.map((r) => structuredClone(r)));
+    if (outbox.length > 0) (chat.outbox ??= []).push(...structuredClone([...outbox]));
+  }
+
+  async listOutbox(): Promise<OutboxEntry[]> {
+    return [...this.#chats.values()].flatMap((chat) => structuredClone(chat.outbox ?? []));
+  }
+
+  async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
+    const chat = this.#chats.get(assertChatId(chatId));
+    const at = chat?.outbox?.findIndex((e) => e.id === id) ?? -1;
+    if (at === -1) return;
+    if (entry) chat!.outbox![at] = structuredClone(entry);
+    else chat!.outbox!.splice(at, 1);
   }
 
   async hasChat(chatId: string): Promise<boolean> {
@@ -58,6 +72,15 @@ export class MemoryRecordStore implements RecordStore {
 
   async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
     this.#chat(chatId).skipped = structuredClone([...skipped]);
+  }
+
+  async getLinksRevokedAt(chatId: string): Promise<number | null> {
+    return this.#chats.get(assertChatId(chatId))?.linksRevokedAt ?? null;
+  }
+
+  async revokeLinks(chatId: string, at: number): Promise<void> {
+    const chat = this.#chat(chatId);
+    chat.linksRevokedAt = Math.max(chat.linksRevokedAt ?? 0, at);
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
-import type { ExecutionTracker } from '../executions/execution-tracker.ts';
+import type { FileAnnouncer } from '../announce/file-announcer.ts';
+import type { EndedExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { rewriteIncoming } from '../rewrite/message-rewriter.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
@@ -10,6 +11,8 @@ export interface RelayOptions {
   codec: WireCodec;
   rewriter: PathRewriter;
   tracker: ExecutionTracker;
+  /** Adds the file card to an execution's output; none: no card. */
+  announcer?: FileAnnouncer;
   logger: Logger;
   /** Pause the reading side when the writing side has this many bytes unsent. */
   highWaterMark: number;
@@ -102,7 +105,7 @@ export class KernelChannelRelay {
     }
     if (frame.msgType === 'execute_request') {
       rewriteIncoming(frame, this.options.rewriter);
-      if (frame.msgId && frame.content()?.silent !== true) await this.options.tracker.begin(frame.msgId);
+      if (frame.msgId && frame.content()?.silent !== true) await this.options.tracker.begin(frame.msgId, frame.header());
     }
     this.send(this.upstream, this.client, frame.encode());
   }
@@ -117,11 +120,24 @@ export class KernelChannelRelay {
     const ended = this.options.tracker.observe(frame);
     if (ended) {
       // The client sees "done" only once the execution's files are recorded (or the wait is up),
-      // so a client that lists files right after idle finds them.
+      // so a client that lists files right after idle finds them, and the file card goes out
+      // before the first of idle and execute_reply: whichever a client stops at, it has the card.
       this.splicer.flush();
-      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, this.options.recordWaitMs).unref())]);
+      const finished = await Promise.race([ended, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), this.options.recordWaitMs).unref())]);
+      if (finished && this.options.announcer) await this.announce(finished, frame);
     }
     this.splicer.push(frame);
+  }
+
+  private async announce(ended: EndedExecution[], frame: KernelFrame): Promise<void> {
+    for (const execution of ended) {
+      try {
+        const card = await this.options.announcer!.cardFor(execution, frame);
+        if (card) this.send(this.client, this.upstream, card);
+      } catch (error) {
+        this.options.logger.error(`[sidecar] file card for execution ${execution.ref.msgId}: ${describeError(error)}`);
+      }
+    }
   }
 
   private decode(data: Buffer, binary: boolean, from: string): KernelFrame | undefined {

@@ -3,7 +3,10 @@ import { realpath } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
+import { FileAnnouncer } from '../announce/file-announcer.ts';
+import type { AnnounceMode } from '../announce/file-card.ts';
 import type { ExecutionObserver } from '../artifacts/file-record.ts';
+import type { FileLinks } from '../links/file-links.ts';
 import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
 import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
 import { chatFromRequest, ownerFromRequest, splitChatPrefix } from '../chats/chat-request.ts';
@@ -22,6 +25,8 @@ export interface KernelChannelsOptions {
   assignment: ChatAssignment;
   workspaces: Workspaces;
   observer: ExecutionObserver;
+  /** The file card; absent or mode 'off': none. */
+  announce?: { mode: AnnounceMode; links: FileLinks; linkBase: (hostHeader: string | undefined) => URL };
   logger: Logger;
   executionTimeoutMs: number;
   recordWaitMs: number;
@@ -172,10 +177,16 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           timeoutMs: options.executionTimeoutMs,
           logger: options.logger,
         });
+        const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
+        const { announce } = options;
         new KernelChannelRelay(client, upstream, {
-          codec: upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec,
+          codec,
           rewriter,
           tracker,
+          announcer:
+            announce && announce.mode !== 'off'
+              ? new FileAnnouncer({ mode: announce.mode, links: announce.links, linkBase: announce.linkBase(req.headers.host), codec })
+              : undefined,
           logger: options.logger,
           highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
           recordWaitMs: options.recordWaitMs,

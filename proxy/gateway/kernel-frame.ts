@@ -11,6 +11,8 @@ export interface KernelFrame {
   readonly parentMsgId: string | undefined;
   /** The kernel session that sent it (header.session): changes when a kernel restarts. */
   readonly session: string | undefined;
+  /** The header as parsed for routing (no extra parse); undefined when it is not a JSON object. */
+  header(): Record<string, unknown> | undefined;
   /** The parsed content (cached); undefined when it is not a JSON object. */
   content(): Record<string, unknown> | undefined;
   /**
@@ -28,6 +30,15 @@ export interface EncodedFrame {
   binary: boolean;
 }
 
+/** A message the sidecar itself sends (the file card): every part given, no buffers. */
+export interface OutgoingKernelMessage {
+  channel: string;
+  header: Record<string, unknown>;
+  parent_header: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  content: Record<string, unknown>;
+}
+
 export class FrameDecodeError extends Error {
   readonly code = 'ERR_FRAME_DECODE';
 }
@@ -36,6 +47,8 @@ export interface WireCodec {
   readonly name: 'legacy' | 'v1';
   /** Throws FrameDecodeError for frames it cannot read; the relay then passes them on untouched. */
   decode(data: Buffer, binary: boolean): KernelFrame;
+  /** Serializes a message of the sidecar's own in this format. */
+  encodeMessage(message: OutgoingKernelMessage): EncodedFrame;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,7 @@ import {
   stringField,
   type EncodedFrame,
   type KernelFrame,
+  type OutgoingKernelMessage,
   type WireCodec,
 } from './kernel-frame.ts';
 
@@ -33,6 +34,11 @@ class LegacyFrame implements KernelFrame {
     this.msgId = stringField(header, 'msg_id') ?? stringField(message, 'msg_id');
     this.parentMsgId = stringField(message.parent_header, 'msg_id');
     this.session = stringField(header, 'session');
+  }
+
+  header(): Record<string, unknown> | undefined {
+    const header = this.message.header;
+    return isPlainObject(header) ? header : undefined;
   }
 
   content(): Record<string, unknown> | undefined {
@@ -108,5 +114,14 @@ export const legacyCodec: WireCodec = {
     }
     const { json, buffers } = unpackLegacyBinary(data);
     return new LegacyFrame({ data, binary: true }, parseMessage(json.toString('utf8')), buffers);
+  },
+  encodeMessage(message: OutgoingKernelMessage): EncodedFrame {
+    // Jupyter Server's legacy JSON also carries msg_id and msg_type at the top level, and
+    // clients such as Open WebUI read msg_type from there.
+    const { header } = message;
+    return {
+      data: JSON.stringify({ ...message, msg_id: header.msg_id, msg_type: header.msg_type, buffers: [] }),
+      binary: false,
+    };
   },
 };

@@ -4,6 +4,7 @@ import {
   stringField,
   type EncodedFrame,
   type KernelFrame,
+  type OutgoingKernelMessage,
   type WireCodec,
 } from './kernel-frame.ts';
 
@@ -26,6 +27,7 @@ class V1Frame implements KernelFrame {
   readonly msgId: string | undefined;
   readonly parentMsgId: string | undefined;
   readonly session: string | undefined;
+  private readonly parsedHeader: Record<string, unknown> | undefined;
   private parsedContent: Record<string, unknown> | undefined | null = null;
   private changed = false;
 
@@ -40,6 +42,11 @@ class V1Frame implements KernelFrame {
     this.msgId = stringField(header, 'msg_id');
     this.session = stringField(header, 'session');
     this.parentMsgId = stringField(parent, 'msg_id');
+    this.parsedHeader = isPlainObject(header) ? header : undefined;
+  }
+
+  header(): Record<string, unknown> | undefined {
+    return this.parsedHeader;
   }
 
   content(): Record<string, unknown> | undefined {
@@ -118,6 +125,13 @@ export const v1Codec: WireCodec = {
   decode(data, binary) {
     if (!binary) throw new FrameDecodeError('v1 frames are binary');
     return new V1Frame(data, unpackV1(data));
+  },
+  encodeMessage(message: OutgoingKernelMessage): EncodedFrame {
+    const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
+    return {
+      data: packV1([Buffer.from(message.channel, 'utf8'), json(message.header), json(message.parent_header), json(message.metadata), json(message.content)]),
+      binary: true,
+    };
   },
 };
 

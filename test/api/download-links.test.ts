@@ -32,7 +32,7 @@ describe('files API download links', () => {
     await api.request.post(url('c1', `/files/${b.id}/link`)).query({ token }).expect(403);
     await api.request.put(url('c1', '/uploads/x.csv')).query({ token }).send(Buffer.from('x')).expect(403);
     const other = (await api.request.get(url('c2', '/files')).auth(await signToken(SECRET, { chat: 'c2' }), { type: 'bearer' })).body as FileListResponse;
-    await scoped(url('c2', `/files/${other.files[0]!.id}/content`)).expect(403);
+    await scoped(url('c2', `/files/${other.files[0]!.id}/content`)).expect(404);
   });
 
   it('mints a link for the zip, with its size; an open API links the plain URL', async () => {

@@ -61,6 +61,32 @@ for (const [name, make] of implementations) {
       await assert.rejects(store.listChat('../etc'), { code: 'ERR_INVALID_CHAT_ID' });
       await store.close();
     });
+
+    it('keeps webhook outbox entries with their records, updates and removes them', async () => {
+      const store = make();
+      const entry = (id: string, chatId: string) => ({ id, chatId, recordId: `r${id}`, createdAt: 'now', attempts: 0, nextAttemptAt: 0, state: 'pending' as const, lastError: null });
+      await store.append('c1', [fakeRecord('c1', 1)], [entry('d1', 'c1'), entry('d2', 'c1')]);
+      await store.append('c2', [fakeRecord('c2', 2)], [entry('d3', 'c2')]);
+      await store.append('c3', [fakeRecord('c3', 3)]);
+      assert.deepEqual((await store.listOutbox()).map((e) => e.id).sort(), ['d1', 'd2', 'd3']);
+      await store.updateOutbox('c1', 'd1', null);
+      await store.updateOutbox('c1', 'd2', { ...entry('d2', 'c1'), attempts: 3, state: 'failed', lastError: 'HTTP 500' });
+      await store.updateOutbox('c1', 'nope', null);
+      const left = await store.listOutbox();
+      assert.deepEqual(left.map((e) => [e.id, e.state, e.attempts]).sort(), [['d2', 'failed', 3], ['d3', 'pending', 0]]);
+      await store.close();
+    });
+
+    it('keeps when a chat\'s links were revoked, and never moves it back', async () => {
+      const store = make();
+      assert.equal(await store.getLinksRevokedAt('c1'), null);
+      await store.revokeLinks('c1', 2000);
+      await store.revokeLinks('c1', 1000);
+      assert.equal(await store.getLinksRevokedAt('c1'), 2000);
+      assert.equal(await store.hasChat('c1'), true);
+      assert.equal(await store.getLinksRevokedAt('c2'), null);
+      await store.close();
+    });
   });
 }
 

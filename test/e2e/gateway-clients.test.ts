@@ -3,13 +3,13 @@
  * Open WebUI's executor (replayed call by call), @jupyterlab/services, and raw ws in both wire formats.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KernelManager, ServerConnection, type KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { RawKernelClient, visibleText } from '../support/raw-kernel-client.ts';
 
 let bed: TestBed;
@@ -37,63 +37,7 @@ async function deleteKernel(base: string, id: string): Promise<void> {
   assert.equal(res.status, 204);
 }
 
-/**
- * Open WebUI's Jupyter executor (backend/open_webui/utils/code_interpreter.py), call for call:
- * paths relative to its configured URL, POST with no body, ?token=, legacy frames, the
- * top-level msg_type, idle = done, DELETE of the kernel after the run.
- */
-async function openWebUiRun(base: string, code: string): Promise<{ stdout: string; stderr: string; result: string[]; kernelId: string }> {
-  const params = `?token=${bed.jupyter.token}`;
-  const created = await fetch(new URL(`api/kernels${params}`, base), { method: 'POST' });
-  assert.equal(created.status, 201);
-  const kernelId = ((await created.json()) as { id: string }).id;
-  const socket = new WebSocket(`${ws(base)}api/kernels/${kernelId}/channels${params}`);
-  await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
-  const msgId = randomUUID().replace(/-/g, '');
-  socket.send(
-    JSON.stringify({
-      header: { msg_id: msgId, msg_type: 'execute_request', username: 'user', session: randomUUID().replace(/-/g, ''), date: '', version: '5.3' },
-      parent_header: {},
-      metadata: {},
-      content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-      channel: 'shell',
-    }),
-  );
-  let stdout = '';
-  let stderr = '';
-  const result: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('Open WebUI run timed out')), 60_000);
-    socket.on('message', (raw: Buffer, binary) => {
-      assert.equal(binary, false, 'Open WebUI reads text frames');
-      const message = JSON.parse(raw.toString());
-      if (message.parent_header?.msg_id !== msgId) return;
-      switch (message.msg_type) {
-        case 'stream':
-          if (message.content.name === 'stdout') stdout += message.content.text;
-          else stderr += message.content.text;
-          break;
-        case 'execute_result':
-        case 'display_data':
-          if ('image/png' in message.content.data) result.push(`data:image/png;base64,${message.content.data['image/png']}`);
-          else if ('text/plain' in message.content.data) result.push(message.content.data['text/plain']);
-          break;
-        case 'error':
-          stderr += message.content.traceback.join('\n');
-          break;
-        case 'status':
-          if (message.content.execution_state === 'idle') {
-            clearTimeout(timer);
-            resolve();
-          }
-      }
-    });
-  });
-  socket.close();
-  const deleted = await fetch(new URL(`api/kernels/${kernelId}${params}`, base), { method: 'DELETE' });
-  assert.equal(deleted.status, 204);
-  return { stdout, stderr, result, kernelId };
-}
+const openWebUiRun = (base: string, code: string) => runLikeOpenWebUi(base, bed.jupyter.token, code);
 
 describe('Open WebUI executor through the sidecar', () => {
   test('writes land in a workspace of the kernel, outputs show /mnt/data, idle means done', async () => {
@@ -109,7 +53,9 @@ describe('Open WebUI executor through the sidecar', () => {
       ].join('\n'),
     );
     assert.equal(run.stdout, '/mnt/data/report.xlsx True\n/mnt/data\n');
-    assert.deepEqual(run.result, ["'/mnt/database'"]);
+    assert.equal(run.result[0], "'/mnt/database'");
+    assert.match(run.result[1]!, /^File saved .*\n- \/mnt\/data\/report\.xlsx \(.*Excel workbook, version 1\): http/, 'then the file card');
+    assert.equal(run.result.length, 2);
     // Open WebUI sends no chat id: the kernel got a workspace of its own.
     const chat = proxy.sidecar.kernelChats.get(run.kernelId);
     assert.equal(chat, undefined, 'a deleted kernel is forgotten');

@@ -22,15 +22,16 @@ function tracker(timeoutMs = 60_000) {
   return { events, tracker: new ExecutionTracker({ chatId: 'c', kernelId: 'k', owner: null, observer, timeoutMs, logger: quietLogger }) };
 }
 
-test('ends when both execute_reply and idle arrived, in either order; ignores other parents', async () => {
+test('ends at the first of execute_reply and idle, in either order; ignores other parents', async () => {
   const { events, tracker: t } = tracker();
-  await t.begin('a');
+  await t.begin('a', { msg_id: 'a', msg_type: 'execute_request' });
   await t.begin('b');
-  assert.equal(t.observe(frame('status', 'a', { execution_state: 'idle' })), undefined);
   assert.equal(t.observe(frame('execute_reply', 'other')), undefined);
-  await t.observe(frame('execute_reply', 'a'));
+  const endedA = await t.observe(frame('status', 'a', { execution_state: 'idle' }));
+  assert.deepEqual(endedA?.map((e) => [e.ref.msgId, e.reason, e.requestHeader.msg_type]), [['a', 'completed', 'execute_request']]);
+  assert.equal(t.observe(frame('execute_reply', 'a')), undefined, 'the second of the two is not another end');
   await t.observe(frame('execute_reply', 'b'));
-  await t.observe(frame('status', 'b', { execution_state: 'idle' }));
+  assert.equal(t.observe(frame('status', 'b', { execution_state: 'idle' })), undefined);
   assert.deepEqual(events, ['start a', 'start b', 'end a completed', 'end b completed']);
   assert.equal(t.inFlight, 0);
 });

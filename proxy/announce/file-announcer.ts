@@ -1,0 +1,32 @@
+import type { EndedExecution } from '../executions/execution-tracker.ts';
+import type { EncodedFrame, KernelFrame, WireCodec } from '../gateway/kernel-frame.ts';
+import type { FileLinks } from '../links/file-links.ts';
+import { fileCardData, type AnnounceMode } from './file-card.ts';
+import { fileCardMessage } from './file-card-message.ts';
+
+export interface FileAnnouncerOptions {
+  mode: AnnounceMode;
+  links: FileLinks;
+  /** The sidecar as this connection's user reaches it (public URL or the client's Host). */
+  linkBase: URL;
+  codec: WireCodec;
+}
+
+/** Turns an ended execution into the file card to show in its output, for one kernel connection. */
+export class FileAnnouncer {
+  constructor(private readonly options: FileAnnouncerOptions) {}
+
+  /**
+   * The card for `ended`, encoded for this connection, or undefined when the execution recorded
+   * and skipped nothing. `kernelFrame` is the execution's own message the card goes out before.
+   */
+  async cardFor(ended: EndedExecution, kernelFrame: KernelFrame): Promise<EncodedFrame | undefined> {
+    const { mode, links, linkBase, codec } = this.options;
+    const files = ended.files;
+    if (mode === 'off' || !files || (files.recorded.length === 0 && files.skipped.length === 0)) return undefined;
+    const cardFiles = await Promise.all(files.recorded.map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })));
+    const data = fileCardData(cardFiles, files.skipped, mode);
+    if (!data) return undefined;
+    return codec.encodeMessage(fileCardMessage(ended.requestHeader, kernelFrame.header(), data));
+  }
+}

@@ -1,0 +1,30 @@
+import { randomUUID } from 'node:crypto';
+import type { OutgoingKernelMessage } from '../gateway/kernel-frame.ts';
+
+/**
+ * The card as an iopub display_data of the execution: its parent is the execute_request's
+ * header, and its session, username and protocol version are the kernel's, read from the
+ * execution's own message (`kernelHeader`), so clients file it with the execution's outputs.
+ */
+export function fileCardMessage(
+  requestHeader: Record<string, unknown>,
+  kernelHeader: Record<string, unknown> | undefined,
+  data: Record<string, string>,
+  now = new Date(),
+): OutgoingKernelMessage {
+  const field = (name: string, fallback: string) => (typeof kernelHeader?.[name] === 'string' ? (kernelHeader[name] as string) : fallback);
+  return {
+    channel: 'iopub',
+    header: {
+      msg_id: randomUUID(),
+      msg_type: 'display_data',
+      username: field('username', 'kernel'),
+      session: field('session', ''),
+      date: now.toISOString(),
+      version: field('version', '5.3'),
+    },
+    parent_header: requestHeader,
+    metadata: {},
+    content: { data, metadata: {}, transient: {} },
+  };
+}

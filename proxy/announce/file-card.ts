@@ -1,0 +1,90 @@
+import type { SkippedFile } from '../api/files-api-types.ts';
+import type { FileRecord } from '../artifacts/file-record.ts';
+
+/** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */
+export type AnnounceMode = 'off' | 'text' | 'rich';
+export const ANNOUNCE_MODES: readonly AnnounceMode[] = ['off', 'text', 'rich'];
+
+export interface CardFile {
+  record: FileRecord;
+  url: string;
+}
+
+const MOUNT = '/mnt/data';
+
+const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
+  'too-large': 'not kept: over the size limit',
+  'quota-exceeded': "not kept: over the chat's storage quota",
+  'copy-failed': 'not kept: it could not be copied',
+};
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+const mountPath = (rel: string) => `${MOUNT}/${rel}`;
+
+function plainText(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+  const lines: string[] = [];
+  if (files.length > 0) {
+    lines.push(files.length === 1 ? 'File saved (give the user this link):' : 'Files saved (give the user these links):');
+    for (const { record, url } of files) {
+      lines.push(`- ${mountPath(record.path)} (${formatBytes(record.size)}, ${record.format}, version ${record.version}): ${url}`);
+    }
+  }
+  for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  return lines.join('\n');
+}
+
+/** Escapes Markdown's inline syntax (and HTML, which Markdown renderers pass through). */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+}
+
+function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+  const lines: string[] = [];
+  if (files.length > 0) lines.push(files.length === 1 ? '**File saved**' : '**Files saved**', '');
+  for (const { record, url } of files) {
+    // An autolink-safe target: <...> keeps parentheses in the URL from ending the link.
+    lines.push(`- [${escapeMarkdown(record.name)}](<${url.replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(record.format)}, version ${record.version}`);
+  }
+  for (const s of skipped) lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  return lines.join('\n');
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+  const items = files.map(
+    ({ record, url }) =>
+      `<li><a href="${escapeHtml(url)}" download="${escapeHtml(record.name)}" target="_blank" rel="noopener noreferrer">${escapeHtml(record.name)}</a>` +
+      ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(record.format)} · version ${record.version}</small></li>`,
+  );
+  for (const s of skipped) items.push(`<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`);
+  const title = files.length === 0 ? '' : `<strong>${files.length === 1 ? 'File saved' : 'Files saved'}</strong>`;
+  return `<div class="generated-files-card">${title}<ul>${items.join('')}</ul></div>`;
+}
+
+/**
+ * The card's MIME bundle, or undefined when there is nothing to say. text/plain is what a chat
+ * app such as Open WebUI gives the model (and shows the user): one line per file with its link.
+ */
+export function fileCardData(files: readonly CardFile[], skipped: readonly SkippedFile[], mode: AnnounceMode): Record<string, string> | undefined {
+  if (mode === 'off' || (files.length === 0 && skipped.length === 0)) return undefined;
+  const data: Record<string, string> = { 'text/plain': plainText(files, skipped) };
+  if (mode === 'rich') {
+    data['text/markdown'] = markdown(files, skipped);
+    data['text/html'] = html(files, skipped);
+  }
+  return data;
+}

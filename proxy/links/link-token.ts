@@ -1,0 +1,39 @@
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { isValidChatId, isValidOpaqueId } from '../chats/chat-id.ts';
+
+/**
+ * A capability token that opens one file version and nothing else: what a file card's link and
+ * a webhook's download link carry, so the link works with no header, in any browser.
+ */
+export const FILE_SCOPE = 'file';
+
+export interface FileLinkClaims {
+  chatId: string;
+  fileId: string;
+  /** When it was issued, in ms: a chat's revocation refuses links issued before it. */
+  issuedMs: number;
+}
+
+/** Signs a link token; `ttlSeconds` null for one that never expires. */
+export async function signFileLinkToken(key: Uint8Array, claims: FileLinkClaims, ttlSeconds: number | null): Promise<string> {
+  const jwt = new SignJWT({ chat: claims.chatId, file: claims.fileId, scope: FILE_SCOPE, ims: claims.issuedMs })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(Math.floor(claims.issuedMs / 1000));
+  if (ttlSeconds !== null) jwt.setExpirationTime(Math.floor(claims.issuedMs / 1000) + ttlSeconds);
+  return jwt.sign(key);
+}
+
+/** The claims of a verified payload whose scope is `file`; undefined when it is malformed. */
+export function fileLinkClaimsOf(payload: JWTPayload): FileLinkClaims | undefined {
+  const { chat, file, ims } = payload;
+  if (typeof chat !== 'string' || !isValidChatId(chat)) return undefined;
+  if (typeof file !== 'string' || !isValidOpaqueId(file)) return undefined;
+  if (typeof ims !== 'number' || !Number.isFinite(ims)) return undefined;
+  return { chatId: chat, fileId: file, issuedMs: ims };
+}
+
+/** For tests: verify and read a link token. */
+export async function verifyFileLinkToken(key: Uint8Array, token: string): Promise<FileLinkClaims | undefined> {
+  const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
+  return payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
+}

@@ -139,7 +139,8 @@ describe('raw WebSocket clients in both wire formats', () => {
       'display(Image(buf.getvalue()))',
     ].join('\n');
     const pngOf = (messages: Awaited<ReturnType<RawKernelClient['execute']>>['messages']) =>
-      messages.find((m) => m.header.msg_type === 'display_data')?.content.data['image/png'] as string;
+      // The sidecar's file card is a display_data too: pick the image.
+      messages.find((m) => m.header.msg_type === 'display_data' && m.content.data['image/png'])?.content.data['image/png'] as string;
 
     const directId = await createKernel(bed.jupyter.url);
     const direct = await RawKernelClient.connect(`${ws(bed.jupyter.url)}api/kernels/${directId}/channels?token=${bed.jupyter.token}`, 'legacy');

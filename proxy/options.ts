@@ -43,6 +43,16 @@ export interface SidecarOptions {
   gatewayTimeoutMs: number;
   /** Serve the demo page at /sidecar/demo/. */
   demo: boolean;
+  /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
+  publicUrl: URL | null;
+  /** Extra Host header values allowed (host or host:port, lower case), beyond loopback and publicUrl. */
+  allowedHosts: string[];
+  /** Largest WebSocket frame accepted from either side, in bytes. */
+  maxFrameBytes: number;
+  /** Bytes of frames received and not yet sent on, across all kernel connections, before reads pause. */
+  maxInFlightBytes: number;
+  /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
+  tokenMaxLifetimeS: number;
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -74,6 +84,11 @@ export const OPTION_SPECS: Record<string, Spec> = {
   recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
   gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
   demo: { flag: 'demo', env: 'SIDECAR_DEMO', help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).' },
+  publicUrl: { flag: 'public-url', env: 'PUBLIC_URL', help: "The sidecar's address as the user's browser reaches it, e.g. https://files.example.com/ (its host is allowed in Host headers)." },
+  allowedHosts: { flag: 'allowed-hosts', env: 'ALLOWED_HOSTS', help: 'Comma-separated Host header values allowed besides loopback names and --public-url (host, or host:port). Others get a 403.' },
+  maxFrameBytes: { flag: 'max-frame-mb', env: 'MAX_FRAME_MB', help: 'Largest kernel WebSocket frame, either direction (default 32). Larger ones close the socket (1009).' },
+  maxInFlightBytes: { flag: 'max-in-flight-mb', env: 'MAX_IN_FLIGHT_MB', help: 'Frame bytes held across all kernel connections before reads pause (default 256).' },
+  tokenMaxLifetimeS: { flag: 'token-max-lifetime-s', env: 'TOKEN_MAX_LIFETIME_S', help: 'Files-API tokens valid for longer than this are refused (default 86400: one day).' },
 };
 
 /** Reads `--flag value`, `--flag=value` and `--no-flag`. */
@@ -162,6 +177,25 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
   const rawExtensions = get('trackExtensions');
 
+  const rawPublicUrl = get('publicUrl');
+  let publicUrl: URL | null = null;
+  if (rawPublicUrl) {
+    try {
+      publicUrl = new URL(rawPublicUrl);
+    } catch {
+      throw new OptionsError('ERR_OPTIONS_PUBLIC_URL', `--public-url ${JSON.stringify(rawPublicUrl)} is not a URL. Example: --public-url https://files.example.com/`);
+    }
+    if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') {
+      throw new OptionsError('ERR_OPTIONS_PUBLIC_URL', `--public-url must be http(s), got ${publicUrl.protocol}`);
+    }
+  }
+  const allowedHosts = list(get('allowedHosts')).map((h) => h.toLowerCase());
+  for (const host of allowedHosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
+      throw new OptionsError('ERR_OPTIONS_ALLOWED_HOSTS', `--allowed-hosts takes host names or host:port, got ${JSON.stringify(host)}. Example: --allowed-hosts sidecar,sidecar.internal:8890`);
+    }
+  }
+
   return {
     gatewayUrl,
     host: get('host') ?? '127.0.0.1',
@@ -182,6 +216,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
     gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,
     demo: bool(get('demo')) ?? Boolean(localGateway && !rawGateway),
+    publicUrl,
+    allowedHosts,
+    maxFrameBytes: positiveNumber('maxFrameBytes', get('maxFrameBytes'), 1024 * 1024) ?? 32 * 1024 * 1024,
+    maxInFlightBytes: positiveNumber('maxInFlightBytes', get('maxInFlightBytes'), 1024 * 1024) ?? 256 * 1024 * 1024,
+    tokenMaxLifetimeS: positiveNumber('tokenMaxLifetimeS', get('tokenMaxLifetimeS'), 1) ?? 86_400,
   };
 }
 

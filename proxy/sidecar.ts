@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Router } from 'express';
+import { createHostAllowList, HOST_NOT_ALLOWED } from './allowed-hosts.ts';
 import { API_PREFIX } from './api/files-api-types.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
@@ -17,7 +18,7 @@ import { splitChatPrefix } from './chats/chat-request.ts';
 import { KernelChats } from './chats/kernel-chats.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
-import { sendJsonError } from './gateway/gateway-errors.ts';
+import { refuseUpgrade, sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
@@ -85,9 +86,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     logger,
   };
 
+  // The address we listen on is configured too (unless it is a wildcard): clients may use it.
+  const listenHost = ['0.0.0.0', '::', ''].includes(options.host) ? [] : [options.host.includes(':') ? `[${options.host}]` : options.host];
+  const hosts = createHostAllowList({ publicUrl: options.publicUrl, allowedHosts: [...options.allowedHosts, ...listenHost] });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // Before any route: a Host we were not configured for is a DNS-rebinding page or a mistake.
+  app.use((req, res, next) => {
+    if (hosts.allows(req.headers.host)) return next();
+    sendJsonError(res, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+  });
 
   // /chats/{chatId}/... is a gateway base URL for clients that can only set a URL.
   app.use((req, res, next) => {
@@ -167,6 +178,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
 
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
+    if (!hosts.allows(req.headers.host)) {
+      socket.on('error', () => socket.destroy());
+      return refuseUpgrade(socket, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+    }
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
       socket.destroy();

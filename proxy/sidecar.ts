@@ -15,7 +15,9 @@ import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
 import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
+import { ChatOwners } from './chats/chat-owners.ts';
 import { KernelChats } from './chats/kernel-chats.ts';
+import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
 import { refuseUpgrade, sendJsonError } from './gateway/gateway-errors.ts';
@@ -48,7 +50,7 @@ export interface Sidecar {
   connections(): number;
 }
 
-const KERNEL_DELETE = /api\/kernels\/([^/?]+)\/?(?:\?|$)/;
+const ONE_KERNEL = /api\/kernels\/([^/?]+)\/?(?:\?|$)/;
 
 /** The Express app and the upgrade handler, wired: the sidecar minus its start-up. */
 export async function createSidecar(options: SidecarOptions, parts: SidecarParts = {}): Promise<Sidecar> {
@@ -119,7 +121,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       recorder,
       workspaces,
       logger,
-      auth: { secret: options.filesSecret },
+      auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth,
@@ -128,12 +130,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
 
+  const provisional = new ProvisionalWorkspaces(workspaces);
   const createDeps = {
     assignment,
     kernelChats,
     workspaces,
+    provisional,
+    owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
-    onChatOwner: (chatId: string, owner: string) => store.setOwner(chatId, owner),
   };
   app.post(
     `${base}api/kernels`,
@@ -142,13 +146,24 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
   );
 
+  const forgetKernel = (encodedId: string) => {
+    let id: string;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      return;
+    }
+    kernelChats.delete(id).catch((e) => logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+  };
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
     onResponse(proxyRes, req) {
-      // A deleted kernel is forgotten (Open WebUI makes and deletes one per run).
-      if (req.method === 'DELETE' && proxyRes.statusCode === 204) {
-        const id = KERNEL_DELETE.exec(req.url.slice(base.length - 1))?.[1];
-        if (id) kernelChats.delete(decodeURIComponent(id)).catch((e) => logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+      // A deleted kernel is forgotten (Open WebUI makes and deletes one per run), and so is one
+      // the gateway no longer has (it restarted, or culled it): the map keeps only live kernels.
+      const gone = (req.method === 'DELETE' && proxyRes.statusCode === 204) || proxyRes.statusCode === 404;
+      if (gone && (req.method === 'GET' || req.method === 'DELETE')) {
+        const id = ONE_KERNEL.exec(req.url.slice(base.length - 1))?.[1];
+        if (id) forgetKernel(id);
       }
     },
   });
@@ -168,6 +183,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
+    provisional,
     observer: parts.observer ?? recorder,
     logger,
     executionTimeoutMs: options.executionTimeoutMs,

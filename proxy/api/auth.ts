@@ -6,6 +6,28 @@ import { ApiError } from './http-errors.ts';
 export interface AuthOptions {
   /** HS256 secret (at least 32 bytes). Without one the API is open. */
   secret?: string | null;
+  /** Longest a token may be valid, in seconds (default one day). */
+  maxLifetimeS?: number;
+}
+
+/** Clocks of the signer and the sidecar may differ by this much. */
+export const CLOCK_TOLERANCE_S = 30;
+export const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
+
+/**
+ * Why a token's times are not acceptable, or null when they are. jose checks exp and nbf; this
+ * adds what it does not: a token must expire (one without exp would be valid forever), may not
+ * be issued in the future (a signer with a wrong clock, or a token minted to outlive a key
+ * rotation), and may not live longer than `maxLifetimeS`, counted from iat when it has one.
+ */
+export function tokenTimeProblem(payload: JWTPayload, nowS: number, maxLifetimeS: number): string | null {
+  if (typeof payload.exp !== 'number') return 'The token has no "exp" claim: tokens must expire.';
+  if (payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowS + CLOCK_TOLERANCE_S)) {
+    return 'The token\'s "iat" claim is in the future.';
+  }
+  const from = typeof payload.iat === 'number' ? payload.iat : nowS;
+  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S) return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
+  return null;
 }
 
 /** Who the caller is, as `authenticate` found out. */
@@ -43,6 +65,7 @@ function tokenFrom(req: Request): string | null {
 /** Verifies the caller's token (when a secret is set) and puts an Access on `res.locals.access`. */
 export function createAuthenticate(options: AuthOptions): RequestHandler {
   const key = options.secret ? secretKey(options.secret) : null;
+  const maxLifetimeS = options.maxLifetimeS ?? DEFAULT_TOKEN_MAX_LIFETIME_S;
   return async (req, res, next) => {
     if (!key) {
       res.locals.access = { kind: 'open' } satisfies Access;
@@ -55,11 +78,16 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (error) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       const expired = error instanceof joseErrors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
+    }
+    const timeProblem = tokenTimeProblem(payload, Math.floor(Date.now() / 1000), maxLifetimeS);
+    if (timeProblem) {
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw new ApiError('ERR_UNAUTHORIZED', timeProblem);
     }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

@@ -6,6 +6,7 @@ import type {
   FileVersionSummary,
   SkippedFile,
 } from '../proxy/api/files-api-types.ts';
+import { withoutBidiControls } from '../proxy/api/files-api-types.ts';
 import { parseCsv, delimiterFor } from './csv.ts';
 import { GeneratedFilesChangeEvent, GeneratedFilesDownloadEvent } from './events.ts';
 import { FilesClient, FilesApiError, withToken } from './files-client.ts';
@@ -642,7 +643,7 @@ export class GeneratedFilesElement extends LitElement {
     return html`<li part="item">
       <span part="icon">${formatIcon(format, kind)}</span>
       <div class="info">
-        <span part="name">${file.name}</span>${versions.length > 1
+        <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${versions.length > 1
           ? html`<span part="version-badge" title="${versions.length} versions"
               ><span aria-hidden="true">v${file.version}</span
               ><span class="visually-hidden">, version ${file.version}</span></span
@@ -752,7 +753,7 @@ export class GeneratedFilesElement extends LitElement {
 function clickDownload(href: string, name: string): void {
   const link = document.createElement('a');
   link.href = href;
-  link.download = name;
+  link.download = withoutBidiControls(name);
   link.rel = 'noopener';
   link.click();
 }

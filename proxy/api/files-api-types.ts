@@ -56,3 +56,14 @@ export interface ErrorResponse {
  * `event: skipped` with a SkippedFile, and a comment heartbeat every 15 s.
  */
 export type FileEventName = 'file' | 'skipped';
+
+/**
+ * Bidirectional-text controls (embeddings, overrides, isolates, marks). A right-to-left override
+ * turns `invoice\u202Excod.html` into what looks like `invoicelmth.docx`: an HTML file dressed as
+ * a document. A file name is shown and saved without them, by the sidecar and the element alike.
+ */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+export function withoutBidiControls(name: string): string {
+  return name.replace(BIDI_CONTROLS, '');
+}

@@ -189,6 +189,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,
     handshakeTimeoutMs: options.gatewayTimeoutMs,
+    maxPayload: options.maxFrameBytes,
+    maxInFlightBytes: options.maxInFlightBytes,
     passthrough: (req, socket, head) => passthrough.upgrade(req, socket as never, head),
   });
 

@@ -14,6 +14,7 @@ import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
 import { gatewayFailure, refuseUpgrade } from './gateway-errors.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
 import { legacyCodec } from './wire-legacy.ts';
 import { V1_PROTOCOL, v1Codec } from './wire-v1.ts';
@@ -30,6 +31,8 @@ export interface KernelChannelsOptions {
   handshakeTimeoutMs: number;
   /** Largest frame accepted from either side. */
   maxPayload?: number;
+  /** Frame bytes held across all connections before reads pause. */
+  maxInFlightBytes?: number;
   highWaterMark?: number;
   streamHoldMs?: number;
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
@@ -51,7 +54,8 @@ type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
 export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   const base = options.gateway.pathname;
   const channelsPath = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}api/kernels/([^/]+)/channels$`);
-  const maxPayload = options.maxPayload ?? 256 * 1024 * 1024;
+  const maxPayload = options.maxPayload ?? 32 * 1024 * 1024;
+  const budget = new FrameBudget(options.maxInFlightBytes ?? 256 * 1024 * 1024);
   const server = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -203,6 +207,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
           recordWaitMs: options.recordWaitMs,
           streamHoldMs: options.streamHoldMs ?? 500,
+          budget,
         });
       });
     });
@@ -215,7 +220,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     server.close();
   }
 
-  return { handleUpgrade, close, connections: () => server.clients.size };
+  return { handleUpgrade, close, connections: () => server.clients.size, framesInFlight: () => budget.inFlight };
 }
 
 /** The workspace as the kernel sees it, and its real path when the kernel shares our filesystem view. */

@@ -20,6 +20,11 @@ export interface KernelFrame {
   rawContent(): Buffer | undefined;
   /** Mark the content returned by content() as changed, so encode() re-serializes it. */
   markContentChanged(): void;
+  /**
+   * Put new content JSON bytes in place of the old (formats that keep content apart: v1), so a
+   * large message can be changed without parsing all of it. content() then reads the new bytes.
+   */
+  replaceRawContent?(content: Buffer): void;
   encode(): EncodedFrame;
 }
 

@@ -28,6 +28,8 @@ class V1Frame implements KernelFrame {
   readonly session: string | undefined;
   private parsedContent: Record<string, unknown> | undefined | null = null;
   private changed = false;
+  /** The content bytes were replaced (replaceRawContent): the parts are packed again. */
+  private replaced = false;
 
   constructor(
     private readonly original: Buffer,
@@ -63,11 +65,21 @@ class V1Frame implements KernelFrame {
     this.changed = true;
   }
 
+  replaceRawContent(content: Buffer): void {
+    this.parts[CONTENT] = content;
+    this.parsedContent = null;
+    this.changed = false;
+    this.replaced = true;
+  }
+
   encode(): EncodedFrame {
-    if (!this.changed || !this.parsedContent) return { data: this.original, binary: true };
-    const parts = this.parts.slice();
-    parts[CONTENT] = Buffer.from(JSON.stringify(this.parsedContent), 'utf8');
-    return { data: packV1(parts), binary: true };
+    if (this.changed && this.parsedContent) {
+      const parts = this.parts.slice();
+      parts[CONTENT] = Buffer.from(JSON.stringify(this.parsedContent), 'utf8');
+      return { data: packV1(parts), binary: true };
+    }
+    if (this.replaced) return { data: packV1(this.parts), binary: true };
+    return { data: this.original, binary: true };
   }
 }
 

@@ -94,6 +94,11 @@ export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boo
   return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text), (raw) => rewriter.mayAppearInJson(raw));
 }
 
+/** Rewrite /mnt/data to the workspace in one value of a client message (the same one, when nothing changed). */
+export function rewriteIncomingValue(value: unknown, rewriter: PathRewriter): unknown {
+  return rewriteDeep(value, (code) => rewriter.codeIn(code));
+}
+
 /** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */
 export function rewriteIncoming(frame: KernelFrame, rewriter: PathRewriter): boolean {
   // Client JSON may escape `/` as `\/`: no byte search there (and requests are small).

@@ -21,10 +21,10 @@ export interface KernelFrame {
   /** Mark the content returned by content() as changed, so encode() re-serializes it. */
   markContentChanged(): void;
   /**
-   * Put new content JSON bytes in place of the old (formats that keep content apart: v1), so a
-   * large message can be changed without parsing all of it. content() then reads the new bytes.
+   * Put new content JSON bytes, in pieces, in place of the old (formats that keep content apart:
+   * v1), so a large message can be changed without parsing all of it or copying it twice.
    */
-  replaceRawContent?(content: Buffer): void;
+  replaceRawContent?(pieces: Buffer[]): void;
   encode(): EncodedFrame;
 }
 

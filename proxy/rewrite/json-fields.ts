@@ -96,15 +96,18 @@ function checkEnd(buf: Buffer, i: number, fields: Map<string, FieldSpan>): Map<s
   return fields;
 }
 
-/** The object with some fields' values replaced by new JSON bytes, everything else as it was. */
-export function spliceFields(buf: Buffer, replacements: ReadonlyArray<{ span: FieldSpan; json: Buffer }>): Buffer {
+/**
+ * The object with some fields' values replaced by new JSON bytes, everything else as it was, as
+ * pieces (views of `buf` and the new values): the caller concatenates them once, where they go.
+ */
+export function spliceFields(buf: Buffer, replacements: ReadonlyArray<{ span: FieldSpan; json: Buffer[] }>): Buffer[] {
   const sorted = [...replacements].sort((a, b) => a.span.start - b.span.start);
-  const parts: Buffer[] = [];
+  const pieces: Buffer[] = [];
   let at = 0;
   for (const { span, json } of sorted) {
-    parts.push(buf.subarray(at, span.start), json);
+    pieces.push(buf.subarray(at, span.start), ...json);
     at = span.end;
   }
-  parts.push(buf.subarray(at));
-  return Buffer.concat(parts);
+  pieces.push(buf.subarray(at));
+  return pieces;
 }

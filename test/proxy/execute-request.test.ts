@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { packV1, v1Codec } from '../../proxy/gateway/wire-v1.ts';
 import { LARGE_CONTENT_BYTES, rewriteExecuteRequest } from '../../proxy/rewrite/execute-request.ts';
 import { spliceFields, topLevelFields } from '../../proxy/rewrite/json-fields.ts';
+import { rewriteJsonStringWindows, WINDOW_CONTEXT } from '../../proxy/rewrite/json-string-windows.ts';
 import { PathRewriter } from '../../proxy/rewrite/path-rewriter.ts';
 
 const rewriter = new PathRewriter(['/srv/ws/chatA']);
@@ -30,10 +31,10 @@ test('spliceFields replaces values and keeps every other byte', () => {
   const buf = Buffer.from('{ "a" : 1 ,"b" : "two", "c":[3] }');
   const spans = topLevelFields(buf);
   const out = spliceFields(buf, [
-    { span: spans.get('c')!, json: Buffer.from('"C"') },
-    { span: spans.get('a')!, json: Buffer.from('{"x":1}') },
+    { span: spans.get('c')!, json: [Buffer.from('"C"')] },
+    { span: spans.get('a')!, json: [Buffer.from('{"x":'), Buffer.from('1}')] },
   ]);
-  assert.equal(out.toString(), '{ "a" : {"x":1} ,"b" : "two", "c":"C" }');
+  assert.equal(Buffer.concat(out).toString(), '{ "a" : {"x":1} ,"b" : "two", "c":"C" }');
 });
 
 function v1Execute(content: Buffer): Buffer {
@@ -63,4 +64,24 @@ test('a small execute_request takes the generic path, with the same answers', ()
   const frame = v1Codec.decode(v1Execute(Buffer.from('{"code":"open(\'/mnt/data/a\')","silent":false}')), true);
   assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: false });
   assert.equal(v1Codec.decode(frame.encode().data as Buffer, true).content()?.code, "open('/srv/ws/chatA/a')");
+});
+
+test('rewriting windows of a JSON string gives what rewriting the whole decoded string gives', () => {
+  const atoms = [
+    '/mnt/data', '/mnt/data/', "'/mnt/data/x.csv'", '/tmp/mnt/data', '/mnt/database', 'mnt', '\n', '"', '\\', 'é', '😀', '日本',
+    '\u001b[0;32m/mnt/data', ' ', 'x'.repeat(WINDOW_CONTEXT - 3), 'y'.repeat(WINDOW_CONTEXT + 5), '\t/mnt/data\t',
+  ];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 400; round++) {
+    const text = Array.from({ length: 1 + Math.floor(random() * 12) }, () => atoms[Math.floor(random() * atoms.length)]).join('');
+    // Clients may escape "/" (and anything else): both spellings.
+    for (const json of [JSON.stringify(text), JSON.stringify(text).replace(/\//g, '\\/')]) {
+      const pieces = rewriteJsonStringWindows(Buffer.from(json), 'mnt', (t) => rewriter.codeIn(t));
+      const expected = rewriter.codeIn(text);
+      const got = pieces ? (JSON.parse(Buffer.concat(pieces).toString()) as string) : text;
+      assert.equal(got, expected, json);
+      if (!pieces) assert.equal(expected, text, 'null only when nothing changed');
+    }
+  }
 });

@@ -1,7 +1,7 @@
 /**
  * Rewrites text inside one large JSON string value without decoding all of it: only windows of
- * bytes around each occurrence of a needle are decoded, rewritten and re-encoded; the bytes in
- * between are kept as they are. The rewrite must be local: its result for a window may depend on
+ * bytes around each occurrence of a needle (and `reach` bytes past it, for a match that only
+ * starts with the needle) are decoded, rewritten and re-encoded; the bytes in between are kept. The rewrite must be local: its result for a window may depend on
  * at most WINDOW_CONTEXT bytes on either side of what it changes (the path rewriter looks one
  * character around a match, and back over an ANSI colour code).
  */
@@ -28,13 +28,13 @@ function isSafeCut(buf: Buffer, p: number): boolean {
  * `json` is a JSON string value, quotes included. Returns the pieces of the rewritten value
  * (untouched runs are views of `json`), or null when nothing changed.
  */
-export function rewriteJsonStringWindows(json: Buffer, needle: string, rewrite: (text: string) => string): Buffer[] | null {
+export function rewriteJsonStringWindows(json: Buffer, needle: string, rewrite: (text: string) => string, reach = 0): Buffer[] | null {
   const first = 1;
   const last = json.length - 1; // the closing quote
   const windows: Array<[number, number]> = [];
   for (let at = json.indexOf(needle, first); at !== -1 && at < last; at = json.indexOf(needle, at + needle.length)) {
     let start = Math.max(first, at - WINDOW_CONTEXT);
-    let end = Math.min(last, at + needle.length + WINDOW_CONTEXT);
+    let end = Math.min(last, at + needle.length + reach + WINDOW_CONTEXT);
     while (start > first && !isSafeCut(json, start)) start--;
     while (end < last && !isSafeCut(json, end)) end++;
     const previous = windows[windows.length - 1];

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { packV1, v1Codec } from '../../proxy/gateway/wire-v1.ts';
-import { LARGE_CONTENT_BYTES, rewriteExecuteRequest } from '../../proxy/rewrite/execute-request.ts';
+import { rewriteExecuteRequest } from '../../proxy/rewrite/execute-request.ts';
+import { LARGE_CONTENT_BYTES } from '../../proxy/rewrite/large-content.ts';
+import { rewriteOutgoing } from '../../proxy/rewrite/message-rewriter.ts';
 import { spliceFields, topLevelFields } from '../../proxy/rewrite/json-fields.ts';
 import { rewriteJsonStringWindows, WINDOW_CONTEXT } from '../../proxy/rewrite/json-string-windows.ts';
 import { PathRewriter } from '../../proxy/rewrite/path-rewriter.ts';
@@ -84,4 +86,16 @@ test('rewriting windows of a JSON string gives what rewriting the whole decoded 
       if (!pieces) assert.equal(expected, text, 'null only when nothing changed');
     }
   }
+});
+
+test('a large execute_input echo is rewritten back to /mnt/data in windows, every other byte kept', () => {
+  const out = new PathRewriter(['/srv/ws/chatA', '/srv/ws/chatA-real']);
+  const filler = 'z'.repeat(LARGE_CONTENT_BYTES);
+  const content = Buffer.from(`{"code":"open('/srv/ws/chatA/a.csv')  # ${filler} /srv/ws/chatA-real/b /srv/ws/chatAB","execution_count":3}`);
+  const header = Buffer.from(JSON.stringify({ msg_id: 'o1', msg_type: 'execute_input', session: 's', username: '', date: '', version: '5.3' }));
+  const frame = v1Codec.decode(packV1([Buffer.from('iopub'), header, Buffer.from('{}'), Buffer.from('{}'), content]), true);
+  assert.equal(rewriteOutgoing(frame, out), true);
+  const code = v1Codec.decode(frame.encode().data as Buffer, true).content()?.code as string;
+  assert.ok(code.startsWith("open('/mnt/data/a.csv')  # zzz"));
+  assert.ok(code.endsWith('zzz /mnt/data/b /srv/ws/chatAB'), code.slice(-60));
 });

@@ -56,19 +56,19 @@ describe('<generated-files> files', () => {
 
   it('shows a name with a right-to-left override isolated and without the override, and saves it without (issue 16)', async () => {
     const chatId = uniqueChatId();
-    const spoof = 'invoice\u202excod.html';
+    const spoof = 'report\u202efdp.csv';
     const file = makeFile(chatId, spoof);
     await server.setup(chatId, { files: [file], contents: { [file.id]: '<script>' } });
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
     await el.updateComplete;
-    const row = item(el, 'invoicecod.html');
+    const row = item(el, 'reportfdp.csv');
     const shown = part(row, 'name')!;
     assert(shown.querySelector('bdi'), 'the name is in a <bdi>');
-    assertEqual(shown.textContent, 'invoicecod.html');
+    assertEqual(shown.textContent, 'reportfdp.csv');
     part(row, 'download-button')?.click();
     await waitFor(() => capture.downloads.length === 1, 'the download click');
-    assertEqual(capture.downloads[0]!.name, 'invoicecod.html');
+    assertEqual(capture.downloads[0]!.name, 'reportfdp.csv');
   });
 
   it('lets a listener cancel the download', async () => {

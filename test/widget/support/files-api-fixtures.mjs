@@ -127,7 +127,8 @@ export function filesApiFixtures() {
       const owner = c.files.find((f) => f.id === fileId || f.versions?.some((v) => v.id === fileId));
       ctx.set('Content-Type', owner?.mimeType ?? 'application/octet-stream');
       const inline = url.searchParams.get('disposition') === 'inline';
-      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${owner?.name ?? 'file'}"`);
+      // The element names the download itself; non-ASCII names go in filename* as the sidecar does.
+      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(owner?.name ?? 'file')}`);
       const content = c.contents[fileId] ?? `content of ${fileId}`;
       ctx.body = content.startsWith('base64:') ? Buffer.from(content.slice(7), 'base64') : content;
       return;

@@ -43,6 +43,8 @@ export class FrameBudget {
     this.#paused.delete(source);
   }
 
+  // A side the relay had also paused for its own reasons may be resumed here: the relay pauses it
+  // again on its next frame or send, so at most one more frame is read early.
   #resumeAll(): void {
     for (const source of this.#paused) {
       if (source.readyState === source.OPEN) source.resume();

@@ -170,3 +170,14 @@ export interface DiffResponse {
   to: { id: string; version: number; size: number; sha256: string };
   diff: FileDiff;
 }
+
+/**
+ * Bidirectional-text controls (embeddings, overrides, isolates, marks). A right-to-left override
+ * turns `invoice\u202Excod.html` into what looks like `invoicelmth.docx`: an HTML file dressed as
+ * a document. A file name is shown and saved without them, by the sidecar and the element alike.
+ */
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+export function withoutBidiControls(name: string): string {
+  return name.replace(BIDI_CONTROLS, '');
+}

@@ -19,6 +19,8 @@ export interface LocalJupyterOptions {
   password?: string;
   /** Jupyter's base_url, e.g. `/jupyter/`. */
   baseUrl?: string;
+  /** More `--ServerApp.*` arguments (tests raise Tornado's 10 MiB WebSocket message limit with them). */
+  extraArgs?: string[];
   /** Seconds to wait for it to answer. */
   startTimeoutMs?: number;
   /** Where Jupyter's own log goes; inherited stderr when `inherit`, dropped by default. */
@@ -88,6 +90,7 @@ export async function startLocalJupyter(options: LocalJupyterOptions): Promise<L
   if (options.password !== undefined) {
     args.push(`--ServerApp.password=${await hashPassword(python, options.password)}`);
   }
+  args.push(...(options.extraArgs ?? []));
   const child = spawn(python, args, {
     stdio: ['ignore', 'ignore', options.log === 'inherit' ? 'inherit' : 'ignore'],
     env: { ...process.env, JUPYTER_RUNTIME_DIR: path.join(rootDir, '.jupyter-runtime'), PYTHONUNBUFFERED: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' },

@@ -67,6 +67,14 @@ export interface SidecarOptions {
   webhookSecret: string | null;
   /** A delivery still failing this long after its file was recorded is kept as failed. */
   webhookMaxAgeMs: number;
+  /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
+  allowedHosts: string[];
+  /** Largest WebSocket frame accepted from either side, in bytes. */
+  maxFrameBytes: number;
+  /** Bytes of frames received and not yet sent on, across all kernel connections, before reads pause. */
+  maxInFlightBytes: number;
+  /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
+  tokenMaxLifetimeS: number;
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -106,11 +114,15 @@ export const OPTION_SPECS: Record<string, Spec> = {
   previewConcurrency: { flag: 'preview-concurrency', env: 'PREVIEW_CONCURRENCY', help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).' },
   demo: { flag: 'demo', env: 'SIDECAR_DEMO', help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).' },
   announceFiles: { flag: 'announce-files', env: 'ANNOUNCE_FILES', help: "File card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (default: text/plain, text/markdown, text/html)." },
-  publicUrl: { flag: 'public-url', env: 'PUBLIC_URL', help: "The sidecar's address as users' browsers reach it, for links (default: the Host each client connected with)." },
+  publicUrl: { flag: 'public-url', env: 'PUBLIC_URL', help: "The sidecar's address as users' browsers reach it, e.g. https://files.example.com/: the base of links, and its host is allowed in Host headers (default: links use the Host each client connected with)." },
   linkTtlSeconds: { flag: 'link-ttl', env: 'LINK_TTL', help: "Lifetime of a link's token: seconds, or with s/m/h/d (default 7d; 0: never expires). Only with FILES_API_SECRET." },
   webhookUrl: { flag: 'webhook-url', env: 'WEBHOOK_URL', help: 'POST one signed JSON delivery per recorded file version here (at least once, from a durable outbox).' },
   webhookSecret: { flag: '', env: 'WEBHOOK_SECRET', help: 'HMAC-SHA256 key for webhook signatures (environment only; required with --webhook-url).' },
   webhookMaxAgeMs: { flag: 'webhook-max-age', env: 'WEBHOOK_MAX_AGE', help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d (default 1d).' },
+  allowedHosts: { flag: 'allowed-hosts', env: 'ALLOWED_HOSTS', help: 'Comma-separated Host header values allowed besides loopback names and --public-url (host, or host:port). Others get a 403.' },
+  maxFrameBytes: { flag: 'max-frame-mb', env: 'MAX_FRAME_MB', help: 'Largest kernel WebSocket frame, either direction (default 32). Larger ones close the socket (1009).' },
+  maxInFlightBytes: { flag: 'max-in-flight-mb', env: 'MAX_IN_FLIGHT_MB', help: 'Frame bytes held across all kernel connections before reads pause (default 256).' },
+  tokenMaxLifetimeS: { flag: 'token-max-lifetime-s', env: 'TOKEN_MAX_LIFETIME_S', help: 'Files-API tokens valid for longer than this are refused (default 86400: one day).' },
 };
 
 /** Reads `--flag value`, `--flag=value` and `--no-flag`. */
@@ -248,6 +260,13 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
   const rawExtensions = get('trackExtensions');
 
+  const allowedHosts = list(get('allowedHosts')).map((h) => h.toLowerCase());
+  for (const host of allowedHosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
+      throw new OptionsError('ERR_OPTIONS_ALLOWED_HOSTS', `--allowed-hosts takes host names or host:port, got ${JSON.stringify(host)}. Example: --allowed-hosts sidecar,sidecar.internal:8890`);
+    }
+  }
+
   return {
     gatewayUrl,
     host: get('host') ?? '127.0.0.1',
@@ -283,6 +302,10 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     webhookUrl,
     webhookSecret,
     webhookMaxAgeMs: (webhookMaxAge ?? 86_400) * 1000,
+    allowedHosts,
+    maxFrameBytes: positiveNumber('maxFrameBytes', get('maxFrameBytes'), 1024 * 1024) ?? 32 * 1024 * 1024,
+    maxInFlightBytes: positiveNumber('maxInFlightBytes', get('maxInFlightBytes'), 1024 * 1024) ?? 256 * 1024 * 1024,
+    tokenMaxLifetimeS: positiveNumber('tokenMaxLifetimeS', get('tokenMaxLifetimeS'), 1) ?? 86_400,
   };
 }
 

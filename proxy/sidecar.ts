@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Router } from 'express';
+import { createHostAllowList, HOST_NOT_ALLOWED } from './allowed-hosts.ts';
 import { API_PREFIX } from './api/files-api-types.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
@@ -15,10 +16,12 @@ import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
 import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
+import { ChatOwners } from './chats/chat-owners.ts';
 import { KernelChats } from './chats/kernel-chats.ts';
+import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
-import { sendJsonError } from './gateway/gateway-errors.ts';
+import { refuseUpgrade, sendJsonError } from './gateway/gateway-errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
@@ -55,7 +58,7 @@ export interface Sidecar {
   connections(): number;
 }
 
-const KERNEL_DELETE = /api\/kernels\/([^/?]+)\/?(?:\?|$)/;
+const ONE_KERNEL = /api\/kernels\/([^/?]+)\/?(?:\?|$)/;
 
 /** The Express app and the upgrade handler, wired: the sidecar minus its start-up. */
 export async function createSidecar(options: SidecarOptions, parts: SidecarParts = {}): Promise<Sidecar> {
@@ -110,9 +113,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     logger,
   };
 
+  // The address we listen on is configured too (unless it is a wildcard): clients may use it.
+  const listenHost = ['0.0.0.0', '::', ''].includes(options.host) ? [] : [options.host.includes(':') ? `[${options.host}]` : options.host];
+  const hosts = createHostAllowList({ publicUrl: options.publicUrl, allowedHosts: [...options.allowedHosts, ...listenHost] });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+
+  // Before any route: a Host we were not configured for is a DNS-rebinding page or a mistake.
+  app.use((req, res, next) => {
+    if (hosts.allows(req.headers.host)) return next();
+    sendJsonError(res, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+  });
 
   // /chats/{chatId}/... is a gateway base URL for clients that can only set a URL.
   app.use((req, res, next) => {
@@ -133,7 +146,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       recorder,
       workspaces,
       logger,
-      auth: { secret: options.filesSecret },
+      auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth,
@@ -149,12 +162,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
 
+  const provisional = new ProvisionalWorkspaces(workspaces);
   const createDeps = {
     assignment,
     kernelChats,
     workspaces,
+    provisional,
+    owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
-    onChatOwner: (chatId: string, owner: string) => store.setOwner(chatId, owner),
   };
   app.post(
     `${base}api/kernels`,
@@ -163,13 +178,24 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
   );
 
+  const forgetKernel = (encodedId: string) => {
+    let id: string;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      return;
+    }
+    kernelChats.delete(id).catch((e) => logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+  };
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
     onResponse(proxyRes, req) {
-      // A deleted kernel is forgotten (Open WebUI makes and deletes one per run).
-      if (req.method === 'DELETE' && proxyRes.statusCode === 204) {
-        const id = KERNEL_DELETE.exec(req.url.slice(base.length - 1))?.[1];
-        if (id) kernelChats.delete(decodeURIComponent(id)).catch((e) => logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+      // A deleted kernel is forgotten (Open WebUI makes and deletes one per run), and so is one
+      // the gateway no longer has (it restarted, or culled it): the map keeps only live kernels.
+      const gone = (req.method === 'DELETE' && proxyRes.statusCode === 204) || proxyRes.statusCode === 404;
+      if (gone && (req.method === 'GET' || req.method === 'DELETE')) {
+        const id = ONE_KERNEL.exec(req.url.slice(base.length - 1))?.[1];
+        if (id) forgetKernel(id);
       }
     },
   });
@@ -194,17 +220,24 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
+    provisional,
     observer: parts.observer ?? recorder,
     announce: { mode: options.announceFiles, links, linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()) },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,
     handshakeTimeoutMs: options.gatewayTimeoutMs,
+    maxPayload: options.maxFrameBytes,
+    maxInFlightBytes: options.maxInFlightBytes,
     passthrough: (req, socket, head) => passthrough.upgrade(req, socket as never, head),
   });
 
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
+    if (!hosts.allows(req.headers.host)) {
+      socket.on('error', () => socket.destroy());
+      return refuseUpgrade(socket, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+    }
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
       socket.destroy();

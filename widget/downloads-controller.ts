@@ -1,6 +1,7 @@
 import type { ReactiveControllerHost } from 'lit';
 import { GeneratedFilesDownloadEvent, type GeneratedFilesDownloadDetail } from './events.ts';
 import { FilesApiError, withToken, type FilesClient } from './files-client.ts';
+import { withoutBidiControls } from '../contract/files-api.ts';
 
 export interface DownloadsOptions {
   client(): FilesClient;
@@ -80,7 +81,7 @@ export class DownloadsController {
 function clickDownload(href: string, name: string): void {
   const link = document.createElement('a');
   link.href = href;
-  link.download = name;
+  link.download = withoutBidiControls(name);
   link.rel = 'noopener';
   link.click();
 }

@@ -15,6 +15,7 @@ import { xhrUpload, type UploadRequest, type UploadTransfer } from './upload-tra
 import { UploadsController, type Upload } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
+import { withoutBidiControls } from '../contract/files-api.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
 import { PreviewController } from './preview-controller.ts';
 import { previewStyles } from './preview-view.ts';
@@ -601,7 +602,7 @@ export class GeneratedFilesElement extends LitElement {
     return html`<li part="item">
       <span part="icon">${formatIcon(format, kind)}</span>
       <div class="info">
-        <span part="name">${file.name}</span>${versions.length > 1
+        <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${versions.length > 1
           ? html`<span part="version-badge" title="${versions.length} versions"
               ><span aria-hidden="true">v${file.version}</span
               ><span class="visually-hidden">, version ${file.version}</span></span

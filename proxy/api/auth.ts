@@ -7,6 +7,30 @@ import { ApiError } from './http-errors.ts';
 export interface AuthOptions {
   /** HS256 secret (at least 32 bytes). Without one the API is open. */
   secret?: string | null;
+  /** Longest a token may be valid, in seconds (default one day). */
+  maxLifetimeS?: number;
+}
+
+/** Clocks of the signer and the sidecar may differ by this much. */
+export const CLOCK_TOLERANCE_S = 30;
+export const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
+
+/**
+ * Why a token's times are not acceptable, or null when they are. jose checks exp and nbf; this
+ * adds what it does not: a token must expire (one without exp would be valid forever), may not
+ * be issued in the future (a signer with a wrong clock, or a token minted to outlive a key
+ * rotation), and may not live longer than `maxLifetimeS`, counted from iat when it has one.
+ */
+export function tokenTimeProblem(payload: JWTPayload, nowS: number, maxLifetimeS: number): string | null {
+  if (typeof payload.exp !== 'number') return 'The token has no "exp" claim: tokens must expire.';
+  if (issuedInFuture(payload, nowS)) return 'The token\'s "iat" claim is in the future.';
+  const from = typeof payload.iat === 'number' ? payload.iat : nowS;
+  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S) return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
+  return null;
+}
+
+function issuedInFuture(payload: JWTPayload, nowS: number): boolean {
+  return payload.iat !== undefined && (typeof payload.iat !== 'number' || payload.iat > nowS + CLOCK_TOLERANCE_S);
 }
 
 /** Who the caller is, as `authenticate` found out. */
@@ -45,6 +69,7 @@ function tokenFrom(req: Request): string | null {
 /** Verifies the caller's token (when a secret is set) and puts an Access on `res.locals.access`. */
 export function createAuthenticate(options: AuthOptions): RequestHandler {
   const key = options.secret ? secretKey(options.secret) : null;
+  const maxLifetimeS = options.maxLifetimeS ?? DEFAULT_TOKEN_MAX_LIFETIME_S;
   return async (req, res, next) => {
     if (!key) {
       res.locals.access = { kind: 'open' } satisfies Access;
@@ -57,7 +82,8 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
+      // `exp` is required below for chat and user tokens; a link's token may have none (--link-ttl 0).
+      ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (error) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       const expired = error instanceof joseErrors.JWTExpired;
@@ -65,13 +91,24 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     if (payload.scope !== undefined) {
       // A link's capability token: never read as a chat token, whatever else it claims.
+      // This sidecar minted it: its life is --link-ttl (0: no expiry, the operator's choice) and a
+      // chat's revocation ends it, so the lifetime rules for chat tokens do not apply to it.
       const claims = payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
       if (!claims) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
         throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s scope is not one this API grants.');
       }
+      if (issuedInFuture(payload, Math.floor(Date.now() / 1000))) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s "iat" claim is in the future.');
+      }
       res.locals.access = { kind: 'file', ...claims } satisfies Access;
       return next();
+    }
+    const timeProblem = tokenTimeProblem(payload, Math.floor(Date.now() / 1000), maxLifetimeS);
+    if (timeProblem) {
+      res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+      throw new ApiError('ERR_UNAUTHORIZED', timeProblem);
     }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

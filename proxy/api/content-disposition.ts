@@ -1,10 +1,13 @@
+import { withoutBidiControls } from './files-api-types.ts';
+
 /**
  * A Content-Disposition header value (RFC 6266) for any file name: an ASCII `filename` fallback
  * for old clients, plus `filename*` (RFC 5987) carrying the exact UTF-8 name. Quotes,
  * backslashes, CR/LF and other control characters never reach the header.
  */
 export function contentDisposition(fileName: string, type: 'attachment' | 'inline' = 'attachment'): string {
-  const name = wellFormed(fileName);
+  // A saved name keeps no bidi controls: the file manager would show a spoofed extension.
+  const name = wellFormed(withoutBidiControls(fileName));
   const fallback = asciiFallback(name);
   const header = `${type}; filename="${fallback}"`;
   return fallback === name ? header : `${header}; filename*=UTF-8''${encodeRfc5987(name)}`;

@@ -95,11 +95,14 @@ export function createFilesApi(deps: FilesApiDeps): Router {
         throw new ApiError('ERR_UNAUTHORIZED', "This chat's links were revoked after this one was issued.");
       }
     }
-    const known = await store.hasChat(chatId);
-    if (access.kind === 'user' && (!known || (await store.getOwner(chatId)) !== access.sub)) throw chatNotFound();
-    if (!known && !(await workspaceExists(chatId))) {
-      if (!(options.mayCreate && access.kind !== 'user')) throw chatNotFound();
+    // A user token takes one path whether the chat is unknown or another user's: the owner is
+    // looked up either way (an unknown chat has none), so timing does not tell the two apart.
+    // A chat with an owner is a known chat, so a match needs no second look.
+    if (access.kind === 'user') {
+      if ((await store.getOwner(chatId)) !== access.sub) throw chatNotFound();
+      return chatId;
     }
+    if (!(await store.hasChat(chatId)) && !(await workspaceExists(chatId)) && !options.mayCreate) throw chatNotFound();
     return chatId;
   }
 

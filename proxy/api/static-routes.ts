@@ -3,6 +3,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { sendJsonError } from '../gateway/gateway-errors.ts';
 import { packageRoot } from '../package-root.ts';
+import { isDemoPageRequest } from './demo-page-request.ts';
 import { WIDGET_PATH } from './files-api-types.ts';
 
 /**
@@ -23,8 +24,13 @@ export function createStaticRoutes(options: { demo: boolean; demoConfig?: () => 
   }, express.static(widgetDir, { fallthrough: false, maxAge: '5m' }));
 
   if (options.demo) {
-    router.get('/sidecar/demo/config.json', (_req, res) => {
-      res.set('Cache-Control', 'no-store').json(options.demoConfig?.() ?? {});
+    router.get('/sidecar/demo/config.json', (req, res) => {
+      res.set('Cache-Control', 'no-store');
+      res.vary('Sec-Fetch-Site').vary('Referer');
+      if (!isDemoPageRequest(req)) {
+        return sendJsonError(res, 403, 'ERR_DEMO_CONFIG_FORBIDDEN', "Only the demo page of this origin may read its settings (they hold the gateway's token).");
+      }
+      res.json(options.demoConfig?.() ?? {});
     });
     router.use('/sidecar/demo', express.static(path.join(root, 'demo'), { fallthrough: false }));
   }

@@ -313,8 +313,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     const state = await this.#state(chatId);
     const incomingOwner = cause.source === 'execution' ? cause.execution.owner : cause.owner ?? null;
     if (incomingOwner && !state.owner) {
-      await this.#store.setOwner(chatId, incomingOwner);
-      state.owner = incomingOwner;
+      state.owner = await this.#store.claimOwner(chatId, incomingOwner);
     }
     const owner = incomingOwner ?? state.owner;
     const realDir = await resolveWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());

@@ -245,14 +245,20 @@ export class LowdbRecordStore implements RecordStore {
     return (await this.#slot(chatId)).db.data.owner;
   }
 
-  async setOwner(chatId: string, owner: string): Promise<void> {
+  async claimOwner(chatId: string, owner: string): Promise<string> {
+    let standing = owner;
+    // Decided inside the chat's write turn, so two claims racing cannot both win.
     await this.#write(chatId, (data) => {
-      const before = data.owner;
+      if (data.owner !== null) {
+        standing = data.owner;
+        return () => {};
+      }
       data.owner = owner;
       return () => {
-        data.owner = before;
+        data.owner = null;
       };
     });
+    return standing;
   }
 
   async listSkipped(chatId: string): Promise<SkippedFile[]> {

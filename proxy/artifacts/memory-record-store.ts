@@ -62,8 +62,10 @@ export class MemoryRecordStore implements RecordStore {
     return this.#chats.get(assertChatId(chatId))?.owner ?? null;
   }
 
-  async setOwner(chatId: string, owner: string): Promise<void> {
-    this.#chat(chatId).owner = owner;
+  async claimOwner(chatId: string, owner: string): Promise<string> {
+    const chat = this.#chat(chatId);
+    chat.owner ??= owner;
+    return chat.owner;
   }
 
   async listSkipped(chatId: string): Promise<SkippedFile[]> {

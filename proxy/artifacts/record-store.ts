@@ -45,7 +45,11 @@ export interface RecordStore {
   /** Every sha256 some record points to (retention keeps these blobs). */
   referencedShas(): Promise<Set<string>>;
   getOwner(chatId: string): Promise<string | null>;
-  setOwner(chatId: string, owner: string): Promise<void>;
+  /**
+   * Make `owner` the chat's owner unless it has one: the first owner stays (a later kernel
+   * creation must not hand the chat to someone else). Resolves with the owner that stands.
+   */
+  claimOwner(chatId: string, owner: string): Promise<string>;
   /** Files seen but not kept, as of the chat's last scan. */
   listSkipped(chatId: string): Promise<SkippedFile[]>;
   setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void>;

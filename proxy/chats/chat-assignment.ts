@@ -36,8 +36,12 @@ export class ChatAssignment {
     }
   }
 
-  /** For a call on an existing kernel (its WebSocket). Remembers kernels it learns about. */
-  async forKernel(kernelId: string, explicit: string | null, owner: string | null): Promise<{ chatId: string; owner: string | null }> {
+  /**
+   * For a call on an existing kernel (its WebSocket). A kernel it does not know yet (started
+   * before the sidecar, or straight on the gateway) is remembered only once the gateway accepted
+   * the connection: call `remember` then, so refused requests leave nothing behind.
+   */
+  forKernel(kernelId: string, explicit: string | null, owner: string | null): { chatId: string; owner: string | null; remember?: () => Promise<void> } {
     const known = this.kernelChats.get(kernelId);
     if (known) {
       if (explicit && explicit !== known.chatId) {
@@ -45,11 +49,18 @@ export class ChatAssignment {
       }
       return { chatId: known.chatId, owner: known.owner };
     }
-    // A kernel started before the sidecar, or straight on the gateway.
     const chatId = explicit ?? (this.anonymous.kind === 'fixed' ? this.anonymous.chatId : null);
     if (!chatId && this.anonymous.kind === 'reject') this.forNewKernel(null);
     const assigned = chatId ?? `kernel-${kernelId}`;
-    await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
-    return { chatId: assigned, owner };
+    const remember = async () => {
+      // Another connection may have remembered it meanwhile: the first pairing stays.
+      if (!this.kernelChats.get(kernelId)) await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
+    };
+    return { chatId: assigned, owner, remember };
+  }
+
+  /** The gateway says it has no such kernel (any more): forget its chat. */
+  forget(kernelId: string): Promise<void> {
+    return this.kernelChats.delete(kernelId);
   }
 }

@@ -34,6 +34,8 @@ function gatewayPlugin(options: GatewayProxyOptions, body?: (res: ServerResponse
       });
       const replacement = body?.(res);
       if (replacement) {
+        // Exactly one framing: the client's chunked body was read whole and is replaced by ours.
+        proxyReq.removeHeader('transfer-encoding');
         proxyReq.setHeader('content-type', 'application/json');
         proxyReq.setHeader('content-length', replacement.length);
         proxyReq.write(replacement);

@@ -2,9 +2,10 @@ import type { RawData, WebSocket } from 'ws';
 import type { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { EndedExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, type Logger } from '../logger.ts';
-import { rewriteIncoming } from '../rewrite/message-rewriter.ts';
+import { rewriteExecuteRequest } from '../rewrite/execute-request.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
+import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from './kernel-frame.ts';
 
 export interface RelayOptions {
@@ -20,6 +21,8 @@ export interface RelayOptions {
   recordWaitMs: number;
   /** How long a stream message that ends in a possible path prefix may be held. */
   streamHoldMs: number;
+  /** Frame bytes held across all connections; shared by every relay. */
+  budget: FrameBudget;
 }
 
 const MAX_QUEUED = 256;
@@ -57,28 +60,40 @@ export class KernelChannelRelay {
     this.splicer = new StreamSplicer(options.rewriter, (frame) => this.send(this.client, this.upstream, frame.encode()), options.streamHoldMs);
 
     client.on('message', (data, binary) => {
+      const buffer = toBuffer(data);
+      const giveBack = options.budget.take(buffer.length, client);
       this.queued(client, 1);
       this.upChain = this.upChain
-        .then(() => this.fromClient(toBuffer(data), binary))
+        .then(() => this.fromClient(buffer, binary))
         .catch((e) => this.fail(e))
-        .finally(() => this.queued(client, -1));
+        .finally(() => {
+          giveBack();
+          this.queued(client, -1);
+        });
     });
     upstream.on('message', (data, binary) => {
+      const buffer = toBuffer(data);
+      const giveBack = options.budget.take(buffer.length, upstream);
       this.queued(upstream, 1);
       this.downChain = this.downChain
-        .then(() => this.fromGateway(toBuffer(data), binary))
+        .then(() => this.fromGateway(buffer, binary))
         .catch((e) => this.fail(e))
-        .finally(() => this.queued(upstream, -1));
+        .finally(() => {
+          giveBack();
+          this.queued(upstream, -1);
+        });
     });
     client.on('ping', (data) => upstream.readyState === upstream.OPEN && upstream.ping(data));
     upstream.on('ping', (data) => client.readyState === client.OPEN && client.ping(data));
 
     client.on('close', (code, reason) => {
+      options.budget.forget(client);
       this.splicer.discard();
       void this.options.tracker.endAll('socket-closed');
       this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
     });
     upstream.on('close', (code, reason) => {
+      options.budget.forget(upstream);
       // Deliver what the gateway sent before it closed, then close the client the same way.
       this.downChain = this.downChain.then(() => {
         this.splicer.flush();
@@ -104,8 +119,8 @@ export class KernelChannelRelay {
       return;
     }
     if (frame.msgType === 'execute_request') {
-      rewriteIncoming(frame, this.options.rewriter);
-      if (frame.msgId && frame.content()?.silent !== true) await this.options.tracker.begin(frame.msgId, frame.header());
+      const { silent } = rewriteExecuteRequest(frame, this.options.rewriter);
+      if (frame.msgId && !silent) await this.options.tracker.begin(frame.msgId, frame.header());
     }
     this.send(this.upstream, this.client, frame.encode());
   }
@@ -154,7 +169,7 @@ export class KernelChannelRelay {
   private send(target: WebSocket, source: WebSocket, frame: EncodedFrame): void {
     if (target.readyState !== target.OPEN) return;
     target.send(frame.data, { binary: frame.binary }, () => {
-      if (source.isPaused && target.bufferedAmount < this.options.highWaterMark / 2) source.resume();
+      if (source.isPaused && this.options.budget.open && target.bufferedAmount < this.options.highWaterMark / 2) source.resume();
     });
     if (!source.isPaused && target.bufferedAmount > this.options.highWaterMark) source.pause();
   }
@@ -164,7 +179,7 @@ export class KernelChannelRelay {
     const count = (this.waiting.get(source) ?? 0) + delta;
     this.waiting.set(source, count);
     if (count > MAX_QUEUED && !source.isPaused) source.pause();
-    else if (count < MAX_QUEUED / 2 && source.isPaused && this.peerOf(source).bufferedAmount < this.options.highWaterMark / 2) source.resume();
+    else if (count < MAX_QUEUED / 2 && source.isPaused && this.options.budget.open && this.peerOf(source).bufferedAmount < this.options.highWaterMark / 2) source.resume();
   }
 
   private peerOf(source: WebSocket): WebSocket {

@@ -10,12 +10,14 @@ import type { FileLinks } from '../links/file-links.ts';
 import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
 import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
 import { chatFromRequest, ownerFromRequest, splitChatPrefix } from '../chats/chat-request.ts';
+import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
 import { gatewayFailure, refuseUpgrade } from './gateway-errors.ts';
+import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
 import { legacyCodec } from './wire-legacy.ts';
 import { V1_PROTOCOL, v1Codec } from './wire-v1.ts';
@@ -24,6 +26,7 @@ export interface KernelChannelsOptions {
   gateway: URL;
   assignment: ChatAssignment;
   workspaces: Workspaces;
+  provisional: ProvisionalWorkspaces;
   observer: ExecutionObserver;
   /** The file card; absent or mode 'off': none. */
   announce?: { mode: AnnounceMode; links: FileLinks; linkBase: (hostHeader: string | undefined) => URL };
@@ -33,6 +36,8 @@ export interface KernelChannelsOptions {
   handshakeTimeoutMs: number;
   /** Largest frame accepted from either side. */
   maxPayload?: number;
+  /** Frame bytes held across all connections before reads pause. */
+  maxInFlightBytes?: number;
   highWaterMark?: number;
   streamHoldMs?: number;
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
@@ -54,7 +59,8 @@ type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
 export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   const base = options.gateway.pathname;
   const channelsPath = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}api/kernels/([^/]+)/channels$`);
-  const maxPayload = options.maxPayload ?? 256 * 1024 * 1024;
+  const maxPayload = options.maxPayload ?? 32 * 1024 * 1024;
+  const budget = new FrameBudget(options.maxInFlightBytes ?? 256 * 1024 * 1024);
   const server = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -74,6 +80,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     let chatId: string;
     let owner: string | null;
     let kernelId: string;
+    let remember: (() => Promise<void>) | undefined;
     try {
       // The prefix is read off the URL as sent, like the REST routes do: parsing it first would
       // resolve `..` and `%2e%2e`, and a bad chat id would vanish instead of being refused.
@@ -88,7 +95,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       kernelId = decodeURIComponent(match[1]!);
       if (!isValidOpaqueId(kernelId)) return refuseUpgrade(socket, 400, 'ERR_INVALID_KERNEL_ID', 'Invalid kernel id.');
       url.pathname = pathname;
-      ({ chatId, owner } = await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
+      ({ chatId, owner, remember } = options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
     } catch (error) {
       if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
         return refuseUpgrade(socket, error.status, error.code, error.message);
@@ -97,8 +104,21 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       return refuseUpgrade(socket, 400, 'ERR_BAD_REQUEST', 'Malformed kernel channels URL.');
     }
 
-    await options.workspaces.ensure(chatId);
-    const rewriter = new PathRewriter(await workspaceForms(options.workspaces, chatId));
+    // The folder must exist for the rewriter to learn its real path; it is taken away again if the
+    // gateway refuses the connection, and the kernel is remembered only once the gateway accepted.
+    const workspace: ProvisionalWorkspace = await options.provisional.open(chatId);
+    let rewriter: PathRewriter;
+    try {
+      rewriter = new PathRewriter(await workspaceForms(options.workspaces, chatId));
+    } catch (error) {
+      await workspace.release();
+      throw error;
+    }
+    const refused = (status: number) => {
+      void workspace.release();
+      // The gateway says the kernel is gone: forget its chat, so the map does not keep dead kernels.
+      if (status === 404) options.assignment.forget(kernelId).catch((e) => options.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+    };
 
     // One upstream session per client connection, stable across that client's reconnects
     // (Jupyter replays buffered output to a reconnect with the same session_id).
@@ -133,12 +153,16 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     upstream.once('close', () => upstreams.delete(upstream));
     let settled = false;
     const abandon = () => {
-      if (!settled) upstream.terminate();
+      if (settled) return;
+      settled = true;
+      upstream.terminate();
+      void workspace.release();
     };
     socket.once('close', abandon);
 
     upstream.once('unexpected-response', (_request, response) => {
       settled = true;
+      refused(response.statusCode ?? 502);
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
@@ -156,6 +180,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     upstream.once('error', (error: Error & { code?: string }) => {
       if (settled) return;
       settled = true;
+      refused(0);
       const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
       const failure = gatewayFailure(code);
       // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
@@ -166,6 +191,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     upstream.once('open', () => {
       settled = true;
       socket.off('close', abandon);
+      workspace.commit();
+      remember?.().catch((e) => options.logger.warn(`[sidecar] remembering kernel ${kernelId}: ${describeError(e)}`));
       if (socket.destroyed) return upstream.close(1001);
       if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
       server.handleUpgrade(req, socket, head, (client) => {
@@ -191,6 +218,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
           recordWaitMs: options.recordWaitMs,
           streamHoldMs: options.streamHoldMs ?? 500,
+          budget,
         });
       });
     });
@@ -203,7 +231,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     server.close();
   }
 
-  return { handleUpgrade, close, connections: () => server.clients.size };
+  return { handleUpgrade, close, connections: () => server.clients.size, framesInFlight: () => budget.inFlight };
 }
 
 /** The workspace as the kernel sees it, and its real path when the kernel shares our filesystem view. */

@@ -3,7 +3,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { isPlainObject } from './kernel-frame.ts';
 import { chatFromRequest, ownerFromRequest } from '../chats/chat-request.ts';
 import type { ChatAssignment } from '../chats/chat-assignment.ts';
+import type { ChatOwners } from '../chats/chat-owners.ts';
 import type { KernelChats } from '../chats/kernel-chats.ts';
+import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 
@@ -11,14 +13,17 @@ export interface KernelCreateDeps {
   assignment: ChatAssignment;
   kernelChats: KernelChats;
   workspaces: Workspaces;
+  provisional: ProvisionalWorkspaces;
+  owners: ChatOwners;
   /** Jupyter Server's root_dir as the kernel sees it. */
   gatewayRootDir: string;
-  onChatOwner?: (chatId: string, owner: string) => Promise<void>;
 }
 
 interface PendingKernel {
   chatId: string;
   owner: string | null;
+  workspace: ProvisionalWorkspace;
+  releaseOwner: () => void;
 }
 
 /**
@@ -45,30 +50,54 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
     const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
     const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
 
-    await deps.workspaces.ensure(chatId);
+    // Nothing is remembered until the gateway answers 201: a refused request leaves nothing behind.
+    const releaseOwner = await deps.owners.reserve(chatId, owner);
+    let workspace: ProvisionalWorkspace;
+    try {
+      workspace = await deps.provisional.open(chatId);
+    } catch (error) {
+      releaseOwner();
+      throw error;
+    }
+    const pending: PendingKernel = { chatId, owner, workspace, releaseOwner };
+    // Whatever the gateway did (refused, failed, never answered), the response ends: release then.
+    // An accepted kernel committed first, so this is a no-op for it.
+    res.once('close', () => void settle(pending, false));
     const kernelCwd = deps.workspaces.kernelPathFor(chatId);
     const relative = path.posix.relative(deps.gatewayRootDir, kernelCwd);
     if (!relative.startsWith('..') && !path.posix.isAbsolute(relative)) body.path = relative;
     body.env = { ...env, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
     res.locals.kernelBody = Buffer.from(JSON.stringify(body), 'utf8');
-    res.locals.pendingKernel = { chatId, owner } satisfies PendingKernel;
+    res.locals.pendingKernel = pending;
     next();
   };
 }
 
-/** After the gateway answered: remember which chat the new kernel belongs to. */
+async function settle(pending: PendingKernel, accepted: boolean): Promise<void> {
+  pending.releaseOwner();
+  if (accepted) pending.workspace.commit();
+  else await pending.workspace.release();
+}
+
+/** After the gateway answered: remember which chat the new kernel belongs to, only if it made one. */
 export function rememberCreatedKernel(deps: KernelCreateDeps) {
   return async (status: number, body: Buffer, res: Response): Promise<void> => {
     const pending = res.locals.pendingKernel as PendingKernel | undefined;
-    if (!pending || status < 200 || status >= 300) return;
+    if (!pending) return;
     let id: unknown;
-    try {
-      id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
-    } catch {
-      return;
+    if (status >= 200 && status < 300) {
+      try {
+        id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
+      } catch {
+        // no id: nothing to remember
+      }
     }
-    if (typeof id !== 'string') return;
-    await deps.kernelChats.set(id, { chatId: pending.chatId, owner: pending.owner, createdAt: new Date().toISOString() });
-    if (pending.owner) await deps.onChatOwner?.(pending.chatId, pending.owner);
+    if (typeof id !== 'string') return settle(pending, false);
+    try {
+      await deps.kernelChats.set(id, { chatId: pending.chatId, owner: pending.owner, createdAt: new Date().toISOString() });
+      if (pending.owner) await deps.owners.claim(pending.chatId, pending.owner);
+    } finally {
+      await settle(pending, true);
+    }
   };
 }

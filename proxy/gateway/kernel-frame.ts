@@ -22,6 +22,11 @@ export interface KernelFrame {
   rawContent(): Buffer | undefined;
   /** Mark the content returned by content() as changed, so encode() re-serializes it. */
   markContentChanged(): void;
+  /**
+   * Put new content JSON bytes, in pieces, in place of the old (formats that keep content apart:
+   * v1), so a large message can be changed without parsing all of it or copying it twice.
+   */
+  replaceRawContent?(pieces: Buffer[]): void;
   encode(): EncodedFrame;
 }
 

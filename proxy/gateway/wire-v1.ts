@@ -30,6 +30,8 @@ class V1Frame implements KernelFrame {
   private readonly parsedHeader: Record<string, unknown> | undefined;
   private parsedContent: Record<string, unknown> | undefined | null = null;
   private changed = false;
+  /** New content bytes in pieces (replaceRawContent): packed with the other parts once. */
+  private contentPieces: Buffer[] | null = null;
 
   constructor(
     private readonly original: Buffer,
@@ -53,7 +55,7 @@ class V1Frame implements KernelFrame {
     if (this.parsedContent === null) {
       let value: unknown;
       try {
-        value = parseJson(this.parts[CONTENT]!);
+        value = parseJson(this.contentPieces ? Buffer.concat(this.contentPieces) : this.parts[CONTENT]!);
       } catch {
         value = undefined; // as documented: not a JSON object
       }
@@ -63,18 +65,31 @@ class V1Frame implements KernelFrame {
   }
 
   rawContent(): Buffer {
-    return this.parts[CONTENT]!;
+    return this.contentPieces ? Buffer.concat(this.contentPieces) : this.parts[CONTENT]!;
   }
 
   markContentChanged(): void {
     this.changed = true;
   }
 
+  replaceRawContent(pieces: Buffer[]): void {
+    this.contentPieces = pieces;
+    this.parsedContent = null;
+    this.changed = false;
+  }
+
   encode(): EncodedFrame {
-    if (!this.changed || !this.parsedContent) return { data: this.original, binary: true };
-    const parts = this.parts.slice();
-    parts[CONTENT] = Buffer.from(JSON.stringify(this.parsedContent), 'utf8');
-    return { data: packV1(parts), binary: true };
+    if (this.changed && this.parsedContent) {
+      const parts = this.parts.slice();
+      parts[CONTENT] = Buffer.from(JSON.stringify(this.parsedContent), 'utf8');
+      return { data: packV1(parts), binary: true };
+    }
+    if (this.contentPieces) {
+      const parts: Array<Buffer | Buffer[]> = this.parts.slice();
+      parts[CONTENT] = this.contentPieces;
+      return { data: packV1(parts), binary: true };
+    }
+    return { data: this.original, binary: true };
   }
 }
 
@@ -86,17 +101,23 @@ function parseJson(part: Buffer): unknown {
   }
 }
 
-export function packV1(parts: Buffer[]): Buffer {
+/** Packs the parts; a part may come in pieces (a spliced content), concatenated here once. */
+export function packV1(parts: ReadonlyArray<Buffer | readonly Buffer[]>): Buffer {
   const count = parts.length + 1;
   const table = Buffer.alloc(8 * (count + 1));
   table.writeBigUInt64LE(BigInt(count), 0);
   let offset = table.length;
   table.writeBigUInt64LE(BigInt(offset), 8);
+  const flat: Buffer[] = [table];
   parts.forEach((part, i) => {
-    offset += part.length;
+    const pieces = Buffer.isBuffer(part) ? [part] : part;
+    for (const piece of pieces) {
+      offset += piece.length;
+      flat.push(piece);
+    }
     table.writeBigUInt64LE(BigInt(offset), 8 * (i + 2));
   });
-  return Buffer.concat([table, ...parts]);
+  return Buffer.concat(flat, offset);
 }
 
 export function unpackV1(data: Buffer): Buffer[] {

@@ -1,4 +1,5 @@
 import { isPlainObject, type KernelFrame } from '../gateway/kernel-frame.ts';
+import { rewriteLargeContent } from './large-content.ts';
 import type { PathRewriter } from './path-rewriter.ts';
 
 /** Output MIME types whose text is shown to people and may name the workspace. */
@@ -67,7 +68,7 @@ const OUTGOING_FIELDS: Record<string, readonly string[]> = {
 };
 
 /** Messages from clients whose code runs in the kernel. */
-const INCOMING_FIELDS: Record<string, readonly string[]> = {
+export const INCOMING_FIELDS: Record<string, readonly string[]> = {
   execute_request: ['code', 'user_expressions'],
 };
 
@@ -91,7 +92,26 @@ function rewriteFrame(
 
 /** Rewrite the workspace back to /mnt/data in a kernel message. Returns whether it changed. */
 export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boolean {
+  // A large output (the echo of a large execute_request, a huge print) is rewritten field by
+  // field when one plain needle finds every form of the workspace path in its bytes.
+  const fields = frame.msgType && Object.hasOwn(OUTGOING_FIELDS, frame.msgType) ? OUTGOING_FIELDS[frame.msgType] : undefined;
+  const needle = rewriter.jsonNeedle();
+  if (fields && needle !== null) {
+    const large = rewriteLargeContent(frame, {
+      fields,
+      needle,
+      rewriteText: (text) => rewriter.textOut(text),
+      rewriteValue: (value) => rewriteDeep(value, (text) => rewriter.textOut(text)),
+      reach: Math.max(...rewriter.workspacePaths.map((p) => p.length)),
+    });
+    if (large) return large.changed;
+  }
   return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text), (raw) => rewriter.mayAppearInJson(raw));
+}
+
+/** Rewrite /mnt/data to the workspace in one value of a client message (the same one, when nothing changed). */
+export function rewriteIncomingValue(value: unknown, rewriter: PathRewriter): unknown {
+  return rewriteDeep(value, (code) => rewriter.codeIn(code));
 }
 
 /** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */

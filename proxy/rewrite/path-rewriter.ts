@@ -52,6 +52,18 @@ export class PathRewriter {
 
   private readonly jsonNeedles: Buffer[] | null;
 
+  /**
+   * One string that every form of the workspace path, as JSON bytes, contains (their longest
+   * common prefix, which holds the root), or null when JSON may escape them or they share too
+   * little to be worth searching for.
+   */
+  jsonNeedle(): string | null {
+    if (!this.jsonNeedles) return null;
+    let prefix = this.workspacePaths[0]!;
+    for (const p of this.workspacePaths) while (!p.startsWith(prefix)) prefix = prefix.slice(0, -1);
+    return prefix.length >= 4 ? prefix : null;
+  }
+
   /** Code going to the kernel: `/mnt/data` becomes the workspace. */
   codeIn(code: string): string {
     if (!code.includes(this.mountPath)) return code;

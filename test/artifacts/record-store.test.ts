@@ -54,7 +54,8 @@ for (const [name, make] of implementations) {
       assert.deepEqual((await store.listChatIds()).sort(), ['c1', 'c2']);
       assert.deepEqual(await store.referencedShas(), new Set([1, 2, 3].map((n) => n.toString(16).padStart(64, '0'))));
       assert.equal(await store.getOwner('c1'), null);
-      await store.setOwner('c1', 'alice');
+      assert.equal(await store.claimOwner('c1', 'alice'), 'alice');
+      assert.equal(await store.claimOwner('c1', 'mallory'), 'alice', 'the first owner stays');
       assert.equal(await store.getOwner('c1'), 'alice');
       await store.setSkipped('c1', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
       assert.equal((await store.listSkipped('c1'))[0]?.reason, 'too-large');
@@ -95,7 +96,7 @@ describe('LowdbRecordStore on disk', () => {
     const dataDir = path.join(base, 'restart');
     const first = new LowdbRecordStore(dataDir);
     await first.append('chat-a', [fakeRecord('chat-a', 1)]);
-    await first.setOwner('chat-a', 'bob');
+    await first.claimOwner('chat-a', 'bob');
     await Promise.all([1, 2, 3].map((n) => first.append('chat-b', [fakeRecord('chat-b', 10 + n)])));
     await first.close();
     assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), ['chat-a.json', 'chat-b.json']);

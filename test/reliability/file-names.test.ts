@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import { withoutBidiControls, type FileListResponse } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter } from './reliability-counter.ts';
@@ -52,6 +52,10 @@ const NAMES = [
   '日本語のファイル.csv',
   'emoji 😀 📊.txt',
   'rtl \u202egnp.txt',
+  // Issue 16, item 11: bidi controls that would spoof the extension a download is saved with.
+  'report\u202efdp.csv',
+  'isolate \u2067lmth.exe\u2069.txt',
+  'embed \u202b\u202a\u202c marks \u200f\u200e\u061c.csv',
   'nfd e\u0301.txt',
   `${'x'.repeat(251)}.txt`,
   `${'漢'.repeat(83)}.txt`,
@@ -91,7 +95,9 @@ test('every awkward name downloads with one safe Content-Disposition that decode
       assert.ok(match, `unsafe Content-Disposition for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
       assert.equal(match[1], disposition ? 'inline' : 'attachment');
       const decoded = match[3] === undefined ? match[2] : decodeURIComponent(match[3]);
-      assert.equal(decoded, name, `filename* decodes back to ${JSON.stringify(name)}`);
+      // Back to the name, less any bidi control (the saved name must show its real extension).
+      assert.equal(decoded, withoutBidiControls(name), `filename* decodes back to ${JSON.stringify(name)}`);
+      assert.doesNotMatch(decoded!, /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/, 'no bidi control in the saved name');
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
     }
     refused();

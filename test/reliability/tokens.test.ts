@@ -98,6 +98,13 @@ async function badTokens(): Promise<Array<[string, string | null]>> {
     ['no chat and no sub', await signToken(SECRET, {})],
     ['chat claim not a chat id', await new SignJWT({ chat: '../alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
     ['chat claim a number', await new SignJWT({ chat: 42 }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
+    // Issue 16, item 9: a token must expire, may not be issued in the future, and may not live long.
+    ['no exp (never expires)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key)],
+    ['iat in the future', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now() + 3600).setExpirationTime(now() + 7200).sign(key)],
+    ['iat a string', await new SignJWT({ chat: 'alice-chat', iat: 'yesterday' } as Record<string, unknown>).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
+    ['lives ten years (from iat)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('3650d').sign(key)],
+    ['lives ten years (no iat)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('3650d').sign(key)],
+    ['sub token without exp', await new SignJWT({}).setSubject('alice').setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key)],
   ];
 }
 

@@ -55,6 +55,23 @@ describe('<generated-files> files', () => {
     assertEqual(part(el, 'status')?.getAttribute('aria-live'), 'polite');
   });
 
+  it('shows a name with a right-to-left override isolated and without the override, and saves it without (issue 16)', async () => {
+    const chatId = uniqueChatId();
+    const spoof = 'report\u202efdp.csv';
+    const file = makeFile(chatId, spoof);
+    await server.setup(chatId, { files: [file], contents: { [file.id]: '<script>' } });
+    const el = mount({ 'chat-id': chatId, live: 'off' });
+    await oneEvent(el, 'load');
+    await el.updateComplete;
+    const row = item(el, 'reportfdp.csv');
+    const shown = part(row, 'name')!;
+    assert(shown.querySelector('bdi'), 'the name is in a <bdi>');
+    assertEqual(shown.textContent, 'reportfdp.csv');
+    part(row, 'download-button')?.click();
+    await waitFor(() => capture.downloads.length === 1, 'the download click');
+    assertEqual(capture.downloads[0]!.name, 'reportfdp.csv');
+  });
+
   it('lets a listener cancel the download', async () => {
     const chatId = uniqueChatId();
     await server.setup(chatId, { files: [makeFile(chatId, 'a.txt')] });

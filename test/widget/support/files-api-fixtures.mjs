@@ -170,7 +170,8 @@ export function filesApiFixtures() {
       const owner = c.files.find((f) => f.id === fileId || f.versions?.some((v) => v.id === fileId));
       ctx.set('Content-Type', owner?.mimeType ?? 'application/octet-stream');
       const inline = url.searchParams.get('disposition') === 'inline';
-      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename="${owner?.name ?? 'file'}"`);
+      // The element names the download itself; non-ASCII names go in filename* as the sidecar does.
+      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(owner?.name ?? 'file')}`);
       ctx.set('Cache-Control', 'private, no-cache');
       ctx.set('Accept-Ranges', 'bytes');
       const content = c.contents[fileId] ?? `content of ${fileId}`;

@@ -1,0 +1,21 @@
+/**
+ * Child process for large-frames.test.ts: a whole sidecar in front of the test's Jupyter Server,
+ * in a process of its own so the test can read its RSS alone. Prints `url <url>` when listening.
+ * SIGUSR2 runs a full GC and prints `gc <rss>` (run with --expose-gc), so "memory came back" is
+ * measured after a collection rather than whenever V8 feels like one; SIGTERM closes it cleanly.
+ * Arguments: a JSON object { dir, workspaceRoot, jupyterUrl, token, env }.
+ */
+import { startSidecar, type TestBed } from '../support/harness.ts';
+
+const args = JSON.parse(process.argv[2]!) as { dir: string; workspaceRoot: string; jupyterUrl: string; token: string; env: Record<string, string> };
+const bed = { dir: args.dir, workspaceRoot: args.workspaceRoot, jupyter: { url: args.jupyterUrl, token: args.token } } as TestBed;
+const proxy = await startSidecar(bed, {}, {}, args.env);
+process.on('SIGUSR2', () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
+  process.stdout.write(`gc ${rss} ${heapUsed} ${arrayBuffers}\n`);
+});
+process.on('SIGTERM', () => {
+  void proxy.stop().then(() => process.exit(0));
+});
+process.stdout.write(`url ${proxy.url}\n`);

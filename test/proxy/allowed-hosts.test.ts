@@ -60,7 +60,7 @@ test('the new options: defaults, and coded errors with an example', () => {
   assert.equal(set.publicUrl?.host, 'x.example');
   assert.equal(set.maxFrameBytes, 100 * 1024 * 1024);
   assert.throws(() => resolveOptions({ ...base, 'allowed-hosts': 'http://x/' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_ALLOWED_HOSTS' && /Example/.test(e.message));
-  assert.throws(() => resolveOptions({ ...base, 'public-url': 'not a url' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_PUBLIC_URL');
-  assert.throws(() => resolveOptions({ ...base, 'public-url': 'ftp://x/' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_PUBLIC_URL');
+  assert.throws(() => resolveOptions({ ...base, 'public-url': 'not a url' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_URL');
+  assert.throws(() => resolveOptions({ ...base, 'public-url': 'ftp://x/' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_URL');
   assert.throws(() => resolveOptions({ ...base, 'max-frame-mb': '0' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_NUMBER');
 });

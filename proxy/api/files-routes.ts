@@ -12,6 +12,7 @@ import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
 import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
+import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
@@ -31,6 +32,8 @@ export interface FilesApiDeps {
   uploadLimitBytes?: number;
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
+  /** Reported by GET /health as `fs`; 'stuck' answers 503. Probes the blob store's folder by default. */
+  fileSystemHealth?: () => Promise<FileSystemHealth>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
 }
@@ -47,10 +50,17 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   const router = express.Router();
   router.use(createCors(deps.corsOrigins ?? []));
 
+  const fileSystemHealth = deps.fileSystemHealth ?? createFileSystemProbe(blobs.dir);
   router.get('/health', async (_req, res) => {
-    let gateway: 'up' | 'down' | 'unknown' = 'unknown';
-    if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway });
+    const [gateway, fs] = await Promise.all([
+      deps.gatewayHealth ? deps.gatewayHealth().catch(() => 'down' as const) : ('unknown' as const),
+      fileSystemHealth(),
+    ]);
+    // A stuck pool means downloads, lists and uploads hang: not healthy, whatever the gateway says.
+    res
+      .status(fs === 'stuck' ? 503 : 200)
+      .set('Cache-Control', 'no-store')
+      .json({ status: fs === 'stuck' ? 'degraded' : 'ok', gateway, fs });
   });
 
   router.use('/chats', authenticate);

@@ -428,7 +428,11 @@ export class ArtifactRecorder implements ExecutionObserver {
         return;
       }
       const limit = this.policy.limitFor(entry.size, state.usedBytes);
-      if (limit) return skip(rel, entry, limit);
+      if (limit) {
+        // Reported sizes and dates must be this chat's: the walk's lstat went by path.
+        if (await this.#isWorkspaceFile(workspace!, rel, entry)) skip(rel, entry, limit);
+        return;
+      }
       state.usedBytes += entry.size; // reserved while copying, so parallel copies respect the quota
       let put: PutResult | null = null;
       try {
@@ -508,6 +512,14 @@ export class ArtifactRecorder implements ExecutionObserver {
     } finally {
       await handle.close().catch(() => {});
     }
+  }
+
+  /** Is `rel`, reached relative to the chat folder's fd, the regular file the walk saw? */
+  async #isWorkspaceFile(workspace: OpenFolder, rel: string, entry: SnapshotEntry): Promise<boolean> {
+    const opened = await openFileBeneath(workspace, rel);
+    if (typeof opened === 'string') return false;
+    await opened.handle.close().catch(() => {});
+    return opened.stats.ino === entry.ino;
   }
 
   #buildRecord(

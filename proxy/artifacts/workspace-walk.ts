@@ -1,5 +1,5 @@
 import { closeSync, opendirSync, lstatSync, type Dir, type Dirent, type Stats } from 'node:fs';
-import { entryPath, errnoOf, listingPath, openFolderSync, openRootSync, procFdAvailable, VANISHED_ERRNOS, type FolderRef } from './folder-fd.ts';
+import { errnoOf, listingPath, openFolderSync, openRootSync, procFdAvailable, VANISHED_ERRNOS, type FolderRef } from './folder-fd.ts';
 import type { TrackingPolicy } from './tracking-policy.ts';
 
 /**
@@ -41,8 +41,8 @@ interface Visit {
 /**
  * Walks a chat folder synchronously, never following a symlink: a symlink (file or folder,
  * wherever it points) is never part of the result. Each folder is opened `O_DIRECTORY|O_NOFOLLOW`
- * relative to its parent's fd and listed through its own fd, and each file is `lstat`ed relative
- * to its folder's fd (see folder-fd.ts): a folder swapped for a symlink mid-walk is never entered.
+ * relative to its parent's fd and listed through its own fd (see folder-fd.ts): a folder swapped
+ * for a symlink mid-walk is never entered, and every name comes from a folder of the workspace.
  * Files and folders that vanish or cannot be read mid-walk are left out; other errors throw.
  *
  * Synchronous on purpose: one `lstat` per file is the whole cost of a walk, and the promise
@@ -152,7 +152,12 @@ export function walkWorkspaceSync(root: string | WalkRoot, policy: TrackingPolic
     if (knownFile && !policy.tracks(rel)) return;
     let stats: Stats | undefined;
     try {
-      stats = lstatSync(entryPath(parent.folder, entry.name), { throwIfNoEntry: false });
+      // By path, not through /proc/self/fd: half the cost of a walk (measured: a relative lstat
+      // costs ~1.8x). The name came from the folder's own fd listing; if an ancestor was swapped
+      // since, this lstat may describe a file elsewhere, but nothing trusts it alone: the copy
+      // reopens the file relative to the folder fds and refuses another inode, and a limit is
+      // reported only after the same check (ArtifactRecorder).
+      stats = lstatSync(`${parent.folder.path}/${entry.name}`, { throwIfNoEntry: false });
     } catch (error) {
       if (ignorable(error)) return;
       throw error;

@@ -33,7 +33,6 @@ export function createFileSystemProbe(dir: string, timeoutMs = DEFAULT_FS_PROBE_
       probe.done.then(() => true),
       new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), left);
-        timer.unref();
       }),
     ]);
     clearTimeout(timer);

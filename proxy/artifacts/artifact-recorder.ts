@@ -180,7 +180,6 @@ export class ArtifactRecorder implements ExecutionObserver {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)), this.#scanTimeoutMs);
-      timer.unref();
     });
     const work = this.#busy(() => this.#locks.run(chatId, () => this.#scanLocked(chatId, cause, deadline)));
     work.catch(() => {}); // its failure after a timeout was already reported as the timeout

@@ -73,6 +73,10 @@ interface ChatState {
   refusedLinks: Map<string, number>;
 }
 
+function workspaceChanged(relPath: string): ArtifactError {
+  return new ArtifactError('ERR_WORKSPACE_CHANGED', `A folder of ${relPath} was removed or moved during the upload; nothing was written. Try again.`);
+}
+
 function newRecordId(): string {
   return randomBytes(12).toString('base64url');
 }
@@ -261,6 +265,7 @@ export class ArtifactRecorder implements ExecutionObserver {
         const errno = errnoOf(error);
         if (errno === 'ELOOP') throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `Upload path ${relPath} goes through a symlink: nothing is written through one.`);
         if (errno === 'ENOTDIR' || errno === 'EEXIST') throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: a parent of ${relPath} is not a folder.`);
+        if (errno === 'ENOENT') throw workspaceChanged(relPath);
         throw error;
       }
       const temp = entryPath(folder, `${UPLOAD_TEMP_PREFIX}${randomUUID()}.part`);
@@ -284,6 +289,8 @@ export class ArtifactRecorder implements ExecutionObserver {
         if (errnoOf(error) === 'EISDIR' || errnoOf(error) === 'ENOTDIR') {
           throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${relPath} is a folder.`);
         }
+        // The folder fd names a folder that was removed meanwhile: nothing was written anywhere else.
+        if (errnoOf(error) === 'ENOENT') throw workspaceChanged(relPath);
         throw error;
       }
     } finally {

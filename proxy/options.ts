@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { isValidChatId } from './chats/chat-id.ts';
@@ -42,6 +43,10 @@ export interface SidecarOptions {
   workspaceMaxAgeDays: number | null;
   executionTimeoutMs: number;
   recordWaitMs: number;
+  /** A scan of a workspace gives up after this long (ERR_SCAN_TIMEOUT); the next scan finds the rest. */
+  scanTimeoutMs: number;
+  /** Record files with more than one hard link (the kernel may have linked another chat's or a host file). */
+  allowHardLinks: boolean;
   gatewayTimeoutMs: number;
   /** Serve the demo page at /sidecar/demo/. */
   demo: boolean;
@@ -96,6 +101,7 @@ export const OPTION_SPECS: Record<string, Spec> = {
   dataDir: { flag: 'data-dir', env: 'DATA_DIR', help: 'Records, file copies and kernel memory (default ./data/store).' },
   anonymousChat: { flag: 'anonymous-chat', env: 'ANONYMOUS_CHAT', help: "Kernels created without a chat id: 'per-kernel' (default: a workspace of their own), 'reject', or a fixed chat id." },
   filesSecret: { flag: '', env: 'FILES_API_SECRET', help: 'HS256 secret for files-API tokens (environment only). Unset: the files API is open.' },
+  filesSecretFile: { flag: '', env: 'FILES_API_SECRET_FILE', help: 'A file holding the files-API secret, instead of FILES_API_SECRET (environment only; a trailing newline is ignored).' },
   corsOrigins: { flag: 'cors-origins', env: 'CORS_ORIGINS', help: 'Comma-separated origins allowed to call the files API (or *).' },
   trackExtensions: { flag: 'track-extensions', env: 'TRACK_EXTENSIONS', help: 'Comma-separated extensions to track, or * for all (default: office, data, document and image formats).' },
   maxFileBytes: { flag: 'max-file-mb', env: 'MAX_FILE_MB', help: 'Files larger than this are reported, not kept (default 512).' },
@@ -104,6 +110,8 @@ export const OPTION_SPECS: Record<string, Spec> = {
   workspaceMaxAgeDays: { flag: 'workspace-max-age-days', env: 'WORKSPACE_MAX_AGE_DAYS', help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).' },
   executionTimeoutMs: { flag: 'execution-timeout-s', env: 'EXECUTION_TIMEOUT_S', help: 'An execution still running after this long is closed for tracking (default 3600).' },
   recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
+  scanTimeoutMs: { flag: 'scan-timeout-s', env: 'SCAN_TIMEOUT_S', help: 'A workspace scan still running after this long gives up; the next one finds the rest (default 120).' },
+  allowHardLinks: { flag: 'allow-hard-links', env: 'ALLOW_HARD_LINKS', help: 'Record files with more than one hard link (default off: the kernel may have linked in another chat\'s or a host file).' },
   gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
   previewMaxBytes: { flag: 'preview-max-mb', env: 'PREVIEW_MAX_MB', help: 'Larger files are not previewed or diffed (413) (default 50).' },
   previewMaxUnzippedBytes: { flag: 'preview-max-unzipped-mb', env: 'PREVIEW_MAX_UNZIPPED_MB', help: 'An xlsx or docx unpacking to more is not previewed (413), checked before inflating (default 200).' },
@@ -182,6 +190,28 @@ function bool(raw: string | undefined): boolean | null {
 }
 
 /**
+ * The files-API secret, from FILES_API_SECRET or the file FILES_API_SECRET_FILE names (a mounted
+ * secret: it is then not in the environment, which any process of the same user can read).
+ */
+function readSecret(env: OptionSource): string | null {
+  const file = env.FILES_API_SECRET_FILE;
+  if (!file) return env.FILES_API_SECRET || null;
+  if (env.FILES_API_SECRET) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', 'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.');
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const errno = error && typeof error === 'object' && 'code' in error ? String(error.code) : String(error);
+    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=/run/secrets/files_api_secret`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  return secret;
+}
+
+/**
  * Build the options once, from flags over environment over defaults, and verify them.
  * `gatewayUrl` may be left out here when the caller starts a local gateway and passes `localGateway`.
  */
@@ -234,7 +264,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   else if (isValidChatId(rawAnonymous)) anonymousChat = { kind: 'fixed', chatId: rawAnonymous };
   else throw new OptionsError('ERR_OPTIONS_ANONYMOUS_CHAT', `--anonymous-chat takes per-kernel, reject or a chat id, got ${JSON.stringify(rawAnonymous)}`);
 
-  const secret = env.FILES_API_SECRET || null;
+  const secret = readSecret(env);
   if (secret && Buffer.byteLength(secret) < 32) {
     throw new OptionsError('ERR_OPTIONS_SECRET_TOO_SHORT', 'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)');
   }
@@ -285,6 +315,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     workspaceMaxAgeDays: positiveNumber('workspaceMaxAgeDays', get('workspaceMaxAgeDays'), 1),
     executionTimeoutMs: positiveNumber('executionTimeoutMs', get('executionTimeoutMs'), 1000) ?? 3_600_000,
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
+    scanTimeoutMs: positiveNumber('scanTimeoutMs', get('scanTimeoutMs'), 1000) ?? 120_000,
+    allowHardLinks: bool(get('allowHardLinks')) ?? false,
     gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,
     demo: bool(get('demo')) ?? Boolean(localGateway && !rawGateway),
     previews: {

@@ -95,7 +95,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
       maxFileBytes: options.maxFileBytes ?? undefined,
       quotaBytes: options.chatQuotaBytes ?? undefined,
+      allowHardLinks: options.allowHardLinks,
     }),
+    scanTimeoutMs: options.scanTimeoutMs,
   });
   const retention = new Retention({ store, blobs, recorder, workspaces, logger }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
   const gatewayHealth = async (): Promise<'up' | 'down'> => {

@@ -13,6 +13,7 @@ import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
 import { createAuthenticate, secretKey, type Access, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
+import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
@@ -38,6 +39,8 @@ export interface FilesApiDeps {
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
   webhookHealth?: () => WebhookHealth;
+  /** Reported by GET /health as `fs`; 'stuck' answers 503. Probes the blob store's folder by default. */
+  fileSystemHealth?: () => Promise<FileSystemHealth>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
@@ -60,11 +63,18 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   const router = express.Router();
   router.use(createCors(deps.corsOrigins ?? []));
 
+  const fileSystemHealth = deps.fileSystemHealth ?? createFileSystemProbe(blobs.dir);
   router.get('/health', async (_req, res) => {
-    let gateway: 'up' | 'down' | 'unknown' = 'unknown';
-    if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
+    const [gateway, fs] = await Promise.all([
+      deps.gatewayHealth ? deps.gatewayHealth().catch(() => 'down' as const) : ('unknown' as const),
+      fileSystemHealth(),
+    ]);
     const webhooks = deps.webhookHealth?.();
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway, ...(webhooks ? { webhooks } : {}) });
+    // A stuck pool means downloads, lists and uploads hang: not healthy, whatever the gateway says.
+    res
+      .status(fs === 'stuck' ? 503 : 200)
+      .set('Cache-Control', 'no-store')
+      .json({ status: fs === 'stuck' ? 'degraded' : 'ok', gateway, fs, ...(webhooks ? { webhooks } : {}) });
   });
 
   router.use('/chats', authenticate);

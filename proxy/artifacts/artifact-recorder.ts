@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, lstat, open, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId } from '../chats/chat-id.ts';
@@ -12,12 +11,14 @@ import { BlobStoreError, type BlobStore, type PutResult } from './blob-store.ts'
 import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
 import { FileEvents } from './file-events.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
+import { entryPath, errnoOf, openFileBeneath, openFolderBeneath, type OpenFolder } from './folder-fd.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS, latestByPath, type OutboxEntry, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
-import { normalizeUploadPath, resolveUploadTarget } from './upload-target.ts';
-import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry } from './workspace-snapshot.ts';
+import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from './scan-timeout.ts';
+import { normalizeUploadPath } from './upload-target.ts';
+import { diffSnapshot, openWorkspace, walkSnapshot, type SnapshotEntry, type WorkspaceSnapshot } from './workspace-snapshot.ts';
 import { WorkspaceWalker } from './workspace-walker.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
@@ -45,6 +46,8 @@ export interface ArtifactRecorderOptions {
   walker?: WorkspaceWalker;
   /** Chats whose known file state stays in memory (least recently used dropped first). */
   maxCachedChats?: number;
+  /** A scan (waiting for its chat, walking, copying) fails with ERR_SCAN_TIMEOUT after this long. */
+  scanTimeoutMs?: number;
   now?: () => Date;
 }
 
@@ -72,14 +75,21 @@ interface ChatState {
   /** Bytes of every recorded version: what the quota counts. */
   usedBytes: number;
   owner: string | null;
+  /**
+   * Inodes this sidecar wrote into the chat's workspace (uploads): recorded even when the kernel
+   * hard-links them. In memory only: after a restart such a file needs `allowHardLinks`.
+   */
+  sidecarInodes: Set<number>;
+  /** Hard-linked files already logged as refused (path -> inode), so each is logged once. */
+  refusedLinks: Map<string, number>;
+}
+
+function workspaceChanged(relPath: string): ArtifactError {
+  return new ArtifactError('ERR_WORKSPACE_CHANGED', `A folder of ${relPath} was removed or moved during the upload; nothing was written. Try again.`);
 }
 
 function newRecordId(): string {
   return randomBytes(12).toString('base64url');
-}
-
-function errnoOf(error: unknown): string | undefined {
-  return error && typeof error === 'object' && 'code' in error ? String(error.code) : undefined;
 }
 
 /**
@@ -100,6 +110,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #ownsWalker: boolean;
   readonly #maxCachedChats: number;
   readonly #outbox: FileOutbox | undefined;
+  readonly #scanTimeoutMs: number;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -116,6 +127,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#now = options.now ?? (() => new Date());
     this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
     this.#outbox = options.outbox;
+    this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
     this.#ownsWalker = !options.walker;
     this.#walker = options.walker ?? new WorkspaceWalker();
   }
@@ -134,7 +146,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     try {
       await this.scan(chatId, { source: 'between-executions', owner: execution.owner });
     } catch (error) {
-      this.#logger.error(`[artifacts] scan before execution ${execution.msgId} in chat ${chatId} failed: ${describeError(error)}`);
+      this.#logScanFailure(error, `before execution ${execution.msgId} in chat ${chatId}`);
     }
   }
 
@@ -142,9 +154,14 @@ export class ArtifactRecorder implements ExecutionObserver {
     try {
       return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
-      this.#logger.error(`[artifacts] scan after execution ${execution.msgId} (${reason}) in chat ${chatId} failed: ${describeError(error)}`);
+      this.#logScanFailure(error, `after execution ${execution.msgId} (${reason}) in chat ${chatId}`);
       return undefined;
     }
+  }
+
+  #logScanFailure(error: unknown, what: string): void {
+    if (error instanceof ScanTimeoutError) this.#logger.warn(`[artifacts] recording files ${what}: ${error.code}: ${error.message}`);
+    else this.#logger.error(`[artifacts] scan ${what} failed: ${describeError(error)}`);
   }
 
   /** Scans and uploads in progress (retention does not collect blobs while any runs). */
@@ -169,10 +186,26 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
   }
 
-  /** Snapshot the chat's workspace and record every new or changed tracked file. */
+  /**
+   * Snapshot the chat's workspace and record every new or changed tracked file. Fails with
+   * ERR_SCAN_TIMEOUT once `scanTimeoutMs` have passed (waiting for the chat's previous scan
+   * included). The scan itself then stops starting copies, records what it copied, and lets go
+   * of the chat; files it did not get to are found by the next scan.
+   */
   async scan(chatId: string, cause: ScanCause): Promise<ScanResult> {
     assertChatId(chatId);
-    return this.#busy(() => this.#locks.run(chatId, () => this.#scanLocked(chatId, cause)));
+    const deadline = Date.now() + this.#scanTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)), this.#scanTimeoutMs);
+    });
+    const work = this.#busy(() => this.#locks.run(chatId, () => this.#scanLocked(chatId, cause, deadline)));
+    work.catch(() => {}); // its failure after a timeout was already reported as the timeout
+    try {
+      return await Promise.race([work, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -208,37 +241,15 @@ export class ArtifactRecorder implements ExecutionObserver {
         if (state.usedBytes + put.size > this.policy.quotaBytes) {
           throw new ArtifactError('ERR_QUOTA_EXCEEDED', `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`);
         }
-        const dir = await this.#workspaces.ensure(chatId);
-        await resolveWorkspace(dir, await this.#getRealRoot());
-        const target = await resolveUploadTarget(dir, requested);
-        if (this.policy.isHiddenOrPartial(target.relPath)) {
-          throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${requested} resolves to a hidden name.`);
-        }
-        // Checked under the chat's lock, so two uploads of one new name cannot both create it.
-        if (options.createOnly && (await lstat(target.absPath).then(() => true, () => false))) {
-          throw new ArtifactError('ERR_UPLOAD_CONFLICT', `${target.relPath} already exists: send the upload without If-None-Match to replace it.`);
-        }
-        const temp = path.join(path.dirname(target.absPath), `${UPLOAD_TEMP_PREFIX}${randomUUID()}.part`);
-        try {
-          await copyFile(this.#blobs.pathFor(put.sha256), temp, constants.COPYFILE_EXCL);
-          await chmod(temp, 0o644);
-          await rename(temp, target.absPath);
-        } catch (error) {
-          await unlink(temp).catch(() => {});
-          if (errnoOf(error) === 'EISDIR' || errnoOf(error) === 'ENOTDIR') {
-            throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${requested} is a folder.`);
-          }
-          throw error;
-        }
-        const stats = await lstat(target.absPath);
-        const entry: SnapshotEntry = { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino };
-        const known = state.files.get(target.relPath);
+        const entry = await this.#writeUpload(chatId, requested, put.sha256, options.createOnly ?? false);
+        state.sidecarInodes.add(entry.ino);
+        const known = state.files.get(requested);
         if (known && known.sha256 === put.sha256) {
-          state.files.set(target.relPath, { ...known, size: entry.size, mtimeMs: entry.mtimeMs });
-          const latest = latestByPath(await this.#store.listChat(chatId)).get(target.relPath);
+          state.files.set(requested, { ...known, size: entry.size, mtimeMs: entry.mtimeMs });
+          const latest = latestByPath(await this.#store.listChat(chatId)).get(requested);
           if (latest) return latest;
         }
-        const record = this.#buildRecord(chatId, target.relPath, entry, put, known, {
+        const record = this.#buildRecord(chatId, requested, entry, put, known, {
           source: options.source ?? 'upload',
           execution: null,
           owner: owner ?? state.owner,
@@ -247,6 +258,69 @@ export class ArtifactRecorder implements ExecutionObserver {
         return record;
       });
     });
+  }
+
+  /**
+   * Writes an uploaded blob into the workspace at `relPath`: the folders are opened (and made)
+   * one at a time relative to the chat folder's fd, refusing a symlink at each step, and the temp
+   * file is created and renamed relative to the final folder's fd. The folder that was checked is
+   * the folder that is written: a folder swapped for a symlink meanwhile gets nothing.
+   */
+  async #writeUpload(chatId: string, relPath: string, sha256: string, createOnly: boolean): Promise<SnapshotEntry> {
+    await this.#workspaces.ensure(chatId);
+    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
+    if (!workspace) throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `The workspace of chat ${chatId} vanished during the upload.`);
+    const segments = relPath.split('/');
+    const name = segments.pop()!;
+    let folder: OpenFolder | null = null;
+    try {
+      try {
+        folder = await openFolderBeneath(workspace, segments, { create: true });
+      } catch (error) {
+        const errno = errnoOf(error);
+        if (errno === 'ELOOP') throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `Upload path ${relPath} goes through a symlink: nothing is written through one.`);
+        if (errno === 'ENOTDIR' || errno === 'EEXIST') throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: a parent of ${relPath} is not a folder.`);
+        if (errno === 'ENOENT') throw workspaceChanged(relPath);
+        throw error;
+      }
+      const temp = entryPath(folder, `${UPLOAD_TEMP_PREFIX}${randomUUID()}.part`);
+      let handle: FileHandle | null = null;
+      try {
+        // O_EXCL|O_NOFOLLOW: a fresh file of our own, never a name the kernel prepared.
+        handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+        await handle.chmod(0o644); // the umask may have narrowed it; the kernel must read it
+        for await (const chunk of await this.#blobs.open(sha256)) {
+          const bytes = chunk as Buffer;
+          for (let offset = 0; offset < bytes.byteLength; ) offset += (await handle.write(bytes, offset)).bytesWritten;
+        }
+        const stats = await handle.stat();
+        await handle.close();
+        handle = null;
+        if (createOnly) {
+          // link() never replaces: an existing name fails with EEXIST, atomically, under the same folder fd.
+          await link(temp, entryPath(folder, name));
+          await unlink(temp);
+        } else {
+          await rename(temp, entryPath(folder, name));
+        }
+        return { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino, nlink: 1 };
+      } catch (error) {
+        await handle?.close().catch(() => {});
+        await unlink(temp).catch(() => {});
+        if (errnoOf(error) === 'EISDIR' || errnoOf(error) === 'ENOTDIR') {
+          throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${relPath} is a folder.`);
+        }
+        if (errnoOf(error) === 'EEXIST' && createOnly) {
+          throw new ArtifactError('ERR_UPLOAD_CONFLICT', `${relPath} already exists: send the upload without If-None-Match to replace it.`);
+        }
+        // The folder fd names a folder that was removed meanwhile: nothing was written anywhere else.
+        if (errnoOf(error) === 'ENOENT') throw workspaceChanged(relPath);
+        throw error;
+      }
+    } finally {
+      if (folder && folder !== workspace) await folder.close();
+      await workspace.close();
+    }
   }
 
   async #busy<T>(work: () => Promise<T>): Promise<T> {
@@ -297,7 +371,7 @@ export class ArtifactRecorder implements ExecutionObserver {
         }
         const usedBytes = records.reduce((sum, r) => sum + r.size, 0);
         const skipped = new Map((await this.#store.listSkipped(chatId)).map((s) => [s.path, s]));
-        return { files, skipped, usedBytes, owner: await this.#store.getOwner(chatId) };
+        return { files, skipped, usedBytes, owner: await this.#store.getOwner(chatId), sidecarInodes: new Set<number>(), refusedLinks: new Map<string, number>() };
       })();
       this.#states.set(chatId, state);
       state.catch(() => this.#states.delete(chatId));
@@ -309,15 +383,46 @@ export class ArtifactRecorder implements ExecutionObserver {
     return state;
   }
 
-  async #scanLocked(chatId: string, cause: ScanCause): Promise<ScanResult> {
+  async #scanLocked(chatId: string, cause: ScanCause, deadline: number): Promise<ScanResult> {
     const state = await this.#state(chatId);
     const incomingOwner = cause.source === 'execution' ? cause.execution.owner : cause.owner ?? null;
     if (incomingOwner && !state.owner) {
       state.owner = await this.#store.claimOwner(chatId, incomingOwner);
     }
     const owner = incomingOwner ?? state.owner;
-    const realDir = await resolveWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
-    const snapshot = realDir === null ? new Map<string, SnapshotEntry>() : await walkSnapshot(realDir, this.policy, this.#walker);
+    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
+    try {
+      return await this.#scanOpen(chatId, state, owner, cause, workspace, deadline);
+    } finally {
+      await workspace?.close();
+    }
+  }
+
+  /** Leaves out hard-linked files the sidecar did not write (unless allowed), logging each once. */
+  #dropHardLinks(chatId: string, state: ChatState, snapshot: WorkspaceSnapshot): void {
+    if (this.policy.allowHardLinks) return;
+    for (const [rel, entry] of snapshot) {
+      if (entry.nlink <= 1 || state.sidecarInodes.has(entry.ino)) continue;
+      snapshot.delete(rel);
+      if (state.refusedLinks.get(rel) === entry.ino) continue;
+      state.refusedLinks.set(rel, entry.ino);
+      this.#logger.warn(`[artifacts] not recording ${rel} in chat ${chatId}: it has ${entry.nlink} hard links (it may be another chat's or a host file; --allow-hard-links records them)`);
+    }
+  }
+
+  async #scanOpen(
+    chatId: string,
+    state: ChatState,
+    owner: string | null,
+    cause: ScanCause,
+    workspace: OpenFolder | null,
+    deadline: number,
+  ): Promise<ScanResult> {
+    const snapshot =
+      workspace === null
+        ? new Map<string, SnapshotEntry>()
+        : await walkSnapshot(workspace, this.policy, this.#walker, Math.max(0, deadline - Date.now()));
+    this.#dropHardLinks(chatId, state, snapshot);
     const { added, changed } = diffSnapshot(state.files, snapshot);
     const candidates = [...added, ...changed];
 
@@ -352,11 +457,15 @@ export class ArtifactRecorder implements ExecutionObserver {
         return;
       }
       const limit = this.policy.limitFor(entry.size, state.usedBytes);
-      if (limit) return skip(rel, entry, limit);
+      if (limit) {
+        // Reported sizes and dates must be this chat's: the walk's lstat went by path.
+        if (await this.#isWorkspaceFile(workspace!, rel, entry)) skip(rel, entry, limit);
+        return;
+      }
       state.usedBytes += entry.size; // reserved while copying, so parallel copies respect the quota
       let put: PutResult | null = null;
       try {
-        put = await this.#copy(realDir!, rel, entry);
+        put = await this.#copy(chatId, state, workspace!, rel, entry);
       } catch (error) {
         if (error instanceof BlobStoreError && error.code === 'ERR_BLOB_TOO_LARGE') skip(rel, entry, 'too-large');
         else {
@@ -378,10 +487,17 @@ export class ArtifactRecorder implements ExecutionObserver {
       pending.push({ record: this.#buildRecord(chatId, rel, entry, put, known, attribution), entry });
     };
 
-    if (realDir !== null) {
+    let outOfTime = false;
+    if (workspace !== null) {
       let next = 0;
       const worker = async () => {
-        while (next < candidates.length) await handle(candidates[next++]!);
+        while (next < candidates.length) {
+          if (Date.now() > deadline) {
+            outOfTime = true; // what is copied is recorded below; the rest waits for the next scan
+            return;
+          }
+          await handle(candidates[next++]!);
+        }
       };
       await Promise.all(Array.from({ length: Math.min(this.#copyConcurrency, candidates.length) }, worker));
     }
@@ -400,30 +516,39 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
     if (skippedChanged) await this.#store.setSkipped(chatId, [...state.skipped.values()]);
     for (const skipped of newlySkipped) this.events.emit(chatId, { type: 'skipped', skipped });
+    if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${pending.length} recorded first)`, this.#scanTimeoutMs);
     return { recorded: pending.map((p) => p.record), skipped: newlySkipped };
   }
 
   /**
-   * Copies one file into the blob store. Opened with O_NOFOLLOW and checked against the
-   * snapshot's inode: a file swapped for a symlink (or a folder swapped for one) after the walk
-   * is not copied. Returns null when the file is gone or was swapped.
+   * Copies one file into the blob store. Reached from the chat folder's fd one folder at a time
+   * (`openFileBeneath`: O_NOFOLLOW everywhere, O_NONBLOCK, fstat), then checked against the
+   * snapshot's inode and the hard-link rule: a file or folder swapped for a symlink, a FIFO or
+   * anything else after the walk is not copied. Returns null when the file is gone or was refused.
    */
-  async #copy(realDir: string, rel: string, entry: SnapshotEntry): Promise<PutResult | null> {
-    let handle;
-    try {
-      handle = await open(path.join(realDir, rel), constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (error) {
-      const errno = errnoOf(error);
-      if (errno === 'ENOENT' || errno === 'ELOOP' || errno === 'ENOTDIR' || errno === 'EACCES') return null;
-      throw error;
+  async #copy(chatId: string, state: ChatState, workspace: OpenFolder, rel: string, entry: SnapshotEntry): Promise<PutResult | null> {
+    const opened = await openFileBeneath(workspace, rel);
+    if (opened === 'gone') return null;
+    if (opened === 'not-regular') {
+      this.#logger.warn(`[artifacts] not recording ${rel} in chat ${chatId}: it is no longer a regular file`);
+      return null;
     }
+    const { handle, stats } = opened;
     try {
-      const stats = await handle.stat();
-      if (!stats.isFile() || stats.ino !== entry.ino) return null;
+      if (stats.ino !== entry.ino) return null;
+      if (stats.nlink > 1 && !this.policy.allowHardLinks && !state.sidecarInodes.has(stats.ino)) return null;
       return await this.#blobs.putStream(handle.createReadStream({ autoClose: false }), { maxBytes: this.policy.maxFileBytes });
     } finally {
       await handle.close().catch(() => {});
     }
+  }
+
+  /** Is `rel`, reached relative to the chat folder's fd, the regular file the walk saw? */
+  async #isWorkspaceFile(workspace: OpenFolder, rel: string, entry: SnapshotEntry): Promise<boolean> {
+    const opened = await openFileBeneath(workspace, rel);
+    if (typeof opened === 'string') return false;
+    await opened.handle.close().catch(() => {});
+    return opened.stats.ino === entry.ino;
   }
 
   #buildRecord(

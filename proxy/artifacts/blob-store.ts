@@ -96,15 +96,19 @@ export class BlobStore {
     return path.join(this.dir, sha256.slice(0, 2), sha256);
   }
 
-  /** Store a file. Opens it with O_NOFOLLOW: a symlink is refused (ERR_BLOB_SOURCE). */
+  /**
+   * Store a file. Opens it with O_NOFOLLOW|O_NONBLOCK and fstats it: a symlink, FIFO, socket or
+   * device is refused (ERR_BLOB_SOURCE) without waiting on it.
+   */
   async put(sourcePath: string, options: { maxBytes?: number } = {}): Promise<PutResult> {
     let handle: FileHandle;
     try {
-      handle = await fsp.open(sourcePath, constants.O_RDONLY | constants.O_NOFOLLOW);
+      handle = await fsp.open(sourcePath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
       throw new BlobStoreError('ERR_BLOB_SOURCE', `Cannot open ${sourcePath}: ${errnoOf(error) ?? error}`, { cause: error });
     }
     try {
+      if (!(await handle.stat()).isFile()) throw new BlobStoreError('ERR_BLOB_SOURCE', `${sourcePath} is not a regular file.`);
       return await this.putStream(handle.createReadStream({ autoClose: false }), options);
     } finally {
       await handle.close().catch(() => {});

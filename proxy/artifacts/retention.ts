@@ -1,13 +1,13 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import { entryPath, listingPath, openSubfolder, type OpenFolder } from './folder-fd.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import type { ArtifactRecorder } from './artifact-recorder.ts';
 import type { BlobStore } from './blob-store.ts';
 import type { RecordStore } from './record-store.ts';
-import { resolveWorkspace } from './workspace-snapshot.ts';
+import { openWorkspace } from './workspace-snapshot.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -115,23 +115,33 @@ export class Retention {
     } catch {
       return 0;
     }
-    const walk = async (dir: string): Promise<void> => {
+    // Every folder is opened relative to its parent's fd and every file named relative to its
+    // folder's fd (folder-fd.ts): a folder the kernel swaps for a symlink mid-sweep cannot make
+    // the sidecar delete files outside the workspace.
+    const walk = async (folder: OpenFolder): Promise<void> => {
       let entries: Dirent[];
       try {
-        entries = await readdir(dir, { withFileTypes: true });
+        entries = await readdir(listingPath(folder), { withFileTypes: true });
       } catch {
         return;
       }
       for (const entry of entries) {
-        const abs = path.join(dir, entry.name);
         if (entry.isDirectory()) {
-          await walk(abs); // folders are kept: code may expect them
+          // folders are kept: code may expect them
+          const child = await openSubfolder(folder, entry.name).catch(() => null);
+          if (!child) continue;
+          try {
+            await walk(child);
+          } finally {
+            await child.close();
+          }
           continue;
         }
         if (!entry.isFile()) continue; // symlinks are left alone: never followed, never judged
         try {
-          if ((await lstat(abs)).mtimeMs < cutoff) {
-            await unlink(abs);
+          const file = entryPath(folder, entry.name);
+          if ((await lstat(file)).mtimeMs < cutoff) {
+            await unlink(file);
             removed++;
           }
         } catch {
@@ -141,8 +151,13 @@ export class Retention {
     };
     for (const chatId of chats) {
       try {
-        const realDir = await resolveWorkspace(workspaces.pathFor(chatId), realRoot);
-        if (realDir) await walk(realDir);
+        const workspace = await openWorkspace(workspaces.pathFor(chatId), realRoot);
+        if (!workspace) continue;
+        try {
+          await walk(workspace);
+        } finally {
+          await workspace.close();
+        }
       } catch (error) {
         this.#logger.warn(`[retention] skipped workspace ${chatId}: ${describeError(error)}`);
       }

@@ -20,6 +20,12 @@ export interface TrackingPolicyOptions {
   maxFileBytes?: number;
   /** Bytes recorded per chat (all versions) beyond which files are skipped ('quota-exceeded'). */
   quotaBytes?: number;
+  /**
+   * Record files with more than one hard link. Off by default: such a file may be another
+   * chat's file or a host file linked in by the kernel (files the sidecar itself wrote are
+   * recorded either way).
+   */
+  allowHardLinks?: boolean;
 }
 
 export interface TrackingPolicy {
@@ -27,6 +33,7 @@ export interface TrackingPolicy {
   readonly options: Readonly<Required<TrackingPolicyOptions>>;
   readonly maxFileBytes: number;
   readonly quotaBytes: number;
+  readonly allowHardLinks: boolean;
   /** Should the walk descend into this folder (one path segment)? */
   includesDirectory(name: string): boolean;
   /** Is this path (relative, POSIX) a file we record? */
@@ -49,11 +56,13 @@ export function createTrackingPolicy(options: TrackingPolicyOptions = {}): Track
   const includeHidden = options.includeHidden ?? false;
   const maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const quotaBytes = options.quotaBytes ?? DEFAULT_QUOTA_BYTES;
+  const allowHardLinks = options.allowHardLinks ?? false;
 
   return {
-    options: { extensions: allowed === null ? '*' : [...allowed], includeHidden, maxFileBytes, quotaBytes },
+    options: { extensions: allowed === null ? '*' : [...allowed], includeHidden, maxFileBytes, quotaBytes, allowHardLinks },
     maxFileBytes,
     quotaBytes,
+    allowHardLinks,
     includesDirectory(name) {
       return includeHidden || !isHiddenSegment(name);
     },

@@ -1,7 +1,7 @@
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
+import { errnoOf, openFolderAt, type OpenFolder } from './folder-fd.ts';
 import type { TrackingPolicy } from './tracking-policy.ts';
-import { walkWorkspaceSync, type PackedWalk } from './workspace-walk.ts';
+import { STATS_PER_FILE, walkWorkspaceSync, type PackedWalk, type WalkRoot } from './workspace-walk.ts';
 import type { WorkspaceWalker } from './workspace-walker.ts';
 
 export interface SnapshotEntry {
@@ -9,6 +9,8 @@ export interface SnapshotEntry {
   /** Truncated to whole milliseconds: what a record's ISO `modifiedAt` can hold. */
   mtimeMs: number;
   ino: number;
+  /** Hard links to the inode (1 for a file no one linked elsewhere). */
+  nlink: number;
 }
 
 /** relPath (POSIX, relative to the workspace) -> what lstat said. */
@@ -20,6 +22,8 @@ export interface SnapshotOptions {
   realRoot: string;
   /** Worker threads to walk on; without one the walk blocks this thread. */
   walker?: WorkspaceWalker;
+  /** A walk on a worker thread fails with ERR_SCAN_TIMEOUT after this long. */
+  timeoutMs?: number;
 }
 
 export class WorkspaceOutsideRootError extends Error {
@@ -30,20 +34,20 @@ export class WorkspaceOutsideRootError extends Error {
 }
 
 /**
- * The chat folder's real path, or null when it does not exist. `dir` is a chat folder right under
- * the workspace root; anything but a real folder there (a symlink, wherever it points: it could
- * point at another chat) throws. One `realpath` tells both.
+ * Opens the chat folder `dir` (right under the workspace root) as a folder fd: everything the
+ * sidecar then reads or writes in the workspace is reached relative to it. Null when it does not
+ * exist; a symlink or anything but a real folder there throws (`O_NOFOLLOW|O_DIRECTORY` on the
+ * real root's child, so no check-then-use gap).
  */
-export async function resolveWorkspace(dir: string, realRoot: string): Promise<string | null> {
-  let realDir: string;
+export async function openWorkspace(dir: string, realRoot: string): Promise<OpenFolder | null> {
   try {
-    realDir = await realpath(dir);
+    return await openFolderAt(path.join(realRoot, path.basename(dir)));
   } catch (error) {
-    if (error instanceof Error && 'code' in error && error.code === 'ENOENT') return null;
+    const errno = errnoOf(error);
+    if (errno === 'ENOENT') return null;
+    if (errno === 'ELOOP' || errno === 'ENOTDIR') throw new WorkspaceOutsideRootError(dir);
     throw error;
   }
-  if (realDir !== path.join(realRoot, path.basename(dir))) throw new WorkspaceOutsideRootError(dir);
-  return realDir;
 }
 
 export function isInside(parent: string, child: string): boolean {
@@ -57,7 +61,8 @@ export function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
   if (walk.count === 0) return result;
   const paths = walk.paths.split('\0');
   for (let i = 0; i < walk.count; i++) {
-    result.set(paths[i]!, { size: walk.stats[3 * i]!, mtimeMs: walk.stats[3 * i + 1]!, ino: walk.stats[3 * i + 2]! });
+    const at = STATS_PER_FILE * i;
+    result.set(paths[i]!, { size: walk.stats[at]!, mtimeMs: walk.stats[at + 1]!, ino: walk.stats[at + 2]!, nlink: walk.stats[at + 3]! });
   }
   return result;
 }
@@ -68,17 +73,24 @@ export function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
  * threads; without one it runs right here, blocking (fine for tools and tests).
  */
 export async function snapshotWorkspace(dir: string, options: SnapshotOptions): Promise<WorkspaceSnapshot> {
-  const realDir = await resolveWorkspace(dir, options.realRoot);
-  if (realDir === null) return new Map();
-  return walkSnapshot(realDir, options.policy, options.walker);
+  const workspace = await openWorkspace(dir, options.realRoot);
+  if (workspace === null) return new Map();
+  try {
+    return await walkSnapshot(workspace, options.policy, options.walker, options.timeoutMs);
+  } finally {
+    await workspace.close();
+  }
 }
 
 /**
- * Snapshots a folder `resolveWorkspace` already resolved. The real folder is walked, so a parent
- * swapped for a symlink later does not redirect the walk.
+ * Snapshots a chat folder `openWorkspace` opened: the walk starts from that fd (or, without
+ * /proc, from its path checked against the fd's device and inode), so a folder swapped or moved
+ * meanwhile does not redirect it. Keep the folder open until the walk is done.
  */
-export async function walkSnapshot(realDir: string, policy: TrackingPolicy, walker?: WorkspaceWalker): Promise<WorkspaceSnapshot> {
-  return unpackWalk(walker ? await walker.walk(realDir, policy) : walkWorkspaceSync(realDir, policy));
+export async function walkSnapshot(workspace: OpenFolder, policy: TrackingPolicy, walker?: WorkspaceWalker, timeoutMs?: number): Promise<WorkspaceSnapshot> {
+  const stats = await workspace.handle.stat();
+  const root: WalkRoot = { path: workspace.path, fd: workspace.fd, dev: stats.dev, ino: stats.ino };
+  return unpackWalk(walker ? await walker.walk(root, policy, { timeoutMs }) : walkWorkspaceSync(root, policy));
 }
 
 export interface KnownFileState {

@@ -1,10 +1,10 @@
 /** Worker-thread entry of `WorkspaceWalker`: one walk per message, answered in order. */
 import { parentPort } from 'node:worker_threads';
 import { createTrackingPolicy, type TrackingPolicyOptions } from './tracking-policy.ts';
-import { walkWorkspaceSync } from './workspace-walk.ts';
+import { walkWorkspaceSync, type WalkRoot } from './workspace-walk.ts';
 
 export interface WalkRequest {
-  realDir: string;
+  root: WalkRoot;
   policy: TrackingPolicyOptions;
 }
 
@@ -19,7 +19,7 @@ port.on('message', (request: WalkRequest) => {
   let response: WalkResponse;
   let transfer: ArrayBuffer[] = [];
   try {
-    const walk = walkWorkspaceSync(request.realDir, createTrackingPolicy(request.policy));
+    const walk = walkWorkspaceSync(request.root, createTrackingPolicy(request.policy));
     response = { ok: true, ...walk };
     transfer = [walk.stats.buffer as ArrayBuffer];
   } catch (error) {

@@ -7,6 +7,7 @@ import { BlobStore, type BlobFs } from '../../proxy/artifacts/blob-store.ts';
 import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
 import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
 import { createTrackingPolicy, type TrackingPolicyOptions } from '../../proxy/artifacts/tracking-policy.ts';
+import type { WorkspaceWalker } from '../../proxy/artifacts/workspace-walker.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 export interface Fixture {
@@ -31,6 +32,9 @@ export async function createFixture(
     blobFs?: Partial<BlobFs>;
     store?: (dataDir: string) => RecordStore;
     maxCachedChats?: number;
+    /** Stands in for the walker threads (a test that acts between the walk and the copy). */
+    walker?: WorkspaceWalker;
+    scanTimeoutMs?: number;
   } = {},
 ): Promise<Fixture> {
   const base = await mkdtemp(path.join(tmpdir(), 'artifacts-test-'));
@@ -45,6 +49,8 @@ export async function createFixture(
       workspaces,
       policy: createTrackingPolicy(options.policy),
       maxCachedChats: options.maxCachedChats,
+      walker: options.walker,
+      scanTimeoutMs: options.scanTimeoutMs,
     });
     return {
       base,

@@ -47,3 +47,34 @@ test('chat prefix: valid ids pass, escapes are refused', () => {
     assert.throws(() => splitChatPrefix(bad), InvalidChatIdError, bad);
   }
 });
+
+test('FILES_API_SECRET_FILE: read from the file (trailing newline dropped), never with FILES_API_SECRET too', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'secret-file-'));
+  try {
+    const file = path.join(dir, 'secret');
+    await writeFile(file, `${'k'.repeat(40)}\n`);
+    assert.equal(resolveOptions({ 'gateway-url': 'http://h' }, { FILES_API_SECRET_FILE: file }).filesSecret, 'k'.repeat(40));
+    const code = (c: string) => (e: unknown) => e instanceof OptionsError && e.code === c;
+    assert.throws(() => resolveOptions({ 'gateway-url': 'http://h' }, { FILES_API_SECRET_FILE: file, FILES_API_SECRET: 's'.repeat(32) }), code('ERR_OPTIONS_SECRET_TWICE'));
+    assert.throws(() => resolveOptions({ 'gateway-url': 'http://h' }, { FILES_API_SECRET_FILE: path.join(dir, 'missing') }), code('ERR_OPTIONS_SECRET_FILE'));
+    await writeFile(file, 'short\n');
+    assert.throws(() => resolveOptions({ 'gateway-url': 'http://h' }, { FILES_API_SECRET_FILE: file }), code('ERR_OPTIONS_SECRET_TOO_SHORT'));
+    // Environment only: there is no flag for it.
+    assert.throws(() => resolveOptions(parseFlags(['--gateway-url', 'http://h', '--files-api-secret-file', file]), {}), code('ERR_OPTIONS_UNKNOWN'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('scan timeout and hard links: defaults, flags and environment', () => {
+  const defaults = resolveOptions({ 'gateway-url': 'http://h' }, {});
+  assert.equal(defaults.scanTimeoutMs, 120_000);
+  assert.equal(defaults.allowHardLinks, false);
+  const set = resolveOptions(parseFlags(['--gateway-url', 'http://h', '--scan-timeout-s', '5', '--allow-hard-links']), {});
+  assert.equal(set.scanTimeoutMs, 5000);
+  assert.equal(set.allowHardLinks, true);
+  assert.equal(resolveOptions({ 'gateway-url': 'http://h' }, { ALLOW_HARD_LINKS: '1', SCAN_TIMEOUT_S: '2' }).scanTimeoutMs, 2000);
+});

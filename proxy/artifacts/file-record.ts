@@ -29,7 +29,7 @@ export interface FileRecord {
 
 /** Why an execution ended: what the tracker saw. */
 export type ExecutionEndReason =
-  | 'completed' // the first of its execute_reply and status: idle arrived (the code has run)
+  | 'completed' // its execute_reply and status: idle arrived (or one did, and the other not in time)
   | 'kernel-restarted' // status: restarting, or a new kernel session
   | 'kernel-dead' // status: dead
   | 'socket-closed' // the client or the gateway socket closed first

@@ -6,7 +6,11 @@ interface Pending {
   ref: ExecutionRef;
   /** The execute_request's header: the parent of anything the sidecar adds to its output. */
   requestHeader: Record<string, unknown>;
+  /** The first of its execute_reply and idle, kept back until the second arrives. */
+  held: KernelFrame | undefined;
   timer: NodeJS.Timeout;
+  /** Runs while a message is held: the second of the pair may never come. */
+  pairTimer: NodeJS.Timeout | undefined;
 }
 
 /** One execution that ended, and what its observer recorded (undefined when it does not say). */
@@ -17,6 +21,18 @@ export interface EndedExecution {
   files: ExecutionFiles | undefined;
 }
 
+/** An execution the tracker has just ended: what it held back, and its recording, under way. */
+export interface EndingExecution {
+  msgId: string;
+  /** Its first of execute_reply and idle, held until now; to be sent after anything added. */
+  held: KernelFrame | undefined;
+  /** Resolves once the observer has recorded the execution's files (never rejects). */
+  ended: Promise<EndedExecution>;
+}
+
+/** What to do with a message from the kernel: pass it on, or (held) the tracker keeps it for now. */
+export type Observed = 'pass' | 'held' | EndingExecution[];
+
 export interface ExecutionTrackerOptions {
   chatId: string;
   kernelId: string;
@@ -24,25 +40,38 @@ export interface ExecutionTrackerOptions {
   observer: ExecutionObserver;
   /** An execution that has not ended after this long is ended with reason `timeout`. */
   timeoutMs: number;
+  /** How long the first of execute_reply and idle waits for the second before the execution ends anyway. */
+  pairWaitMs: number;
   logger: Logger;
 }
 
 /**
  * Knows when each execution sent through one kernel connection starts and ends.
- * It ends at the first of its execute_reply and its iopub `status: idle` (same parent msg_id):
- * the kernel sends either only once the code has run, and clients stop at either (Open WebUI at
- * idle, @jupyterlab/services and EG-style executors at both), so what the sidecar adds to the
- * execution's output must go out before the first. A kernel that restarts or dies, a closed
- * socket, or the timeout also ends what is in flight. Other clients' executions and the server's own kernel_info
- * requests are not ours and are ignored.
+ * It ends when both its execute_reply and its iopub `status: idle` (same parent msg_id) have
+ * arrived, in either order. The first of the two is held (other messages still pass), because
+ * clients stop at either (Open WebUI at idle, @jupyterlab/services and EG-style executors at the
+ * reply) while the execution's iopub output may still trail the reply: only after the second has
+ * come is all of its output out, so only then can something be added as its last output.
+ * A kernel that restarts or dies, a closed socket, the timeout, or a second message that does
+ * not come within `pairWaitMs` also ends what is in flight. Other clients' executions and the
+ * server's own kernel_info requests are not ours and are ignored.
  */
 export class ExecutionTracker {
   private readonly pending = new Map<string, Pending>();
+  private onSelfEnded: (ending: EndingExecution[]) => void = () => {};
 
   constructor(private readonly options: ExecutionTrackerOptions) {}
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Who to tell when the tracker ends an execution on its own (timeout, or the second of the pair
+   * did not come): that one's held message has to go out too.
+   */
+  onEndedByTimer(listener: (ending: EndingExecution[]) => void): void {
+    this.onSelfEnded = listener;
   }
 
   /** Before the execute_request is forwarded: take the before-snapshot, then start watching. */
@@ -55,40 +84,60 @@ export class ExecutionTracker {
     } catch (error) {
       logger.error(`[sidecar] before-snapshot failed for chat ${chatId}: ${describeError(error)}`);
     }
-    const timer = setTimeout(() => void this.end(msgId, 'timeout'), this.options.timeoutMs);
+    const timer = setTimeout(() => this.endByTimer(msgId, 'timeout'), this.options.timeoutMs);
     timer.unref();
-    this.pending.set(msgId, { ref, requestHeader, timer });
+    this.pending.set(msgId, { ref, requestHeader, held: undefined, timer, pairTimer: undefined });
   }
 
-  /** Look at one message from the kernel. Returns a promise when it ended executions. */
-  observe(frame: KernelFrame): Promise<EndedExecution[]> | undefined {
-    if (this.pending.size === 0) return undefined;
-    if (frame.msgType === 'execute_reply') return this.endOne(frame.parentMsgId);
-    if (frame.msgType !== 'status') return undefined;
+  /** Look at one message from the kernel, in order. */
+  observe(frame: KernelFrame): Observed {
+    if (this.pending.size === 0) return 'pass';
+    if (frame.msgType === 'execute_reply') return this.completionHalf(frame);
+    if (frame.msgType !== 'status') return 'pass';
     const state = frame.content()?.execution_state;
-    if (state === 'idle') return this.endOne(frame.parentMsgId);
+    if (state === 'idle') return this.completionHalf(frame);
     // Jupyter Server says `restarting` (and `dead`) itself when the kernel process goes away.
     // ipykernel's own `starting` is not used: it can arrive late after a fresh start.
     if (state === 'restarting') return this.endAll('kernel-restarted');
     if (state === 'dead') return this.endAll('kernel-dead');
-    return undefined;
+    return 'pass';
   }
 
-  endAll(reason: ExecutionEndReason): Promise<EndedExecution[]> | undefined {
-    if (this.pending.size === 0) return undefined;
-    return Promise.all([...this.pending.keys()].map((id) => this.end(id, reason))).then((ended) => ended.filter((e) => e !== undefined));
+  /** End everything in flight; empty when nothing was. */
+  endAll(reason: ExecutionEndReason): EndingExecution[] {
+    return [...this.pending.keys()].map((id) => this.end(id, reason)!);
   }
 
-  private endOne(parentMsgId: string | undefined): Promise<EndedExecution[]> | undefined {
-    if (!parentMsgId || !this.pending.has(parentMsgId)) return undefined;
-    return this.end(parentMsgId, 'completed').then((ended) => (ended ? [ended] : []));
+  private completionHalf(frame: KernelFrame): Observed {
+    const msgId = frame.parentMsgId;
+    const pending = msgId ? this.pending.get(msgId) : undefined;
+    if (!pending) return 'pass';
+    if (!pending.held) {
+      pending.held = frame;
+      pending.pairTimer = setTimeout(() => this.endByTimer(msgId!, 'completed'), this.options.pairWaitMs);
+      pending.pairTimer.unref();
+      return 'held';
+    }
+    // A second idle (or reply) for the same request is not the other half: pass it on.
+    if (pending.held.msgType === frame.msgType) return 'pass';
+    return [this.end(msgId!, 'completed')!];
   }
 
-  private async end(msgId: string, reason: ExecutionEndReason): Promise<EndedExecution | undefined> {
+  private endByTimer(msgId: string, reason: ExecutionEndReason): void {
+    const ending = this.end(msgId, reason);
+    if (ending) this.onSelfEnded([ending]);
+  }
+
+  private end(msgId: string, reason: ExecutionEndReason): EndingExecution | undefined {
     const pending = this.pending.get(msgId);
     if (!pending) return undefined;
     this.pending.delete(msgId);
     clearTimeout(pending.timer);
+    clearTimeout(pending.pairTimer);
+    return { msgId, held: pending.held, ended: this.record(pending, reason) };
+  }
+
+  private async record(pending: Pending, reason: ExecutionEndReason): Promise<EndedExecution> {
     const { chatId, observer, logger } = this.options;
     let files: ExecutionFiles | undefined;
     try {

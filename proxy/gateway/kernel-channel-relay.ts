@@ -1,6 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import type { FileAnnouncer } from '../announce/file-announcer.ts';
-import type { EndedExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
+import type { EndedExecution, EndingExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { rewriteExecuteRequest } from '../rewrite/execute-request.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
@@ -58,6 +58,10 @@ export class KernelChannelRelay {
     private readonly options: RelayOptions,
   ) {
     this.splicer = new StreamSplicer(options.rewriter, (frame) => this.send(this.client, this.upstream, frame.encode()), options.streamHoldMs);
+    // An execution the tracker ends on a timer still has its held message to deliver, in order.
+    options.tracker.onEndedByTimer((ending) => {
+      this.downChain = this.downChain.then(() => this.finish(ending)).catch((e) => this.fail(e));
+    });
 
     client.on('message', (data, binary) => {
       const buffer = toBuffer(data);
@@ -89,15 +93,15 @@ export class KernelChannelRelay {
     client.on('close', (code, reason) => {
       options.budget.forget(client);
       this.splicer.discard();
-      void this.options.tracker.endAll('socket-closed');
+      this.options.tracker.endAll('socket-closed');
       this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
     });
     upstream.on('close', (code, reason) => {
       options.budget.forget(upstream);
-      // Deliver what the gateway sent before it closed, then close the client the same way.
-      this.downChain = this.downChain.then(() => {
+      // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
+      this.downChain = this.downChain.then(async () => {
         this.splicer.flush();
-        void this.options.tracker.endAll('socket-closed');
+        await this.finish(this.options.tracker.endAll('socket-closed'));
         this.closeBoth(this.client, sendableCloseCode(code, code === 1005 ? 1000 : 1011), reason);
       });
     });
@@ -132,26 +136,42 @@ export class KernelChannelRelay {
       this.send(this.client, this.upstream, { data, binary });
       return;
     }
-    const ended = this.options.tracker.observe(frame);
-    if (ended) {
-      // The client sees "done" only once the execution's files are recorded (or the wait is up),
-      // so a client that lists files right after idle finds them, and the file card goes out
-      // before the first of idle and execute_reply: whichever a client stops at, it has the card.
-      this.splicer.flush();
-      const finished = await Promise.race([ended, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), this.options.recordWaitMs).unref())]);
-      if (finished && this.options.announcer) await this.announce(finished, frame);
-    }
+    const observed = this.options.tracker.observe(frame);
+    if (observed === 'held') return;
+    if (observed !== 'pass') await this.finish(observed, frame);
     this.splicer.push(frame);
   }
 
-  private async announce(ended: EndedExecution[], frame: KernelFrame): Promise<void> {
-    for (const execution of ended) {
-      try {
-        const card = await this.options.announcer!.cardFor(execution, frame);
-        if (card) this.send(this.client, this.upstream, card);
-      } catch (error) {
-        this.options.logger.error(`[sidecar] file card for execution ${execution.ref.msgId}: ${describeError(error)}`);
+  /**
+   * Ended executions leave in this order: their outputs (already sent), the file card, the held
+   * first of execute_reply and idle; the message that ended them follows. The client sees "done"
+   * only once the files are recorded (or `recordWaitMs` is up: then no card), so a client that
+   * lists files right after idle finds them. The card takes the kernel's session and version from
+   * the held message, else from `trigger` (a restart's status); with neither there is no card.
+   */
+  private async finish(ending: EndingExecution[], trigger?: KernelFrame): Promise<void> {
+    if (ending.length === 0) return;
+    this.splicer.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const waitOver = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.options.recordWaitMs, undefined)));
+    try {
+      for (const execution of ending) {
+        const ended = await Promise.race([execution.ended, waitOver]);
+        const kernelFrame = execution.held ?? trigger;
+        if (ended && this.options.announcer && kernelFrame) await this.announce(ended, kernelFrame);
+        if (execution.held) this.splicer.push(execution.held);
       }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async announce(ended: EndedExecution, kernelFrame: KernelFrame): Promise<void> {
+    try {
+      const card = await this.options.announcer!.cardFor(ended, kernelFrame);
+      if (card) this.send(this.client, this.upstream, card);
+    } catch (error) {
+      this.options.logger.error(`[sidecar] file card for execution ${ended.ref.msgId}: ${describeError(error)}`);
     }
   }
 

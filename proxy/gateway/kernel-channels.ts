@@ -202,6 +202,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           owner,
           observer: options.observer,
           timeoutMs: options.executionTimeoutMs,
+          // The held first of reply and idle is released at the latest when a record wait would be.
+          pairWaitMs: options.recordWaitMs,
           logger: options.logger,
         });
         const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { KernelManager, KernelMessage as JLKernelMessage, ServerConnection } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { codeWithCompletionOrder, type CompletionOrder } from '../support/completion-order.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { RawKernelClient, type KernelMessage } from '../support/raw-kernel-client.ts';
 
@@ -130,6 +131,43 @@ describe('raw clients in both wire formats', () => {
   });
 });
 
+describe('the card is the last output, whatever order execute_reply and idle arrive in', () => {
+  const label = (m: KernelMessage) => (isCard(m) ? 'card' : m.header.msg_type === 'status' ? `status:${m.content.execution_state}` : m.header.msg_type);
+  const completion = (seen: string[]) => seen.filter((l) => l === 'execute_reply' || l === 'status:idle');
+  const ORDERS: Record<CompletionOrder, [string, string]> = { 'reply-first': ['execute_reply', 'status:idle'], 'idle-first': ['status:idle', 'execute_reply'] };
+
+  for (const [order, [first, second]] of Object.entries(ORDERS) as [CompletionOrder, [string, string]][]) {
+    test(`${order}: the kernel really sends them so (no sidecar)`, async () => {
+      const res = await fetch(`${bed.jupyter.url}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+      const { id } = (await res.json()) as { id: string };
+      const client = await RawKernelClient.connect(`${ws(bed.jupyter.url)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+      const run = await client.execute(codeWithCompletionOrder(order, path.join(bed.workspaceRoot, `direct-${order}.txt`)));
+      const seen = run.messages.map(label);
+      assert.deepEqual(completion(seen), [first, second], seen.join(' '));
+      if (order === 'reply-first') assert.ok(seen.indexOf('execute_reply') < seen.indexOf('stream') && seen.indexOf('execute_reply') < seen.indexOf('execute_result'), `the output trails the reply: ${seen}`);
+      await client.close();
+    });
+
+    for (const format of ['legacy', 'v1'] as const) {
+      test(`${order}, ${format}: outputs, the card, then ${first}, then ${second}`, async () => {
+        const { client } = await openKernel(`order-${order}-${format}`, format);
+        const run = await client.execute(codeWithCompletionOrder(order, '/mnt/data/ordered.txt'));
+        assert.deepEqual(run.messages.map(label), ['status:busy', 'execute_input', 'stream', 'execute_result', 'card', first, second]);
+        await client.close();
+      });
+    }
+
+    test(`${order}, Open WebUI: the card's text is the last result, before idle`, async () => {
+      const run = await runLikeOpenWebUi(proxy.url, bed.jupyter.token, codeWithCompletionOrder(order, '/mnt/data/ordered.txt'));
+      assert.equal(run.result.length, 2, run.seen.join(' '));
+      assert.equal(run.result[0], "'result'");
+      assert.match(run.result[1]!, /^File saved \(give the user this link\):\n- \/mnt\/data\/ordered\.txt /);
+      const ending = order === 'reply-first' ? ['display_data', 'execute_reply', 'status'] : ['display_data', 'status'];
+      assert.deepEqual(run.seen.slice(-ending.length), ending, 'the card, then (the reply and) idle');
+    });
+  }
+});
+
 describe('@jupyterlab/services', () => {
   test('the card is one output of the execution, read by its own deserializer', async () => {
     const chat = 'card-jlab';
@@ -145,16 +183,16 @@ describe('@jupyterlab/services', () => {
     const kernel = await manager.startNew({ name: 'python3' });
     // What an OutputArea model would hold: every display output of this execution, in order.
     const outputs: JLKernelMessage.IIOPubMessage[] = [];
-    const future = kernel.requestExecute({ code: "open('/mnt/data/table.csv', 'w').write('a\\n1\\n')\n'result'" });
+    const future = kernel.requestExecute({ code: "open('/mnt/data/table.csv', 'w').write('a\\n1\\n')\nprint('printed')\n'result'" });
     future.onIOPub = (msg) => {
       if (JLKernelMessage.isDisplayDataMsg(msg) || JLKernelMessage.isExecuteResultMsg(msg) || JLKernelMessage.isStreamMsg(msg)) outputs.push(msg);
     };
     const reply = await future.done;
     assert.equal(reply.content.status, 'ok');
-    // When execute_reply reaches the sidecar before the iopub output, the card (sent before the
-    // first of reply and idle) can precede execute_result: it is one output either way.
-    assert.deepEqual(outputs.map((m) => m.header.msg_type).sort(), ['display_data', 'execute_result']);
-    const card = outputs.find((m) => m.header.msg_type === 'display_data') as JLKernelMessage.IDisplayDataMsg;
+    // The card is the cell's last output, after its stream and execute_result, whatever order the
+    // reply and the outputs reached the sidecar in.
+    assert.deepEqual(outputs.map((m) => m.header.msg_type), ['stream', 'execute_result', 'display_data']);
+    const card = outputs.at(-1) as JLKernelMessage.IDisplayDataMsg;
     assert.equal(card.parent_header && (card.parent_header as { msg_id: string }).msg_id, future.msg.header.msg_id);
     assert.equal(card.channel, 'iopub');
     const link = linksIn(String(card.content.data['text/plain'])).find((l) => l.includes('/files/'))!;

@@ -43,9 +43,12 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
   let stderr = '';
   const result: string[] = [];
   const seen: string[] = [];
+  let done = false;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Open WebUI run timed out')), 60_000);
     socket.on('message', (raw: Buffer, binary) => {
+      // Open WebUI leaves its read loop at idle: what arrives after it is never read.
+      if (done) return;
       assert.equal(binary, false, 'Open WebUI reads text frames');
       const message = JSON.parse(raw.toString());
       if (message.parent_header?.msg_id !== msgId) return;
@@ -65,6 +68,7 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
           break;
         case 'status':
           if (message.content.execution_state === 'idle') {
+            done = true;
             clearTimeout(timer);
             resolve();
           }

@@ -11,11 +11,11 @@ export const styles = css`
     --_font-size: var(--generated-files-font-size, 0.875rem);
     --_color: var(--generated-files-color, #1f2328);
     --_muted: var(--generated-files-muted-color, #59636e);
-    --_background: var(--generated-files-background, #ffffff);
+    --_background: var(--generated-files-background, #fff);
     --_surface: var(--generated-files-surface, #f6f8fa);
     --_border: var(--generated-files-border-color, #d1d9e0);
     --_accent: var(--generated-files-accent, #0969da);
-    --_accent-text: var(--generated-files-accent-text, #ffffff);
+    --_accent-text: var(--generated-files-accent-text, #fff);
     --_danger: var(--generated-files-danger, #d1242f);
     --_radius: var(--generated-files-radius, 8px);
     --_space: var(--generated-files-spacing, 0.75rem);
@@ -104,7 +104,8 @@ export const styles = css`
   }
 
   button:focus-visible,
-  summary:focus-visible {
+  summary:focus-visible,
+  [part~='upload-button']:focus-within {
     outline: var(--_focus);
     outline-offset: 2px;
   }
@@ -137,7 +138,7 @@ export const styles = css`
     justify-content: center;
   }
 
-  [part~='list'] {
+  ul {
     list-style: none;
     margin: 0;
     padding: 0;
@@ -206,9 +207,7 @@ export const styles = css`
   }
 
   [part~='version-list'] {
-    list-style: none;
-    margin: 0.25em 0 0;
-    padding: 0;
+    margin-top: 0.25em;
   }
 
   [part~='version'] {
@@ -291,16 +290,14 @@ export const styles = css`
     --_kind: var(--_muted);
   }
 
-  .icon__page {
-    fill: var(--_background);
+  .icon path {
+    fill: none;
     stroke: var(--_kind);
     stroke-width: 1.5;
   }
 
-  .icon__fold {
-    fill: none;
-    stroke: var(--_kind);
-    stroke-width: 1.5;
+  .icon__page {
+    fill: var(--_background);
   }
 
   .icon__band {
@@ -365,14 +362,11 @@ export const styles = css`
     flex-wrap: wrap;
     gap: 0.5rem;
     align-items: center;
-    padding: 0.5rem var(--generated-files-spacing, 0.75rem);
+    padding: 0.5rem var(--_space);
     border-bottom: 1px dashed var(--_border);
   }
   [part~='uploads'] ul {
     flex-basis: 100%;
-    margin: 0;
-    padding: 0;
-    list-style: none;
   }
   [part~='upload'] {
     display: flex;
@@ -383,10 +377,7 @@ export const styles = css`
     cursor: pointer;
     padding: 0.25rem 0.6rem;
     border: 1px solid var(--_accent);
-    border-radius: var(--generated-files-radius, 8px);
-  }
-  [part~='upload-button']:focus-within {
-    outline: var(--generated-files-focus-ring, 2px solid var(--_accent));
+    border-radius: var(--_radius);
   }
   [part~='upload'] .error {
     color: var(--_danger);

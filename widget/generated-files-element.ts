@@ -45,7 +45,7 @@ const SCRIPT_ORIGIN = (() => {
   } catch {
     // Not a URL (some bundlers inline modules); fall through.
   }
-  return globalThis.location?.origin ?? '';
+  return location.origin;
 })();
 
 const PREVIEW_ROWS = 20;
@@ -151,13 +151,13 @@ export class GeneratedFilesElement extends LitElement {
     uploads: { type: Boolean, reflect: true },
     linkThreshold: { attribute: 'link-threshold', type: Number },
     tokenProvider: { attribute: false },
-    _state: { state: true, attribute: false },
-    _files: { state: true, attribute: false },
-    _skipped: { state: true, attribute: false },
-    _error: { state: true, attribute: false },
-    _announcement: { state: true, attribute: false },
-    _dragging: { state: true, attribute: false },
-    _previews: { state: true, attribute: false },
+    _state: { state: true },
+    _files: { state: true },
+    _skipped: { state: true },
+    _error: { state: true },
+    _announcement: { state: true },
+    _dragging: { state: true },
+    _previews: { state: true },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
@@ -316,7 +316,14 @@ export class GeneratedFilesElement extends LitElement {
     this._error = null;
     this.dispatchEvent(new Event('loadstart'));
     try {
-      const list = await this.#client().list(abort.signal);
+      const list = await this.#client()
+        .list(abort.signal)
+        .catch((error: unknown) => {
+          // A chat that has not run code yet has no files yet: show it empty and keep
+          // listening (the stream then polls) until its first file arrives.
+          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') return {} as Partial<FileListResponse>;
+          throw error;
+        });
       if (abort.signal.aborted) return;
       this._files = list.files ?? [];
       this._skipped = list.skipped ?? [];
@@ -325,16 +332,6 @@ export class GeneratedFilesElement extends LitElement {
       if (!this.#live.running) void this.#live.start();
     } catch (error) {
       if (abort.signal.aborted) return;
-      if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
-        // A chat that has not run code yet has no files yet: show it empty and
-        // keep listening (the stream then polls) until its first file arrives.
-        this._files = [];
-        this._skipped = [];
-        this._state = 'ready';
-        this.dispatchEvent(new Event('load'));
-        if (!this.#live.running) void this.#live.start();
-        return;
-      }
       this._error = error instanceof Error ? error : new Error(String(error));
       this._state = 'error';
       this.dispatchEvent(new CustomEvent('error', { detail: { error: this._error } }));
@@ -458,7 +455,7 @@ export class GeneratedFilesElement extends LitElement {
     const previews = new Map(this._previews);
     const open = previews.get(file.id);
     if (open) {
-      if ('url' in open) URL.revokeObjectURL(open.url);
+      revoke(open);
       previews.delete(file.id);
       this._previews = previews;
       return;
@@ -484,16 +481,14 @@ export class GeneratedFilesElement extends LitElement {
     }
     // Closed (or the chat changed) while loading.
     if (this._previews.get(file.id)?.kind !== 'loading') {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
+      revoke(preview);
       return;
     }
     this._previews = new Map(this._previews).set(file.id, preview);
   }
 
   #closePreviews(): void {
-    for (const preview of this._previews.values()) {
-      if ('url' in preview) URL.revokeObjectURL(preview.url);
-    }
+    this._previews.forEach(revoke);
     if (this._previews.size) this._previews = new Map();
   }
 
@@ -509,8 +504,8 @@ export class GeneratedFilesElement extends LitElement {
         aria-busy=${this._state === 'loading' ? 'true' : 'false'}
         @dragover=${this.#onDragOver}
         @dragleave=${() => (this._dragging = false)}
-        @drop=${this.#onDrop}
-        @paste=${this.#onPaste}
+        @drop=${this.#onGive}
+        @paste=${this.#onGive}
       >
         <header part="header">
           <h2 part="heading" id="heading">${this.heading}</h2>
@@ -609,15 +604,10 @@ export class GeneratedFilesElement extends LitElement {
     this._dragging = true;
   };
 
-  #onDrop = (event: DragEvent): void => {
+  /** A drop or a paste: both carry files the same way. */
+  #onGive = (event: DragEvent | ClipboardEvent): void => {
     this._dragging = false;
-    if (!this.uploads || !event.dataTransfer?.files.length) return;
-    event.preventDefault();
-    this.#uploads.add(event.dataTransfer.files);
-  };
-
-  #onPaste = (event: ClipboardEvent): void => {
-    const files = event.clipboardData?.files;
+    const files = ('dataTransfer' in event ? event.dataTransfer : event.clipboardData)?.files;
     if (!this.uploads || !files?.length) return;
     event.preventDefault();
     this.#uploads.add(files);
@@ -757,6 +747,11 @@ export class GeneratedFilesElement extends LitElement {
       >${formatRelativeTime(date)}</time
     >`;
   }
+}
+
+/** Frees an image or PDF preview's blob. */
+function revoke(preview: Preview): void {
+  if ('url' in preview) URL.revokeObjectURL(preview.url);
 }
 
 /** Reads up to `limit` bytes of a body as text, then stops the download. */

@@ -1,13 +1,12 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ErrorResponse, FileSummary } from '../contract/files-api.ts';
+import type { FileSummary } from '../contract/files-api.ts';
 import { GeneratedFilesUploadEvent, type GeneratedFilesUploadDetail } from './events.ts';
-import { FilesApiError, type FilesClient } from './files-client.ts';
+import { FilesApiError, errorFrom, type FilesClient } from './files-client.ts';
 import { formatBytes } from './format.ts';
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 
 /** One file given by the user, from the pick (or drop, or paste) to the sidecar's answer. */
 export interface Upload {
-  readonly key: number;
   readonly file: File;
   readonly path: string;
   sent: number;
@@ -36,7 +35,6 @@ export class UploadsController implements ReactiveController {
   folder = '';
   readonly #host: ReactiveControllerHost & EventTarget;
   readonly #options: UploadsOptions;
-  #next = 0;
 
   constructor(host: ReactiveControllerHost & EventTarget, options: UploadsOptions) {
     this.#host = host;
@@ -52,7 +50,7 @@ export class UploadsController implements ReactiveController {
   add(files: Iterable<File>): void {
     const folder = this.folder.trim().replace(/^\/+|\/+$/g, '');
     for (const file of files) {
-      const upload: Upload = { key: this.#next++, file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
+      const upload: Upload = { file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
       if (!this.#fire(upload, { phase: 'start' })) continue;
       this.uploads = [...this.uploads, upload];
       if (this.#options.exists(upload.path)) this.#conflict(upload);
@@ -85,8 +83,10 @@ export class UploadsController implements ReactiveController {
     try {
       let answer = await this.#transfer(client, upload, replace, false);
       if (answer.status === 401) answer = await this.#transfer(client, upload, replace, true);
-      if (answer.status < 200 || answer.status > 299) throw errorOf(answer);
-      const summary = JSON.parse(answer.body) as FileSummary;
+      // A Response, so the refusal is read as every other answer of the sidecar is.
+      const response = new Response(answer.body, { status: answer.status });
+      if (!response.ok) throw await errorFrom(response);
+      const summary = (await response.json()) as FileSummary;
       upload.state = 'done';
       upload.sent = upload.file.size;
       upload.message = 'Uploaded';
@@ -143,15 +143,6 @@ export class UploadsController implements ReactiveController {
     return this.#host.dispatchEvent(
       new GeneratedFilesUploadEvent({ file: upload.file, path: upload.path, sent: upload.sent, total: upload.file.size, ...detail }),
     );
-  }
-}
-
-function errorOf(answer: { status: number; body: string }): FilesApiError {
-  try {
-    const { error } = JSON.parse(answer.body) as ErrorResponse;
-    return new FilesApiError(answer.status, error.code, error.message);
-  } catch {
-    return new FilesApiError(answer.status, `HTTP_${answer.status}`, `HTTP ${answer.status}`);
   }
 }
 

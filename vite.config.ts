@@ -10,7 +10,7 @@ function minifyLitCss(): Plugin {
   return {
     name: 'minify-lit-css',
     transform(code, id) {
-      if (!id.endsWith('/widget/styles.ts')) return null;
+      if (!/\/widget\/([\w-]+-)?styles\.ts$/.test(id)) return null;
       const minified = code.replace(/css`([^`]*)`/g, (_, text: string) => {
         const min = text
           .replace(/\/\*[\s\S]*?\*\//g, '')
@@ -84,7 +84,15 @@ export default defineConfig(({ mode }) => {
         : {
             // Vite keeps whitespace in ES libraries for the next bundler; this
             // one goes straight to browsers.
-            output: { minify: true, comments: false },
+            output: {
+              minify: true,
+              comments: false,
+              // Two files: the element, and the upload code it imports when uploads are on,
+              // under a stable name next to it (no hash: the sidecar serves both as they are).
+              chunkFileNames: 'generated-files-[name].js',
+            },
+            // Lets the shared code (Lit, the formatters) stay in the entry instead of a third file.
+            preserveEntrySignatures: 'allow-extension',
           },
     },
   };

@@ -12,8 +12,8 @@ import { GeneratedFilesChangeEvent } from './events.ts';
 import { FilesClient, FilesApiError } from './files-client.ts';
 import { LiveUpdatesController, type LiveState } from './live-updates-controller.ts';
 import { SandboxLinksController } from './sandbox-links-controller.ts';
-import { xhrUpload, type UploadRequest, type UploadTransfer } from './upload-transfer.ts';
-import { UploadsController, type Upload } from './uploads-controller.ts';
+import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
+import type { UploadsController } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
 import { extensionOf, formatIcon, kindOf, type FormatKind } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
@@ -156,7 +156,6 @@ export class GeneratedFilesElement extends LitElement {
     _skipped: { state: true },
     _error: { state: true },
     _announcement: { state: true },
-    _dragging: { state: true },
     _previews: { state: true },
   };
 
@@ -182,7 +181,6 @@ export class GeneratedFilesElement extends LitElement {
   declare private _skipped: SkippedFile[];
   declare private _error: Error | null;
   declare private _announcement: string;
-  declare private _dragging: boolean;
   declare private _previews: ReadonlyMap<string, Preview>;
 
   #loadAbort: AbortController | null = null;
@@ -203,13 +201,10 @@ export class GeneratedFilesElement extends LitElement {
     announce: (message) => void this.#announce(message),
     linkThreshold: () => (Number.isFinite(this.linkThreshold) ? this.linkThreshold : DEFAULT_LINK_THRESHOLD),
   });
-  readonly #uploads = new UploadsController(this, {
-    client: () => this.#client(),
-    send: (request) => this.sendUpload(request),
-    announce: (message) => void this.#announce(message),
-    exists: (path) => this._files.some((f) => f.path === path),
-    uploaded: (summary) => this.#merge([summary]),
-  });
+  /** Loaded on first need (the `uploads` attribute, or `upload()`): most pages never give files. */
+  #uploads: UploadsController | null = null;
+  #uploadsLoading: Promise<UploadsController> | null = null;
+  #xhrUpload: ((request: UploadRequest) => UploadTransfer) | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
 
   constructor() {
@@ -229,7 +224,6 @@ export class GeneratedFilesElement extends LitElement {
     this._skipped = [];
     this._error = null;
     this._announcement = '';
-    this._dragging = false;
     this._previews = new Map();
   }
 
@@ -265,12 +259,37 @@ export class GeneratedFilesElement extends LitElement {
    * route uploads, as `fetch` routes the rest.
    */
   sendUpload(request: UploadRequest): UploadTransfer {
-    return xhrUpload(request);
+    // XMLHttpRequest code loads with the rest of the upload code; it is there by the time
+    // the element sends, and a direct call before that waits for it.
+    if (this.#xhrUpload) return this.#xhrUpload(request);
+    const transfer = this.#loadUploads().then(() => this.#xhrUpload!(request));
+    return { response: transfer.then((t) => t.response), abort: () => void transfer.then((t) => t.abort()) };
   }
 
-  /** Uploads files into the chosen folder (or the top of /mnt/data), as a drop or a pick does. */
-  upload(files: Iterable<File>): void {
-    this.#uploads.add(files);
+  /**
+   * Uploads files into the chosen folder (or the top of /mnt/data), as a drop or a pick does.
+   * Resolves once each has started (or was refused a start), after the upload code loaded.
+   */
+  async upload(files: Iterable<File>): Promise<void> {
+    (this.#uploads ?? (await this.#loadUploads())).add(files);
+  }
+
+  #loadUploads(): Promise<UploadsController> {
+    // A chunk of its own next to this module: a page without `uploads` never downloads it.
+    this.#uploadsLoading ??= import('./uploads-controller.ts').then(({ UploadsController, xhrUpload }) => {
+      this.#xhrUpload = xhrUpload;
+      this.#uploads = new UploadsController(this, {
+        enabled: () => this.uploads,
+        client: () => this.#client(),
+        send: (request) => this.sendUpload(request),
+        announce: (message) => void this.#announce(message),
+        exists: (path) => this._files.some((f) => f.path === path),
+        uploaded: (summary) => this.#merge([summary]),
+      });
+      this.requestUpdate();
+      return this.#uploads;
+    });
+    return this.#uploadsLoading;
   }
 
   override connectedCallback(): void {
@@ -290,6 +309,7 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.uploads && !this.#uploads) void this.#loadUploads();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -499,20 +519,15 @@ export class GeneratedFilesElement extends LitElement {
     return html`
       <section
         part="base"
-        class=${this._dragging ? 'dragging' : ''}
+        class=${this.#uploads?.dragging ? 'dragging' : ''}
         aria-labelledby="heading"
         aria-busy=${this._state === 'loading' ? 'true' : 'false'}
-        @dragover=${this.#onDragOver}
-        @dragleave=${() => (this._dragging = false)}
-        @drop=${this.#onGive}
-        @paste=${this.#onGive}
       >
         <header part="header">
           <h2 part="heading" id="heading">${this.heading}</h2>
           ${this._state === 'ready'
             ? html`<span part="count">${count}<span class="visually-hidden"> ${count === 1 ? 'file' : 'files'}</span></span>`
             : nothing}
-          <span class="spacer"></span>
           ${count > 0
             ? html`<button
                 part="download-all-button"
@@ -524,7 +539,7 @@ export class GeneratedFilesElement extends LitElement {
               </button>`
             : nothing}
         </header>
-        ${this.uploads ? this.#renderUploads() : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
+        ${this.uploads ? (this.#uploads?.render() ?? nothing) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
       </section>
     `;
@@ -559,59 +574,9 @@ export class GeneratedFilesElement extends LitElement {
       case 'error':
         return this.#renderError();
       case 'ready':
-        return html`<p part="message empty">No files yet. Files saved to /mnt/data in this chat appear here.</p>`;
+        return html`<p part="message empty">No files yet. Files saved to /mnt/data appear here.</p>`;
     }
   }
-
-  #renderUploads(): TemplateResult {
-    return html`<div part="uploads">
-      <label>Folder <input part="upload-folder" type="text" .value=${this.#uploads.folder}
-        @input=${(e: Event) => (this.#uploads.folder = (e.target as HTMLInputElement).value)} /></label>
-      <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
-      ${this.#uploads.uploads.length
-        ? html`<ul role="list">
-            ${this.#uploads.uploads.map((u) => this.#renderUpload(u))}
-          </ul>`
-        : nothing}
-    </div>`;
-  }
-
-  #renderUpload(upload: Upload): TemplateResult {
-    const uploading = upload.state === 'uploading';
-    return html`<li part="upload" data-state=${upload.state}>
-      <span>${upload.path}</span>
-      ${uploading
-        ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
-        : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`}
-      ${upload.state === 'conflict'
-        ? html`<button part="upload-replace-button" type="button" @click=${() => this.#uploads.replace(upload)}>Replace</button>`
-        : nothing}
-      <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
-        @click=${() => this.#uploads.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
-    </li>`;
-  }
-
-  #onPick = (event: Event): void => {
-    const input = event.target as HTMLInputElement;
-    this.#uploads.add(input.files ?? []);
-    // The same file picked again is a new upload.
-    input.value = '';
-  };
-
-  #onDragOver = (event: DragEvent): void => {
-    if (!this.uploads || !event.dataTransfer?.types.includes('Files')) return;
-    event.preventDefault();
-    this._dragging = true;
-  };
-
-  /** A drop or a paste: both carry files the same way. */
-  #onGive = (event: DragEvent | ClipboardEvent): void => {
-    this._dragging = false;
-    const files = ('dataTransfer' in event ? event.dataTransfer : event.clipboardData)?.files;
-    if (!this.uploads || !files?.length) return;
-    event.preventDefault();
-    this.#uploads.add(files);
-  };
 
   #renderSkipped(): TemplateResult | typeof nothing {
     if (this._skipped.length === 0) return nothing;

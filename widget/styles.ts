@@ -81,10 +81,6 @@ export const styles = css`
     text-align: center;
   }
 
-  .spacer {
-    flex: 1;
-  }
-
   button {
     font: inherit;
     color: inherit;
@@ -104,8 +100,7 @@ export const styles = css`
   }
 
   button:focus-visible,
-  summary:focus-visible,
-  [part~='upload-button']:focus-within {
+  summary:focus-visible {
     outline: var(--_focus);
     outline-offset: 2px;
   }
@@ -113,6 +108,10 @@ export const styles = css`
   button:disabled {
     cursor: progress;
     opacity: 0.6;
+  }
+
+  [part~='download-all-button'] {
+    margin-inline-start: auto;
   }
 
   [part~='download-button'],
@@ -357,32 +356,4 @@ export const styles = css`
     }
   }
 
-  [part~='uploads'] {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.5rem;
-    align-items: center;
-    padding: 0.5rem var(--_space);
-    border-bottom: 1px dashed var(--_border);
-  }
-  [part~='uploads'] ul {
-    flex-basis: 100%;
-  }
-  [part~='upload'] {
-    display: flex;
-    gap: 0.5rem;
-    align-items: center;
-  }
-  [part~='upload-button'] {
-    cursor: pointer;
-    padding: 0.25rem 0.6rem;
-    border: 1px solid var(--_accent);
-    border-radius: var(--_radius);
-  }
-  [part~='upload'] .error {
-    color: var(--_danger);
-  }
-  .dragging {
-    outline: 2px dashed var(--_accent);
-  }
 `;

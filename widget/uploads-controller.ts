@@ -1,9 +1,12 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { FileSummary } from '../contract/files-api.ts';
 import { GeneratedFilesUploadEvent, type GeneratedFilesUploadDetail } from './events.ts';
 import { FilesApiError, errorFrom, type FilesClient } from './files-client.ts';
 import { formatBytes } from './format.ts';
+import { uploadsStyles } from './uploads-styles.ts';
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
+
+export { xhrUpload } from './upload-transfer.ts';
 
 /** One file given by the user, from the pick (or drop, or paste) to the sidecar's answer. */
 export interface Upload {
@@ -17,6 +20,8 @@ export interface Upload {
 }
 
 export interface UploadsOptions {
+  /** Whether drops and pastes on the element are uploads (the `uploads` attribute). */
+  enabled(): boolean;
   client(): FilesClient;
   send(request: UploadRequest): UploadTransfer;
   announce(message: string): void;
@@ -28,11 +33,15 @@ export interface UploadsOptions {
 /**
  * Gives the user's files to the code: each goes to the chat's /mnt/data through the upload
  * route, with progress, cancel, a message for each refusal, and a question before replacing.
+ * It renders its own area (folder, picker, one row per upload), so that all of it loads in
+ * one chunk, only on pages that use uploads.
  */
 export class UploadsController implements ReactiveController {
   uploads: readonly Upload[] = [];
   /** The folder under /mnt/data the next files go to; '' for the top. */
   folder = '';
+  /** Files are dragged over the element. */
+  dragging = false;
   readonly #host: ReactiveControllerHost & EventTarget;
   readonly #options: UploadsOptions;
 
@@ -40,6 +49,19 @@ export class UploadsController implements ReactiveController {
     this.#host = host;
     this.#options = options;
     host.addController(this);
+  }
+
+  hostConnected(): void {
+    const root = (this.#host as ReactiveControllerHost & { renderRoot?: Node }).renderRoot;
+    if (!(root instanceof ShadowRoot)) return;
+    // The element's own sheet is adopted already; this one joins it once, when this code loads.
+    const sheet = uploadsStyles.styleSheet;
+    if (sheet && !root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    // On the shadow root, so a drop anywhere in the element counts; adding the same listener twice is a no-op.
+    root.addEventListener('dragover', this.#onDragOver);
+    root.addEventListener('dragleave', this.#onGive);
+    root.addEventListener('drop', this.#onGive);
+    root.addEventListener('paste', this.#onGive);
   }
 
   hostDisconnected(): void {
@@ -72,6 +94,63 @@ export class UploadsController implements ReactiveController {
     this.uploads = this.uploads.filter((u) => u !== upload);
     this.#host.requestUpdate();
   }
+
+  /** The upload area: the folder field, the native picker (the keyboard's way in), each upload. */
+  render(): TemplateResult {
+    return html`<div part="uploads">
+      <label>Folder <input part="upload-folder" type="text" .value=${this.folder}
+        @input=${(e: Event) => (this.folder = (e.target as HTMLInputElement).value)} /></label>
+      <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
+      ${this.uploads.length
+        ? html`<ul role="list">
+            ${this.uploads.map((u) => this.#renderUpload(u))}
+          </ul>`
+        : nothing}
+    </div>`;
+  }
+
+  #renderUpload(upload: Upload): TemplateResult {
+    const uploading = upload.state === 'uploading';
+    return html`<li part="upload" data-state=${upload.state}>
+      <span>${upload.path}</span>
+      ${uploading
+        ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
+        : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`}
+      ${upload.state === 'conflict'
+        ? html`<button part="upload-replace-button" type="button" @click=${() => this.replace(upload)}>Replace</button>`
+        : nothing}
+      <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
+        @click=${() => this.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
+    </li>`;
+  }
+
+  #onDragOver = (event: Event): void => {
+    if (!this.#options.enabled() || !(event as DragEvent).dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    this.#drag(true);
+  };
+
+  /** A drop or a paste (both carry files the same way), or the drag leaving. */
+  #onGive = (event: Event): void => {
+    this.#drag(false);
+    const files = ((event as DragEvent).dataTransfer ?? (event as ClipboardEvent).clipboardData)?.files;
+    if (event.type === 'dragleave' || !this.#options.enabled() || !files?.length) return;
+    event.preventDefault();
+    this.add(files);
+  };
+
+  #drag(on: boolean): void {
+    if (this.dragging === on) return;
+    this.dragging = on;
+    this.#host.requestUpdate();
+  }
+
+  #onPick = (event: Event): void => {
+    const input = event.target as HTMLInputElement;
+    this.add(input.files ?? []);
+    // The same file picked again is a new upload.
+    input.value = '';
+  };
 
   async #send(upload: Upload, replace: boolean): Promise<void> {
     upload.state = 'uploading';

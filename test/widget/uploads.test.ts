@@ -1,5 +1,5 @@
 import type { GeneratedFilesUploadEvent } from '../../widget/generated-files.ts';
-import { assert, assertEqual, captureDownloads, cleanup, mountReal, oneEvent, part, parts, waitFor } from './support/widget.ts';
+import { assert, assertEqual, captureDownloads, cleanup, mountReal, oneEvent, part, parts, uploadsReady, waitFor } from './support/widget.ts';
 
 afterEach(cleanup);
 
@@ -23,7 +23,7 @@ describe('<generated-files> uploads, on the real files API', () => {
   it('a dropped file goes to the chosen folder with progress, and is listed as uploaded', async () => {
     const { el } = await mountReal({ uploads: true, live: 'off' }, { 'made.csv': 'x' });
     await oneEvent(el, 'load');
-    await el.updateComplete;
+    await uploadsReady(el);
     const folder = part(el, 'upload-folder') as HTMLInputElement;
     folder.value = 'in';
     folder.dispatchEvent(new Event('input'));
@@ -50,7 +50,7 @@ describe('<generated-files> uploads, on the real files API', () => {
   it('a picked file (keyboard: the native input) uploads; a canceled start sends nothing', async () => {
     const { el } = await mountReal({ uploads: true, live: 'off' });
     await oneEvent(el, 'load');
-    await el.updateComplete;
+    await uploadsReady(el);
     const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
     input.focus();
     assertEqual(el.shadowRoot!.activeElement, input, 'the picker is reachable by keyboard');

@@ -184,6 +184,12 @@ export function mount(
   return el;
 }
 
+/** The upload code is a chunk of its own: resolves once it is loaded and the upload area rendered. */
+export async function uploadsReady(el: GeneratedFilesElement): Promise<void> {
+  await el.upload([]);
+  await el.updateComplete;
+}
+
 export function cleanup(): void {
   for (const el of mounted.splice(0)) el.remove();
 }

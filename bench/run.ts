@@ -12,6 +12,7 @@ import { benchDownloads } from './downloads.ts';
 import { benchRecordStore } from './record-store.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import { benchWidget } from './widget-render.ts';
+import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
 import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
 
 interface Scenario {
@@ -30,6 +31,7 @@ const SCENARIOS: Scenario[] = [
   { n: 5, name: '5 record store', needsBed: false, run: (_b, quick) => benchRecordStore(quick) },
   { n: 6, name: '6 many kernels', needsBed: true, run: (b) => benchManyKernels(b!) },
   { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
+  { n: 8, name: '8 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

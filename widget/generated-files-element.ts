@@ -74,12 +74,14 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @attr {boolean} sandbox-links - Download this chat's file when a `sandbox:/mnt/data/...` link on the page is clicked.
  * @attr {string} heading - The heading text. Default `Generated files`.
  * @attr {number} poll-interval - Milliseconds before the first poll after the stream drops; doubles up to a minute. Default 2000.
- * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data.
+ * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data. Loads the upload code (`generated-files-uploads-controller.js`, next to this script) on first use.
  * @attr {number} link-threshold - Bytes above which a download goes through the browser's download manager (a short-lived link) instead of the page's memory. Default 8 MiB.
  *
  * @prop {TokenProvider | null} tokenProvider - Called before each request and reconnect; called with `{ refresh: true }` after a 401, then the request is retried once. Wins over `token`.
  * @prop {readonly FileSummary[]} files - The files shown, newest first.
  * @prop {LoadState} state - `idle`, `loading`, `ready` or `error`.
+ * @prop {readonly SkippedFile[]} skipped - Files the sidecar saw but did not keep.
+ * @prop {LiveState} liveState - `off`, `connecting`, `open` or `polling`.
  *
  * @event loadstart - A list request started. Does not bubble.
  * @event load - The list loaded. Does not bubble.
@@ -94,7 +96,11 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart heading - The heading.
  * @csspart count - The number of files.
  * @csspart download-all-button - "Download all" (the zip).
- * @csspart message - The loading, empty, idle and error messages (also `loading`, `empty`, `error`).
+ * @csspart message - The idle, loading, empty and error messages (each also has its own part below).
+ * @csspart idle - "No chat selected."
+ * @csspart loading - The first load.
+ * @csspart empty - A chat with no files yet.
+ * @csspart error - A failed load, with Retry (`role="alert"`).
  * @csspart retry-button - Retry after an error.
  * @csspart list - The `<ul>` of files.
  * @csspart item - One file.
@@ -151,12 +157,12 @@ export class GeneratedFilesElement extends LitElement {
     uploads: { type: Boolean, reflect: true },
     linkThreshold: { attribute: 'link-threshold', type: Number },
     tokenProvider: { attribute: false },
-    _state: { state: true },
-    _files: { state: true },
-    _skipped: { state: true },
-    _error: { state: true },
-    _announcement: { state: true },
-    _previews: { state: true },
+    _state: { state: true, attribute: false },
+    _files: { state: true, attribute: false },
+    _skipped: { state: true, attribute: false },
+    _error: { state: true, attribute: false },
+    _announcement: { state: true, attribute: false },
+    _previews: { state: true, attribute: false },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */

@@ -36,7 +36,11 @@ async function startServer(fixture: Fixture): Promise<{ origin: string; close():
   app.use(API_PREFIX, createFilesApi({ ...fixture, auth: { secret: SECRET } }));
   app.use('/widget', express.static(WIDGET_DIR));
   app.get('/', (_req, res) => {
-    res.type('html').send('<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="/widget/generated-files.js"></script><body></body>');
+    res
+      .type('html')
+      .send(
+        '<!doctype html><meta charset="utf-8"><title>bench</title><script type="module" src="/widget/generated-files.js"></script><body></body>',
+      );
   });
   const server = http.createServer(app).listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -54,7 +58,8 @@ async function writeBigFile(file: string, bytes: number): Promise<void> {
   const chunk = Buffer.alloc(8 * MB, 'generated-files,');
   const handle = await open(file, 'w');
   try {
-    for (let written = 0; written < bytes; written += chunk.length) await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
+    for (let written = 0; written < bytes; written += chunk.length)
+      await handle.write(chunk, 0, Math.min(chunk.length, bytes - written));
   } finally {
     await handle.close();
   }
@@ -96,13 +101,24 @@ interface DownloadMemory {
 }
 
 /** One download of the big file in a fresh page (and renderer), heap sampled on each progress event. */
-async function downloadOnce(browser: Browser, origin: string, chatId: string, token: string, linkThreshold: number, folder: string): Promise<DownloadMemory> {
+async function downloadOnce(
+  browser: Browser,
+  origin: string,
+  chatId: string,
+  token: string,
+  linkThreshold: number,
+  folder: string,
+): Promise<DownloadMemory> {
   const page = await browser.newPage();
   try {
     await page.goto(`${origin}/`, { waitUntil: 'domcontentloaded' });
     const cdp = await page.createCDPSession();
     const browserCdp = await browser.target().createCDPSession();
-    await browserCdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: folder, eventsEnabled: true });
+    await browserCdp.send('Browser.setDownloadBehavior', {
+      behavior: 'allow',
+      downloadPath: folder,
+      eventsEnabled: true,
+    });
     await page.evaluate(
       async (chat, bearer, threshold) => {
         await customElements.whenDefined('generated-files');
@@ -120,14 +136,21 @@ async function downloadOnce(browser: Browser, origin: string, chatId: string, to
     let peak = before;
     const rssBefore = await chromiumRss(browser);
     let rssPeak = rssBefore;
-    const sampleRss = () => void chromiumRss(browser).then((rss) => (rssPeak = Math.max(rssPeak, rss)), () => {});
+    const sampleRss = () =>
+      void chromiumRss(browser).then(
+        (rss) => (rssPeak = Math.max(rssPeak, rss)),
+        () => {},
+      );
     const started = performance.now();
     const done = new Promise<void>((resolve, reject) => {
       browserCdp.on('Browser.downloadProgress', (event) => {
         if (event.state === 'completed') resolve();
         else if (event.state === 'canceled') reject(new Error('download canceled'));
         else {
-          void heapUsed(cdp, false).then((used) => (peak = Math.max(peak, used)), () => {});
+          void heapUsed(cdp, false).then(
+            (used) => (peak = Math.max(peak, used)),
+            () => {},
+          );
           sampleRss();
         }
       });
@@ -142,7 +165,12 @@ async function downloadOnce(browser: Browser, origin: string, chatId: string, to
     const after = await heapUsed(cdp, true);
     rssPeak = Math.max(rssPeak, await chromiumRss(browser));
     await browserCdp.detach();
-    return { heapGrowthPeak: peak - before, heapGrowthAfterGc: after - before, chromiumRssGrowth: rssPeak - rssBefore, seconds };
+    return {
+      heapGrowthPeak: peak - before,
+      heapGrowthAfterGc: after - before,
+      chromiumRssGrowth: rssPeak - rssBefore,
+      seconds,
+    };
   } finally {
     await page.close();
     for (const name of await readdir(folder)) await rm(path.join(folder, name), { force: true });
@@ -150,7 +178,15 @@ async function downloadOnce(browser: Browser, origin: string, chatId: string, to
 }
 
 /** Scrolls 10,000 files by `stepPx` per frame to the end (at most `maxSteps`); frame intervals and per-step work. */
-async function scrollOnce(page: Page, origin: string, chatId: string, token: string, maxSteps: number, stepPx: number, plain: boolean) {
+async function scrollOnce(
+  page: Page,
+  origin: string,
+  chatId: string,
+  token: string,
+  maxSteps: number,
+  stepPx: number,
+  plain: boolean,
+) {
   await page.goto(`${origin}/`, { waitUntil: 'domcontentloaded' });
   return page.evaluate(
     async (chat, bearer, count, px, plainList) => {
@@ -168,7 +204,12 @@ async function scrollOnce(page: Page, origin: string, chatId: string, token: str
       if (plainList) {
         // The baseline: the same names as plain rows of the same height, all in the DOM, no element.
         const ul = document.createElement('ul');
-        ul.innerHTML = el.files.map((f) => `<li style="height:${el.shadowRoot!.querySelector('[part~=item]')!.getBoundingClientRect().height}px">${f.name} <button type="button">Download</button></li>`).join('');
+        ul.innerHTML = el.files
+          .map(
+            (f) =>
+              `<li style="height:${el.shadowRoot!.querySelector('[part~=item]')!.getBoundingClientRect().height}px">${f.name} <button type="button">Download</button></li>`,
+          )
+          .join('');
         el.remove();
         document.body.append(ul);
         scrollTo(0, 0);
@@ -209,23 +250,40 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
     const bigSize = 500 * 1000 * 1000;
     const bigChat = 'bench-big';
     await writeBigFile(path.join(await fixture.workspaces.ensure(bigChat), 'big.csv'), bigSize);
-    await fixture.recorder.scan(bigChat, { source: 'execution', execution: { kernelId: 'k', msgId: 'm', owner: null } });
+    await fixture.recorder.scan(bigChat, {
+      source: 'execution',
+      execution: { kernelId: 'k', msgId: 'm', owner: null },
+    });
 
     const manyChat = 'bench-many';
     const count = 10_000;
     const dir = await fixture.workspaces.ensure(manyChat);
     for (let i = 0; i < count; i++) {
-      const handle = await open(path.join(dir, `report-${i}.${i % 3 === 0 ? 'csv' : i % 3 === 1 ? 'xlsx' : 'png'}`), 'w');
+      const handle = await open(
+        path.join(dir, `report-${i}.${i % 3 === 0 ? 'csv' : i % 3 === 1 ? 'xlsx' : 'png'}`),
+        'w',
+      );
       await handle.write(`file ${i}\n`);
       await handle.close();
     }
-    await fixture.recorder.scan(manyChat, { source: 'execution', execution: { kernelId: 'k', msgId: 'm', owner: null } });
+    await fixture.recorder.scan(manyChat, {
+      source: 'execution',
+      execution: { kernelId: 'k', msgId: 'm', owner: null },
+    });
 
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
       userDataDir: path.join(scratch, 'profile'),
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-dev-shm-usage',
+      ],
     });
     const downloads = path.join(scratch, 'downloads');
     await mkdir(downloads);

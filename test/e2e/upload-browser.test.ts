@@ -29,7 +29,15 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     userDataDir: path.join(scratch, 'profile'),
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
   });
 });
 after(async () => {
@@ -45,13 +53,19 @@ test('a CSV uploaded in the element is read by code in the kernel; both files ar
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'domcontentloaded' });
   // The demo starts chat-1's kernel, then points the element at it.
-  await page.waitForFunction(() => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'), { timeout: 30_000 });
+  await page.waitForFunction(
+    () => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'),
+    { timeout: 30_000 },
+  );
 
   // Turn uploads on, as a chat app would; the upload code loads on that.
   await page.evaluate(() => document.querySelector('generated-files')!.setAttribute('uploads', ''));
-  const picker = (await page.waitForFunction(() => document.querySelector('generated-files')?.shadowRoot?.querySelector('input[type=file]'), {
-    timeout: 15_000,
-  })) as ElementHandle<HTMLInputElement>;
+  const picker = (await page.waitForFunction(
+    () => document.querySelector('generated-files')?.shadowRoot?.querySelector('input[type=file]'),
+    {
+      timeout: 15_000,
+    },
+  )) as ElementHandle<HTMLInputElement>;
   const csv = path.join(scratch, 'sales.csv');
   await writeFile(csv, 'region,sales\nnorth,120\nsouth,80\n');
   const uploaded = page.evaluate(
@@ -79,14 +93,18 @@ test('a CSV uploaded in the element is read by code in the kernel; both files ar
     ].join('\n');
   });
   await page.click('#run');
-  await page.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('summarized 2'), { timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('summarized 2'), {
+    timeout: 60_000,
+  });
 
   // No reload: the element hears of the summary on its own.
   const listed = await page.waitForFunction(
     () => {
       const root = document.querySelector('generated-files')?.shadowRoot;
       const made = [...(root?.querySelectorAll('[part~="list"] [part~="name"]') ?? [])].map((n) => n.textContent);
-      const given = [...(root?.querySelectorAll('[part~="uploaded-list"] [part~="name"]') ?? [])].map((n) => n.textContent);
+      const given = [...(root?.querySelectorAll('[part~="uploaded-list"] [part~="name"]') ?? [])].map(
+        (n) => n.textContent,
+      );
       return made.includes('summary.txt') && { made, given };
     },
     { timeout: 15_000 },

@@ -7,13 +7,14 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { filesApiFixtures } from './test/widget/support/files-api-fixtures.mjs';
 import { realFilesApi } from './test/widget/support/real-files-api.ts';
+import { fileChooserPlugin } from './test/widget/support/file-chooser-plugin.ts';
 
 const realApi = realFilesApi();
 
 export default {
   files: ['test/widget/*.test.ts'],
   nodeResolve: true,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin, fileChooserPlugin()],
   middleware: [filesApiFixtures(), realApi.middleware],
   browsers: [
     chromeLauncher({

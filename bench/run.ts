@@ -14,6 +14,7 @@ import { benchManyKernels } from './many-kernels.ts';
 import { benchWidget } from './widget-render.ts';
 import { benchPreviews } from './previews.ts';
 import { benchFileCard } from './file-card.ts';
+import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
 import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
 
 interface Scenario {
@@ -34,6 +35,7 @@ const SCENARIOS: Scenario[] = [
   { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
   { n: 8, name: '8 previews', needsBed: true, run: (b) => benchPreviews(b!) },
   { n: 9, name: '9 file card', needsBed: false, run: (_b, quick) => benchFileCard(quick) },
+  { n: 10, name: '10 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

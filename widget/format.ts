@@ -15,26 +15,23 @@ export function formatBytes(bytes: number, locale?: string): string {
   return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value)} ${UNITS[unit]}`;
 }
 
-const STEPS: [Intl.RelativeTimeFormatUnit, number][] = [
-  ['second', 60],
-  ['minute', 60],
-  ['hour', 24],
-  ['day', 7],
-  ['week', 4.35],
-  ['month', 12],
-  ['year', Number.POSITIVE_INFINITY],
+const STEPS: [number, Intl.RelativeTimeFormatUnit][] = [
+  [60, 'second'],
+  [60, 'minute'],
+  [24, 'hour'],
+  [7, 'day'],
+  [4.35, 'week'],
+  [12, 'month'],
+  [Infinity, 'year'],
 ];
 
 /** `2026-01-01T10:00:00Z` -> `3 minutes ago`; under 45 s reads `now`. */
 export function formatRelativeTime(date: Date, now: number = Date.now(), locale?: string): string {
-  const time = date.getTime();
-  if (Number.isNaN(time)) return '';
-  let delta = (time - now) / 1000;
-  if (Math.abs(delta) < 45) {
-    return new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }).format(0, 'second');
-  }
+  let delta = (date.getTime() - now) / 1000;
+  if (Number.isNaN(delta)) return '';
   const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
-  for (const [unit, size] of STEPS) {
+  if (Math.abs(delta) < 45) return rtf.format(0, 'second');
+  for (const [size, unit] of STEPS) {
     if (Math.abs(delta) < size) return rtf.format(Math.round(delta), unit);
     delta /= size;
   }

@@ -11,8 +11,8 @@ import { GeneratedFilesChangeEvent } from './events.ts';
 import { FilesClient, FilesApiError } from './files-client.ts';
 import { LiveUpdatesController, type LiveState } from './live-updates-controller.ts';
 import { SandboxLinksController } from './sandbox-links-controller.ts';
-import { xhrUpload, type UploadRequest, type UploadTransfer } from './upload-transfer.ts';
-import { UploadsController, type Upload } from './uploads-controller.ts';
+import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
+import type { UploadsController } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { withoutBidiControls } from '../contract/files-api.ts';
@@ -41,7 +41,7 @@ const SCRIPT_ORIGIN = (() => {
   } catch {
     // Not a URL (some bundlers inline modules); fall through.
   }
-  return globalThis.location?.origin ?? '';
+  return location.origin;
 })();
 
 /** Above this, a download goes to the browser's download manager instead of through the page. */
@@ -68,12 +68,14 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @attr {boolean} sandbox-links - Download this chat's file when a `sandbox:/mnt/data/...` link on the page is clicked.
  * @attr {string} heading - The heading text. Default `Generated files`.
  * @attr {number} poll-interval - Milliseconds before the first poll after the stream drops; doubles up to a minute. Default 2000.
- * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data.
+ * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data. Loads the upload code (`generated-files-uploads-controller.js`, next to this script) on first use.
  * @attr {number} link-threshold - Bytes above which a download goes through the browser's download manager (a short-lived link) instead of the page's memory. Default 8 MiB.
  *
  * @prop {TokenProvider | null} tokenProvider - Called before each request and reconnect; called with `{ refresh: true }` after a 401, then the request is retried once. Wins over `token`.
  * @prop {readonly FileSummary[]} files - The files shown, newest first.
  * @prop {LoadState} state - `idle`, `loading`, `ready` or `error`.
+ * @prop {readonly SkippedFile[]} skipped - Files the sidecar saw but did not keep.
+ * @prop {LiveState} liveState - `off`, `connecting`, `open` or `polling`.
  *
  * @event loadstart - A list request started. Does not bubble.
  * @event load - The list loaded. Does not bubble.
@@ -88,7 +90,11 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart heading - The heading.
  * @csspart count - The number of files.
  * @csspart download-all-button - "Download all" (the zip).
- * @csspart message - The loading, empty, idle and error messages (also `loading`, `empty`, `error`).
+ * @csspart message - The idle, loading, empty and error messages (each also has its own part below).
+ * @csspart idle - "No chat selected."
+ * @csspart loading - The first load.
+ * @csspart empty - A chat with no files yet.
+ * @csspart error - A failed load, with Retry (`role="alert"`).
  * @csspart retry-button - Retry after an error.
  * @csspart list - The `<ul>` of files.
  * @csspart item - One file.
@@ -154,7 +160,6 @@ export class GeneratedFilesElement extends LitElement {
     _skipped: { state: true, attribute: false },
     _error: { state: true, attribute: false },
     _announcement: { state: true, attribute: false },
-    _dragging: { state: true, attribute: false },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
@@ -179,7 +184,6 @@ export class GeneratedFilesElement extends LitElement {
   declare private _skipped: SkippedFile[];
   declare private _error: Error | null;
   declare private _announcement: string;
-  declare private _dragging: boolean;
 
   #loadAbort: AbortController | null = null;
   #clockTimer: ReturnType<typeof setInterval> | undefined;
@@ -199,13 +203,10 @@ export class GeneratedFilesElement extends LitElement {
     announce: (message) => void this.#announce(message),
     linkThreshold: () => (Number.isFinite(this.linkThreshold) ? this.linkThreshold : DEFAULT_LINK_THRESHOLD),
   });
-  readonly #uploads = new UploadsController(this, {
-    client: () => this.#client(),
-    send: (request) => this.sendUpload(request),
-    announce: (message) => void this.#announce(message),
-    exists: (path) => this._files.some((f) => f.path === path),
-    uploaded: (summary) => this.#merge([summary]),
-  });
+  /** Loaded on first need (the `uploads` attribute, or `upload()`): most pages never give files. */
+  #uploads: UploadsController | null = null;
+  #uploadsLoading: Promise<UploadsController> | null = null;
+  #xhrUpload: ((request: UploadRequest) => UploadTransfer) | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
   // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
   readonly #previews = new PreviewController(this, () => this.#client());
@@ -227,7 +228,6 @@ export class GeneratedFilesElement extends LitElement {
     this._skipped = [];
     this._error = null;
     this._announcement = '';
-    this._dragging = false;
   }
 
   /** The files shown, newest first. */
@@ -262,12 +262,37 @@ export class GeneratedFilesElement extends LitElement {
    * route uploads, as `fetch` routes the rest.
    */
   sendUpload(request: UploadRequest): UploadTransfer {
-    return xhrUpload(request);
+    // XMLHttpRequest code loads with the rest of the upload code; it is there by the time
+    // the element sends, and a direct call before that waits for it.
+    if (this.#xhrUpload) return this.#xhrUpload(request);
+    const transfer = this.#loadUploads().then(() => this.#xhrUpload!(request));
+    return { response: transfer.then((t) => t.response), abort: () => void transfer.then((t) => t.abort()) };
   }
 
-  /** Uploads files into the chosen folder (or the top of /mnt/data), as a drop or a pick does. */
-  upload(files: Iterable<File>): void {
-    this.#uploads.add(files);
+  /**
+   * Uploads files into the chosen folder (or the top of /mnt/data), as a drop or a pick does.
+   * Resolves once each has started (or was refused a start), after the upload code loaded.
+   */
+  async upload(files: Iterable<File>): Promise<void> {
+    (this.#uploads ?? (await this.#loadUploads())).add(files);
+  }
+
+  #loadUploads(): Promise<UploadsController> {
+    // A chunk of its own next to this module: a page without `uploads` never downloads it.
+    this.#uploadsLoading ??= import('./uploads-controller.ts').then(({ UploadsController, xhrUpload }) => {
+      this.#xhrUpload = xhrUpload;
+      this.#uploads = new UploadsController(this, {
+        enabled: () => this.uploads,
+        client: () => this.#client(),
+        send: (request) => this.sendUpload(request),
+        announce: (message) => void this.#announce(message),
+        exists: (path) => this._files.some((f) => f.path === path),
+        uploaded: (summary) => this.#merge([summary]),
+      });
+      this.requestUpdate();
+      return this.#uploads;
+    });
+    return this.#uploadsLoading;
   }
 
   override connectedCallback(): void {
@@ -286,6 +311,7 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (this.uploads && !this.#uploads) void this.#loadUploads();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -312,7 +338,14 @@ export class GeneratedFilesElement extends LitElement {
     this._error = null;
     this.dispatchEvent(new Event('loadstart'));
     try {
-      const list = await this.#client().list(abort.signal);
+      const list = await this.#client()
+        .list(abort.signal)
+        .catch((error: unknown) => {
+          // A chat that has not run code yet has no files yet: show it empty and keep
+          // listening (the stream then polls) until its first file arrives.
+          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') return {} as Partial<FileListResponse>;
+          throw error;
+        });
       if (abort.signal.aborted) return;
       this._files = list.files ?? [];
       this._skipped = list.skipped ?? [];
@@ -321,16 +354,6 @@ export class GeneratedFilesElement extends LitElement {
       if (!this.#live.running) void this.#live.start();
     } catch (error) {
       if (abort.signal.aborted) return;
-      if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
-        // A chat that has not run code yet has no files yet: show it empty and
-        // keep listening (the stream then polls) until its first file arrives.
-        this._files = [];
-        this._skipped = [];
-        this._state = 'ready';
-        this.dispatchEvent(new Event('load'));
-        if (!this.#live.running) void this.#live.start();
-        return;
-      }
       this._error = error instanceof Error ? error : new Error(String(error));
       this._state = 'error';
       this.dispatchEvent(new CustomEvent('error', { detail: { error: this._error } }));
@@ -455,20 +478,15 @@ export class GeneratedFilesElement extends LitElement {
     return html`
       <section
         part="base"
-        class=${this._dragging ? 'dragging' : ''}
+        class=${this.#uploads?.dragging ? 'dragging' : ''}
         aria-labelledby="heading"
         aria-busy=${this._state === 'loading' ? 'true' : 'false'}
-        @dragover=${this.#onDragOver}
-        @dragleave=${() => (this._dragging = false)}
-        @drop=${this.#onDrop}
-        @paste=${this.#onPaste}
       >
         <header part="header">
           <h2 part="heading" id="heading">${this.heading}</h2>
           ${this._state === 'ready'
             ? html`<span part="count">${count}<span class="visually-hidden"> ${count === 1 ? 'file' : 'files'}</span></span>`
             : nothing}
-          <span class="spacer"></span>
           ${count > 0
             ? html`<button
                 part="download-all-button"
@@ -480,7 +498,7 @@ export class GeneratedFilesElement extends LitElement {
               </button>`
             : nothing}
         </header>
-        ${this.uploads ? this.#renderUploads() : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
+        ${this.uploads ? (this.#uploads?.render() ?? nothing) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
       </section>
     `;
@@ -515,64 +533,9 @@ export class GeneratedFilesElement extends LitElement {
       case 'error':
         return this.#renderError();
       case 'ready':
-        return html`<p part="message empty">No files yet. Files saved to /mnt/data in this chat appear here.</p>`;
+        return html`<p part="message empty">No files yet. Files saved to /mnt/data appear here.</p>`;
     }
   }
-
-  #renderUploads(): TemplateResult {
-    return html`<div part="uploads">
-      <label>Folder <input part="upload-folder" type="text" .value=${this.#uploads.folder}
-        @input=${(e: Event) => (this.#uploads.folder = (e.target as HTMLInputElement).value)} /></label>
-      <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
-      ${this.#uploads.uploads.length
-        ? html`<ul role="list">
-            ${this.#uploads.uploads.map((u) => this.#renderUpload(u))}
-          </ul>`
-        : nothing}
-    </div>`;
-  }
-
-  #renderUpload(upload: Upload): TemplateResult {
-    const uploading = upload.state === 'uploading';
-    return html`<li part="upload" data-state=${upload.state}>
-      <span>${upload.path}</span>
-      ${uploading
-        ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
-        : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`}
-      ${upload.state === 'conflict'
-        ? html`<button part="upload-replace-button" type="button" @click=${() => this.#uploads.replace(upload)}>Replace</button>`
-        : nothing}
-      <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
-        @click=${() => this.#uploads.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
-    </li>`;
-  }
-
-  #onPick = (event: Event): void => {
-    const input = event.target as HTMLInputElement;
-    this.#uploads.add(input.files ?? []);
-    // The same file picked again is a new upload.
-    input.value = '';
-  };
-
-  #onDragOver = (event: DragEvent): void => {
-    if (!this.uploads || !event.dataTransfer?.types.includes('Files')) return;
-    event.preventDefault();
-    this._dragging = true;
-  };
-
-  #onDrop = (event: DragEvent): void => {
-    this._dragging = false;
-    if (!this.uploads || !event.dataTransfer?.files.length) return;
-    event.preventDefault();
-    this.#uploads.add(event.dataTransfer.files);
-  };
-
-  #onPaste = (event: ClipboardEvent): void => {
-    const files = event.clipboardData?.files;
-    if (!this.uploads || !files?.length) return;
-    event.preventDefault();
-    this.#uploads.add(files);
-  };
 
   #renderSkipped(): TemplateResult | typeof nothing {
     if (this._skipped.length === 0) return nothing;

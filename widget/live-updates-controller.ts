@@ -68,14 +68,8 @@ export class LiveUpdatesController implements ReactiveController {
       // Catch up on what happened between the list (or the last poll) and now.
       void this.#options.refresh();
     });
-    source.addEventListener('file', (event) => {
-      const file = parseEvent<FileSummary>(event);
-      if (file) this.#options.onFile(file);
-    });
-    source.addEventListener('skipped', (event) => {
-      const skipped = parseEvent<SkippedFile>(event);
-      if (skipped) this.#options.onSkipped(skipped);
-    });
+    source.addEventListener('file', (event) => parseEvent(event, this.#options.onFile));
+    source.addEventListener('skipped', (event) => parseEvent(event, this.#options.onSkipped));
     source.addEventListener('error', () => {
       // EventSource retries on its own, but with a stale token and without
       // backoff; take over: poll, then open a fresh stream.
@@ -118,10 +112,13 @@ export class LiveUpdatesController implements ReactiveController {
   }
 }
 
-function parseEvent<T>(event: Event): T | null {
+/** Hands the event's JSON to `use`; a payload that is not JSON is dropped. */
+function parseEvent<T>(event: Event, use: (data: T) => void): void {
+  let data: T;
   try {
-    return JSON.parse((event as MessageEvent<string>).data) as T;
+    data = JSON.parse((event as MessageEvent<string>).data) as T;
   } catch {
-    return null;
+    return;
   }
+  if (data) use(data);
 }

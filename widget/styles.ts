@@ -11,11 +11,11 @@ export const styles = css`
     --_font-size: var(--generated-files-font-size, 0.875rem);
     --_color: var(--generated-files-color, #1f2328);
     --_muted: var(--generated-files-muted-color, #59636e);
-    --_background: var(--generated-files-background, #ffffff);
+    --_background: var(--generated-files-background, #fff);
     --_surface: var(--generated-files-surface, #f6f8fa);
     --_border: var(--generated-files-border-color, #d1d9e0);
     --_accent: var(--generated-files-accent, #0969da);
-    --_accent-text: var(--generated-files-accent-text, #ffffff);
+    --_accent-text: var(--generated-files-accent-text, #fff);
     --_danger: var(--generated-files-danger, #d1242f);
     --_radius: var(--generated-files-radius, 8px);
     --_space: var(--generated-files-spacing, 0.75rem);
@@ -81,10 +81,6 @@ export const styles = css`
     text-align: center;
   }
 
-  .spacer {
-    flex: 1;
-  }
-
   button {
     font: inherit;
     color: inherit;
@@ -114,6 +110,10 @@ export const styles = css`
     opacity: 0.6;
   }
 
+  [part~='download-all-button'] {
+    margin-inline-start: auto;
+  }
+
   [part~='download-button'],
   [part~='download-all-button'] {
     background: var(--_accent);
@@ -137,7 +137,7 @@ export const styles = css`
     justify-content: center;
   }
 
-  [part~='list'] {
+  ul {
     list-style: none;
     margin: 0;
     padding: 0;
@@ -206,9 +206,7 @@ export const styles = css`
   }
 
   [part~='version-list'] {
-    list-style: none;
-    margin: 0.25em 0 0;
-    padding: 0;
+    margin-top: 0.25em;
   }
 
   [part~='version'] {
@@ -291,16 +289,14 @@ export const styles = css`
     --_kind: var(--_muted);
   }
 
-  .icon__page {
-    fill: var(--_background);
+  .icon path {
+    fill: none;
     stroke: var(--_kind);
     stroke-width: 1.5;
   }
 
-  .icon__fold {
-    fill: none;
-    stroke: var(--_kind);
-    stroke-width: 1.5;
+  .icon__page {
+    fill: var(--_background);
   }
 
   .icon__band {
@@ -360,38 +356,4 @@ export const styles = css`
     }
   }
 
-  [part~='uploads'] {
-    display: flex;
-    flex-wrap: wrap;
-    gap: 0.5rem;
-    align-items: center;
-    padding: 0.5rem var(--generated-files-spacing, 0.75rem);
-    border-bottom: 1px dashed var(--_border);
-  }
-  [part~='uploads'] ul {
-    flex-basis: 100%;
-    margin: 0;
-    padding: 0;
-    list-style: none;
-  }
-  [part~='upload'] {
-    display: flex;
-    gap: 0.5rem;
-    align-items: center;
-  }
-  [part~='upload-button'] {
-    cursor: pointer;
-    padding: 0.25rem 0.6rem;
-    border: 1px solid var(--_accent);
-    border-radius: var(--generated-files-radius, 8px);
-  }
-  [part~='upload-button']:focus-within {
-    outline: var(--generated-files-focus-ring, 2px solid var(--_accent));
-  }
-  [part~='upload'] .error {
-    color: var(--_danger);
-  }
-  .dragging {
-    outline: 2px dashed var(--_accent);
-  }
 `;

@@ -21,8 +21,8 @@ export function xhrUpload(request: UploadRequest): UploadTransfer {
     for (const [name, value] of Object.entries(request.headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => request.onProgress(event.loaded, event.lengthComputable ? event.total : request.body.size);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
-    xhr.onerror = () => reject(new Error('The upload failed: the network or the sidecar closed the connection.'));
-    xhr.onabort = () => reject(new DOMException('The upload was canceled.', 'AbortError'));
+    xhr.onerror = () => reject(new Error('Network error'));
+    xhr.onabort = () => reject(new DOMException('Canceled', 'AbortError'));
     xhr.send(request.body);
   });
   return { response, abort: () => xhr.abort() };

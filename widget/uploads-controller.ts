@@ -1,13 +1,15 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ErrorResponse, FileSummary } from '../contract/files-api.ts';
+import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import type { FileSummary } from '../contract/files-api.ts';
 import { GeneratedFilesUploadEvent, type GeneratedFilesUploadDetail } from './events.ts';
-import { FilesApiError, type FilesClient } from './files-client.ts';
+import { FilesApiError, errorFrom, type FilesClient } from './files-client.ts';
 import { formatBytes } from './format.ts';
+import { uploadsStyles } from './uploads-styles.ts';
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
+
+export { xhrUpload } from './upload-transfer.ts';
 
 /** One file given by the user, from the pick (or drop, or paste) to the sidecar's answer. */
 export interface Upload {
-  readonly key: number;
   readonly file: File;
   readonly path: string;
   sent: number;
@@ -18,6 +20,8 @@ export interface Upload {
 }
 
 export interface UploadsOptions {
+  /** Whether drops and pastes on the element are uploads (the `uploads` attribute). */
+  enabled(): boolean;
   client(): FilesClient;
   send(request: UploadRequest): UploadTransfer;
   announce(message: string): void;
@@ -29,19 +33,35 @@ export interface UploadsOptions {
 /**
  * Gives the user's files to the code: each goes to the chat's /mnt/data through the upload
  * route, with progress, cancel, a message for each refusal, and a question before replacing.
+ * It renders its own area (folder, picker, one row per upload), so that all of it loads in
+ * one chunk, only on pages that use uploads.
  */
 export class UploadsController implements ReactiveController {
   uploads: readonly Upload[] = [];
   /** The folder under /mnt/data the next files go to; '' for the top. */
   folder = '';
+  /** Files are dragged over the element. */
+  dragging = false;
   readonly #host: ReactiveControllerHost & EventTarget;
   readonly #options: UploadsOptions;
-  #next = 0;
 
   constructor(host: ReactiveControllerHost & EventTarget, options: UploadsOptions) {
     this.#host = host;
     this.#options = options;
     host.addController(this);
+  }
+
+  hostConnected(): void {
+    const root = (this.#host as ReactiveControllerHost & { renderRoot?: Node }).renderRoot;
+    if (!(root instanceof ShadowRoot)) return;
+    // The element's own sheet is adopted already; this one joins it once, when this code loads.
+    const sheet = uploadsStyles.styleSheet;
+    if (sheet && !root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    // On the shadow root, so a drop anywhere in the element counts; adding the same listener twice is a no-op.
+    root.addEventListener('dragover', this.#onDragOver);
+    root.addEventListener('dragleave', this.#onGive);
+    root.addEventListener('drop', this.#onGive);
+    root.addEventListener('paste', this.#onGive);
   }
 
   hostDisconnected(): void {
@@ -52,7 +72,7 @@ export class UploadsController implements ReactiveController {
   add(files: Iterable<File>): void {
     const folder = this.folder.trim().replace(/^\/+|\/+$/g, '');
     for (const file of files) {
-      const upload: Upload = { key: this.#next++, file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
+      const upload: Upload = { file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
       if (!this.#fire(upload, { phase: 'start' })) continue;
       this.uploads = [...this.uploads, upload];
       if (this.#options.exists(upload.path)) this.#conflict(upload);
@@ -75,6 +95,63 @@ export class UploadsController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
+  /** The upload area: the folder field, the native picker (the keyboard's way in), each upload. */
+  render(): TemplateResult {
+    return html`<div part="uploads">
+      <label>Folder <input part="upload-folder" type="text" .value=${this.folder}
+        @input=${(e: Event) => (this.folder = (e.target as HTMLInputElement).value)} /></label>
+      <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
+      ${this.uploads.length
+        ? html`<ul role="list">
+            ${this.uploads.map((u) => this.#renderUpload(u))}
+          </ul>`
+        : nothing}
+    </div>`;
+  }
+
+  #renderUpload(upload: Upload): TemplateResult {
+    const uploading = upload.state === 'uploading';
+    return html`<li part="upload" data-state=${upload.state}>
+      <span>${upload.path}</span>
+      ${uploading
+        ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
+        : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`}
+      ${upload.state === 'conflict'
+        ? html`<button part="upload-replace-button" type="button" @click=${() => this.replace(upload)}>Replace</button>`
+        : nothing}
+      <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
+        @click=${() => this.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
+    </li>`;
+  }
+
+  #onDragOver = (event: Event): void => {
+    if (!this.#options.enabled() || !(event as DragEvent).dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    this.#drag(true);
+  };
+
+  /** A drop or a paste (both carry files the same way), or the drag leaving. */
+  #onGive = (event: Event): void => {
+    this.#drag(false);
+    const files = ((event as DragEvent).dataTransfer ?? (event as ClipboardEvent).clipboardData)?.files;
+    if (event.type === 'dragleave' || !this.#options.enabled() || !files?.length) return;
+    event.preventDefault();
+    this.add(files);
+  };
+
+  #drag(on: boolean): void {
+    if (this.dragging === on) return;
+    this.dragging = on;
+    this.#host.requestUpdate();
+  }
+
+  #onPick = (event: Event): void => {
+    const input = event.target as HTMLInputElement;
+    this.add(input.files ?? []);
+    // The same file picked again is a new upload.
+    input.value = '';
+  };
+
   async #send(upload: Upload, replace: boolean): Promise<void> {
     upload.state = 'uploading';
     upload.sent = 0;
@@ -85,8 +162,10 @@ export class UploadsController implements ReactiveController {
     try {
       let answer = await this.#transfer(client, upload, replace, false);
       if (answer.status === 401) answer = await this.#transfer(client, upload, replace, true);
-      if (answer.status < 200 || answer.status > 299) throw errorOf(answer);
-      const summary = JSON.parse(answer.body) as FileSummary;
+      // A Response, so the refusal is read as every other answer of the sidecar is.
+      const response = new Response(answer.body, { status: answer.status });
+      if (!response.ok) throw await errorFrom(response);
+      const summary = (await response.json()) as FileSummary;
       upload.state = 'done';
       upload.sent = upload.file.size;
       upload.message = 'Uploaded';
@@ -143,15 +222,6 @@ export class UploadsController implements ReactiveController {
     return this.#host.dispatchEvent(
       new GeneratedFilesUploadEvent({ file: upload.file, path: upload.path, sent: upload.sent, total: upload.file.size, ...detail }),
     );
-  }
-}
-
-function errorOf(answer: { status: number; body: string }): FilesApiError {
-  try {
-    const { error } = JSON.parse(answer.body) as ErrorResponse;
-    return new FilesApiError(answer.status, error.code, error.message);
-  } catch {
-    return new FilesApiError(answer.status, `HTTP_${answer.status}`, `HTTP ${answer.status}`);
   }
 }
 

@@ -202,9 +202,12 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     // A PassThrough, so stopping early (limit, bad path) does not destroy the request's socket.
     const body = req.pipe(new PassThrough());
     // pipe() does not pass on an abort: without this the store would wait for the rest forever.
-    req.on('close', () => {
+    const aborted = () => {
       if (!req.complete) body.destroy(new Error('The client aborted the upload.'));
-    });
+    };
+    req.on('close', aborted);
+    // Gone already, during the await above: 'close' will not come again.
+    if (req.destroyed) aborted();
     const access = res.locals.access as Access;
     // If-None-Match: * asks to create only (RFC 9110): a client that wants to ask before replacing.
     const createOnly = req.headers['if-none-match']?.trim() === '*';
@@ -232,10 +235,25 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   return router;
 }
 
-/** Answers before the body is read: close the connection after, and drain what still arrives. */
+/** Past this many bytes of a refused upload's body still arriving, the connection is cut instead. */
+const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Answers a refused upload whose body may still be arriving. Closing the connection at once
+ * resets it under a client that is still sending, and a reset can discard the answer before
+ * the client has read it (a browser then reports a network error, not the 413). So the rest is
+ * read and dropped, and the connection stays usable; a client sending more than the bound is
+ * cut off, by which time it has had the answer for a while.
+ */
 function rejectUpload(req: Request, res: Response, code: string, message: string): void {
   req.unpipe();
-  res.set('Connection', 'close');
+  if (!req.complete) {
+    let left = REFUSED_BODY_DRAIN_BYTES;
+    req.on('data', (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) req.socket.destroy();
+    });
+    req.resume();
+  }
   sendError(res, code, message);
-  req.resume();
 }

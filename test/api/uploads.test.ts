@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
@@ -68,6 +70,32 @@ describe('files API uploads', () => {
     });
     assert.equal(streamed.status, 413);
     assert.equal(JSON.parse(streamed.body).error.code, 'ERR_UPLOAD_TOO_LARGE');
+    assert.deepEqual(await api.store.listChat('c1'), []);
+  });
+
+  it('reads the rest of a refused body instead of resetting the connection under the answer', async () => {
+    api = await startApi({ uploadLimitBytes: 10 });
+    const socket = net.connect(Number(new URL(api.origin).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    const answered = async (count: number) => {
+      while ((received.match(/HTTP\/1\.1 /g) ?? []).length < count) await once(socket, 'data');
+    };
+    const body = Buffer.alloc(1_000_000);
+    socket.write(`PUT ${url('c1', '/uploads/big.csv')} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, 1000));
+    // Answered after the headers, while most of the body is still to come.
+    await answered(1);
+    assert.match(received, /^HTTP\/1\.1 413/);
+    assert.doesNotMatch(received, /connection: close/i);
+    socket.write(body.subarray(1000));
+    // The same connection carries the next request: the rest was read, nothing was reset.
+    socket.write(`GET ${url('c1', '/files')} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await answered(2);
+    assert.match(received.slice(received.lastIndexOf('HTTP/1.1 ')), /^HTTP\/1\.1 (200|404)/);
+    socket.destroy();
     assert.deepEqual(await api.store.listChat('c1'), []);
   });
 

@@ -8,13 +8,18 @@ import {
   makeFile,
   tablePreview,
   mount,
+  mountReal,
   oneEvent,
   part,
+  parts,
+  realApi,
   route,
   server,
   uniqueChatId,
+  uploadsReady,
   waitFor,
 } from './support/widget.ts';
+import type { GeneratedFilesUploadEvent } from '../../widget/generated-files.ts';
 
 declare global {
   interface Window {
@@ -38,7 +43,7 @@ async function loadAxe(): Promise<NonNullable<Window['axe']>> {
 
 async function assertAccessible(el: Element): Promise<void> {
   // Mid-animation text is faded; axe would measure the fade.
-  for (const animation of el.shadowRoot!.getAnimations()) animation.finish();
+  for (const animation of (el.shadowRoot ?? document).getAnimations()) animation.finish();
   const results = await (await loadAxe()).run(el);
   const problems = results.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join('\n  ')}`,
@@ -91,6 +96,29 @@ describe('<generated-files> accessibility', () => {
     await waitFor(() => empty.state === 'ready' && error.state === 'error' && loading.state === 'loading', 'states');
     await Promise.all([empty.updateComplete, error.updateComplete]);
     for (const el of [empty, loading, error]) await assertAccessible(el);
+  });
+
+  it('has no axe violations in the upload area: uploading, refused, asking to replace; nor in the whole element with uploads', async () => {
+    const { el, chatId } = await mountReal({ uploads: true, live: 'off' }, { 'a.csv': 'old' });
+    await oneEvent(el, 'load');
+    await uploadsReady(el);
+    assert(part(el, 'uploads'), 'the upload area');
+    await assertAccessible(part(el, 'uploads')!);
+
+    // One upload held at the sidecar (a progress bar), one refused, one asking to replace.
+    await realApi.hold(chatId);
+    await el.upload([new File(['x'], 'held.csv')]);
+    await realApi.held(chatId);
+    const refused = new Promise<void>((resolve) =>
+      el.addEventListener('generated-files-upload', (e: GeneratedFilesUploadEvent) => e.detail.phase === 'error' && resolve()),
+    );
+    await el.upload([new File(['h'], '.hidden')]);
+    await refused;
+    await el.upload([new File(['new'], 'a.csv')]);
+    await el.updateComplete;
+    assertEqual(parts(el, 'upload').map((u) => u.dataset.state), ['uploading', 'error', 'conflict']);
+    await assertAccessible(el);
+    await realApi.release(chatId);
   });
 
   it('uses native buttons with names and a polite status', async () => {

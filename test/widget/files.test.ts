@@ -175,7 +175,9 @@ describe('<generated-files> files', () => {
     part(el, 'preview-button')!.click();
     const img = await waitFor(() => part(el, 'preview')?.querySelector('img'), 'the image');
     assertEqual(img.alt, 'Preview of dot.png');
-    await waitFor(() => img.complete && img.naturalWidth === 1, 'the image decoded');
+    // Decoding is the image's own business: its decode() promise says when it is done.
+    await img.decode();
+    assertEqual(img.naturalWidth, 1, 'the image decoded');
   });
 
   it('exposes parts and follows --generated-files-* custom properties', async () => {

@@ -44,12 +44,15 @@ describe('<generated-files> live updates', () => {
     assertEqual(names(el), ['first.txt', 'new.png']);
     assert(part(el, 'version-badge'), 'badge for the new version');
 
-    // The same event twice changes nothing.
-    let extra = 0;
-    el.addEventListener('generated-files-change', () => extra++);
+    // The same event twice changes nothing. The stream is ordered: had the repeat changed
+    // anything, its change event would have come before the next file's.
+    const changes: string[] = [];
+    el.addEventListener('generated-files-change', (e) => changes.push(e.detail.file.name));
     await server.emit(chatId, 'file', makeFile(chatId, 'first.txt', { versions: 2, id: 'first-v2' }));
-    await new Promise((r) => setTimeout(r, 100));
-    assertEqual(extra, 0);
+    const next = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
+    await server.emit(chatId, 'file', makeFile(chatId, 'next.txt'));
+    await next;
+    assertEqual(changes, ['next.txt']);
     assertEqual((await server.log(chatId)).filter((r) => r.path === '/files').length, listRequests, 'no list reload');
   });
 
@@ -66,19 +69,28 @@ describe('<generated-files> live updates', () => {
     const chatId = uniqueChatId('skip-race');
     await server.setup(chatId, { files: [] });
     let releaseList: () => void = () => {};
+    let catchUpSent: () => void = () => {};
+    const sent = new Promise<void>((resolve) => (catchUpSent = resolve));
     let lists = 0;
     const el = mount({ 'chat-id': chatId }, (el) =>
       route(el, async (request) => {
         // The first list loads the element; the catch-up list on stream open is held back.
-        if (++lists === 2) await new Promise<void>((resolve) => (releaseList = resolve));
+        if (++lists === 2) {
+          catchUpSent();
+          await new Promise<void>((resolve) => (releaseList = resolve));
+        }
         return fetch(request);
       }),
     );
-    await waitFor(() => el.liveState === 'open' && lists === 2, 'stream open, catch-up list sent');
+    await sent;
+    await server.streams(chatId, 1);
     assertEqual(await server.emit(chatId, 'skipped', { path: 'late.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() }), 1);
     await waitFor(() => el.skipped.some((s) => s.path === 'late.bin'), 'skipped event applied');
+    // The held list brings a new file, so its change event says when it has been applied.
+    await server.patch(chatId, { files: [makeFile(chatId, 'later.txt')] });
+    const applied = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
     releaseList();
-    await new Promise((r) => setTimeout(r, 100));
+    assertEqual((await applied).detail.file.name, 'later.txt');
     assert(el.skipped.some((s) => s.path === 'late.bin'), 'the older list did not erase it');
   });
 
@@ -111,7 +123,8 @@ describe('<generated-files> live updates', () => {
 
     // The stream comes back: the element reconnects and streams again.
     await server.patch(chatId, { eventsStatus: 200 });
-    await waitFor(() => el.liveState === 'open' && server.clients(chatId).then((n) => n === 1), 'reconnected', 5000);
+    await server.streams(chatId, 1);
+    await waitFor(() => el.liveState === 'open', 'reconnected', 5000);
     await server.emit(chatId, 'file', makeFile(chatId, 'c.txt'));
     await waitFor(() => names(el).includes('c.txt'), 'c.txt over the stream');
 
@@ -119,22 +132,23 @@ describe('<generated-files> live updates', () => {
     await server.drop(chatId);
     await waitFor(() => el.liveState === 'polling' || el.liveState === 'connecting', 'noticed the drop');
     await waitFor(() => el.liveState === 'open', 'open again', 5000);
-    await waitFor(async () => (await server.clients(chatId)) === 1, 'one stream');
+    await server.streams(chatId, 1);
   });
 
   it('does not stream with live="off", and closes the stream when removed', async () => {
     const chatId = uniqueChatId('off');
     await server.setup(chatId, { files: [] });
     const off = mount({ 'chat-id': chatId, live: 'off' });
+    // A stream starts (state `connecting`) in the same task as `load`, or not at all.
     await oneEvent(off, 'load');
-    await new Promise((r) => setTimeout(r, 100));
+    await off.updateComplete;
     assertEqual(off.liveState, 'off');
     assertEqual(await server.clients(chatId), 0);
 
     off.setAttribute('live', 'on');
-    await waitFor(async () => (await server.clients(chatId)) === 1, 'stream opened after live=on');
+    await server.streams(chatId, 1);
     off.remove();
-    await waitFor(async () => (await server.clients(chatId)) === 0, 'stream closed on disconnect');
+    await server.streams(chatId, 0);
   });
 });
 

@@ -131,7 +131,12 @@ describe('<generated-files> states', () => {
     );
     await oneEvent(el, 'load');
     await el.updateComplete;
-    await new Promise((r) => setTimeout(r, 50));
+    // An <img src=x> made from the name would have failed to load by the time one made here
+    // with the same src has (the same URL, asked for later).
+    const control = new Image();
+    const failed = oneEvent(control, 'error');
+    control.src = 'x';
+    await failed;
     assertEqual(names(el), [evil]);
     assertEqual(part(el, 'folder')?.textContent, 'in <b>dir</b>/');
     const root = el.shadowRoot!;

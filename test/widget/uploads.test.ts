@@ -1,5 +1,6 @@
+import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import type { GeneratedFilesUploadEvent } from '../../widget/generated-files.ts';
-import { assert, assertEqual, captureDownloads, cleanup, mountReal, oneEvent, part, parts, waitFor } from './support/widget.ts';
+import { assert, assertEqual, captureDownloads, cleanup, mountReal, oneEvent, part, parts, realApi, uploadsReady, waitFor } from './support/widget.ts';
 
 afterEach(cleanup);
 
@@ -23,7 +24,7 @@ describe('<generated-files> uploads, on the real files API', () => {
   it('a dropped file goes to the chosen folder with progress, and is listed as uploaded', async () => {
     const { el } = await mountReal({ uploads: true, live: 'off' }, { 'made.csv': 'x' });
     await oneEvent(el, 'load');
-    await el.updateComplete;
+    await uploadsReady(el);
     const folder = part(el, 'upload-folder') as HTMLInputElement;
     folder.value = 'in';
     folder.dispatchEvent(new Event('input'));
@@ -50,7 +51,7 @@ describe('<generated-files> uploads, on the real files API', () => {
   it('a picked file (keyboard: the native input) uploads; a canceled start sends nothing', async () => {
     const { el } = await mountReal({ uploads: true, live: 'off' });
     await oneEvent(el, 'load');
-    await el.updateComplete;
+    await uploadsReady(el);
     const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
     input.focus();
     assertEqual(el.shadowRoot!.activeElement, input, 'the picker is reachable by keyboard');
@@ -91,22 +92,70 @@ describe('<generated-files> uploads, on the real files API', () => {
     assertEqual((await done).detail.summary?.version, 2);
   });
 
-  it('cancels an upload in flight', async () => {
-    const { el } = await mountReal({ uploads: true, live: 'off' });
+  it('cancels an upload in flight: held at the sidecar until the cancel has landed', async () => {
+    const { el, chatId } = await mountReal({ uploads: true, live: 'off' });
     await oneEvent(el, 'load');
-    // Held at the seam, so the cancel always lands before the sidecar answers.
-    const real = el.sendUpload.bind(el);
-    el.sendUpload = (request) => {
-      const transfer = real({ ...request, url: request.url });
-      return { abort: transfer.abort, response: new Promise((resolve, reject) => setTimeout(() => transfer.response.then(resolve, reject), 0)) };
-    };
+    await realApi.hold(chatId);
     const error = phase(el, 'error');
-    el.upload([file('slow.csv', 'x')]);
+    await el.upload([file('slow.csv', 'x')]);
+    // The request has reached the sidecar, which answers only when the test says so.
+    await realApi.held(chatId);
     await el.updateComplete;
     part(el, 'upload-cancel-button')!.click();
     assertEqual((await error).detail.error?.name, 'AbortError');
+    await realApi.release(chatId);
     await el.updateComplete;
     assert(part(el, 'upload')!.textContent!.includes('slow.csv: canceled.'), 'says so');
+    await el.reload();
+    assert(!el.files.some((f) => f.name === 'slow.csv'), 'nothing was recorded');
+  });
+
+  it("says when a file does not fit in the chat's quota", async () => {
+    // Four files of 60 kB fit the 256 KiB quota; a fifth does not. (Tracked names: an
+    // untracked .bin would count for nothing, and the fifth would fit.)
+    const { el } = await mountReal({ uploads: true, live: 'off' }, Object.fromEntries([1, 2, 3, 4].map((n) => [`part${n}.csv`, String(n).repeat(60_000)])));
+    await oneEvent(el, 'load');
+    const error = phase(el, 'error');
+    await el.upload([file('fifth.csv', 60_000)]);
+    const { detail } = await error;
+    assertEqual((detail.error as Error & { code?: string }).code, 'ERR_QUOTA_EXCEEDED');
+    await el.updateComplete;
+    assert(part(el, 'upload')!.textContent!.includes("fifth.csv does not fit in this chat's quota."), part(el, 'upload')!.textContent!);
+  });
+
+  it('reads the refusal of a body far over the limit (not a dropped connection)', async () => {
+    const { el } = await mountReal({ uploads: true, live: 'off' });
+    await oneEvent(el, 'load');
+    const error = phase(el, 'error');
+    await el.upload([file('huge.csv', 64_000_000)]);
+    assertEqual((await error).detail.error?.message, 'Uploads are limited to 65536 bytes.');
+  });
+
+  it('works from the keyboard alone: Tab to the folder, type, Tab to the picker, Space, pick', async () => {
+    const before = document.createElement('button');
+    before.textContent = 'before';
+    document.body.prepend(before);
+    try {
+      const { el } = await mountReal({ uploads: true, live: 'off' });
+      await oneEvent(el, 'load');
+      await uploadsReady(el);
+      before.focus();
+      await sendKeys({ press: 'Tab' });
+      assertEqual(el.shadowRoot!.activeElement, part(el, 'upload-folder'), 'Tab reaches the folder field first');
+      await sendKeys({ type: 'kb' });
+      await sendKeys({ press: 'Tab' });
+      const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
+      assertEqual(el.shadowRoot!.activeElement, input, 'then the picker');
+      assert(getComputedStyle(part(el, 'upload-button')!).outlineStyle !== 'none', 'its label shows the focus');
+      const done = phase(el, 'done');
+      await executeServerCommand('file-chooser-arm');
+      await sendKeys({ press: 'Space' });
+      await executeServerCommand('file-chooser-accept', { name: 'keys.csv', content: 'k,v\n1,2\n' });
+      assertEqual((await done).detail.path, 'kb/keys.csv');
+      await waitFor(() => part(el, 'status')?.textContent === 'Uploaded keys.csv to /mnt/data/kb/keys.csv', 'announced');
+    } finally {
+      before.remove();
+    }
   });
 });
 

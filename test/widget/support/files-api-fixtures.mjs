@@ -15,6 +15,7 @@
  *   POST drop                    -> ends every open stream of the chat
  *   GET  log                     -> the API requests seen, with their credentials
  *   GET  clients                 -> how many streams are open
+ *   GET  clients?equals=N        -> answers when exactly N streams are open (a signal, not a poll)
  */
 
 import { API_PREFIX } from '../../../contract/files-api.ts';
@@ -26,7 +27,7 @@ const API = `${API_PREFIX}/chats/`;
 const asSidecarSends = (/** @type {any} */ file) => ({ ...file, format: formatLabel(file.name), mimeType: mimeTypeOf(file.name) });
 const CONTROL = '/__fixtures/';
 
-/** @typedef {{ files: any[], skipped: any[], answers: Record<string, { status?: number, body: any }>, contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
+/** @typedef {{ files: any[], skipped: any[], answers: Record<string, { status?: number, body: any }>, contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, watchers: Set<() => void>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
 
 export function filesApiFixtures() {
   /** @type {Map<string, Chat>} */
@@ -36,7 +37,7 @@ export function filesApiFixtures() {
   const chat = (id) => {
     let c = chats.get(id);
     if (!c) {
-      c = { files: [], skipped: [], answers: {}, contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), log: [] };
+      c = { files: [], skipped: [], answers: {}, contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), watchers: new Set(), log: [] };
       chats.set(id, c);
     }
     return c;
@@ -52,6 +53,11 @@ export function filesApiFixtures() {
   /** The code and message the sidecar sends with this status (http-errors.ts). @param {import('koa').Context} ctx @param {number} status */
   const failAs = (ctx, status) =>
     status === 404 ? fail(ctx, 404, 'ERR_CHAT_NOT_FOUND', 'No such chat.') : status === 401 ? fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.') : fail(ctx, status, 'ERR_INTERNAL', 'Internal error.');
+
+  /** Tells the tests waiting on a stream count to look again. @param {Chat} c */
+  const streamsChanged = (c) => {
+    for (const check of [...c.watchers]) check();
+  };
 
   /** @param {import('koa').Context} ctx */
   const readJson = async (ctx) => {
@@ -96,14 +102,29 @@ export function filesApiFixtures() {
         case 'drop':
           for (const s of c.streams) s.end();
           c.streams.clear();
+          streamsChanged(c);
           ctx.body = { ok: true };
           return;
         case 'log':
           ctx.body = c.log;
           return;
-        case 'clients':
+        case 'clients': {
+          const equals = url.searchParams.get('equals');
+          if (equals !== null) {
+            // Held until the count is reached; the test's own timeout bounds a failure.
+            await new Promise((/** @type {(v?: unknown) => void} */ resolve) => {
+              const check = () => {
+                if (c.streams.size !== Number(equals)) return;
+                c.watchers.delete(check);
+                resolve();
+              };
+              c.watchers.add(check);
+              check();
+            });
+          }
           ctx.body = { clients: c.streams.size };
           return;
+        }
       }
       ctx.status = 404;
       return;
@@ -143,7 +164,11 @@ export function filesApiFixtures() {
       });
       res.write('retry: 5000\n: connected\n\n');
       c.streams.add(res);
-      res.on('close', () => c.streams.delete(res));
+      streamsChanged(c);
+      res.on('close', () => {
+        c.streams.delete(res);
+        streamsChanged(c);
+      });
       return;
     }
 

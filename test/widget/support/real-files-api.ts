@@ -6,6 +6,9 @@
  *   GET  /__real/origin                       -> { origin }
  *   POST /__real/seed    { chatId, files }    -> files written into the workspace, one real scan
  *   POST /__real/token   { chat }             -> { token } for that chat
+ *   POST /__real/hold    { chatId }           -> the chat's next upload is held before the routes see it
+ *   POST /__real/held    { chatId }           -> answers once that upload has arrived and is held
+ *   POST /__real/release { chatId }           -> lets it through (or finds its connection closed)
  */
 import { once } from 'node:events';
 import http from 'node:http';
@@ -27,11 +30,37 @@ interface Running {
   fixture: Fixture;
   server: http.Server;
   origin: string;
+  holds: Map<string, UploadHold>;
+}
+
+/** One held upload: the test learns when it arrived and decides when it goes on. */
+interface UploadHold {
+  arrived: Promise<void>;
+  arrive: () => void;
+  released: Promise<void>;
+  release: () => void;
+}
+
+function uploadHold(): UploadHold {
+  const hold = {} as UploadHold;
+  hold.arrived = new Promise((resolve) => (hold.arrive = resolve));
+  hold.released = new Promise((resolve) => (hold.release = resolve));
+  return hold;
 }
 
 async function start(): Promise<Running> {
   const fixture = await createFixture({ policy: { quotaBytes: REAL_API_QUOTA } });
+  const holds = new Map<string, UploadHold>();
   const app = express();
+  // Ahead of the real routes: a held upload's headers have arrived, its answer waits for the test.
+  app.put(`${API_PREFIX}/chats/:chatId/uploads/*path`, async (req, _res, next) => {
+    const hold = holds.get(req.params.chatId);
+    if (!hold) return next();
+    holds.delete(req.params.chatId);
+    hold.arrive();
+    await hold.released;
+    next();
+  });
   app.use(
     API_PREFIX,
     createFilesApi({
@@ -46,7 +75,7 @@ async function start(): Promise<Running> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  return { fixture, server, origin: `http://127.0.0.1:${port}` };
+  return { fixture, server, origin: `http://127.0.0.1:${port}`, holds };
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -57,6 +86,8 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 
 export function realFilesApi() {
   let running: Running | null = null;
+  // A hold leaves the server's `holds` when its upload arrives; the test reaches it here until released.
+  const heldUploads = new Map<string, UploadHold>();
   const plugin = {
     name: 'real-files-api',
     async serverStart() {
@@ -84,6 +115,27 @@ export function realFilesApi() {
       const body = await readJson(ctx.req);
       if (action === 'token') {
         ctx.body = { token: await signToken(REAL_API_SECRET, { chat: String(body.chat) }) };
+        return;
+      }
+      if (action === 'hold') {
+        const hold = uploadHold();
+        api.holds.set(String(body.chatId), hold);
+        heldUploads.set(String(body.chatId), hold);
+        ctx.body = {};
+        return;
+      }
+      if (action === 'held' || action === 'release') {
+        const hold = heldUploads.get(String(body.chatId));
+        if (!hold) {
+          ctx.status = 404;
+          return;
+        }
+        if (action === 'held') await hold.arrived;
+        else {
+          hold.release();
+          heldUploads.delete(String(body.chatId));
+        }
+        ctx.body = {};
         return;
       }
       if (action === 'seed') {

@@ -27,25 +27,64 @@ export function assertEqual<T>(actual: T, expected: T, message = ''): void {
   if (a !== e) throw new AssertionError(`${message ? `${message}: ` : ''}expected ${e}, got ${a}`);
 }
 
-export async function waitFor<T>(
-  probe: () => T | Promise<T>,
-  message = 'condition',
-  timeout = 4000,
-): Promise<NonNullable<T>> {
-  const deadline = performance.now() + timeout;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      last = error;
+/** Things the test code itself changes (a captured download) tell waiting probes to look again. */
+const pokes = new EventTarget();
+function poke(): void {
+  pokes.dispatchEvent(new Event('poke'));
+}
+
+/**
+ * Resolves with the probe's first truthy value. The probe is tried now and again after each
+ * event that can change its answer: an update of a mounted element (a Lit controller's
+ * `hostUpdated`), a DOM change in the page or in an element's shadow root, one of the element's
+ * own events, or a poke from these helpers. Never on a timer: `timeout` only bounds a failure.
+ * A probe that asks the server must wait for the server's own signal instead (`server.clients`).
+ */
+export function waitFor<T>(probe: () => T | Promise<T>, message = 'condition', timeout = 4000): Promise<NonNullable<T>> {
+  return new Promise((resolve, reject) => {
+    let last: unknown;
+    let settled = false;
+    const hosts = mounted.filter((el): el is GeneratedFilesElement => 'addController' in el);
+    const controller = { hostUpdated: () => void check() };
+    const observer = new MutationObserver(() => void check());
+    const events = ['load', 'loadend', 'error', 'generated-files-change', 'generated-files-download', 'generated-files-upload'];
+    const finish = () => {
+      settled = true;
+      clearTimeout(timer);
+      observer.disconnect();
+      pokes.removeEventListener('poke', check);
+      for (const el of hosts) {
+        el.removeController(controller);
+        for (const type of events) el.removeEventListener(type, check);
+      }
+    };
+    async function check(): Promise<void> {
+      if (settled) return;
+      try {
+        const value = await probe();
+        if (value && !settled) {
+          finish();
+          resolve(value as NonNullable<T>);
+        }
+      } catch (error) {
+        last = error;
+      }
     }
-    if (performance.now() > deadline) {
-      throw new AssertionError(`timed out waiting for ${message}${last ? ` (${String(last)})` : ''}`);
+    const options = { subtree: true, childList: true, attributes: true, characterData: true };
+    observer.observe(document, options);
+    for (const el of hosts) {
+      if (el.shadowRoot) observer.observe(el.shadowRoot, options);
+      el.addController(controller);
+      for (const type of events) el.addEventListener(type, check);
     }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    pokes.addEventListener('poke', check);
+    const timer = setTimeout(() => {
+      if (settled) return;
+      finish();
+      reject(new AssertionError(`timed out waiting for ${message}${last ? ` (${String(last)})` : ''}`));
+    }, timeout);
+    void check();
+  });
 }
 
 export function oneEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
@@ -149,6 +188,8 @@ export const server = {
   log: async (chatId: string) =>
     (await control(chatId, 'log')) as { path: string; authorization: string | null; token: string | null }[],
   clients: async (chatId: string) => ((await control(chatId, 'clients')) as { clients: number }).clients,
+  /** Resolves when the chat has exactly `count` open streams: the stand-in answers at that moment. */
+  streams: (chatId: string, count: number) => control(chatId, `clients?equals=${count}`),
 };
 
 // ---- the real files API (test/widget/support/real-files-api.ts) ----
@@ -164,6 +205,11 @@ export const realApi = {
   token: async (chat: string) => (await realControl<{ token: string }>('token', { chat })).token,
   /** Writes files into the chat's workspace and records them through one real scan. */
   seed: (chatId: string, files: Record<string, string>) => realControl<FileListResponse>('seed', { chatId, files }),
+  /** Holds the chat's next upload at the sidecar, before its routes see it. */
+  hold: (chatId: string) => realControl('hold', { chatId }),
+  /** Resolves once the held upload has reached the sidecar. */
+  held: (chatId: string) => realControl('held', { chatId }),
+  release: (chatId: string) => realControl('release', { chatId }),
 };
 
 /** Mounts the element on the real API for a fresh chat, with a chat token. */
@@ -193,6 +239,12 @@ export function mount(
   document.body.append(el);
   mounted.push(el);
   return el;
+}
+
+/** The upload code is a chunk of its own: resolves once it is loaded and the upload area rendered. */
+export async function uploadsReady(el: GeneratedFilesElement): Promise<void> {
+  await el.upload([]);
+  await el.updateComplete;
 }
 
 export function cleanup(): void {
@@ -238,8 +290,10 @@ export function captureDownloads(): { downloads: { href: string; name: string }[
   const downloads: { href: string; name: string }[] = [];
   const original = HTMLAnchorElement.prototype.click;
   HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
-    if (this.hasAttribute('download')) downloads.push({ href: this.href, name: this.download });
-    else original.call(this);
+    if (this.hasAttribute('download')) {
+      downloads.push({ href: this.href, name: this.download });
+      poke();
+    } else original.call(this);
   };
   return { downloads, restore: () => (HTMLAnchorElement.prototype.click = original) };
 }

@@ -5,7 +5,17 @@ import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { DEFAULT_CACHED_CHATS, emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+import {
+  DEFAULT_CACHED_CHATS,
+  emptyChat,
+  eventsAfterIn,
+  skippedEvents,
+  versionDrafts,
+  type ChatData,
+  type RecordDraft,
+  type RecordStore,
+  type StoredFileEvent,
+} from './record-store.ts';
 
 export class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
@@ -91,6 +101,7 @@ export class LowdbRecordStore implements RecordStore {
     db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
     db.data.skipped ??= [];
     db.data.owner ??= null;
+    db.data.events ??= [];
     return { db, tail: Promise.resolve(), writing: 0 };
   }
 
@@ -104,7 +115,7 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
-  async #write(chatId: string, change: (data: ChatData) => () => void): Promise<void> {
+  async #write(chatId: string, change: (data: ChatData) => (() => void) | null): Promise<void> {
     let slot = await this.#slot(chatId);
     // Evicted while we waited for it? Write through the cached one, never a second copy.
     while (this.#cache.get(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
@@ -113,6 +124,7 @@ export class LowdbRecordStore implements RecordStore {
       this.#ready ??= mkdir(this.dir, { recursive: true });
       await this.#ready;
       const undo = change(slot.db.data);
+      if (!undo) return; // nothing changed: nothing to write
       try {
         await slot.db.write();
       } catch (error) {
@@ -128,14 +140,30 @@ export class LowdbRecordStore implements RecordStore {
     return run;
   }
 
-  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
-    if (records.length === 0) return;
-    const frozen = records.map((r) => Object.freeze(structuredClone(r)));
+  /** Versions come from the chat's records under its write queue: one writer per chat in this process. */
+  async append(chatId: string, drafts: readonly RecordDraft[]): Promise<FileRecord[]> {
+    if (drafts.length === 0) return [];
+    let appended: FileRecord[] = [];
     await this.#write(chatId, (data) => {
+      const { records, events } = versionDrafts(data, drafts);
+      appended = records.map((r) => Object.freeze(r));
+      if (appended.length === 0) return null;
       const before = data.records.length;
-      data.records.push(...frozen);
-      return () => data.records.splice(before);
+      const eventsBefore = data.events!.length;
+      data.records.push(...appended);
+      data.events!.push(...events);
+      return () => {
+        data.records.splice(before);
+        data.events!.splice(eventsBefore);
+      };
     });
+    return appended;
+  }
+
+  /** A chat's data if it exists, without caching an unknown chat. */
+  async #read(chatId: string): Promise<ChatData | null> {
+    if (!this.#cache.has(chatId) && !(await this.hasChat(chatId))) return null;
+    return (await this.#slot(chatId)).db.data;
   }
 
   async hasChat(chatId: string): Promise<boolean> {
@@ -155,11 +183,19 @@ export class LowdbRecordStore implements RecordStore {
 
   /** Records are frozen: callers read them, never change them. */
   async listChat(chatId: string): Promise<FileRecord[]> {
-    return [...(await this.#slot(chatId)).db.data.records];
+    return [...((await this.#read(chatId))?.records ?? [])];
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {
-    return (await this.#slot(chatId)).db.data.records.find((r) => r.id === id);
+    return (await this.#read(chatId))?.records.find((r) => r.id === id);
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]> {
+    return eventsAfterIn((await this.#read(chatId))?.events, afterSeq, limit);
+  }
+
+  async lastEventSeq(chatId: string): Promise<number> {
+    return (await this.#read(chatId))?.events?.at(-1)?.seq ?? 0;
   }
 
   async listChatIds(): Promise<string[]> {
@@ -198,7 +234,7 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async getOwner(chatId: string): Promise<string | null> {
-    return (await this.#slot(chatId)).db.data.owner;
+    return (await this.#read(chatId))?.owner ?? null;
   }
 
   async setOwner(chatId: string, owner: string): Promise<void> {
@@ -212,15 +248,18 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async listSkipped(chatId: string): Promise<SkippedFile[]> {
-    return [...(await this.#slot(chatId)).db.data.skipped];
+    return [...((await this.#read(chatId))?.skipped ?? [])];
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
     await this.#write(chatId, (data) => {
       const before = data.skipped;
+      const eventsBefore = data.events!.length;
       data.skipped = [...skipped];
+      data.events!.push(...skippedEvents(data, newlySkipped));
       return () => {
         data.skipped = before;
+        data.events!.splice(eventsBefore);
       };
     });
   }

@@ -1,7 +1,7 @@
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { emptyChat, type ChatData, type RecordStore } from './record-store.ts';
+import { emptyChat, eventsAfterIn, skippedEvents, versionDrafts, type ChatData, type RecordDraft, type RecordStore, type StoredFileEvent } from './record-store.ts';
 
 /** Records in memory: for tests, and for a sidecar that should forget everything at exit. */
 export class MemoryRecordStore implements RecordStore {
@@ -17,8 +17,22 @@ export class MemoryRecordStore implements RecordStore {
     return chat;
   }
 
-  async append(chatId: string, records: readonly FileRecord[]): Promise<void> {
-    this.#chat(chatId).records.push(...records.map((r) => structuredClone(r)));
+  /** Synchronous from reading the latest versions to pushing: nothing interleaves. */
+  async append(chatId: string, drafts: readonly RecordDraft[]): Promise<FileRecord[]> {
+    if (drafts.length === 0) return [];
+    const chat = this.#chat(chatId);
+    const { records, events } = versionDrafts(chat, drafts);
+    chat.records.push(...records);
+    chat.events!.push(...events);
+    return structuredClone(records);
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]> {
+    return structuredClone(eventsAfterIn(this.#chats.get(assertChatId(chatId))?.events, afterSeq, limit));
+  }
+
+  async lastEventSeq(chatId: string): Promise<number> {
+    return this.#chats.get(assertChatId(chatId))?.events?.at(-1)?.seq ?? 0;
   }
 
   async hasChat(chatId: string): Promise<boolean> {
@@ -56,8 +70,10 @@ export class MemoryRecordStore implements RecordStore {
     return structuredClone(this.#chats.get(assertChatId(chatId))?.skipped ?? []);
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
-    this.#chat(chatId).skipped = structuredClone([...skipped]);
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
+    const chat = this.#chat(chatId);
+    chat.skipped = structuredClone([...skipped]);
+    chat.events!.push(...skippedEvents(chat, newlySkipped));
   }
 
   async close(): Promise<void> {}

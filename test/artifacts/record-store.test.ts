@@ -3,12 +3,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FileRecord } from '../../proxy/artifacts/file-record.ts';
 import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
 import { MemoryRecordStore } from '../../proxy/artifacts/memory-record-store.ts';
-import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
+import type { RecordDraft, RecordStore } from '../../proxy/artifacts/record-store.ts';
 
-function fakeRecord(chatId: string, n: number, overrides: Partial<FileRecord> = {}): FileRecord {
+function fakeRecord(chatId: string, n: number, overrides: Partial<RecordDraft> = {}): RecordDraft {
   return {
     id: `r${chatId.replace(/[^A-Za-z0-9]/g, '')}x${n}`,
     chatId,
@@ -20,7 +19,6 @@ function fakeRecord(chatId: string, n: number, overrides: Partial<FileRecord> = 
     sha256: n.toString(16).padStart(64, '0'),
     createdAt: new Date(n).toISOString(),
     modifiedAt: new Date(n).toISOString(),
-    version: 1,
     execution: null,
     source: 'between-executions',
     owner: null,
@@ -39,10 +37,13 @@ const implementations: Array<[string, () => RecordStore]> = [
   ['LowdbRecordStore', () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`))],
 ];
 
-for (const [name, make] of implementations) {
+for (const [name, make] of implementations) describeRecordStoreContract(name, make);
+
+/** The contract every RecordStore keeps; test/storage/postgres-record-store.test.ts runs it over PostgreSQL. */
+export function describeRecordStoreContract(name: string, make: () => RecordStore | Promise<RecordStore>): void {
   describe(`${name} contract`, () => {
     it('appends, lists, gets, and knows owners and skipped files', async () => {
-      const store = make();
+      const store = await make();
       assert.equal(await store.hasChat('c1'), false);
       assert.deepEqual(await store.listChat('c1'), []);
       await store.append('c1', [fakeRecord('c1', 1), fakeRecord('c1', 2)]);
@@ -59,6 +60,41 @@ for (const [name, make] of implementations) {
       await store.setSkipped('c1', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
       assert.equal((await store.listSkipped('c1'))[0]?.reason, 'too-large');
       await assert.rejects(store.listChat('../etc'), { code: 'ERR_INVALID_CHAT_ID' });
+      await store.close();
+    });
+
+    it('versions drafts itself, leaves out a draft equal to its path\'s latest, and numbers events', async () => {
+      const store = await make();
+      assert.deepEqual(await store.listChat('fresh'), [], 'listChat needs no hasChat first');
+      assert.equal(await store.hasChat('fresh'), false, 'and caches nothing for an unknown chat');
+      assert.equal(await store.lastEventSeq('v'), 0);
+      const same = { path: 'a.csv', name: 'a.csv' };
+      const first = await store.append('v', [fakeRecord('v', 1, same), fakeRecord('v', 2, { ...same, id: 'rv2' })]);
+      assert.deepEqual(first.map((r) => r.version), [1, 2], 'two versions of one path in one append');
+      const repeat = await store.append('v', [fakeRecord('v', 2, { ...same, id: 'rv2b' })]);
+      assert.deepEqual(repeat, [], 'the same bytes as the latest: nothing appended');
+      const back = await store.append('v', [fakeRecord('v', 1, { ...same, id: 'rv1b' }), fakeRecord('v', 3)]);
+      assert.deepEqual(back.map((r) => [r.path, r.version]), [['a.csv', 3], ['out/f3.csv', 1]], 'older bytes again are a new version');
+      assert.deepEqual((await store.listChat('v')).map((r) => r.version), [1, 2, 3, 1]);
+      await store.setSkipped('v', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }], [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
+      const events = await store.eventsAfter('v', 0);
+      assert.deepEqual(events.map((e) => [e.seq, e.type]), [[1, 'file'], [2, 'file'], [3, 'file'], [4, 'file'], [5, 'skipped']]);
+      assert.equal(events[0]!.type === 'file' && events[0].recordId, first[0]!.id);
+      assert.deepEqual((await store.eventsAfter('v', 3)).map((e) => e.seq), [4, 5]);
+      assert.deepEqual((await store.eventsAfter('v', 1, 2)).map((e) => e.seq), [2, 3]);
+      assert.equal(await store.lastEventSeq('v'), 5);
+      assert.deepEqual(await store.eventsAfter('other', 0), []);
+      await store.close();
+    });
+
+    it('gives concurrent appends to one chat distinct versions, and each change once', async () => {
+      const store = await make();
+      const drafts = Array.from({ length: 20 }, (_, n) => fakeRecord('race', n, { path: 'same.csv', name: 'same.csv', id: `race${n}` }));
+      // Every change appended twice at once, as two sidecars scanning the same change would.
+      const results = await Promise.all(drafts.flatMap((d) => [store.append('race', [d]), store.append('race', [{ ...d, id: `${d.id}twin` }])]));
+      const versions = (await store.listChat('race')).map((r) => r.version);
+      assert.deepEqual(versions, Array.from({ length: versions.length }, (_, i) => i + 1), 'versions 1..n, no gap, no duplicate');
+      assert.equal(results.flat().length, versions.length, 'append reports exactly what it stored');
       await store.close();
     });
   });

@@ -5,16 +5,15 @@ import { API_PREFIX } from './api/files-api-types.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
 import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
-import { BlobStore } from './artifacts/blob-store.ts';
+import type { BlobStore } from './artifacts/blob-store.ts';
 import type { ExecutionObserver } from './artifacts/file-record.ts';
-import { LowdbRecordStore } from './artifacts/lowdb-record-store.ts';
 import type { RecordStore } from './artifacts/record-store.ts';
 import { Retention } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
 import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
-import { KernelChats } from './chats/kernel-chats.ts';
+import type { KernelChatStore } from './chats/kernel-chats.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
 import { sendJsonError } from './gateway/gateway-errors.ts';
@@ -22,6 +21,7 @@ import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
+import { openStores, type StoreBackend } from './storage/open-stores.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -37,8 +37,9 @@ export interface Sidecar {
   app: express.Express;
   server: Server;
   workspaces: Workspaces;
-  kernelChats: KernelChats;
+  kernelChats: KernelChatStore;
   store: RecordStore;
+  backend: StoreBackend;
   blobs: BlobStore;
   recorder: ArtifactRecorder;
   /** Start listening; resolves with the URL. */
@@ -54,13 +55,13 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const logger = parts.logger ?? quietLogger;
   const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot);
   await workspaces.realRoot();
-  const kernelChats = await KernelChats.open(options.dataDir);
+  const stores = await openStores(options, logger);
+  const { store, blobs, kernelChats } = stores;
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
-  const store = new LowdbRecordStore(options.dataDir);
-  const blobs = new BlobStore(options.dataDir);
   const recorder = new ArtifactRecorder({
     store,
     blobs,
+    events: stores.events,
     workspaces,
     logger,
     policy: createTrackingPolicy({
@@ -69,7 +70,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       quotaBytes: options.chatQuotaBytes ?? undefined,
     }),
   });
-  const retention = new Retention({ store, blobs, recorder, workspaces, logger }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
+  const retention = new Retention({ store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
   const gatewayHealth = async (): Promise<'up' | 'down'> => {
     try {
       const res = await fetch(new URL('api', options.gatewayUrl), { signal: AbortSignal.timeout(2000) });
@@ -112,6 +113,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth,
+      storeHealth: stores.health,
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
@@ -181,6 +183,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     workspaces,
     kernelChats,
     store,
+    backend: stores.backend,
     blobs,
     recorder,
     connections: channels.connections,
@@ -202,7 +205,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
       await recorder.close();
-      await store.close();
+      await stores.close();
     },
   };
 }

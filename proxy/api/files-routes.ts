@@ -31,6 +31,8 @@ export interface FilesApiDeps {
   uploadLimitBytes?: number;
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
+  /** Reported by GET /health as `database`: 'none' without one. */
+  storeHealth?: () => Promise<'up' | 'down' | 'none'>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
 }
@@ -50,7 +52,9 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/health', async (_req, res) => {
     let gateway: 'up' | 'down' | 'unknown' = 'unknown';
     if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway });
+    const database = deps.storeHealth ? await deps.storeHealth().catch(() => 'down' as const) : 'none';
+    // 'degraded': kernel traffic flows, the files API answers 503 until the database is back.
+    res.set('Cache-Control', 'no-store').json({ status: database === 'down' ? 'degraded' : 'ok', gateway, database });
   });
 
   router.use('/chats', authenticate);

@@ -69,8 +69,16 @@ export function emptyChat(chatId: string): ChatData {
  * left out. Returns the records and events to add.
  */
 export function versionDrafts(data: Pick<ChatData, 'records' | 'events'>, drafts: readonly RecordDraft[]): { records: FileRecord[]; events: StoredFileEvent[] } {
-  const latest = latestByPath(data.records);
-  let seq = data.events?.at(-1)?.seq ?? 0;
+  return versionAgainst(latestByPath(data.records), data.events?.at(-1)?.seq ?? 0, drafts);
+}
+
+/** Versions drafts against each path's latest (version, sha256) and the chat's last event seq; used by every store. */
+export function versionAgainst(
+  latest: Map<string, Pick<FileRecord, 'version' | 'sha256'>>,
+  lastSeq: number,
+  drafts: readonly RecordDraft[],
+): { records: FileRecord[]; events: StoredFileEvent[] } {
+  let seq = lastSeq;
   const records: FileRecord[] = [];
   const events: StoredFileEvent[] = [];
   for (const draft of drafts) {

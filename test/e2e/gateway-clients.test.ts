@@ -111,7 +111,7 @@ describe('Open WebUI executor through the sidecar', () => {
     assert.equal(run.stdout, '/mnt/data/report.xlsx True\n/mnt/data\n');
     assert.deepEqual(run.result, ["'/mnt/database'"]);
     // Open WebUI sends no chat id: the kernel got a workspace of its own.
-    const chat = proxy.sidecar.kernelChats.get(run.kernelId);
+    const chat = await proxy.sidecar.kernelChats.get(run.kernelId);
     assert.equal(chat, undefined, 'a deleted kernel is forgotten');
   });
 

@@ -10,6 +10,7 @@ import { benchOutputHeavy } from './output-heavy.ts';
 import { benchSnapshotCost } from './snapshot-cost.ts';
 import { benchDownloads } from './downloads.ts';
 import { benchRecordStore } from './record-store.ts';
+import { benchRecordStoreBackends } from './record-store-backends.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import { benchWidget } from './widget-render.ts';
 import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
@@ -30,6 +31,7 @@ const SCENARIOS: Scenario[] = [
   { n: 5, name: '5 record store', needsBed: false, run: (_b, quick) => benchRecordStore(quick) },
   { n: 6, name: '6 many kernels', needsBed: true, run: (b) => benchManyKernels(b!) },
   { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
+  { n: 8, name: '8 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

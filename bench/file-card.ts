@@ -1,5 +1,5 @@
 /**
- * Scenario 8: what the file card costs. The round trip of an execution that writes one small
+ * Scenario 9: what the file card costs. The round trip of an execution that writes one small
  * file, through two in-process sidecars over one Jupyter Server, card on (`rich`, with a
  * FILES_API_SECRET so each link is signed) and card off, with the direct run as the baseline.
  * Each execution writes new content, so every run records a version and (card on) sends a card.

@@ -37,7 +37,9 @@ export interface FilesApiDeps {
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
-  webhookHealth?: () => WebhookHealth;
+  webhookHealth?: () => Promise<WebhookHealth>;
+  /** Reported by GET /health as `database`: 'none' without one. */
+  storeHealth?: () => Promise<'up' | 'down' | 'none'>;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
@@ -63,8 +65,11 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.get('/health', async (_req, res) => {
     let gateway: 'up' | 'down' | 'unknown' = 'unknown';
     if (deps.gatewayHealth) gateway = await deps.gatewayHealth().catch(() => 'down' as const);
-    const webhooks = deps.webhookHealth?.();
-    res.set('Cache-Control', 'no-store').json({ status: 'ok', gateway, ...(webhooks ? { webhooks } : {}) });
+    const database = deps.storeHealth ? await deps.storeHealth().catch(() => 'down' as const) : 'none';
+    // Counted in the store: left out while the database is down.
+    const webhooks = deps.webhookHealth && database !== 'down' ? await deps.webhookHealth().catch(() => null) : null;
+    // 'degraded': kernel traffic flows, the files API answers 503 until the database is back.
+    res.set('Cache-Control', 'no-store').json({ status: database === 'down' ? 'degraded' : 'ok', gateway, database, ...(webhooks ? { webhooks } : {}) });
   });
 
   router.use('/chats', authenticate);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnonymousChatPolicy } from '../options.ts';
-import type { KernelChats } from './kernel-chats.ts';
+import type { KernelChatStore } from './kernel-chats.ts';
 
 export class ChatAssignmentError extends Error {
   constructor(
@@ -20,7 +20,7 @@ export class ChatAssignmentError extends Error {
  */
 export class ChatAssignment {
   constructor(
-    private readonly kernelChats: KernelChats,
+    private readonly kernelChats: KernelChatStore,
     private readonly anonymous: AnonymousChatPolicy,
   ) {}
 
@@ -38,7 +38,7 @@ export class ChatAssignment {
 
   /** For a call on an existing kernel (its WebSocket). Remembers kernels it learns about. */
   async forKernel(kernelId: string, explicit: string | null, owner: string | null): Promise<{ chatId: string; owner: string | null }> {
-    const known = this.kernelChats.get(kernelId);
+    const known = await this.kernelChats.get(kernelId);
     if (known) {
       if (explicit && explicit !== known.chatId) {
         throw new ChatAssignmentError(409, 'ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);

@@ -3,13 +3,13 @@ import type { NextFunction, Request, Response } from 'express';
 import { isPlainObject } from './kernel-frame.ts';
 import { chatFromRequest, ownerFromRequest } from '../chats/chat-request.ts';
 import type { ChatAssignment } from '../chats/chat-assignment.ts';
-import type { KernelChats } from '../chats/kernel-chats.ts';
+import type { KernelChatStore } from '../chats/kernel-chats.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 
 export interface KernelCreateDeps {
   assignment: ChatAssignment;
-  kernelChats: KernelChats;
+  kernelChats: KernelChatStore;
   workspaces: Workspaces;
   /** Jupyter Server's root_dir as the kernel sees it. */
   gatewayRootDir: string;

@@ -22,7 +22,7 @@ async function migrateStoreCommand(argv: readonly string[]): Promise<void> {
   }
   const counts = await migrateStore(path.resolve(from), url, console);
   console.info(
-    `[migrate-store] ${counts.chats} chats: ${counts.records} records copied (${counts.recordsAlreadyThere} already there), ${counts.owners} owners, ${counts.skippedLists} skipped lists, ${counts.kernels} kernels`,
+    `[migrate-store] ${counts.chats} chats: ${counts.records} records copied (${counts.recordsAlreadyThere} already there), ${counts.owners} owners, ${counts.skippedLists} skipped lists, ${counts.outbox} webhook deliveries owed, ${counts.linkRevocations} link revocations, ${counts.kernels} kernels`,
   );
 }
 

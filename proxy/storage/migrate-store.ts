@@ -11,22 +11,29 @@ export interface MigrateCounts {
   recordsAlreadyThere: number;
   owners: number;
   skippedLists: number;
+  /** Webhook deliveries still owed (pending or kept as failed), copied with their records. */
+  outbox: number;
+  /** Chats whose links were revoked. */
+  linkRevocations: number;
   kernels: number;
 }
 
 /**
  * `generated-files-sidecar migrate-store --from-data-dir DIR --database-url URL`: copies a lowdb
- * install (records, owners, skipped lists, kernel map) into PostgreSQL. Safe to run twice:
- * records are appended through the store's own rule (a record whose bytes equal its path's latest
- * is left out), and owners, skipped lists and kernels are set, not added. Blobs stay where they
+ * install (records, owners, skipped lists, webhook outbox, link revocations, kernel map) into
+ * PostgreSQL. Safe to run twice: records are appended through the store's own rule (a record whose
+ * bytes equal its path's latest is left out), each outbox entry goes in the same transaction as its
+ * record (so it is copied exactly when its record is), and owners, skipped lists, revocations and
+ * kernels are set, not added. Blobs stay where they
  * are: point the new sidecars' --data-dir at the same folder.
  */
 export async function migrateStore(fromDataDir: string, databaseUrl: string, logger: Logger): Promise<MigrateCounts> {
   const source = new LowdbRecordStore(fromDataDir);
   const sourceKernels = await KernelChats.open(fromDataDir);
   const target = await openStores({ dataDir: fromDataDir, databaseUrl, databasePoolSize: 2 }, logger);
-  const counts: MigrateCounts = { chats: 0, records: 0, recordsAlreadyThere: 0, owners: 0, skippedLists: 0, kernels: 0 };
+  const counts: MigrateCounts = { chats: 0, records: 0, recordsAlreadyThere: 0, owners: 0, skippedLists: 0, outbox: 0, linkRevocations: 0, kernels: 0 };
   try {
+    const owedByRecord = new Map((await source.listOutbox()).map((entry) => [entry.recordId, entry]));
     for (const chatId of await source.listChatIds()) {
       counts.chats++;
       const records = await source.listChat(chatId);
@@ -35,11 +42,21 @@ export async function migrateStore(fromDataDir: string, databaseUrl: string, log
       counts.recordsAlreadyThere += records.length - missing.length;
       // In the order they were recorded: the store gives each the same version it had.
       const drafts = missing.map(({ version: _version, ...draft }) => draft);
-      counts.records += (await target.store.append(chatId, drafts)).length;
+      const appended = await target.store.append(chatId, drafts, (_chatId, records) => {
+        const owed = records.flatMap((r) => owedByRecord.get(r.id) ?? []);
+        counts.outbox += owed.length;
+        return owed;
+      });
+      counts.records += appended.length;
       const owner = await source.getOwner(chatId);
       if (owner !== null) {
         await target.store.setOwner(chatId, owner);
         counts.owners++;
+      }
+      const revokedAt = await source.getLinksRevokedAt(chatId);
+      if (revokedAt !== null) {
+        await target.store.revokeLinks(chatId, revokedAt);
+        counts.linkRevocations++;
       }
       const skipped = await source.listSkipped(chatId);
       if (skipped.length > 0) {

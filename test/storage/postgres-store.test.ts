@@ -16,7 +16,7 @@ import { openStores, type OpenedStores } from '../../proxy/storage/open-stores.t
 import { migrateStore } from '../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../proxy/storage/postgres/pg-migrations.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../support/postgres.ts';
-import { describeRecordStoreContract, fakeRecord } from '../support/record-store-contract.ts';
+import { describeRecordStoreContract, fakeRecord, outboxFor } from '../support/record-store-contract.ts';
 
 let cluster: TestPostgres;
 let base: string;
@@ -113,7 +113,12 @@ describe('migrate-store', () => {
   it('copies a lowdb install into PostgreSQL, and a second run copies nothing twice', async () => {
     const dataDir = path.join(base, 'lowdb-install');
     const lowdb = new LowdbRecordStore(dataDir);
-    await lowdb.append('chat-1', [fakeRecord('chat-1', 1, { path: 'a.csv' }), fakeRecord('chat-1', 2, { path: 'a.csv' }), fakeRecord('chat-1', 3)]);
+    await lowdb.append('chat-1', [fakeRecord('chat-1', 1, { path: 'a.csv' }), fakeRecord('chat-1', 2, { path: 'a.csv' }), fakeRecord('chat-1', 3)], outboxFor(7));
+    // One delivery made (gone from the outbox), one kept as failed, one still pending.
+    await lowdb.updateOutbox('chat-1', 'd-rchat1x1', null);
+    const failed = (await lowdb.listOutbox()).find((e) => e.recordId === 'rchat1x2');
+    await lowdb.updateOutbox('chat-1', failed!.id, { ...failed!, state: 'failed', attempts: 4, lastError: 'HTTP 500' });
+    await lowdb.revokeLinks('chat-2', 1234);
     await lowdb.setOwner('chat-1', 'alice');
     await lowdb.setSkipped('chat-2', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
     await lowdb.close();
@@ -123,9 +128,9 @@ describe('migrate-store', () => {
 
     const url = await cluster.createDatabase('migrate');
     const first = await migrateStore(dataDir, url, quietLogger);
-    assert.deepEqual(first, { chats: 2, records: 3, recordsAlreadyThere: 0, owners: 1, skippedLists: 1, kernels: 1 });
+    assert.deepEqual(first, { chats: 2, records: 3, recordsAlreadyThere: 0, owners: 1, skippedLists: 1, outbox: 2, linkRevocations: 1, kernels: 1 });
     const second = await migrateStore(dataDir, url, quietLogger);
-    assert.deepEqual(second, { chats: 2, records: 0, recordsAlreadyThere: 3, owners: 1, skippedLists: 1, kernels: 1 });
+    assert.deepEqual(second, { chats: 2, records: 0, recordsAlreadyThere: 3, owners: 1, skippedLists: 1, outbox: 0, linkRevocations: 1, kernels: 1 });
 
     const stores = await openStores({ dataDir, databaseUrl: url, databasePoolSize: 1 }, quietLogger);
     opened.push(stores);
@@ -133,5 +138,8 @@ describe('migrate-store', () => {
     assert.equal(await stores.store.getOwner('chat-1'), 'alice');
     assert.equal((await stores.store.listSkipped('chat-2'))[0]?.path, 'big.zip');
     assert.equal((await stores.kernelChats.get('kernel-1'))?.chatId, 'chat-1');
+    const outbox = await stores.store.listOutbox();
+    assert.deepEqual(outbox.map((e) => [e.recordId, e.state, e.attempts, e.lastError]).sort(), [['rchat1x2', 'failed', 4, 'HTTP 500'], ['rchat1x3', 'pending', 0, null]]);
+    assert.equal(await stores.store.getLinksRevokedAt('chat-2'), 1234);
   });
 });

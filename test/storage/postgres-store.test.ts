@@ -1,20 +1,27 @@
 /**
  * The PostgreSQL stores on a real, throwaway cluster: the RecordStore contract, migrations
  * (idempotent, two at once, a newer schema refused), start-up errors without the password,
- * the LISTEN/NOTIFY bus, retention's lock, and migrate-store from a lowdb install.
+ * the LISTEN/NOTIFY bus, retention's lock, migrate-store from a lowdb install, and webhook
+ * deliveries claimed by two sidecars.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
 import { KernelChats } from '../../proxy/chats/kernel-chats.ts';
+import { FileLinks } from '../../proxy/links/file-links.ts';
 import { quietLogger } from '../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../proxy/storage/open-stores.ts';
 import { migrateStore } from '../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../proxy/storage/postgres/pg-migrations.ts';
+import { WebhookDispatcher } from '../../proxy/webhooks/webhook-dispatcher.ts';
+import { DELIVERY_HEADER } from '../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../support/postgres.ts';
 import { describeRecordStoreContract, fakeRecord, outboxFor } from '../support/record-store-contract.ts';
 
@@ -141,5 +148,65 @@ describe('migrate-store', () => {
     const outbox = await stores.store.listOutbox();
     assert.deepEqual(outbox.map((e) => [e.recordId, e.state, e.attempts, e.lastError]).sort(), [['rchat1x2', 'failed', 4, 'HTTP 500'], ['rchat1x3', 'pending', 0, null]]);
     assert.equal(await stores.store.getLinksRevokedAt('chat-2'), 1234);
+  });
+});
+
+describe('webhook deliveries from two sidecars on one database', () => {
+  it('delivers each owed delivery once, and takes over what a dead sidecar had claimed', async () => {
+    const url = await cluster.createDatabase('webhooks');
+    const options = { databaseUrl: url, databasePoolSize: 4 };
+    const [a, b] = [
+      await openStores({ ...options, dataDir: path.join(base, 'wa') }, quietLogger),
+      await openStores({ ...options, dataDir: path.join(base, 'wb') }, quietLogger),
+    ];
+    opened.push(a, b);
+    const received: string[] = [];
+    let wake = () => {};
+    const receiver = http.createServer((req, res) => {
+      received.push(req.headers[DELIVERY_HEADER] as string);
+      req.resume().on('end', () => res.writeHead(204).end());
+      wake();
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    const until = async (done: () => boolean) => {
+      while (!done()) await new Promise<void>((resolve) => (wake = resolve));
+    };
+    const dispatcher = (stores: OpenedStores) =>
+      new WebhookDispatcher({
+        url: new URL(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`),
+        secret: 'webhook-secret',
+        store: stores.store,
+        links: new FileLinks({ secret: null, ttlSeconds: 0 }),
+        linkBase: () => new URL('http://files.example.test/'),
+        maxAgeMs: 60_000,
+        pollMs: 50,
+      });
+    const [da, db] = [dispatcher(a), dispatcher(b)];
+    try {
+      // Records written through both sidecars, each with its delivery, before either delivers.
+      for (let n = 0; n < 10; n++) {
+        await a.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, n)], (chatId, records) => da.entriesFor(chatId, records));
+        await b.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, 100 + n)], (chatId, records) => db.entriesFor(chatId, records));
+      }
+      // A third sidecar claimed two and died before sending them: they come back when its lease ends.
+      const now = Date.now();
+      const abandoned = await a.store.claimOutbox(now, now + 300, 2);
+      assert.equal(abandoned.length, 2);
+      await Promise.all([da.start(), db.start()]);
+      await until(() => received.length >= 20);
+      assert.deepEqual(new Set(received).size, 20, 'every delivery arrived');
+      assert.ok(abandoned.every((e) => received.includes(e.id)), "the dead sidecar's claims were delivered by the others");
+      // Stopped, nothing is in flight: a duplicate would have arrived by now.
+      await Promise.all([da.stop(), db.stop()]);
+      assert.equal(received.length, 20, 'none delivered twice');
+      const [ha, hb] = await Promise.all([da.health(), db.health()]);
+      assert.equal(ha.delivered + hb.delivered, 20);
+      assert.deepEqual(await a.store.outboxSummary(), { pending: 0, failed: 0, nextAttemptAt: null });
+    } finally {
+      await Promise.all([da.stop(), db.stop()]);
+      receiver.closeAllConnections();
+      receiver.close();
+    }
   });
 });

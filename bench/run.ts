@@ -10,6 +10,7 @@ import { benchOutputHeavy } from './output-heavy.ts';
 import { benchSnapshotCost } from './snapshot-cost.ts';
 import { benchDownloads } from './downloads.ts';
 import { benchRecordStore } from './record-store.ts';
+import { benchRecordStoreBackends } from './record-store-backends.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import { benchWidget } from './widget-render.ts';
 import { benchPreviews } from './previews.ts';
@@ -36,6 +37,7 @@ const SCENARIOS: Scenario[] = [
   { n: 8, name: '8 previews', needsBed: true, run: (b) => benchPreviews(b!) },
   { n: 9, name: '9 file card', needsBed: false, run: (_b, quick) => benchFileCard(quick) },
   { n: 10, name: '10 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
+  { n: 11, name: '11 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

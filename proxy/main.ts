@@ -9,9 +9,26 @@ import { describeError } from './logger.ts';
 import { helpText, OptionsError, OPTION_SPECS, parseFlags, resolveOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
 import { API_PREFIX, WIDGET_PATH } from './api/files-api-types.ts';
+import { migrateStore } from './storage/migrate-store.ts';
+import { DatabaseStartError } from './storage/store-errors.ts';
+
+/** `migrate-store --from-data-dir DIR --database-url URL` (or DATABASE_URL): lowdb install → PostgreSQL. */
+async function migrateStoreCommand(argv: readonly string[]): Promise<void> {
+  const flags = parseFlags(argv);
+  const from = flags['from-data-dir'];
+  const url = flags['database-url'] ?? process.env.DATABASE_URL;
+  if (!from || !url) {
+    throw new OptionsError('ERR_OPTIONS_MIGRATE_STORE', 'Usage: generated-files-sidecar migrate-store --from-data-dir DIR --database-url postgres://… (or DATABASE_URL)');
+  }
+  const counts = await migrateStore(path.resolve(from), url, console);
+  console.info(
+    `[migrate-store] ${counts.chats} chats: ${counts.records} records copied (${counts.recordsAlreadyThere} already there), ${counts.owners} owners, ${counts.skippedLists} skipped lists, ${counts.outbox} webhook deliveries owed, ${counts.linkRevocations} link revocations, ${counts.kernels} kernels`,
+  );
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'migrate-store') return migrateStoreCommand(argv.slice(1));
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(helpText());
     return;
@@ -76,6 +93,11 @@ main().catch((error) => {
   if (error instanceof OptionsError) {
     console.error(`[sidecar] ${error.code}: ${error.message}`);
     process.exit(2);
+  }
+  if (error instanceof DatabaseStartError) {
+    // One line that names the problem; the message never holds the password.
+    console.error(`[sidecar] ${error.code}: ${error.message}`);
+    process.exit(1);
   }
   console.error(`[sidecar] failed to start: ${describeError(error)}`);
   process.exit(1);

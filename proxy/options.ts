@@ -28,8 +28,12 @@ export interface SidecarOptions {
   kernelWorkspaceRoot: string;
   /** Jupyter Server's root_dir as the kernel sees it: `path` in the kernel body is relative to it. */
   gatewayRootDir: string;
-  /** Where records, blobs and the kernel-to-chat memory live. */
+  /** Where records, blobs and the kernel-to-chat memory live (blobs only, with a database). */
   dataDir: string;
+  /** postgres://… for several sidecars on one store; null: lowdb files in dataDir. Never logged. */
+  databaseUrl: string | null;
+  /** Connections each sidecar keeps to the database at most. */
+  databasePoolSize: number;
   anonymousChat: AnonymousChatPolicy;
   /** HS256 secret for files-API tokens; null leaves the API open (bind to loopback!). */
   filesSecret: string | null;
@@ -99,6 +103,8 @@ export const OPTION_SPECS: Record<string, Spec> = {
   kernelWorkspaceRoot: { flag: 'kernel-workspace-root', env: 'KERNEL_WORKSPACE_ROOT', help: 'The same folder as the kernel sees it (default: the same path).' },
   gatewayRootDir: { flag: 'gateway-root-dir', env: 'GATEWAY_ROOT_DIR', help: "Jupyter Server's root_dir as the kernel sees it (default: the kernel workspace root)." },
   dataDir: { flag: 'data-dir', env: 'DATA_DIR', help: 'Records, file copies and kernel memory (default ./data/store).' },
+  databaseUrl: { flag: 'database-url', env: 'DATABASE_URL', help: 'postgres://user:password@host:port/db: records, events and kernel memory in PostgreSQL, for several sidecars sharing --data-dir on one volume (default: lowdb files in --data-dir). Prefer the variable: a flag shows in ps.' },
+  databasePoolSize: { flag: 'database-pool-size', env: 'DATABASE_POOL_SIZE', help: 'Connections to PostgreSQL per sidecar, at most (default 10).' },
   anonymousChat: { flag: 'anonymous-chat', env: 'ANONYMOUS_CHAT', help: "Kernels created without a chat id: 'per-kernel' (default: a workspace of their own), 'reject', or a fixed chat id." },
   filesSecret: { flag: '', env: 'FILES_API_SECRET', help: 'HS256 secret for files-API tokens (environment only). Unset: the files API is open.' },
   filesSecretFile: { flag: '', env: 'FILES_API_SECRET_FILE', help: 'A file holding the files-API secret, instead of FILES_API_SECRET (environment only; a trailing newline is ignored).' },
@@ -286,6 +292,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     throw new OptionsError('ERR_OPTIONS_WEBHOOK_SECRET', '--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=$(openssl rand -hex 32)');
   }
   const webhookMaxAge = durationSeconds('webhookMaxAgeMs', get('webhookMaxAgeMs'), { zero: false });
+  const databaseUrl = get('databaseUrl') || null;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new OptionsError('ERR_OPTIONS_DATABASE_URL', 'DATABASE_URL must be a postgres:// URL. Example: DATABASE_URL=postgres://sidecar:PASSWORD@db:5432/sidecar');
+  }
+  const databasePoolSize = positiveNumber('databasePoolSize', get('databasePoolSize'), 1) ?? 10;
 
   const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
   const rawExtensions = get('trackExtensions');
@@ -305,6 +316,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     kernelWorkspaceRoot,
     gatewayRootDir,
     dataDir: path.resolve(get('dataDir') ?? 'data/store'),
+    databaseUrl,
+    databasePoolSize,
     anonymousChat,
     filesSecret: secret,
     corsOrigins: list(get('corsOrigins')),

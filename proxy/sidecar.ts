@@ -7,9 +7,8 @@ import { API_PREFIX } from './api/files-api-types.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
 import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
-import { BlobStore } from './artifacts/blob-store.ts';
+import type { BlobStore } from './artifacts/blob-store.ts';
 import type { ExecutionObserver } from './artifacts/file-record.ts';
-import { LowdbRecordStore } from './artifacts/lowdb-record-store.ts';
 import type { RecordStore } from './artifacts/record-store.ts';
 import { Retention } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
@@ -17,7 +16,7 @@ import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts'
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
 import { ChatOwners } from './chats/chat-owners.ts';
-import { KernelChats } from './chats/kernel-chats.ts';
+import type { KernelChatStore } from './chats/kernel-chats.ts';
 import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
@@ -29,6 +28,7 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
+import { openStores, type StoreBackend } from './storage/open-stores.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -46,8 +46,9 @@ export interface Sidecar {
   app: express.Express;
   server: Server;
   workspaces: Workspaces;
-  kernelChats: KernelChats;
+  kernelChats: KernelChatStore;
   store: RecordStore;
+  backend: StoreBackend;
   blobs: BlobStore;
   recorder: ArtifactRecorder;
   /** Present with --webhook-url. */
@@ -65,10 +66,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const logger = parts.logger ?? quietLogger;
   const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot);
   await workspaces.realRoot();
-  const kernelChats = await KernelChats.open(options.dataDir);
+  const stores = await openStores(options, logger);
+  const { store, blobs, kernelChats } = stores;
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
-  const store = new LowdbRecordStore(options.dataDir);
-  const blobs = new BlobStore(options.dataDir);
   const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
   // Assigned once the server exists; only called after listen().
   let listeningBase = (): URL => new URL(`http://${options.host}:${options.port}/`);
@@ -88,6 +88,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const recorder = new ArtifactRecorder({
     store,
     blobs,
+    events: stores.events,
     workspaces,
     logger,
     outbox: webhooks ?? undefined,
@@ -99,7 +100,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
     scanTimeoutMs: options.scanTimeoutMs,
   });
-  const retention = new Retention({ store, blobs, recorder, workspaces, logger }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
+  const retention = new Retention({ store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
   const gatewayHealth = async (): Promise<'up' | 'down'> => {
     try {
       const res = await fetch(new URL('api', options.gatewayUrl), { signal: AbortSignal.timeout(2000) });
@@ -159,6 +160,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
       }),
       webhookHealth: webhooks ? () => webhooks.health() : undefined,
+      storeHealth: stores.health,
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
@@ -254,6 +256,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     workspaces,
     kernelChats,
     store,
+    backend: stores.backend,
     blobs,
     recorder,
     webhooks,
@@ -278,7 +281,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
       await recorder.close();
-      await store.close();
+      await stores.close();
     },
   };
 }

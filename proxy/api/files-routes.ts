@@ -38,7 +38,9 @@ export interface FilesApiDeps {
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
-  webhookHealth?: () => WebhookHealth;
+  webhookHealth?: () => Promise<WebhookHealth>;
+  /** Reported by GET /health as `database`: 'none' without one. */
+  storeHealth?: () => Promise<'up' | 'down' | 'none'>;
   /** Reported by GET /health as `fs`; 'stuck' answers 503. Probes the blob store's folder by default. */
   fileSystemHealth?: () => Promise<FileSystemHealth>;
   /** SSE heartbeat period (default 15 s). */
@@ -65,16 +67,19 @@ export function createFilesApi(deps: FilesApiDeps): Router {
 
   const fileSystemHealth = deps.fileSystemHealth ?? createFileSystemProbe(blobs.dir);
   router.get('/health', async (_req, res) => {
-    const [gateway, fs] = await Promise.all([
+    const [gateway, fs, database] = await Promise.all([
       deps.gatewayHealth ? deps.gatewayHealth().catch(() => 'down' as const) : ('unknown' as const),
       fileSystemHealth(),
+      deps.storeHealth ? deps.storeHealth().catch(() => 'down' as const) : ('none' as const),
     ]);
-    const webhooks = deps.webhookHealth?.();
+    // Counted in the store: left out while the database is down.
+    const webhooks = deps.webhookHealth && database !== 'down' ? await deps.webhookHealth().catch(() => null) : null;
     // A stuck pool means downloads, lists and uploads hang: not healthy, whatever the gateway says.
+    // A database that is down leaves kernel traffic flowing while the files API answers 503.
     res
       .status(fs === 'stuck' ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ status: fs === 'stuck' ? 'degraded' : 'ok', gateway, fs, ...(webhooks ? { webhooks } : {}) });
+      .json({ status: fs === 'stuck' || database === 'down' ? 'degraded' : 'ok', gateway, fs, database, ...(webhooks ? { webhooks } : {}) });
   });
 
   router.use('/chats', authenticate);

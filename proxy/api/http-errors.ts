@@ -29,6 +29,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   ERR_PREVIEW_UNSUPPORTED: 422,
   ERR_PREVIEW_UNREADABLE: 422,
   ERR_PREVIEW_BUSY: 503,
+  ERR_STORE_UNAVAILABLE: 503,
   ERR_BLOB_NO_SPACE: 507,
   ERR_BLOB_NOT_FOUND: 500,
   ERR_INTERNAL: 500,
@@ -88,7 +89,12 @@ export function createErrorHandler(logger: Logger = quietLogger): ErrorRequestHa
       res.destroy();
       return;
     }
-    const message = code === 'ERR_BLOB_NO_SPACE' ? 'The sidecar has no disk space left.' : 'Internal error.';
+    const message =
+      code === 'ERR_BLOB_NO_SPACE'
+        ? 'The sidecar has no disk space left.'
+        : code === 'ERR_STORE_UNAVAILABLE'
+          ? 'The file store (database) is unavailable; try again shortly.'
+          : 'Internal error.';
     sendError(res, code, message);
   };
 }

@@ -9,12 +9,12 @@ import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { ArtifactError } from './artifact-errors.ts';
 import { BlobStoreError, type BlobStore, type PutResult } from './blob-store.ts';
 import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef, FileRecord } from './file-record.ts';
-import { FileEvents } from './file-events.ts';
+import { InProcessFileEventBus, type FileEventBus } from './file-events.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
 import { entryPath, errnoOf, openFileBeneath, openFolderBeneath, type OpenFolder } from './folder-fd.ts';
 import { formatLabel, mimeTypeOf } from './format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { DEFAULT_CACHED_CHATS, latestByPath, type OutboxEntry, type RecordStore } from './record-store.ts';
+import { DEFAULT_CACHED_CHATS, latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
 import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from './scan-timeout.ts';
 import { normalizeUploadPath } from './upload-target.ts';
@@ -38,6 +38,8 @@ export interface ArtifactRecorderOptions {
   store: RecordStore;
   blobs: BlobStore;
   workspaces: Workspaces;
+  /** Where stored changes are announced (in-process by default; PostgreSQL's NOTIFY across sidecars). */
+  events?: FileEventBus;
   policy?: TrackingPolicy;
   logger?: Logger;
   /** Files copied at once during a scan. */
@@ -66,7 +68,6 @@ interface KnownFile {
   size: number;
   mtimeMs: number;
   sha256: string;
-  version: number;
 }
 
 interface ChatState {
@@ -98,7 +99,7 @@ function newRecordId(): string {
  * unchanged files nor misses files changed while it was down.
  */
 export class ArtifactRecorder implements ExecutionObserver {
-  readonly events = new FileEvents();
+  readonly events: FileEventBus;
   readonly policy: TrackingPolicy;
   readonly #store: RecordStore;
   readonly #blobs: BlobStore;
@@ -121,6 +122,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#store = options.store;
     this.#blobs = options.blobs;
     this.#workspaces = options.workspaces;
+    this.events = options.events ?? new InProcessFileEventBus();
     this.policy = options.policy ?? createTrackingPolicy();
     this.#logger = options.logger ?? quietLogger;
     this.#copyConcurrency = Math.max(1, options.copyConcurrency ?? 4);
@@ -243,19 +245,16 @@ export class ArtifactRecorder implements ExecutionObserver {
         }
         const entry = await this.#writeUpload(chatId, requested, put.sha256, options.createOnly ?? false);
         state.sidecarInodes.add(entry.ino);
-        const known = state.files.get(requested);
-        if (known && known.sha256 === put.sha256) {
-          state.files.set(requested, { ...known, size: entry.size, mtimeMs: entry.mtimeMs });
-          const latest = latestByPath(await this.#store.listChat(chatId)).get(requested);
-          if (latest) return latest;
-        }
-        const record = this.#buildRecord(chatId, requested, entry, put, known, {
+        const draft = this.#buildRecord(chatId, requested, entry, put, {
           source: options.source ?? 'upload',
           execution: null,
           owner: owner ?? state.owner,
         });
-        await this.#commit(chatId, state, [{ record, entry }]);
-        return record;
+        // The same bytes as the path's latest version: the store appends nothing; that version is the answer.
+        const [record] = await this.#commit(chatId, state, [{ draft, entry }]);
+        const stored = record ?? latestByPath(await this.#store.listChat(chatId)).get(requested);
+        if (!stored) throw new Error(`The upload of ${requested} in chat ${chatId} was neither appended nor found.`);
+        return stored;
       });
     });
   }
@@ -367,7 +366,7 @@ export class ArtifactRecorder implements ExecutionObserver {
         const records = await this.#store.listChat(chatId);
         const files = new Map<string, KnownFile>();
         for (const [rel, r] of latestByPath(records)) {
-          files.set(rel, { size: r.size, mtimeMs: Date.parse(r.modifiedAt), sha256: r.sha256, version: r.version });
+          files.set(rel, { size: r.size, mtimeMs: Date.parse(r.modifiedAt), sha256: r.sha256 });
         }
         const usedBytes = records.reduce((sum, r) => sum + r.size, 0);
         const skipped = new Map((await this.#store.listSkipped(chatId)).map((s) => [s.path, s]));
@@ -426,7 +425,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     const { added, changed } = diffSnapshot(state.files, snapshot);
     const candidates = [...added, ...changed];
 
-    const pending: Array<{ record: FileRecord; entry: SnapshotEntry }> = [];
+    const pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }> = [];
     const newlySkipped: SkippedFile[] = [];
     let skippedChanged = false;
     const skip = (rel: string, entry: SnapshotEntry, reason: SkippedFile['reason']) => {
@@ -476,15 +475,11 @@ export class ArtifactRecorder implements ExecutionObserver {
         state.usedBytes -= entry.size;
       }
       if (!put) return;
-      const known = state.files.get(rel);
       if (state.skipped.delete(rel)) skippedChanged = true;
-      if (known && known.sha256 === put.sha256) {
-        // Touched, not changed: remember the new mtime, record nothing.
-        state.files.set(rel, { ...known, size: entry.size, mtimeMs: entry.mtimeMs });
-        return;
-      }
+      // Even bytes equal to what this process knows go to the store: another sidecar may have
+      // recorded other bytes since. The store leaves out a draft equal to the path's latest.
       state.usedBytes += put.size;
-      pending.push({ record: this.#buildRecord(chatId, rel, entry, put, known, attribution), entry });
+      pending.push({ draft: this.#buildRecord(chatId, rel, entry, put, attribution), entry });
     };
 
     let outOfTime = false;
@@ -508,16 +503,17 @@ export class ArtifactRecorder implements ExecutionObserver {
         skippedChanged = true;
       }
     }
+    let recorded: FileRecord[];
     try {
-      await this.#commit(chatId, state, pending);
+      recorded = await this.#commit(chatId, state, pending);
     } catch (error) {
-      for (const { record } of pending) state.usedBytes -= record.size;
+      for (const { draft } of pending) state.usedBytes -= draft.size;
       throw error;
     }
-    if (skippedChanged) await this.#store.setSkipped(chatId, [...state.skipped.values()]);
-    for (const skipped of newlySkipped) this.events.emit(chatId, { type: 'skipped', skipped });
-    if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${pending.length} recorded first)`, this.#scanTimeoutMs);
-    return { recorded: pending.map((p) => p.record), skipped: newlySkipped };
+    if (skippedChanged) await this.#store.setSkipped(chatId, [...state.skipped.values()], newlySkipped);
+    if (newlySkipped.length > 0) await this.#publish(chatId);
+    if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${recorded.length} recorded first)`, this.#scanTimeoutMs);
+    return { recorded, skipped: newlySkipped };
   }
 
   /**
@@ -556,9 +552,8 @@ export class ArtifactRecorder implements ExecutionObserver {
     rel: string,
     entry: SnapshotEntry,
     put: PutResult,
-    known: KnownFile | undefined,
     attribution: Pick<FileRecord, 'source' | 'execution' | 'owner'>,
-  ): FileRecord {
+  ): RecordDraft {
     const name = rel.slice(rel.lastIndexOf('/') + 1);
     return {
       id: newRecordId(),
@@ -571,24 +566,44 @@ export class ArtifactRecorder implements ExecutionObserver {
       sha256: put.sha256,
       createdAt: this.#now().toISOString(),
       modifiedAt: new Date(entry.mtimeMs).toISOString(),
-      version: (known?.version ?? 0) + 1,
       execution: attribution.execution,
       source: attribution.source,
       owner: attribution.owner,
     };
   }
 
-  /** Blobs are already stored; now the records, then what we know, then the events. */
-  async #commit(chatId: string, state: ChatState, pending: Array<{ record: FileRecord; entry: SnapshotEntry }>): Promise<void> {
-    if (pending.length === 0) return;
-    const records = pending.map((p) => p.record);
-    const outbox = this.#outbox?.entriesFor(chatId, records) ?? [];
-    await this.#store.append(chatId, records, outbox);
-    if (outbox.length > 0) this.#outbox!.committed(outbox);
-    for (const { record, entry } of pending) {
+  /**
+   * Blobs are already stored; now the records (the store versions them, leaves out drafts equal
+   * to their path's latest, and writes the webhook deliveries owed for exactly what it appended
+   * in the same step), then what we know, then the signal. Returns what was appended.
+   */
+  async #commit(chatId: string, state: ChatState, pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }>): Promise<FileRecord[]> {
+    if (pending.length === 0) return [];
+    let owed: OutboxEntry[] = [];
+    const outbox = this.#outbox;
+    const appended = await this.#store.append(
+      chatId,
+      pending.map((p) => p.draft),
+      outbox && ((id, records) => (owed = outbox.entriesFor(id, records))),
+    );
+    if (owed.length > 0) outbox!.committed(owed);
+    const appendedIds = new Set(appended.map((r) => r.id));
+    for (const { draft, entry } of pending) {
       // Known size/mtime are the snapshot's: if the file changed during the copy, the next scan sees it.
-      state.files.set(record.path, { size: entry.size, mtimeMs: entry.mtimeMs, sha256: record.sha256, version: record.version });
+      state.files.set(draft.path, { size: entry.size, mtimeMs: entry.mtimeMs, sha256: draft.sha256 });
+      if (!appendedIds.has(draft.id)) state.usedBytes -= draft.size; // not a new version: counts nothing
     }
-    for (const { record } of pending) this.events.emit(chatId, { type: 'file', record });
+    if (appended.length > 0) await this.#publish(chatId);
+    return appended;
+  }
+
+  /** Tells subscribers (on every sidecar sharing the store) that the chat has new events. */
+  async #publish(chatId: string): Promise<void> {
+    try {
+      await this.events.publish(chatId, await this.#store.lastEventSeq(chatId));
+    } catch (error) {
+      // Stored already: a subscriber catches up at its next signal or reconnect.
+      this.#logger.warn(`[artifacts] announcing new files in chat ${chatId} failed: ${describeError(error)}`);
+    }
   }
 }

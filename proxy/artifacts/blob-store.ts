@@ -171,11 +171,20 @@ export class BlobStore {
       try {
         await this.#fs.mkdir(path.dirname(final), { recursive: true });
         if (await this.#exists(final)) {
-          await this.#fs.unlink(tmp);
           // Fresh mtime: retention's grace period then protects a blob that was orphaned and is now reused.
           const now = new Date();
-          await this.#fs.utimes(final, now, now);
-          return { sha256, size, created: false };
+          // Gone since (retention on another sidecar condemned it): ours takes its place below.
+          const touched = await this.#fs.utimes(final, now, now).then(
+            () => true,
+            (error: unknown) => {
+              if (errnoOf(error) === 'ENOENT') return false;
+              throw error;
+            },
+          );
+          if (touched) {
+            await this.#fs.unlink(tmp);
+            return { sha256, size, created: false };
+          }
         }
         await this.#fs.rename(tmp, final);
         await this.#syncDir(path.dirname(final));
@@ -223,6 +232,32 @@ export class BlobStore {
       if (errnoOf(error) === 'ENOENT') return false;
       throw error;
     }
+  }
+
+  /**
+   * Removes a blob unless it was touched at or after `notBeforeMs`, safely against a writer in
+   * another process: the blob is first renamed out of its name (atomic), so a put that touches
+   * it from then on finds it gone and stores its own copy; then its mtime is checked once more,
+   * and a blob touched meanwhile is put back (unless a fresh copy already took the name).
+   */
+  async removeUnlessTouchedSince(sha256: string, notBeforeMs: number): Promise<boolean> {
+    const final = this.pathFor(sha256);
+    const condemned = path.join(this.tmpDir, `${randomUUID()}.condemned`);
+    try {
+      await this.#fs.mkdir(this.tmpDir, { recursive: true });
+      await this.#fs.rename(final, condemned);
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return false;
+      throw error;
+    }
+    const stats = await this.#fs.stat(condemned);
+    if (stats.mtimeMs >= notBeforeMs) {
+      if (await this.#exists(final)) await this.#fs.unlink(condemned);
+      else await this.#fs.rename(condemned, final);
+      return false;
+    }
+    await this.#fs.unlink(condemned);
+    return true;
   }
 
   async list(): Promise<BlobInfo[]> {

@@ -5,7 +5,22 @@ import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { DEFAULT_CACHED_CHATS, emptyChat, type ChatData, type OutboxEntry, type RecordStore } from './record-store.ts';
+import {
+  claimDue,
+  DEFAULT_CACHED_CHATS,
+  emptyChat,
+  eventsAfterIn,
+  skippedEvents,
+  summarizeOutbox,
+  versionDrafts,
+  type ChatData,
+  type OutboxEntry,
+  type OutboxFactory,
+  type OutboxSummary,
+  type RecordDraft,
+  type RecordStore,
+  type StoredFileEvent,
+} from './record-store.ts';
 
 export class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
@@ -45,6 +60,7 @@ export class LowdbRecordStore implements RecordStore {
   readonly #cache = new Map<string, CachedChat>();
   readonly #maxCachedChats: number;
   #ready: Promise<unknown> | null = null;
+  #outboxIndex: Promise<Map<string, OutboxEntry>> | null = null;
 
   constructor(dataDir: string, options: { maxCachedChats?: number } = {}) {
     this.dir = path.join(path.resolve(dataDir), 'records');
@@ -91,6 +107,7 @@ export class LowdbRecordStore implements RecordStore {
     db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
     db.data.skipped ??= [];
     db.data.owner ??= null;
+    db.data.events ??= [];
     return { db, tail: Promise.resolve(), writing: 0 };
   }
 
@@ -104,7 +121,7 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
-  async #write(chatId: string, change: (data: ChatData) => () => void): Promise<void> {
+  async #write(chatId: string, change: (data: ChatData) => (() => void) | null): Promise<void> {
     let slot = await this.#slot(chatId);
     // Evicted while we waited for it? Write through the cached one, never a second copy.
     while (this.#cache.get(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
@@ -113,6 +130,7 @@ export class LowdbRecordStore implements RecordStore {
       this.#ready ??= mkdir(this.dir, { recursive: true });
       await this.#ready;
       const undo = change(slot.db.data);
+      if (!undo) return; // nothing changed: nothing to write
       try {
         await slot.db.write();
       } catch (error) {
@@ -128,27 +146,39 @@ export class LowdbRecordStore implements RecordStore {
     return run;
   }
 
-  /** Records and their outbox entries go into the chat's one file in one atomic rename. */
-  async append(chatId: string, records: readonly FileRecord[], outbox: readonly OutboxEntry[] = []): Promise<void> {
-    if (records.length === 0 && outbox.length === 0) return;
-    const frozen = records.map((r) => Object.freeze(structuredClone(r)));
-    const owed = structuredClone([...outbox]);
+  /**
+   * Versions come from the chat's records under its write queue: one writer per chat in this
+   * process. Records, their events and their outbox entries go into the chat's one file in one
+   * atomic rename.
+   */
+  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+    if (drafts.length === 0) return [];
+    let appended: FileRecord[] = [];
+    let owed: OutboxEntry[] = [];
     await this.#write(chatId, (data) => {
+      const { records, events } = versionDrafts(data, drafts);
+      appended = records.map((r) => Object.freeze(r));
+      if (appended.length === 0) return null;
       const before = data.records.length;
+      const eventsBefore = data.events!.length;
       const outboxBefore = data.outbox?.length ?? 0;
-      data.records.push(...frozen);
+      owed = structuredClone(outboxFor?.(chatId, appended) ?? []);
+      data.records.push(...appended);
+      data.events!.push(...events);
       if (owed.length > 0) (data.outbox ??= []).push(...owed);
       return () => {
         data.records.splice(before);
+        data.events!.splice(eventsBefore);
         data.outbox?.splice(outboxBefore);
       };
     });
+    if (owed.length > 0) await this.#indexOutbox((index) => owed.forEach((e) => index.set(e.id, structuredClone(e))));
+    return appended;
   }
 
   /**
-   * Reads every chat file once (cached ones from memory, others without caching them). Only a
-   * sidecar with webhooks calls it, once at start: the price of keeping each chat's outbox in
-   * the same file as its records.
+   * Reads every chat file once (cached ones from memory, others without caching them): the
+   * price of keeping each chat's outbox in the same file as its records.
    */
   async listOutbox(): Promise<OutboxEntry[]> {
     const entries: OutboxEntry[] = [];
@@ -170,6 +200,36 @@ export class LowdbRecordStore implements RecordStore {
     return entries;
   }
 
+  /**
+   * Every chat's outbox by id, read once on the first claim (only a sidecar with webhooks
+   * claims) and kept in step by append and updateOutbox. One process owns a lowdb store, so
+   * leases live here only; after a crash every pending entry is due at its stored time.
+   */
+  #outbox(): Promise<Map<string, OutboxEntry>> {
+    if (!this.#outboxIndex) {
+      const loading = this.listOutbox().then((entries) => new Map(entries.map((e) => [e.id, e])));
+      loading.catch(() => {
+        if (this.#outboxIndex === loading) this.#outboxIndex = null;
+      });
+      this.#outboxIndex = loading;
+    }
+    return this.#outboxIndex;
+  }
+
+  /** A change already written to a chat file, applied to the index if it is loaded or loading. */
+  async #indexOutbox(change: (index: Map<string, OutboxEntry>) => void): Promise<void> {
+    const index = await this.#outboxIndex?.catch(() => null);
+    if (index) change(index);
+  }
+
+  async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+    return claimDue((await this.#outbox()).values(), now, leaseUntil, limit);
+  }
+
+  async outboxSummary(): Promise<OutboxSummary> {
+    return summarizeOutbox((await this.#outbox()).values());
+  }
+
   async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
     const slot = await this.#slot(chatId);
     if (!slot.db.data.outbox?.some((e) => e.id === id)) return;
@@ -180,6 +240,13 @@ export class LowdbRecordStore implements RecordStore {
         data.outbox = before;
       };
     });
+    await this.#indexOutbox((index) => (entry ? index.set(id, structuredClone(entry)) : index.delete(id)));
+  }
+
+  /** A chat's data if it exists, without caching an unknown chat. */
+  async #read(chatId: string): Promise<ChatData | null> {
+    if (!this.#cache.has(chatId) && !(await this.hasChat(chatId))) return null;
+    return (await this.#slot(chatId)).db.data;
   }
 
   async hasChat(chatId: string): Promise<boolean> {
@@ -199,11 +266,19 @@ export class LowdbRecordStore implements RecordStore {
 
   /** Records are frozen: callers read them, never change them. */
   async listChat(chatId: string): Promise<FileRecord[]> {
-    return [...(await this.#slot(chatId)).db.data.records];
+    return [...((await this.#read(chatId))?.records ?? [])];
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {
-    return (await this.#slot(chatId)).db.data.records.find((r) => r.id === id);
+    return (await this.#read(chatId))?.records.find((r) => r.id === id);
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]> {
+    return eventsAfterIn((await this.#read(chatId))?.events, afterSeq, limit);
+  }
+
+  async lastEventSeq(chatId: string): Promise<number> {
+    return (await this.#read(chatId))?.events?.at(-1)?.seq ?? 0;
   }
 
   async listChatIds(): Promise<string[]> {
@@ -242,7 +317,7 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async getOwner(chatId: string): Promise<string | null> {
-    return (await this.#slot(chatId)).db.data.owner;
+    return (await this.#read(chatId))?.owner ?? null;
   }
 
   async claimOwner(chatId: string, owner: string): Promise<string> {
@@ -262,15 +337,18 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async listSkipped(chatId: string): Promise<SkippedFile[]> {
-    return [...(await this.#slot(chatId)).db.data.skipped];
+    return [...((await this.#read(chatId))?.skipped ?? [])];
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
     await this.#write(chatId, (data) => {
       const before = data.skipped;
+      const eventsBefore = data.events!.length;
       data.skipped = [...skipped];
+      data.events!.push(...skippedEvents(data, newlySkipped));
       return () => {
         data.skipped = before;
+        data.events!.splice(eventsBefore);
       };
     });
   }

@@ -1,7 +1,7 @@
 import type { SkippedFile } from '../api/files-api-types.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { emptyChat, type ChatData, type OutboxEntry, type RecordStore } from './record-store.ts';
+import { claimDue, emptyChat, eventsAfterIn, skippedEvents, summarizeOutbox, versionDrafts, type ChatData, type OutboxEntry, type OutboxFactory, type OutboxSummary, type RecordDraft, type RecordStore, type StoredFileEvent } from './record-store.ts';
 
 /** Records in memory: for tests, and for a sidecar that should forget everything at exit. */
 export class MemoryRecordStore implements RecordStore {
@@ -17,14 +17,33 @@ export class MemoryRecordStore implements RecordStore {
     return chat;
   }
 
-  async append(chatId: string, records: readonly FileRecord[], outbox: readonly OutboxEntry[] = []): Promise<void> {
+  /** Synchronous from reading the latest versions to pushing: nothing interleaves. */
+  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+    if (drafts.length === 0) return [];
     const chat = this.#chat(chatId);
-    chat.records.push(...records.map((r) => structuredClone(r)));
-    if (outbox.length > 0) (chat.outbox ??= []).push(...structuredClone([...outbox]));
+    const { records, events } = versionDrafts(chat, drafts);
+    if (records.length === 0) return [];
+    const owed = outboxFor?.(chatId, records) ?? [];
+    chat.records.push(...records);
+    chat.events!.push(...events);
+    if (owed.length > 0) (chat.outbox ??= []).push(...structuredClone(owed));
+    return structuredClone(records);
   }
 
   async listOutbox(): Promise<OutboxEntry[]> {
     return [...this.#chats.values()].flatMap((chat) => structuredClone(chat.outbox ?? []));
+  }
+
+  async claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]> {
+    return claimDue(this.#allOutbox(), now, leaseUntil, limit);
+  }
+
+  async outboxSummary(): Promise<OutboxSummary> {
+    return summarizeOutbox(this.#allOutbox());
+  }
+
+  *#allOutbox(): Iterable<OutboxEntry> {
+    for (const chat of this.#chats.values()) yield* chat.outbox ?? [];
   }
 
   async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
@@ -33,6 +52,14 @@ export class MemoryRecordStore implements RecordStore {
     if (at === -1) return;
     if (entry) chat!.outbox![at] = structuredClone(entry);
     else chat!.outbox!.splice(at, 1);
+  }
+
+  async eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]> {
+    return structuredClone(eventsAfterIn(this.#chats.get(assertChatId(chatId))?.events, afterSeq, limit));
+  }
+
+  async lastEventSeq(chatId: string): Promise<number> {
+    return this.#chats.get(assertChatId(chatId))?.events?.at(-1)?.seq ?? 0;
   }
 
   async hasChat(chatId: string): Promise<boolean> {
@@ -72,8 +99,10 @@ export class MemoryRecordStore implements RecordStore {
     return structuredClone(this.#chats.get(assertChatId(chatId))?.skipped ?? []);
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void> {
-    this.#chat(chatId).skipped = structuredClone([...skipped]);
+  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
+    const chat = this.#chat(chatId);
+    chat.skipped = structuredClone([...skipped]);
+    chat.events!.push(...skippedEvents(chat, newlySkipped));
   }
 
   async getLinksRevokedAt(chatId: string): Promise<number | null> {

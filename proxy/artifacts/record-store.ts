@@ -1,10 +1,17 @@
 import type { SkippedFile } from '../api/files-api-types.ts';
 import type { FileRecord } from './file-record.ts';
 
+/** A record before the store gives it its version. */
+export type RecordDraft = Omit<FileRecord, 'version'>;
+
 /**
- * Where file records live. Records are only ever appended; the latest record of a path is its
- * current version. Implementations serialize writes per chat.
+ * What happened in a chat, numbered by a per-chat sequence that only grows (1, 2, 3…). The SSE
+ * route sends `seq` as the event id and replays from a client's Last-Event-ID.
  */
+export type StoredFileEvent =
+  | { seq: number; type: 'file'; recordId: string; path: string }
+  | { seq: number; type: 'skipped'; skipped: SkippedFile };
+
 /**
  * One webhook delivery owed for one recorded file version. Written in the same durable step as
  * its record, so a crash between recording and delivery loses nothing.
@@ -25,19 +32,46 @@ export interface OutboxEntry {
   lastError: string | null;
 }
 
+/** Makes the outbox entries owed for records just appended (one per record, or none). */
+export type OutboxFactory = (chatId: string, appended: readonly FileRecord[]) => OutboxEntry[];
+
+export interface OutboxSummary {
+  pending: number;
+  failed: number;
+  /** ms since the epoch; null when nothing is pending. */
+  nextAttemptAt: number | null;
+}
+
+/**
+ * Where file records live. Records are only ever appended; the latest record of a path is its
+ * current version. Several processes may share one store (PostgreSQL): nothing here relies on
+ * in-process state.
+ */
 export interface RecordStore {
   /**
-   * Append records of one chat, in order, durably (all or none), with the webhook deliveries
-   * they owe in the same write.
+   * Append drafts of one chat, in order, durably (all or none). The store assigns versions: the
+   * path's last version + 1, unique per (chat, path, version), under a per-chat write lock. A
+   * draft whose sha256 equals its path's latest is left out, so two scans of the same change
+   * record it once. Each appended record gets a `file` event. `outboxFor` is called with exactly
+   * the records appended (never with none) and its entries are written in the same durable step.
+   * Returns what was appended.
    */
-  append(chatId: string, records: readonly FileRecord[], outbox?: readonly OutboxEntry[]): Promise<void>;
-  /** Every outbox entry (pending and failed) of every chat: read once when deliveries start. */
+  append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]>;
+  /** Every outbox entry (pending and failed) of every chat: for migration and tests. */
   listOutbox(): Promise<OutboxEntry[]>;
+  /**
+   * Up to `limit` pending entries due at `now`, earliest first, each leased until `leaseUntil`
+   * (stored as its next attempt): another sidecar claiming meanwhile skips them, and one that
+   * died mid-delivery leaves them due again when the lease ends.
+   */
+  claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /** Counts for the health endpoint and the earliest next attempt of a pending entry (null: none). */
+  outboxSummary(): Promise<OutboxSummary>;
   /** Replace one outbox entry by id, or remove it (`null`: delivered or no longer owed). */
   updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void>;
   /** Does the store hold anything for this chat? Cheap, and caches nothing for unknown chats. */
   hasChat(chatId: string): Promise<boolean>;
-  /** Every record of a chat, oldest first; [] for an unknown chat. */
+  /** Every record of a chat, oldest first; [] for an unknown chat (caching nothing for it). */
   listChat(chatId: string): Promise<FileRecord[]>;
   get(chatId: string, id: string): Promise<FileRecord | undefined>;
   /** Chats that have anything stored (records, owner or skipped files). */
@@ -52,7 +86,12 @@ export interface RecordStore {
   claimOwner(chatId: string, owner: string): Promise<string>;
   /** Files seen but not kept, as of the chat's last scan. */
   listSkipped(chatId: string): Promise<SkippedFile[]>;
-  setSkipped(chatId: string, skipped: readonly SkippedFile[]): Promise<void>;
+  /** Replaces the chat's skipped list; each of `newlySkipped` also gets a `skipped` event. */
+  setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped?: readonly SkippedFile[]): Promise<void>;
+  /** The chat's events with seq > afterSeq, oldest first (at most `limit`). */
+  eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]>;
+  /** The chat's latest event seq; 0 when it has none. */
+  lastEventSeq(chatId: string): Promise<number>;
   /** When the chat's links were last revoked (ms since the epoch); null: never. */
   getLinksRevokedAt(chatId: string): Promise<number | null>;
   /** Links of this chat issued before `at` (ms) no longer open anything. Never moves back. */
@@ -72,10 +111,76 @@ export interface ChatData {
   linksRevokedAt?: number | null;
   /** Webhook deliveries not yet made; absent when none ever were owed. */
   outbox?: OutboxEntry[];
+  /** Added with event ids; absent in files written before (read as []). */
+  events?: StoredFileEvent[];
 }
 
 export function emptyChat(chatId: string): ChatData {
-  return { format: 1, chatId, owner: null, records: [], skipped: [], linksRevokedAt: null };
+  return { format: 1, chatId, owner: null, records: [], skipped: [], linksRevokedAt: null, events: [] };
+}
+
+/**
+ * The in-process half of `append` for stores that hold a chat in memory under a per-chat write
+ * lock (lowdb, memory): versions from the chat's records, drafts equal to their path's latest
+ * left out. Returns the records and events to add.
+ */
+export function versionDrafts(data: Pick<ChatData, 'records' | 'events'>, drafts: readonly RecordDraft[]): { records: FileRecord[]; events: StoredFileEvent[] } {
+  return versionAgainst(latestByPath(data.records), data.events?.at(-1)?.seq ?? 0, drafts);
+}
+
+/** Versions drafts against each path's latest (version, sha256) and the chat's last event seq; used by every store. */
+export function versionAgainst(
+  latest: Map<string, Pick<FileRecord, 'version' | 'sha256'>>,
+  lastSeq: number,
+  drafts: readonly RecordDraft[],
+): { records: FileRecord[]; events: StoredFileEvent[] } {
+  let seq = lastSeq;
+  const records: FileRecord[] = [];
+  const events: StoredFileEvent[] = [];
+  for (const draft of drafts) {
+    const current = latest.get(draft.path);
+    if (current && current.sha256 === draft.sha256) continue;
+    const record: FileRecord = { ...structuredClone(draft), version: (current?.version ?? 0) + 1 };
+    latest.set(record.path, record);
+    records.push(record);
+    events.push({ seq: ++seq, type: 'file', recordId: record.id, path: record.path });
+  }
+  return { records, events };
+}
+
+/** Skipped events numbered after the chat's last event. */
+export function skippedEvents(data: Pick<ChatData, 'events'>, newlySkipped: readonly SkippedFile[]): StoredFileEvent[] {
+  let seq = data.events?.at(-1)?.seq ?? 0;
+  return newlySkipped.map((skipped) => ({ seq: ++seq, type: 'skipped', skipped: structuredClone(skipped) }));
+}
+
+/** Events after `afterSeq` from a chat's ordered list. */
+export function eventsAfterIn(events: readonly StoredFileEvent[] | undefined, afterSeq: number, limit = Number.POSITIVE_INFINITY): StoredFileEvent[] {
+  if (!events || events.length === 0) return [];
+  // Seqs are consecutive from the first kept one: index, don't search.
+  const start = Math.max(0, afterSeq - events[0]!.seq + 1);
+  return events.slice(start, start + Math.min(limit, events.length));
+}
+
+/** Claims from an in-memory list of entries (lowdb, memory: one process owns the store). */
+export function claimDue(entries: Iterable<OutboxEntry>, now: number, leaseUntil: number, limit: number): OutboxEntry[] {
+  const due = [...entries].filter((e) => e.state === 'pending' && e.nextAttemptAt <= now).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
+  return due.slice(0, Math.max(0, limit)).map((e) => {
+    e.nextAttemptAt = leaseUntil;
+    return structuredClone(e);
+  });
+}
+
+export function summarizeOutbox(entries: Iterable<OutboxEntry>): OutboxSummary {
+  const summary: OutboxSummary = { pending: 0, failed: 0, nextAttemptAt: null };
+  for (const e of entries) {
+    if (e.state === 'failed') summary.failed++;
+    else {
+      summary.pending++;
+      summary.nextAttemptAt = Math.min(summary.nextAttemptAt ?? e.nextAttemptAt, e.nextAttemptAt);
+    }
+  }
+  return summary;
 }
 
 /** The latest record of each path, in the order paths were first recorded. */

@@ -27,6 +27,11 @@ export interface RetentionDeps {
   workspaces: Workspaces;
   logger?: Logger;
   now?: () => number;
+  /**
+   * Runs a sweep on one node at a time when several sidecars share the store (PostgreSQL: an
+   * advisory lock); resolves false, without running it, when another node holds it.
+   */
+  exclusive?: (section: () => Promise<void>) => Promise<boolean>;
 }
 
 export interface SweepResult {
@@ -85,6 +90,18 @@ export class Retention {
 
   async #sweep(): Promise<SweepResult> {
     const result: SweepResult = { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0 };
+    const exclusive = this.#deps.exclusive;
+    if (exclusive) {
+      await exclusive(async () => {
+        Object.assign(result, await this.#sweepHere());
+      });
+      return result;
+    }
+    return this.#sweepHere();
+  }
+
+  async #sweepHere(): Promise<SweepResult> {
+    const result: SweepResult = { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0 };
     if (this.#maxAgeMs !== null) result.workspaceFilesRemoved = await this.#sweepWorkspaces(this.#maxAgeMs);
     const { store, blobs, recorder } = this.#deps;
     result.blobsSwept = await recorder.whileIdle(async () => {
@@ -93,7 +110,8 @@ export class Retention {
       const referenced = await store.referencedShas();
       for (const blob of await blobs.list()) {
         if (referenced.has(blob.sha256) || now - blob.mtimeMs < this.#graceMs) continue;
-        if (await blobs.remove(blob.sha256)) result.blobsRemoved++;
+        // Another sidecar may be storing these bytes right now: removal checks the mtime again, atomically.
+        if (await blobs.removeUnlessTouchedSince(blob.sha256, now - this.#graceMs)) result.blobsRemoved++;
       }
     });
     if (result.blobsRemoved || result.workspaceFilesRemoved || result.tempRemoved) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AnonymousChatPolicy } from '../options.ts';
-import type { KernelChats } from './kernel-chats.ts';
+import type { KernelChatStore } from './kernel-chats.ts';
 
 export class ChatAssignmentError extends Error {
   constructor(
@@ -20,7 +20,7 @@ export class ChatAssignmentError extends Error {
  */
 export class ChatAssignment {
   constructor(
-    private readonly kernelChats: KernelChats,
+    private readonly kernelChats: KernelChatStore,
     private readonly anonymous: AnonymousChatPolicy,
   ) {}
 
@@ -41,8 +41,12 @@ export class ChatAssignment {
    * before the sidecar, or straight on the gateway) is remembered only once the gateway accepted
    * the connection: call `remember` then, so refused requests leave nothing behind.
    */
-  forKernel(kernelId: string, explicit: string | null, owner: string | null): { chatId: string; owner: string | null; remember?: () => Promise<void> } {
-    const known = this.kernelChats.get(kernelId);
+  async forKernel(
+    kernelId: string,
+    explicit: string | null,
+    owner: string | null,
+  ): Promise<{ chatId: string; owner: string | null; remember?: () => Promise<void> }> {
+    const known = await this.kernelChats.get(kernelId);
     if (known) {
       if (explicit && explicit !== known.chatId) {
         throw new ChatAssignmentError(409, 'ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
@@ -54,7 +58,7 @@ export class ChatAssignment {
     const assigned = chatId ?? `kernel-${kernelId}`;
     const remember = async () => {
       // Another connection may have remembered it meanwhile: the first pairing stays.
-      if (!this.kernelChats.get(kernelId)) await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
+      if (!(await this.kernelChats.get(kernelId))) await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
     };
     return { chatId: assigned, owner, remember };
   }

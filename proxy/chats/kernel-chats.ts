@@ -15,9 +15,19 @@ interface KernelChatsData {
 
 /**
  * Which chat each kernel belongs to, so its WebSocket and later calls land in the same chat
- * even when they carry no chat id. Kept on disk (lowdb writes atomically) across restarts.
+ * even when they carry no chat id, on whichever sidecar they arrive.
  */
-export class KernelChats {
+export interface KernelChatStore {
+  get(kernelId: string): Promise<KernelChat | undefined>;
+  set(kernelId: string, entry: KernelChat): Promise<void>;
+  delete(kernelId: string): Promise<void>;
+  /** Every pairing (migrate-store copies them). */
+  entries(): Promise<Array<[string, KernelChat]>>;
+  close(): Promise<void>;
+}
+
+/** The kernel-chat memory of one sidecar: `{dataDir}/kernels.json` (lowdb writes atomically), kept across restarts. */
+export class KernelChats implements KernelChatStore {
   private constructor(private readonly db: Low<KernelChatsData>) {}
   private writing: Promise<void> = Promise.resolve();
 
@@ -29,7 +39,7 @@ export class KernelChats {
     return new KernelChats(db);
   }
 
-  get(kernelId: string): KernelChat | undefined {
+  async get(kernelId: string): Promise<KernelChat | undefined> {
     return Object.hasOwn(this.db.data.kernels, kernelId) ? this.db.data.kernels[kernelId] : undefined;
   }
 
@@ -42,6 +52,14 @@ export class KernelChats {
     if (!Object.hasOwn(this.db.data.kernels, kernelId)) return;
     delete this.db.data.kernels[kernelId];
     await this.save();
+  }
+
+  async entries(): Promise<Array<[string, KernelChat]>> {
+    return Object.entries(this.db.data.kernels);
+  }
+
+  async close(): Promise<void> {
+    await this.writing.catch(() => {});
   }
 
   private save(): Promise<void> {

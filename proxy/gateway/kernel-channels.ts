@@ -95,7 +95,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       kernelId = decodeURIComponent(match[1]!);
       if (!isValidOpaqueId(kernelId)) return refuseUpgrade(socket, 400, 'ERR_INVALID_KERNEL_ID', 'Invalid kernel id.');
       url.pathname = pathname;
-      ({ chatId, owner, remember } = options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
+      ({ chatId, owner, remember } = await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
     } catch (error) {
       if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
         return refuseUpgrade(socket, error.status, error.code, error.message);

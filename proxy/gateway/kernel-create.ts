@@ -4,14 +4,14 @@ import { isPlainObject } from './kernel-frame.ts';
 import { chatFromRequest, ownerFromRequest } from '../chats/chat-request.ts';
 import type { ChatAssignment } from '../chats/chat-assignment.ts';
 import type { ChatOwners } from '../chats/chat-owners.ts';
-import type { KernelChats } from '../chats/kernel-chats.ts';
+import type { KernelChatStore } from '../chats/kernel-chats.ts';
 import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 
 export interface KernelCreateDeps {
   assignment: ChatAssignment;
-  kernelChats: KernelChats;
+  kernelChats: KernelChatStore;
   workspaces: Workspaces;
   provisional: ProvisionalWorkspaces;
   owners: ChatOwners;

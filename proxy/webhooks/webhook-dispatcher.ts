@@ -20,51 +20,63 @@ export interface WebhookDispatcherOptions {
   backoff?: { minMs: number; maxMs: number };
   /** One attempt's time limit. */
   timeoutMs?: number;
+  /**
+   * How long a claimed delivery is this sidecar's alone (longer than one attempt). A sidecar
+   * that dies mid-delivery leaves it to another when the lease ends: at least once.
+   */
+  leaseMs?: number;
+  /** Looks for deliveries owed by other sidecars (or left by a dead one) at least this often. */
+  pollMs?: number;
   logger?: Logger;
   now?: () => number;
 }
 
 export interface WebhookHealth {
+  /** In the store, of every sidecar sharing it. */
   pending: number;
   failed: number;
-  /** Attempts that failed since start (each is retried until --webhook-max-age). */
+  /** Attempts of this sidecar that failed since start (each is retried until --webhook-max-age). */
   failedAttempts: number;
+  /** By this sidecar since start. */
   delivered: number;
 }
 
+/** Deliveries claimed at once. */
+const CLAIM_BATCH = 20;
+
 /**
  * Delivers the outbox: one signed POST per recorded file version, at least once. Entries are
- * written by the recorder with their records; this sends them one at a time in order of their
- * next attempt, removes each on a 2xx, and backs off on anything else. Redirects are failures
- * (never followed: a receiver cannot bounce a signed delivery elsewhere); the receiver's body
- * is never read into a log.
+ * written by the recorder with their records; this claims due ones from the store (a lease, so
+ * several sidecars on one database never deliver one at the same time), sends them one at a time,
+ * removes each on a 2xx, and backs off on anything else. Redirects are failures (never followed:
+ * a receiver cannot bounce a signed delivery elsewhere); the receiver's body is never read into
+ * a log.
  */
 export class WebhookDispatcher implements FileOutbox {
   readonly #o: Required<Omit<WebhookDispatcherOptions, 'backoff'>> & { backoff: { minMs: number; maxMs: number } };
-  readonly #queue = new Map<string, OutboxEntry>();
-  #failed = 0;
   #failedAttempts = 0;
   #delivered = 0;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
+  /** Woken while draining: drain again at once, the new entries may be due. */
+  #again = false;
   #stopped = false;
 
   constructor(options: WebhookDispatcherOptions) {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.#o = {
       backoff: { minMs: 1000, maxMs: 5 * 60_000 },
-      timeoutMs: 10_000,
+      timeoutMs,
+      leaseMs: timeoutMs + 30_000,
+      pollMs: 30_000,
       logger: quietLogger,
       now: Date.now,
       ...options,
     };
   }
 
-  /** Loads what the store still owes (after a restart or a crash) and starts delivering. */
+  /** Delivers what the store still owes (after a restart or a crash, or another sidecar's). */
   async start(): Promise<void> {
-    for (const entry of await this.#o.store.listOutbox()) {
-      if (entry.state === 'failed') this.#failed++;
-      else this.#queue.set(entry.id, entry);
-    }
     this.#wake();
   }
 
@@ -74,11 +86,12 @@ export class WebhookDispatcher implements FileOutbox {
     await this.#running;
   }
 
-  health(): WebhookHealth {
-    return { pending: this.#queue.size, failed: this.#failed, failedAttempts: this.#failedAttempts, delivered: this.#delivered };
+  async health(): Promise<WebhookHealth> {
+    const { pending, failed } = await this.#o.store.outboxSummary();
+    return { pending, failed, failedAttempts: this.#failedAttempts, delivered: this.#delivered };
   }
 
-  /** FileOutbox: what the recorder writes with these records. */
+  /** FileOutbox: what the store writes with exactly these (just appended) records. */
   entriesFor(chatId: string, records: readonly FileRecord[]): OutboxEntry[] {
     const now = this.#o.now();
     return records.map((record) => ({
@@ -94,27 +107,44 @@ export class WebhookDispatcher implements FileOutbox {
   }
 
   /** FileOutbox: the entries are durable now. */
-  committed(entries: readonly OutboxEntry[]): void {
-    for (const entry of entries) this.#queue.set(entry.id, entry);
+  committed(_entries: readonly OutboxEntry[]): void {
     this.#wake();
   }
 
   #wake(): void {
-    if (this.#stopped || this.#running) return;
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#again = false;
     this.#running = this.#drain()
-      .catch((error) => this.#o.logger.error(`[webhooks] ${describeError(error)}`))
+      .then(() => this.#schedule())
+      .catch((error) => {
+        // The store is away (a database restart): try again at the next poll.
+        this.#o.logger.error(`[webhooks] ${describeError(error)}`);
+        this.#arm(this.#o.pollMs);
+      })
       .finally(() => {
         this.#running = null;
-        this.#schedule();
+        if (this.#again) this.#wake();
       });
   }
 
-  #schedule(): void {
-    if (this.#stopped || this.#queue.size === 0) return;
-    const next = Math.min(...[...this.#queue.values()].map((e) => e.nextAttemptAt));
-    this.#timer = setTimeout(() => this.#wake(), Math.max(0, next - this.#o.now()));
+  /** Next wake: the earliest pending attempt, or the poll for other sidecars' deliveries. */
+  async #schedule(): Promise<void> {
+    if (this.#stopped) return;
+    const { nextAttemptAt } = await this.#o.store.outboxSummary();
+    const untilPoll = this.#o.pollMs;
+    this.#arm(nextAttemptAt === null ? untilPoll : Math.min(untilPoll, Math.max(0, nextAttemptAt - this.#o.now())));
+  }
+
+  #arm(delayMs: number): void {
+    if (this.#stopped) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#wake(), delayMs);
     this.#timer.unref();
   }
 
@@ -122,9 +152,9 @@ export class WebhookDispatcher implements FileOutbox {
     for (;;) {
       if (this.#stopped) return;
       const now = this.#o.now();
-      const due = [...this.#queue.values()].filter((e) => e.nextAttemptAt <= now).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt);
-      if (due.length === 0) return;
-      for (const entry of due) {
+      const claimed = await this.#o.store.claimOutbox(now, now + this.#o.leaseMs, CLAIM_BATCH);
+      if (claimed.length === 0) return;
+      for (const entry of claimed) {
         if (this.#stopped) return;
         await this.#attempt(entry);
       }
@@ -136,7 +166,6 @@ export class WebhookDispatcher implements FileOutbox {
     const record = await store.get(entry.chatId, entry.recordId);
     if (!record) {
       // Its record never became durable (or is gone): nothing is owed.
-      this.#queue.delete(entry.id);
       await store.updateOutbox(entry.chatId, entry.id, null);
       return;
     }
@@ -162,9 +191,8 @@ export class WebhookDispatcher implements FileOutbox {
       failure = cause?.code ?? (error instanceof Error ? error.name : 'error');
     }
     if (failure === null) {
-      this.#queue.delete(entry.id);
-      this.#delivered++;
       await store.updateOutbox(entry.chatId, entry.id, null);
+      this.#delivered++;
       return;
     }
     this.#failedAttempts++;
@@ -174,14 +202,8 @@ export class WebhookDispatcher implements FileOutbox {
     const { minMs, maxMs } = this.#o.backoff;
     const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempts - 1, 30)) * (0.75 + Math.random() * 0.5);
     const next: OutboxEntry = { ...entry, attempts, lastError: failure, state: expired ? 'failed' : 'pending', nextAttemptAt: now + delay };
-    if (expired) {
-      this.#queue.delete(entry.id);
-      this.#failed++;
-      logger.warn(`[webhooks] delivery ${entry.id} (chat ${entry.chatId}) kept as failed after ${attempts} attempts: ${failure}`);
-    } else {
-      this.#queue.set(entry.id, next);
-      if (attempts === 1) logger.warn(`[webhooks] delivery ${entry.id} failed (${failure}); retrying with backoff`);
-    }
+    if (expired) logger.warn(`[webhooks] delivery ${entry.id} (chat ${entry.chatId}) kept as failed after ${attempts} attempts: ${failure}`);
+    else if (attempts === 1) logger.warn(`[webhooks] delivery ${entry.id} failed (${failure}); retrying with backoff`);
     await store.updateOutbox(entry.chatId, entry.id, next);
   }
 }

@@ -21,7 +21,7 @@ describe('files API', () => {
   it('GET /health reports the sidecar and the gateway', async () => {
     api = await startApi({ gatewayHealth: async () => 'up', auth: { secret: 'x'.repeat(32) } });
     const res = await api.request.get('/sidecar/v1/health').expect(200);
-    assert.deepEqual(res.body, { status: 'ok', gateway: 'up', fs: 'ok' });
+    assert.deepEqual(res.body, { status: 'ok', gateway: 'up', fs: 'ok', database: 'none' });
   });
 
   it('lists the latest version of each path with every version, newest first', async () => {

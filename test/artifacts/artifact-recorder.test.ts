@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
-import type { FileEvent } from '../../proxy/artifacts/file-events.ts';
 import { MemoryRecordStore } from '../../proxy/artifacts/memory-record-store.ts';
 import { createFixture, execution, fakeDisk, type Fixture } from './fixture.ts';
 
@@ -128,8 +127,8 @@ describe('artifact recorder', () => {
 
   it('skips hidden files and reports too-large files once', async () => {
     fx = await createFixture({ policy: { maxFileBytes: 10 } });
-    const events: FileEvent[] = [];
-    fx.recorder.events.on('c1', (e) => events.push(e));
+    let signals = 0;
+    fx.recorder.events.on('c1', () => signals++);
     await fx.write('c1', '.ipynb_checkpoints/x-checkpoint.csv', 'x');
     await fx.write('c1', '.hidden.csv', 'x');
     await fx.write('c1', '~$lock.xlsx', 'x');
@@ -138,10 +137,13 @@ describe('artifact recorder', () => {
     await fx.recorder.scan('c1', { source: 'between-executions' });
     await fx.recorder.scan('c1', { source: 'between-executions' });
     assert.deepEqual((await fx.store.listChat('c1')).map((r) => r.path), ['ok.csv']);
+    const events = await fx.store.eventsAfter('c1', 0);
     assert.deepEqual(
-      events.map((e) => (e.type === 'file' ? `file:${e.record.path}` : `skipped:${e.skipped.path}:${e.skipped.reason}`)).sort(),
+      events.map((e) => (e.type === 'file' ? `file:${e.path}` : `skipped:${e.skipped.path}:${e.skipped.reason}`)).sort(),
       ['file:ok.csv', 'skipped:big.csv:too-large'],
     );
+    assert.deepEqual(events.map((e) => e.seq), [1, 2]);
+    assert.ok(signals >= 1, 'subscribers are told');
     const [skipped] = await fx.store.listSkipped('c1');
     assert.equal(skipped?.size, 13);
     // Shrunk below the limit: recorded, and no longer skipped.

@@ -57,7 +57,7 @@ describe('Open WebUI executor through the sidecar', () => {
     assert.match(run.result[1]!, /^File saved .*\n- \/mnt\/data\/report\.xlsx \(.*Excel workbook, version 1\): http/, 'then the file card');
     assert.equal(run.result.length, 2);
     // Open WebUI sends no chat id: the kernel got a workspace of its own.
-    const chat = proxy.sidecar.kernelChats.get(run.kernelId);
+    const chat = await proxy.sidecar.kernelChats.get(run.kernelId);
     assert.equal(chat, undefined, 'a deleted kernel is forgotten');
   });
 

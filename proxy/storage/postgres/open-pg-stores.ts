@@ -1,0 +1,71 @@
+import type { Pool } from 'pg';
+import { describeError, type Logger } from '../../logger.ts';
+import type { OpenedStores } from '../open-stores.ts';
+import { startErrorOf } from '../store-errors.ts';
+import { PgFileEventBus } from './pg-file-event-bus.ts';
+import { PgKernelChats } from './pg-kernel-chats.ts';
+import { migrate } from './pg-migrations.ts';
+import { createPgPool } from './pg-pool.ts';
+import { PgRecordStore } from './pg-record-store.ts';
+
+/** Session-level advisory lock key for retention: one sweeping sidecar at a time. */
+const RETENTION_LOCK = 7_130_411_002;
+
+/**
+ * Connects, migrates, and starts listening; any failure becomes one DatabaseStartError line
+ * (the password never in it) and closes what was opened.
+ */
+export async function openPgStores(url: string, poolSize: number, logger: Logger): Promise<Omit<OpenedStores, 'blobs'>> {
+  let pool: Pool | null = null;
+  let events: PgFileEventBus | null = null;
+  try {
+    pool = await createPgPool({ url, size: poolSize, logger });
+    const { applied, version } = await migrate(pool);
+    if (applied.length > 0) logger.info(`[store] PostgreSQL schema migrated to version ${version}`);
+    events = new PgFileEventBus(pool, url, logger);
+    await events.ready;
+  } catch (error) {
+    await events?.close();
+    await pool?.end().catch(() => {});
+    throw startErrorOf(error, url);
+  }
+  const openPool = pool;
+  const bus = events;
+  return {
+    backend: 'postgres',
+    store: new PgRecordStore(openPool),
+    kernelChats: new PgKernelChats(openPool),
+    events: bus,
+    async exclusive(section) {
+      const client = await openPool.connect();
+      let broken = false;
+      try {
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK]);
+        if (!rows[0]?.locked) return false;
+        try {
+          await section();
+          return true;
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]).catch((error: unknown) => {
+            broken = true; // the session ends with the connection, and its lock with it
+            logger.warn(`[retention] releasing the retention lock: ${describeError(error)}`);
+          });
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
+    async health() {
+      try {
+        await openPool.query('SELECT 1');
+        return bus.listening ? 'up' : 'down';
+      } catch {
+        return 'down';
+      }
+    },
+    async close() {
+      await bus.close();
+      await openPool.end().catch(() => {});
+    },
+  };
+}

@@ -206,6 +206,9 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     }
     // A PassThrough, so stopping early (limit, bad path) does not destroy the request's socket.
     const body = req.pipe(new PassThrough());
+    // The store reads the error when it consumes the stream; until it starts (it may wait for the
+    // chat's lock) nothing listens, and an abort then must not become an uncaught exception.
+    body.on('error', () => {});
     // pipe() does not pass on an abort: without this the store would wait for the rest forever.
     const aborted = () => {
       if (!req.complete) body.destroy(new Error('The client aborted the upload.'));

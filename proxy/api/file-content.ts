@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { close } from 'node:fs';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 import { parseByteRange } from './byte-range.ts';
 import { contentDisposition } from './content-disposition.ts';
 import { pumpFile } from './file-pump.ts';

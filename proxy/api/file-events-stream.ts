@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import type { FileEventBus } from '../artifacts/file-events.ts';
-import type { RecordStore } from '../artifacts/record-store.ts';
+import type { FileEventBus } from '../storage/file-events.ts';
+import type { RecordStore } from '../storage/record-store.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { summarizePath } from './file-summary.ts';

@@ -1,4 +1,4 @@
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 import { filesApiPaths, type FileSummary, type FileVersionSummary } from './files-api-types.ts';
 
 export function downloadUrlFor(record: Pick<FileRecord, 'chatId' | 'id'>): string {

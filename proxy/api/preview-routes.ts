@@ -1,8 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import type { ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import type { RecordStore } from '../artifacts/record-store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import type { RecordStore } from '../storage/record-store.ts';
 import { isValidOpaqueId } from '../chats/chat-id.ts';
 import { PreviewError } from '../previews/preview-errors.ts';
 import type { PreviewService } from '../previews/preview-service.ts';

@@ -1,4 +1,4 @@
-import type { RecordStore } from '../artifacts/record-store.ts';
+import type { RecordStore } from '../storage/record-store.ts';
 import { ChatAssignmentError } from './chat-assignment.ts';
 
 /**

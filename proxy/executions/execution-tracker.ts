@@ -1,5 +1,5 @@
-import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../artifacts/file-record.ts';
-import type { KernelFrame } from '../gateway/kernel-frame.ts';
+import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../storage/file-record.ts';
+import type { KernelFrame } from '../wire/kernel-frame.ts';
 import { describeError, type Logger } from '../logger.ts';
 
 interface Pending {

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { AnnounceMode } from '../announce/file-card.ts';
-import type { ExecutionObserver } from '../artifacts/file-record.ts';
+import type { ExecutionObserver } from '../storage/file-record.ts';
 import type { FileLinks } from '../links/file-links.ts';
 import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
 import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
@@ -19,8 +19,8 @@ import { sameOriginAsGateway } from './forward-headers.ts';
 import { gatewayFailure, refuseUpgrade } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
-import { legacyCodec } from './wire-legacy.ts';
-import { V1_PROTOCOL, v1Codec } from './wire-v1.ts';
+import { legacyCodec } from '../wire/wire-legacy.ts';
+import { V1_PROTOCOL, v1Codec } from '../wire/wire-v1.ts';
 
 export interface KernelChannelsOptions {
   gateway: URL;

@@ -1,6 +1,6 @@
 import { downloadUrlFor } from '../api/file-summary.ts';
 import { secretKey } from '../api/auth.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 import { signFileLinkToken } from './link-token.ts';
 
 export const DEFAULT_LINK_TTL_SECONDS = 7 * 24 * 3600;

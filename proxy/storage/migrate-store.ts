@@ -1,6 +1,6 @@
 import type { KernelChat } from '../chats/kernel-chats.ts';
 import { KernelChats } from '../chats/kernel-chats.ts';
-import { LowdbRecordStore } from '../artifacts/lowdb-record-store.ts';
+import { LowdbRecordStore } from './lowdb-record-store.ts';
 import type { Logger } from '../logger.ts';
 import { openStores } from './open-stores.ts';
 

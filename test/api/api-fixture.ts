@@ -6,7 +6,7 @@ import express from 'express';
 import supertest from 'supertest';
 import { API_PREFIX } from '../../proxy/api/files-api-types.ts';
 import { createFilesApi, type FilesApiDeps } from '../../proxy/api/files-routes.ts';
-import type { TrackingPolicyOptions } from '../../proxy/artifacts/tracking-policy.ts';
+import type { TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { PreviewLimits } from '../../proxy/previews/preview-limits.ts';
 import { PreviewService } from '../../proxy/previews/preview-service.ts';
 import { createFixture, type Fixture } from '../artifacts/fixture.ts';

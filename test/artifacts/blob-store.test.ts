@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
-import { BlobStore } from '../../proxy/artifacts/blob-store.ts';
+import { BlobStore } from '../../proxy/storage/blob-store.ts';
 import { fakeDisk } from './fixture.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');

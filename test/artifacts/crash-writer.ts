@@ -5,8 +5,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
-import { BlobStore } from '../../proxy/artifacts/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
+import { BlobStore } from '../../proxy/storage/blob-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 const [dataDir, workspaceRoot] = process.argv.slice(2) as [string, string];

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { BlobStore } from '../../proxy/artifacts/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
-import type { ChatData } from '../../proxy/artifacts/record-store.ts';
+import { BlobStore } from '../../proxy/storage/blob-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import type { ChatData } from '../../proxy/storage/record-store.ts';
 
 const writer = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
 

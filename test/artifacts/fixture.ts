@@ -3,11 +3,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
-import { BlobStore, type BlobFs } from '../../proxy/artifacts/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
-import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
-import { createTrackingPolicy, type TrackingPolicyOptions } from '../../proxy/artifacts/tracking-policy.ts';
-import type { WorkspaceWalker } from '../../proxy/artifacts/workspace-walker.ts';
+import { BlobStore, type BlobFs } from '../../proxy/storage/blob-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import type { RecordStore } from '../../proxy/storage/record-store.ts';
+import { createTrackingPolicy, type TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
+import type { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 export interface Fixture {

@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
-import { MemoryRecordStore } from '../../proxy/artifacts/memory-record-store.ts';
-import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
+import type { RecordStore } from '../../proxy/storage/record-store.ts';
 import { describeRecordStoreContract, fakeRecord } from '../support/record-store-contract.ts';
 
 let base: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatLabel, mimeTypeOf } from '../../proxy/artifacts/format-label.ts';
-import { createTrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
+import { formatLabel, mimeTypeOf } from '../../proxy/storage/format-label.ts';
+import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 
 describe('tracking policy', () => {
   const policy = createTrackingPolicy();

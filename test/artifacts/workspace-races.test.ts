@@ -12,12 +12,12 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { createFileSystemProbe } from '../../proxy/api/file-system-probe.ts';
-import { openFileBeneath, openFolderAt, setProcFdForTesting } from '../../proxy/artifacts/folder-fd.ts';
-import type { TrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
-import { createTrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
-import type { PackedWalk, WalkRoot } from '../../proxy/artifacts/workspace-walk.ts';
-import { walkWorkspaceSync } from '../../proxy/artifacts/workspace-walk.ts';
-import { WorkspaceWalker } from '../../proxy/artifacts/workspace-walker.ts';
+import { openFileBeneath, openFolderAt, setProcFdForTesting } from '../../proxy/workspace/folder-fd.ts';
+import type { TrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
+import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
+import type { PackedWalk, WalkRoot } from '../../proxy/workspace/workspace-walk.ts';
+import { walkWorkspaceSync } from '../../proxy/workspace/workspace-walk.ts';
+import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
 import { createFixture, execution, type Fixture } from './fixture.ts';
 
 const mkfifo = (file: string) => execFileSync('mkfifo', [file]);

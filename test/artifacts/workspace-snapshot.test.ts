@@ -3,10 +3,10 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createTrackingPolicy } from '../../proxy/artifacts/tracking-policy.ts';
-import { diffSnapshot, snapshotWorkspace } from '../../proxy/artifacts/workspace-snapshot.ts';
-import { WorkspaceWalker } from '../../proxy/artifacts/workspace-walker.ts';
-import { remoteFileSystemAt, remoteFileSystemOf } from '../../proxy/artifacts/file-system-kind.ts';
+import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
+import { diffSnapshot, snapshotWorkspace } from '../../proxy/workspace/workspace-snapshot.ts';
+import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
+import { remoteFileSystemAt, remoteFileSystemOf } from '../../proxy/workspace/file-system-kind.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 describe('workspace snapshot', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { packV1, v1Codec } from '../../proxy/gateway/wire-v1.ts';
+import { packV1, v1Codec } from '../../proxy/wire/wire-v1.ts';
 import { rewriteExecuteRequest } from '../../proxy/rewrite/execute-request.ts';
 import { LARGE_CONTENT_BYTES } from '../../proxy/rewrite/large-content.ts';
 import { rewriteOutgoing } from '../../proxy/rewrite/message-rewriter.ts';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExecutionEndReason, ExecutionObserver } from '../../proxy/artifacts/file-record.ts';
+import type { ExecutionEndReason, ExecutionObserver } from '../../proxy/storage/file-record.ts';
 import { ExecutionTracker, type EndingExecution, type Observed } from '../../proxy/executions/execution-tracker.ts';
-import { legacyCodec } from '../../proxy/gateway/wire-legacy.ts';
+import { legacyCodec } from '../../proxy/wire/wire-legacy.ts';
 import { quietLogger } from '../../proxy/logger.ts';
 
 function frame(msgType: string, parent: string, content: Record<string, unknown> = {}) {

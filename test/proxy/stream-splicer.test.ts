@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { KernelFrame } from '../../proxy/gateway/kernel-frame.ts';
-import { legacyCodec } from '../../proxy/gateway/wire-legacy.ts';
+import type { KernelFrame } from '../../proxy/wire/kernel-frame.ts';
+import { legacyCodec } from '../../proxy/wire/wire-legacy.ts';
 import { PathRewriter } from '../../proxy/rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../../proxy/rewrite/stream-splicer.ts';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KernelMessage } from '@jupyterlab/services';
-import { FrameDecodeError } from '../../proxy/gateway/kernel-frame.ts';
-import { legacyCodec, packLegacyBinary } from '../../proxy/gateway/wire-legacy.ts';
-import { packV1, v1Codec, V1_PROTOCOL } from '../../proxy/gateway/wire-v1.ts';
+import { FrameDecodeError } from '../../proxy/wire/kernel-frame.ts';
+import { legacyCodec, packLegacyBinary } from '../../proxy/wire/wire-legacy.ts';
+import { packV1, v1Codec, V1_PROTOCOL } from '../../proxy/wire/wire-v1.ts';
 import { serialize, deserialize } from '@jupyterlab/services/lib/kernel/serialize.js';
 
 const message = {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
 import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
-import type { ChatData } from '../../proxy/artifacts/record-store.ts';
+import type { ChatData } from '../../proxy/storage/record-store.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { lost, reportAfter, survived } from './reliability-counter.ts';

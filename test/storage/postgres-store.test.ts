@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { KernelChats } from '../../proxy/chats/kernel-chats.ts';
 import { FileLinks } from '../../proxy/links/file-links.ts';
 import { quietLogger } from '../../proxy/logger.ts';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
-import type { FileRecord } from '../../proxy/artifacts/file-record.ts';
+import type { FileRecord } from '../../proxy/storage/file-record.ts';
 import { startTestBed, type TestBed } from '../support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';

@@ -19,7 +19,7 @@ import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-c
 import { API_PREFIX } from '../contract/files-api.ts';
 import { signToken } from '../proxy/api/auth.ts';
 import { createFilesApi } from '../proxy/api/files-routes.ts';
-import { createFixture, type Fixture } from '../test/artifacts/fixture.ts';
+import { createFixture, type Fixture } from '../test/support/recorder-fixture.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { summarize, type Summary } from './stats.ts';
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { AuthConfigError, signToken } from '../../proxy/api/auth.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API auth', () => {
   let api: ApiFixture;

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
 import type { FileSummary, SkippedFile } from '../../proxy/api/files-api-types.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 interface SseClient {
   response: http.IncomingMessage;

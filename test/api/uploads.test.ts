@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
 import type { FileSummary } from '../../proxy/api/files-api-types.ts';
-import { SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API uploads', () => {
   let api: ApiFixture;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
 import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
-import { createFixture, execution, fakeDisk, type Fixture } from './fixture.ts';
+import { createFixture, execution, fakeDisk, type Fixture } from '../support/recorder-fixture.ts';
 
 describe('artifact recorder', () => {
   let fx: Fixture;

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { BlobStore } from '../../proxy/storage/blob-store.ts';
-import { fakeDisk } from './fixture.ts';
+import { fakeDisk } from '../support/recorder-fixture.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 

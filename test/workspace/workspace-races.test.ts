@@ -18,7 +18,7 @@ import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 import type { PackedWalk, WalkRoot } from '../../proxy/workspace/workspace-walk.ts';
 import { walkWorkspaceSync } from '../../proxy/workspace/workspace-walk.ts';
 import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
-import { createFixture, execution, type Fixture } from './fixture.ts';
+import { createFixture, execution, type Fixture } from '../support/recorder-fixture.ts';
 
 const mkfifo = (file: string) => execFileSync('mkfifo', [file]);
 

@@ -9,7 +9,7 @@ import { createFilesApi, type FilesApiDeps } from '../../proxy/api/files-routes.
 import type { TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { PreviewLimits } from '../../proxy/previews/preview-limits.ts';
 import { PreviewService } from '../../proxy/previews/preview-service.ts';
-import { createFixture, type Fixture } from '../artifacts/fixture.ts';
+import { createFixture, type Fixture } from './recorder-fixture.ts';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
 

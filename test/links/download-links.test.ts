@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
 import type { FileLinkResponse, FileListResponse } from '../../proxy/api/files-api-types.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API download links', () => {
   let api: ApiFixture;

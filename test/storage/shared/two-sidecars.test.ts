@@ -12,14 +12,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
-import type { FileRecord } from '../../proxy/storage/file-record.ts';
-import { startTestBed, type TestBed } from '../support/harness.ts';
-import { startTestPostgres, type TestPostgres } from '../support/postgres.ts';
-import { RawKernelClient } from '../support/raw-kernel-client.ts';
-import { waitFor } from '../reliability/reliability-helpers.ts';
+import type { FileListResponse } from '../../../proxy/api/files-api-types.ts';
+import type { FileRecord } from '../../../proxy/storage/file-record.ts';
+import { startTestBed, type TestBed } from '../../support/harness.ts';
+import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
+import { RawKernelClient } from '../../support/raw-kernel-client.ts';
+import { waitFor } from '../../reliability/reliability-helpers.ts';
 
-const mainTs = path.resolve(import.meta.dirname, '../../proxy/main.ts');
+const mainTs = path.resolve(import.meta.dirname, '../../../proxy/main.ts');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 interface SidecarProcess {

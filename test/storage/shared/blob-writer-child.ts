@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BlobStore } from '../../proxy/storage/blob-store.ts';
+import { BlobStore } from '../../../proxy/storage/blob-store.ts';
 
 const [dataDir, tag] = process.argv.slice(2) as [string, string];
 const blobs = new BlobStore(dataDir);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
 import { FileLinks, linkBaseFor } from '../../proxy/links/file-links.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('file links', () => {
   let api: ApiFixture;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
-import { BlobStore } from '../../proxy/storage/blob-store.ts';
+import { BlobStore } from '../../../proxy/storage/blob-store.ts';
 
 const run = promisify(execFile);
 const child = path.resolve(import.meta.dirname, 'blob-writer-child.ts');

@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileRecord } from '../storage/file-record.ts';
-import { extensionOf } from '../storage/format-label.ts';
+import { extensionOf } from '../workspace/format-label.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { contentDisposition } from './content-disposition.ts';

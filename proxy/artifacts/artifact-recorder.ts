@@ -12,7 +12,7 @@ import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRe
 import { InProcessFileEventBus, type FileEventBus } from '../storage/file-events.ts';
 import { remoteFileSystemAt } from '../workspace/file-system-kind.ts';
 import { entryPath, errnoOf, openFileBeneath, openFolderBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
-import { formatLabel, mimeTypeOf } from '../storage/format-label.ts';
+import { formatLabel, mimeTypeOf } from '../workspace/format-label.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS, latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } from '../storage/record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from '../workspace/tracking-policy.ts';

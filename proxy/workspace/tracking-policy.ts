@@ -1,5 +1,5 @@
 import type { SkippedFile } from '../api/files-api-types.ts';
-import { extensionOf } from '../storage/format-label.ts';
+import { extensionOf } from './format-label.ts';
 
 export const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
   'xlsx', 'xls', 'csv', 'pdf', 'docx', 'pptx', 'json', 'txt', 'md', 'html',

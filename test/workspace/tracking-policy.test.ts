@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatLabel, mimeTypeOf } from '../../proxy/storage/format-label.ts';
+import { formatLabel, mimeTypeOf } from '../../proxy/workspace/format-label.ts';
 import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 
 describe('tracking policy', () => {

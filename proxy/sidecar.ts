@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { createHostAllowList, HOST_NOT_ALLOWED } from './allowed-hosts.ts';
-import { API_PREFIX } from './api/files-api-types.ts';
+import { API_PREFIX } from '../contract/files-api.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
 import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';

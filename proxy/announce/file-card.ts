@@ -1,4 +1,4 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 
 /** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */

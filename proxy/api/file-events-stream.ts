@@ -4,7 +4,7 @@ import type { RecordStore } from '../storage/record-store.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { summarizePath } from './file-summary.ts';
-import type { FileEventName } from './files-api-types.ts';
+import type { FileEventName } from '../../contract/files-api.ts';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** Events read from the store at a time while catching up. */

@@ -17,7 +17,7 @@ import { createFileSystemProbe, type FileSystemHealth } from './file-system-prob
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
-import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from './files-api-types.ts';
+import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from '../../contract/files-api.ts';
 import { addPreviewRoutes } from './preview-routes.ts';
 import { PreviewService } from '../previews/preview-service.ts';
 import { signFileLinkToken } from '../links/link-token.ts';

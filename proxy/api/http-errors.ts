@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { describeError, quietLogger, redactUrl, type Logger } from '../logger.ts';
-import type { ErrorResponse } from './files-api-types.ts';
+import type { ErrorResponse } from '../../contract/files-api.ts';
 
 /** Every code the files API sends, with its status. Codes not listed are 500. */
 const STATUS_BY_CODE: Record<string, number> = {

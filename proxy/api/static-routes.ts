@@ -4,7 +4,7 @@ import express, { type Router } from 'express';
 import { sendJsonError } from '../gateway/gateway-errors.ts';
 import { packageRoot } from '../package-root.ts';
 import { isDemoPageRequest } from './demo-page-request.ts';
-import { WIDGET_PATH } from './files-api-types.ts';
+import { WIDGET_PATH } from '../../contract/files-api.ts';
 
 /**
  * The widget bundle (`/sidecar/widget/generated-files.js`, any origin may load it) and, when

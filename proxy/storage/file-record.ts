@@ -1,4 +1,4 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
 
 /** One version of one generated file, as stored. */
 export interface FileRecord {

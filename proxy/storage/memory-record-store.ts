@@ -1,4 +1,4 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
 import { claimDue, emptyChat, eventsAfterIn, skippedEvents, summarizeOutbox, versionDrafts, type ChatData, type OutboxEntry, type OutboxFactory, type OutboxSummary, type RecordDraft, type RecordStore, type StoredFileEvent } from './record-store.ts';

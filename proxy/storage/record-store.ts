@@ -1,4 +1,4 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from './file-record.ts';
 
 /** A record before the store gives it its version. */

@@ -1,4 +1,4 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
 import { extensionOf } from './format-label.ts';
 
 export const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [

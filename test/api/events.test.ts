@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileSummary, SkippedFile } from '../../proxy/api/files-api-types.ts';
+import type { FileSummary, SkippedFile } from '../../contract/files-api.ts';
 import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 interface SseClient {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileSummary } from '../../proxy/api/files-api-types.ts';
+import type { FileSummary } from '../../contract/files-api.ts';
 import { SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API uploads', () => {

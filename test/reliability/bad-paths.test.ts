@@ -9,7 +9,7 @@ import { mkdir, readFile, symlink, writeFile, lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter } from './reliability-counter.ts';

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
 import { BlobStore, type BlobFs } from '../../proxy/storage/blob-store.ts';

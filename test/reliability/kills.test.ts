@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import type { ChatData } from '../../proxy/storage/record-store.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import { resolveOptions } from '../../proxy/options.ts';
 import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';
 import { startFakeGateway, type FakeGateway } from '../support/fake-gateway.ts';

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../../proxy/api/auth.ts';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import { startTestBed, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';

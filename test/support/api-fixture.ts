@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
 import supertest from 'supertest';
-import { API_PREFIX } from '../../proxy/api/files-api-types.ts';
+import { API_PREFIX } from '../../contract/files-api.ts';
 import { createFilesApi, type FilesApiDeps } from '../../proxy/api/files-routes.ts';
 import type { TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { PreviewLimits } from '../../proxy/previews/preview-limits.ts';

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import type { SkippedFile } from '../../api/files-api-types.ts';
+import type { SkippedFile } from '../../../contract/files-api.ts';
 import type { FileRecord } from '../file-record.ts';
 import {
   versionAgainst,

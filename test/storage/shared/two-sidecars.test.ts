@@ -12,7 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import type { FileListResponse } from '../../../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../../../contract/files-api.ts';
 import type { FileRecord } from '../../../proxy/storage/file-record.ts';
 import { startTestBed, type TestBed } from '../../support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';

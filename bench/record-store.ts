@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FileRecord } from '../proxy/storage/file-record.ts';
 import { LowdbRecordStore } from '../proxy/storage/lowdb-record-store.ts';
-import { emptyChat } from '../proxy/storage/record-store.ts';
+import { emptyChat } from '../proxy/storage/chat-data.ts';
 import { summarizeFiles } from '../proxy/api/file-summary.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { alternate, summarize, timed } from './stats.ts';

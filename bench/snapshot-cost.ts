@@ -9,7 +9,7 @@ import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileRecord } from '../proxy/storage/file-record.ts';
-import { emptyChat } from '../proxy/storage/record-store.ts';
+import { emptyChat } from '../proxy/storage/chat-data.ts';
 import { createTrackingPolicy } from '../proxy/workspace/tracking-policy.ts';
 import { snapshotWorkspace } from '../proxy/workspace/workspace-snapshot.ts';
 import { WorkspaceWalker } from '../proxy/workspace/workspace-walker.ts';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { isValidChatId } from './chats/chat-id.ts';
 import { DEFAULT_LINK_TTL_SECONDS } from './links/file-links.ts';
+import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
 export class OptionsError extends Error {
@@ -15,7 +16,6 @@ export class OptionsError extends Error {
 }
 
 /** What a kernel created with no chat id gets. */
-export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */

@@ -8,7 +8,7 @@ import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
 import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
 import type { BlobStore } from './storage/blob-store.ts';
-import type { ExecutionObserver } from './storage/file-record.ts';
+import type { ExecutionObserver } from './executions/execution-observer.ts';
 import type { RecordStore } from './storage/record-store.ts';
 import { Retention } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './workspace/tracking-policy.ts';

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
-import { FILE_SCOPE, fileLinkClaimsOf } from '../links/link-token.ts';
+import { FILE_SCOPE, fileLinkClaimsOf, secretKey } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 export interface AuthOptions {
@@ -39,21 +39,6 @@ export type Access =
   | { kind: 'chat'; chatId: string } // a token with a `chat` claim: that chat only
   | { kind: 'user'; sub: string } // a token with `sub`: the chats that user owns
   | { kind: 'file'; chatId: string; fileId: string; issuedMs: number }; // a link's token: one file version's content only
-
-export class AuthConfigError extends Error {
-  readonly code = 'ERR_CONFIG_AUTH_SECRET_TOO_SHORT';
-  constructor() {
-    super('The files API token secret must be at least 32 bytes (HS256 needs a 256-bit key), e.g. SIDECAR_TOKEN_SECRET=$(openssl rand -hex 32).');
-  }
-}
-
-const MIN_SECRET_BYTES = 32;
-
-export function secretKey(secret: string): Uint8Array {
-  const key = new TextEncoder().encode(secret);
-  if (key.byteLength < MIN_SECRET_BYTES) throw new AuthConfigError();
-  return key;
-}
 
 function tokenFrom(req: Request): string | null {
   const header = req.headers.authorization;
@@ -124,16 +109,4 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     next();
   };
-}
-
-/** Signs an HS256 token for tests and the demo: `{ chat }` for one chat, `{ sub }` for a user's chats. */
-export async function signToken(
-  secret: string,
-  claims: { chat?: string; sub?: string },
-  options: { expiresIn?: string | number } = {},
-): Promise<string> {
-  const jwt = new SignJWT(claims.chat ? { chat: claims.chat } : {}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  if (claims.sub) jwt.setSubject(claims.sub);
-  jwt.setExpirationTime(options.expiresIn ?? '1h');
-  return jwt.sign(secretKey(secret));
 }

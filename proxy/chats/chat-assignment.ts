@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { AnonymousChatPolicy } from '../options.ts';
 import type { KernelChatStore } from './kernel-chats.ts';
+
+/** Which chat a kernel nobody named one for gets (--anonymous-chat). */
+export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
 
 export class ChatAssignmentError extends Error {
   constructor(
@@ -30,7 +32,11 @@ export class ChatAssignment {
       case 'fixed':
         return this.anonymous.chatId;
       case 'reject':
-        throw new ChatAssignmentError(400, 'ERR_CHAT_REQUIRED', 'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.');
+        throw new ChatAssignmentError(
+          400,
+          'ERR_CHAT_REQUIRED',
+          'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.',
+        );
       case 'per-kernel':
         return `anon-${randomUUID()}`;
     }
@@ -58,7 +64,8 @@ export class ChatAssignment {
     const assigned = chatId ?? `kernel-${kernelId}`;
     const remember = async () => {
       // Another connection may have remembered it meanwhile: the first pairing stays.
-      if (!(await this.kernelChats.get(kernelId))) await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
+      if (!(await this.kernelChats.get(kernelId)))
+        await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
     };
     return { chatId: assigned, owner, remember };
   }

@@ -14,9 +14,7 @@ export class InvalidChatIdError extends Error {
   readonly status = 400;
   constructor(value: unknown) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
-    super(
-      `Invalid chat id ${shown}: use 1-128 letters, digits, "_", "-" or ".", starting with a letter or digit.`,
-    );
+    super(`Invalid chat id ${shown}: use 1-128 letters, digits, "_", "-" or ".", starting with a letter or digit.`);
   }
 }
 

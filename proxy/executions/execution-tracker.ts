@@ -1,4 +1,4 @@
-import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../storage/file-record.ts';
+import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from './execution-observer.ts';
 import type { KernelFrame } from '../wire/kernel-frame.ts';
 import { describeError, type Logger } from '../logger.ts';
 

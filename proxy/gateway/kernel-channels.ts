@@ -1,11 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { AnnounceMode } from '../announce/file-card.ts';
-import type { ExecutionObserver } from '../storage/file-record.ts';
+import type { ExecutionObserver } from '../executions/execution-observer.ts';
 import type { FileLinks } from '../links/file-links.ts';
 import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
 import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
@@ -109,7 +108,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     const workspace: ProvisionalWorkspace = await options.provisional.open(chatId);
     let rewriter: PathRewriter;
     try {
-      rewriter = new PathRewriter(await workspaceForms(options.workspaces, chatId));
+      rewriter = new PathRewriter(await options.workspaces.formsFor(chatId));
     } catch (error) {
       await workspace.release();
       throw error;
@@ -234,17 +233,4 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   }
 
   return { handleUpgrade, close, connections: () => server.clients.size, framesInFlight: () => budget.inFlight };
-}
-
-/** The workspace as the kernel sees it, and its real path when the kernel shares our filesystem view. */
-async function workspaceForms(workspaces: Workspaces, chatId: string): Promise<string[]> {
-  const forms = [workspaces.kernelPathFor(chatId)];
-  if (workspaces.kernelRoot === workspaces.root) {
-    try {
-      forms.push(await realpath(workspaces.pathFor(chatId)));
-    } catch {
-      // not there yet: nothing else to map
-    }
-  }
-  return forms;
 }

@@ -19,7 +19,9 @@ export interface BlobFs {
 const READ_CHUNK_BYTES = 256 * 1024;
 
 function openForReading(file: string): Promise<number> {
-  return new Promise((resolve, reject) => openCallback(file, 'r', (error, fd) => (error ? reject(error) : resolve(fd))));
+  return new Promise((resolve, reject) =>
+    openCallback(file, 'r', (error, fd) => (error ? reject(error) : resolve(fd))),
+  );
 }
 
 const realFs: BlobFs = {
@@ -105,10 +107,13 @@ export class BlobStore {
     try {
       handle = await fsp.open(sourcePath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      throw new BlobStoreError('ERR_BLOB_SOURCE', `Cannot open ${sourcePath}: ${errnoOf(error) ?? error}`, { cause: error });
+      throw new BlobStoreError('ERR_BLOB_SOURCE', `Cannot open ${sourcePath}: ${errnoOf(error) ?? error}`, {
+        cause: error,
+      });
     }
     try {
-      if (!(await handle.stat()).isFile()) throw new BlobStoreError('ERR_BLOB_SOURCE', `${sourcePath} is not a regular file.`);
+      if (!(await handle.stat()).isFile())
+        throw new BlobStoreError('ERR_BLOB_SOURCE', `${sourcePath} is not a regular file.`);
       return await this.putStream(handle.createReadStream({ autoClose: false }), options);
     } finally {
       await handle.close().catch(() => {});
@@ -116,7 +121,10 @@ export class BlobStore {
   }
 
   /** Store whatever the stream yields. On any failure the temp file is removed and a BlobStoreError thrown. */
-  async putStream(source: Readable | AsyncIterable<Uint8Array | string>, options: { maxBytes?: number } = {}): Promise<PutResult> {
+  async putStream(
+    source: Readable | AsyncIterable<Uint8Array | string>,
+    options: { maxBytes?: number } = {},
+  ): Promise<PutResult> {
     this.#ready ??= this.#fs.mkdir(this.tmpDir, { recursive: true }).catch((error: unknown) => {
       this.#ready = null;
       throw error;
@@ -137,7 +145,9 @@ export class BlobStore {
         try {
           step = await iterator.next();
         } catch (error) {
-          throw new BlobStoreError('ERR_BLOB_SOURCE', `Reading the source failed: ${errnoOf(error) ?? error}`, { cause: error });
+          throw new BlobStoreError('ERR_BLOB_SOURCE', `Reading the source failed: ${errnoOf(error) ?? error}`, {
+            cause: error,
+          });
         }
         if (step.done) {
           done = true;
@@ -217,7 +227,11 @@ export class BlobStore {
    */
   async open(sha256: string, range?: ByteRange): Promise<Readable> {
     const fd = await this.openFd(sha256);
-    return createReadStream('', { fd, highWaterMark: READ_CHUNK_BYTES, ...(range ? { start: range.start, end: range.end } : {}) });
+    return createReadStream('', {
+      fd,
+      highWaterMark: READ_CHUNK_BYTES,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    });
   }
 
   async has(sha256: string): Promise<boolean> {
@@ -322,8 +336,16 @@ export class BlobStore {
   #writeError(error: unknown): BlobStoreError {
     const errno = errnoOf(error);
     if (errno === 'ENOSPC' || errno === 'EDQUOT') {
-      return new BlobStoreError('ERR_BLOB_NO_SPACE', `No space left to store a file copy in ${this.dir} (${errno}). Free disk space or lower the quota.`, { cause: error });
+      return new BlobStoreError(
+        'ERR_BLOB_NO_SPACE',
+        `No space left to store a file copy in ${this.dir} (${errno}). Free disk space or lower the quota.`,
+        { cause: error },
+      );
     }
-    return new BlobStoreError('ERR_BLOB_WRITE_FAILED', `Storing a file copy in ${this.dir} failed: ${errno ?? String(error)}`, { cause: error });
+    return new BlobStoreError(
+      'ERR_BLOB_WRITE_FAILED',
+      `Storing a file copy in ${this.dir} failed: ${errno ?? String(error)}`,
+      { cause: error },
+    );
   }
 }

@@ -1,5 +1,3 @@
-import type { SkippedFile } from '../../contract/files-api.ts';
-
 /** One version of one generated file, as stored. */
 export interface FileRecord {
   /** Opaque id of this version (URL-safe, unique across the store). */
@@ -25,36 +23,4 @@ export interface FileRecord {
   source: 'execution' | 'between-executions' | 'upload' | 'restore';
   /** The user the chat belongs to, when known (X-User-Id or KERNEL_USERNAME at kernel creation). */
   owner: string | null;
-}
-
-/** Why an execution ended: what the tracker saw. */
-export type ExecutionEndReason =
-  | 'completed' // its execute_reply and status: idle arrived (or one did, and the other not in time)
-  | 'kernel-restarted' // status: restarting, or a new kernel session
-  | 'kernel-dead' // status: dead
-  | 'socket-closed' // the client or the gateway socket closed first
-  | 'timeout'; // nothing ended it within the execution timeout
-
-export interface ExecutionRef {
-  kernelId: string;
-  msgId: string;
-  owner: string | null;
-}
-
-/** What an execution left behind, as the observer recorded it: the file card's content. */
-export interface ExecutionFiles {
-  recorded: FileRecord[];
-  /** Seen but not kept during this execution's scan (over the size limit or the quota). */
-  skipped: SkippedFile[];
-}
-
-/**
- * What the kernel-channel relay tells the file tracker. executionStarted resolves once the
- * before-snapshot is taken (the relay forwards the request only then); executionEnded never
- * rejects (failures are logged and reported as events), and resolves with what it recorded
- * when it knows (undefined otherwise).
- */
-export interface ExecutionObserver {
-  executionStarted(chatId: string, execution: ExecutionRef): Promise<void>;
-  executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<ExecutionFiles | undefined | void>;
 }

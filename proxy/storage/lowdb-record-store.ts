@@ -14,6 +14,8 @@ import {
   summarizeOutbox,
   versionDrafts,
   type ChatData,
+} from './chat-data.ts';
+import {
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -25,7 +27,10 @@ import {
 export class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
   constructor(file: string, cause: unknown) {
-    super(`Cannot read ${file}: ${cause instanceof Error ? cause.message : String(cause)}. Restore it from a backup or move it away.`, { cause });
+    super(
+      `Cannot read ${file}: ${cause instanceof Error ? cause.message : String(cause)}. Restore it from a backup or move it away.`,
+      { cause },
+    );
   }
 }
 
@@ -42,7 +47,6 @@ interface CachedChat {
   /** Set once loaded: only a loaded, quiet chat may be evicted. */
   loaded?: ChatSlot;
 }
-
 
 /**
  * One lowdb JSON file per chat, `{dataDir}/records/{chatId}.json`, loaded on first use and
@@ -235,7 +239,9 @@ export class LowdbRecordStore implements RecordStore {
     if (!slot.db.data.outbox?.some((e) => e.id === id)) return;
     await this.#write(chatId, (data) => {
       const before = data.outbox ?? [];
-      data.outbox = entry ? before.map((e) => (e.id === id ? structuredClone(entry) : e)) : before.filter((e) => e.id !== id);
+      data.outbox = entry
+        ? before.map((e) => (e.id === id ? structuredClone(entry) : e))
+        : before.filter((e) => e.id !== id);
       return () => {
         data.outbox = before;
       };
@@ -340,7 +346,11 @@ export class LowdbRecordStore implements RecordStore {
     return [...((await this.#read(chatId))?.skipped ?? [])];
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
+  async setSkipped(
+    chatId: string,
+    skipped: readonly SkippedFile[],
+    newlySkipped: readonly SkippedFile[] = [],
+  ): Promise<void> {
     await this.#write(chatId, (data) => {
       const before = data.skipped;
       const eventsBefore = data.events!.length;
@@ -369,7 +379,10 @@ export class LowdbRecordStore implements RecordStore {
 
   async close(): Promise<void> {
     for (const entry of this.#cache.values()) {
-      await entry.slot.then((s) => s.tail, () => {});
+      await entry.slot.then(
+        (s) => s.tail,
+        () => {},
+      );
     }
   }
 }

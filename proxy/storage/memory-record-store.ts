@@ -1,7 +1,23 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { FileRecord } from './file-record.ts';
-import { claimDue, emptyChat, eventsAfterIn, skippedEvents, summarizeOutbox, versionDrafts, type ChatData, type OutboxEntry, type OutboxFactory, type OutboxSummary, type RecordDraft, type RecordStore, type StoredFileEvent } from './record-store.ts';
+import {
+  claimDue,
+  emptyChat,
+  eventsAfterIn,
+  skippedEvents,
+  summarizeOutbox,
+  versionDrafts,
+  type ChatData,
+} from './chat-data.ts';
+import {
+  type OutboxEntry,
+  type OutboxFactory,
+  type OutboxSummary,
+  type RecordDraft,
+  type RecordStore,
+  type StoredFileEvent,
+} from './record-store.ts';
 
 /** Records in memory: for tests, and for a sidecar that should forget everything at exit. */
 export class MemoryRecordStore implements RecordStore {
@@ -99,7 +115,11 @@ export class MemoryRecordStore implements RecordStore {
     return structuredClone(this.#chats.get(assertChatId(chatId))?.skipped ?? []);
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
+  async setSkipped(
+    chatId: string,
+    skipped: readonly SkippedFile[],
+    newlySkipped: readonly SkippedFile[] = [],
+  ): Promise<void> {
     const chat = this.#chat(chatId);
     chat.skipped = structuredClone([...skipped]);
     chat.events!.push(...skippedEvents(chat, newlySkipped));

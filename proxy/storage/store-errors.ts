@@ -42,7 +42,16 @@ function reasonOf(error: unknown): string {
 
 /** SQLSTATE classes and socket errors that mean "the server is away", not "the query is wrong". */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function isUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
@@ -50,7 +59,9 @@ export function isUnavailable(error: unknown): boolean {
   if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)) return true;
   const message = 'message' in error && typeof error.message === 'string' ? error.message : '';
   // node-postgres's own wording for a dropped connection and its timeouts.
-  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|not queryable/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|not queryable/i.test(
+    message,
+  );
 }
 
 /** A database URL as it may be logged: no password, no query. */
@@ -71,13 +82,29 @@ export function startErrorOf(error: unknown, url: string): DatabaseStartError {
   const where = redactDatabaseUrl(url);
   const code = error && typeof error === 'object' && 'code' in error ? String(error.code) : '';
   if (code === '28P01' || code === '28000') {
-    return new DatabaseStartError('ERR_DATABASE_AUTH', `PostgreSQL refused the user or password in DATABASE_URL (${where}). Check the credentials.`, { cause: error });
+    return new DatabaseStartError(
+      'ERR_DATABASE_AUTH',
+      `PostgreSQL refused the user or password in DATABASE_URL (${where}). Check the credentials.`,
+      { cause: error },
+    );
   }
   if (code === '3D000') {
-    return new DatabaseStartError('ERR_DATABASE_MISSING', `The database in DATABASE_URL (${where}) does not exist. Create it (createdb) first.`, { cause: error });
+    return new DatabaseStartError(
+      'ERR_DATABASE_MISSING',
+      `The database in DATABASE_URL (${where}) does not exist. Create it (createdb) first.`,
+      { cause: error },
+    );
   }
   if (isUnavailable(error)) {
-    return new DatabaseStartError('ERR_DATABASE_UNREACHABLE', `Cannot reach PostgreSQL at ${where} (${code || 'timeout'}). Is it running, and is the host and port right?`, { cause: error });
+    return new DatabaseStartError(
+      'ERR_DATABASE_UNREACHABLE',
+      `Cannot reach PostgreSQL at ${where} (${code || 'timeout'}). Is it running, and is the host and port right?`,
+      { cause: error },
+    );
   }
-  return new DatabaseStartError('ERR_DATABASE_START', `Starting on PostgreSQL at ${where} failed: ${reasonOf(error).replaceAll(url, where)}`, { cause: error });
+  return new DatabaseStartError(
+    'ERR_DATABASE_START',
+    `Starting on PostgreSQL at ${where} failed: ${reasonOf(error).replaceAll(url, where)}`,
+    { cause: error },
+  );
 }

@@ -5,7 +5,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import type { FileSummary } from '../../contract/files-api.ts';
 import { SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import puppeteer, { type Browser } from 'puppeteer-core';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ExecutionEndReason, ExecutionObserver } from '../../proxy/storage/file-record.ts';
+import type { ExecutionEndReason, ExecutionObserver } from '../../proxy/executions/execution-observer.ts';
 import { ExecutionTracker, type EndingExecution, type Observed } from '../../proxy/executions/execution-tracker.ts';
 import { legacyCodec } from '../../proxy/wire/wire-legacy.ts';
 import { quietLogger } from '../../proxy/logger.ts';

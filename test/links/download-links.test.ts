@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import type { FileLinkResponse, FileListResponse } from '../../contract/files-api.ts';
 import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 

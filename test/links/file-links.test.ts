@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import { FileLinks, linkBaseFor } from '../../proxy/links/file-links.ts';
 import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 

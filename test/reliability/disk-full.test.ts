@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { resolveOptions } from '../../proxy/options.ts';
 import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { BlobStore } from '../../proxy/storage/blob-store.ts';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
-import type { ChatData } from '../../proxy/storage/record-store.ts';
+import type { ChatData } from '../../proxy/storage/chat-data.ts';
 
 const writer = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
 

@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { signToken } from '../../../proxy/api/auth.ts';
+import { signToken } from '../../support/tokens.ts';
 import { createFilesApi } from '../../../proxy/api/files-routes.ts';
 import { API_PREFIX, type FileListResponse } from '../../../contract/files-api.ts';
 import { summarizeFiles } from '../../../proxy/api/file-summary.ts';

@@ -25,7 +25,8 @@ export function tokenTimeProblem(payload: JWTPayload, nowS: number, maxLifetimeS
   if (typeof payload.exp !== 'number') return 'The token has no "exp" claim: tokens must expire.';
   if (issuedInFuture(payload, nowS)) return 'The token\'s "iat" claim is in the future.';
   const from = typeof payload.iat === 'number' ? payload.iat : nowS;
-  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S) return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
+  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S)
+    return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
   return null;
 }
 
@@ -63,7 +64,10 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     const token = tokenFrom(req);
     if (!token) {
       res.set('WWW-Authenticate', 'Bearer');
-      throw new ApiError('ERR_UNAUTHORIZED', 'A token is required: send "Authorization: Bearer <token>" or ?token=<token>.');
+      throw new ApiError(
+        'ERR_UNAUTHORIZED',
+        'A token is required: send "Authorization: Bearer <token>" or ?token=<token>.',
+      );
     }
     let payload: JWTPayload;
     try {
@@ -81,7 +85,7 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       const claims = payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
       if (!claims) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-        throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s scope is not one this API grants.');
+        throw new ApiError('ERR_UNAUTHORIZED', "The token's scope is not one this API grants.");
       }
       if (issuedInFuture(payload, Math.floor(Date.now() / 1000))) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

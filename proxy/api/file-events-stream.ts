@@ -12,7 +12,8 @@ const CATCH_UP_BATCH = 500;
 
 /** The event id a reconnecting client sends (EventSource: the Last-Event-ID header), or `?lastEventId=`. */
 function lastEventIdOf(req: Request): number | null {
-  const raw = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
+  const raw =
+    req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
   if (raw === undefined || !/^\d{1,15}$/.test(raw.trim())) return null;
   return Number(raw.trim());
 }

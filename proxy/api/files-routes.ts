@@ -18,7 +18,12 @@ import { createFileSystemProbe, type FileSystemHealth } from './file-system-prob
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
-import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from '../../contract/files-api.ts';
+import {
+  ARCHIVE_LINK_ID,
+  filesApiPaths,
+  type FileLinkResponse,
+  type FileListResponse,
+} from '../../contract/files-api.ts';
 import { addPreviewRoutes } from './preview-routes.ts';
 import { PreviewService } from '../previews/preview-service.ts';
 import { signFileLinkToken } from '../links/link-token.ts';
@@ -80,13 +85,22 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     res
       .status(fs === 'stuck' ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ status: fs === 'stuck' || database === 'down' ? 'degraded' : 'ok', gateway, fs, database, ...(webhooks ? { webhooks } : {}) });
+      .json({
+        status: fs === 'stuck' || database === 'down' ? 'degraded' : 'ok',
+        gateway,
+        fs,
+        database,
+        ...(webhooks ? { webhooks } : {}),
+      });
   });
 
   router.use('/chats', authenticate);
 
   const workspaceExists = async (chatId: string) =>
-    stat(workspaces.pathFor(chatId)).then((s) => s.isDirectory(), () => false);
+    stat(workspaces.pathFor(chatId)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
 
   /**
    * The chat id from the URL, once the caller may see it. Another chat, a chat the user does
@@ -157,7 +171,11 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       const ttl = deps.downloadLinkTtlSeconds ?? DEFAULT_DOWNLOAD_LINK_TTL_SECONDS;
       const issuedMs = Date.now();
       const token = await signFileLinkToken(secretKey(deps.auth.secret), { chatId, fileId: linkId, issuedMs }, ttl);
-      body = { url: `${path}?token=${encodeURIComponent(token)}`, expiresAt: new Date(issuedMs + ttl * 1000).toISOString(), size };
+      body = {
+        url: `${path}?token=${encodeURIComponent(token)}`,
+        expiresAt: new Date(issuedMs + ttl * 1000).toISOString(),
+        size,
+      };
     }
     res.set('Cache-Control', 'no-store').json(body);
   }
@@ -176,7 +194,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.post('/chats/:chatId/archive.zip/link', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     const latest = [...latestByPath(await recordsOf(chatId)).values()];
-    await sendLink(res, chatId, ARCHIVE_LINK_ID, filesApiPaths.archive(chatId), latest.reduce((sum, r) => sum + r.size, 0));
+    await sendLink(
+      res,
+      chatId,
+      ARCHIVE_LINK_ID,
+      filesApiPaths.archive(chatId),
+      latest.reduce((sum, r) => sum + r.size, 0),
+    );
   });
 
   router.get('/chats/:chatId/archive.zip', async (req, res) => {
@@ -227,7 +251,12 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       if (error instanceof ArtifactError) return rejectUpload(req, res, error.code, error.message);
       if (error instanceof WorkspaceOutsideRootError) {
         // Its message names server paths: the client gets the code and a message of its own.
-        return rejectUpload(req, res, error.code, "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.");
+        return rejectUpload(
+          req,
+          res,
+          error.code,
+          "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.",
+        );
       }
       throw error;
     }

@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { SidecarError } from '../errors.ts';
 import type { KernelChatStore } from './kernel-chats.ts';
 
 /** Which chat a kernel nobody named one for gets (--anonymous-chat). */
 export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
 
-export class ChatAssignmentError extends Error {
-  constructor(
-    readonly status: 400 | 409,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A request for a chat or kernel the sidecar refuses (status: errors.ts's table). */
+export class ChatAssignmentError extends SidecarError {}
 
 /**
  * Decides which chat a kernel belongs to. An explicit chat (path prefix, X-Chat-Id, KERNEL_CHAT_ID)
@@ -33,7 +27,6 @@ export class ChatAssignment {
         return this.anonymous.chatId;
       case 'reject':
         throw new ChatAssignmentError(
-          400,
           'ERR_CHAT_REQUIRED',
           'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.',
         );
@@ -55,7 +48,7 @@ export class ChatAssignment {
     const known = await this.kernelChats.get(kernelId);
     if (known) {
       if (explicit && explicit !== known.chatId) {
-        throw new ChatAssignmentError(409, 'ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
+        throw new ChatAssignmentError('ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
       }
       return { chatId: known.chatId, owner: known.owner };
     }

@@ -25,7 +25,7 @@ export class ChatOwners {
     const standing = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
     const pending = this.#pending.get(chatId);
     if ((standing !== null && standing !== owner) || (pending && pending.owner !== owner)) {
-      throw new ChatAssignmentError(409, 'ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
+      throw new ChatAssignmentError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
     }
     const entry = pending ?? { owner, count: 0 };
     entry.count++;

@@ -1,5 +1,6 @@
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { isValidChatId, isValidOpaqueId } from '../chats/chat-id.ts';
+import { SidecarError } from '../errors.ts';
 
 /**
  * A capability token that opens one file version and nothing else: what a file card's link and
@@ -8,10 +9,10 @@ import { isValidChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 export const FILE_SCOPE = 'file';
 
 /** The files API's and the links' HS256 key (SIDECAR_TOKEN_SECRET). */
-export class AuthConfigError extends Error {
-  readonly code = 'ERR_CONFIG_AUTH_SECRET_TOO_SHORT';
+export class AuthConfigError extends SidecarError {
   constructor() {
     super(
+      'ERR_CONFIG_AUTH_SECRET_TOO_SHORT',
       'The files API token secret must be at least 32 bytes (HS256 needs a 256-bit key), e.g. SIDECAR_TOKEN_SECRET=$(openssl rand -hex 32).',
     );
   }

@@ -1,3 +1,4 @@
+import { errorCode } from '../errors.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { constants, createReadStream, open as openCallback } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -72,10 +73,6 @@ export interface ByteRange {
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
-function errnoOf(error: unknown): string | undefined {
-  return error && typeof error === 'object' && 'code' in error ? String(error.code) : undefined;
-}
-
 /**
  * Content-addressed blobs under `{dataDir}/blobs/ab/<sha256>`. A put copies to a temp file in
  * `{dataDir}/blobs/tmp` while hashing, fsyncs, then renames it to its hash: a blob name always
@@ -107,7 +104,7 @@ export class BlobStore {
     try {
       handle = await fsp.open(sourcePath, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (error) {
-      throw new BlobStoreError('ERR_BLOB_SOURCE', `Cannot open ${sourcePath}: ${errnoOf(error) ?? error}`, {
+      throw new BlobStoreError('ERR_BLOB_SOURCE', `Cannot open ${sourcePath}: ${errorCode(error) ?? error}`, {
         cause: error,
       });
     }
@@ -145,7 +142,7 @@ export class BlobStore {
         try {
           step = await iterator.next();
         } catch (error) {
-          throw new BlobStoreError('ERR_BLOB_SOURCE', `Reading the source failed: ${errnoOf(error) ?? error}`, {
+          throw new BlobStoreError('ERR_BLOB_SOURCE', `Reading the source failed: ${errorCode(error) ?? error}`, {
             cause: error,
           });
         }
@@ -187,7 +184,7 @@ export class BlobStore {
           const touched = await this.#fs.utimes(final, now, now).then(
             () => true,
             (error: unknown) => {
-              if (errnoOf(error) === 'ENOENT') return false;
+              if (errorCode(error) === 'ENOENT') return false;
               throw error;
             },
           );
@@ -216,7 +213,7 @@ export class BlobStore {
     try {
       return await openForReading(this.pathFor(sha256));
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') throw new BlobStoreError('ERR_BLOB_NOT_FOUND', `Blob ${sha256} is missing.`);
+      if (errorCode(error) === 'ENOENT') throw new BlobStoreError('ERR_BLOB_NOT_FOUND', `Blob ${sha256} is missing.`);
       throw error;
     }
   }
@@ -243,7 +240,7 @@ export class BlobStore {
       await this.#fs.unlink(this.pathFor(sha256));
       return true;
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return false;
+      if (errorCode(error) === 'ENOENT') return false;
       throw error;
     }
   }
@@ -261,7 +258,7 @@ export class BlobStore {
       await this.#fs.mkdir(this.tmpDir, { recursive: true });
       await this.#fs.rename(final, condemned);
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return false;
+      if (errorCode(error) === 'ENOENT') return false;
       throw error;
     }
     const stats = await this.#fs.stat(condemned);
@@ -284,7 +281,7 @@ export class BlobStore {
           const stats = await this.#fs.stat(path.join(this.dir, shard, name));
           blobs.push({ sha256: name, size: stats.size, mtimeMs: stats.mtimeMs });
         } catch (error) {
-          if (errnoOf(error) !== 'ENOENT') throw error;
+          if (errorCode(error) !== 'ENOENT') throw error;
         }
       }
     }
@@ -302,7 +299,7 @@ export class BlobStore {
         await this.#fs.unlink(file);
         removed++;
       } catch (error) {
-        if (errnoOf(error) !== 'ENOENT') throw error;
+        if (errorCode(error) !== 'ENOENT') throw error;
       }
     }
     return removed;
@@ -312,7 +309,7 @@ export class BlobStore {
     try {
       return await this.#fs.readdir(dir);
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return [];
+      if (errorCode(error) === 'ENOENT') return [];
       throw error;
     }
   }
@@ -321,7 +318,7 @@ export class BlobStore {
     try {
       return (await this.#fs.stat(file)).isFile();
     } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return false;
+      if (errorCode(error) === 'ENOENT') return false;
       throw error;
     }
   }
@@ -334,7 +331,7 @@ export class BlobStore {
   }
 
   #writeError(error: unknown): BlobStoreError {
-    const errno = errnoOf(error);
+    const errno = errorCode(error);
     if (errno === 'ENOSPC' || errno === 'EDQUOT') {
       return new BlobStoreError(
         'ERR_BLOB_NO_SPACE',

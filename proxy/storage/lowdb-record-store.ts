@@ -1,3 +1,4 @@
+import { errorCode } from '../errors.ts';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
@@ -195,7 +196,7 @@ export class LowdbRecordStore implements RecordStore {
         try {
           outbox = (JSON.parse(await readFile(file, 'utf8')) as ChatData).outbox;
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          if (errorCode(error) === 'ENOENT') continue;
           throw new RecordStoreCorruptError(file, error);
         }
       }
@@ -292,7 +293,7 @@ export class LowdbRecordStore implements RecordStore {
     try {
       names = await readdir(this.dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (errorCode(error) === 'ENOENT') return [];
       throw error;
     }
     return names
@@ -313,7 +314,7 @@ export class LowdbRecordStore implements RecordStore {
         try {
           records = (JSON.parse(await readFile(file, 'utf8')) as ChatData).records ?? [];
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+          if (errorCode(error) === 'ENOENT') continue;
           throw new RecordStoreCorruptError(file, error);
         }
       }

@@ -1,3 +1,4 @@
+import { errorCode } from '../errors.ts';
 import { closeSync, constants, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -68,9 +69,8 @@ export function listingPath(folder: FolderRef): string {
   return procFdAvailable() ? `/proc/self/fd/${folder.fd}` : folder.path;
 }
 
-export function errnoOf(error: unknown): string | undefined {
-  return error && typeof error === 'object' && 'code' in error ? String(error.code) : undefined;
-}
+/** errors.ts's errorCode, under the name the walk and the snapshot import it by. */
+export const errnoOf = errorCode;
 
 /** What a folder swapped, removed or refused mid-walk throws: the entry is left out, nothing else. */
 export const VANISHED_ERRNOS: ReadonlySet<string> = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES', 'EPERM']);
@@ -145,18 +145,25 @@ export async function openSubfolder(parent: FolderRef, name: string): Promise<Op
  * its last component). `root` stays open; the result is a new fd the caller closes (or `root`
  * again for no segments: check `result === root`).
  */
-export async function openFolderBeneath(root: OpenFolder, segments: readonly string[], options: { create?: boolean } = {}): Promise<OpenFolder> {
+export async function openFolderBeneath(
+  root: OpenFolder,
+  segments: readonly string[],
+  options: { create?: boolean } = {},
+): Promise<OpenFolder> {
   let current = root;
   try {
     for (const segment of segments) {
       if (options.create) {
         await fsp.mkdir(entryPath(current, segment), 0o755).catch((error: unknown) => {
-          if (errnoOf(error) !== 'EEXIST') throw error;
+          if (errorCode(error) !== 'EEXIST') throw error;
         });
       }
       const next = await openSubfolder(current, segment).catch(async (error: unknown) => {
         // Linux answers O_DIRECTORY|O_NOFOLLOW on a symlink with ENOTDIR: say which it was.
-        if (errnoOf(error) === 'ENOTDIR' && (await fsp.lstat(entryPath(current, segment)).catch(() => null))?.isSymbolicLink()) {
+        if (
+          errorCode(error) === 'ENOTDIR' &&
+          (await fsp.lstat(entryPath(current, segment)).catch(() => null))?.isSymbolicLink()
+        ) {
           throw new FolderSwappedError(`${current.path}/${segment}`);
         }
         throw error;
@@ -179,21 +186,24 @@ export type RefusedFile = 'gone' | 'not-regular';
  * parent's fd, the file with `O_NOFOLLOW|O_NONBLOCK`, then `fstat`. Anything but a regular file
  * (a symlink, FIFO, socket, device or folder) is refused before a byte is read.
  */
-export async function openFileBeneath(root: OpenFolder, relPath: string): Promise<{ handle: FileHandle; stats: Stats } | RefusedFile> {
+export async function openFileBeneath(
+  root: OpenFolder,
+  relPath: string,
+): Promise<{ handle: FileHandle; stats: Stats } | RefusedFile> {
   const segments = relPath.split('/');
   const name = segments.pop()!;
   let folder: OpenFolder;
   try {
     folder = await openFolderBeneath(root, segments);
   } catch (error) {
-    if (VANISHED_ERRNOS.has(errnoOf(error) ?? '')) return 'gone';
+    if (VANISHED_ERRNOS.has(errorCode(error) ?? '')) return 'gone';
     throw error;
   }
   let handle: FileHandle;
   try {
     handle = await fsp.open(entryPath(folder, name), FILE_READ_FLAGS);
   } catch (error) {
-    if (VANISHED_ERRNOS.has(errnoOf(error) ?? '') || errnoOf(error) === 'ENXIO') return 'gone'; // ENXIO: a socket
+    if (VANISHED_ERRNOS.has(errorCode(error) ?? '') || errorCode(error) === 'ENXIO') return 'gone'; // ENXIO: a socket
     throw error;
   } finally {
     if (folder !== root) await folder.close();

@@ -5,7 +5,10 @@ import { tokenTimeProblem } from '../../proxy/api/auth.ts';
 import { type OptionsError, resolveOptions } from '../../proxy/options.ts';
 
 test('the Host allow-list: loopback names, --public-url host, --allowed-hosts; nothing else', () => {
-  const hosts = createHostAllowList({ publicUrl: new URL('https://Files.Example.com/app/'), allowedHosts: ['sidecar', 'sidecar.internal:8890', '[fd00::1]'] });
+  const hosts = createHostAllowList({
+    publicUrl: new URL('https://Files.Example.com/app/'),
+    allowedHosts: ['sidecar', 'sidecar.internal:8890', '[fd00::1]'],
+  });
   const table: Array<[string | undefined, boolean]> = [
     ['localhost', true],
     ['localhost:8890', true],
@@ -44,7 +47,8 @@ test('token times: exp required, no future iat, bounded lifetime (30 s of clock 
     [{ iat: now, exp: now + 86_400 + 31 }, false],
     [{ exp: now + 10 * 86_400 }, false],
   ];
-  for (const [payload, ok] of table) assert.equal(tokenTimeProblem(payload, now, 86_400) === null, ok, JSON.stringify(payload));
+  for (const [payload, ok] of table)
+    assert.equal(tokenTimeProblem(payload, now, 86_400) === null, ok, JSON.stringify(payload));
 });
 
 test('the new options: defaults, and coded errors with an example', () => {
@@ -55,12 +59,27 @@ test('the new options: defaults, and coded errors with an example', () => {
   assert.equal(defaults.tokenMaxLifetimeS, 86_400);
   assert.equal(defaults.publicUrl, null);
   assert.deepEqual(defaults.allowedHosts, []);
-  const set = resolveOptions({ ...base, 'allowed-hosts': 'A.example, b:81', 'max-frame-mb': '100' }, { PUBLIC_URL: 'https://x.example/' });
+  const set = resolveOptions(
+    { ...base, 'allowed-hosts': 'A.example, b:81', 'max-frame-mb': '100' },
+    { PUBLIC_URL: 'https://x.example/' },
+  );
   assert.deepEqual(set.allowedHosts, ['a.example', 'b:81']);
   assert.equal(set.publicUrl?.host, 'x.example');
   assert.equal(set.maxFrameBytes, 100 * 1024 * 1024);
-  assert.throws(() => resolveOptions({ ...base, 'allowed-hosts': 'http://x/' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_ALLOWED_HOSTS' && /Example/.test(e.message));
-  assert.throws(() => resolveOptions({ ...base, 'public-url': 'not a url' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_URL');
-  assert.throws(() => resolveOptions({ ...base, 'public-url': 'ftp://x/' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_URL');
-  assert.throws(() => resolveOptions({ ...base, 'max-frame-mb': '0' }, {}), (e: OptionsError) => e.code === 'ERR_OPTIONS_NUMBER');
+  assert.throws(
+    () => resolveOptions({ ...base, 'allowed-hosts': 'http://x/' }, {}),
+    (e: OptionsError) => e.code === 'ERR_OPTIONS_ALLOWED_HOSTS' && /Example/.test(e.message),
+  );
+  assert.throws(
+    () => resolveOptions({ ...base, 'public-url': 'not a url' }, {}),
+    (e: OptionsError) => e.code === 'ERR_OPTIONS_URL',
+  );
+  assert.throws(
+    () => resolveOptions({ ...base, 'public-url': 'ftp://x/' }, {}),
+    (e: OptionsError) => e.code === 'ERR_OPTIONS_URL',
+  );
+  assert.throws(
+    () => resolveOptions({ ...base, 'max-frame-mb': '0' }, {}),
+    (e: OptionsError) => e.code === 'ERR_OPTIONS_NUMBER',
+  );
 });

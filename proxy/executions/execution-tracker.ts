@@ -148,9 +148,3 @@ export class ExecutionTracker {
     return { ref: pending.ref, requestHeader: pending.requestHeader, reason, files };
   }
 }
-
-/** An observer that records nothing: for a sidecar with tracking off, and for tests of the relay. */
-export const nullObserver: ExecutionObserver = {
-  async executionStarted() {},
-  async executionEnded() {},
-};

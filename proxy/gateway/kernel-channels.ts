@@ -101,7 +101,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       url.pathname = pathname;
       return { kind: 'channels', kernelId, prefixChatId: prefix?.chatId ?? null, url };
     } catch (error) {
-      if (error instanceof InvalidChatIdError) return { kind: 'refused', refusal: error };
+      if (error instanceof InvalidChatIdError)
+        return { kind: 'refused', refusal: { code: error.code, message: error.message } };
       return { kind: 'refused', refusal: { code: 'ERR_BAD_REQUEST', message: 'Malformed kernel channels URL.' } };
     }
   }

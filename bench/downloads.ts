@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import type { FileListResponse } from '../proxy/api/files-api-types.ts';
+import type { FileListResponse } from '../contract/files-api.ts';
 import { MB, rssBytes, sampleRss, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { alternate, summarize, timed } from './stats.ts';

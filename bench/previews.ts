@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileSummary } from '../proxy/api/files-api-types.ts';
+import type { FileSummary } from '../contract/files-api.ts';
 import { DEFAULT_PREVIEW_LIMITS } from '../proxy/previews/preview-limits.ts';
 import { runRenderJob } from '../proxy/previews/render-job.ts';
 import { runPython, WORKBOOK_PY } from '../test/previews/python-files.ts';

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { summarizeFiles } from '../proxy/api/file-summary.ts';
-import type { RecordDraft } from '../proxy/artifacts/record-store.ts';
+import type { RecordDraft } from '../proxy/storage/record-store.ts';
 import { quietLogger } from '../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../proxy/storage/open-stores.ts';
 import { startTestPostgres } from '../test/support/postgres.ts';

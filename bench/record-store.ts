@@ -5,9 +5,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FileRecord } from '../proxy/artifacts/file-record.ts';
-import { LowdbRecordStore } from '../proxy/artifacts/lowdb-record-store.ts';
-import { emptyChat } from '../proxy/artifacts/record-store.ts';
+import type { FileRecord } from '../proxy/storage/file-record.ts';
+import { LowdbRecordStore } from '../proxy/storage/lowdb-record-store.ts';
+import { emptyChat } from '../proxy/storage/chat-data.ts';
 import { summarizeFiles } from '../proxy/api/file-summary.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { alternate, summarize, timed } from './stats.ts';

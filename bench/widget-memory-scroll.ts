@@ -17,9 +17,9 @@ import path from 'node:path';
 import express from 'express';
 import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
 import { API_PREFIX } from '../contract/files-api.ts';
-import { signToken } from '../proxy/api/auth.ts';
+import { signToken } from '../test/support/tokens.ts';
 import { createFilesApi } from '../proxy/api/files-routes.ts';
-import { createFixture, type Fixture } from '../test/artifacts/fixture.ts';
+import { createFixture, type Fixture } from '../test/support/recorder-fixture.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { summarize, type Summary } from './stats.ts';
 

@@ -8,7 +8,7 @@ import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
 import { describeError } from './logger.ts';
 import { helpText, OptionsError, OPTION_SPECS, parseFlags, resolveOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
-import { API_PREFIX, WIDGET_PATH } from './api/files-api-types.ts';
+import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';
 import { migrateStore } from './storage/migrate-store.ts';
 import { DatabaseStartError } from './storage/store-errors.ts';
 

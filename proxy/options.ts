@@ -1,8 +1,10 @@
+import { errorCode } from './errors.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { isValidChatId } from './chats/chat-id.ts';
 import { DEFAULT_LINK_TTL_SECONDS } from './links/file-links.ts';
+import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
 export class OptionsError extends Error {
@@ -15,7 +17,6 @@ export class OptionsError extends Error {
 }
 
 /** What a kernel created with no chat id gets. */
-export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -96,47 +97,203 @@ interface Spec {
 
 /** Every option, its flag and its environment variable: the configuration reference in one place. */
 export const OPTION_SPECS: Record<string, Spec> = {
-  gatewayUrl: { flag: 'gateway-url', env: 'GATEWAY_URL', help: 'Gateway to put the sidecar in front of. Without it a local Jupyter Server is started.' },
+  gatewayUrl: {
+    flag: 'gateway-url',
+    env: 'GATEWAY_URL',
+    help: 'Gateway to put the sidecar in front of. Without it a local Jupyter Server is started.',
+  },
   host: { flag: 'host', env: 'SIDECAR_HOST', help: 'Address to listen on (default 127.0.0.1).' },
-  port: { flag: 'port', env: 'SIDECAR_PORT', help: 'Port to listen on (default 8890; 0 picks a free port, printed at start).' },
-  workspaceRoot: { flag: 'workspace-root', env: 'WORKSPACE_ROOT', help: 'Folder holding one workspace per chat, as the sidecar sees it (default ./data/workspaces).' },
-  kernelWorkspaceRoot: { flag: 'kernel-workspace-root', env: 'KERNEL_WORKSPACE_ROOT', help: 'The same folder as the kernel sees it (default: the same path).' },
-  gatewayRootDir: { flag: 'gateway-root-dir', env: 'GATEWAY_ROOT_DIR', help: "Jupyter Server's root_dir as the kernel sees it (default: the kernel workspace root)." },
-  dataDir: { flag: 'data-dir', env: 'DATA_DIR', help: 'Records, file copies and kernel memory (default ./data/store).' },
-  databaseUrl: { flag: 'database-url', env: 'DATABASE_URL', help: 'postgres://user:password@host:port/db: records, events and kernel memory in PostgreSQL, for several sidecars sharing --data-dir on one volume (default: lowdb files in --data-dir). Prefer the variable: a flag shows in ps.' },
-  databasePoolSize: { flag: 'database-pool-size', env: 'DATABASE_POOL_SIZE', help: 'Connections to PostgreSQL per sidecar, at most (default 10).' },
-  anonymousChat: { flag: 'anonymous-chat', env: 'ANONYMOUS_CHAT', help: "Kernels created without a chat id: 'per-kernel' (default: a workspace of their own), 'reject', or a fixed chat id." },
-  filesSecret: { flag: '', env: 'FILES_API_SECRET', help: 'HS256 secret for files-API tokens (environment only). Unset: the files API is open.' },
-  filesSecretFile: { flag: '', env: 'FILES_API_SECRET_FILE', help: 'A file holding the files-API secret, instead of FILES_API_SECRET (environment only; a trailing newline is ignored).' },
-  corsOrigins: { flag: 'cors-origins', env: 'CORS_ORIGINS', help: 'Comma-separated origins allowed to call the files API (or *).' },
-  trackExtensions: { flag: 'track-extensions', env: 'TRACK_EXTENSIONS', help: 'Comma-separated extensions to track, or * for all (default: office, data, document and image formats).' },
-  maxFileBytes: { flag: 'max-file-mb', env: 'MAX_FILE_MB', help: 'Files larger than this are reported, not kept (default 512).' },
-  chatQuotaBytes: { flag: 'chat-quota-mb', env: 'CHAT_QUOTA_MB', help: 'Bytes kept per chat before new files are reported, not kept (default 5120).' },
+  port: {
+    flag: 'port',
+    env: 'SIDECAR_PORT',
+    help: 'Port to listen on (default 8890; 0 picks a free port, printed at start).',
+  },
+  workspaceRoot: {
+    flag: 'workspace-root',
+    env: 'WORKSPACE_ROOT',
+    help: 'Folder holding one workspace per chat, as the sidecar sees it (default ./data/workspaces).',
+  },
+  kernelWorkspaceRoot: {
+    flag: 'kernel-workspace-root',
+    env: 'KERNEL_WORKSPACE_ROOT',
+    help: 'The same folder as the kernel sees it (default: the same path).',
+  },
+  gatewayRootDir: {
+    flag: 'gateway-root-dir',
+    env: 'GATEWAY_ROOT_DIR',
+    help: "Jupyter Server's root_dir as the kernel sees it (default: the kernel workspace root).",
+  },
+  dataDir: {
+    flag: 'data-dir',
+    env: 'DATA_DIR',
+    help: 'Records, file copies and kernel memory (default ./data/store).',
+  },
+  databaseUrl: {
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    help: 'postgres://user:password@host:port/db: records, events and kernel memory in PostgreSQL, for several sidecars sharing --data-dir on one volume (default: lowdb files in --data-dir). Prefer the variable: a flag shows in ps.',
+  },
+  databasePoolSize: {
+    flag: 'database-pool-size',
+    env: 'DATABASE_POOL_SIZE',
+    help: 'Connections to PostgreSQL per sidecar, at most (default 10).',
+  },
+  anonymousChat: {
+    flag: 'anonymous-chat',
+    env: 'ANONYMOUS_CHAT',
+    help: "Kernels created without a chat id: 'per-kernel' (default: a workspace of their own), 'reject', or a fixed chat id.",
+  },
+  filesSecret: {
+    flag: '',
+    env: 'FILES_API_SECRET',
+    help: 'HS256 secret for files-API tokens (environment only). Unset: the files API is open.',
+  },
+  filesSecretFile: {
+    flag: '',
+    env: 'FILES_API_SECRET_FILE',
+    help: 'A file holding the files-API secret, instead of FILES_API_SECRET (environment only; a trailing newline is ignored).',
+  },
+  corsOrigins: {
+    flag: 'cors-origins',
+    env: 'CORS_ORIGINS',
+    help: 'Comma-separated origins allowed to call the files API (or *).',
+  },
+  trackExtensions: {
+    flag: 'track-extensions',
+    env: 'TRACK_EXTENSIONS',
+    help: 'Comma-separated extensions to track, or * for all (default: office, data, document and image formats).',
+  },
+  maxFileBytes: {
+    flag: 'max-file-mb',
+    env: 'MAX_FILE_MB',
+    help: 'Files larger than this are reported, not kept (default 512).',
+  },
+  chatQuotaBytes: {
+    flag: 'chat-quota-mb',
+    env: 'CHAT_QUOTA_MB',
+    help: 'Bytes kept per chat before new files are reported, not kept (default 5120).',
+  },
   uploadMaxBytes: { flag: 'upload-max-mb', env: 'UPLOAD_MAX_MB', help: 'Largest upload (default 100).' },
-  workspaceMaxAgeDays: { flag: 'workspace-max-age-days', env: 'WORKSPACE_MAX_AGE_DAYS', help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).' },
-  executionTimeoutMs: { flag: 'execution-timeout-s', env: 'EXECUTION_TIMEOUT_S', help: 'An execution still running after this long is closed for tracking (default 3600).' },
-  recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
-  scanTimeoutMs: { flag: 'scan-timeout-s', env: 'SCAN_TIMEOUT_S', help: 'A workspace scan still running after this long gives up; the next one finds the rest (default 120).' },
-  allowHardLinks: { flag: 'allow-hard-links', env: 'ALLOW_HARD_LINKS', help: 'Record files with more than one hard link (default off: the kernel may have linked in another chat\'s or a host file).' },
-  gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
-  previewMaxBytes: { flag: 'preview-max-mb', env: 'PREVIEW_MAX_MB', help: 'Larger files are not previewed or diffed (413) (default 50).' },
-  previewMaxUnzippedBytes: { flag: 'preview-max-unzipped-mb', env: 'PREVIEW_MAX_UNZIPPED_MB', help: 'An xlsx or docx unpacking to more is not previewed (413), checked before inflating (default 200).' },
-  previewMaxRows: { flag: 'preview-max-rows', env: 'PREVIEW_MAX_ROWS', help: 'Tables with more rows are not previewed or diffed (413) (default 1000000).' },
-  previewMaxColumns: { flag: 'preview-max-columns', env: 'PREVIEW_MAX_COLUMNS', help: 'Tables with more columns are not previewed or diffed (413) (default 16384).' },
-  previewMaxCells: { flag: 'preview-max-cells', env: 'PREVIEW_MAX_CELLS', help: 'Tables with more cells are not previewed or diffed (413) (default 2000000).' },
-  previewTimeoutMs: { flag: 'preview-timeout-ms', env: 'PREVIEW_TIMEOUT_MS', help: 'A render still running after this long is stopped (422) (default 10000).' },
-  previewConcurrency: { flag: 'preview-concurrency', env: 'PREVIEW_CONCURRENCY', help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).' },
-  demo: { flag: 'demo', env: 'SIDECAR_DEMO', help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).' },
-  announceFiles: { flag: 'announce-files', env: 'ANNOUNCE_FILES', help: "File card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (default: text/plain, text/markdown, text/html)." },
-  publicUrl: { flag: 'public-url', env: 'PUBLIC_URL', help: "The sidecar's address as users' browsers reach it, e.g. https://files.example.com/: the base of links, and its host is allowed in Host headers (default: links use the Host each client connected with)." },
-  linkTtlSeconds: { flag: 'link-ttl', env: 'LINK_TTL', help: "Lifetime of a link's token: seconds, or with s/m/h/d (default 7d; 0: never expires). Only with FILES_API_SECRET." },
-  webhookUrl: { flag: 'webhook-url', env: 'WEBHOOK_URL', help: 'POST one signed JSON delivery per recorded file version here (at least once, from a durable outbox).' },
-  webhookSecret: { flag: '', env: 'WEBHOOK_SECRET', help: 'HMAC-SHA256 key for webhook signatures (environment only; required with --webhook-url).' },
-  webhookMaxAgeMs: { flag: 'webhook-max-age', env: 'WEBHOOK_MAX_AGE', help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d (default 1d).' },
-  allowedHosts: { flag: 'allowed-hosts', env: 'ALLOWED_HOSTS', help: 'Comma-separated Host header values allowed besides loopback names and --public-url (host, or host:port). Others get a 403.' },
-  maxFrameBytes: { flag: 'max-frame-mb', env: 'MAX_FRAME_MB', help: 'Largest kernel WebSocket frame, either direction (default 32). Larger ones close the socket (1009).' },
-  maxInFlightBytes: { flag: 'max-in-flight-mb', env: 'MAX_IN_FLIGHT_MB', help: 'Frame bytes held across all kernel connections before reads pause (default 256).' },
-  tokenMaxLifetimeS: { flag: 'token-max-lifetime-s', env: 'TOKEN_MAX_LIFETIME_S', help: 'Files-API tokens valid for longer than this are refused (default 86400: one day).' },
+  workspaceMaxAgeDays: {
+    flag: 'workspace-max-age-days',
+    env: 'WORKSPACE_MAX_AGE_DAYS',
+    help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).',
+  },
+  executionTimeoutMs: {
+    flag: 'execution-timeout-s',
+    env: 'EXECUTION_TIMEOUT_S',
+    help: 'An execution still running after this long is closed for tracking (default 3600).',
+  },
+  recordWaitMs: {
+    flag: 'record-wait-ms',
+    env: 'RECORD_WAIT_MS',
+    help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).',
+  },
+  scanTimeoutMs: {
+    flag: 'scan-timeout-s',
+    env: 'SCAN_TIMEOUT_S',
+    help: 'A workspace scan still running after this long gives up; the next one finds the rest (default 120).',
+  },
+  allowHardLinks: {
+    flag: 'allow-hard-links',
+    env: 'ALLOW_HARD_LINKS',
+    help: "Record files with more than one hard link (default off: the kernel may have linked in another chat's or a host file).",
+  },
+  gatewayTimeoutMs: {
+    flag: 'gateway-timeout-s',
+    env: 'GATEWAY_TIMEOUT_S',
+    help: 'A gateway that does not answer in this long gets a 504 (default 60).',
+  },
+  previewMaxBytes: {
+    flag: 'preview-max-mb',
+    env: 'PREVIEW_MAX_MB',
+    help: 'Larger files are not previewed or diffed (413) (default 50).',
+  },
+  previewMaxUnzippedBytes: {
+    flag: 'preview-max-unzipped-mb',
+    env: 'PREVIEW_MAX_UNZIPPED_MB',
+    help: 'An xlsx or docx unpacking to more is not previewed (413), checked before inflating (default 200).',
+  },
+  previewMaxRows: {
+    flag: 'preview-max-rows',
+    env: 'PREVIEW_MAX_ROWS',
+    help: 'Tables with more rows are not previewed or diffed (413) (default 1000000).',
+  },
+  previewMaxColumns: {
+    flag: 'preview-max-columns',
+    env: 'PREVIEW_MAX_COLUMNS',
+    help: 'Tables with more columns are not previewed or diffed (413) (default 16384).',
+  },
+  previewMaxCells: {
+    flag: 'preview-max-cells',
+    env: 'PREVIEW_MAX_CELLS',
+    help: 'Tables with more cells are not previewed or diffed (413) (default 2000000).',
+  },
+  previewTimeoutMs: {
+    flag: 'preview-timeout-ms',
+    env: 'PREVIEW_TIMEOUT_MS',
+    help: 'A render still running after this long is stopped (422) (default 10000).',
+  },
+  previewConcurrency: {
+    flag: 'preview-concurrency',
+    env: 'PREVIEW_CONCURRENCY',
+    help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).',
+  },
+  demo: {
+    flag: 'demo',
+    env: 'SIDECAR_DEMO',
+    help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).',
+  },
+  announceFiles: {
+    flag: 'announce-files',
+    env: 'ANNOUNCE_FILES',
+    help: "File card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (default: text/plain, text/markdown, text/html).",
+  },
+  publicUrl: {
+    flag: 'public-url',
+    env: 'PUBLIC_URL',
+    help: "The sidecar's address as users' browsers reach it, e.g. https://files.example.com/: the base of links, and its host is allowed in Host headers (default: links use the Host each client connected with).",
+  },
+  linkTtlSeconds: {
+    flag: 'link-ttl',
+    env: 'LINK_TTL',
+    help: "Lifetime of a link's token: seconds, or with s/m/h/d (default 7d; 0: never expires). Only with FILES_API_SECRET.",
+  },
+  webhookUrl: {
+    flag: 'webhook-url',
+    env: 'WEBHOOK_URL',
+    help: 'POST one signed JSON delivery per recorded file version here (at least once, from a durable outbox).',
+  },
+  webhookSecret: {
+    flag: '',
+    env: 'WEBHOOK_SECRET',
+    help: 'HMAC-SHA256 key for webhook signatures (environment only; required with --webhook-url).',
+  },
+  webhookMaxAgeMs: {
+    flag: 'webhook-max-age',
+    env: 'WEBHOOK_MAX_AGE',
+    help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d (default 1d).',
+  },
+  allowedHosts: {
+    flag: 'allowed-hosts',
+    env: 'ALLOWED_HOSTS',
+    help: 'Comma-separated Host header values allowed besides loopback names and --public-url (host, or host:port). Others get a 403.',
+  },
+  maxFrameBytes: {
+    flag: 'max-frame-mb',
+    env: 'MAX_FRAME_MB',
+    help: 'Largest kernel WebSocket frame, either direction (default 32). Larger ones close the socket (1009).',
+  },
+  maxInFlightBytes: {
+    flag: 'max-in-flight-mb',
+    env: 'MAX_IN_FLIGHT_MB',
+    help: 'Frame bytes held across all kernel connections before reads pause (default 256).',
+  },
+  tokenMaxLifetimeS: {
+    flag: 'token-max-lifetime-s',
+    env: 'TOKEN_MAX_LIFETIME_S',
+    help: 'Files-API tokens valid for longer than this are refused (default 86400: one day).',
+  },
 };
 
 /** Reads `--flag value`, `--flag=value` and `--no-flag`. */
@@ -144,7 +301,11 @@ export function parseFlags(argv: readonly string[]): OptionSource {
   const out: OptionSource = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith('--')) throw new OptionsError('ERR_OPTIONS_ARGUMENT', `Unexpected argument ${JSON.stringify(arg)}. Options look like --port 8890.`);
+    if (!arg.startsWith('--'))
+      throw new OptionsError(
+        'ERR_OPTIONS_ARGUMENT',
+        `Unexpected argument ${JSON.stringify(arg)}. Options look like --port 8890.`,
+      );
     const eq = arg.indexOf('=');
     if (eq !== -1) out[arg.slice(2, eq)] = arg.slice(eq + 1);
     else if (arg.startsWith('--no-')) out[arg.slice(5)] = 'false';
@@ -158,7 +319,10 @@ function positiveNumber(name: string, raw: string | undefined, scale: number): n
   if (raw === undefined || raw === '') return null;
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) {
-    throw new OptionsError('ERR_OPTIONS_NUMBER', `${name} must be a positive number, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 10`);
+    throw new OptionsError(
+      'ERR_OPTIONS_NUMBER',
+      `${name} must be a positive number, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 10`,
+    );
   }
   return Math.round(value * scale);
 }
@@ -171,7 +335,10 @@ function durationSeconds(name: string, raw: string | undefined, options: { zero:
   const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(raw.trim());
   const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's']! : NaN;
   if (!Number.isFinite(seconds) || (seconds === 0 && !options.zero)) {
-    throw new OptionsError('ERR_OPTIONS_DURATION', `--${OPTION_SPECS[name]!.flag} takes seconds or a number with s, m, h or d, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 7d`);
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `--${OPTION_SPECS[name]!.flag} takes seconds or a number with s, m, h or d, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 7d`,
+    );
   }
   return seconds === 0 ? null : Math.round(seconds);
 }
@@ -182,7 +349,10 @@ function httpUrl(name: string, raw: string | undefined, example: string): URL | 
   try {
     url = new URL(raw);
   } catch {
-    throw new OptionsError('ERR_OPTIONS_URL', `--${OPTION_SPECS[name]!.flag} ${JSON.stringify(raw)} is not a URL. Example: --${OPTION_SPECS[name]!.flag} ${example}`);
+    throw new OptionsError(
+      'ERR_OPTIONS_URL',
+      `--${OPTION_SPECS[name]!.flag} ${JSON.stringify(raw)} is not a URL. Example: --${OPTION_SPECS[name]!.flag} ${example}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new OptionsError('ERR_OPTIONS_URL', `--${OPTION_SPECS[name]!.flag} must be http(s), got ${url.protocol}`);
@@ -203,17 +373,24 @@ function readSecret(env: OptionSource): string | null {
   const file = env.FILES_API_SECRET_FILE;
   if (!file) return env.FILES_API_SECRET || null;
   if (env.FILES_API_SECRET) {
-    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', 'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.');
+    throw new OptionsError(
+      'ERR_OPTIONS_SECRET_TWICE',
+      'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
+    );
   }
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const errno = error && typeof error === 'object' && 'code' in error ? String(error.code) : String(error);
-    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=/run/secrets/files_api_secret`);
+    const errno = errorCode(error) ?? String(error);
+    throw new OptionsError(
+      'ERR_OPTIONS_SECRET_FILE',
+      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=/run/secrets/files_api_secret`,
+    );
   }
   const secret = text.replace(/\r?\n$/, '');
-  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  if (!secret)
+    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
   return secret;
 }
 
@@ -222,9 +399,14 @@ function readSecret(env: OptionSource): string | null {
  * `gatewayUrl` may be left out here when the caller starts a local gateway and passes `localGateway`.
  */
 export function resolveOptions(flags: OptionSource, env: OptionSource, localGateway?: URL): SidecarOptions {
-  const known = new Set(Object.values(OPTION_SPECS).map((s) => s.flag).filter(Boolean));
+  const known = new Set(
+    Object.values(OPTION_SPECS)
+      .map((s) => s.flag)
+      .filter(Boolean),
+  );
   for (const name of Object.keys(flags)) {
-    if (!known.has(name)) throw new OptionsError('ERR_OPTIONS_UNKNOWN', `Unknown option --${name}. Run with --help for the list.`);
+    if (!known.has(name))
+      throw new OptionsError('ERR_OPTIONS_UNKNOWN', `Unknown option --${name}. Run with --help for the list.`);
   }
   const get = (name: keyof typeof OPTION_SPECS): string | undefined => {
     const spec = OPTION_SPECS[name]!;
@@ -237,7 +419,10 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     try {
       gatewayUrl = new URL(rawGateway);
     } catch {
-      throw new OptionsError('ERR_OPTIONS_GATEWAY_URL', `--gateway-url ${JSON.stringify(rawGateway)} is not a URL. Example: --gateway-url http://127.0.0.1:8888`);
+      throw new OptionsError(
+        'ERR_OPTIONS_GATEWAY_URL',
+        `--gateway-url ${JSON.stringify(rawGateway)} is not a URL. Example: --gateway-url http://127.0.0.1:8888`,
+      );
     }
     if (gatewayUrl.protocol !== 'http:' && gatewayUrl.protocol !== 'https:') {
       throw new OptionsError('ERR_OPTIONS_GATEWAY_URL', `--gateway-url must be http(s), got ${gatewayUrl.protocol}`);
@@ -245,7 +430,10 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   } else if (localGateway) {
     gatewayUrl = localGateway;
   } else {
-    throw new OptionsError('ERR_OPTIONS_GATEWAY_MISSING', 'No gateway: pass --gateway-url http://HOST:PORT (or GATEWAY_URL).');
+    throw new OptionsError(
+      'ERR_OPTIONS_GATEWAY_MISSING',
+      'No gateway: pass --gateway-url http://HOST:PORT (or GATEWAY_URL).',
+    );
   }
   gatewayUrl.search = '';
   gatewayUrl.hash = '';
@@ -254,13 +442,19 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   const rawPort = get('port');
   const port = rawPort === undefined || rawPort === '' ? 8890 : Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new OptionsError('ERR_OPTIONS_NUMBER', `--port must be a whole number from 0 to 65535, got ${JSON.stringify(rawPort)}. Example: --port 8890`);
+    throw new OptionsError(
+      'ERR_OPTIONS_NUMBER',
+      `--port must be a whole number from 0 to 65535, got ${JSON.stringify(rawPort)}. Example: --port 8890`,
+    );
   }
 
   const workspaceRoot = path.resolve(get('workspaceRoot') ?? 'data/workspaces');
   const kernelWorkspaceRoot = get('kernelWorkspaceRoot') ?? workspaceRoot;
   if (!path.posix.isAbsolute(kernelWorkspaceRoot)) {
-    throw new OptionsError('ERR_OPTIONS_PATH', `--kernel-workspace-root must be absolute as the kernel sees it, got ${JSON.stringify(kernelWorkspaceRoot)}`);
+    throw new OptionsError(
+      'ERR_OPTIONS_PATH',
+      `--kernel-workspace-root must be absolute as the kernel sees it, got ${JSON.stringify(kernelWorkspaceRoot)}`,
+    );
   }
   const gatewayRootDir = get('gatewayRootDir') ?? kernelWorkspaceRoot;
 
@@ -268,15 +462,25 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   let anonymousChat: AnonymousChatPolicy;
   if (rawAnonymous === 'per-kernel' || rawAnonymous === 'reject') anonymousChat = { kind: rawAnonymous };
   else if (isValidChatId(rawAnonymous)) anonymousChat = { kind: 'fixed', chatId: rawAnonymous };
-  else throw new OptionsError('ERR_OPTIONS_ANONYMOUS_CHAT', `--anonymous-chat takes per-kernel, reject or a chat id, got ${JSON.stringify(rawAnonymous)}`);
+  else
+    throw new OptionsError(
+      'ERR_OPTIONS_ANONYMOUS_CHAT',
+      `--anonymous-chat takes per-kernel, reject or a chat id, got ${JSON.stringify(rawAnonymous)}`,
+    );
 
   const secret = readSecret(env);
   if (secret && Buffer.byteLength(secret) < 32) {
-    throw new OptionsError('ERR_OPTIONS_SECRET_TOO_SHORT', 'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)');
+    throw new OptionsError(
+      'ERR_OPTIONS_SECRET_TOO_SHORT',
+      'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)',
+    );
   }
   const announceFiles = (get('announceFiles') ?? 'rich') as AnnounceMode;
   if (!ANNOUNCE_MODES.includes(announceFiles)) {
-    throw new OptionsError('ERR_OPTIONS_ANNOUNCE_FILES', `--announce-files takes off, text or rich, got ${JSON.stringify(announceFiles)}`);
+    throw new OptionsError(
+      'ERR_OPTIONS_ANNOUNCE_FILES',
+      `--announce-files takes off, text or rich, got ${JSON.stringify(announceFiles)}`,
+    );
   }
   const publicUrl = httpUrl('publicUrl', get('publicUrl'), 'https://files.example.com/');
   if (publicUrl) {
@@ -289,22 +493,37 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   const webhookUrl = httpUrl('webhookUrl', get('webhookUrl'), 'https://app.example.com/hooks/files');
   const webhookSecret = env.WEBHOOK_SECRET || null;
   if (webhookUrl && !webhookSecret) {
-    throw new OptionsError('ERR_OPTIONS_WEBHOOK_SECRET', '--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=$(openssl rand -hex 32)');
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_SECRET',
+      '--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=$(openssl rand -hex 32)',
+    );
   }
   const webhookMaxAge = durationSeconds('webhookMaxAgeMs', get('webhookMaxAgeMs'), { zero: false });
   const databaseUrl = get('databaseUrl') || null;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new OptionsError('ERR_OPTIONS_DATABASE_URL', 'DATABASE_URL must be a postgres:// URL. Example: DATABASE_URL=postgres://sidecar:PASSWORD@db:5432/sidecar');
+    throw new OptionsError(
+      'ERR_OPTIONS_DATABASE_URL',
+      'DATABASE_URL must be a postgres:// URL. Example: DATABASE_URL=postgres://sidecar:PASSWORD@db:5432/sidecar',
+    );
   }
   const databasePoolSize = positiveNumber('databasePoolSize', get('databasePoolSize'), 1) ?? 10;
 
-  const list = (raw: string | undefined) => (raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : []);
+  const list = (raw: string | undefined) =>
+    raw
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
   const rawExtensions = get('trackExtensions');
 
   const allowedHosts = list(get('allowedHosts')).map((h) => h.toLowerCase());
   for (const host of allowedHosts) {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
-      throw new OptionsError('ERR_OPTIONS_ALLOWED_HOSTS', `--allowed-hosts takes host names or host:port, got ${JSON.stringify(host)}. Example: --allowed-hosts sidecar,sidecar.internal:8890`);
+      throw new OptionsError(
+        'ERR_OPTIONS_ALLOWED_HOSTS',
+        `--allowed-hosts takes host names or host:port, got ${JSON.stringify(host)}. Example: --allowed-hosts sidecar,sidecar.internal:8890`,
+      );
     }
   }
 

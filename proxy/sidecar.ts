@@ -3,15 +3,15 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type Router } from 'express';
 import { createHostAllowList, HOST_NOT_ALLOWED } from './allowed-hosts.ts';
-import { API_PREFIX } from './api/files-api-types.ts';
+import { API_PREFIX } from '../contract/files-api.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
 import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
-import type { BlobStore } from './artifacts/blob-store.ts';
-import type { ExecutionObserver } from './artifacts/file-record.ts';
-import type { RecordStore } from './artifacts/record-store.ts';
+import type { BlobStore } from './storage/blob-store.ts';
+import type { ExecutionObserver } from './executions/execution-observer.ts';
+import type { RecordStore } from './storage/record-store.ts';
 import { Retention } from './artifacts/retention.ts';
-import { createTrackingPolicy } from './artifacts/tracking-policy.ts';
+import { createTrackingPolicy } from './workspace/tracking-policy.ts';
 import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
 import { InvalidChatIdError } from './chats/chat-id.ts';
 import { splitChatPrefix } from './chats/chat-request.ts';
@@ -20,7 +20,7 @@ import type { KernelChatStore } from './chats/kernel-chats.ts';
 import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
-import { refuseUpgrade, sendJsonError } from './gateway/gateway-errors.ts';
+import { refuseUpgrade, sendJsonError } from './errors.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
@@ -100,7 +100,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
     scanTimeoutMs: options.scanTimeoutMs,
   });
-  const retention = new Retention({ store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive }, { workspaceMaxAgeDays: options.workspaceMaxAgeDays });
+  const retention = new Retention(
+    { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive },
+    { workspaceMaxAgeDays: options.workspaceMaxAgeDays },
+  );
   const gatewayHealth = async (): Promise<'up' | 'down'> => {
     try {
       const res = await fetch(new URL('api', options.gatewayUrl), { signal: AbortSignal.timeout(2000) });
@@ -117,8 +120,13 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   };
 
   // The address we listen on is configured too (unless it is a wildcard): clients may use it.
-  const listenHost = ['0.0.0.0', '::', ''].includes(options.host) ? [] : [options.host.includes(':') ? `[${options.host}]` : options.host];
-  const hosts = createHostAllowList({ publicUrl: options.publicUrl, allowedHosts: [...options.allowedHosts, ...listenHost] });
+  const listenHost = ['0.0.0.0', '::', ''].includes(options.host)
+    ? []
+    : [options.host.includes(':') ? `[${options.host}]` : options.host];
+  const hosts = createHostAllowList({
+    publicUrl: options.publicUrl,
+    allowedHosts: [...options.allowedHosts, ...listenHost],
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -127,7 +135,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   // Before any route: a Host we were not configured for is a DNS-rebinding page or a mistake.
   app.use((req, res, next) => {
     if (hosts.allows(req.headers.host)) return next();
-    sendJsonError(res, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+    sendJsonError(res, { ...HOST_NOT_ALLOWED, jupyter: true });
   });
 
   // /chats/{chatId}/... is a gateway base URL for clients that can only set a URL.
@@ -207,11 +215,16 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
 
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
-      return sendJsonError(res, error.status, error.code, error.message);
+      return sendJsonError(res, { code: error.code, message: error.message, jupyter: true });
     }
     const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error(`[sidecar] ${describeError(error)}`);
-    sendJsonError(res, status, status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 500 ? 'ERR_INTERNAL' : 'ERR_BAD_REQUEST', status === 500 ? 'Internal sidecar error.' : String(error.message));
+    sendJsonError(res, {
+      status,
+      code: status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 500 ? 'ERR_INTERNAL' : 'ERR_BAD_REQUEST',
+      message: status === 500 ? 'Internal sidecar error.' : String(error.message),
+      jupyter: true,
+    });
   };
   app.use(onError);
 
@@ -226,7 +239,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     workspaces,
     provisional,
     observer: parts.observer ?? recorder,
-    announce: { mode: options.announceFiles, links, linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()) },
+    announce: {
+      mode: options.announceFiles,
+      links,
+      linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+    },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
     recordWaitMs: options.recordWaitMs,
@@ -240,7 +257,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   server.on('upgrade', (req, socket, head) => {
     if (!hosts.allows(req.headers.host)) {
       socket.on('error', () => socket.destroy());
-      return refuseUpgrade(socket, HOST_NOT_ALLOWED.status, HOST_NOT_ALLOWED.code, HOST_NOT_ALLOWED.message);
+      return refuseUpgrade(socket, { ...HOST_NOT_ALLOWED, jupyter: true });
     }
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
@@ -266,7 +283,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         server.once('error', reject);
         server.listen(options.port, options.host, () => {
           const { port } = server.address() as AddressInfo;
-          webhooks?.start().catch((error) => logger.error(`[webhooks] cannot read the outbox: ${describeError(error)}`));
+          webhooks
+            ?.start()
+            .catch((error) => logger.error(`[webhooks] cannot read the outbox: ${describeError(error)}`));
           resolve(`http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`);
         });
       });

@@ -1,5 +1,5 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
-import type { FileSummary, FileVersionSummary } from '../proxy/api/files-api-types.ts';
+import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
 import type { DiffResponse, FilePreview, PreviewResponse } from '../contract/files-api.ts';
 import { withToken, type FilesClient } from './files-client.ts';
 import { renderDiff, renderPreview } from './preview-view.ts';

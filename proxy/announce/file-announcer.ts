@@ -1,5 +1,5 @@
 import type { EndedExecution } from '../executions/execution-tracker.ts';
-import type { EncodedFrame, KernelFrame, WireCodec } from '../gateway/kernel-frame.ts';
+import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
 import type { FileLinks } from '../links/file-links.ts';
 import { fileCardData, type AnnounceMode } from './file-card.ts';
 import { fileCardMessage } from './file-card-message.ts';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OutgoingKernelMessage } from '../gateway/kernel-frame.ts';
+import type { OutgoingKernelMessage } from '../wire/kernel-frame.ts';
 
 /**
  * The card as an iopub display_data of the execution: its parent is the execute_request's

@@ -1,5 +1,5 @@
-import type { SkippedFile } from '../api/files-api-types.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { SkippedFile } from '../../contract/files-api.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 
 /** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */
 export type AnnounceMode = 'off' | 'text' | 'rich';

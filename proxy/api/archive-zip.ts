@@ -1,9 +1,9 @@
 import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import { extensionOf } from '../artifacts/format-label.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import { extensionOf } from '../workspace/format-label.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { contentDisposition } from './content-disposition.ts';

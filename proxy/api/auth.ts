@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
-import { FILE_SCOPE, fileLinkClaimsOf } from '../links/link-token.ts';
+import { FILE_SCOPE, fileLinkClaimsOf, secretKey } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 export interface AuthOptions {
@@ -25,7 +25,8 @@ export function tokenTimeProblem(payload: JWTPayload, nowS: number, maxLifetimeS
   if (typeof payload.exp !== 'number') return 'The token has no "exp" claim: tokens must expire.';
   if (issuedInFuture(payload, nowS)) return 'The token\'s "iat" claim is in the future.';
   const from = typeof payload.iat === 'number' ? payload.iat : nowS;
-  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S) return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
+  if (payload.exp - from > maxLifetimeS + CLOCK_TOLERANCE_S)
+    return `The token lives longer than the ${maxLifetimeS} s this sidecar allows.`;
   return null;
 }
 
@@ -39,21 +40,6 @@ export type Access =
   | { kind: 'chat'; chatId: string } // a token with a `chat` claim: that chat only
   | { kind: 'user'; sub: string } // a token with `sub`: the chats that user owns
   | { kind: 'file'; chatId: string; fileId: string; issuedMs: number }; // a link's token: one file version's content only
-
-export class AuthConfigError extends Error {
-  readonly code = 'ERR_CONFIG_AUTH_SECRET_TOO_SHORT';
-  constructor() {
-    super('The files API token secret must be at least 32 bytes (HS256 needs a 256-bit key), e.g. SIDECAR_TOKEN_SECRET=$(openssl rand -hex 32).');
-  }
-}
-
-const MIN_SECRET_BYTES = 32;
-
-export function secretKey(secret: string): Uint8Array {
-  const key = new TextEncoder().encode(secret);
-  if (key.byteLength < MIN_SECRET_BYTES) throw new AuthConfigError();
-  return key;
-}
 
 function tokenFrom(req: Request): string | null {
   const header = req.headers.authorization;
@@ -78,7 +64,10 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     const token = tokenFrom(req);
     if (!token) {
       res.set('WWW-Authenticate', 'Bearer');
-      throw new ApiError('ERR_UNAUTHORIZED', 'A token is required: send "Authorization: Bearer <token>" or ?token=<token>.');
+      throw new ApiError(
+        'ERR_UNAUTHORIZED',
+        'A token is required: send "Authorization: Bearer <token>" or ?token=<token>.',
+      );
     }
     let payload: JWTPayload;
     try {
@@ -96,7 +85,7 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       const claims = payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
       if (!claims) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-        throw new ApiError('ERR_UNAUTHORIZED', 'The token\'s scope is not one this API grants.');
+        throw new ApiError('ERR_UNAUTHORIZED', "The token's scope is not one this API grants.");
       }
       if (issuedInFuture(payload, Math.floor(Date.now() / 1000))) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
@@ -124,16 +113,4 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
     }
     next();
   };
-}
-
-/** Signs an HS256 token for tests and the demo: `{ chat }` for one chat, `{ sub }` for a user's chats. */
-export async function signToken(
-  secret: string,
-  claims: { chat?: string; sub?: string },
-  options: { expiresIn?: string | number } = {},
-): Promise<string> {
-  const jwt = new SignJWT(claims.chat ? { chat: claims.chat } : {}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
-  if (claims.sub) jwt.setSubject(claims.sub);
-  jwt.setExpirationTime(options.expiresIn ?? '1h');
-  return jwt.sign(secretKey(secret));
 }

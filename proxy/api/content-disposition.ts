@@ -1,4 +1,4 @@
-import { withoutBidiControls } from './files-api-types.ts';
+import { withoutBidiControls } from '../../contract/files-api.ts';
 
 /**
  * A Content-Disposition header value (RFC 6266) for any file name: an ASCII `filename` fallback

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { close } from 'node:fs';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 import { parseByteRange } from './byte-range.ts';
 import { contentDisposition } from './content-disposition.ts';
 import { pumpFile } from './file-pump.ts';
@@ -23,7 +23,12 @@ function etagMatches(header: string | undefined, etag: string): boolean {
 }
 
 /** Sends one recorded version: ETag/304, one Range (206/416), streamed from the blob. */
-export async function sendFileContent(req: Request, res: Response, record: FileRecord, blobs: BlobStore): Promise<void> {
+export async function sendFileContent(
+  req: Request,
+  res: Response,
+  record: FileRecord,
+  blobs: BlobStore,
+): Promise<void> {
   const etag = `"${record.sha256}"`;
   const inline = req.query.disposition === 'inline' && inlineAllowed(record.mimeType);
   // setHeader, not res.set: Express would add a charset we do not know.

@@ -1,10 +1,10 @@
 import type { Request, Response } from 'express';
-import type { FileEventBus } from '../artifacts/file-events.ts';
-import type { RecordStore } from '../artifacts/record-store.ts';
+import type { FileEventBus } from '../storage/file-events.ts';
+import type { RecordStore } from '../storage/record-store.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { summarizePath } from './file-summary.ts';
-import type { FileEventName } from './files-api-types.ts';
+import type { FileEventName } from '../../contract/files-api.ts';
 
 export const SSE_HEARTBEAT_MS = 15_000;
 /** Events read from the store at a time while catching up. */
@@ -12,7 +12,8 @@ const CATCH_UP_BATCH = 500;
 
 /** The event id a reconnecting client sends (EventSource: the Last-Event-ID header), or `?lastEventId=`. */
 function lastEventIdOf(req: Request): number | null {
-  const raw = req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
+  const raw =
+    req.get('last-event-id') ?? (typeof req.query.lastEventId === 'string' ? req.query.lastEventId : undefined);
   if (raw === undefined || !/^\d{1,15}$/.test(raw.trim())) return null;
   return Number(raw.trim());
 }

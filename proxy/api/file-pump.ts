@@ -13,7 +13,9 @@ export class FileShorterThanExpectedError extends Error {
 }
 
 function readInto(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, 0, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
+  );
 }
 
 /** Resolves once the chunk has left for the socket, when its buffer may be filled again. */

@@ -1,5 +1,5 @@
-import type { FileRecord } from '../artifacts/file-record.ts';
-import { filesApiPaths, type FileSummary, type FileVersionSummary } from './files-api-types.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import { filesApiPaths, type FileSummary, type FileVersionSummary } from '../../contract/files-api.ts';
 
 export function downloadUrlFor(record: Pick<FileRecord, 'chatId' | 'id'>): string {
   return filesApiPaths.fileContent(record.chatId, record.id);

@@ -11,7 +11,10 @@ export const DEFAULT_FS_PROBE_TIMEOUT_MS = 2000;
  * does not come back within `timeoutMs` and health reports 'stuck'. One probe at a time: a probe
  * still out past its time keeps reporting 'stuck' instead of queueing more behind it.
  */
-export function createFileSystemProbe(dir: string, timeoutMs = DEFAULT_FS_PROBE_TIMEOUT_MS): () => Promise<FileSystemHealth> {
+export function createFileSystemProbe(
+  dir: string,
+  timeoutMs = DEFAULT_FS_PROBE_TIMEOUT_MS,
+): () => Promise<FileSystemHealth> {
   let inFlight: { since: number; done: Promise<void> } | null = null;
   return async () => {
     if (!inFlight) {

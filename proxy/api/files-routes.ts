@@ -4,20 +4,26 @@ import { PassThrough } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
 import { ArtifactError } from '../artifacts/artifact-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, type ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import { latestByPath, type RecordStore } from '../artifacts/record-store.ts';
-import { WorkspaceOutsideRootError } from '../artifacts/workspace-snapshot.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { latestByPath, type RecordStore } from '../storage/record-store.ts';
+import { WorkspaceOutsideRootError } from '../workspace/workspace-snapshot.ts';
 import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
-import { createAuthenticate, secretKey, type Access, type AuthOptions } from './auth.ts';
+import { secretKey } from '../links/link-token.ts';
+import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
 import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
 import { summarizeFiles, summarizePath } from './file-summary.ts';
-import { ARCHIVE_LINK_ID, filesApiPaths, type FileLinkResponse, type FileListResponse } from './files-api-types.ts';
+import {
+  ARCHIVE_LINK_ID,
+  filesApiPaths,
+  type FileLinkResponse,
+  type FileListResponse,
+} from '../../contract/files-api.ts';
 import { addPreviewRoutes } from './preview-routes.ts';
 import { PreviewService } from '../previews/preview-service.ts';
 import { signFileLinkToken } from '../links/link-token.ts';
@@ -79,13 +85,22 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     res
       .status(fs === 'stuck' ? 503 : 200)
       .set('Cache-Control', 'no-store')
-      .json({ status: fs === 'stuck' || database === 'down' ? 'degraded' : 'ok', gateway, fs, database, ...(webhooks ? { webhooks } : {}) });
+      .json({
+        status: fs === 'stuck' || database === 'down' ? 'degraded' : 'ok',
+        gateway,
+        fs,
+        database,
+        ...(webhooks ? { webhooks } : {}),
+      });
   });
 
   router.use('/chats', authenticate);
 
   const workspaceExists = async (chatId: string) =>
-    stat(workspaces.pathFor(chatId)).then((s) => s.isDirectory(), () => false);
+    stat(workspaces.pathFor(chatId)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
 
   /**
    * The chat id from the URL, once the caller may see it. Another chat, a chat the user does
@@ -156,7 +171,11 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       const ttl = deps.downloadLinkTtlSeconds ?? DEFAULT_DOWNLOAD_LINK_TTL_SECONDS;
       const issuedMs = Date.now();
       const token = await signFileLinkToken(secretKey(deps.auth.secret), { chatId, fileId: linkId, issuedMs }, ttl);
-      body = { url: `${path}?token=${encodeURIComponent(token)}`, expiresAt: new Date(issuedMs + ttl * 1000).toISOString(), size };
+      body = {
+        url: `${path}?token=${encodeURIComponent(token)}`,
+        expiresAt: new Date(issuedMs + ttl * 1000).toISOString(),
+        size,
+      };
     }
     res.set('Cache-Control', 'no-store').json(body);
   }
@@ -175,7 +194,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.post('/chats/:chatId/archive.zip/link', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     const latest = [...latestByPath(await recordsOf(chatId)).values()];
-    await sendLink(res, chatId, ARCHIVE_LINK_ID, filesApiPaths.archive(chatId), latest.reduce((sum, r) => sum + r.size, 0));
+    await sendLink(
+      res,
+      chatId,
+      ARCHIVE_LINK_ID,
+      filesApiPaths.archive(chatId),
+      latest.reduce((sum, r) => sum + r.size, 0),
+    );
   });
 
   router.get('/chats/:chatId/archive.zip', async (req, res) => {
@@ -229,7 +254,12 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       if (error instanceof ArtifactError) return rejectUpload(req, res, error.code, error.message);
       if (error instanceof WorkspaceOutsideRootError) {
         // Its message names server paths: the client gets the code and a message of its own.
-        return rejectUpload(req, res, error.code, "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.");
+        return rejectUpload(
+          req,
+          res,
+          error.code,
+          "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.",
+        );
       }
       throw error;
     }

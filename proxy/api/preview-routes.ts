@@ -1,8 +1,8 @@
 import type { Request, Response, Router } from 'express';
 import type { ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
-import type { BlobStore } from '../artifacts/blob-store.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import type { RecordStore } from '../artifacts/record-store.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import type { RecordStore } from '../storage/record-store.ts';
 import { isValidOpaqueId } from '../chats/chat-id.ts';
 import { PreviewError } from '../previews/preview-errors.ts';
 import type { PreviewService } from '../previews/preview-service.ts';
@@ -25,7 +25,8 @@ export interface PreviewRoutesDeps {
  * script from running even when the URL is opened directly on the sidecar's origin, and
  * `default-src 'none'` keeps it from fetching anything (inline styles and data: images only).
  */
-const FRAME_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; form-action 'none'; base-uri 'none'";
+const FRAME_CSP =
+  "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; form-action 'none'; base-uri 'none'";
 
 /** Preview, diff and restore of one recorded version, added to the files API router. */
 export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void {
@@ -55,7 +56,13 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
     const record = await recordOf(chatId, req.params.fileId);
     const content = downloadUrlFor(record);
     try {
-      sendJsonText(res, await previews.preview(record, { content: `${content}?disposition=inline`, frame: content.replace(/\/content$/, '/preview/frame') }));
+      sendJsonText(
+        res,
+        await previews.preview(record, {
+          content: `${content}?disposition=inline`,
+          frame: content.replace(/\/content$/, '/preview/frame'),
+        }),
+      );
     } catch (error) {
       refuse(res, error);
     }
@@ -106,10 +113,16 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
     const access = res.locals.access as Access;
     const before = summarizePath(await store.listChat(chatId), record.path);
     // The upload path: blob first, then the workspace through a temp file and rename, recorded.
-    const restored = await recorder.recordUpload(chatId, record.path, await blobs.open(record.sha256), access.kind === 'user' ? access.sub : null, {
-      maxBytes: record.size,
-      source: 'restore',
-    });
+    const restored = await recorder.recordUpload(
+      chatId,
+      record.path,
+      await blobs.open(record.sha256),
+      access.kind === 'user' ? access.sub : null,
+      {
+        maxBytes: record.size,
+        source: 'restore',
+      },
+    );
     res.status(restored.id === before?.id ? 200 : 201).json(summarizePath(await store.listChat(chatId), restored.path));
   });
 }

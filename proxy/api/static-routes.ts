@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Router } from 'express';
-import { sendJsonError } from '../gateway/gateway-errors.ts';
+import { sendJsonError } from '../errors.ts';
 import { packageRoot } from '../package-root.ts';
 import { isDemoPageRequest } from './demo-page-request.ts';
-import { WIDGET_PATH } from './files-api-types.ts';
+import { WIDGET_PATH } from '../../contract/files-api.ts';
 
 /**
  * The widget bundle (`/sidecar/widget/generated-files.js`, any origin may load it) and, when
@@ -14,21 +14,33 @@ export function createStaticRoutes(options: { demo: boolean; demoConfig?: () => 
   const router = express.Router();
   const root = packageRoot();
   const widgetDir = path.join(root, 'dist', 'widget');
-  router.use(path.posix.dirname(WIDGET_PATH), (req, res, next) => {
-    res.set('Access-Control-Allow-Origin', '*');
-    res.set('Cross-Origin-Resource-Policy', 'cross-origin');
-    if (!existsSync(widgetDir)) {
-      return sendJsonError(res, 503, 'ERR_WIDGET_NOT_BUILT', 'The widget bundle is not built: run `npm run build:widget`.');
-    }
-    next();
-  }, express.static(widgetDir, { fallthrough: false, maxAge: '5m' }));
+  router.use(
+    path.posix.dirname(WIDGET_PATH),
+    (req, res, next) => {
+      res.set('Access-Control-Allow-Origin', '*');
+      res.set('Cross-Origin-Resource-Policy', 'cross-origin');
+      if (!existsSync(widgetDir)) {
+        return sendJsonError(res, {
+          code: 'ERR_WIDGET_NOT_BUILT',
+          message: 'The widget bundle is not built: run `npm run build:widget`.',
+          jupyter: true,
+        });
+      }
+      next();
+    },
+    express.static(widgetDir, { fallthrough: false, maxAge: '5m' }),
+  );
 
   if (options.demo) {
     router.get('/sidecar/demo/config.json', (req, res) => {
       res.set('Cache-Control', 'no-store');
       res.vary('Sec-Fetch-Site').vary('Referer');
       if (!isDemoPageRequest(req)) {
-        return sendJsonError(res, 403, 'ERR_DEMO_CONFIG_FORBIDDEN', "Only the demo page of this origin may read its settings (they hold the gateway's token).");
+        return sendJsonError(res, {
+          code: 'ERR_DEMO_CONFIG_FORBIDDEN',
+          message: "Only the demo page of this origin may read its settings (they hold the gateway's token).",
+          jupyter: true,
+        });
       }
       res.json(options.demoConfig?.() ?? {});
     });

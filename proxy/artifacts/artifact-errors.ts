@@ -1,3 +1,5 @@
+import { SidecarError } from '../errors.ts';
+
 export type ArtifactErrorCode =
   | 'ERR_INVALID_PATH' // an upload path with `..`, an absolute path, NUL, backslash, or a hidden name
   | 'ERR_PATH_OUTSIDE_WORKSPACE' // resolves outside the chat workspace (through a symlinked folder)
@@ -7,10 +9,9 @@ export type ArtifactErrorCode =
   | 'ERR_QUOTA_EXCEEDED';
 
 /** Errors the recorder reports to its callers (the routes turn them into HTTP statuses). */
-export class ArtifactError extends Error {
-  readonly code: ArtifactErrorCode;
+export class ArtifactError extends SidecarError {
+  declare readonly code: ArtifactErrorCode;
   constructor(code: ArtifactErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }

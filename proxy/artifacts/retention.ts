@@ -1,13 +1,13 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
-import { entryPath, listingPath, openSubfolder, type OpenFolder } from './folder-fd.ts';
+import { entryPath, listingPath, openSubfolder, type OpenFolder } from '../workspace/folder-fd.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import type { ArtifactRecorder } from './artifact-recorder.ts';
-import type { BlobStore } from './blob-store.ts';
-import type { RecordStore } from './record-store.ts';
-import { openWorkspace } from './workspace-snapshot.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { RecordStore } from '../storage/record-store.ts';
+import { openWorkspace } from '../workspace/workspace-snapshot.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

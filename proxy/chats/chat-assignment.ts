@@ -1,16 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { AnonymousChatPolicy } from '../options.ts';
+import { SidecarError } from '../errors.ts';
 import type { KernelChatStore } from './kernel-chats.ts';
 
-export class ChatAssignmentError extends Error {
-  constructor(
-    readonly status: 400 | 409,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Which chat a kernel nobody named one for gets (--anonymous-chat). */
+export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
+
+/** A request for a chat or kernel the sidecar refuses (status: errors.ts's table). */
+export class ChatAssignmentError extends SidecarError {}
 
 /**
  * Decides which chat a kernel belongs to. An explicit chat (path prefix, X-Chat-Id, KERNEL_CHAT_ID)
@@ -30,7 +26,10 @@ export class ChatAssignment {
       case 'fixed':
         return this.anonymous.chatId;
       case 'reject':
-        throw new ChatAssignmentError(400, 'ERR_CHAT_REQUIRED', 'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.');
+        throw new ChatAssignmentError(
+          'ERR_CHAT_REQUIRED',
+          'This sidecar needs a chat id: use /chats/{chatId}/ as the base URL, an X-Chat-Id header, or env.KERNEL_CHAT_ID.',
+        );
       case 'per-kernel':
         return `anon-${randomUUID()}`;
     }
@@ -49,7 +48,7 @@ export class ChatAssignment {
     const known = await this.kernelChats.get(kernelId);
     if (known) {
       if (explicit && explicit !== known.chatId) {
-        throw new ChatAssignmentError(409, 'ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
+        throw new ChatAssignmentError('ERR_KERNEL_OTHER_CHAT', `Kernel ${kernelId} belongs to another chat.`);
       }
       return { chatId: known.chatId, owner: known.owner };
     }
@@ -58,7 +57,8 @@ export class ChatAssignment {
     const assigned = chatId ?? `kernel-${kernelId}`;
     const remember = async () => {
       // Another connection may have remembered it meanwhile: the first pairing stays.
-      if (!(await this.kernelChats.get(kernelId))) await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
+      if (!(await this.kernelChats.get(kernelId)))
+        await this.kernelChats.set(kernelId, { chatId: assigned, owner, createdAt: new Date().toISOString() });
     };
     return { chatId: assigned, owner, remember };
   }

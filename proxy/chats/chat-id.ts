@@ -1,3 +1,4 @@
+import { SidecarError } from '../errors.ts';
 /**
  * Chat ids name folders on disk, so they are checked before anything touches a path:
  * letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 128 characters.
@@ -9,12 +10,11 @@ export function isValidChatId(value: unknown): value is string {
   return typeof value === 'string' && CHAT_ID.test(value);
 }
 
-export class InvalidChatIdError extends Error {
-  readonly code = 'ERR_INVALID_CHAT_ID';
-  readonly status = 400;
+export class InvalidChatIdError extends SidecarError {
   constructor(value: unknown) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
     super(
+      'ERR_INVALID_CHAT_ID',
       `Invalid chat id ${shown}: use 1-128 letters, digits, "_", "-" or ".", starting with a letter or digit.`,
     );
   }

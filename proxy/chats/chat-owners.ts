@@ -1,5 +1,12 @@
-import type { RecordStore } from '../artifacts/record-store.ts';
 import { ChatAssignmentError } from './chat-assignment.ts';
+
+/** Where owners are kept: the record store implements it (storage/ imports this room, not the reverse). */
+export interface ChatOwnerStore {
+  hasChat(chatId: string): Promise<boolean>;
+  getOwner(chatId: string): Promise<string | null>;
+  /** Sets the owner unless the chat has one; returns the chat's owner either way. */
+  claimOwner(chatId: string, owner: string): Promise<string>;
+}
 
 /**
  * Who owns a chat, as kernel creations name it (X-User-Id, KERNEL_USERNAME). The first owner
@@ -9,7 +16,7 @@ import { ChatAssignmentError } from './chat-assignment.ts';
 export class ChatOwners {
   readonly #pending = new Map<string, { owner: string; count: number }>();
 
-  constructor(private readonly store: Pick<RecordStore, 'hasChat' | 'getOwner' | 'claimOwner'>) {}
+  constructor(private readonly store: ChatOwnerStore) {}
 
   /** Hold the chat for `owner` while its kernel is created; throws 409 for another owner. Returns the release. */
   async reserve(chatId: string, owner: string | null): Promise<() => void> {
@@ -18,7 +25,7 @@ export class ChatOwners {
     const standing = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
     const pending = this.#pending.get(chatId);
     if ((standing !== null && standing !== owner) || (pending && pending.owner !== owner)) {
-      throw new ChatAssignmentError(409, 'ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
+      throw new ChatAssignmentError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
     }
     const entry = pending ?? { owner, count: 0 };
     entry.count++;

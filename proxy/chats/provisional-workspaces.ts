@@ -1,3 +1,4 @@
+import { errorCode } from '../errors.ts';
 import { mkdir, rmdir } from 'node:fs/promises';
 import type { Workspaces } from './workspaces.ts';
 
@@ -44,7 +45,7 @@ export class ProvisionalWorkspaces {
       await mkdir(dir);
       this.#madeHere.add(chatId);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      if (errorCode(error) !== 'EEXIST') {
         letGo();
         throw error;
       }

@@ -34,6 +34,19 @@ export class Workspaces {
     return dir;
   }
 
+  /** Every form of the chat's folder a kernel may print: as the kernel sees it, and its real path when the kernel shares our view. */
+  async formsFor(chatId: string): Promise<string[]> {
+    const forms = [this.kernelPathFor(chatId)];
+    if (this.kernelRoot === this.root) {
+      try {
+        forms.push(await realpath(this.pathFor(chatId)));
+      } catch {
+        // not there yet: nothing else to map
+      }
+    }
+    return forms;
+  }
+
   /** The root's real path, once symlinks are resolved (used to spot symlinks that leave it). */
   async realRoot(): Promise<string> {
     await mkdir(this.root, { recursive: true });

@@ -1,5 +1,5 @@
-import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../artifacts/file-record.ts';
-import type { KernelFrame } from '../gateway/kernel-frame.ts';
+import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from './execution-observer.ts';
+import type { KernelFrame } from '../wire/kernel-frame.ts';
 import { describeError, type Logger } from '../logger.ts';
 
 interface Pending {
@@ -148,9 +148,3 @@ export class ExecutionTracker {
     return { ref: pending.ref, requestHeader: pending.requestHeader, reason, files };
   }
 }
-
-/** An observer that records nothing: for a sidecar with tracking off, and for tests of the relay. */
-export const nullObserver: ExecutionObserver = {
-  async executionStarted() {},
-  async executionEnded() {},
-};

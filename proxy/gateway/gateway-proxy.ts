@@ -4,7 +4,8 @@ import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, responseInterceptor, type Plugin } from 'http-proxy-middleware';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { prefixResponseHeaders, sameOriginAsGateway } from './forward-headers.ts';
-import { gatewayFailure, sendJsonError } from './gateway-errors.ts';
+import { sendJsonError } from '../errors.ts';
+import { gatewayFailure } from './gateway-errors.ts';
 
 export interface GatewayProxyOptions {
   gateway: URL;
@@ -49,7 +50,7 @@ function gatewayPlugin(options: GatewayProxyOptions, body?: (res: ServerResponse
     proxy.on('error', (error: Error & { code?: string }, req: IncomingMessage, target: ServerResponse | Duplex) => {
       const failure = gatewayFailure(error.code);
       options.logger.warn(`[sidecar] ${req.method} ${redactUrl(req.url)} -> gateway: ${describeError(error)}`);
-      if ('writeHead' in target) sendJsonError(target, failure.status, failure.code, failure.message);
+      if ('writeHead' in target) sendJsonError(target, { ...failure, jupyter: true });
       else target.destroy();
     });
   };
@@ -77,7 +78,10 @@ export function createRestPassthrough(options: GatewayProxyOptions) {
  * The kernel-creation call: its JSON body was replaced by the handler before (res.locals.kernelBody),
  * and its response is read to learn the new kernel's id.
  */
-export function createKernelCreateProxy(options: GatewayProxyOptions, onCreated: (status: number, body: Buffer, res: Response) => Promise<void>): RequestHandler {
+export function createKernelCreateProxy(
+  options: GatewayProxyOptions,
+  onCreated: (status: number, body: Buffer, res: Response) => Promise<void>,
+): RequestHandler {
   const middleware = createProxyMiddleware<IncomingMessage, ServerResponse>({
     ...baseProxyOptions(options),
     selfHandleResponse: true,

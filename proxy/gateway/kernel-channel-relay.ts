@@ -6,7 +6,7 @@ import { rewriteExecuteRequest } from '../rewrite/execute-request.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
-import type { EncodedFrame, KernelFrame, WireCodec } from './kernel-frame.ts';
+import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
 
 export interface RelayOptions {
   codec: WireCodec;

@@ -1,13 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { AnnounceMode } from '../announce/file-card.ts';
-import type { ExecutionObserver } from '../artifacts/file-record.ts';
+import type { ExecutionObserver } from '../executions/execution-observer.ts';
 import type { FileLinks } from '../links/file-links.ts';
-import { ChatAssignmentError, type ChatAssignment } from '../chats/chat-assignment.ts';
+import type { ChatAssignment } from '../chats/chat-assignment.ts';
 import { InvalidChatIdError, isValidOpaqueId } from '../chats/chat-id.ts';
 import { chatFromRequest, ownerFromRequest, splitChatPrefix } from '../chats/chat-request.ts';
 import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
@@ -16,11 +15,12 @@ import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
-import { gatewayFailure, refuseUpgrade } from './gateway-errors.ts';
+import { errorCode, isKnownCode, refuseUpgrade, SidecarError, statusForCode } from '../errors.ts';
+import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
-import { legacyCodec } from './wire-legacy.ts';
-import { V1_PROTOCOL, v1Codec } from './wire-v1.ts';
+import { legacyCodec } from '../wire/wire-legacy.ts';
+import { V1_PROTOCOL, v1Codec } from '../wire/wire-v1.ts';
 
 export interface KernelChannelsOptions {
   gateway: URL;
@@ -45,7 +45,14 @@ export interface KernelChannelsOptions {
 }
 
 /** Headers the gateway needs to authenticate the socket, and nothing that belongs to this hop. */
-const FORWARDED_HEADERS = ['authorization', 'cookie', 'x-xsrftoken', 'user-agent', 'x-forwarded-for', 'x-forwarded-proto'];
+const FORWARDED_HEADERS = [
+  'authorization',
+  'cookie',
+  'x-xsrftoken',
+  'user-agent',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+];
 
 const UPSTREAM_PROTOCOL = Symbol('upstreamProtocol');
 type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
@@ -73,43 +80,71 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
 
   const upstreams = new Set<WebSocket>();
 
-  async function handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): Promise<void> {
-    socket.on('error', () => socket.destroy());
-    const url = new URL(req.url ?? '/', 'http://sidecar.invalid');
-    let prefixChatId: string | null;
-    let chatId: string;
-    let owner: string | null;
-    let kernelId: string;
-    let remember: (() => Promise<void>) | undefined;
+  type ChannelsTarget =
+    | { kind: 'other'; url: string }
+    | { kind: 'refused'; refusal: { code: string; message: string } }
+    | { kind: 'channels'; kernelId: string; prefixChatId: string | null; url: URL };
+
+  /** Step 1: is this the channels URL of one kernel, and under which chat prefix? Malformed is a 400. */
+  function readChannelsTarget(rawUrl: string): ChannelsTarget {
     try {
       // The prefix is read off the URL as sent, like the REST routes do: parsing it first would
       // resolve `..` and `%2e%2e`, and a bad chat id would vanish instead of being refused.
-      const prefix = splitChatPrefix(req.url ?? '/');
-      prefixChatId = prefix?.chatId ?? null;
+      const url = new URL(rawUrl, 'http://sidecar.invalid');
+      const prefix = splitChatPrefix(rawUrl);
       const pathname = prefix ? new URL(prefix.rest, 'http://sidecar.invalid').pathname : url.pathname;
       const match = channelsPath.exec(pathname);
-      if (!match) {
-        req.url = pathname + url.search;
-        return options.passthrough(req, socket, head);
-      }
-      kernelId = decodeURIComponent(match[1]!);
-      if (!isValidOpaqueId(kernelId)) return refuseUpgrade(socket, 400, 'ERR_INVALID_KERNEL_ID', 'Invalid kernel id.');
+      if (!match) return { kind: 'other', url: pathname + url.search };
+      const kernelId = decodeURIComponent(match[1]!);
+      if (!isValidOpaqueId(kernelId))
+        return { kind: 'refused', refusal: { code: 'ERR_INVALID_KERNEL_ID', message: 'Invalid kernel id.' } };
       url.pathname = pathname;
-      ({ chatId, owner, remember } = await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req)));
+      return { kind: 'channels', kernelId, prefixChatId: prefix?.chatId ?? null, url };
     } catch (error) {
-      if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
-        return refuseUpgrade(socket, error.status, error.code, error.message);
-      }
-      options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
-      return refuseUpgrade(socket, 400, 'ERR_BAD_REQUEST', 'Malformed kernel channels URL.');
+      if (error instanceof InvalidChatIdError)
+        return { kind: 'refused', refusal: { code: error.code, message: error.message } };
+      return { kind: 'refused', refusal: { code: 'ERR_BAD_REQUEST', message: 'Malformed kernel channels URL.' } };
     }
+  }
+
+  /**
+   * Step 2: which chat the kernel belongs to. A refusal answers with its own status; anything
+   * unexpected (a failed kernels.json write, a database away) is logged and answered with its
+   * code when it has a known one, else 500.
+   */
+  async function assignChat(req: UpgradeRequest, socket: Duplex, kernelId: string, prefixChatId: string | null) {
+    try {
+      return await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req));
+    } catch (error) {
+      const known = errorCode(error);
+      const code = error instanceof SidecarError || isKnownCode(known) ? known! : 'ERR_INTERNAL';
+      if (statusForCode(code) >= 500)
+        options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
+      const message = error instanceof SidecarError ? error.message : 'Internal sidecar error.';
+      refuseUpgrade(socket, { code, message, jupyter: true });
+      return null;
+    }
+  }
+
+  async function handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const target = readChannelsTarget(req.url ?? '/');
+    if (target.kind === 'other') {
+      req.url = target.url;
+      return options.passthrough(req, socket, head);
+    }
+    if (target.kind === 'refused') return refuseUpgrade(socket, { ...target.refusal, jupyter: true });
+    const { kernelId, url } = target;
+    const assigned = await assignChat(req, socket, kernelId, target.prefixChatId);
+    if (!assigned) return;
+    const { chatId, owner, remember } = assigned;
 
     // The folder must exist for the rewriter to learn its real path; it is taken away again if the
     // gateway refuses the connection, and the kernel is remembered only once the gateway accepted.
     const workspace: ProvisionalWorkspace = await options.provisional.open(chatId);
     let rewriter: PathRewriter;
     try {
-      rewriter = new PathRewriter(await workspaceForms(options.workspaces, chatId));
+      rewriter = new PathRewriter(await options.workspaces.formsFor(chatId));
     } catch (error) {
       await workspace.release();
       throw error;
@@ -117,7 +152,10 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     const refused = (status: number) => {
       void workspace.release();
       // The gateway says the kernel is gone: forget its chat, so the map does not keep dead kernels.
-      if (status === 404) options.assignment.forget(kernelId).catch((e) => options.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+      if (status === 404)
+        options.assignment
+          .forget(kernelId)
+          .catch((e) => options.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
     };
 
     // One upstream session per client connection, stable across that client's reconnects
@@ -125,7 +163,9 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     const clientSession = url.searchParams.get('session_id');
     url.searchParams.set(
       'session_id',
-      clientSession ? createHash('sha256').update(`${chatId}\u0000${clientSession}`).digest('hex').slice(0, 32) : randomUUID(),
+      clientSession
+        ? createHash('sha256').update(`${chatId}\u0000${clientSession}`).digest('hex').slice(0, 32)
+        : randomUUID(),
     );
     const upstreamUrl = new URL(url.pathname + url.search, options.gateway);
     upstreamUrl.protocol = options.gateway.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -137,7 +177,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     }
     // A browser same-origin to the sidecar sends no Origin upstream (Jupyter then allows it);
     // a cross-origin one keeps its Origin for the gateway's allow_origin to judge.
-    if (req.headers.origin && !sameOriginAsGateway(req.headers, options.gateway).origin) headers.origin = req.headers.origin;
+    if (req.headers.origin && !sameOriginAsGateway(req.headers, options.gateway).origin)
+      headers.origin = req.headers.origin;
     const offered = (req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
@@ -186,7 +227,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
       const known = code && !error.code ? { code, message: error.message } : error;
       options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(known)}`);
-      refuseUpgrade(socket, failure.status, failure.code, failure.message);
+      refuseUpgrade(socket, { ...failure, jupyter: true });
     });
     upstream.once('open', () => {
       settled = true;
@@ -214,7 +255,12 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           tracker,
           announcer:
             announce && announce.mode !== 'off'
-              ? new FileAnnouncer({ mode: announce.mode, links: announce.links, linkBase: announce.linkBase(req.headers.host), codec })
+              ? new FileAnnouncer({
+                  mode: announce.mode,
+                  links: announce.links,
+                  linkBase: announce.linkBase(req.headers.host),
+                  codec,
+                })
               : undefined,
           logger: options.logger,
           highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
@@ -234,17 +280,4 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   }
 
   return { handleUpgrade, close, connections: () => server.clients.size, framesInFlight: () => budget.inFlight };
-}
-
-/** The workspace as the kernel sees it, and its real path when the kernel shares our filesystem view. */
-async function workspaceForms(workspaces: Workspaces, chatId: string): Promise<string[]> {
-  const forms = [workspaces.kernelPathFor(chatId)];
-  if (workspaces.kernelRoot === workspaces.root) {
-    try {
-      forms.push(await realpath(workspaces.pathFor(chatId)));
-    } catch {
-      // not there yet: nothing else to map
-    }
-  }
-  return forms;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { NextFunction, Request, Response } from 'express';
-import { isPlainObject } from './kernel-frame.ts';
+import { isPlainObject } from '../wire/kernel-frame.ts';
 import { chatFromRequest, ownerFromRequest } from '../chats/chat-request.ts';
 import type { ChatAssignment } from '../chats/chat-assignment.ts';
 import type { ChatOwners } from '../chats/chat-owners.ts';

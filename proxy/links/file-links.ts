@@ -1,7 +1,6 @@
-import { downloadUrlFor } from '../api/file-summary.ts';
-import { secretKey } from '../api/auth.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import { signFileLinkToken } from './link-token.ts';
+import { filesApiPaths } from '../../contract/files-api.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import { secretKey, signFileLinkToken } from './link-token.ts';
 
 export const DEFAULT_LINK_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -27,9 +26,13 @@ export class FileLinks {
 
   /** `base` is the sidecar as the user's browser reaches it, ending in `/`. */
   async urlFor(record: Pick<FileRecord, 'chatId' | 'id'>, base: URL): Promise<string> {
-    const url = new URL(downloadUrlFor(record).slice(1), base);
+    const url = new URL(filesApiPaths.fileContent(record.chatId, record.id).slice(1), base);
     if (this.#key) {
-      const token = await signFileLinkToken(this.#key, { chatId: record.chatId, fileId: record.id, issuedMs: this.#now() }, this.#ttlSeconds);
+      const token = await signFileLinkToken(
+        this.#key,
+        { chatId: record.chatId, fileId: record.id, issuedMs: this.#now() },
+        this.#ttlSeconds,
+      );
       url.searchParams.set('token', token);
     }
     return url.href;
@@ -43,6 +46,7 @@ export class FileLinks {
  */
 export function linkBaseFor(publicUrl: URL | null, hostHeader: string | undefined, fallback: URL): URL {
   if (publicUrl) return publicUrl;
-  if (hostHeader && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(hostHeader)) return new URL(`http://${hostHeader}/`);
+  if (hostHeader && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(hostHeader))
+    return new URL(`http://${hostHeader}/`);
   return fallback;
 }

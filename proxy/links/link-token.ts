@@ -1,11 +1,30 @@
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { isValidChatId, isValidOpaqueId } from '../chats/chat-id.ts';
+import { SidecarError } from '../errors.ts';
 
 /**
  * A capability token that opens one file version and nothing else: what a file card's link and
  * a webhook's download link carry, so the link works with no header, in any browser.
  */
 export const FILE_SCOPE = 'file';
+
+/** The files API's and the links' HS256 key (SIDECAR_TOKEN_SECRET). */
+export class AuthConfigError extends SidecarError {
+  constructor() {
+    super(
+      'ERR_CONFIG_AUTH_SECRET_TOO_SHORT',
+      'The files API token secret must be at least 32 bytes (HS256 needs a 256-bit key), e.g. SIDECAR_TOKEN_SECRET=$(openssl rand -hex 32).',
+    );
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+
+export function secretKey(secret: string): Uint8Array {
+  const key = new TextEncoder().encode(secret);
+  if (key.byteLength < MIN_SECRET_BYTES) throw new AuthConfigError();
+  return key;
+}
 
 export interface FileLinkClaims {
   chatId: string;
@@ -15,7 +34,11 @@ export interface FileLinkClaims {
 }
 
 /** Signs a link token; `ttlSeconds` null for one that never expires. */
-export async function signFileLinkToken(key: Uint8Array, claims: FileLinkClaims, ttlSeconds: number | null): Promise<string> {
+export async function signFileLinkToken(
+  key: Uint8Array,
+  claims: FileLinkClaims,
+  ttlSeconds: number | null,
+): Promise<string> {
   const jwt = new SignJWT({ chat: claims.chatId, file: claims.fileId, scope: FILE_SCOPE, ims: claims.issuedMs })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt(Math.floor(claims.issuedMs / 1000));

@@ -1,4 +1,6 @@
-/** Why a preview or a diff was refused. Each code has its status in api/http-errors.ts. */
+import { SidecarError } from '../errors.ts';
+
+/** Why a preview or a diff was refused. Each code has its status in errors.ts. */
 export type PreviewErrorCode =
   | 'ERR_PREVIEW_TOO_LARGE' // 413: the file is over maxBytes
   | 'ERR_PREVIEW_UNZIPPED_TOO_LARGE' // 413: a zip inflates past maxUnzippedBytes (declared or actual)
@@ -11,11 +13,10 @@ export type PreviewErrorCode =
   | 'ERR_PREVIEW_BUSY'; // 503: too many renders waiting
 
 /** A refusal with a message written for the user; crosses the worker boundary as { code, message }. */
-export class PreviewError extends Error {
-  readonly code: PreviewErrorCode;
+export class PreviewError extends SidecarError {
+  declare readonly code: PreviewErrorCode;
   constructor(code: PreviewErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 
   /** The same input always gets the same answer: cache it. Timeouts and a full queue are not. */

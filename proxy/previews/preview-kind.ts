@@ -1,4 +1,4 @@
-import { extensionOf } from '../artifacts/format-label.ts';
+import { extensionOf } from '../workspace/format-label.ts';
 import type { TextLanguage } from './text-render.ts';
 
 /** How a file is previewed, by its extension: what a renderer on the worker does with it. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import type { BlobStore } from '../artifacts/blob-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
 import { PreviewCache } from './preview-cache.ts';
 import { DEFAULT_PREVIEW_LIMITS, PREVIEW_COLUMNS, PREVIEW_ROWS, PREVIEW_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';

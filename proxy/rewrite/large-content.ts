@@ -1,4 +1,4 @@
-import type { KernelFrame } from '../gateway/kernel-frame.ts';
+import type { KernelFrame } from '../wire/kernel-frame.ts';
 import { spliceFields, topLevelFields, type FieldSpan } from './json-fields.ts';
 import { rewriteJsonStringWindows } from './json-string-windows.ts';
 

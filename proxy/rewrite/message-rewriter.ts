@@ -1,4 +1,4 @@
-import { isPlainObject, type KernelFrame } from '../gateway/kernel-frame.ts';
+import { isPlainObject, type KernelFrame } from '../wire/kernel-frame.ts';
 import { rewriteLargeContent } from './large-content.ts';
 import type { PathRewriter } from './path-rewriter.ts';
 

@@ -1,4 +1,4 @@
-import type { KernelFrame } from '../gateway/kernel-frame.ts';
+import type { KernelFrame } from '../wire/kernel-frame.ts';
 import { rewriteOutgoing } from './message-rewriter.ts';
 import type { PathRewriter } from './path-rewriter.ts';
 

@@ -1,6 +1,6 @@
 import type { KernelChat } from '../chats/kernel-chats.ts';
 import { KernelChats } from '../chats/kernel-chats.ts';
-import { LowdbRecordStore } from '../artifacts/lowdb-record-store.ts';
+import { LowdbRecordStore } from './lowdb-record-store.ts';
 import type { Logger } from '../logger.ts';
 import { openStores } from './open-stores.ts';
 
@@ -31,7 +31,16 @@ export async function migrateStore(fromDataDir: string, databaseUrl: string, log
   const source = new LowdbRecordStore(fromDataDir);
   const sourceKernels = await KernelChats.open(fromDataDir);
   const target = await openStores({ dataDir: fromDataDir, databaseUrl, databasePoolSize: 2 }, logger);
-  const counts: MigrateCounts = { chats: 0, records: 0, recordsAlreadyThere: 0, owners: 0, skippedLists: 0, outbox: 0, linkRevocations: 0, kernels: 0 };
+  const counts: MigrateCounts = {
+    chats: 0,
+    records: 0,
+    recordsAlreadyThere: 0,
+    owners: 0,
+    skippedLists: 0,
+    outbox: 0,
+    linkRevocations: 0,
+    kernels: 0,
+  };
   try {
     const owedByRecord = new Map((await source.listOutbox()).map((entry) => [entry.recordId, entry]));
     for (const chatId of await source.listChatIds()) {

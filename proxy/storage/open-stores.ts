@@ -1,7 +1,7 @@
-import { BlobStore } from '../artifacts/blob-store.ts';
-import { InProcessFileEventBus, type FileEventBus } from '../artifacts/file-events.ts';
-import { LowdbRecordStore } from '../artifacts/lowdb-record-store.ts';
-import type { RecordStore } from '../artifacts/record-store.ts';
+import { BlobStore } from './blob-store.ts';
+import { InProcessFileEventBus, type FileEventBus } from './file-events.ts';
+import { LowdbRecordStore } from './lowdb-record-store.ts';
+import type { RecordStore } from './record-store.ts';
 import { KernelChats, type KernelChatStore } from '../chats/kernel-chats.ts';
 import type { Logger } from '../logger.ts';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FileOutbox } from '../artifacts/artifact-recorder.ts';
-import type { FileRecord } from '../artifacts/file-record.ts';
-import type { OutboxEntry, RecordStore } from '../artifacts/record-store.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+import type { OutboxEntry, RecordStore } from '../storage/record-store.ts';
 import type { FileLinks } from '../links/file-links.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { fileRecordedPayload } from './webhook-payload.ts';

@@ -1,4 +1,4 @@
-import type { FileRecord } from '../artifacts/file-record.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 
 /** The JSON body of one delivery: one recorded file version. */
 export interface FileRecordedPayload {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { AuthConfigError, signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
+import { AuthConfigError } from '../../proxy/links/link-token.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API auth', () => {
   let api: ApiFixture;

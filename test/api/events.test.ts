@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { afterEach, describe, it } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
-import type { FileSummary, SkippedFile } from '../../proxy/api/files-api-types.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { signToken } from '../support/tokens.ts';
+import type { FileSummary, SkippedFile } from '../../contract/files-api.ts';
+import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 interface SseClient {
   response: http.IncomingMessage;

@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { FileListResponse } from '../../proxy/api/files-api-types.ts';
-import { seed, startApi, url, type ApiFixture } from './api-fixture.ts';
+import type { FileListResponse } from '../../contract/files-api.ts';
+import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 /** Collects a binary body (supertest only buffers text and JSON by itself). */
 function binary(res: unknown, callback: (error: Error | null, body: Buffer) => void) {

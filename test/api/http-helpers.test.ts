@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseByteRange } from '../../proxy/api/byte-range.ts';
 import { contentDisposition } from '../../proxy/api/content-disposition.ts';
-import { statusForCode } from '../../proxy/api/http-errors.ts';
+import { statusForCode } from '../../proxy/errors.ts';
 
 describe('statusForCode', () => {
   const table: Array<[string, number]> = [

@@ -5,9 +5,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
-import type { FileSummary } from '../../proxy/api/files-api-types.ts';
-import { SECRET, startApi, url, type ApiFixture } from './api-fixture.ts';
+import { signToken } from '../support/tokens.ts';
+import type { FileSummary } from '../../contract/files-api.ts';
+import { SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API uploads', () => {
   let api: ApiFixture;

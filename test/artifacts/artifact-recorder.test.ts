@@ -5,8 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
-import { MemoryRecordStore } from '../../proxy/artifacts/memory-record-store.ts';
-import { createFixture, execution, fakeDisk, type Fixture } from './fixture.ts';
+import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
+import { createFixture, execution, fakeDisk, type Fixture } from '../support/recorder-fixture.ts';
 
 describe('artifact recorder', () => {
   let fx: Fixture;

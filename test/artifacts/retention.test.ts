@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { Retention } from '../../proxy/artifacts/retention.ts';
-import { createFixture, type Fixture } from './fixture.ts';
+import { createFixture, type Fixture } from '../support/recorder-fixture.ts';
 
 const HOUR = 60 * 60 * 1000;
 

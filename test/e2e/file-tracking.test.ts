@@ -9,8 +9,8 @@ import { readFile, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FileListResponse, FileSummary } from '../../proxy/api/files-api-types.ts';
-import { signToken } from '../../proxy/api/auth.ts';
+import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
+import { signToken } from '../support/tokens.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 

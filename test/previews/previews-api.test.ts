@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import type { FileListResponse, FileSummary } from '../../proxy/api/files-api-types.ts';
+import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
-import { seed, startApi, url, type ApiFixture } from '../api/api-fixture.ts';
+import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 import { bigCsv, hostileDocx, lyingZipBomb, zipBomb } from './hostile-files.ts';
 import { DOCX_PY, HTML_PY, WORKBOOK_PY, runPython } from './python-files.ts';
 

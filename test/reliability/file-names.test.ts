@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import { withoutBidiControls, type FileListResponse } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';

@@ -12,7 +12,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signToken } from '../../proxy/api/auth.ts';
+import { signToken } from '../support/tokens.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';
 import { rawRequest, rawUpgrade, waitFor } from './reliability-helpers.ts';

@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type Server, type ServerResponse } from 'no
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { packV1, unpackV1, V1_PROTOCOL } from '../../proxy/gateway/wire-v1.ts';
+import { packV1, unpackV1, V1_PROTOCOL } from '../../proxy/wire/wire-v1.ts';
 
 /** What a channels handler learns about the connection it got. */
 export interface ChannelsInfo {

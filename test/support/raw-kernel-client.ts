@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { packLegacyBinary } from '../../proxy/gateway/wire-legacy.ts';
-import { packV1, unpackV1, V1_PROTOCOL } from '../../proxy/gateway/wire-v1.ts';
+import { packLegacyBinary } from '../../proxy/wire/wire-legacy.ts';
+import { packV1, unpackV1, V1_PROTOCOL } from '../../proxy/wire/wire-v1.ts';
 
 export interface KernelMessage {
   header: { msg_id: string; msg_type: string; session: string; username: string; date: string; version: string };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FileRecord } from '../../proxy/artifacts/file-record.ts';
-import type { OutboxEntry, OutboxFactory, RecordDraft, RecordStore } from '../../proxy/artifacts/record-store.ts';
+import type { FileRecord } from '../../proxy/storage/file-record.ts';
+import type { OutboxEntry, OutboxFactory, RecordDraft, RecordStore } from '../../proxy/storage/record-store.ts';
 
 export function fakeRecord(chatId: string, n: number, overrides: Partial<RecordDraft> = {}): RecordDraft {
   return {

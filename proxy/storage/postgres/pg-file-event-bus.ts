@@ -1,5 +1,5 @@
 import type { Client, Pool } from 'pg';
-import { FileEventListeners, type FileEventBus, type FileEventListener } from '../../artifacts/file-events.ts';
+import { FileEventListeners, type FileEventBus, type FileEventListener } from '../file-events.ts';
 import { isValidChatId } from '../../chats/chat-id.ts';
 import { describeError, type Logger } from '../../logger.ts';
 import { query } from './pg-pool.ts';

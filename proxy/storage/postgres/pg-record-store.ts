@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
-import type { SkippedFile } from '../../api/files-api-types.ts';
-import type { FileRecord } from '../../artifacts/file-record.ts';
+import type { SkippedFile } from '../../../contract/files-api.ts';
+import type { FileRecord } from '../file-record.ts';
 import {
   versionAgainst,
   type OutboxEntry,
@@ -9,7 +9,7 @@ import {
   type RecordDraft,
   type RecordStore,
   type StoredFileEvent,
-} from '../../artifacts/record-store.ts';
+} from '../record-store.ts';
 import { assertChatId } from '../../chats/chat-id.ts';
 import { query, transaction } from './pg-pool.ts';
 

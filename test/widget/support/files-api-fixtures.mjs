@@ -19,7 +19,7 @@
  */
 
 import { API_PREFIX } from '../../../contract/files-api.ts';
-import { formatLabel, mimeTypeOf } from '../../../proxy/artifacts/format-label.ts';
+import { formatLabel, mimeTypeOf } from '../../../proxy/workspace/format-label.ts';
 
 const API = `${API_PREFIX}/chats/`;
 

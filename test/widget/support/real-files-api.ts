@@ -14,11 +14,11 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { signToken } from '../../../proxy/api/auth.ts';
+import { signToken } from '../../support/tokens.ts';
 import { createFilesApi } from '../../../proxy/api/files-routes.ts';
 import { API_PREFIX, type FileListResponse } from '../../../contract/files-api.ts';
 import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
-import { createFixture, type Fixture } from '../../artifacts/fixture.ts';
+import { createFixture, type Fixture } from '../../support/recorder-fixture.ts';
 
 export const REAL_API_SECRET = 'widget-tests-secret-0123456789-abcdefgh';
 /** Small, so a refused upload is quick to provoke. */

@@ -5,7 +5,7 @@
 import type * as Widget from '../../../widget/generated-files.ts';
 import type { GeneratedFilesElement } from '../../../widget/generated-files.ts';
 import { filesApiPaths, type FileListResponse, type FileSummary, type FileVersionSummary } from '../../../contract/files-api.ts';
-import type { FileRecord } from '../../../proxy/artifacts/file-record.ts';
+import type { FileRecord } from '../../../proxy/storage/file-record.ts';
 import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
 
 export const BUNDLE_URL = '/dist/widget/generated-files.js';

@@ -1,0 +1,43 @@
+/**
+ * The end-of-execution contract the tracker publishes: whoever wants to know when an execution
+ * starts and ends (the file recorder today) implements ExecutionObserver and is handed to the
+ * relay. It lives with its producer, so executions/ never imports its consumers.
+ */
+import type { SkippedFile } from '../../contract/files-api.ts';
+import type { FileRecord } from '../storage/file-record.ts';
+
+/** Why an execution ended: what the tracker saw. */
+export type ExecutionEndReason =
+  | 'completed' // its execute_reply and status: idle arrived (or one did, and the other not in time)
+  | 'kernel-restarted' // status: restarting
+  | 'kernel-dead' // status: dead
+  | 'socket-closed' // the client or the gateway socket closed first
+  | 'timeout'; // nothing ended it within the execution timeout
+
+export interface ExecutionRef {
+  kernelId: string;
+  msgId: string;
+  owner: string | null;
+}
+
+/** What an execution left behind, as the observer recorded it: the file card's content. */
+export interface ExecutionFiles {
+  recorded: FileRecord[];
+  /** Seen but not kept during this execution's scan (over the size limit or the quota). */
+  skipped: SkippedFile[];
+}
+
+/**
+ * What the kernel-channel relay tells the file tracker. executionStarted resolves once the
+ * before-snapshot is taken (the relay forwards the request only then); executionEnded never
+ * rejects (failures are logged and reported as events), and resolves with what it recorded
+ * when it knows (undefined otherwise).
+ */
+export interface ExecutionObserver {
+  executionStarted(chatId: string, execution: ExecutionRef): Promise<void>;
+  executionEnded(
+    chatId: string,
+    execution: ExecutionRef,
+    reason: ExecutionEndReason,
+  ): Promise<ExecutionFiles | undefined | void>;
+}

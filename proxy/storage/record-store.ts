@@ -1,0 +1,131 @@
+import type { SkippedFile } from '../../contract/files-api.ts';
+import type { FileRecord } from './file-record.ts';
+
+/** A record before the store gives it its version. */
+export type RecordDraft = Omit<FileRecord, 'version'>;
+
+/**
+ * What happened in a chat, numbered by a per-chat sequence that only grows (1, 2, 3…). The SSE
+ * route sends `seq` as the event id and replays from a client's Last-Event-ID.
+ */
+export type StoredFileEvent =
+  | { seq: number; type: 'file'; recordId: string; path: string }
+  | { seq: number; type: 'skipped'; skipped: SkippedFile };
+
+/**
+ * One webhook delivery owed for one recorded file version. Written in the same durable step as
+ * its record, so a crash between recording and delivery loses nothing.
+ */
+export interface OutboxEntry {
+  /** The delivery id receivers use for idempotency. */
+  id: string;
+  chatId: string;
+  recordId: string;
+  /** ISO time it was queued (the record's time): --webhook-max-age counts from here. */
+  createdAt: string;
+  attempts: number;
+  /** ms since the epoch; the next attempt waits until then. */
+  nextAttemptAt: number;
+  /** 'failed': gave up after --webhook-max-age; kept for an operator, never retried. */
+  state: 'pending' | 'failed';
+  /** The last failure, e.g. `HTTP 503` or `ECONNREFUSED` (never the receiver's body). */
+  lastError: string | null;
+}
+
+/** Makes the outbox entries owed for records just appended (one per record, or none). */
+export type OutboxFactory = (chatId: string, appended: readonly FileRecord[]) => OutboxEntry[];
+
+export interface OutboxSummary {
+  pending: number;
+  failed: number;
+  /** ms since the epoch; null when nothing is pending. */
+  nextAttemptAt: number | null;
+}
+
+/**
+ * Where file records live. Records are only ever appended; the latest record of a path is its
+ * current version. Several processes may share one store (PostgreSQL): nothing here relies on
+ * in-process state.
+ */
+export interface RecordStore {
+  /**
+   * Append drafts of one chat, in order, durably (all or none). The store assigns versions: the
+   * path's last version + 1, unique per (chat, path, version), under a per-chat write lock. A
+   * draft whose sha256 equals its path's latest is left out, so two scans of the same change
+   * record it once. Each appended record gets a `file` event. `outboxFor` is called with exactly
+   * the records appended (never with none) and its entries are written in the same durable step.
+   * Returns what was appended.
+   */
+  append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]>;
+  /** Every outbox entry (pending and failed) of every chat: for migration and tests. */
+  listOutbox(): Promise<OutboxEntry[]>;
+  /**
+   * Up to `limit` pending entries due at `now`, earliest first, each leased until `leaseUntil`
+   * (stored as its next attempt): another sidecar claiming meanwhile skips them, and one that
+   * died mid-delivery leaves them due again when the lease ends.
+   */
+  claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  /** Counts for the health endpoint and the earliest next attempt of a pending entry (null: none). */
+  outboxSummary(): Promise<OutboxSummary>;
+  /** Replace one outbox entry by id, or remove it (`null`: delivered or no longer owed). */
+  updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void>;
+  /** Does the store hold anything for this chat? Cheap, and caches nothing for unknown chats. */
+  hasChat(chatId: string): Promise<boolean>;
+  /** Every record of a chat, oldest first; [] for an unknown chat (caching nothing for it). */
+  listChat(chatId: string): Promise<FileRecord[]>;
+  get(chatId: string, id: string): Promise<FileRecord | undefined>;
+  /** Chats that have anything stored (records, owner or skipped files). */
+  listChatIds(): Promise<string[]>;
+  /** Every sha256 some record points to (retention keeps these blobs). */
+  referencedShas(): Promise<Set<string>>;
+  getOwner(chatId: string): Promise<string | null>;
+  /**
+   * Make `owner` the chat's owner unless it has one: the first owner stays (a later kernel
+   * creation must not hand the chat to someone else). Resolves with the owner that stands.
+   */
+  claimOwner(chatId: string, owner: string): Promise<string>;
+  /** Files seen but not kept, as of the chat's last scan. */
+  listSkipped(chatId: string): Promise<SkippedFile[]>;
+  /** Replaces the chat's skipped list; each of `newlySkipped` also gets a `skipped` event. */
+  setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped?: readonly SkippedFile[]): Promise<void>;
+  /** The chat's events with seq > afterSeq, oldest first (at most `limit`). */
+  eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]>;
+  /** The chat's latest event seq; 0 when it has none. */
+  lastEventSeq(chatId: string): Promise<number>;
+  /** When the chat's links were last revoked (ms since the epoch); null: never. */
+  getLinksRevokedAt(chatId: string): Promise<number | null>;
+  /** Links of this chat issued before `at` (ms) no longer open anything. Never moves back. */
+  revokeLinks(chatId: string, at: number): Promise<void>;
+  /** Finish pending writes. */
+  close(): Promise<void>;
+}
+
+/** Versions drafts against each path's latest (version, sha256) and the chat's last event seq; used by every store. */
+export function versionAgainst(
+  latest: Map<string, Pick<FileRecord, 'version' | 'sha256'>>,
+  lastSeq: number,
+  drafts: readonly RecordDraft[],
+): { records: FileRecord[]; events: StoredFileEvent[] } {
+  let seq = lastSeq;
+  const records: FileRecord[] = [];
+  const events: StoredFileEvent[] = [];
+  for (const draft of drafts) {
+    const current = latest.get(draft.path);
+    if (current && current.sha256 === draft.sha256) continue;
+    const record: FileRecord = { ...structuredClone(draft), version: (current?.version ?? 0) + 1 };
+    latest.set(record.path, record);
+    records.push(record);
+    events.push({ seq: ++seq, type: 'file', recordId: record.id, path: record.path });
+  }
+  return { records, events };
+}
+
+/** The latest record of each path, in the order paths were first recorded. */
+export function latestByPath(records: readonly FileRecord[]): Map<string, FileRecord> {
+  const latest = new Map<string, FileRecord>();
+  for (const record of records) {
+    const current = latest.get(record.path);
+    if (!current || record.version > current.version) latest.set(record.path, record);
+  }
+  return latest;
+}

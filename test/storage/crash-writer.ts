@@ -1,0 +1,27 @@
+/**
+ * Child process for crash.test.ts: records files into a lowdb store as fast as it can, in
+ * several chats at once, until it is killed. Prints one line per recorded batch.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
+import { BlobStore } from '../../proxy/storage/blob-store.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import { Workspaces } from '../../proxy/chats/workspaces.ts';
+
+const [dataDir, workspaceRoot] = process.argv.slice(2) as [string, string];
+const workspaces = new Workspaces(workspaceRoot);
+const store = new LowdbRecordStore(dataDir);
+const recorder = new ArtifactRecorder({ store, blobs: new BlobStore(dataDir), workspaces });
+
+async function burst(chatId: string): Promise<void> {
+  const dir = await workspaces.ensure(chatId);
+  for (let i = 0; ; i++) {
+    await mkdir(path.join(dir, 'out'), { recursive: true });
+    await writeFile(path.join(dir, 'out', `f${i % 50}.csv`), `${chatId},${i},${'x'.repeat(i % 4096)}\n`);
+    const { recorded } = await recorder.scan(chatId, { source: 'between-executions' });
+    process.stdout.write(`${recorded.length}\n`);
+  }
+}
+
+await Promise.all(['c0', 'c1', 'c2', 'c3', 'c4'].map((chatId) => burst(chatId)));

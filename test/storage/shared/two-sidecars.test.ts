@@ -1,0 +1,302 @@
+/**
+ * Two sidecar processes (proxy/main.ts, as deployed) on one PostgreSQL and one shared folder,
+ * in front of one real Jupyter Server: kernels and chats cross sidecars, versions are assigned
+ * once, events cross processes, and the faults: one sidecar killed with SIGKILL mid-burst, and
+ * PostgreSQL restarted under running sidecars.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import type { FileListResponse } from '../../../contract/files-api.ts';
+import type { FileRecord } from '../../../proxy/storage/file-record.ts';
+import { startTestBed, type TestBed } from '../../support/harness.ts';
+import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
+import { RawKernelClient } from '../../support/raw-kernel-client.ts';
+import { waitFor } from '../../reliability/reliability-helpers.ts';
+
+const mainTs = path.resolve(import.meta.dirname, '../../../proxy/main.ts');
+const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
+
+interface SidecarProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  stop(): Promise<void>;
+}
+
+let bed: TestBed;
+let cluster: TestPostgres;
+let databaseUrl: string;
+const running: SidecarProcess[] = [];
+
+async function startSidecarProcess(): Promise<SidecarProcess> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', mainTs, '--gateway-url', bed.jupyter.url, '--port', '0', '--workspace-root', bed.workspaceRoot, '--data-dir', path.join(bed.dir, 'shared-store'), '--record-wait-ms', '5000'],
+    { env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const match = /listening on (http:\/\/\S+\/)/.exec(output);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`sidecar exited (${code}): ${output}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const proc: SidecarProcess = {
+    url,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  running.push(proc);
+  return proc;
+}
+
+before(async () => {
+  [bed, cluster] = await Promise.all([startTestBed(), startTestPostgres()]);
+  databaseUrl = await cluster.createDatabase('sidecars');
+});
+
+after(async () => {
+  for (const proc of running) await proc.stop();
+  await cluster?.destroy();
+  await bed?.stop();
+});
+
+async function createKernel(sidecar: SidecarProcess, chat: string): Promise<string> {
+  const res = await fetch(`${sidecar.url}chats/${chat}/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+  assert.equal(res.status, 201);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** The kernel's WebSocket without any chat in the URL: the sidecar must know the kernel's chat. */
+function connect(sidecar: SidecarProcess, kernelId: string): Promise<RawKernelClient> {
+  return RawKernelClient.connect(`${sidecar.url.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, 'legacy');
+}
+
+async function listFiles(sidecar: SidecarProcess, chat: string): Promise<FileListResponse> {
+  const res = await fetch(`${sidecar.url}sidecar/v1/chats/${chat}/files`);
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as FileListResponse;
+}
+
+/** Every record of a chat, straight from the database. */
+async function recordsInDatabase(chat: string): Promise<FileRecord[]> {
+  const client = new pg.Client(databaseUrl);
+  await client.connect();
+  try {
+    return (await client.query<{ record: FileRecord }>('SELECT record FROM file_records WHERE chat_id = $1 ORDER BY seq', [chat])).rows.map((r) => r.record);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Versions 1..n per path without gap or duplicate, no two consecutive versions with the same bytes, every blob present and whole. */
+async function assertVersionsSound(records: FileRecord[]): Promise<void> {
+  const byPath = new Map<string, FileRecord[]>();
+  for (const r of records) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
+  for (const [p, list] of byPath) {
+    const sorted = list.toSorted((a, b) => a.version - b.version);
+    assert.deepEqual(sorted.map((r) => r.version), sorted.map((_, i) => i + 1), `${p}: versions 1..n`);
+    for (let i = 1; i < sorted.length; i++) assert.notEqual(sorted[i]!.sha256, sorted[i - 1]!.sha256, `${p}: version ${i + 1} repeats ${i}`);
+  }
+  for (const record of records) {
+    const blob = await readFile(path.join(bed.dir, 'shared-store', 'blobs', record.sha256.slice(0, 2), record.sha256));
+    assert.equal(sha256(blob), record.sha256, `blob of ${record.path} v${record.version}`);
+  }
+}
+
+/** A minimal SSE reader: events with their ids, and a wait for one that matches. */
+function openEvents(sidecar: SidecarProcess, chat: string, lastEventId?: string) {
+  const events: Array<{ id: string; event: string; data: any }> = [];
+  const waiters: Array<() => void> = [];
+  const req = http.get(`${sidecar.url}sidecar/v1/chats/${chat}/events`, { headers: lastEventId ? { 'last-event-id': lastEventId } : {} }, (res) => {
+    let buffer = '';
+    res.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      let end;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+        const data = field('data');
+        if (data !== undefined) events.push({ id: field('id') ?? '', event: field('event') ?? 'message', data: JSON.parse(data) });
+        for (const wake of waiters.splice(0)) wake();
+      }
+    });
+  });
+  req.on('error', () => {});
+  return {
+    events,
+    async until(what: string, predicate: () => boolean, timeoutMs = 30_000) {
+      const deadline = setTimeout(() => {
+        for (const wake of waiters.splice(0)) wake();
+      }, timeoutMs);
+      try {
+        while (!predicate()) {
+          await new Promise<void>((resolve) => waiters.push(resolve));
+          if (!predicate() && deadline.hasRef() === false) break;
+        }
+      } finally {
+        clearTimeout(deadline);
+      }
+      assert.ok(predicate(), `SSE: ${what}; got ${JSON.stringify(events.map((e) => [e.id, e.event, e.data?.path]))}`);
+    },
+    close: () => req.destroy(),
+  };
+}
+
+describe('two sidecars on one PostgreSQL', () => {
+  let a: SidecarProcess;
+  let b: SidecarProcess;
+  before(async () => {
+    [a, b] = await Promise.all([startSidecarProcess(), startSidecarProcess()]);
+  });
+
+  test('a kernel created through A and connected through B lands in the same chat, and SSE on A sees it; Last-Event-ID resumes on B', async () => {
+    const chat = 'cross';
+    const kernelId = await createKernel(a, chat);
+    const sse = openEvents(a, chat);
+    const client = await connect(b, kernelId);
+    await client.execute("open('/mnt/data/from-b.csv', 'w').write('b,1\\n')");
+    await client.execute("open('/mnt/data/from-b.csv', 'w').write('b,2\\n')");
+    await client.execute("open('/mnt/data/second.csv', 'w').write('x\\n')");
+    await client.close();
+    assert.deepEqual((await listFiles(a, chat)).files.map((f) => [f.path, f.version]).sort(), [['from-b.csv', 2], ['second.csv', 1]]);
+    await sse.until('three file events from B', () => sse.events.filter((e) => e.event === 'file').length >= 3);
+    sse.close();
+    assert.deepEqual(sse.events.map((e) => e.id), ['1', '2', '3']);
+
+    // A client that saw event 1 reconnects to B: it gets 2 and 3, once each.
+    const resumed = openEvents(b, chat, '1');
+    await resumed.until('events after 1', () => resumed.events.length >= 2);
+    resumed.close();
+    assert.deepEqual(resumed.events.map((e) => [e.id, e.data.path, e.data.version]), [['2', 'from-b.csv', 2], ['3', 'second.csv', 1]]);
+  });
+
+  test('two kernels of one chat, through A and through B at once, each overwriting the same file 20 times: every version once', async () => {
+    const chat = 'overwrite';
+    const [k1, k2] = await Promise.all([createKernel(a, chat), createKernel(b, chat)]);
+    const [c1, c2] = await Promise.all([connect(a, k1), connect(b, k2)]);
+    const write = (tag: string, i: number) => `open('/mnt/data/same.csv', 'w').write('${tag},${i}\\n' * ${i + 1})`;
+    // At once: both sidecars scan the same changes; some writes are overwritten before any scan sees them.
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < 20; i++) await c1.execute(write('a', i));
+      })(),
+      (async () => {
+        for (let i = 0; i < 20; i++) await c2.execute(write('b', i));
+      })(),
+    ]);
+    const concurrent = await recordsInDatabase(chat);
+    await assertVersionsSound(concurrent);
+    const final = await readFile(path.join(bed.workspaceRoot, chat, 'same.csv'));
+    assert.equal(concurrent.at(-1)!.sha256, sha256(final), 'the last version is what is on disk');
+    // Taking turns (each execution recorded before the next starts): exactly one version per write.
+    for (let i = 0; i < 20; i++) {
+      await c1.execute(write('turn-a', i));
+      await c2.execute(write('turn-b', i));
+    }
+    const all = await recordsInDatabase(chat);
+    await assertVersionsSound(all);
+    assert.equal(all.length - concurrent.length, 40, 'exactly 40 new versions');
+    await Promise.all([c1.close(), c2.close()]);
+  });
+
+  test('kill -9 of A during a burst in one chat: B keeps serving; every version recorded once, every blob present', async () => {
+    const chat = 'killed';
+    const victim = await startSidecarProcess();
+    const [k1, k2] = await Promise.all([createKernel(victim, chat), createKernel(b, chat)]);
+    const [c1, c2] = await Promise.all([connect(victim, k1), connect(b, k2)]);
+    let victimRuns = 0;
+    const burst = (async () => {
+      for (let i = 0; i < 200; i++) {
+        await c1.execute(`import os\nfor j in range(3): open(f'/mnt/data/a{j}.csv', 'w').write(os.urandom(800).hex())`, { timeoutMs: 10_000 });
+        victimRuns++;
+      }
+    })().catch(() => 'killed');
+    const survivor = (async () => {
+      for (let i = 0; i < 15; i++) await c2.execute(`import os\nfor j in range(3): open(f'/mnt/data/b{j}.csv', 'w').write(os.urandom(800).hex())`);
+    })();
+    await waitFor('the victim recorded a few executions', () => victimRuns >= 3, 30_000);
+    victim.child.kill('SIGKILL');
+    assert.equal(await burst, 'killed');
+    await survivor;
+    // One more execution through B scans what the killed sidecar left unrecorded.
+    await c2.execute('1 + 1');
+    await c2.close();
+    await c1.close().catch(() => {});
+    const records = await recordsInDatabase(chat);
+    await assertVersionsSound(records);
+    const listed = (await listFiles(b, chat)).files;
+    for (const name of ['a0.csv', 'a1.csv', 'a2.csv', 'b0.csv', 'b1.csv', 'b2.csv']) {
+      const onDisk = sha256(await readFile(path.join(bed.workspaceRoot, chat, name)));
+      assert.equal(listed.find((f) => f.path === name)?.sha256, onDisk, `${name}: its current bytes are recorded`);
+    }
+  });
+
+  test('PostgreSQL restarted under running sidecars: kernels keep working, the files API answers 503 with a code, then everything catches up', async () => {
+    const chat = 'outage';
+    const kernelId = await createKernel(a, chat);
+    const client = await connect(a, kernelId);
+    await client.execute("open('/mnt/data/before.csv', 'w').write('before\\n')");
+    const sse = openEvents(a, chat);
+    await sse.until('connected', () => true);
+
+    await cluster.stop();
+    const run = await client.execute("open('/mnt/data/during.csv', 'w').write('during\\n')\nprint('still here')");
+    assert.equal(run.stream, 'still here\n', 'kernel traffic flows while the database is down');
+    const res = await fetch(`${a.url}sidecar/v1/chats/${chat}/files`, { signal: AbortSignal.timeout(15_000) });
+    assert.equal(res.status, 503);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ERR_STORE_UNAVAILABLE');
+    const health = (await (await fetch(`${a.url}sidecar/v1/health`)).json()) as { database: string };
+    assert.equal(health.database, 'down');
+
+    await cluster.start();
+    await waitFor('both sidecars report the database up', async () => {
+      const states = await Promise.all([a, b].map(async (s) => ((await (await fetch(`${s.url}sidecar/v1/health`)).json()) as { database: string }).database));
+      return states.every((s) => s === 'up');
+    }, 30_000, 100);
+    // The next scan of the chat (an execution through B) records what was written during the outage.
+    const again = await connect(b, kernelId);
+    await again.execute("open('/mnt/data/after.csv', 'w').write('after\\n')");
+    await again.close();
+    await client.close();
+    const files = (await listFiles(a, chat)).files.map((f) => f.path).sort();
+    assert.deepEqual(files, ['after.csv', 'before.csv', 'during.csv']);
+    // SSE on A, connected before the outage, gets the new files through a re-LISTENed connection.
+    await sse.until('during.csv and after.csv', () => ['during.csv', 'after.csv'].every((p) => sse.events.some((e) => e.data?.path === p)));
+    sse.close();
+    assert.equal(new Set(sse.events.map((e) => e.id)).size, sse.events.length, 'no event twice');
+  });
+});
+
+describe('a sidecar that cannot reach its database at start', () => {
+  test('exits non-zero with one line naming the problem, never the password', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, '--gateway-url', 'http://127.0.0.1:9/', '--port', '0', '--data-dir', path.join(bed.dir, 'nodb')], {
+      env: { ...process.env, DATABASE_URL: 'postgres://user:hunter2-secret@127.0.0.1:1/db' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.notEqual(code, 0);
+    assert.match(stderr, /ERR_DATABASE_UNREACHABLE/);
+    assert.doesNotMatch(stderr, /hunter2/);
+    // The one line about the database (the other is the warning that the files API has no secret).
+    assert.deepEqual(stderr.trim().split('\n').filter((line) => !line.includes('FILES_API_SECRET')).length, 1, stderr);
+  });
+});

@@ -38,6 +38,10 @@ export interface SidecarOptions {
   uploadMaxBytes: number | null;
   /** Workspace files untouched this many days are deleted (their records and copies stay); null: never. */
   workspaceMaxAgeDays: number | null;
+  /** Watch local workspaces with inotify so a scan stats only touched paths (full walks stay the fallback). */
+  watchWorkspaces: boolean;
+  /** A watched workspace is still walked whole at least this often. */
+  workspaceAuditMs: number;
   executionTimeoutMs: number;
   recordWaitMs: number;
   gatewayTimeoutMs: number;
@@ -70,6 +74,8 @@ export const OPTION_SPECS: Record<string, Spec> = {
   chatQuotaBytes: { flag: 'chat-quota-mb', env: 'CHAT_QUOTA_MB', help: 'Bytes kept per chat before new files are reported, not kept (default 5120).' },
   uploadMaxBytes: { flag: 'upload-max-mb', env: 'UPLOAD_MAX_MB', help: 'Largest upload (default 100).' },
   workspaceMaxAgeDays: { flag: 'workspace-max-age-days', env: 'WORKSPACE_MAX_AGE_DAYS', help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).' },
+  watchWorkspaces: { flag: 'watch-workspaces', env: 'WATCH_WORKSPACES', help: 'Watch workspaces on local file systems (inotify) so a scan looks only at touched files; network and FUSE file systems are always walked whole (default on; --no-watch-workspaces to walk every time).' },
+  workspaceAuditMs: { flag: 'workspace-audit-min', env: 'WORKSPACE_AUDIT_MIN', help: 'A watched workspace is still walked whole at least this often, in minutes (default 10).' },
   executionTimeoutMs: { flag: 'execution-timeout-s', env: 'EXECUTION_TIMEOUT_S', help: 'An execution still running after this long is closed for tracking (default 3600).' },
   recordWaitMs: { flag: 'record-wait-ms', env: 'RECORD_WAIT_MS', help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).' },
   gatewayTimeoutMs: { flag: 'gateway-timeout-s', env: 'GATEWAY_TIMEOUT_S', help: 'A gateway that does not answer in this long gets a 504 (default 60).' },
@@ -181,6 +187,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     chatQuotaBytes: positiveNumber('chatQuotaBytes', get('chatQuotaBytes'), 1024 * 1024),
     uploadMaxBytes: positiveNumber('uploadMaxBytes', get('uploadMaxBytes'), 1024 * 1024),
     workspaceMaxAgeDays: positiveNumber('workspaceMaxAgeDays', get('workspaceMaxAgeDays'), 1),
+    watchWorkspaces: bool(get('watchWorkspaces')) ?? true,
+    workspaceAuditMs: positiveNumber('workspaceAuditMs', get('workspaceAuditMs'), 60_000) ?? 600_000,
     executionTimeoutMs: positiveNumber('executionTimeoutMs', get('executionTimeoutMs'), 1000) ?? 3_600_000,
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
     gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,

@@ -63,6 +63,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     blobs,
     workspaces,
     logger,
+    watch: options.watchWorkspaces && { auditIntervalMs: options.workspaceAuditMs },
     policy: createTrackingPolicy({
       extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
       maxFileBytes: options.maxFileBytes ?? undefined,

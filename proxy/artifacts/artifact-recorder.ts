@@ -17,7 +17,8 @@ import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS, latestByPath, type RecordStore } from './record-store.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from './tracking-policy.ts';
 import { normalizeUploadPath, resolveUploadTarget } from './upload-target.ts';
-import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry } from './workspace-snapshot.ts';
+import { diffSnapshot, resolveWorkspace, walkSnapshot, type SnapshotEntry, type WorkspaceSnapshot } from './workspace-snapshot.ts';
+import { ChangeJournal, type ChangeJournalOptions } from './change-journal.ts';
 import { WorkspaceWalker } from './workspace-walker.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
@@ -34,6 +35,12 @@ export interface ArtifactRecorderOptions {
   walker?: WorkspaceWalker;
   /** Chats whose known file state stays in memory (least recently used dropped first). */
   maxCachedChats?: number;
+  /**
+   * Watch workspaces with inotify so a scan stats only the paths touched since the chat's last
+   * scan (`ChangeJournal`; it falls back to a full walk whenever events cannot be trusted).
+   * Off by default here; the sidecar turns it on (`--watch-workspaces`).
+   */
+  watch?: boolean | ChangeJournalOptions;
   now?: () => Date;
 }
 
@@ -88,6 +95,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #walker: WorkspaceWalker;
   readonly #ownsWalker: boolean;
   readonly #maxCachedChats: number;
+  readonly #journal: ChangeJournal | null;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -105,6 +113,13 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
     this.#ownsWalker = !options.walker;
     this.#walker = options.walker ?? new WorkspaceWalker();
+    const watch = options.watch ?? false;
+    this.#journal = watch ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) }) : null;
+  }
+
+  /** The change journal, when workspaces are watched (for tests and the bench). */
+  get journal(): ChangeJournal | null {
+    return this.#journal;
   }
 
   /** How many chats' file states are in memory now. */
@@ -114,6 +129,7 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   /** Stops the walker threads it made; scans after this fail. */
   async close(): Promise<void> {
+    await this.#journal?.close();
     if (this.#ownsWalker) await this.#walker.close();
   }
 
@@ -158,7 +174,17 @@ export class ArtifactRecorder implements ExecutionObserver {
   /** Snapshot the chat's workspace and record every new or changed tracked file. */
   async scan(chatId: string, cause: ScanCause): Promise<ScanResult> {
     assertChatId(chatId);
-    return this.#busy(() => this.#locks.run(chatId, () => this.#scanLocked(chatId, cause)));
+    return this.#busy(() =>
+      this.#locks.run(chatId, async () => {
+        try {
+          return await this.#scanLocked(chatId, cause);
+        } catch (error) {
+          // The journal's window was taken: without this the paths it held would not be looked at again.
+          this.#journal?.invalidate(chatId);
+          throw error;
+        }
+      }),
+    );
   }
 
   /**
@@ -299,7 +325,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
     const owner = incomingOwner ?? state.owner;
     const realDir = await resolveWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
-    const snapshot = realDir === null ? new Map<string, SnapshotEntry>() : await walkSnapshot(realDir, this.policy, this.#walker);
+    const { snapshot, covered } = realDir === null ? { snapshot: new Map<string, SnapshotEntry>(), covered: null } : await this.#look(chatId, realDir, state);
     const { added, changed } = diffSnapshot(state.files, snapshot);
     const candidates = [...added, ...changed];
 
@@ -369,7 +395,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
 
     for (const rel of state.skipped.keys()) {
-      if (!snapshot.has(rel)) {
+      if (!snapshot.has(rel) && (covered === null || covered.has(rel))) {
         state.skipped.delete(rel);
         skippedChanged = true;
       }
@@ -383,6 +409,21 @@ export class ArtifactRecorder implements ExecutionObserver {
     if (skippedChanged) await this.#store.setSkipped(chatId, [...state.skipped.values()]);
     for (const skipped of newlySkipped) this.events.emit(chatId, { type: 'skipped', skipped });
     return { recorded: pending.map((p) => p.record), skipped: newlySkipped };
+  }
+
+  /**
+   * The workspace as it is now: the touched paths only when the journal vouches for the rest
+   * (`covered` says which paths were looked at), else a full walk (`covered` null). Skipped files
+   * are always looked at, so a failed copy is retried and a vanished one forgotten.
+   */
+  async #look(
+    chatId: string,
+    realDir: string,
+    state: ChatState,
+  ): Promise<{ snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> | null }> {
+    const plan = this.#journal ? await this.#journal.plan(chatId, realDir, state.skipped.keys()) : null;
+    if (plan?.kind === 'touched') return plan;
+    return { snapshot: await walkSnapshot(realDir, this.policy, this.#walker), covered: null };
   }
 
   /**

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, open, rm, utimes, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
+import { ArtifactRecorder, type ArtifactRecorderOptions } from '../../proxy/artifacts/artifact-recorder.ts';
 import { BlobStore, type BlobFs } from '../../proxy/artifacts/blob-store.ts';
 import { LowdbRecordStore } from '../../proxy/artifacts/lowdb-record-store.ts';
 import type { RecordStore } from '../../proxy/artifacts/record-store.ts';
@@ -31,6 +31,7 @@ export async function createFixture(
     blobFs?: Partial<BlobFs>;
     store?: (dataDir: string) => RecordStore;
     maxCachedChats?: number;
+    watch?: ArtifactRecorderOptions['watch'];
   } = {},
 ): Promise<Fixture> {
   const base = await mkdtemp(path.join(tmpdir(), 'artifacts-test-'));
@@ -45,6 +46,7 @@ export async function createFixture(
       workspaces,
       policy: createTrackingPolicy(options.policy),
       maxCachedChats: options.maxCachedChats,
+      watch: options.watch,
     });
     return {
       base,

@@ -207,4 +207,16 @@ export function sampleRss(pid: number, everyMs = 25) {
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat (process time, not wall time). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, in parentheses): utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** USER_HZ: 100 on every Linux build the bench runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_S = 100;
+
 export const MB = 1024 * 1024;

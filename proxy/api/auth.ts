@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
 import { ApiError } from './http-errors.ts';
 
@@ -22,6 +22,10 @@ export class AuthConfigError extends Error {
 }
 
 const MIN_SECRET_BYTES = 32;
+
+/** jose is loaded on the first token, not at start: an open API (and the idle process) never needs it. */
+let jose: Promise<typeof import('jose')> | null = null;
+const loadJose = () => (jose ??= import('jose'));
 
 export function secretKey(secret: string): Uint8Array {
   const key = new TextEncoder().encode(secret);
@@ -54,11 +58,12 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       throw new ApiError('ERR_UNAUTHORIZED', 'A token is required: send "Authorization: Bearer <token>" or ?token=<token>.');
     }
     let payload: JWTPayload;
+    const { jwtVerify, errors } = await loadJose();
     try {
       ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'] }));
     } catch (error) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      const expired = error instanceof joseErrors.JWTExpired;
+      const expired = error instanceof errors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
     }
     if (payload.chat !== undefined && !isValidChatId(payload.chat)) {
@@ -83,6 +88,7 @@ export async function signToken(
   claims: { chat?: string; sub?: string },
   options: { expiresIn?: string | number } = {},
 ): Promise<string> {
+  const { SignJWT } = await loadJose();
   const jwt = new SignJWT(claims.chat ? { chat: claims.chat } : {}).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
   if (claims.sub) jwt.setSubject(claims.sub);
   jwt.setExpirationTime(options.expiresIn ?? '1h');

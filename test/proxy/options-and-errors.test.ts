@@ -40,6 +40,16 @@ test('options: flags over environment, verified with coded errors', () => {
   }
 });
 
+test('options: workspaces are watched by default, audited every 10 minutes; both can be changed', () => {
+  const defaults = resolveOptions(parseFlags(['--gateway-url', 'http://h']), {});
+  assert.equal(defaults.watchWorkspaces, true);
+  assert.equal(defaults.workspaceAuditMs, 600_000);
+  const set = resolveOptions(parseFlags(['--gateway-url', 'http://h', '--no-watch-workspaces', '--workspace-audit-min', '0.5']), {});
+  assert.equal(set.watchWorkspaces, false);
+  assert.equal(set.workspaceAuditMs, 30_000);
+  assert.equal(resolveOptions(parseFlags(['--gateway-url', 'http://h']), { WATCH_WORKSPACES: 'off' }).watchWorkspaces, false);
+});
+
 test('chat prefix: valid ids pass, escapes are refused', () => {
   assert.deepEqual(splitChatPrefix('/chats/a-1/api/kernels?x=1'), { chatId: 'a-1', prefix: '/chats/a-1', rest: '/api/kernels?x=1' });
   assert.equal(splitChatPrefix('/api/kernels'), null);

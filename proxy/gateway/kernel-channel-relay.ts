@@ -5,6 +5,7 @@ import { rewriteIncoming } from '../rewrite/message-rewriter.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from './kernel-frame.ts';
+import { holdWritesUntilNextTick } from './tick-cork.ts';
 
 export interface RelayOptions {
   codec: WireCodec;
@@ -137,6 +138,7 @@ export class KernelChannelRelay {
   /** Send with backpressure: stop reading `source` while `target` has too much unsent. */
   private send(target: WebSocket, source: WebSocket, frame: EncodedFrame): void {
     if (target.readyState !== target.OPEN) return;
+    holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
       if (source.isPaused && target.bufferedAmount < this.options.highWaterMark / 2) source.resume();
     });

@@ -76,6 +76,8 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
   const log = createWriteStream(path.join(bed.dir, 'sidecar.log'));
   const sidecarUrl = `http://127.0.0.1:${port}/`;
   const args = [
+    // As the bin runs it: the node flags of its shebang line.
+    ...(await shebangNodeFlags(path.join(ROOT, 'dist/proxy/main.js'))),
     // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
     ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
     'dist/proxy/main.js',
@@ -172,6 +174,13 @@ export async function startKernel(bench: BenchBed, via: 'sidecar' | 'direct', ch
 export function connectTo(bench: BenchBed, kernelId: string, via: 'sidecar' | 'direct', chatId: string | null, format: 'legacy' | 'v1' = 'legacy') {
   const base = via === 'sidecar' ? `${bench.sidecarUrl}chats/${chatId}/` : bench.gatewayUrl;
   return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bench.token}`, format);
+}
+
+/** The node flags in a script's `#!/usr/bin/env -S node --flag ...` line. */
+async function shebangNodeFlags(script: string): Promise<string[]> {
+  const first = (await readFile(script, 'utf8')).split('\n', 1)[0]!;
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words[0] === 'node' ? words.slice(1) : [];
 }
 
 /** Resident set size of a process, from /proc (bytes). */

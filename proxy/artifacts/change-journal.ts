@@ -1,4 +1,4 @@
-import { readFileSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { quietLogger, describeError, type Logger } from '../logger.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
@@ -81,6 +81,19 @@ function readMaxQueuedEvents(): number {
 class TooManyFoldersError extends Error {}
 
 /**
+ * `lstat`, synchronously: only ever called for watched workspaces, which are on local file
+ * systems (never a network one that could hang), for a handful of touched paths, where a promise
+ * per call costs more than the call.
+ */
+function statOrNull(file: string): Stats | null {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false }) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Knows, per chat, which workspace paths were touched since that chat's last scan, from inotify
  * (one `fs.watch` per folder), so a scan can `lstat` those paths instead of every file.
  *
@@ -160,7 +173,7 @@ export class ChangeJournal {
       return this.#walkAfterAttach(chatId, realDir, 'events-may-have-overflowed');
     if (this.#auditMs > 0 && this.#now() - chat.lastWalkAt >= this.#auditMs)
       return this.#walkAfterAttach(chatId, realDir, 'audit');
-    const root = await lstat(realDir).catch(() => null);
+    const root = statOrNull(realDir);
     if (!root?.isDirectory() || root.ino !== chat.rootIno)
       return this.#walkAfterAttach(chatId, realDir, 'workspace-replaced');
 
@@ -197,18 +210,15 @@ export class ChangeJournal {
   /** Stats the touched paths, never through a folder that is not the one watched. */
   async #lookAt(chatId: string, chat: ChatWatch, touched: Set<string>): Promise<ScanPlan> {
     const snapshot: WorkspaceSnapshot = new Map();
-    const folderOk = new Map<string, Promise<boolean>>([['', Promise.resolve(true)]]);
+    const folderOk = new Map<string, boolean>([['', true]]);
     // A folder is trusted when it and each parent are the very folders watched (same inode).
-    const trusted = (rel: string): Promise<boolean> => {
+    const trusted = (rel: string): boolean => {
       let result = folderOk.get(rel);
-      if (!result) {
+      if (result === undefined) {
         const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-        result = trusted(parent).then(async (ok) => {
-          const folder = chat.folders.get(rel);
-          if (!ok || !folder) return false;
-          const stats = await lstat(`${chat.realDir}/${rel}`).catch(() => null);
-          return Boolean(stats?.isDirectory() && stats.ino === folder.ino);
-        });
+        const folder = chat.folders.get(rel);
+        const stats = folder && trusted(parent) ? statOrNull(`${chat.realDir}/${rel}`) : null;
+        result = Boolean(folder && stats?.isDirectory() && stats.ino === folder.ino);
         folderOk.set(rel, result);
       }
       return result;
@@ -216,13 +226,8 @@ export class ChangeJournal {
     const newFolders: Array<[string, number]> = [];
     for (const rel of touched) {
       const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
-      if (!(await trusted(parent))) continue; // gone, replaced or never watched: its files are gone with it
-      let stats: Stats | null;
-      try {
-        stats = await lstat(`${chat.realDir}/${rel}`);
-      } catch {
-        stats = null;
-      }
+      if (!trusted(parent)) continue; // gone, replaced or never watched: its files are gone with it
+      const stats = statOrNull(`${chat.realDir}/${rel}`);
       const watched = chat.folders.get(rel);
       if (watched && (!stats?.isDirectory() || stats.ino !== watched.ino)) this.#unwatchSubtree(chat, rel);
       if (!stats) continue;

@@ -1,5 +1,5 @@
-import { watch as fsWatch } from 'node:fs';
-import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, unlinkSync, watch as fsWatch } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -71,12 +71,18 @@ export class InotifyBarrier {
     });
     const file = path.join(this.#dir, `b${n}`);
     try {
-      await writeFile(file, '');
+      // Synchronous on purpose: a local temp folder, microseconds, against a thread-pool round trip
+      // per call that made each scan of an empty workspace ~1 ms slower.
+      closeSync(openSync(file, 'w'));
       await delivered;
     } finally {
       clearTimeout(timer);
       this.#waiters.delete(n);
-      unlink(file).catch(() => {});
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone: nothing to clean
+      }
     }
     if (this.#failed) throw this.#failed;
   }

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler } from 'express';
+import type * as Jose from 'jose';
 import type { JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
 import { ApiError } from './http-errors.ts';
@@ -24,7 +25,7 @@ export class AuthConfigError extends Error {
 const MIN_SECRET_BYTES = 32;
 
 /** jose is loaded on the first token, not at start: an open API (and the idle process) never needs it. */
-let jose: Promise<typeof import('jose')> | null = null;
+let jose: Promise<typeof Jose> | null = null;
 const loadJose = () => (jose ??= import('jose'));
 
 export function secretKey(secret: string): Uint8Array {

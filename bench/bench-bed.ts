@@ -76,6 +76,8 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
   const log = createWriteStream(path.join(bed.dir, 'sidecar.log'));
   const sidecarUrl = `http://127.0.0.1:${port}/`;
   const args = [
+    // As the bin runs it: the node flags of its shebang line.
+    ...(await shebangNodeFlags(path.join(ROOT, 'dist/proxy/main.js'))),
     // e.g. BENCH_SIDECAR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the sidecar.
     ...(process.env.BENCH_SIDECAR_NODE_ARGS ? process.env.BENCH_SIDECAR_NODE_ARGS.split(' ') : []),
     'dist/proxy/main.js',
@@ -174,6 +176,13 @@ export function connectTo(bench: BenchBed, kernelId: string, via: 'sidecar' | 'd
   return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bench.token}`, format);
 }
 
+/** The node flags in a script's `#!/usr/bin/env -S node --flag ...` line. */
+async function shebangNodeFlags(script: string): Promise<string[]> {
+  const first = (await readFile(script, 'utf8')).split('\n', 1)[0]!;
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  return words[0] === 'node' ? words.slice(1) : [];
+}
+
 /** Resident set size of a process, from /proc (bytes). */
 export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -206,5 +215,17 @@ export function sampleRss(pid: number, everyMs = 25) {
     },
   };
 }
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/PID/stat (process time, not wall time). */
+export async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces, in parentheses): utime and stime are 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** USER_HZ: 100 on every Linux build the bench runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_S = 100;
 
 export const MB = 1024 * 1024;

@@ -4,7 +4,7 @@
  * table and writes it to BENCHMARKS.md. Not a test: CI does not run it.
  */
 import path from 'node:path';
-import { startBenchBed, type BenchBed } from './bench-bed.ts';
+import { MB, rssBytes, sampleRss, startBenchBed, type BenchBed } from './bench-bed.ts';
 import { benchExecuteRoundTrip } from './execute-round-trip.ts';
 import { benchOutputHeavy } from './output-heavy.ts';
 import { benchSnapshotCost } from './snapshot-cost.ts';
@@ -68,7 +68,25 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       console.log(`[bench] ${scenario.name}…`);
       try {
-        const result = await scenario.run(bench, quick);
+        // Idle and peak RSS of the sidecar for every scenario that uses it (2 and 4 report their own).
+        const pid = scenario.needsBed && ![2, 4].includes(scenario.n) ? bench!.sidecar.pid! : null;
+        const idle = pid ? await rssBytes(pid) : 0;
+        const rss = pid ? sampleRss(pid) : null;
+        const result = await scenario.run(bench, quick).finally(() => rss?.stop());
+        if (rss) {
+          const peakMb = (await rss.stop()).peak / MB;
+          const idleMb = idle / MB;
+          result.rows.push({
+            scenario: scenario.name,
+            metric: 'sidecar RSS: idle before → peak during',
+            unit: 'MB',
+            direct: { median: idleMb, p95: idleMb, count: 1 },
+            sidecar: { median: peakMb, p95: peakMb, count: 1 },
+            ratio: peakMb / idleMb,
+            goal: 'report',
+            pass: null,
+          });
+        }
         rows.push(...result.rows);
         notes.set(scenario.name, result.notes);
         console.log(consoleTable(result.rows));

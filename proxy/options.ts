@@ -46,6 +46,10 @@ export interface SidecarOptions {
   uploadMaxBytes: number | null;
   /** Workspace files untouched this many days are deleted (their records and copies stay); null: never. */
   workspaceMaxAgeDays: number | null;
+  /** Watch local workspaces with inotify so a scan stats only touched paths (full walks stay the fallback). */
+  watchWorkspaces: boolean;
+  /** A watched workspace is still walked whole at least this often. */
+  workspaceAuditMs: number;
   executionTimeoutMs: number;
   recordWaitMs: number;
   /** A scan of a workspace gives up after this long (ERR_SCAN_TIMEOUT); the next scan finds the rest. */
@@ -178,6 +182,16 @@ export const OPTION_SPECS: Record<string, Spec> = {
     flag: 'workspace-max-age-days',
     env: 'WORKSPACE_MAX_AGE_DAYS',
     help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).',
+  },
+  watchWorkspaces: {
+    flag: 'watch-workspaces',
+    env: 'WATCH_WORKSPACES',
+    help: 'Watch workspaces on local file systems (inotify) so a scan looks only at touched files; network and FUSE file systems are always walked whole (default on; --no-watch-workspaces to walk every time).',
+  },
+  workspaceAuditMs: {
+    flag: 'workspace-audit-min',
+    env: 'WORKSPACE_AUDIT_MIN',
+    help: 'A watched workspace is still walked whole at least this often, in minutes (default 10).',
   },
   executionTimeoutMs: {
     flag: 'execution-timeout-s',
@@ -545,6 +559,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     chatQuotaBytes: positiveNumber('chatQuotaBytes', get('chatQuotaBytes'), 1024 * 1024),
     uploadMaxBytes: positiveNumber('uploadMaxBytes', get('uploadMaxBytes'), 1024 * 1024),
     workspaceMaxAgeDays: positiveNumber('workspaceMaxAgeDays', get('workspaceMaxAgeDays'), 1),
+    watchWorkspaces: bool(get('watchWorkspaces')) ?? true,
+    workspaceAuditMs: positiveNumber('workspaceAuditMs', get('workspaceAuditMs'), 60_000) ?? 600_000,
     executionTimeoutMs: positiveNumber('executionTimeoutMs', get('executionTimeoutMs'), 1000) ?? 3_600_000,
     recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
     scanTimeoutMs: positiveNumber('scanTimeoutMs', get('scanTimeoutMs'), 1000) ?? 120_000,

@@ -92,6 +92,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     workspaces,
     logger,
     outbox: webhooks ?? undefined,
+    watch: options.watchWorkspaces && { auditIntervalMs: options.workspaceAuditMs },
     policy: createTrackingPolicy({
       extensions: options.trackExtensions?.includes('*') ? '*' : (options.trackExtensions ?? undefined),
       maxFileBytes: options.maxFileBytes ?? undefined,

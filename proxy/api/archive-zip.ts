@@ -1,6 +1,5 @@
 import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { extensionOf } from '../workspace/format-label.ts';
@@ -24,6 +23,8 @@ export async function sendArchive(
   blobs: BlobStore,
   logger: Logger,
 ): Promise<void> {
+  // Loaded on the first zip request: most sidecars never serve one, and yazl stays out of the idle heap.
+  const { ZipFile } = await import('yazl');
   const zip = new ZipFile();
   for (const record of records) {
     zip.addReadStreamLazy(

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
-import { FILE_SCOPE, fileLinkClaimsOf, secretKey } from '../links/link-token.ts';
+import { FILE_SCOPE, fileLinkClaimsOf, loadJose, secretKey } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 export interface AuthOptions {
@@ -70,12 +70,13 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       );
     }
     let payload: JWTPayload;
+    const { jwtVerify, errors } = await loadJose();
     try {
       // `exp` is required below for chat and user tokens; a link's token may have none (--link-ttl 0).
       ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], clockTolerance: CLOCK_TOLERANCE_S }));
     } catch (error) {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
-      const expired = error instanceof joseErrors.JWTExpired;
+      const expired = error instanceof errors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
     }
     if (payload.scope !== undefined) {

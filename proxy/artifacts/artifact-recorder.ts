@@ -22,6 +22,7 @@ import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-tim
 import { normalizeUploadPath } from './upload-target.ts';
 import { diffSnapshot, openWorkspace, walkSnapshot, type SnapshotEntry, type WorkspaceSnapshot } from '../workspace/workspace-snapshot.ts';
 import { WorkspaceWalker } from '../workspace/workspace-walker.ts';
+import { ChangeJournal, type ChangeJournalOptions } from '../workspace/change-journal.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
 
@@ -52,6 +53,12 @@ export interface ArtifactRecorderOptions {
   maxCachedChats?: number;
   /** A scan (waiting for its chat, walking, copying) fails with ERR_SCAN_TIMEOUT after this long. */
   scanTimeoutMs?: number;
+  /**
+   * Watch workspaces with inotify so a scan stats only the paths touched since the chat's last
+   * scan (`ChangeJournal`; it falls back to a full walk whenever events cannot be trusted).
+   * Off by default here; the sidecar turns it on (`--watch-workspaces`).
+   */
+  watch?: boolean | ChangeJournalOptions;
   now?: () => Date;
 }
 
@@ -114,6 +121,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #maxCachedChats: number;
   readonly #outbox: FileOutbox | undefined;
   readonly #scanTimeoutMs: number;
+  readonly #journal: ChangeJournal | null;
   readonly #locks = new KeyedMutex();
   readonly #states = new Map<string, Promise<ChatState>>();
   #realRoot: Promise<string> | null = null;
@@ -134,6 +142,13 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
     this.#ownsWalker = !options.walker;
     this.#walker = options.walker ?? new WorkspaceWalker();
+    const watch = options.watch ?? false;
+    this.#journal = watch ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) }) : null;
+  }
+
+  /** The change journal, when workspaces are watched (for tests and the bench). */
+  get journal(): ChangeJournal | null {
+    return this.#journal;
   }
 
   /** How many chats' file states are in memory now. */
@@ -143,6 +158,7 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   /** Stops the walker threads it made; scans after this fail. */
   async close(): Promise<void> {
+    await this.#journal?.close();
     if (this.#ownsWalker) await this.#walker.close();
   }
 
@@ -203,7 +219,17 @@ export class ArtifactRecorder implements ExecutionObserver {
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)), this.#scanTimeoutMs);
     });
-    const work = this.#busy(() => this.#locks.run(chatId, () => this.#scanLocked(chatId, cause, deadline)));
+    const work = this.#busy(() =>
+      this.#locks.run(chatId, async () => {
+        try {
+          return await this.#scanLocked(chatId, cause, deadline);
+        } catch (error) {
+          // The journal's window was taken: without this the paths it held would not be looked at again.
+          this.#journal?.invalidate(chatId);
+          throw error;
+        }
+      }),
+    );
     work.catch(() => {}); // its failure after a timeout was already reported as the timeout
     try {
       return await Promise.race([work, timedOut]);
@@ -419,10 +445,10 @@ export class ArtifactRecorder implements ExecutionObserver {
     workspace: OpenFolder | null,
     deadline: number,
   ): Promise<ScanResult> {
-    const snapshot =
+    const { snapshot, covered } =
       workspace === null
-        ? new Map<string, SnapshotEntry>()
-        : await walkSnapshot(workspace, this.policy, this.#walker, Math.max(0, deadline - Date.now()));
+        ? { snapshot: new Map<string, SnapshotEntry>(), covered: null }
+        : await this.#look(chatId, workspace, state, deadline);
     this.#dropHardLinks(chatId, state, snapshot);
     const { added, changed } = diffSnapshot(state.files, snapshot);
     const candidates = [...added, ...changed];
@@ -500,7 +526,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
 
     for (const rel of state.skipped.keys()) {
-      if (!snapshot.has(rel)) {
+      if (!snapshot.has(rel) && (covered === null || covered.has(rel))) {
         state.skipped.delete(rel);
         skippedChanged = true;
       }
@@ -516,6 +542,22 @@ export class ArtifactRecorder implements ExecutionObserver {
     if (newlySkipped.length > 0) await this.#publish(chatId);
     if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${recorded.length} recorded first)`, this.#scanTimeoutMs);
     return { recorded, skipped: newlySkipped };
+  }
+
+  /**
+   * The workspace as it is now: the touched paths only when the journal vouches for the rest
+   * (`covered` says which paths were looked at), else a full walk (`covered` null). Skipped files
+   * are always looked at, so a failed copy is retried and a vanished one forgotten.
+   */
+  async #look(
+    chatId: string,
+    workspace: OpenFolder,
+    state: ChatState,
+    deadline: number,
+  ): Promise<{ snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> | null }> {
+    const plan = this.#journal ? await this.#journal.plan(chatId, workspace.path, state.skipped.keys()) : null;
+    if (plan?.kind === 'touched') return plan;
+    return { snapshot: await walkSnapshot(workspace, this.policy, this.#walker, Math.max(0, deadline - Date.now())), covered: null };
   }
 
   /**

@@ -7,6 +7,7 @@ import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
+import { holdWritesUntilNextTick } from './tick-cork.ts';
 
 export interface RelayOptions {
   codec: WireCodec;
@@ -188,6 +189,7 @@ export class KernelChannelRelay {
   /** Send with backpressure: stop reading `source` while `target` has too much unsent. */
   private send(target: WebSocket, source: WebSocket, frame: EncodedFrame): void {
     if (target.readyState !== target.OPEN) return;
+    holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
       if (source.isPaused && this.options.budget.open && target.bufferedAmount < this.options.highWaterMark / 2) source.resume();
     });

@@ -1,6 +1,11 @@
-import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import type * as Jose from 'jose';
+import type { JWTPayload } from 'jose';
 import { isValidChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import { SidecarError } from '../errors.ts';
+
+/** jose is loaded on the first token signed or checked, not at start: an open API never needs it. */
+let jose: Promise<typeof Jose> | null = null;
+export const loadJose = (): Promise<typeof Jose> => (jose ??= import('jose'));
 
 /**
  * A capability token that opens one file version and nothing else: what a file card's link and
@@ -39,6 +44,7 @@ export async function signFileLinkToken(
   claims: FileLinkClaims,
   ttlSeconds: number | null,
 ): Promise<string> {
+  const { SignJWT } = await loadJose();
   const jwt = new SignJWT({ chat: claims.chatId, file: claims.fileId, scope: FILE_SCOPE, ims: claims.issuedMs })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt(Math.floor(claims.issuedMs / 1000));
@@ -57,6 +63,7 @@ export function fileLinkClaimsOf(payload: JWTPayload): FileLinkClaims | undefine
 
 /** For tests: verify and read a link token. */
 export async function verifyFileLinkToken(key: Uint8Array, token: string): Promise<FileLinkClaims | undefined> {
+  const { jwtVerify } = await loadJose();
   const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
   return payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
 }

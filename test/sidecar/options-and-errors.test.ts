@@ -125,3 +125,13 @@ test('scan timeout and hard links: defaults, flags and environment', () => {
     2000,
   );
 });
+
+test('options: workspaces are watched by default, audited every 10 minutes; both can be changed', () => {
+  const defaults = resolveOptions(parseFlags(['--gateway-url', 'http://h']), {});
+  assert.equal(defaults.watchWorkspaces, true);
+  assert.equal(defaults.workspaceAuditMs, 600_000);
+  const set = resolveOptions(parseFlags(['--gateway-url', 'http://h', '--no-watch-workspaces', '--workspace-audit-min', '0.5']), {});
+  assert.equal(set.watchWorkspaces, false);
+  assert.equal(set.workspaceAuditMs, 30_000);
+  assert.equal(resolveOptions(parseFlags(['--gateway-url', 'http://h']), { WATCH_WORKSPACES: 'off' }).watchWorkspaces, false);
+});

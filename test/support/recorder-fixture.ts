@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, open, rm, utimes, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
+import { ArtifactRecorder, type ArtifactRecorderOptions } from '../../proxy/artifacts/artifact-recorder.ts';
 import { BlobStore, type BlobFs } from '../../proxy/storage/blob-store.ts';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import type { RecordStore } from '../../proxy/storage/record-store.ts';
@@ -35,6 +35,7 @@ export async function createFixture(
     /** Stands in for the walker threads (a test that acts between the walk and the copy). */
     walker?: WorkspaceWalker;
     scanTimeoutMs?: number;
+    watch?: ArtifactRecorderOptions['watch'];
   } = {},
 ): Promise<Fixture> {
   const base = await mkdtemp(path.join(tmpdir(), 'artifacts-test-'));
@@ -51,6 +52,7 @@ export async function createFixture(
       maxCachedChats: options.maxCachedChats,
       walker: options.walker,
       scanTimeoutMs: options.scanTimeoutMs,
+      watch: options.watch,
     });
     return {
       base,

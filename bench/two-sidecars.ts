@@ -18,7 +18,7 @@ import { stalledShare, writeJupyterConfig } from './jupyter-nodelay.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { startRoundRobinBalancer, type RoundRobinBalancer } from './round-robin-balancer.ts';
-import { alternate, summarize, timed } from './stats.ts';
+import { quantile, roundRobin, summarize, timed } from './stats.ts';
 import { startTestBed, type TestBed } from '../test/support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
@@ -160,6 +160,8 @@ async function startDeployment(entry: SidecarEntry, cluster: TestPostgres, nodel
 interface RoundTrips {
   direct: number[];
   balanced: number[];
+  /** Through a balancer straight to Jupyter: what the TCP hop alone adds. */
+  hop: number[];
   /** The balanced samples split by the sidecar that carried them. */
   perSidecar: [number[], number[]];
 }
@@ -168,7 +170,8 @@ interface RoundTrips {
  * One kernel, created through the balancer in a chat; one direct client and two clients through
  * the balancer, which land on different sidecars. Before timing, each balanced client writes a
  * file under /mnt/data and sidecar A's files API must list both: the two processes map the same
- * chat and record into the same database.
+ * chat and record into the same database. A fourth client goes through a balancer of its own
+ * straight to Jupyter, so the added time splits into the hop and the sidecars.
  */
 async function measureRoundTrips(d: Deployment, runs: number, warmup: number): Promise<RoundTrips> {
   const { bed, balancer } = d;
@@ -179,6 +182,7 @@ async function measureRoundTrips(d: Deployment, runs: number, warmup: number): P
   const { id } = (await res.json()) as { id: string };
   const clients: RawKernelClient[] = [];
   const backendOf: number[] = [];
+  const hopBalancer = await startRoundRobinBalancer([new URL(bed.jupyter.url)]);
   try {
     for (let i = 0; i < 2; i++) {
       const before = [...balancer.connections];
@@ -196,6 +200,11 @@ async function measureRoundTrips(d: Deployment, runs: number, warmup: number): P
       'legacy',
     );
     clients.push(direct);
+    const hopClient = await RawKernelClient.connect(
+      `${hopBalancer.url.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${token}`,
+      'legacy',
+    );
+    clients.push(hopClient);
 
     for (let i = 0; i < 2; i++) {
       const result = await clients[i]!.execute(`open('/mnt/data/via-${backendOf[i]}.txt', 'w').write('x')`);
@@ -218,28 +227,41 @@ async function measureRoundTrips(d: Deployment, runs: number, warmup: number): P
       for (const c of clients) c.received.length = 0;
     };
     let turn = 0;
-    const { a, b } = await alternate(
-      runs,
-      warmup,
+    const [a, b, hop] = await roundRobin(runs, warmup, [
       () => timed(() => execute(direct)),
       () => timed(() => execute(clients[turn++ % 2]!)),
-    );
+      () => timed(() => execute(hopClient)),
+    ]);
     // The balanced arm used client (warmup + i) % 2 for its i-th timed sample.
     const perSidecar: [number[], number[]] = [[], []];
-    b.forEach((ms, i) => perSidecar[backendOf[(warmup + i) % 2]!]!.push(ms));
-    return { direct: a, balanced: b, perSidecar };
+    b!.forEach((ms, i) => perSidecar[backendOf[(warmup + i) % 2]!]!.push(ms));
+    return { direct: a!, balanced: b!, hop: hop!, perSidecar };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
+    await hopBalancer.close();
     await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${token}`, { method: 'DELETE' }).catch(() => {});
   }
 }
 
-function roundTripRow(times: RoundTrips, runs: number, label: string, withGoal: boolean): ResultRow {
+/**
+ * The goal row (balanced vs direct) and the hop row (a bare TCP hop vs direct). `fast` is the
+ * same arms on the TCP_NODELAY server, for counting stalls on the stock one.
+ */
+function roundTripRows(
+  times: RoundTrips,
+  runs: number,
+  label: string,
+  withGoal: boolean,
+  fast?: RoundTrips,
+): ResultRow[] {
   const direct = summarize(times.direct);
   const balanced = summarize(times.balanced);
+  const hop = summarize(times.hop);
   const [a, b] = times.perSidecar.map((s) => summarize(s).median);
   const ratio = balanced.median / direct.median;
-  return {
+  const stalls = (arm: keyof Omit<RoundTrips, 'perSidecar'>) =>
+    stalledShare(times[arm], fast ? quantile(fast[arm], 0.25) : undefined);
+  const goalRow: ResultRow = {
     scenario: SCENARIO,
     metric: `${label}: \`1+1\` round trip, ${runs} runs, through the balancer (half on each sidecar)`,
     unit: 'ms',
@@ -248,8 +270,20 @@ function roundTripRow(times: RoundTrips, runs: number, label: string, withGoal: 
     ratio,
     goal: withGoal ? 'ratio ≤ 1.05' : 'report',
     pass: withGoal ? ratio <= 1.05 : null,
-    detail: `+${(balanced.median - direct.median).toFixed(2)} ms; medians A ${a!.toFixed(1)}, B ${b!.toFixed(1)} ms; stalled runs: direct ${stalledShare(times.direct)}, balanced ${stalledShare(times.balanced)}`,
+    detail: `+${(balanced.median - direct.median).toFixed(2)} ms; medians A ${a!.toFixed(1)}, B ${b!.toFixed(1)} ms; stalled runs: direct ${stalls('direct')}, balanced ${stalls('balanced')}`,
   };
+  const hopRow: ResultRow = {
+    scenario: SCENARIO,
+    metric: `${label}: \`1+1\` round trip, ${runs} runs, through a balancer straight to Jupyter (the TCP hop alone)`,
+    unit: 'ms',
+    direct,
+    sidecar: hop,
+    ratio: hop.median / direct.median,
+    goal: 'report',
+    pass: null,
+    detail: `+${(hop.median - direct.median).toFixed(2)} ms; stalled runs: hop ${stalls('hop')}`,
+  };
+  return [goalRow, hopRow];
 }
 
 /** Scenario 6's bench bed shape, with the balancer where its one sidecar is. */
@@ -281,10 +315,12 @@ export async function benchTwoSidecars(quick: boolean): Promise<ScenarioResult> 
   const cluster = await startTestPostgres();
   const rows: ResultRow[] = [];
   let balancerSplit: string;
+  let fastTimes: RoundTrips;
   try {
     const fast = await startDeployment(entry, cluster, true);
     try {
-      rows.push(roundTripRow(await measureRoundTrips(fast, runs, warmup), runs, 'Jupyter with TCP_NODELAY', true));
+      fastTimes = await measureRoundTrips(fast, runs, warmup);
+      rows.push(...roundTripRows(fastTimes, runs, 'Jupyter with TCP_NODELAY', true));
       const before = [...fast.balancer.connections];
       const many = await benchManyKernels(await balancedBenchBed(fast, quick));
       const handed = fast.balancer.connections.map((n, k) => n - before[k]!);
@@ -301,7 +337,9 @@ export async function benchTwoSidecars(quick: boolean): Promise<ScenarioResult> 
     }
     const stock = await startDeployment(entry, cluster, false);
     try {
-      rows.push(roundTripRow(await measureRoundTrips(stock, runs, warmup), runs, 'stock Jupyter', false));
+      rows.push(
+        ...roundTripRows(await measureRoundTrips(stock, runs, warmup), runs, 'stock Jupyter', false, fastTimes),
+      );
     } finally {
       await stock.stop();
     }
@@ -312,8 +350,8 @@ export async function benchTwoSidecars(quick: boolean): Promise<ScenarioResult> 
     rows,
     notes: [
       `Two sidecar processes (${entry.label}) with DATABASE_URL on one throwaway PostgreSQL cluster (127.0.0.1, fsync off, a fresh database per Jupyter Server, pool size 4 each) and one --data-dir (blobs) and --workspace-root shared by both, started one after the other. In front: a TCP round-robin balancer in the bench process (node:net, each new connection to the next sidecar, bytes piped untouched, TCP_NODELAY on both legs). Direct is the Jupyter Server itself.`,
-      `Round trip: one kernel created through the balancer in chat bench-two-rt; two legacy clients through the balancer (they land on different sidecars) used in turn, alternating with one direct client (${warmup} untimed pairs first). Before timing, each balanced client writes a file and sidecar A's files API lists both. IOPub goes to all three clients. Medians A and B are the balanced samples split by the sidecar that carried them.`,
-      `Jupyter Server leaves Nagle on for its kernel WebSocket, so a share of runs of every arm, direct included, waits ~40 ms for a delayed ACK; the goal row is on a server with TCP_NODELAY on its kernel sockets (jupyter-nodelay.ts), the stock row is reported.`,
+      `Round trip: one kernel created through the balancer in chat bench-two-rt; two legacy clients through the balancer (they land on different sidecars) used in turn, round robin with one direct client and one client through a one-backend balancer straight to Jupyter (the TCP hop alone), after ${warmup} untimed rounds. Before timing, each balanced client writes a file and sidecar A's files API lists both. IOPub goes to all four clients. Medians A and B are the balanced samples split by the sidecar that carried them.`,
+      `Jupyter Server leaves Nagle on for its kernel WebSocket, so a share of runs of every arm, direct included, waits ~40 ms for a delayed ACK; the goal row is on a server with TCP_NODELAY on its kernel sockets (jupyter-nodelay.ts), the stock rows are reported. A run counts as stalled when it is over 30 ms slower than its arm's fastest quarter on the TCP_NODELAY server.`,
       `Many kernels: scenario 6's code and phases unchanged (see its notes), with the balancer in place of its one sidecar, on the server with TCP_NODELAY; kernels created through the balancer, one chat each. Balancer: ${balancerSplit}.`,
     ],
   };

@@ -16,6 +16,7 @@ import { benchWidget } from './widget-render.ts';
 import { benchPreviews } from './previews.ts';
 import { benchFileCard } from './file-card.ts';
 import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
+import { benchTwoSidecars } from './two-sidecars.ts';
 import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
 
 interface Scenario {
@@ -38,6 +39,7 @@ const SCENARIOS: Scenario[] = [
   { n: 9, name: '9 file card', needsBed: false, run: (_b, quick) => benchFileCard(quick) },
   { n: 10, name: '10 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
   { n: 11, name: '11 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
+  { n: 12, name: '12 two sidecars', needsBed: false, run: (_b, quick) => benchTwoSidecars(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

@@ -1,6 +1,5 @@
 /**
  * Scenario 9: what the file card costs. The round trip of an execution that writes one small
-<<<<<<< HEAD
  * file (from sending execute_request until both its execute_reply and idle are in), through two
  * in-process sidecars over one Jupyter Server, card on (`rich`, with a FILES_API_SECRET so each
  * link is signed) and card off, and directly at the server; the three arms round robin in one
@@ -12,11 +11,6 @@
  * reader's delayed ACK (40 ms on Linux): status busy, then execute_input 40 ms later, in a random
  * share of runs of every arm, direct included. Those runs make the stock medians land at ~20 or
  * ~44 ms by chance; the share of stalled runs per arm is shown.
-=======
- * file, through two in-process sidecars over one Jupyter Server, card on (`rich`, with a
- * FILES_API_SECRET so each link is signed) and card off, with the direct run as the baseline.
- * Each execution writes new content, so every run records a version and (card on) sends a card.
->>>>>>> pgmerge
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

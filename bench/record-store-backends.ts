@@ -70,7 +70,7 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
     const row = (metric: string, samples: { a: number[]; b: number[] }, goal: string, pass: (s: number, d: number) => boolean | null) => {
       const d = summarize(samples.a);
       const s = summarize(samples.b);
-      rows.push({ scenario: '8 store backends', metric, unit: 'ms', direct: d, sidecar: s, ratio: s.median / d.median, goal, pass: pass(s.median, d.median) });
+      rows.push({ scenario: '11 store backends', metric, unit: 'ms', direct: d, sidecar: s, ratio: s.median / d.median, goal, pass: pass(s.median, d.median) });
     };
     let pick = 0;
     const someChat = () => ids[(pick++ * 7919) % ids.length]!;

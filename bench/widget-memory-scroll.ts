@@ -317,7 +317,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
     const longFrames = (samples: number[]) => `${samples.filter((f) => f > 50).length} of ${samples.length}`;
     const rows: ResultRow[] = [
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: 'JS heap growth, peak while a 500 MB file downloads: Blob path → link path',
         unit: 'MB',
         direct: mbOf(pick(blob, 'heapGrowthPeak')),
@@ -327,7 +327,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
         pass: Math.max(...link.map((r) => r.heapGrowthPeak)) < HEAP_GOAL_BYTES,
       },
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: 'JS heap growth after the download and a GC: Blob path → link path',
         unit: 'MB',
         direct: mbOf(pick(blob, 'heapGrowthAfterGc')),
@@ -337,7 +337,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
         pass: null,
       },
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: "Chromium's resident memory (all processes), peak growth over the download: Blob path → link path",
         unit: 'MB',
         direct: mbOf(pick(blob, 'chromiumRssGrowth')),
@@ -347,7 +347,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
         pass: null,
       },
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: `scroll ${count.toLocaleString('en-US')} files, ${steps} steps of ${stepPx} px: frame interval, plain rows → <generated-files>`,
         unit: 'ms',
         direct: plainFrames,
@@ -358,7 +358,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
         detail: `frames over 50 ms: ${longFrames(plainScroll.frames)} plain, ${longFrames(scroll.frames)} element; ${scroll.rendered} rows in the element's DOM at the end`,
       },
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: `scroll ${count.toLocaleString('en-US')} files: the element's work per step (scroll event → update and layout)`,
         unit: 'ms',
         direct: work,
@@ -368,7 +368,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
         pass: null,
       },
       {
-        scenario: '8 widget load',
+        scenario: '10 widget load',
         metric: 'download time of 500 MB: Blob path → link path',
         unit: 's',
         direct: pick(blob, 'seconds'),

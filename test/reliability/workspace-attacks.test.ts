@@ -158,7 +158,10 @@ flipper.start()`,
       );
       await waitFor('the flipper running', async () => Number(await run(client, "print(flags['flips'])")) > 200, 20_000);
       const statuses: number[] = [];
-      for (let i = 0; i < 25; i++) {
+      // At least 25 rounds, and on until the folder has flipped 500 times under them (a loaded
+      // machine flips slower): the attack is judged by how much of it ran, not by how long.
+      const flipsSoFar = async () => Number(await run(client, "print(flags['flips'])"));
+      for (let i = 0; i < 25 || (i < 400 && (await flipsSoFar()) <= 500); i++) {
         const [, status] = await Promise.all([
           run(client, `open('/mnt/data/w${i}.csv', 'w').write('w${i}')`),
           upload('attacker', `sub/up-${i}.csv`, `upload ${i}`),

@@ -511,13 +511,9 @@ export class GeneratedFilesElement extends LitElement {
       // never carries another file's open details, and it costs ~1 kB less in the bundle.
       const made = this._files.filter((f) => f.source !== 'upload');
       const given = this._files.filter((f) => f.source === 'upload');
-      const { start, end, before, after } = this.#rows.range(made.length);
+      const { rows, padding } = this.#rows.rows(made, (file, index) => keyed(file.path, this.#renderFile(file, index)));
       return html`${this._state === 'error' ? this.#renderError() : nothing}
-        ${made.length
-          ? html`<ul part="list" role="list" style=${before || after ? `padding-block:${before}px ${after}px` : ''}>
-              ${made.slice(start, end).map((file, index) => keyed(file.path, this.#renderFile(file, start + index)))}
-            </ul>`
-          : nothing}
+        ${made.length ? html`<ul part="list" role="list" style=${padding}>${rows}</ul>` : nothing}
         ${given.length
           ? html`<h3 part="uploaded-heading">Your uploads</h3>
               <ul part="uploaded-list" role="list">

@@ -186,6 +186,8 @@ export class GeneratedFilesElement extends LitElement {
   declare private _announcement: string;
 
   #loadAbort: AbortController | null = null;
+  /** Versions that arrived while the list was shown: their rows animate in, once (not rows scrolled into view). */
+  readonly #fresh = new Set<string>();
   #clockTimer: ReturnType<typeof setInterval> | undefined;
 
   readonly #live = new LiveUpdatesController(this, {
@@ -403,6 +405,7 @@ export class GeneratedFilesElement extends LitElement {
     this.#previews.hostDisconnected();
     this._files = [];
     this._skipped = [];
+    this.#fresh.clear();
     void this.reload();
   }
 
@@ -443,6 +446,7 @@ export class GeneratedFilesElement extends LitElement {
       const change = current ? 'updated' : 'added';
       next = [file, ...next.filter((f) => f.path !== file.path)];
       known.set(file.path, file);
+      this.#fresh.add(file.id);
       this.dispatchEvent(new GeneratedFilesChangeEvent({ file, change }));
       void this.#announce(
         change === 'added' ? `New file: ${file.name}` : `New version of ${file.name}: version ${file.version}`,
@@ -558,7 +562,8 @@ export class GeneratedFilesElement extends LitElement {
     const previewable = this.#previews.canPreview(file);
     const preview = this.#previews.isOpen(file.id);
     const previewId = `preview-${index}`;
-    return html`<li part="item">
+    // Only a version that arrived while shown animates in; its row forgets that once it did.
+    return html`<li part="item" class=${this.#fresh.has(file.id) ? 'fresh' : ''} @animationend=${() => this.#fresh.delete(file.id)}>
       <span part="icon">${formatIcon(format, kind)}</span>
       <div class="info">
         <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${versions.length > 1

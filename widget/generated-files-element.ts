@@ -186,6 +186,8 @@ export class GeneratedFilesElement extends LitElement {
   declare private _announcement: string;
 
   #loadAbort: AbortController | null = null;
+  /** The code's files, the user's (`source: 'upload'`), and the zip's size, as of the last update. */
+  #split: { made: FileSummary[]; given: FileSummary[]; size: number } = { made: [], given: [], size: 0 };
   /** Versions that arrived while the list was shown: their rows animate in, once (not rows scrolled into view). */
   readonly #fresh = new Set<string>();
   #clockTimer: ReturnType<typeof setInterval> | undefined;
@@ -313,6 +315,17 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    // Derived once per new list: an update that only scrolls or ticks the clock walks no files.
+    if (changed.has('_files' as keyof GeneratedFilesElement)) {
+      const made: FileSummary[] = [];
+      const given: FileSummary[] = [];
+      let size = 0;
+      for (const f of this._files) {
+        (f.source === 'upload' ? given : made).push(f);
+        size += f.size;
+      }
+      this.#split = { made, given, size };
+    }
     if (this.uploads && !this.#uploads) void this.#loadUploads();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
@@ -498,7 +511,7 @@ export class GeneratedFilesElement extends LitElement {
                 ?disabled=${this.#downloads.busy.has('archive')}
                 @click=${() => this.downloadAll()}
               >
-                Download all <span part="download-all-size">(${formatBytes(this.#totalSize())})</span>
+                Download all <span part="download-all-size">(${formatBytes(this.#split.size)})</span>
               </button>`
             : nothing}
         </header>
@@ -513,8 +526,7 @@ export class GeneratedFilesElement extends LitElement {
       // A failed reload keeps the list it had, under the error.
       // The user's files stand apart from what the code made. `keyed`, not `repeat`: a row
       // never carries another file's open details, and it costs ~1 kB less in the bundle.
-      const made = this._files.filter((f) => f.source !== 'upload');
-      const given = this._files.filter((f) => f.source === 'upload');
+      const { made, given } = this.#split;
       const { rows, padding } = this.#rows.rows(made, (file, index) => keyed(file.path, this.#renderFile(file, index)));
       return html`${this._state === 'error' ? this.#renderError() : nothing}
         ${made.length ? html`<ul part="list" role="list" style=${padding}>${rows}</ul>` : nothing}

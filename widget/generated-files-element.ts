@@ -426,6 +426,7 @@ export class GeneratedFilesElement extends LitElement {
   async #refresh(): Promise<void> {
     if (!this.chatId || this._state === 'loading') return;
     const chatId = this.chatId;
+    const filesBefore = new Set(this._files);
     const skippedBefore = new Set(this._skipped);
     let list: FileListResponse;
     try {
@@ -434,9 +435,13 @@ export class GeneratedFilesElement extends LitElement {
       return;
     }
     if (chatId !== this.chatId) return;
-    this.#merge(list.files ?? [], list.files ?? []);
+    // The list was taken when the request left: a file or skipped event that arrived since is newer.
+    const listed = list.files ?? [];
+    const newer = this._files.filter(
+      (f) => !filesBefore.has(f) && !listed.some((l) => l.path === f.path && l.version >= f.version),
+    );
+    this.#merge(listed, [...newer, ...listed.filter((l) => !newer.some((f) => f.path === l.path))]);
     if (list.skipped) {
-      // The list was taken when the request left: a skipped event that arrived since is newer.
       const arrived = this._skipped.filter((s) => !skippedBefore.has(s));
       this._skipped = [...arrived, ...list.skipped.filter((s) => !arrived.some((a) => a.path === s.path))];
     }

@@ -2,6 +2,14 @@
 
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'] as const;
 
+/** Made once per locale and options: making one costs tens of µs, and each update formats every row on screen. */
+const formats = new Map<string, Intl.NumberFormat | Intl.RelativeTimeFormat>();
+function cached<T extends Intl.NumberFormat | Intl.RelativeTimeFormat>(key: string, make: () => T): T {
+  let format = formats.get(key) as T | undefined;
+  if (!format) formats.set(key, (format = make()));
+  return format;
+}
+
 /** `1234` -> `1.2 kB` (decimal units, like the browser's download shelf). */
 export function formatBytes(bytes: number, locale?: string): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '';
@@ -12,7 +20,8 @@ export function formatBytes(bytes: number, locale?: string): string {
     unit++;
   }
   const digits = unit === 0 || value >= 100 ? 0 : 1;
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: digits }).format(value)} ${UNITS[unit]}`;
+  const format = cached(`n${digits}${locale}`, () => new Intl.NumberFormat(locale, { maximumFractionDigits: digits }));
+  return `${format.format(value)} ${UNITS[unit]}`;
 }
 
 const STEPS: [number, Intl.RelativeTimeFormatUnit][] = [
@@ -29,7 +38,7 @@ const STEPS: [number, Intl.RelativeTimeFormatUnit][] = [
 export function formatRelativeTime(date: Date, now: number = Date.now(), locale?: string): string {
   let delta = (date.getTime() - now) / 1000;
   if (Number.isNaN(delta)) return '';
-  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  const rtf = cached(`r${locale}`, () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }));
   if (Math.abs(delta) < 45) return rtf.format(0, 'second');
   for (const [size, unit] of STEPS) {
     if (Math.abs(delta) < size) return rtf.format(Math.round(delta), unit);

@@ -186,6 +186,10 @@ export class GeneratedFilesElement extends LitElement {
   declare private _announcement: string;
 
   #loadAbort: AbortController | null = null;
+  /** The code's files, the user's (`source: 'upload'`), and the zip's size, as of the last update. */
+  #split: { made: FileSummary[]; given: FileSummary[]; size: number } = { made: [], given: [], size: 0 };
+  /** Versions that arrived while the list was shown: their rows animate in, once (not rows scrolled into view). */
+  readonly #fresh = new Set<string>();
   #clockTimer: ReturnType<typeof setInterval> | undefined;
 
   readonly #live = new LiveUpdatesController(this, {
@@ -311,6 +315,17 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    // Derived once per new list: an update that only scrolls or ticks the clock walks no files.
+    if (changed.has('_files' as keyof GeneratedFilesElement)) {
+      const made: FileSummary[] = [];
+      const given: FileSummary[] = [];
+      let size = 0;
+      for (const f of this._files) {
+        (f.source === 'upload' ? given : made).push(f);
+        size += f.size;
+      }
+      this.#split = { made, given, size };
+    }
     if (this.uploads && !this.#uploads) void this.#loadUploads();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
@@ -403,6 +418,7 @@ export class GeneratedFilesElement extends LitElement {
     this.#previews.hostDisconnected();
     this._files = [];
     this._skipped = [];
+    this.#fresh.clear();
     void this.reload();
   }
 
@@ -410,6 +426,7 @@ export class GeneratedFilesElement extends LitElement {
   async #refresh(): Promise<void> {
     if (!this.chatId || this._state === 'loading') return;
     const chatId = this.chatId;
+    const filesBefore = new Set(this._files);
     const skippedBefore = new Set(this._skipped);
     let list: FileListResponse;
     try {
@@ -418,9 +435,13 @@ export class GeneratedFilesElement extends LitElement {
       return;
     }
     if (chatId !== this.chatId) return;
-    this.#merge(list.files ?? [], list.files ?? []);
+    // The list was taken when the request left: a file or skipped event that arrived since is newer.
+    const listed = list.files ?? [];
+    const newer = this._files.filter(
+      (f) => !filesBefore.has(f) && !listed.some((l) => l.path === f.path && l.version >= f.version),
+    );
+    this.#merge(listed, [...newer, ...listed.filter((l) => !newer.some((f) => f.path === l.path))]);
     if (list.skipped) {
-      // The list was taken when the request left: a skipped event that arrived since is newer.
       const arrived = this._skipped.filter((s) => !skippedBefore.has(s));
       this._skipped = [...arrived, ...list.skipped.filter((s) => !arrived.some((a) => a.path === s.path))];
     }
@@ -443,6 +464,7 @@ export class GeneratedFilesElement extends LitElement {
       const change = current ? 'updated' : 'added';
       next = [file, ...next.filter((f) => f.path !== file.path)];
       known.set(file.path, file);
+      this.#fresh.add(file.id);
       this.dispatchEvent(new GeneratedFilesChangeEvent({ file, change }));
       void this.#announce(
         change === 'added' ? `New file: ${file.name}` : `New version of ${file.name}: version ${file.version}`,
@@ -494,7 +516,7 @@ export class GeneratedFilesElement extends LitElement {
                 ?disabled=${this.#downloads.busy.has('archive')}
                 @click=${() => this.downloadAll()}
               >
-                Download all <span part="download-all-size">(${formatBytes(this.#totalSize())})</span>
+                Download all <span part="download-all-size">(${formatBytes(this.#split.size)})</span>
               </button>`
             : nothing}
         </header>
@@ -509,15 +531,10 @@ export class GeneratedFilesElement extends LitElement {
       // A failed reload keeps the list it had, under the error.
       // The user's files stand apart from what the code made. `keyed`, not `repeat`: a row
       // never carries another file's open details, and it costs ~1 kB less in the bundle.
-      const made = this._files.filter((f) => f.source !== 'upload');
-      const given = this._files.filter((f) => f.source === 'upload');
-      const { start, end, before, after } = this.#rows.range(made.length);
+      const { made, given } = this.#split;
+      const { rows, padding } = this.#rows.rows(made, (file, index) => keyed(file.path, this.#renderFile(file, index)));
       return html`${this._state === 'error' ? this.#renderError() : nothing}
-        ${made.length
-          ? html`<ul part="list" role="list" style=${before || after ? `padding-block:${before}px ${after}px` : ''}>
-              ${made.slice(start, end).map((file, index) => keyed(file.path, this.#renderFile(file, start + index)))}
-            </ul>`
-          : nothing}
+        ${made.length ? html`<ul part="list" role="list" style=${padding}>${rows}</ul>` : nothing}
         ${given.length
           ? html`<h3 part="uploaded-heading">Your uploads</h3>
               <ul part="uploaded-list" role="list">
@@ -562,7 +579,8 @@ export class GeneratedFilesElement extends LitElement {
     const previewable = this.#previews.canPreview(file);
     const preview = this.#previews.isOpen(file.id);
     const previewId = `preview-${index}`;
-    return html`<li part="item">
+    // Only a version that arrived while shown animates in; its row forgets that once it did.
+    return html`<li part="item" class=${this.#fresh.has(file.id) ? 'fresh' : ''} @animationend=${() => this.#fresh.delete(file.id)}>
       <span part="icon">${formatIcon(format, kind)}</span>
       <div class="info">
         <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${versions.length > 1

@@ -351,7 +351,7 @@ export const styles = css`
   }
 
   @media (prefers-reduced-motion: no-preference) {
-    [part~='item'] {
+    .fresh {
       animation: appear 160ms ease-out;
     }
   }

@@ -1,21 +1,31 @@
-import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import { nothing, type ReactiveController, type ReactiveControllerHost } from 'lit';
 
 /** Below this many rows everything is rendered: windowing would only cost. */
 const WINDOW_FROM = 150;
 /** Rows rendered beyond each edge of the viewport, so a fast scroll shows no gap. */
 const OVERSCAN = 10;
+/** Rows per block: the window starts and ends on block edges. */
+const BLOCK = 16;
 const GUESSED_ROW_PX = 56;
+
+/** What to put in the list: its children, and the padding standing in for the rows left out. */
+export interface VisibleRows {
+  rows: unknown[];
+  padding: string;
+}
 
 /**
  * Renders only the rows on screen once a list is long: the rest are replaced by padding of
  * their estimated height, so the scroll bar and the page stay as they would be. A hand-made
- * window (no virtualizer dependency) keeps the script-tag bundle small. Rows are measured
- * after each render; any scroll on the page (capture phase) moves the window.
+ * window (no virtualizer dependency) keeps the script-tag bundle small. Any scroll on the page
+ * (capture phase) moves the window; the row height is read then, when layout is clean, never
+ * in the update path.
  */
 export class VisibleRowsController implements ReactiveController {
   #start = 0;
   #end = 0;
   #rowPx = GUESSED_ROW_PX;
+  #measured = false;
   #count = 0;
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #list: () => HTMLElement | null;
@@ -35,19 +45,48 @@ export class VisibleRowsController implements ReactiveController {
   }
 
   hostUpdated(): void {
-    const first = this.#list()?.querySelector<HTMLElement>(':scope > li');
-    // Measured once rows exist; an open preview makes one row taller, which the padding tolerates.
-    if (first && this.#count >= WINDOW_FROM && first.offsetHeight > 0) this.#rowPx = first.offsetHeight;
+    // Once, so the padding matches real rows before the first scroll; scrolls keep it current.
+    if (this.#measured || this.#count < WINDOW_FROM) return;
+    const px = this.#rowHeight();
+    if (!px) return;
+    this.#measured = true;
+    if (this.#setRowPx(px)) this.#host.requestUpdate();
   }
 
-  /** The rows to render of `count`, and the padding standing in for the rest. */
-  range(count: number): { start: number; end: number; before: number; after: number } {
-    this.#count = count;
-    if (count < WINDOW_FROM) return { start: 0, end: count, before: 0, after: 0 };
-    if (this.#end === 0) this.#measure();
-    const start = Math.min(this.#start, count);
-    const end = Math.min(this.#end, count);
-    return { start, end, before: start * this.#rowPx, after: (count - end) * this.#rowPx };
+  /**
+   * The rows to render of `items`, in blocks of `BLOCK` rows. Lit matches an array's items by
+   * position, so block `b` stays at position `b` however the window moves: rows that stay on
+   * screen keep their DOM (focus, open details, no new animation) and only rows coming into
+   * view are made. Blocks past the window are left out; blocks before it are `nothing`.
+   */
+  rows<T>(items: readonly T[], row: (item: T, index: number) => unknown): VisibleRows {
+    const count = (this.#count = items.length);
+    let start = 0;
+    let end = count;
+    if (count >= WINDOW_FROM) {
+      if (this.#end === 0) this.#measure();
+      start = Math.min(Math.floor(this.#start / BLOCK) * BLOCK, count);
+      end = Math.min(Math.ceil(this.#end / BLOCK) * BLOCK, count);
+    }
+    const rows: unknown[] = [];
+    for (let from = 0; from < end; from += BLOCK)
+      rows.push(from < start ? nothing : items.slice(from, from + BLOCK).map((item, i) => row(item, from + i)));
+    const before = start * this.#rowPx;
+    const after = (count - end) * this.#rowPx;
+    return { rows, padding: before || after ? `padding-block:${before}px ${after}px` : '' };
+  }
+
+  /** A rendered row's height, from the first; an open preview makes one row taller, which the padding tolerates. */
+  #rowHeight(): number {
+    return this.#list()?.querySelector<HTMLElement>(':scope > li')?.offsetHeight ?? 0;
+  }
+
+  /** Takes a new row height (0: none measured); true when it changed, with the window moved to match. */
+  #setRowPx(px: number): boolean {
+    if (!px || px === this.#rowPx) return false;
+    this.#rowPx = px;
+    this.#measure();
+    return true;
   }
 
   #measure(): boolean {
@@ -61,6 +100,8 @@ export class VisibleRowsController implements ReactiveController {
   }
 
   #onScroll = (): void => {
-    if (this.#count >= WINDOW_FROM && this.#measure()) this.#host.requestUpdate();
+    if (this.#count < WINDOW_FROM) return;
+    // Layout is clean when a scroll event is handled: these reads force nothing.
+    if (this.#setRowPx(this.#rowHeight()) || this.#measure()) this.#host.requestUpdate();
   };
 }

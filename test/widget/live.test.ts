@@ -94,6 +94,38 @@ describe('<generated-files> live updates', () => {
     assert(el.skipped.some((s) => s.path === 'late.bin'), 'the older list did not erase it');
   });
 
+  it('keeps a file event that arrives while an older list is still on its way', async () => {
+    const chatId = uniqueChatId('file-race');
+    await server.setup(chatId, { files: [] });
+    let releaseList: () => void = () => {};
+    let catchUpSent: () => void = () => {};
+    const sent = new Promise<void>((resolve) => (catchUpSent = resolve));
+    let lists = 0;
+    const el = mount({ 'chat-id': chatId }, (el) =>
+      route(el, async (request) => {
+        // The first list loads the element; the catch-up list on stream open is held back.
+        if (++lists === 2) {
+          catchUpSent();
+          await new Promise<void>((resolve) => (releaseList = resolve));
+        }
+        return fetch(request);
+      }),
+    );
+    await sent;
+    await server.streams(chatId, 1);
+    // The held list was taken before this file existed; the file arrives as an event meanwhile.
+    const arrived = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
+    assertEqual(await server.emit(chatId, 'file', makeFile(chatId, 'live.csv')), 1);
+    assertEqual((await arrived).detail.file.name, 'live.csv');
+    // The held list brings another new file, so its change event says when it has been applied.
+    await server.patch(chatId, { files: [makeFile(chatId, 'later.txt')] });
+    const applied = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
+    releaseList();
+    assertEqual((await applied).detail.file.name, 'later.txt');
+    await el.updateComplete;
+    assertEqual(el.files.map((f) => f.name).sort().join(','), 'later.txt,live.csv');
+  });
+
   it('shows a chat that does not exist yet as empty, then its first file', async () => {
     const chatId = uniqueChatId('new');
     await server.setup(chatId, { files: [], eventsStatus: 404 });

@@ -227,14 +227,21 @@ const kernelPath: Parser<string> = (raw, where) => {
 /** The raw URL is never echoed: it holds a password. */
 const postgresUrl: Parser<string> = (raw, where) => {
   if (!/^postgres(ql)?:\/\//.test(raw)) {
-    throw new OptionsError('ERR_OPTIONS_DATABASE_URL', `${where.name} must be a postgres:// URL. Example: ${where.example}`);
+    throw new OptionsError(
+      'ERR_OPTIONS_DATABASE_URL',
+      `${where.name} must be a postgres:// URL. Example: ${where.example}`,
+    );
   }
   return raw;
 };
 
 const extensions: Parser<string[]> = (raw) => list(raw).map((e) => e.replace(/^\./, '').toLowerCase());
 
-const hosts: Parser<string[]> = (raw, where) => checkAllowedHosts(list(raw).map((h) => h.toLowerCase()), where);
+const hosts: Parser<string[]> = (raw, where) =>
+  checkAllowedHosts(
+    list(raw).map((h) => h.toLowerCase()),
+    where,
+  );
 
 /**
  * Every option, once: flag, environment variable, default, parser and help. `resolveOptions`
@@ -796,6 +803,7 @@ export function helpText(): string {
     );
   }
   lines.push('', 'For the local Jupyter Server (started without --gateway-url):');
-  for (const v of LOCAL_JUPYTER_VARIABLES) lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
+  for (const v of LOCAL_JUPYTER_VARIABLES)
+    lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
   return lines.join('\n');
 }

@@ -31,7 +31,10 @@ function readmeRows(): Row[] {
   assert.match(header!, /^\|\s*Flag\s*\|\s*Environment\s*\|\s*Default\s*\|/);
   assert.match(separator!, /^\|\s*-+/);
   return body.map((line) => {
-    const [flagCell, envCell, defaultCell] = line.split('|').slice(1, 4).map((c) => c.trim());
+    const [flagCell, envCell, defaultCell] = line
+      .split('|')
+      .slice(1, 4)
+      .map((c) => c.trim());
     const envs = [...envCell!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1]!);
     assert.equal(envs.length, 1, `one environment variable per README row: ${line}`);
     return {

@@ -18,7 +18,7 @@ interface HostPattern {
 }
 
 /** `name`, `name:port`, `[v6]` or `[v6]:port`, lower-cased; null for anything else. */
-export function parseHostHeader(value: string): HostPattern | null {
+function parseHostHeader(value: string): HostPattern | null {
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/.exec(value.trim().toLowerCase());
   if (!match) return null;
   return { hostname: match[1]!.replace(/\.$/, ''), port: match[2] ?? null };

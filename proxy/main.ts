@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
 import { describeError } from './logger.ts';
-import { helpText, OptionsError, OPTION_SPECS, parseFlags, resolveOptions } from './options.ts';
+import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
 import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';
 import { migrateStore } from './storage/migrate-store.ts';
@@ -39,11 +39,10 @@ async function main(): Promise<void> {
     return;
   }
   const flags = parseFlags(argv);
-  const gatewayGiven = Boolean(flags[OPTION_SPECS.gatewayUrl!.flag] ?? process.env.GATEWAY_URL);
 
   let jupyter: LocalJupyter | undefined;
   let options;
-  if (gatewayGiven) {
+  if (gatewayGiven(flags, process.env)) {
     options = resolveOptions(flags, process.env);
   } else {
     // No gateway: start Debian's Jupyter Server serving the workspace root, on loopback.

@@ -1,10 +1,12 @@
-import { errorCode } from './errors.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
-import { isValidChatId } from './chats/chat-id.ts';
-import { DEFAULT_LINK_TTL_SECONDS } from './links/file-links.ts';
+import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
+import { isValidChatId } from './chats/chat-id.ts';
+import { errorCode } from './errors.ts';
+import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
 export class OptionsError extends Error {
@@ -15,8 +17,6 @@ export class OptionsError extends Error {
     super(message);
   }
 }
-
-/** What a kernel created with no chat id gets. */
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -93,222 +93,520 @@ export interface SidecarOptions {
 
 export type OptionSource = Record<string, string | undefined>;
 
-interface Spec {
-  flag: string;
+/** Where a value came from, for its error message: `--port` and `--port 8890`, or `SIDECAR_PORT` and `SIDECAR_PORT=8890`. */
+interface Where {
+  name: string;
+  example: string;
+}
+
+/** Turns a given text into the option's value, or throws an OptionsError that names the fix. */
+type Parser<T> = (raw: string, where: Where) => T;
+
+/** One option: everything the sidecar, `--help` and README say about it. */
+export interface Option<T> {
+  /** The command-line flag without `--`; null: environment only (secrets: a flag shows in `ps`). */
+  flag: string | null;
   env: string;
+  /**
+   * The default. A string is written as a user would write it: it goes through `parse` and is shown
+   * as is. `{ value, shown }` is a default no setting can spell: off, none, or one that follows from
+   * other options or from a constant of the module that owns it (the rules after the table).
+   */
+  default: string | { value: T; shown: string };
+  parse: Parser<T>;
+  /** A correct value, quoted in this option's errors. */
+  example: string;
   help: string;
 }
 
-/** Every option, its flag and its environment variable: the configuration reference in one place. */
-export const OPTION_SPECS: Record<string, Spec> = {
-  gatewayUrl: {
+const MiB = 1024 * 1024;
+
+const option = <T>(o: Option<T>): Option<T> => o;
+const unset = <T>(value: T, shown: string) => ({ value, shown });
+
+// Parsers. Each throws a coded error with an example of a correct setting.
+
+const text: Parser<string> = (raw) => raw;
+
+const bool: Parser<boolean> = (raw) => !/^(0|false|no|off)$/i.test(raw);
+
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const positive =
+  (scale: number): Parser<number> =>
+  (raw, where) => {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new OptionsError(
+        'ERR_OPTIONS_NUMBER',
+        `${where.name} must be a positive number, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+      );
+    }
+    return Math.round(value * scale);
+  };
+
+const port: Parser<number> = (raw, where) => {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new OptionsError(
+      'ERR_OPTIONS_NUMBER',
+      `${where.name} must be a whole number from 0 to 65535, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value;
+};
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** `90`, `90s`, `15m`, `12h`, `7d` as seconds; `0` where `zero` allows it. */
+function seconds(raw: string, where: Where, zero: boolean): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(raw.trim());
+  const value = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's']! : NaN;
+  if (!Number.isFinite(value) || (value === 0 && !zero)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `${where.name} takes seconds or a number with s, m, h or d, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return Math.round(value);
+}
+
+const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 1000;
+
+/** A lifetime in seconds; `0`: never expires (null). */
+const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
+
+const httpUrl =
+  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (raw, where) => {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new OptionsError(code, `${where.name} ${JSON.stringify(raw)} is not a URL. Example: ${where.example}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new OptionsError(code, `${where.name} must be http(s), got ${url.protocol}. Example: ${where.example}`);
+    }
+    return folder ? asFolder(url) : url;
+  };
+
+const anonymousChat: Parser<AnonymousChatPolicy> = (raw, where) => {
+  if (raw === 'per-kernel' || raw === 'reject') return { kind: raw };
+  if (isValidChatId(raw)) return { kind: 'fixed', chatId: raw };
+  throw new OptionsError(
+    'ERR_OPTIONS_ANONYMOUS_CHAT',
+    `${where.name} takes per-kernel, reject or a chat id, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+  );
+};
+
+const announceMode: Parser<AnnounceMode> = (raw, where) => {
+  if (!(ANNOUNCE_MODES as readonly string[]).includes(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_ANNOUNCE_FILES',
+      `${where.name} takes off, text or rich, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw as AnnounceMode;
+};
+
+const kernelPath: Parser<string> = (raw, where) => {
+  if (!path.posix.isAbsolute(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_PATH',
+      `${where.name} must be absolute as the kernel sees it, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
+/** The raw URL is never echoed: it holds a password. */
+const postgresUrl: Parser<string> = (raw, where) => {
+  if (!/^postgres(ql)?:\/\//.test(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DATABASE_URL',
+      `${where.name} must be a postgres:// URL. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
+const extensions: Parser<string[]> = (raw) => list(raw).map((e) => e.replace(/^\./, '').toLowerCase());
+
+const hosts: Parser<string[]> = (raw, where) =>
+  checkAllowedHosts(
+    list(raw).map((h) => h.toLowerCase()),
+    where,
+  );
+
+/**
+ * Every option, once: flag, environment variable, default, parser and help. `resolveOptions`
+ * reads it, `helpText()` prints it, and test/sidecar/readme-options.test.ts holds README's
+ * configuration table to it. Keys are SidecarOptions fields (`preview*` fill `previews`).
+ */
+export const OPTIONS = {
+  gatewayUrl: option({
     flag: 'gateway-url',
     env: 'GATEWAY_URL',
-    help: 'Gateway to put the sidecar in front of. Without it a local Jupyter Server is started.',
-  },
-  host: { flag: 'host', env: 'SIDECAR_HOST', help: 'Address to listen on (default 127.0.0.1).' },
-  port: {
+    default: unset<URL | null>(null, 'local Jupyter Server'),
+    parse: httpUrl('ERR_OPTIONS_GATEWAY_URL', { folder: true }),
+    example: 'http://127.0.0.1:8888',
+    help: 'The gateway to put the sidecar in front of; its path is its base_url. Without it a local Jupyter Server is started.',
+  }),
+  host: option({
+    flag: 'host',
+    env: 'SIDECAR_HOST',
+    default: '127.0.0.1',
+    parse: text,
+    example: '0.0.0.0',
+    help: 'Address to listen on.',
+  }),
+  port: option({
     flag: 'port',
     env: 'SIDECAR_PORT',
-    help: 'Port to listen on (default 8890; 0 picks a free port, printed at start).',
-  },
-  workspaceRoot: {
+    default: '8890',
+    parse: port,
+    example: '8890',
+    help: 'Port to listen on; 0 picks a free one and prints it.',
+  }),
+  workspaceRoot: option({
     flag: 'workspace-root',
     env: 'WORKSPACE_ROOT',
-    help: 'Folder holding one workspace per chat, as the sidecar sees it (default ./data/workspaces).',
-  },
-  kernelWorkspaceRoot: {
+    default: './data/workspaces',
+    parse: text,
+    example: '/srv/workspaces',
+    help: 'Folder holding one workspace per chat, as the sidecar sees it.',
+  }),
+  kernelWorkspaceRoot: option({
     flag: 'kernel-workspace-root',
     env: 'KERNEL_WORKSPACE_ROOT',
-    help: 'The same folder as the kernel sees it (default: the same path).',
-  },
-  gatewayRootDir: {
+    default: unset<string | null>(null, 'same as --workspace-root'),
+    parse: kernelPath,
+    example: '/mnt/workspaces',
+    help: 'The same folder as the kernel sees it (when the kernel runs in a container).',
+  }),
+  gatewayRootDir: option({
     flag: 'gateway-root-dir',
     env: 'GATEWAY_ROOT_DIR',
-    help: "Jupyter Server's root_dir as the kernel sees it (default: the kernel workspace root).",
-  },
-  dataDir: {
+    default: unset<string | null>(null, 'the kernel workspace root'),
+    parse: text,
+    example: '/home/jovyan',
+    help: "Jupyter Server's root_dir as the kernel sees it.",
+  }),
+  dataDir: option({
     flag: 'data-dir',
     env: 'DATA_DIR',
-    help: 'Records, file copies and kernel memory (default ./data/store).',
-  },
-  databaseUrl: {
+    default: './data/store',
+    parse: text,
+    example: '/srv/sidecar-store',
+    help: 'Records, file copies and kernel-to-chat memory.',
+  }),
+  databaseUrl: option({
     flag: 'database-url',
     env: 'DATABASE_URL',
-    help: 'postgres://user:password@host:port/db: records, events and kernel memory in PostgreSQL, for several sidecars sharing --data-dir on one volume (default: lowdb files in --data-dir). Prefer the variable: a flag shows in ps.',
-  },
-  databasePoolSize: {
+    default: unset<string | null>(null, 'none (lowdb in --data-dir)'),
+    parse: postgresUrl,
+    example: 'postgres://sidecar:PASSWORD@db:5432/sidecar',
+    help: 'postgres://user:password@host:port/db: records, events, link revocations, the webhook outbox and kernel memory in PostgreSQL, for several sidecars. Prefer the variable: a flag shows in ps. Never logged.',
+  }),
+  databasePoolSize: option({
     flag: 'database-pool-size',
     env: 'DATABASE_POOL_SIZE',
-    help: 'Connections to PostgreSQL per sidecar, at most (default 10).',
-  },
-  anonymousChat: {
+    default: '10',
+    parse: positive(1),
+    example: '10',
+    help: 'Connections to PostgreSQL per sidecar, at most.',
+  }),
+  anonymousChat: option({
     flag: 'anonymous-chat',
     env: 'ANONYMOUS_CHAT',
-    help: "Kernels created without a chat id: 'per-kernel' (default: a workspace of their own), 'reject', or a fixed chat id.",
-  },
-  filesSecret: {
-    flag: '',
+    default: 'per-kernel',
+    parse: anonymousChat,
+    example: 'per-kernel',
+    help: "Kernels created without a chat id: 'per-kernel' (a workspace of their own), 'reject', or a fixed chat id.",
+  }),
+  filesSecret: option({
+    flag: null,
     env: 'FILES_API_SECRET',
-    help: 'HS256 secret for files-API tokens (environment only). Unset: the files API is open.',
-  },
-  filesSecretFile: {
-    flag: '',
+    default: unset<string | null>(null, 'none (open API)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'HS256 secret for files-API tokens, 32 bytes or more. Unset: the files API is open.',
+  }),
+  filesSecretFile: option({
+    flag: null,
     env: 'FILES_API_SECRET_FILE',
-    help: 'A file holding the files-API secret, instead of FILES_API_SECRET (environment only; a trailing newline is ignored).',
-  },
-  corsOrigins: {
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/files_api_secret',
+    help: 'A file holding the files-API secret instead (a trailing newline is ignored; not with FILES_API_SECRET).',
+  }),
+  corsOrigins: option({
     flag: 'cors-origins',
     env: 'CORS_ORIGINS',
+    default: unset<string[]>([], 'none'),
+    parse: list,
+    example: 'https://chat.example.com',
     help: 'Comma-separated origins allowed to call the files API (or *).',
-  },
-  trackExtensions: {
+  }),
+  trackExtensions: option({
     flag: 'track-extensions',
     env: 'TRACK_EXTENSIONS',
-    help: 'Comma-separated extensions to track, or * for all (default: office, data, document and image formats).',
-  },
-  maxFileBytes: {
+    default: unset<string[] | null>(null, 'office, data, document and image formats'),
+    parse: extensions,
+    example: 'xlsx,csv,png',
+    help: 'Comma-separated extensions to record, or * for all.',
+  }),
+  maxFileBytes: option({
     flag: 'max-file-mb',
     env: 'MAX_FILE_MB',
-    help: 'Files larger than this are reported, not kept (default 512).',
-  },
-  chatQuotaBytes: {
+    default: unset<number | null>(null, String(DEFAULT_MAX_FILE_BYTES / MiB)),
+    parse: positive(MiB),
+    example: '512',
+    help: 'Larger files are reported, not kept.',
+  }),
+  chatQuotaBytes: option({
     flag: 'chat-quota-mb',
     env: 'CHAT_QUOTA_MB',
-    help: 'Bytes kept per chat before new files are reported, not kept (default 5120).',
-  },
-  uploadMaxBytes: { flag: 'upload-max-mb', env: 'UPLOAD_MAX_MB', help: 'Largest upload (default 100).' },
-  workspaceMaxAgeDays: {
+    default: unset<number | null>(null, String(DEFAULT_QUOTA_BYTES / MiB)),
+    parse: positive(MiB),
+    example: '5120',
+    help: 'Megabytes kept per chat, all versions counted, before new files are reported, not kept.',
+  }),
+  uploadMaxBytes: option({
+    flag: 'upload-max-mb',
+    env: 'UPLOAD_MAX_MB',
+    default: unset<number | null>(null, String(DEFAULT_UPLOAD_LIMIT_BYTES / MiB)),
+    parse: positive(MiB),
+    example: '100',
+    help: 'Largest upload. A larger one gets a 413.',
+  }),
+  workspaceMaxAgeDays: option({
     flag: 'workspace-max-age-days',
     env: 'WORKSPACE_MAX_AGE_DAYS',
-    help: 'Delete workspace files untouched this many days; recorded copies stay downloadable (default: never).',
-  },
-  watchWorkspaces: {
+    default: unset<number | null>(null, 'never'),
+    parse: positive(1),
+    example: '30',
+    help: 'Delete workspace files untouched this many days; recorded copies stay downloadable.',
+  }),
+  watchWorkspaces: option({
     flag: 'watch-workspaces',
     env: 'WATCH_WORKSPACES',
-    help: 'Watch workspaces on local file systems (inotify) so a scan looks only at touched files; network and FUSE file systems are always walked whole (default on; --no-watch-workspaces to walk every time).',
-  },
-  workspaceAuditMs: {
+    default: 'on',
+    parse: bool,
+    example: 'off',
+    help: 'Watch workspaces on local file systems (inotify) so a scan looks only at touched files; network and FUSE file systems are always walked whole. --no-watch-workspaces walks every time.',
+  }),
+  workspaceAuditMs: option({
     flag: 'workspace-audit-min',
     env: 'WORKSPACE_AUDIT_MIN',
-    help: 'A watched workspace is still walked whole at least this often, in minutes (default 10).',
-  },
-  executionTimeoutMs: {
+    default: '10',
+    parse: positive(60_000),
+    example: '10',
+    help: 'A watched workspace is still walked whole at least this often, in minutes.',
+  }),
+  executionTimeoutMs: option({
     flag: 'execution-timeout-s',
     env: 'EXECUTION_TIMEOUT_S',
-    help: 'An execution still running after this long is closed for tracking (default 3600).',
-  },
-  recordWaitMs: {
+    default: '3600',
+    parse: positive(1000),
+    example: '3600',
+    help: 'An execution still running after this long is closed for tracking.',
+  }),
+  recordWaitMs: option({
     flag: 'record-wait-ms',
     env: 'RECORD_WAIT_MS',
-    help: 'How long the message that ends an execution waits for its files to be recorded (default 10000).',
-  },
-  scanTimeoutMs: {
+    default: '10000',
+    parse: positive(1),
+    example: '10000',
+    help: 'How long the message that ends an execution waits for its files to be recorded.',
+  }),
+  scanTimeoutMs: option({
     flag: 'scan-timeout-s',
     env: 'SCAN_TIMEOUT_S',
-    help: 'A workspace scan still running after this long gives up; the next one finds the rest (default 120).',
-  },
-  allowHardLinks: {
+    default: '120',
+    parse: positive(1000),
+    example: '120',
+    help: 'A workspace scan still running after this long gives up (ERR_SCAN_TIMEOUT); the next one records the rest.',
+  }),
+  allowHardLinks: option({
     flag: 'allow-hard-links',
     env: 'ALLOW_HARD_LINKS',
-    help: "Record files with more than one hard link (default off: the kernel may have linked in another chat's or a host file).",
-  },
-  gatewayTimeoutMs: {
+    default: 'off',
+    parse: bool,
+    example: 'on',
+    help: "Record files with more than one hard link. Off: such files are skipped unless the sidecar wrote them (the kernel may have linked in another chat's or a host file).",
+  }),
+  gatewayTimeoutMs: option({
     flag: 'gateway-timeout-s',
     env: 'GATEWAY_TIMEOUT_S',
-    help: 'A gateway that does not answer in this long gets a 504 (default 60).',
-  },
-  previewMaxBytes: {
+    default: '60',
+    parse: positive(1000),
+    example: '60',
+    help: 'A gateway that does not answer in this long gets a 504.',
+  }),
+  previewMaxBytes: option({
     flag: 'preview-max-mb',
     env: 'PREVIEW_MAX_MB',
-    help: 'Larger files are not previewed or diffed (413) (default 50).',
-  },
-  previewMaxUnzippedBytes: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxBytes / MiB)),
+    parse: positive(MiB),
+    example: '50',
+    help: 'Larger files are not previewed or diffed (413 ERR_PREVIEW_TOO_LARGE).',
+  }),
+  previewMaxUnzippedBytes: option({
     flag: 'preview-max-unzipped-mb',
     env: 'PREVIEW_MAX_UNZIPPED_MB',
-    help: 'An xlsx or docx unpacking to more is not previewed (413), checked before inflating (default 200).',
-  },
-  previewMaxRows: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxUnzippedBytes / MiB)),
+    parse: positive(MiB),
+    example: '200',
+    help: "An xlsx or docx that unpacks to more is not previewed (413 ERR_PREVIEW_UNZIPPED_TOO_LARGE): the zip's declared sizes are checked before anything is inflated, and inflating stops at the cap.",
+  }),
+  previewMaxRows: option({
     flag: 'preview-max-rows',
     env: 'PREVIEW_MAX_ROWS',
-    help: 'Tables with more rows are not previewed or diffed (413) (default 1000000).',
-  },
-  previewMaxColumns: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxRows)),
+    parse: positive(1),
+    example: '1000000',
+    help: 'Tables with more rows are not previewed or diffed (413).',
+  }),
+  previewMaxColumns: option({
     flag: 'preview-max-columns',
     env: 'PREVIEW_MAX_COLUMNS',
-    help: 'Tables with more columns are not previewed or diffed (413) (default 16384).',
-  },
-  previewMaxCells: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxColumns)),
+    parse: positive(1),
+    example: '16384',
+    help: 'Tables with more columns are not previewed or diffed (413).',
+  }),
+  previewMaxCells: option({
     flag: 'preview-max-cells',
     env: 'PREVIEW_MAX_CELLS',
-    help: 'Tables with more cells are not previewed or diffed (413) (default 2000000).',
-  },
-  previewTimeoutMs: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCells)),
+    parse: positive(1),
+    example: '2000000',
+    help: 'Tables with more cells are not previewed or diffed (413).',
+  }),
+  previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
-    help: 'A render still running after this long is stopped (422) (default 10000).',
-  },
-  previewConcurrency: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.timeoutMs)),
+    parse: positive(1),
+    example: '10000',
+    help: 'A render still running after this long is stopped, its worker thread terminated (422 ERR_PREVIEW_TIMEOUT).',
+  }),
+  previewConcurrency: option({
     flag: 'preview-concurrency',
     env: 'PREVIEW_CONCURRENCY',
-    help: 'Renders running at once, each on its own worker thread; a few more wait (default 2).',
-  },
-  demo: {
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.concurrency)),
+    parse: positive(1),
+    example: '2',
+    help: 'Renders at once, each on its own worker thread; a few more wait, then 503 ERR_PREVIEW_BUSY.',
+  }),
+  demo: option({
     flag: 'demo',
     env: 'SIDECAR_DEMO',
-    help: 'Serve the demo page at /sidecar/demo/ (default: on with a local Jupyter Server, off otherwise).',
-  },
-  announceFiles: {
+    default: unset<boolean | null>(null, 'on with a local Jupyter only'),
+    parse: bool,
+    example: 'on',
+    help: 'Serve the demo page at /sidecar/demo/ (--no-demo: never).',
+  }),
+  announceFiles: option({
     flag: 'announce-files',
     env: 'ANNOUNCE_FILES',
-    help: "File card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (default: text/plain, text/markdown, text/html).",
-  },
-  publicUrl: {
+    default: 'rich',
+    parse: announceMode,
+    example: 'text',
+    help: "The file card in the output of an execution that saved files: 'off', 'text' (text/plain) or 'rich' (plus Markdown and HTML).",
+  }),
+  publicUrl: option({
     flag: 'public-url',
     env: 'PUBLIC_URL',
-    help: "The sidecar's address as users' browsers reach it, e.g. https://files.example.com/: the base of links, and its host is allowed in Host headers (default: links use the Host each client connected with).",
-  },
-  linkTtlSeconds: {
+    default: unset<URL | null>(null, "the client's Host"),
+    parse: httpUrl('ERR_OPTIONS_URL', { folder: true }),
+    example: 'https://files.example.com/',
+    help: "The sidecar as users' browsers reach it: the base of links, and its host is allowed in Host headers.",
+  }),
+  linkTtlSeconds: option({
     flag: 'link-ttl',
     env: 'LINK_TTL',
-    help: "Lifetime of a link's token: seconds, or with s/m/h/d (default 7d; 0: never expires). Only with FILES_API_SECRET.",
-  },
-  webhookUrl: {
+    default: '7d',
+    parse: lifetime,
+    example: '7d',
+    help: "Lifetime of a link's token: seconds, or with s/m/h/d (90, 15m, 12h, 7d; 0: never expires). Only with FILES_API_SECRET.",
+  }),
+  webhookUrl: option({
     flag: 'webhook-url',
     env: 'WEBHOOK_URL',
+    default: unset<URL | null>(null, 'none'),
+    parse: httpUrl('ERR_OPTIONS_URL', { folder: false }),
+    example: 'https://app.example.com/hooks/files',
     help: 'POST one signed JSON delivery per recorded file version here (at least once, from a durable outbox).',
-  },
-  webhookSecret: {
-    flag: '',
+  }),
+  webhookSecret: option({
+    flag: null,
     env: 'WEBHOOK_SECRET',
-    help: 'HMAC-SHA256 key for webhook signatures (environment only; required with --webhook-url).',
-  },
-  webhookMaxAgeMs: {
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'HMAC-SHA256 key for webhook signatures; required with --webhook-url.',
+  }),
+  webhookMaxAgeMs: option({
     flag: 'webhook-max-age',
     env: 'WEBHOOK_MAX_AGE',
-    help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d (default 1d).',
-  },
-  allowedHosts: {
+    default: '1d',
+    parse: durationMs,
+    example: '1d',
+    help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d.',
+  }),
+  allowedHosts: option({
     flag: 'allowed-hosts',
     env: 'ALLOWED_HOSTS',
-    help: 'Comma-separated Host header values allowed besides loopback names and --public-url (host, or host:port). Others get a 403.',
-  },
-  maxFrameBytes: {
+    default: unset<string[]>([], 'none'),
+    parse: hosts,
+    example: 'sidecar,sidecar.internal:8890',
+    help: 'More Host header values to answer besides loopback names and --public-url, comma-separated: name (any port) or name:port. Others get a 403.',
+  }),
+  maxFrameBytes: option({
     flag: 'max-frame-mb',
     env: 'MAX_FRAME_MB',
-    help: 'Largest kernel WebSocket frame, either direction (default 32). Larger ones close the socket (1009).',
-  },
-  maxInFlightBytes: {
+    default: '32',
+    parse: positive(MiB),
+    example: '32',
+    help: 'Largest kernel WebSocket frame, either direction. A larger one closes the socket (1009).',
+  }),
+  maxInFlightBytes: option({
     flag: 'max-in-flight-mb',
     env: 'MAX_IN_FLIGHT_MB',
-    help: 'Frame bytes held across all kernel connections before reads pause (default 256).',
-  },
-  tokenMaxLifetimeS: {
+    default: '256',
+    parse: positive(MiB),
+    example: '256',
+    help: 'Frame bytes held across all kernel connections before the sidecar stops reading.',
+  }),
+  tokenMaxLifetimeS: option({
     flag: 'token-max-lifetime-s',
     env: 'TOKEN_MAX_LIFETIME_S',
-    help: 'Files-API tokens valid for longer than this are refused (default 86400: one day).',
-  },
+    default: '86400',
+    parse: positive(1),
+    example: '86400',
+    help: 'Files-API tokens valid for longer than this are refused.',
+  }),
 };
+
+type OptionValues = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K] extends Option<infer T> ? T : never };
+
+/** Variables the local Jupyter Server (started without --gateway-url) reads: documented here, read by local-jupyter.ts and main.ts. */
+export const LOCAL_JUPYTER_VARIABLES: readonly { env: string; shown: string; help: string }[] = [
+  { env: 'JUPYTER_TOKEN', shown: 'random', help: "The local Jupyter Server's token." },
+  { env: 'JUPYTER_PYTHON', shown: '/usr/bin/python3', help: 'The Python that runs the local Jupyter Server.' },
+];
+
+/** The default as --help and README show it. */
+export function shownDefault(o: Option<unknown>): string {
+  return typeof o.default === 'string' ? o.default : o.default.shown;
+}
 
 /** Reads `--flag value`, `--flag=value` and `--no-flag`. */
 export function parseFlags(argv: readonly string[]): OptionSource {
@@ -329,69 +627,143 @@ export function parseFlags(argv: readonly string[]): OptionSource {
   return out;
 }
 
-function positiveNumber(name: string, raw: string | undefined, scale: number): number | null {
-  if (raw === undefined || raw === '') return null;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new OptionsError(
-      'ERR_OPTIONS_NUMBER',
-      `${name} must be a positive number, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 10`,
-    );
+const ENTRIES = Object.entries(OPTIONS) as [keyof typeof OPTIONS, Option<unknown>][];
+
+/** Each option's value: its flag, else its variable, else its default (an empty value counts as unset). */
+function readTable(flags: OptionSource, env: OptionSource): OptionValues {
+  const known = new Set(ENTRIES.map(([, o]) => o.flag));
+  for (const name of Object.keys(flags)) {
+    if (!known.has(name))
+      throw new OptionsError('ERR_OPTIONS_UNKNOWN', `Unknown option --${name}. Run with --help for the list.`);
   }
-  return Math.round(value * scale);
+  const values: Record<string, unknown> = {};
+  for (const [key, o] of ENTRIES) {
+    const fromFlag = o.flag === null ? undefined : flags[o.flag];
+    const raw = fromFlag ?? env[o.env];
+    if (raw !== undefined && raw !== '') {
+      const where =
+        fromFlag !== undefined
+          ? { name: `--${o.flag}`, example: `--${o.flag} ${o.example}` }
+          : { name: o.env, example: `${o.env}=${o.example}` };
+      values[key] = o.parse(raw, where);
+    } else if (typeof o.default === 'string') {
+      const where = { name: `the default of ${o.flag ? `--${o.flag}` : o.env}`, example: o.example };
+      values[key] = o.parse(o.default, where);
+    } else {
+      values[key] = o.default.value;
+    }
+  }
+  return values as OptionValues;
 }
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** `90`, `90s`, `15m`, `12h`, `7d` as seconds; `0` allowed when `zero` says so. */
-function durationSeconds(name: string, raw: string | undefined, options: { zero: boolean }): number | null | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/.exec(raw.trim());
-  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2] || 's']! : NaN;
-  if (!Number.isFinite(seconds) || (seconds === 0 && !options.zero)) {
-    throw new OptionsError(
-      'ERR_OPTIONS_DURATION',
-      `--${OPTION_SPECS[name]!.flag} takes seconds or a number with s, m, h or d, got ${JSON.stringify(raw)}. Example: --${OPTION_SPECS[name]!.flag} 7d`,
-    );
-  }
-  return seconds === 0 ? null : Math.round(seconds);
+/** Whether a gateway was given, so the entry point knows to start a local one. */
+export function gatewayGiven(flags: OptionSource, env: OptionSource): boolean {
+  const { flag, env: variable } = OPTIONS.gatewayUrl;
+  return Boolean((flag ? flags[flag] : undefined) ?? env[variable]);
 }
 
-function httpUrl(name: string, raw: string | undefined, example: string): URL | null {
-  if (!raw) return null;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new OptionsError(
-      'ERR_OPTIONS_URL',
-      `--${OPTION_SPECS[name]!.flag} ${JSON.stringify(raw)} is not a URL. Example: --${OPTION_SPECS[name]!.flag} ${example}`,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OptionsError('ERR_OPTIONS_URL', `--${OPTION_SPECS[name]!.flag} must be http(s), got ${url.protocol}`);
-  }
+/**
+ * Build the options once, from flags over environment over defaults, and verify them.
+ * `gatewayUrl` may be left out here when the caller starts a local gateway and passes `localGateway`.
+ */
+export function resolveOptions(flags: OptionSource, env: OptionSource, localGateway?: URL): SidecarOptions {
+  const values = readTable(flags, env);
+  const {
+    gatewayUrl,
+    filesSecret,
+    filesSecretFile,
+    demo,
+    previewMaxBytes,
+    previewMaxUnzippedBytes,
+    previewMaxRows,
+    previewMaxColumns,
+    previewMaxCells,
+    previewTimeoutMs,
+    previewConcurrency,
+    ...direct
+  } = values;
+  requireWebhookSecret(values);
+  return {
+    ...direct,
+    ...workspacePaths(values),
+    gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
+    demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
+    filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    previews: {
+      maxBytes: previewMaxBytes,
+      maxUnzippedBytes: previewMaxUnzippedBytes,
+      maxRows: previewMaxRows,
+      maxColumns: previewMaxColumns,
+      maxCells: previewMaxCells,
+      timeoutMs: previewTimeoutMs,
+      concurrency: previewConcurrency,
+    },
+  };
+}
+
+// Rules that span options or reach beyond one value.
+
+/** Gateway paths and links are resolved against the gateway's and the public URL: each must name a folder. */
+function asFolder(url: URL): URL {
+  url.search = '';
+  url.hash = '';
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
   return url;
 }
 
-function bool(raw: string | undefined): boolean | null {
-  if (raw === undefined || raw === '') return null;
-  return !/^(0|false|no|off)$/i.test(raw);
+/** No --gateway-url: the local Jupyter Server the entry point started, or a coded error. */
+function gatewayOrLocal(given: URL | null, localGateway: URL | undefined): URL {
+  if (given) return given;
+  if (localGateway) return asFolder(localGateway);
+  throw new OptionsError(
+    'ERR_OPTIONS_GATEWAY_MISSING',
+    `No gateway: pass --gateway-url ${OPTIONS.gatewayUrl.example} (or GATEWAY_URL).`,
+  );
+}
+
+/** The sidecar's folders resolved from the working directory; the kernel's views of them default to the same path. */
+function workspacePaths(values: OptionValues) {
+  const workspaceRoot = path.resolve(values.workspaceRoot);
+  const kernelWorkspaceRoot = values.kernelWorkspaceRoot ?? workspaceRoot;
+  return {
+    workspaceRoot,
+    kernelWorkspaceRoot,
+    gatewayRootDir: values.gatewayRootDir ?? kernelWorkspaceRoot,
+    dataDir: path.resolve(values.dataDir),
+  };
+}
+
+function requireWebhookSecret(values: OptionValues): void {
+  if (values.webhookUrl && !values.webhookSecret) {
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_SECRET',
+      `--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=${OPTIONS.webhookSecret.example}`,
+    );
+  }
 }
 
 /**
  * The files-API secret, from FILES_API_SECRET or the file FILES_API_SECRET_FILE names (a mounted
  * secret: it is then not in the environment, which any process of the same user can read).
  */
-function readSecret(env: OptionSource): string | null {
-  const file = env.FILES_API_SECRET_FILE;
-  if (!file) return env.FILES_API_SECRET || null;
-  if (env.FILES_API_SECRET) {
+function filesApiSecret(secret: string | null, file: string | null): string | null {
+  if (file && secret) {
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_TWICE',
       'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
     );
   }
+  const found = file ? readSecretFile(file) : secret;
+  if (found && Buffer.byteLength(found) < 32) {
+    throw new OptionsError(
+      'ERR_OPTIONS_SECRET_TOO_SHORT',
+      `FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=${OPTIONS.filesSecret.example}`,
+    );
+  }
+  return found;
+}
+
+function readSecretFile(file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -399,7 +771,7 @@ function readSecret(env: OptionSource): string | null {
     const errno = errorCode(error) ?? String(error);
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_FILE',
-      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=/run/secrets/files_api_secret`,
+      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=${OPTIONS.filesSecretFile.example}`,
     );
   }
   const secret = text.replace(/\r?\n$/, '');
@@ -408,191 +780,30 @@ function readSecret(env: OptionSource): string | null {
   return secret;
 }
 
-/**
- * Build the options once, from flags over environment over defaults, and verify them.
- * `gatewayUrl` may be left out here when the caller starts a local gateway and passes `localGateway`.
- */
-export function resolveOptions(flags: OptionSource, env: OptionSource, localGateway?: URL): SidecarOptions {
-  const known = new Set(
-    Object.values(OPTION_SPECS)
-      .map((s) => s.flag)
-      .filter(Boolean),
-  );
-  for (const name of Object.keys(flags)) {
-    if (!known.has(name))
-      throw new OptionsError('ERR_OPTIONS_UNKNOWN', `Unknown option --${name}. Run with --help for the list.`);
-  }
-  const get = (name: keyof typeof OPTION_SPECS): string | undefined => {
-    const spec = OPTION_SPECS[name]!;
-    return (spec.flag ? flags[spec.flag] : undefined) ?? env[spec.env];
-  };
-
-  const rawGateway = get('gatewayUrl');
-  let gatewayUrl: URL;
-  if (rawGateway) {
-    try {
-      gatewayUrl = new URL(rawGateway);
-    } catch {
-      throw new OptionsError(
-        'ERR_OPTIONS_GATEWAY_URL',
-        `--gateway-url ${JSON.stringify(rawGateway)} is not a URL. Example: --gateway-url http://127.0.0.1:8888`,
-      );
-    }
-    if (gatewayUrl.protocol !== 'http:' && gatewayUrl.protocol !== 'https:') {
-      throw new OptionsError('ERR_OPTIONS_GATEWAY_URL', `--gateway-url must be http(s), got ${gatewayUrl.protocol}`);
-    }
-  } else if (localGateway) {
-    gatewayUrl = localGateway;
-  } else {
-    throw new OptionsError(
-      'ERR_OPTIONS_GATEWAY_MISSING',
-      'No gateway: pass --gateway-url http://HOST:PORT (or GATEWAY_URL).',
-    );
-  }
-  gatewayUrl.search = '';
-  gatewayUrl.hash = '';
-  if (!gatewayUrl.pathname.endsWith('/')) gatewayUrl.pathname += '/';
-
-  const rawPort = get('port');
-  const port = rawPort === undefined || rawPort === '' ? 8890 : Number(rawPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new OptionsError(
-      'ERR_OPTIONS_NUMBER',
-      `--port must be a whole number from 0 to 65535, got ${JSON.stringify(rawPort)}. Example: --port 8890`,
-    );
-  }
-
-  const workspaceRoot = path.resolve(get('workspaceRoot') ?? 'data/workspaces');
-  const kernelWorkspaceRoot = get('kernelWorkspaceRoot') ?? workspaceRoot;
-  if (!path.posix.isAbsolute(kernelWorkspaceRoot)) {
-    throw new OptionsError(
-      'ERR_OPTIONS_PATH',
-      `--kernel-workspace-root must be absolute as the kernel sees it, got ${JSON.stringify(kernelWorkspaceRoot)}`,
-    );
-  }
-  const gatewayRootDir = get('gatewayRootDir') ?? kernelWorkspaceRoot;
-
-  const rawAnonymous = get('anonymousChat') ?? 'per-kernel';
-  let anonymousChat: AnonymousChatPolicy;
-  if (rawAnonymous === 'per-kernel' || rawAnonymous === 'reject') anonymousChat = { kind: rawAnonymous };
-  else if (isValidChatId(rawAnonymous)) anonymousChat = { kind: 'fixed', chatId: rawAnonymous };
-  else
-    throw new OptionsError(
-      'ERR_OPTIONS_ANONYMOUS_CHAT',
-      `--anonymous-chat takes per-kernel, reject or a chat id, got ${JSON.stringify(rawAnonymous)}`,
-    );
-
-  const secret = readSecret(env);
-  if (secret && Buffer.byteLength(secret) < 32) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_TOO_SHORT',
-      'FILES_API_SECRET must be at least 32 bytes (HS256 needs a 256-bit key). Example: FILES_API_SECRET=$(openssl rand -hex 32)',
-    );
-  }
-  const announceFiles = (get('announceFiles') ?? 'rich') as AnnounceMode;
-  if (!ANNOUNCE_MODES.includes(announceFiles)) {
-    throw new OptionsError(
-      'ERR_OPTIONS_ANNOUNCE_FILES',
-      `--announce-files takes off, text or rich, got ${JSON.stringify(announceFiles)}`,
-    );
-  }
-  const publicUrl = httpUrl('publicUrl', get('publicUrl'), 'https://files.example.com/');
-  if (publicUrl) {
-    // Links are resolved against it: it must name a folder.
-    publicUrl.search = '';
-    publicUrl.hash = '';
-    if (!publicUrl.pathname.endsWith('/')) publicUrl.pathname += '/';
-  }
-  const linkTtl = durationSeconds('linkTtlSeconds', get('linkTtlSeconds'), { zero: true });
-  const webhookUrl = httpUrl('webhookUrl', get('webhookUrl'), 'https://app.example.com/hooks/files');
-  const webhookSecret = env.WEBHOOK_SECRET || null;
-  if (webhookUrl && !webhookSecret) {
-    throw new OptionsError(
-      'ERR_OPTIONS_WEBHOOK_SECRET',
-      '--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=$(openssl rand -hex 32)',
-    );
-  }
-  const webhookMaxAge = durationSeconds('webhookMaxAgeMs', get('webhookMaxAgeMs'), { zero: false });
-  const databaseUrl = get('databaseUrl') || null;
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new OptionsError(
-      'ERR_OPTIONS_DATABASE_URL',
-      'DATABASE_URL must be a postgres:// URL. Example: DATABASE_URL=postgres://sidecar:PASSWORD@db:5432/sidecar',
-    );
-  }
-  const databasePoolSize = positiveNumber('databasePoolSize', get('databasePoolSize'), 1) ?? 10;
-
-  const list = (raw: string | undefined) =>
-    raw
-      ? raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [];
-  const rawExtensions = get('trackExtensions');
-
-  const allowedHosts = list(get('allowedHosts')).map((h) => h.toLowerCase());
-  for (const host of allowedHosts) {
+/** Host header values: a name or an IP literal, with an optional port. */
+function checkAllowedHosts(hostList: string[], where: Where): string[] {
+  for (const host of hostList) {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
       throw new OptionsError(
         'ERR_OPTIONS_ALLOWED_HOSTS',
-        `--allowed-hosts takes host names or host:port, got ${JSON.stringify(host)}. Example: --allowed-hosts sidecar,sidecar.internal:8890`,
+        `${where.name} takes host names or host:port, got ${JSON.stringify(host)}. Example: ${where.example}`,
       );
     }
   }
-
-  return {
-    gatewayUrl,
-    host: get('host') ?? '127.0.0.1',
-    port,
-    workspaceRoot,
-    kernelWorkspaceRoot,
-    gatewayRootDir,
-    dataDir: path.resolve(get('dataDir') ?? 'data/store'),
-    databaseUrl,
-    databasePoolSize,
-    anonymousChat,
-    filesSecret: secret,
-    corsOrigins: list(get('corsOrigins')),
-    trackExtensions: rawExtensions ? list(rawExtensions).map((e) => e.replace(/^\./, '').toLowerCase()) : null,
-    maxFileBytes: positiveNumber('maxFileBytes', get('maxFileBytes'), 1024 * 1024),
-    chatQuotaBytes: positiveNumber('chatQuotaBytes', get('chatQuotaBytes'), 1024 * 1024),
-    uploadMaxBytes: positiveNumber('uploadMaxBytes', get('uploadMaxBytes'), 1024 * 1024),
-    workspaceMaxAgeDays: positiveNumber('workspaceMaxAgeDays', get('workspaceMaxAgeDays'), 1),
-    watchWorkspaces: bool(get('watchWorkspaces')) ?? true,
-    workspaceAuditMs: positiveNumber('workspaceAuditMs', get('workspaceAuditMs'), 60_000) ?? 600_000,
-    executionTimeoutMs: positiveNumber('executionTimeoutMs', get('executionTimeoutMs'), 1000) ?? 3_600_000,
-    recordWaitMs: positiveNumber('recordWaitMs', get('recordWaitMs'), 1) ?? 10_000,
-    scanTimeoutMs: positiveNumber('scanTimeoutMs', get('scanTimeoutMs'), 1000) ?? 120_000,
-    allowHardLinks: bool(get('allowHardLinks')) ?? false,
-    gatewayTimeoutMs: positiveNumber('gatewayTimeoutMs', get('gatewayTimeoutMs'), 1000) ?? 60_000,
-    demo: bool(get('demo')) ?? Boolean(localGateway && !rawGateway),
-    previews: {
-      maxBytes: positiveNumber('previewMaxBytes', get('previewMaxBytes'), 1024 * 1024),
-      maxUnzippedBytes: positiveNumber('previewMaxUnzippedBytes', get('previewMaxUnzippedBytes'), 1024 * 1024),
-      maxRows: positiveNumber('previewMaxRows', get('previewMaxRows'), 1),
-      maxColumns: positiveNumber('previewMaxColumns', get('previewMaxColumns'), 1),
-      maxCells: positiveNumber('previewMaxCells', get('previewMaxCells'), 1),
-      timeoutMs: positiveNumber('previewTimeoutMs', get('previewTimeoutMs'), 1),
-      concurrency: positiveNumber('previewConcurrency', get('previewConcurrency'), 1),
-    },
-    announceFiles,
-    publicUrl,
-    linkTtlSeconds: linkTtl === undefined ? DEFAULT_LINK_TTL_SECONDS : linkTtl,
-    webhookUrl,
-    webhookSecret,
-    webhookMaxAgeMs: (webhookMaxAge ?? 86_400) * 1000,
-    allowedHosts,
-    maxFrameBytes: positiveNumber('maxFrameBytes', get('maxFrameBytes'), 1024 * 1024) ?? 32 * 1024 * 1024,
-    maxInFlightBytes: positiveNumber('maxInFlightBytes', get('maxInFlightBytes'), 1024 * 1024) ?? 256 * 1024 * 1024,
-    tokenMaxLifetimeS: positiveNumber('tokenMaxLifetimeS', get('tokenMaxLifetimeS'), 1) ?? 86_400,
-  };
+  return hostList;
 }
 
+/** What `--help` prints: the table, one option per entry. */
 export function helpText(): string {
-  const lines = ['Usage: generated-files-sidecar [options]', '', 'Options (flag, environment variable):'];
-  for (const spec of Object.values(OPTION_SPECS)) {
-    lines.push(`  ${spec.flag ? `--${spec.flag}`.padEnd(26) : ''.padEnd(26)}${spec.env}`, `      ${spec.help}`);
+  const lines = ['Usage: generated-files-sidecar [options]', '', 'Options (flag, environment variable; flags win):'];
+  for (const [, o] of ENTRIES) {
+    lines.push(
+      `  ${(o.flag ? `--${o.flag}` : '').padEnd(26)}${o.env}${o.flag ? '' : ' (environment only)'}`,
+      `      ${o.help} Default: ${shownDefault(o)}.`,
+    );
   }
+  lines.push('', 'For the local Jupyter Server (started without --gateway-url):');
+  for (const v of LOCAL_JUPYTER_VARIABLES)
+    lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
   return lines.join('\n');
 }

@@ -60,7 +60,7 @@ function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): 
   return lines.join('\n');
 }
 
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 

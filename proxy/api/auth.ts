@@ -12,8 +12,8 @@ export interface AuthOptions {
 }
 
 /** Clocks of the signer and the sidecar may differ by this much. */
-export const CLOCK_TOLERANCE_S = 30;
-export const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
+const CLOCK_TOLERANCE_S = 30;
+const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
 
 /**
  * Why a token's times are not acceptable, or null when they are. jose checks exp and nbf; this

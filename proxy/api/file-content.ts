@@ -10,7 +10,7 @@ import { ApiError } from './http-errors.ts';
 /** Types a browser may show in place: they cannot run script (SVG and HTML always download). */
 const INLINE_TYPES = /^(image\/(png|jpeg|gif|webp|avif|bmp)|application\/pdf|text\/(plain|csv|markdown))$/;
 
-export function inlineAllowed(mimeType: string): boolean {
+function inlineAllowed(mimeType: string): boolean {
   return INLINE_TYPES.test(mimeType);
 }
 

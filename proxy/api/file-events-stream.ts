@@ -6,7 +6,7 @@ import { describeError } from '../logger.ts';
 import { summarizePath } from './file-summary.ts';
 import type { FileEventName } from '../../contract/files-api.ts';
 
-export const SSE_HEARTBEAT_MS = 15_000;
+const SSE_HEARTBEAT_MS = 15_000;
 /** Events read from the store at a time while catching up. */
 const CATCH_UP_BATCH = 500;
 

@@ -5,7 +5,7 @@ const CHUNK_BYTES = 128 * 1024;
 /** Chunks in flight per download: one being written while the next is read. */
 const BUFFERS = 2;
 
-export class FileShorterThanExpectedError extends Error {
+class FileShorterThanExpectedError extends Error {
   readonly code = 'ERR_FILE_SHORTER_THAN_EXPECTED';
   constructor(position: number, end: number) {
     super(`The file ended at byte ${position}, before byte ${end}.`);

@@ -5,7 +5,7 @@ export function downloadUrlFor(record: Pick<FileRecord, 'chatId' | 'id'>): strin
   return filesApiPaths.fileContent(record.chatId, record.id);
 }
 
-export function toVersionSummary(record: FileRecord): FileVersionSummary {
+function toVersionSummary(record: FileRecord): FileVersionSummary {
   return {
     id: record.id,
     version: record.version,

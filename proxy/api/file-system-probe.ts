@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 
 export type FileSystemHealth = 'ok' | 'stuck';
 
-export const DEFAULT_FS_PROBE_TIMEOUT_MS = 2000;
+const DEFAULT_FS_PROBE_TIMEOUT_MS = 2000;
 
 /**
  * Tells whether the file-system thread pool still answers: one tiny `stat` of a sidecar folder,

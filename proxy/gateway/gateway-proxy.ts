@@ -16,7 +16,7 @@ export interface GatewayProxyOptions {
 }
 
 /** Set by the chat-prefix middleware: the `/chats/{id}` the client used, to put back on redirects and cookies. */
-export function chatPrefixOf(res: ServerResponse): string | undefined {
+function chatPrefixOf(res: ServerResponse): string | undefined {
   return (res as Response).locals?.chatPrefix as string | undefined;
 }
 

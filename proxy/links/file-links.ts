@@ -2,8 +2,6 @@ import { filesApiPaths } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { secretKey, signFileLinkToken } from './link-token.ts';
 
-export const DEFAULT_LINK_TTL_SECONDS = 7 * 24 * 3600;
-
 export interface FileLinksOptions {
   /** FILES_API_SECRET; without one the API is open and links are plain. */
   secret: string | null;

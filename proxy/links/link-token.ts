@@ -60,10 +60,3 @@ export function fileLinkClaimsOf(payload: JWTPayload): FileLinkClaims | undefine
   if (typeof ims !== 'number' || !Number.isFinite(ims)) return undefined;
   return { chatId: chat, fileId: file, issuedMs: ims };
 }
-
-/** For tests: verify and read a link token. */
-export async function verifyFileLinkToken(key: Uint8Array, token: string): Promise<FileLinkClaims | undefined> {
-  const { jwtVerify } = await loadJose();
-  const { payload } = await jwtVerify(token, key, { algorithms: ['HS256'] });
-  return payload.scope === FILE_SCOPE ? fileLinkClaimsOf(payload) : undefined;
-}

@@ -20,7 +20,7 @@ function keysOf(rows: readonly string[][]): Map<string, string[]> | null {
 }
 
 /** Rows added, removed and changed between two versions of one sheet; the first row is the header. */
-export function diffSheet(name: string, before: Table | undefined, after: Table | undefined): SheetDiff {
+function diffSheet(name: string, before: Table | undefined, after: Table | undefined): SheetDiff {
   const [headBefore = [], ...bodyBefore] = before?.rows ?? [];
   const [headAfter = [], ...bodyAfter] = after?.rows ?? [];
   const status: SheetDiff['status'] = !before ? 'added' : !after ? 'removed' : 'same';

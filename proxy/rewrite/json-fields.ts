@@ -16,7 +16,7 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-export class JsonFieldsError extends Error {
+class JsonFieldsError extends Error {
   readonly code = 'ERR_JSON_FIELDS';
 }
 

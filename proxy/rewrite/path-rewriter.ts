@@ -3,7 +3,7 @@
  * to `/mnt/data` in text coming out. Path-aware: only whole path segments match, so
  * `/mnt/database`, `/mnt/data2` and `/tmp/mnt/data` are left alone.
  */
-export const MOUNT_PATH = '/mnt/data';
+const MOUNT_PATH = '/mnt/data';
 
 // A path continues through these characters: a match must not be glued to one on either side.
 const PATH_CHAR_BEFORE = String.raw`[\w.~/-]`;

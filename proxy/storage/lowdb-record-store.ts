@@ -25,7 +25,7 @@ import {
   type StoredFileEvent,
 } from './record-store.ts';
 
-export class RecordStoreCorruptError extends Error {
+class RecordStoreCorruptError extends Error {
   readonly code = 'ERR_RECORD_STORE_CORRUPT';
   constructor(file: string, cause: unknown) {
     super(

@@ -67,7 +67,7 @@ export function isUnavailable(error: unknown): boolean {
 }
 
 /** A database URL as it may be logged: no password, no query. */
-export function redactDatabaseUrl(raw: string): string {
+function redactDatabaseUrl(raw: string): string {
   try {
     const url = new URL(raw);
     if (url.password) url.password = '***';

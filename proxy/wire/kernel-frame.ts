@@ -9,8 +9,6 @@ export interface KernelFrame {
   readonly msgType: string | undefined;
   readonly msgId: string | undefined;
   readonly parentMsgId: string | undefined;
-  /** The kernel session that sent it (header.session): changes when a kernel restarts. */
-  readonly session: string | undefined;
   /** The header as parsed for routing (no extra parse); undefined when it is not a JSON object. */
   header(): Record<string, unknown> | undefined;
   /** The parsed content (cached); undefined when it is not a JSON object. */

@@ -19,7 +19,6 @@ class LegacyFrame implements KernelFrame {
   readonly msgType: string | undefined;
   readonly msgId: string | undefined;
   readonly parentMsgId: string | undefined;
-  readonly session: string | undefined;
   private changed = false;
 
   constructor(
@@ -33,7 +32,6 @@ class LegacyFrame implements KernelFrame {
     this.msgType = stringField(header, 'msg_type') ?? stringField(message, 'msg_type');
     this.msgId = stringField(header, 'msg_id') ?? stringField(message, 'msg_id');
     this.parentMsgId = stringField(message.parent_header, 'msg_id');
-    this.session = stringField(header, 'session');
   }
 
   header(): Record<string, unknown> | undefined {

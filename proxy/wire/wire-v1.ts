@@ -26,7 +26,6 @@ class V1Frame implements KernelFrame {
   readonly msgType: string | undefined;
   readonly msgId: string | undefined;
   readonly parentMsgId: string | undefined;
-  readonly session: string | undefined;
   private readonly parsedHeader: Record<string, unknown> | undefined;
   private parsedContent: Record<string, unknown> | undefined | null = null;
   private changed = false;
@@ -42,7 +41,6 @@ class V1Frame implements KernelFrame {
     const parent = parseJson(parts[PARENT]!);
     this.msgType = stringField(header, 'msg_type');
     this.msgId = stringField(header, 'msg_id');
-    this.session = stringField(header, 'session');
     this.parentMsgId = stringField(parent, 'msg_id');
     this.parsedHeader = isPlainObject(header) ? header : undefined;
   }

@@ -18,13 +18,13 @@ import type { Stats } from 'node:fs';
 const { O_RDONLY, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /** A folder: `O_DIRECTORY` refuses anything else, `O_NOFOLLOW` refuses a symlink (ELOOP). */
-export const FOLDER_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
+const FOLDER_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 /**
  * A workspace file to read: `O_NONBLOCK` so a FIFO (or a device) swapped in opens at once instead
  * of holding a thread until a writer comes; the caller `fstat`s and refuses anything not regular.
  * (On a regular file O_NONBLOCK changes nothing.)
  */
-export const FILE_READ_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+const FILE_READ_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
 /** An open folder of a workspace: its fd, and its path for messages and the fallback. */
 export interface FolderRef {

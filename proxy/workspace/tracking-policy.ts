@@ -1,7 +1,7 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { extensionOf } from './format-label.ts';
 
-export const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
+const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
   'xlsx', 'xls', 'csv', 'pdf', 'docx', 'pptx', 'json', 'txt', 'md', 'html',
   'zip', 'parquet', 'png', 'jpg', 'jpeg', 'svg',
 ];

@@ -50,13 +50,8 @@ export async function openWorkspace(dir: string, realRoot: string): Promise<Open
   }
 }
 
-export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
-}
-
 /** Turns a packed walk back into a snapshot. */
-export function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
+function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
   const result: WorkspaceSnapshot = new Map();
   if (walk.count === 0) return result;
   const paths = walk.paths.split('\0');

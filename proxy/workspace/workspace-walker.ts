@@ -38,7 +38,7 @@ interface Slot {
 /** About 1 ms of walking on a slow machine. */
 const DEFAULT_INLINE_ENTRIES = 200;
 
-export class WalkerClosedError extends Error {
+class WalkerClosedError extends Error {
   readonly code = 'ERR_WALKER_CLOSED';
   constructor() {
     super('The workspace walker is closed.');

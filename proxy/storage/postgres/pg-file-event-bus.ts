@@ -4,7 +4,7 @@ import { isValidChatId } from '../../chats/chat-id.ts';
 import { describeError, type Logger } from '../../logger.ts';
 import { query } from './pg-pool.ts';
 
-export const FILE_EVENTS_CHANNEL = 'generated_files_events';
+const FILE_EVENTS_CHANNEL = 'generated_files_events';
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 

@@ -5,9 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KernelManager, KernelMessage as JLKernelMessage, ServerConnection } from '@jupyterlab/services';
+import { build } from 'esbuild';
 import WebSocket from 'ws';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { codeWithCompletionOrder, type CompletionOrder } from '../support/completion-order.ts';
@@ -168,8 +172,35 @@ describe('the card is the last output, whatever order execute_reply and idle arr
   }
 });
 
+/**
+ * JupyterLab's OutputAreaModel, as the notebook uses it. Its package is written for bundlers (it
+ * imports icons and styles), so it is bundled here with esbuild, icons as text and styles empty.
+ */
+async function outputAreaModel(): Promise<new () => OutputModelLike> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'gf-outputarea-'));
+  const outfile = path.join(dir, 'model.cjs');
+  await build({
+    // An ES re-export, so esbuild keeps only what the model needs (not the widgets, which want a DOM).
+    stdin: { contents: "export { OutputAreaModel } from '@jupyterlab/outputarea/lib/model.js';", resolveDir: process.cwd() },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    loader: { '.svg': 'text', '.css': 'empty' },
+    outfile,
+    logLevel: 'silent',
+  });
+  const loaded = createRequire(import.meta.url)(outfile) as { OutputAreaModel: new () => OutputModelLike };
+  await rm(dir, { recursive: true, force: true });
+  return loaded.OutputAreaModel;
+}
+
+interface OutputModelLike {
+  add(output: Record<string, unknown>): number;
+  toJSON(): Array<{ output_type: string }>;
+}
+
 describe('@jupyterlab/services', () => {
-  test('the card is one output of the execution, read by its own deserializer', async () => {
+  test('the card is one output of the execution, read by its own deserializer and held by its OutputAreaModel', async () => {
     const chat = 'card-jlab';
     const serverSettings = ServerConnection.makeSettings({
       baseUrl: `${proxy.url}chats/${chat}/`,
@@ -181,11 +212,16 @@ describe('@jupyterlab/services', () => {
     const manager = new KernelManager({ serverSettings });
     await manager.ready;
     const kernel = await manager.startNew({ name: 'python3' });
-    // What an OutputArea model would hold: every display output of this execution, in order.
+    // Every display output of this execution, in order, and JupyterLab's own OutputAreaModel fed
+    // the way its OutputArea feeds it (each output message's content, typed by its msg_type).
     const outputs: JLKernelMessage.IIOPubMessage[] = [];
+    const model = new (await outputAreaModel())();
     const future = kernel.requestExecute({ code: "open('/mnt/data/table.csv', 'w').write('a\\n1\\n')\nprint('printed')\n'result'" });
     future.onIOPub = (msg) => {
-      if (JLKernelMessage.isDisplayDataMsg(msg) || JLKernelMessage.isExecuteResultMsg(msg) || JLKernelMessage.isStreamMsg(msg)) outputs.push(msg);
+      if (JLKernelMessage.isDisplayDataMsg(msg) || JLKernelMessage.isExecuteResultMsg(msg) || JLKernelMessage.isStreamMsg(msg)) {
+        outputs.push(msg);
+        model.add({ ...msg.content, output_type: msg.header.msg_type });
+      }
     };
     const reply = await future.done;
     assert.equal(reply.content.status, 'ok');
@@ -197,6 +233,11 @@ describe('@jupyterlab/services', () => {
     assert.equal(card.channel, 'iopub');
     const link = linksIn(String(card.content.data['text/plain'])).find((l) => l.includes('/files/'))!;
     assert.equal(await (await fetch(link)).text(), 'a\n1\n');
+    // In the cell's output model the card is one output: the third, a display with all three MIME types.
+    const cell = model.toJSON();
+    assert.deepEqual(cell.map((o) => o.output_type), ['stream', 'execute_result', 'display_data']);
+    const shown = cell[2] as unknown as { data: Record<string, unknown> };
+    assert.deepEqual(Object.keys(shown.data).sort(), ['text/html', 'text/markdown', 'text/plain']);
     await kernel.shutdown();
     manager.dispose();
   });

@@ -24,6 +24,12 @@ function parseHostHeader(value: string): HostPattern | null {
   return { hostname: match[1]!.replace(/\.$/, ''), port: match[2] ?? null };
 }
 
+/** The address the sidecar listens on, as a Host clients may use (none for a wildcard address). */
+export function listenAddressHosts(host: string): string[] {
+  if (['0.0.0.0', '::', ''].includes(host)) return [];
+  return [host.includes(':') ? `[${host}]` : host];
+}
+
 export function createHostAllowList(options: { publicUrl: URL | null; allowedHosts: readonly string[] }): HostAllowList {
   const patterns: HostPattern[] = [];
   for (const name of LOOPBACK_NAMES) patterns.push({ hostname: name, port: null });

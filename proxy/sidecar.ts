@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express, { type ErrorRequestHandler, type Router } from 'express';
-import { createHostAllowList, HOST_NOT_ALLOWED } from './allowed-hosts.ts';
+import express, { type Router } from 'express';
+import { createHostAllowList, listenAddressHosts } from './allowed-hosts.ts';
 import { API_PREFIX } from '../contract/files-api.ts';
 import { createFilesApi } from './api/files-routes.ts';
 import { createStaticRoutes } from './api/static-routes.ts';
@@ -12,17 +12,19 @@ import type { ExecutionObserver } from './executions/execution-observer.ts';
 import type { RecordStore } from './storage/record-store.ts';
 import { Retention } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './workspace/tracking-policy.ts';
-import { ChatAssignment, ChatAssignmentError } from './chats/chat-assignment.ts';
-import { InvalidChatIdError } from './chats/chat-id.ts';
-import { splitChatPrefix } from './chats/chat-request.ts';
+import { ChatAssignment } from './chats/chat-assignment.ts';
 import { ChatOwners } from './chats/chat-owners.ts';
 import type { KernelChatStore } from './chats/kernel-chats.ts';
 import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
 import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
-import { refuseUpgrade, sendJsonError } from './errors.ts';
+import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
+import { forgetGoneKernels } from './gateway/kernel-forget.ts';
+import { peelChatPrefix } from './http/chat-prefix.ts';
+import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
+import { jupyterErrorHandler } from './http/jupyter-errors.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
@@ -58,8 +60,6 @@ export interface Sidecar {
   close(): Promise<void>;
   connections(): number;
 }
-
-const ONE_KERNEL = /api\/kernels\/([^/?]+)\/?(?:\?|$)/;
 
 /** The Express app and the upgrade handler, wired: the sidecar minus its start-up. */
 export async function createSidecar(options: SidecarOptions, parts: SidecarParts = {}): Promise<Sidecar> {
@@ -105,14 +105,6 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive },
     { workspaceMaxAgeDays: options.workspaceMaxAgeDays },
   );
-  const gatewayHealth = async (): Promise<'up' | 'down'> => {
-    try {
-      const res = await fetch(new URL('api', options.gatewayUrl), { signal: AbortSignal.timeout(2000) });
-      return res.ok ? 'up' : 'down';
-    } catch {
-      return 'down';
-    }
-  };
   const base = options.gatewayUrl.pathname;
   const gatewayOptions = {
     gateway: options.gatewayUrl,
@@ -121,34 +113,17 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   };
 
   // The address we listen on is configured too (unless it is a wildcard): clients may use it.
-  const listenHost = ['0.0.0.0', '::', ''].includes(options.host)
-    ? []
-    : [options.host.includes(':') ? `[${options.host}]` : options.host];
   const hosts = createHostAllowList({
     publicUrl: options.publicUrl,
-    allowedHosts: [...options.allowedHosts, ...listenHost],
+    allowedHosts: [...options.allowedHosts, ...listenAddressHosts(options.host)],
   });
 
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // Before any route: a Host we were not configured for is a DNS-rebinding page or a mistake.
-  app.use((req, res, next) => {
-    if (hosts.allows(req.headers.host)) return next();
-    sendJsonError(res, { ...HOST_NOT_ALLOWED, jupyter: true });
-  });
-
-  // /chats/{chatId}/... is a gateway base URL for clients that can only set a URL.
-  app.use((req, res, next) => {
-    if (!req.url.startsWith('/chats/')) return next();
-    const prefix = splitChatPrefix(req.url);
-    if (!prefix) return next();
-    res.locals.chatPrefix = prefix.prefix;
-    res.locals.chatId = prefix.chatId;
-    req.url = prefix.rest;
-    next();
-  });
+  app.use(hostCheck(hosts));
+  app.use(peelChatPrefix);
 
   app.use(
     API_PREFIX,
@@ -161,7 +136,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
-      gatewayHealth,
+      gatewayHealth: gatewayHealthProbe(options.gatewayUrl),
       previews: new PreviewService({
         blobs,
         cacheDir: path.join(options.dataDir, 'previews'),
@@ -191,43 +166,13 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
   );
 
-  const forgetKernel = (encodedId: string) => {
-    let id: string;
-    try {
-      id = decodeURIComponent(encodedId);
-    } catch {
-      return;
-    }
-    kernelChats.delete(id).catch((e) => logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
-  };
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
-    onResponse(proxyRes, req) {
-      // A deleted kernel is forgotten (Open WebUI makes and deletes one per run), and so is one
-      // the gateway no longer has (it restarted, or culled it): the map keeps only live kernels.
-      const gone = (req.method === 'DELETE' && proxyRes.statusCode === 204) || proxyRes.statusCode === 404;
-      if (gone && (req.method === 'GET' || req.method === 'DELETE')) {
-        const id = ONE_KERNEL.exec(req.url.slice(base.length - 1))?.[1];
-        if (id) forgetKernel(id);
-      }
-    },
+    onResponse: forgetGoneKernels({ base, kernelChats, logger }),
   });
   app.use(passthrough);
 
-  const onError: ErrorRequestHandler = (error, _req, res, _next) => {
-    if (error instanceof InvalidChatIdError || error instanceof ChatAssignmentError) {
-      return sendJsonError(res, { code: error.code, message: error.message, jupyter: true });
-    }
-    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error(`[sidecar] ${describeError(error)}`);
-    sendJsonError(res, {
-      status,
-      code: status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 500 ? 'ERR_INTERNAL' : 'ERR_BAD_REQUEST',
-      message: status === 500 ? 'Internal sidecar error.' : String(error.message),
-      jupyter: true,
-    });
-  };
-  app.use(onError);
+  app.use(jupyterErrorHandler(logger));
 
   listeningBase = (): URL => {
     const address = server.address() as AddressInfo | null;
@@ -256,10 +201,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
 
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
-    if (!hosts.allows(req.headers.host)) {
-      socket.on('error', () => socket.destroy());
-      return refuseUpgrade(socket, { ...HOST_NOT_ALLOWED, jupyter: true });
-    }
+    if (!upgradeHostAllowed(hosts, req, socket)) return;
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
       socket.destroy();

@@ -1,6 +1,3 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { assertChatId } from '../chats/chat-id.ts';
@@ -11,9 +8,7 @@ import { BlobStoreError, type BlobStore, type PutResult } from '../storage/blob-
 import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../executions/execution-observer.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { InProcessFileEventBus, type FileEventBus } from '../storage/file-events.ts';
-import { remoteFileSystemAt } from '../workspace/file-system-kind.ts';
-import { entryPath, errnoOf, openFileBeneath, openFolderBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
-import { formatLabel, mimeTypeOf } from '../workspace/format-label.ts';
+import { openFileBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import { latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } from '../storage/record-store.ts';
@@ -21,8 +16,15 @@ import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from '.
 import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-timeout.ts';
 import { normalizeUploadPath } from './upload-target.ts';
 import { diffSnapshot, openWorkspace, walkSnapshot, type SnapshotEntry, type WorkspaceSnapshot } from '../workspace/workspace-snapshot.ts';
-import { WorkspaceWalker } from '../workspace/workspace-walker.ts';
+import type { WorkspaceWalker } from '../workspace/workspace-walker.ts';
 import { ChangeJournal, type ChangeJournalOptions } from '../workspace/change-journal.ts';
+import { ChatStates, type ChatState } from './chat-states.ts';
+import { attributionOf, draftRecord, type ScanCause } from './record-drafts.ts';
+import { ScanGate } from './scan-gate.ts';
+import { writeUpload } from './upload-writer.ts';
+import { WalkerSetup } from './walker-setup.ts';
+
+export type { ScanCause } from './record-drafts.ts';
 
 export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
 
@@ -62,50 +64,17 @@ export interface ArtifactRecorderOptions {
   now?: () => Date;
 }
 
-/** What a scan is attributed to. */
-export type ScanCause =
-  | { source: 'between-executions'; owner?: string | null }
-  | { source: 'execution'; execution: ExecutionRef };
-
 export interface ScanResult {
   recorded: FileRecord[];
   /** Newly skipped during this scan (already-reported ones are not repeated). */
   skipped: SkippedFile[];
 }
 
-interface KnownFile {
-  size: number;
-  mtimeMs: number;
-  sha256: string;
-}
-
-interface ChatState {
-  files: Map<string, KnownFile>;
-  skipped: Map<string, SkippedFile>;
-  /** Bytes of every recorded version: what the quota counts. */
-  usedBytes: number;
-  owner: string | null;
-  /**
-   * Inodes this sidecar wrote into the chat's workspace (uploads): recorded even when the kernel
-   * hard-links them. In memory only: after a restart such a file needs `allowHardLinks`.
-   */
-  sidecarInodes: Set<number>;
-  /** Hard-linked files already logged as refused (path -> inode), so each is logged once. */
-  refusedLinks: Map<string, number>;
-}
-
-function workspaceChanged(relPath: string): ArtifactError {
-  return new ArtifactError('ERR_WORKSPACE_CHANGED', `A folder of ${relPath} was removed or moved during the upload; nothing was written. Try again.`);
-}
-
-function newRecordId(): string {
-  return randomBytes(12).toString('base64url');
-}
-
 /**
- * Turns execution boundaries into file records. Per chat it keeps what it knows of each path
- * (size, mtime, sha256, version), built lazily from the store, so a restart neither re-records
- * unchanged files nor misses files changed while it was down.
+ * Turns execution boundaries into file records, and uploads into workspace files and records.
+ * It orchestrates: what it knows per chat (`ChatStates`), the gate retention waits on
+ * (`ScanGate`), skipped files (`SkipLedger`), writing uploads (`writeUpload`), records
+ * (`draftRecord`) and the walker (`WalkerSetup`) are parts of their own.
  */
 export class ArtifactRecorder implements ExecutionObserver {
   readonly events: FileEventBus;
@@ -116,17 +85,13 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #logger: Logger;
   readonly #copyConcurrency: number;
   readonly #now: () => Date;
-  readonly #walker: WorkspaceWalker;
-  readonly #ownsWalker: boolean;
-  readonly #maxCachedChats: number;
+  readonly #walking: WalkerSetup;
   readonly #outbox: FileOutbox | undefined;
   readonly #scanTimeoutMs: number;
   readonly #journal: ChangeJournal | null;
   readonly #locks = new KeyedMutex();
-  readonly #states = new Map<string, Promise<ChatState>>();
-  #realRoot: Promise<string> | null = null;
-  #active = 0;
-  #gate: Promise<void> | null = null;
+  readonly #states: ChatStates;
+  readonly #gate = new ScanGate();
 
   constructor(options: ArtifactRecorderOptions) {
     this.#store = options.store;
@@ -137,11 +102,14 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#logger = options.logger ?? quietLogger;
     this.#copyConcurrency = Math.max(1, options.copyConcurrency ?? 4);
     this.#now = options.now ?? (() => new Date());
-    this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
+    this.#states = new ChatStates(this.#store, {
+      maxCachedChats: Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS),
+      // A state is dropped only when its chat is not locked: nobody holds it then.
+      inUse: (chatId) => this.#locks.isLocked(chatId),
+    });
     this.#outbox = options.outbox;
     this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
-    this.#ownsWalker = !options.walker;
-    this.#walker = options.walker ?? new WorkspaceWalker();
+    this.#walking = new WalkerSetup(this.#workspaces, this.#logger, options.walker);
     const watch = options.watch ?? false;
     this.#journal = watch ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) }) : null;
   }
@@ -159,7 +127,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   /** Stops the walker threads it made; scans after this fail. */
   async close(): Promise<void> {
     await this.#journal?.close();
-    if (this.#ownsWalker) await this.#walker.close();
+    await this.#walking.close();
   }
 
   async executionStarted(chatId: string, execution: ExecutionRef): Promise<void> {
@@ -186,24 +154,15 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   /** Scans and uploads in progress (retention does not collect blobs while any runs). */
   get activeScans(): number {
-    return this.#active;
+    return this.#gate.active;
   }
 
   /**
    * Runs `section` while no scan or upload runs, holding new ones until it ends.
    * Returns false (without running it) when one is already in progress.
    */
-  async whileIdle(section: () => Promise<void>): Promise<boolean> {
-    if (this.#active > 0 || this.#gate) return false;
-    let release!: () => void;
-    this.#gate = new Promise((resolve) => (release = resolve));
-    try {
-      await section();
-      return true;
-    } finally {
-      this.#gate = null;
-      release();
-    }
+  whileIdle(section: () => Promise<void>): Promise<boolean> {
+    return this.#gate.whileIdle(section);
   }
 
   /**
@@ -219,7 +178,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)), this.#scanTimeoutMs);
     });
-    const work = this.#busy(() =>
+    const work = this.#gate.busy(() =>
       this.#locks.run(chatId, async () => {
         try {
           return await this.#scanLocked(chatId, cause, deadline);
@@ -256,7 +215,7 @@ export class ArtifactRecorder implements ExecutionObserver {
       throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: hidden and partial names (${requested}) are never recorded.`);
     }
     const maxBytes = Math.min(options.maxBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES, this.policy.maxFileBytes);
-    return this.#busy(async () => {
+    return this.#gate.busy(async () => {
       let put: PutResult;
       try {
         put = await this.#blobs.putStream(stream, { maxBytes });
@@ -267,17 +226,28 @@ export class ArtifactRecorder implements ExecutionObserver {
         throw error;
       }
       return this.#locks.run(chatId, async () => {
-        const state = await this.#state(chatId);
+        const state = await this.#states.get(chatId);
         if (state.usedBytes + put.size > this.policy.quotaBytes) {
           throw new ArtifactError('ERR_QUOTA_EXCEEDED', `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`);
         }
-        const entry = await this.#writeUpload(chatId, requested, put.sha256, options.createOnly ?? false);
-        state.sidecarInodes.add(entry.ino);
-        const draft = this.#buildRecord(chatId, requested, entry, put, {
-          source: options.source ?? 'upload',
-          execution: null,
-          owner: owner ?? state.owner,
+        await this.#workspaces.ensure(chatId);
+        const entry = await writeUpload({
+          chatId,
+          workspaceDir: this.#workspaces.pathFor(chatId),
+          realRoot: await this.#walking.realRoot(),
+          relPath: requested,
+          createOnly: options.createOnly ?? false,
+          bytes: () => this.#blobs.open(put.sha256),
         });
+        state.sidecarInodes.add(entry.ino);
+        const draft = draftRecord(
+          chatId,
+          requested,
+          entry,
+          put,
+          { source: options.source ?? 'upload', execution: null, owner: owner ?? state.owner },
+          this.#now(),
+        );
         // The same bytes as the path's latest version: the store appends nothing; that version is the answer.
         const [record] = await this.#commit(chatId, state, [{ draft, entry }]);
         const stored = record ?? latestByPath(await this.#store.listChat(chatId)).get(requested);
@@ -287,137 +257,14 @@ export class ArtifactRecorder implements ExecutionObserver {
     });
   }
 
-  /**
-   * Writes an uploaded blob into the workspace at `relPath`: the folders are opened (and made)
-   * one at a time relative to the chat folder's fd, refusing a symlink at each step, and the temp
-   * file is created and renamed relative to the final folder's fd. The folder that was checked is
-   * the folder that is written: a folder swapped for a symlink meanwhile gets nothing.
-   */
-  async #writeUpload(chatId: string, relPath: string, sha256: string, createOnly: boolean): Promise<SnapshotEntry> {
-    await this.#workspaces.ensure(chatId);
-    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
-    if (!workspace) throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `The workspace of chat ${chatId} vanished during the upload.`);
-    const segments = relPath.split('/');
-    const name = segments.pop()!;
-    let folder: OpenFolder | null = null;
-    try {
-      try {
-        folder = await openFolderBeneath(workspace, segments, { create: true });
-      } catch (error) {
-        const errno = errnoOf(error);
-        if (errno === 'ELOOP') throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `Upload path ${relPath} goes through a symlink: nothing is written through one.`);
-        if (errno === 'ENOTDIR' || errno === 'EEXIST') throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: a parent of ${relPath} is not a folder.`);
-        if (errno === 'ENOENT') throw workspaceChanged(relPath);
-        throw error;
-      }
-      const temp = entryPath(folder, `${UPLOAD_TEMP_PREFIX}${randomUUID()}.part`);
-      let handle: FileHandle | null = null;
-      try {
-        // O_EXCL|O_NOFOLLOW: a fresh file of our own, never a name the kernel prepared.
-        handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-        await handle.chmod(0o644); // the umask may have narrowed it; the kernel must read it
-        for await (const chunk of await this.#blobs.open(sha256)) {
-          const bytes = chunk as Buffer;
-          for (let offset = 0; offset < bytes.byteLength; ) offset += (await handle.write(bytes, offset)).bytesWritten;
-        }
-        const stats = await handle.stat();
-        await handle.close();
-        handle = null;
-        if (createOnly) {
-          // link() never replaces: an existing name fails with EEXIST, atomically, under the same folder fd.
-          await link(temp, entryPath(folder, name));
-          await unlink(temp);
-        } else {
-          await rename(temp, entryPath(folder, name));
-        }
-        return { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino, nlink: 1 };
-      } catch (error) {
-        await handle?.close().catch(() => {});
-        await unlink(temp).catch(() => {});
-        if (errnoOf(error) === 'EISDIR' || errnoOf(error) === 'ENOTDIR') {
-          throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${relPath} is a folder.`);
-        }
-        if (errnoOf(error) === 'EEXIST' && createOnly) {
-          throw new ArtifactError('ERR_UPLOAD_CONFLICT', `${relPath} already exists: send the upload without If-None-Match to replace it.`);
-        }
-        // The folder fd names a folder that was removed meanwhile: nothing was written anywhere else.
-        if (errnoOf(error) === 'ENOENT') throw workspaceChanged(relPath);
-        throw error;
-      }
-    } finally {
-      if (folder && folder !== workspace) await folder.close();
-      await workspace.close();
-    }
-  }
-
-  async #busy<T>(work: () => Promise<T>): Promise<T> {
-    while (this.#gate) await this.#gate;
-    this.#active++;
-    try {
-      return await work();
-    } finally {
-      this.#active--;
-    }
-  }
-
-  /** The real workspace root; the first time, also whether small walks may run inline. */
-  #getRealRoot(): Promise<string> {
-    this.#realRoot ??= this.#workspaces.realRoot().then(
-      async (realRoot) => {
-        const remote = this.#ownsWalker ? await remoteFileSystemAt(realRoot).catch(() => null) : null;
-        if (remote) {
-          this.#walker.inlineEntries = 0;
-          this.#logger.info(`[artifacts] workspaces are on ${remote}: every walk runs on a walker thread`);
-        }
-        return realRoot;
-      },
-      (error: unknown) => {
-        this.#realRoot = null;
-        throw error;
-      },
-    );
-    return this.#realRoot;
-  }
-
-  /**
-   * What is known of a chat's files. Called only under that chat's lock. Kept for the most
-   * recently used chats only: a state nobody holds (its chat is not locked) is rebuilt from the
-   * store when needed again, so dropping one loses nothing.
-   */
-  #state(chatId: string): Promise<ChatState> {
-    let state = this.#states.get(chatId);
-    if (state) {
-      this.#states.delete(chatId);
-      this.#states.set(chatId, state);
-    } else {
-      state = (async () => {
-        const records = await this.#store.listChat(chatId);
-        const files = new Map<string, KnownFile>();
-        for (const [rel, r] of latestByPath(records)) {
-          files.set(rel, { size: r.size, mtimeMs: Date.parse(r.modifiedAt), sha256: r.sha256 });
-        }
-        const usedBytes = records.reduce((sum, r) => sum + r.size, 0);
-        const skipped = new Map((await this.#store.listSkipped(chatId)).map((s) => [s.path, s]));
-        return { files, skipped, usedBytes, owner: await this.#store.getOwner(chatId), sidecarInodes: new Set<number>(), refusedLinks: new Map<string, number>() };
-      })();
-      this.#states.set(chatId, state);
-      state.catch(() => this.#states.delete(chatId));
-      for (const other of this.#states.keys()) {
-        if (this.#states.size <= this.#maxCachedChats) break;
-        if (!this.#locks.isLocked(other)) this.#states.delete(other);
-      }
-    }
-    return state;
-  }
-
   async #scanLocked(chatId: string, cause: ScanCause, deadline: number): Promise<ScanResult> {
-    const state = await this.#state(chatId);
+    const state = await this.#states.get(chatId);
     const incomingOwner = cause.source === 'execution' ? cause.execution.owner : cause.owner ?? null;
     if (incomingOwner && !state.owner) {
       state.owner = await this.#store.claimOwner(chatId, incomingOwner);
     }
     const owner = incomingOwner ?? state.owner;
-    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#getRealRoot());
+    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#walking.realRoot());
     try {
       return await this.#scanOpen(chatId, state, owner, cause, workspace, deadline);
     } finally {
@@ -454,39 +301,16 @@ export class ArtifactRecorder implements ExecutionObserver {
     const candidates = [...added, ...changed];
 
     const pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }> = [];
-    const newlySkipped: SkippedFile[] = [];
-    let skippedChanged = false;
-    const skip = (rel: string, entry: SnapshotEntry, reason: SkippedFile['reason']) => {
-      const modifiedAt = new Date(entry.mtimeMs).toISOString();
-      const before = state.skipped.get(rel);
-      if (before && before.reason === reason && before.size === entry.size && before.modifiedAt === modifiedAt) return;
-      const skipped: SkippedFile = { path: rel, size: entry.size, reason, at: this.#now().toISOString(), modifiedAt };
-      state.skipped.set(rel, skipped);
-      newlySkipped.push(skipped);
-      skippedChanged = true;
-    };
-
-    const attribution =
-      cause.source === 'execution'
-        ? { source: 'execution' as const, execution: { kernelId: cause.execution.kernelId, msgId: cause.execution.msgId }, owner }
-        : { source: 'between-executions' as const, execution: null, owner };
+    const skips = state.skipped.round(this.#now);
+    const attribution = attributionOf(cause, owner);
 
     const handle = async (rel: string) => {
       const entry = snapshot.get(rel)!;
-      const before = state.skipped.get(rel);
-      // A file already reported over a limit, unchanged since: nothing to do. Failed copies are retried.
-      if (
-        before &&
-        before.reason !== 'copy-failed' &&
-        before.size === entry.size &&
-        before.modifiedAt === new Date(entry.mtimeMs).toISOString()
-      ) {
-        return;
-      }
+      if (skips.settled(rel, entry)) return;
       const limit = this.policy.limitFor(entry.size, state.usedBytes);
       if (limit) {
         // Reported sizes and dates must be this chat's: the walk's lstat went by path.
-        if (await this.#isWorkspaceFile(workspace!, rel, entry)) skip(rel, entry, limit);
+        if (await this.#isWorkspaceFile(workspace!, rel, entry)) skips.skip(rel, entry, limit);
         return;
       }
       state.usedBytes += entry.size; // reserved while copying, so parallel copies respect the quota
@@ -494,20 +318,20 @@ export class ArtifactRecorder implements ExecutionObserver {
       try {
         put = await this.#copy(chatId, state, workspace!, rel, entry);
       } catch (error) {
-        if (error instanceof BlobStoreError && error.code === 'ERR_BLOB_TOO_LARGE') skip(rel, entry, 'too-large');
+        if (error instanceof BlobStoreError && error.code === 'ERR_BLOB_TOO_LARGE') skips.skip(rel, entry, 'too-large');
         else {
           this.#logger.error(`[artifacts] copying ${rel} in chat ${chatId} failed: ${describeError(error)}`);
-          skip(rel, entry, 'copy-failed');
+          skips.skip(rel, entry, 'copy-failed');
         }
       } finally {
         state.usedBytes -= entry.size;
       }
       if (!put) return;
-      if (state.skipped.delete(rel)) skippedChanged = true;
+      skips.clear(rel);
       // Even bytes equal to what this process knows go to the store: another sidecar may have
       // recorded other bytes since. The store leaves out a draft equal to the path's latest.
       state.usedBytes += put.size;
-      pending.push({ draft: this.#buildRecord(chatId, rel, entry, put, attribution), entry });
+      pending.push({ draft: draftRecord(chatId, rel, entry, put, attribution, this.#now()), entry });
     };
 
     let outOfTime = false;
@@ -525,12 +349,7 @@ export class ArtifactRecorder implements ExecutionObserver {
       await Promise.all(Array.from({ length: Math.min(this.#copyConcurrency, candidates.length) }, worker));
     }
 
-    for (const rel of state.skipped.keys()) {
-      if (!snapshot.has(rel) && (covered === null || covered.has(rel))) {
-        state.skipped.delete(rel);
-        skippedChanged = true;
-      }
-    }
+    skips.forgetGone(snapshot, covered);
     let recorded: FileRecord[];
     try {
       recorded = await this.#commit(chatId, state, pending);
@@ -538,10 +357,10 @@ export class ArtifactRecorder implements ExecutionObserver {
       for (const { draft } of pending) state.usedBytes -= draft.size;
       throw error;
     }
-    if (skippedChanged) await this.#store.setSkipped(chatId, [...state.skipped.values()], newlySkipped);
-    if (newlySkipped.length > 0) await this.#publish(chatId);
+    if (skips.changed) await this.#store.setSkipped(chatId, skips.all(), skips.newly);
+    if (skips.newly.length > 0) await this.#publish(chatId);
     if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${recorded.length} recorded first)`, this.#scanTimeoutMs);
-    return { recorded, skipped: newlySkipped };
+    return { recorded, skipped: skips.newly };
   }
 
   /**
@@ -555,9 +374,9 @@ export class ArtifactRecorder implements ExecutionObserver {
     state: ChatState,
     deadline: number,
   ): Promise<{ snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> | null }> {
-    const plan = this.#journal ? await this.#journal.plan(chatId, workspace.path, state.skipped.keys()) : null;
+    const plan = this.#journal ? await this.#journal.plan(chatId, workspace.path, state.skipped.paths()) : null;
     if (plan?.kind === 'touched') return plan;
-    return { snapshot: await walkSnapshot(workspace, this.policy, this.#walker, Math.max(0, deadline - Date.now())), covered: null };
+    return { snapshot: await walkSnapshot(workspace, this.policy, this.#walking.walker, Math.max(0, deadline - Date.now())), covered: null };
   }
 
   /**
@@ -589,31 +408,6 @@ export class ArtifactRecorder implements ExecutionObserver {
     if (typeof opened === 'string') return false;
     await opened.handle.close().catch(() => {});
     return opened.stats.ino === entry.ino;
-  }
-
-  #buildRecord(
-    chatId: string,
-    rel: string,
-    entry: SnapshotEntry,
-    put: PutResult,
-    attribution: Pick<FileRecord, 'source' | 'execution' | 'owner'>,
-  ): RecordDraft {
-    const name = rel.slice(rel.lastIndexOf('/') + 1);
-    return {
-      id: newRecordId(),
-      chatId,
-      name,
-      path: rel,
-      size: put.size,
-      mimeType: mimeTypeOf(name),
-      format: formatLabel(name),
-      sha256: put.sha256,
-      createdAt: this.#now().toISOString(),
-      modifiedAt: new Date(entry.mtimeMs).toISOString(),
-      execution: attribution.execution,
-      source: attribution.source,
-      owner: attribution.owner,
-    };
   }
 
   /**

@@ -5,6 +5,7 @@ import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
+import { LruMap } from '../lru-map.ts';
 import type { FileRecord } from './file-record.ts';
 import {
   claimDue,
@@ -61,15 +62,13 @@ interface CachedChat {
  */
 export class LowdbRecordStore implements RecordStore {
   readonly dir: string;
-  /** In least-recently-used order: a use moves a chat to the end. */
-  readonly #cache = new Map<string, CachedChat>();
-  readonly #maxCachedChats: number;
+  readonly #cache: LruMap<string, CachedChat>;
   #ready: Promise<unknown> | null = null;
   #outboxIndex: Promise<Map<string, OutboxEntry>> | null = null;
 
   constructor(dataDir: string, options: { maxCachedChats?: number } = {}) {
     this.dir = path.join(path.resolve(dataDir), 'records');
-    this.#maxCachedChats = Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
+    this.#cache = new LruMap(Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS));
   }
 
   /** How many chats are in memory now. */
@@ -84,17 +83,13 @@ export class LowdbRecordStore implements RecordStore {
   #slot(chatId: string): Promise<ChatSlot> {
     const file = this.#fileFor(chatId);
     const cached = this.#cache.get(chatId);
-    if (cached) {
-      this.#cache.delete(chatId);
-      this.#cache.set(chatId, cached);
-      return cached.slot;
-    }
+    if (cached) return cached.slot;
     const entry: CachedChat = { slot: this.#load(chatId, file) };
     entry.slot = entry.slot.then((slot) => (entry.loaded = slot));
     this.#cache.set(chatId, entry);
     // A failed load is not cached: the next call tries again.
     entry.slot.catch(() => {
-      if (this.#cache.get(chatId) === entry) this.#cache.delete(chatId);
+      if (this.#cache.peek(chatId) === entry) this.#cache.delete(chatId);
     });
     this.#evict();
     return entry.slot;
@@ -116,20 +111,16 @@ export class LowdbRecordStore implements RecordStore {
     return { db, tail: Promise.resolve(), writing: 0 };
   }
 
-  /** Drops the least recently used quiet chats while there are too many. */
+  /** Drops the least recently used quiet chats (loaded, no write in flight) while there are too many. */
   #evict(): void {
-    if (this.#cache.size <= this.#maxCachedChats) return;
-    for (const [chatId, entry] of this.#cache) {
-      if (this.#cache.size <= this.#maxCachedChats) return;
-      if (entry.loaded && entry.loaded.writing === 0) this.#cache.delete(chatId);
-    }
+    this.#cache.evict((cached) => cached.loaded !== undefined && cached.loaded.writing === 0);
   }
 
   /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
   async #write(chatId: string, change: (data: ChatData) => (() => void) | null): Promise<void> {
     let slot = await this.#slot(chatId);
     // Evicted while we waited for it? Write through the cached one, never a second copy.
-    while (this.#cache.get(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
+    while (this.#cache.peek(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
     slot.writing++;
     const run = slot.tail.then(async () => {
       this.#ready ??= mkdir(this.dir, { recursive: true });
@@ -188,7 +179,7 @@ export class LowdbRecordStore implements RecordStore {
   async listOutbox(): Promise<OutboxEntry[]> {
     const entries: OutboxEntry[] = [];
     for (const chatId of await this.listChatIds()) {
-      const cached = this.#cache.get(chatId)?.loaded;
+      const cached = this.#cache.peek(chatId)?.loaded;
       let outbox: OutboxEntry[] | undefined;
       if (cached) outbox = cached.db.data.outbox;
       else {
@@ -258,7 +249,7 @@ export class LowdbRecordStore implements RecordStore {
 
   async hasChat(chatId: string): Promise<boolean> {
     const file = this.#fileFor(chatId);
-    const cached = this.#cache.get(chatId)?.loaded;
+    const cached = this.#cache.peek(chatId)?.loaded;
     if (cached) {
       const { data } = cached.db;
       if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0 || data.linksRevokedAt) return true;
@@ -307,7 +298,7 @@ export class LowdbRecordStore implements RecordStore {
     const shas = new Set<string>();
     for (const chatId of await this.listChatIds()) {
       let records: readonly FileRecord[];
-      const cached = this.#cache.get(chatId)?.loaded;
+      const cached = this.#cache.peek(chatId)?.loaded;
       if (cached) records = cached.db.data.records;
       else {
         const file = this.#fileFor(chatId);

@@ -1,4 +1,4 @@
-import { BlobStore } from './blob-store.ts';
+import { BlobStore, type BlobFs } from './blob-store.ts';
 import { InProcessFileEventBus, type FileEventBus } from './file-events.ts';
 import { LowdbRecordStore } from './lowdb-record-store.ts';
 import type { RecordStore } from './record-store.ts';
@@ -27,6 +27,8 @@ export interface StoreOptions {
   /** postgres://…; null: lowdb files in dataDir (one sidecar). */
   databaseUrl: string | null;
   databasePoolSize: number;
+  /** The blob store's file-system seam (tests fill the disk through it); the real one by default. */
+  blobFs?: Partial<BlobFs>;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface StoreOptions {
  * for records, owners, skipped lists, events and kernel memory (loaded by dynamic import).
  */
 export async function openStores(options: StoreOptions, logger: Logger): Promise<OpenedStores> {
-  const blobs = new BlobStore(options.dataDir);
+  const blobs = new BlobStore(options.dataDir, { fs: options.blobFs });
   if (options.databaseUrl) {
     const { openPgStores } = await import('./postgres/open-pg-stores.ts');
     return { ...(await openPgStores(options.databaseUrl, options.databasePoolSize, logger)), blobs };

@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { quietLogger, describeError, type Logger } from '../logger.ts';
+import { LruMap } from '../lru-map.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
 import {
   BarrierTimeoutError,
@@ -104,6 +105,13 @@ function statOrNull(file: string): Stats | null {
  * the shared inotify queue may have overflowed, a new or replaced folder (files may have landed
  * in it before its watch), too many touched paths, and the periodic audit.
  */
+/** Stops watching a chat that is no longer tracked; its next plan walks. */
+function unwatch(chat: ChatWatch): void {
+  chat.untrusted = 'invalidated';
+  for (const folder of chat.folders.values()) folder.watch.close();
+  chat.folders.clear();
+}
+
 export class ChangeJournal {
   readonly #policy: TrackingPolicy;
   readonly #watch: WatchFolder;
@@ -113,9 +121,9 @@ export class ChangeJournal {
   readonly #auditMs: number;
   readonly #maxTouched: number;
   readonly #maxFolders: number;
-  readonly #maxChats: number;
   readonly #overflowAt: number;
-  readonly #chats = new Map<string, ChatWatch>();
+  /** Least recently scanned first. */
+  readonly #chats: LruMap<string, ChatWatch>;
   /** Chats found unwatchable, and when to try again. */
   readonly #unwatchable = new Map<string, { reason: FullWalkReason; retryAt: number }>();
   #barrier: Promise<InotifyBarrier> | null = null;
@@ -131,7 +139,7 @@ export class ChangeJournal {
     this.#auditMs = options.auditIntervalMs ?? DEFAULT_AUDIT_MS;
     this.#maxTouched = options.maxTouchedPaths ?? 1000;
     this.#maxFolders = options.maxWatchedFolders ?? 10_000;
-    this.#maxChats = options.maxWatchedChats ?? 256;
+    this.#chats = new LruMap(options.maxWatchedChats ?? 256);
     // Overflow means the queue held max_queued_events undelivered events, all delivered to us
     // before the barrier; half leaves room for events of watches already closed, never counted.
     this.#overflowAt = Math.max(1, Math.floor((options.maxQueuedEvents ?? readMaxQueuedEvents()) / 2));
@@ -151,10 +159,6 @@ export class ChangeJournal {
   async plan(chatId: string, realDir: string, alsoLookAt: Iterable<string> = []): Promise<ScanPlan> {
     if (this.#closed) return { kind: 'walk', reason: 'watch-failed' };
     const chat = this.#chats.get(chatId);
-    if (chat) {
-      this.#chats.delete(chatId); // most recently used last
-      this.#chats.set(chatId, chat);
-    }
     if (!chat || chat.realDir !== realDir) return this.#walkAfterAttach(chatId, realDir, 'not-watched-yet');
 
     try {
@@ -187,7 +191,7 @@ export class ChangeJournal {
 
   /** The next scan of this chat walks (a scan failed after its window was taken). */
   invalidate(chatId: string): void {
-    const chat = this.#chats.get(chatId);
+    const chat = this.#chats.peek(chatId);
     if (chat) chat.untrusted = 'invalidated';
   }
 
@@ -281,7 +285,7 @@ export class ChangeJournal {
       };
       this.#chats.set(chatId, chat);
       await this.#watchSubtree(chat, '', root.ino);
-      while (this.#chats.size > this.#maxChats) this.#drop(this.#chats.keys().next().value!);
+      for (const [, dropped] of this.#chats.evict()) unwatch(dropped);
     } catch (error) {
       this.#drop(chatId);
       const why = error instanceof TooManyFoldersError ? `more than ${this.#maxFolders} folders` : describeError(error);
@@ -345,11 +349,9 @@ export class ChangeJournal {
   }
 
   #drop(chatId: string): void {
-    const chat = this.#chats.get(chatId);
+    const chat = this.#chats.peek(chatId);
     if (!chat) return;
     this.#chats.delete(chatId);
-    chat.untrusted = 'invalidated';
-    for (const folder of chat.folders.values()) folder.watch.close();
-    chat.folders.clear();
+    unwatch(chat);
   }
 }

@@ -13,6 +13,7 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   errors: 0,
   logger: 0,
   'package-root': 0,
+  'lru-map': 0,
   // code and output lane
   wire: 1,
   chats: 2,

@@ -89,7 +89,7 @@ describe('artifact recorder', () => {
     await fx.store.close();
     await fx.write('c1', 'edit.csv', 'after!');
     await fx.write('c1', 'new.json', '{}');
-    const restarted = fx.restart();
+    const restarted = await fx.restart();
     await restarted.recorder.executionStarted('c1', execution('m9'));
     const records = await restarted.store.listChat('c1');
     assert.deepEqual(

@@ -23,8 +23,10 @@ import { signToken } from '../support/tokens.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
-import { BlobStore, type BlobFs } from '../../proxy/storage/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import type { BlobFs, BlobStore } from '../../proxy/storage/blob-store.ts';
+import { openStores, type OpenedStores } from '../../proxy/storage/open-stores.ts';
+import type { RecordStore } from '../../proxy/storage/record-store.ts';
+import { quietLogger } from '../../proxy/logger.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 import { startSidecar, startTestBed, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
@@ -79,7 +81,8 @@ async function blobFiles(blobDir: string): Promise<{ blobs: string[]; temps: str
 
 describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => {
   let base: string;
-  let store: LowdbRecordStore;
+  let stores: OpenedStores;
+  let store: RecordStore;
   let blobs: BlobStore;
   let recorder: ArtifactRecorder;
   let workspaces: Workspaces;
@@ -90,13 +93,13 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
     base = await mkdtemp(path.join(tmpdir(), 'gf-diskfull-'));
     const dataDir = path.join(base, 'data');
     workspaces = new Workspaces(path.join(base, 'workspaces'));
-    store = new LowdbRecordStore(dataDir);
-    blobs = new BlobStore(dataDir, { fs: fillingFs(disk) });
+    stores = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: fillingFs(disk) }, quietLogger);
+    ({ store, blobs } = stores);
     const log = (...args: unknown[]) => errors.push(args.map(String).join(' '));
-    recorder = new ArtifactRecorder({ store, blobs, workspaces, logger: { info() {}, warn: log, error: log } });
+    recorder = new ArtifactRecorder({ store, blobs, events: stores.events, workspaces, logger: { info() {}, warn: log, error: log } });
   });
   after(async () => {
-    await store.close();
+    await stores.close();
     await rm(base, { recursive: true, force: true });
   });
 

@@ -5,14 +5,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
-import { BlobStore } from '../../proxy/storage/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import { quietLogger } from '../../proxy/logger.ts';
+import { openStores } from '../../proxy/storage/open-stores.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
 const [dataDir, workspaceRoot] = process.argv.slice(2) as [string, string];
 const workspaces = new Workspaces(workspaceRoot);
-const store = new LowdbRecordStore(dataDir);
-const recorder = new ArtifactRecorder({ store, blobs: new BlobStore(dataDir), workspaces });
+const { store, blobs, events } = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1 }, quietLogger);
+const recorder = new ArtifactRecorder({ store, blobs, events, workspaces });
 
 async function burst(chatId: string): Promise<void> {
   const dir = await workspaces.ensure(chatId);

@@ -3,8 +3,9 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ArtifactRecorder, type ArtifactRecorderOptions } from '../../proxy/artifacts/artifact-recorder.ts';
-import { BlobStore, type BlobFs } from '../../proxy/storage/blob-store.ts';
-import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
+import type { BlobFs, BlobStore } from '../../proxy/storage/blob-store.ts';
+import { openStores } from '../../proxy/storage/open-stores.ts';
+import { quietLogger } from '../../proxy/logger.ts';
 import type { RecordStore } from '../../proxy/storage/record-store.ts';
 import { createTrackingPolicy, type TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
@@ -20,7 +21,7 @@ export interface Fixture {
   /** Write a file into a chat workspace with a fresh, strictly increasing mtime. */
   write(chatId: string, rel: string, content: string | Buffer): Promise<string>;
   /** A new store, blob store and recorder on the same folders: what a sidecar restart sees. */
-  restart(): Fixture;
+  restart(): Promise<Fixture>;
   cleanup(): Promise<void>;
 }
 
@@ -41,12 +42,15 @@ export async function createFixture(
   const base = await mkdtemp(path.join(tmpdir(), 'artifacts-test-'));
   const dataDir = path.join(base, 'data');
   const workspaces = new Workspaces(path.join(base, 'workspaces'));
-  const build = (): Fixture => {
-    const store = options.store ? options.store(dataDir) : new LowdbRecordStore(dataDir);
-    const blobs = new BlobStore(dataDir, { fs: options.blobFs });
+  const build = async (): Promise<Fixture> => {
+    // The stores as the sidecar opens them (lowdb, its blob store, its event bus); a test may swap the record store.
+    const stores = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: options.blobFs }, quietLogger);
+    const store = options.store ? options.store(dataDir) : stores.store;
+    const { blobs } = stores;
     const recorder = new ArtifactRecorder({
       store,
       blobs,
+      events: stores.events,
       workspaces,
       policy: createTrackingPolicy(options.policy),
       maxCachedChats: options.maxCachedChats,
@@ -72,7 +76,8 @@ export async function createFixture(
       restart: build,
       async cleanup() {
         await recorder.close();
-        await store.close();
+        if (store !== stores.store) await store.close();
+        await stores.close();
         await rm(base, { recursive: true, force: true });
       },
     };

@@ -1,7 +1,7 @@
 // custom-elements.json for <generated-files>, from the class's JSDoc header.
 export default {
   globs: ['widget/*.ts'],
-  
+
   outdir: 'dist/widget',
   litelement: true,
   plugins: [

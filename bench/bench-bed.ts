@@ -59,7 +59,9 @@ async function buildSidecar(): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const build = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
     build.on('error', reject);
-    build.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the sidecar failed (tsc exit ${code})`))));
+    build.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`building the sidecar failed (tsc exit ${code})`)),
+    );
   });
 }
 
@@ -99,12 +101,17 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
     ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
   ];
   const startSidecar = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FILES_API_SECRET: '' } });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FILES_API_SECRET: '' },
+    });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the sidecar exited during start; see ${path.join(bed.dir, 'sidecar.log')}`);
+      if (child.exitCode !== null)
+        throw new Error(`the sidecar exited during start; see ${path.join(bed.dir, 'sidecar.log')}`);
       try {
         if ((await fetch(`${sidecarUrl}sidecar/v1/health`)).ok) return child;
       } catch {
@@ -149,7 +156,11 @@ export async function startBenchBed(options: { quick: boolean }): Promise<BenchB
 }
 
 /** Starts a kernel through the sidecar's chat prefix (tracking on for that chat) or at the gateway. */
-export async function startKernel(bench: BenchBed, via: 'sidecar' | 'direct', chatId: string | null = null): Promise<BenchKernel> {
+export async function startKernel(
+  bench: BenchBed,
+  via: 'sidecar' | 'direct',
+  chatId: string | null = null,
+): Promise<BenchKernel> {
   const base = via === 'sidecar' ? `${bench.sidecarUrl}chats/${chatId}/` : bench.gatewayUrl;
   const res = await fetch(`${base}api/kernels?token=${bench.token}`, {
     method: 'POST',
@@ -163,7 +174,8 @@ export async function startKernel(bench: BenchBed, via: 'sidecar' | 'direct', ch
     id,
     via,
     chatId,
-    connect: (format = 'legacy') => RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels?token=${bench.token}`, format),
+    connect: (format = 'legacy') =>
+      RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels?token=${bench.token}`, format),
     async shutdown() {
       await fetch(`${bench.gatewayUrl}api/kernels/${id}?token=${bench.token}`, { method: 'DELETE' }).catch(() => {});
     },
@@ -171,15 +183,27 @@ export async function startKernel(bench: BenchBed, via: 'sidecar' | 'direct', ch
 }
 
 /** Connects to a kernel the way a second client would: its own session, through the sidecar or not. */
-export function connectTo(bench: BenchBed, kernelId: string, via: 'sidecar' | 'direct', chatId: string | null, format: 'legacy' | 'v1' = 'legacy') {
+export function connectTo(
+  bench: BenchBed,
+  kernelId: string,
+  via: 'sidecar' | 'direct',
+  chatId: string | null,
+  format: 'legacy' | 'v1' = 'legacy',
+) {
   const base = via === 'sidecar' ? `${bench.sidecarUrl}chats/${chatId}/` : bench.gatewayUrl;
-  return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bench.token}`, format);
+  return RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bench.token}`,
+    format,
+  );
 }
 
 /** The node flags in a script's `#!/usr/bin/env -S node --flag ...` line. */
 async function shebangNodeFlags(script: string): Promise<string[]> {
   const first = (await readFile(script, 'utf8')).split('\n', 1)[0]!;
-  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const words = first
+    .replace(/^#!\S*env\s+(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
   return words[0] === 'node' ? words.slice(1) : [];
 }
 

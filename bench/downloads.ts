@@ -34,7 +34,11 @@ function download(url: string, expect: number): Promise<void> {
       .get(url, { agent: false }, (res) => {
         let got = 0;
         res.on('data', (chunk: Buffer) => (got += chunk.length));
-        res.on('end', () => (res.statusCode === 200 && got === expect ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode}, ${got} of ${expect} bytes`))));
+        res.on('end', () =>
+          res.statusCode === 200 && got === expect
+            ? resolve()
+            : reject(new Error(`${url}: HTTP ${res.statusCode}, ${got} of ${expect} bytes`)),
+        );
         res.on('error', reject);
       })
       .on('error', reject);
@@ -91,7 +95,9 @@ export async function benchDownloads(bench: BenchBed): Promise<ScenarioResult> {
     await writeBigFile(path.join(dir, 'big.csv'), bigBytes);
     await writeBigFile(path.join(dir, 'small.csv'), smallBytes);
     await client.execute('1+1', { timeoutMs: 300_000 });
-    const list = (await (await fetch(`${bench.sidecarUrl}sidecar/v1/chats/${chatId}/files`)).json()) as FileListResponse;
+    const list = (await (
+      await fetch(`${bench.sidecarUrl}sidecar/v1/chats/${chatId}/files`)
+    ).json()) as FileListResponse;
     const big = list.files.find((f) => f.path === 'big.csv');
     const small = list.files.find((f) => f.path === 'small.csv');
     if (!big || !small) throw new Error(`files not recorded: ${JSON.stringify(list).slice(0, 300)}`);
@@ -124,14 +130,31 @@ export async function benchDownloads(bench: BenchBed): Promise<ScenarioResult> {
     const many = await alternate(
       runs + 1,
       1,
-      sampled('many', 'raw', () => Promise.all(Array.from({ length: concurrency }, () => download(blobUrl(small.sha256), smallBytes)))),
-      sampled('many', 'sidecar', () => Promise.all(Array.from({ length: concurrency }, () => download(new URL(small.downloadUrl, bench.sidecarUrl).href, smallBytes)))),
+      sampled('many', 'raw', () =>
+        Promise.all(Array.from({ length: concurrency }, () => download(blobUrl(small.sha256), smallBytes))),
+      ),
+      sampled('many', 'sidecar', () =>
+        Promise.all(
+          Array.from({ length: concurrency }, () =>
+            download(new URL(small.downloadUrl, bench.sidecarUrl).href, smallBytes),
+          ),
+        ),
+      ),
     );
     const throughputRow = (metric: string, ms: { a: number[]; b: number[] }, bytes: number): ResultRow => {
       const d = summarize(ms.a.map((t) => bytes / MB / (t / 1000)));
       const s = summarize(ms.b.map((t) => bytes / MB / (t / 1000)));
       const ratio = s.median / d.median;
-      return { scenario: '4 downloads', metric, unit: 'MB/s', direct: d, sidecar: s, ratio, goal: 'ratio ≥ 0.9', pass: ratio >= 0.9 };
+      return {
+        scenario: '4 downloads',
+        metric,
+        unit: 'MB/s',
+        direct: d,
+        sidecar: s,
+        ratio,
+        goal: 'ratio ≥ 0.9',
+        pass: ratio >= 0.9,
+      };
     };
     const rssRow = (metric: string, peak: { sidecar: number; raw: number }, goal: string): ResultRow => ({
       scenario: '4 downloads',
@@ -159,7 +182,11 @@ export async function benchDownloads(bench: BenchBed): Promise<ScenarioResult> {
           goal: 'time ratio ≤ 1.11 (≈ throughput ≥ 0.9)',
           pass: manyRatio <= 1 / 0.9,
         },
-        rssRow(`peak RSS during the ${(bigBytes / MB / 1024).toFixed(2)} GiB downloads: raw server → sidecar`, peaks.big, 'sidecar < 100 MB'),
+        rssRow(
+          `peak RSS during the ${(bigBytes / MB / 1024).toFixed(2)} GiB downloads: raw server → sidecar`,
+          peaks.big,
+          'sidecar < 100 MB',
+        ),
         rssRow(`peak RSS during the ${concurrency} concurrent downloads: raw server → sidecar`, peaks.many, 'report'),
       ],
       notes: [

@@ -18,7 +18,8 @@ export async function benchExecuteRoundTrip(bench: BenchBed): Promise<ScenarioRe
     const run = (client: typeof sidecarClient) => () =>
       timed(async () => {
         const result = await client.execute('1+1');
-        if (result.reply?.content.status !== 'ok') throw new Error(`1+1 failed: ${JSON.stringify(result.reply?.content)}`);
+        if (result.reply?.content.status !== 'ok')
+          throw new Error(`1+1 failed: ${JSON.stringify(result.reply?.content)}`);
       });
     const { a: direct, b: sidecar } = await alternate(runs, 20, run(directClient), run(sidecarClient));
     const d = summarize(direct);
@@ -39,7 +40,7 @@ export async function benchExecuteRoundTrip(bench: BenchBed): Promise<ScenarioRe
         },
       ],
       notes: [
-        'One kernel, created at /chats/bench-roundtrip/, with two legacy-format clients: one through the sidecar (rewriting, execution tracking and both workspace snapshots run on every execution; the workspace is empty) and one straight to the gateway. IOPub goes to both, so each side also receives the other side\'s output.',
+        "One kernel, created at /chats/bench-roundtrip/, with two legacy-format clients: one through the sidecar (rewriting, execution tracking and both workspace snapshots run on every execution; the workspace is empty) and one straight to the gateway. IOPub goes to both, so each side also receives the other side's output.",
       ],
     };
   } finally {

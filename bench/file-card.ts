@@ -55,11 +55,21 @@ async function measure(runs: number, nodelay: boolean): Promise<ArmTimes> {
     else process.env.JUPYTER_CONFIG_DIR = previous;
   });
   const on = await startSidecar(bed, { 'announce-files': 'rich' }, {}, { FILES_API_SECRET: SECRET });
-  const off = await startSidecar(bed, { 'announce-files': 'off', 'data-dir': `${bed.dir}/store-off` }, {}, { FILES_API_SECRET: SECRET });
+  const off = await startSidecar(
+    bed,
+    { 'announce-files': 'off', 'data-dir': `${bed.dir}/store-off` },
+    {},
+    { FILES_API_SECRET: SECRET },
+  );
   const open = async (base: string, chat: string | null) => {
     const prefix = chat ? `${base}chats/${chat}/` : base;
-    const { id } = (await (await fetch(`${prefix}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as { id: string };
-    return RawKernelClient.connect(`${prefix.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy');
+    const { id } = (await (
+      await fetch(`${prefix}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })
+    ).json()) as { id: string };
+    return RawKernelClient.connect(
+      `${prefix.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+      'legacy',
+    );
   };
   const cardOn = await open(on.url, 'bench-card-on');
   const cardOff = await open(off.url, 'bench-card-off');
@@ -133,7 +143,7 @@ export async function benchFileCard(quick: boolean): Promise<ScenarioResult> {
     rows: [...rows(nodelay, runs, 'Jupyter with TCP_NODELAY', true), ...rows(stock, runs, 'stock Jupyter', false)],
     notes: [
       "In-process sidecars (tsx) over one Jupyter Server, legacy clients; card on, card off and direct round robin in one run. Rows 'card on vs off': 'Direct' is the sidecar with --announce-files off, 'Sidecar' the same with rich cards and signed links. Rows 'card off vs direct': 'Direct' is the server itself (recording one version per run is most of that difference).",
-      'Jupyter Server leaves Nagle on for its kernel WebSocket: a small message written while the previous one is unacknowledged waits for the reader\'s delayed ACK (40 ms on Linux), in a random share of runs of every arm, direct included. The goal is judged on a server whose kernel sockets have TCP_NODELAY (a config file of the bench turns it on); the stock rows show the stall and its share per arm.',
+      "Jupyter Server leaves Nagle on for its kernel WebSocket: a small message written while the previous one is unacknowledged waits for the reader's delayed ACK (40 ms on Linux), in a random share of runs of every arm, direct included. The goal is judged on a server whose kernel sockets have TCP_NODELAY (a config file of the bench turns it on); the stock rows show the stall and its share per arm.",
     ],
   };
 }

@@ -91,7 +91,9 @@ export async function benchManyKernels(bench: BenchBed): Promise<ScenarioResult>
   };
   try {
     for (let k = 0; k < kernelCount; k += 5) {
-      const batch = Array.from({ length: Math.min(5, kernelCount - k) }, (_, i) => startKernel(bench, 'sidecar', `bench-many-${k + i}`));
+      const batch = Array.from({ length: Math.min(5, kernelCount - k) }, (_, i) =>
+        startKernel(bench, 'sidecar', `bench-many-${k + i}`),
+      );
       kernels.push(...(await Promise.all(batch)));
     }
     // Warm both paths (first executions in a kernel are slower).

@@ -31,16 +31,25 @@ const IMAGE_SETUP = [
 const IMAGE_CODE = "display({'image/png': bench_png, 'text/plain': '<bench image>'}, raw=True)";
 
 /** Runs code and returns MB/s of the output it expects (stream text or image bytes). */
-async function throughput(client: RawKernelClient, code: string, expectBytes: number, measure: 'stream' | 'image', via: string): Promise<number> {
+async function throughput(
+  client: RawKernelClient,
+  code: string,
+  expectBytes: number,
+  measure: 'stream' | 'image',
+  via: string,
+): Promise<number> {
   const start = performance.now();
   const result = await client.execute(code, { timeoutMs: 120_000 });
   const seconds = (performance.now() - start) / 1000;
   client.received.length = 0;
-  if (result.reply?.content.status !== 'ok') throw new Error(`execution failed: ${JSON.stringify(result.reply?.content).slice(0, 300)}`);
+  if (result.reply?.content.status !== 'ok')
+    throw new Error(`execution failed: ${JSON.stringify(result.reply?.content).slice(0, 300)}`);
   const got =
     measure === 'stream'
       ? Buffer.byteLength(result.stream)
-      : result.messages.filter((m) => m.header.msg_type === 'display_data').reduce((n, m) => n + String(m.content.data?.['image/png'] ?? '').length, 0);
+      : result.messages
+          .filter((m) => m.header.msg_type === 'display_data')
+          .reduce((n, m) => n + String(m.content.data?.['image/png'] ?? '').length, 0);
   if (got !== expectBytes) throw new LostOutputError(`${via}: expected ${expectBytes} output bytes, got ${got}`);
   return got / MB / seconds;
 }
@@ -93,7 +102,12 @@ export async function benchOutputHeavy(bench: BenchBed): Promise<ScenarioResult>
       streamRuns,
       0,
       () => redoingLost('direct', () => throughput(directClient, code, streamBytes, 'stream', 'direct')),
-      () => redoingLost('sidecar', () => metered('stream', streamBytes, () => throughput(sidecarClient, code, streamBytes, 'stream', 'through the sidecar'))),
+      () =>
+        redoingLost('sidecar', () =>
+          metered('stream', streamBytes, () =>
+            throughput(sidecarClient, code, streamBytes, 'stream', 'through the sidecar'),
+          ),
+        ),
     );
     for (const client of [directClient, sidecarClient]) await client.execute(IMAGE_SETUP);
     const imageBytes = Math.ceil((5 * MB) / 3) * 4;
@@ -101,14 +115,28 @@ export async function benchOutputHeavy(bench: BenchBed): Promise<ScenarioResult>
       imageRuns,
       1,
       () => redoingLost('direct', () => throughput(directClient, IMAGE_CODE, imageBytes, 'image', 'direct')),
-      () => redoingLost('sidecar', () => metered('image', imageBytes, () => throughput(sidecarClient, IMAGE_CODE, imageBytes, 'image', 'through the sidecar'))),
+      () =>
+        redoingLost('sidecar', () =>
+          metered('image', imageBytes, () =>
+            throughput(sidecarClient, IMAGE_CODE, imageBytes, 'image', 'through the sidecar'),
+          ),
+        ),
     );
     const { peak } = await rss.stop();
     const row = (metric: string, samples: { a: number[]; b: number[] }): ResultRow => {
       const d = summarize(samples.a);
       const s = summarize(samples.b);
       const ratio = s.median / d.median;
-      return { scenario: '2 output-heavy', metric, unit: 'MB/s', direct: d, sidecar: s, ratio, goal: 'ratio ≥ 0.95', pass: ratio >= 0.95 };
+      return {
+        scenario: '2 output-heavy',
+        metric,
+        unit: 'MB/s',
+        direct: d,
+        sidecar: s,
+        ratio,
+        goal: 'ratio ≥ 0.95',
+        pass: ratio >= 0.95,
+      };
     };
     const cpuRow = (kind: 'stream' | 'image'): ResultRow => {
       const gateway = cpu[kind].gateway / cpu[kind].mb;
@@ -129,7 +157,10 @@ export async function benchOutputHeavy(bench: BenchBed): Promise<ScenarioResult>
     const idleMb = idleRss / MB;
     return {
       rows: [
-        row(`${messages.toLocaleString('en-US')} stream msgs, ${(streamBytes / 1e6).toFixed(0)} MB text, ${streamRuns} runs`, stream),
+        row(
+          `${messages.toLocaleString('en-US')} stream msgs, ${(streamBytes / 1e6).toFixed(0)} MB text, ${streamRuns} runs`,
+          stream,
+        ),
         row(`display_data ${(imageBytes / MB).toFixed(1)} MB base64 image, ${imageRuns} runs`, image),
         cpuRow('stream'),
         cpuRow('image'),
@@ -145,7 +176,7 @@ export async function benchOutputHeavy(bench: BenchBed): Promise<ScenarioResult>
         },
       ],
       notes: [
-        'One kernel per side (separate kernels, so one side\'s output never crosses the other\'s socket). The sidecar kernel is in chat bench-output: every stream message is decoded, spliced and checked for workspace paths.',
+        "One kernel per side (separate kernels, so one side's output never crosses the other's socket). The sidecar kernel is in chat bench-output: every stream message is decoded, spliced and checked for workspace paths.",
         `This Jupyter Server (1.23) relays only about 1,300 stream messages/s (~7 MB/s). A kernel printing flushed lines unpaced outruns it and the kernel's IOPub socket (ZeroMQ high-water mark) drops messages, sometimes status: idle too, directly as well as through the sidecar. So the loop sleeps 0.2 ms per line (which barely lowers the rate), and both clients speak the v1 protocol (legacy JSON made the server slower still and dropped more). A run that loses output is not counted: it is redone (at most ${MAX_LOST_PER_SAMPLE} times per sample, else the scenario fails). Redone this time: ${lostRuns.direct} direct, ${lostRuns.sidecar} through the sidecar.`,
         'Throughput is output bytes received by the client per second of execute round trip (request to execute_reply + idle), so it includes the kernel producing the output.',
         'CPU per MB: utime + stime of the sidecar process and of the Jupyter Server process (/proc/PID/stat; kernels are processes of their own and not counted), read before and after each run through the sidecar, summed over those runs and divided by the output MB they relayed. Process CPU time, so other load on the machine does not inflate it.',

@@ -18,7 +18,10 @@ const CHAT = 'bench-previews';
 const CONCURRENT = 10;
 
 async function upload(bench: BenchBed, file: string, name: string): Promise<FileSummary> {
-  const res = await fetch(`${bench.sidecarUrl}sidecar/v1/chats/${CHAT}/uploads/${name}`, { method: 'PUT', body: await readFile(file) });
+  const res = await fetch(`${bench.sidecarUrl}sidecar/v1/chats/${CHAT}/uploads/${name}`, {
+    method: 'PUT',
+    body: await readFile(file),
+  });
   if (res.status !== 201) throw new Error(`upload ${name}: HTTP ${res.status}`);
   return (await res.json()) as FileSummary;
 }
@@ -34,20 +37,33 @@ export async function benchPreviews(bench: BenchBed): Promise<ScenarioResult> {
   const files: FileSummary[] = [];
   for (let i = 0; i <= CONCURRENT; i++) {
     const dir = path.join(bench.scratch, `wb${i}`);
-    await runPython(`import os; os.makedirs(${JSON.stringify(dir)}, exist_ok=True)\n${WORKBOOK_PY(dir).replace('"id": range(1, n + 1)', `"id": range(${i * 100_000 + 1}, ${i * 100_000} + n + 1)`)}`);
+    await runPython(
+      `import os; os.makedirs(${JSON.stringify(dir)}, exist_ok=True)\n${WORKBOOK_PY(dir).replace('"id": range(1, n + 1)', `"id": range(${i * 100_000 + 1}, ${i * 100_000} + n + 1)`)}`,
+    );
     files.push(await upload(bench, path.join(dir, 'report.xlsx'), `report-${i}.xlsx`));
   }
   await bench.restartSidecar();
   const pid = bench.sidecar.pid!;
 
   const direct = await timed(() =>
-    runRenderJob({ task: 'preview', file: { path: path.join(bench.dataDir, 'blobs', files[0]!.sha256.slice(0, 2), files[0]!.sha256), label: 'report.xlsx' }, kind: { render: 'workbook' }, limits: DEFAULT_PREVIEW_LIMITS }),
+    runRenderJob({
+      task: 'preview',
+      file: {
+        path: path.join(bench.dataDir, 'blobs', files[0]!.sha256.slice(0, 2), files[0]!.sha256),
+        label: 'report.xlsx',
+      },
+      kind: { render: 'workbook' },
+      limits: DEFAULT_PREVIEW_LIMITS,
+    }),
   );
   const first = await timed(() => preview(bench, files[0]!));
   const cached: number[] = [];
   for (let i = 0; i < 30; i++) cached.push(await timed(() => preview(bench, files[0]!)));
   const shard = path.join(bench.dataDir, 'previews', files[0]!.sha256.slice(0, 2));
-  const entry = path.join(shard, (await readdir(shard)).find((name) => name.startsWith(files[0]!.sha256))!);
+  const entry = path.join(
+    shard,
+    (await readdir(shard)).find((name) => name.startsWith(files[0]!.sha256))!,
+  );
   const directCached: number[] = [];
   for (let i = 0; i < 30; i++) directCached.push(await timed(() => readFile(entry, 'utf8')));
 
@@ -57,7 +73,14 @@ export async function benchPreviews(bench: BenchBed): Promise<ScenarioResult> {
   const { peak } = await rss.stop();
   const growthMb = (peak - before) / MB;
 
-  const row = (metric: string, unit: string, d: number[], s: number[], goal: string, pass: boolean | null): ResultRow => {
+  const row = (
+    metric: string,
+    unit: string,
+    d: number[],
+    s: number[],
+    goal: string,
+    pass: boolean | null,
+  ): ResultRow => {
     const dd = summarize(d);
     const ss = summarize(s);
     return { scenario: '8 previews', metric, unit, direct: dd, sidecar: ss, ratio: ss.median / dd.median, goal, pass };
@@ -66,7 +89,10 @@ export async function benchPreviews(bench: BenchBed): Promise<ScenarioResult> {
     rows: [
       row('first preview, 10,000-row workbook', 'ms', [direct], [first], '< 500 ms', first < 500),
       row('cached preview (same bytes)', 'ms', directCached, cached, '< 10 ms', summarize(cached).median < 10),
-      { ...row('peak RSS growth, 10 concurrent first previews', 'MB', [0], [growthMb], '< 150 MB', growthMb < 150), detail: `${CONCURRENT} renders in ${concurrent.toFixed(0)} ms, ${DEFAULT_PREVIEW_LIMITS.concurrency} at a time` },
+      {
+        ...row('peak RSS growth, 10 concurrent first previews', 'MB', [0], [growthMb], '< 150 MB', growthMb < 150),
+        detail: `${CONCURRENT} renders in ${concurrent.toFixed(0)} ms, ${DEFAULT_PREVIEW_LIMITS.concurrency} at a time`,
+      },
     ],
     notes: [
       'Direct: the same render (read-excel-file on the defused zip) in the bench process, no HTTP, no worker start, no cache; for the cached row, reading a file from the cache folder.',

@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const total = (profile.endTime - profile.startTime) / 1000;
-  const label = (n: ProfileNode) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^file:\/\/.*?\/(proxy|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
+  const label = (n: ProfileNode) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^file:\/\/.*?\/(proxy|node_modules)\//, '$1/')}:${n.callFrame.lineNumber + 1}`;
 
   const bySelf = new Map<string, number>();
   const byFile = new Map<string, number>();
@@ -42,7 +43,9 @@ async function main(): Promise<void> {
     const dt = (profile.timeDeltas[i] ?? 0) / 1000;
     const node = byId.get(id)!;
     bySelf.set(label(node), (bySelf.get(label(node)) ?? 0) + dt);
-    const fileKey = node.callFrame.url.replace(/^file:\/\/.*?\/(proxy|node_modules)\//, '$1/') || `(${node.callFrame.functionName || 'native'})`;
+    const fileKey =
+      node.callFrame.url.replace(/^file:\/\/.*?\/(proxy|node_modules)\//, '$1/') ||
+      `(${node.callFrame.functionName || 'native'})`;
     byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + dt);
     if (filter) {
       const seen = new Set<string>();

@@ -39,10 +39,20 @@ function draft(chatId: string, i: number): RecordDraft {
 async function seed(stores: OpenedStores, chats: number, perChat: number, hugeChat: number): Promise<string[]> {
   const ids = Array.from({ length: chats }, (_, c) => `chat-${String(c).padStart(4, '0')}`);
   for (let c = 0; c < chats; c += 8) {
-    await Promise.all(ids.slice(c, c + 8).map((id) => stores.store.append(id, Array.from({ length: perChat }, (_, i) => draft(id, i)))));
+    await Promise.all(
+      ids.slice(c, c + 8).map((id) =>
+        stores.store.append(
+          id,
+          Array.from({ length: perChat }, (_, i) => draft(id, i)),
+        ),
+      ),
+    );
   }
   for (let i = 0; i < hugeChat; i += 2000) {
-    await stores.store.append('huge', Array.from({ length: Math.min(2000, hugeChat - i) }, (_, j) => draft('huge', i + j)));
+    await stores.store.append(
+      'huge',
+      Array.from({ length: Math.min(2000, hugeChat - i) }, (_, j) => draft('huge', i + j)),
+    );
   }
   return ids;
 }
@@ -54,7 +64,11 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
   const perChat = 100;
   const hugeChat = quick ? 10_000 : 100_000;
   const runs = quick ? 20 : 60;
-  const options = (name: string, databaseUrl: string | null) => ({ dataDir: path.join(root, name), databaseUrl, databasePoolSize: 4 });
+  const options = (name: string, databaseUrl: string | null) => ({
+    dataDir: path.join(root, name),
+    databaseUrl,
+    databasePoolSize: 4,
+  });
   const pgUrl = await cluster.createDatabase('bench');
   try {
     const lowdb = await openStores(options('lowdb', null), quietLogger);
@@ -67,10 +81,24 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
     const pgSeedS = (performance.now() - t1) / 1000;
     await lowdb.close();
     const rows: ResultRow[] = [];
-    const row = (metric: string, samples: { a: number[]; b: number[] }, goal: string, pass: (s: number, d: number) => boolean | null) => {
+    const row = (
+      metric: string,
+      samples: { a: number[]; b: number[] },
+      goal: string,
+      pass: (s: number, d: number) => boolean | null,
+    ) => {
       const d = summarize(samples.a);
       const s = summarize(samples.b);
-      rows.push({ scenario: '11 store backends', metric, unit: 'ms', direct: d, sidecar: s, ratio: s.median / d.median, goal, pass: pass(s.median, d.median) });
+      rows.push({
+        scenario: '11 store backends',
+        metric,
+        unit: 'ms',
+        direct: d,
+        sidecar: s,
+        ratio: s.median / d.median,
+        goal,
+        pass: pass(s.median, d.median),
+      });
     };
     let pick = 0;
     const someChat = () => ids[(pick++ * 7919) % ids.length]!;
@@ -82,16 +110,18 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
       await alternate(
         Math.min(runs, 20),
         2,
-        () => timed(async () => {
-          const s = await openStores(options('lowdb', null), quietLogger);
-          await s.store.listChat(someChat());
-          opened.push(s);
-        }),
-        () => timed(async () => {
-          const s = await openStores(options('pg', pgUrl), quietLogger);
-          await s.store.listChat(someChat());
-          opened.push(s);
-        }),
+        () =>
+          timed(async () => {
+            const s = await openStores(options('lowdb', null), quietLogger);
+            await s.store.listChat(someChat());
+            opened.push(s);
+          }),
+        () =>
+          timed(async () => {
+            const s = await openStores(options('pg', pgUrl), quietLogger);
+            await s.store.listChat(someChat());
+            opened.push(s);
+          }),
       ),
       'report',
       () => null,
@@ -99,11 +129,23 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
     for (const s of opened.splice(0)) await s.close();
 
     const lowdbWarm = await openStores(options('lowdb', null), quietLogger);
-    const list = (stores: OpenedStores) => () => timed(async () => summarizeFiles(await stores.store.listChat(someChat())));
-    row(`list one chat (100 files) + summaries, ${label}, first touch for lowdb (${runs} runs)`, await alternate(runs, 5, list(lowdbWarm), list(postgres)), '< 10 ms', (s, d) => s < 10 && d < 10);
+    const list = (stores: OpenedStores) => () =>
+      timed(async () => summarizeFiles(await stores.store.listChat(someChat())));
+    row(
+      `list one chat (100 files) + summaries, ${label}, first touch for lowdb (${runs} runs)`,
+      await alternate(runs, 5, list(lowdbWarm), list(postgres)),
+      '< 10 ms',
+      (s, d) => s < 10 && d < 10,
+    );
     let n = 0;
-    const append = (stores: OpenedStores, chatId: string) => () => timed(() => stores.store.append(chatId, [draft(chatId, hugeChat + n++)]));
-    row(`record one file into a 100-record chat (${runs} runs)`, await alternate(runs, 3, append(lowdbWarm, ids[0]!), append(postgres, ids[0]!)), '< 5 ms', (s) => s < 5);
+    const append = (stores: OpenedStores, chatId: string) => () =>
+      timed(() => stores.store.append(chatId, [draft(chatId, hugeChat + n++)]));
+    row(
+      `record one file into a 100-record chat (${runs} runs)`,
+      await alternate(runs, 3, append(lowdbWarm, ids[0]!), append(postgres, ids[0]!)),
+      '< 5 ms',
+      (s) => s < 5,
+    );
     await lowdbWarm.store.listChat('huge');
     const hugeRuns = quick ? 5 : 10;
     row(

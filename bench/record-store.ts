@@ -43,7 +43,10 @@ async function seed(dataDir: string, chats: number, perChat: number): Promise<st
     const chatId = `chat-${String(c).padStart(4, '0')}`;
     ids.push(chatId);
     const records = Array.from({ length: perChat }, (_, i) => record(chatId, i));
-    await writeFile(path.join(dir, `${chatId}.json`), JSON.stringify({ ...emptyChat(chatId), owner: 'user-1', records }));
+    await writeFile(
+      path.join(dir, `${chatId}.json`),
+      JSON.stringify({ ...emptyChat(chatId), owner: 'user-1', records }),
+    );
   }
   return ids;
 }
@@ -61,10 +64,24 @@ export async function benchRecordStore(quick: boolean): Promise<ScenarioResult> 
     const smallChats = await seed(smallDir, 1, perChat);
     const seedS = (performance.now() - t0) / 1000;
     const rows: ResultRow[] = [];
-    const row = (metric: string, samples: { a: number[]; b: number[] }, goal: string, pass: (s: number, d: number) => boolean | null): void => {
+    const row = (
+      metric: string,
+      samples: { a: number[]; b: number[] },
+      goal: string,
+      pass: (s: number, d: number) => boolean | null,
+    ): void => {
       const d = summarize(samples.a);
       const s = summarize(samples.b);
-      rows.push({ scenario: '5 record store', metric, unit: 'ms', direct: d, sidecar: s, ratio: s.median / d.median, goal, pass: pass(s.median, d.median) });
+      rows.push({
+        scenario: '5 record store',
+        metric,
+        unit: 'ms',
+        direct: d,
+        sidecar: s,
+        ratio: s.median / d.median,
+        goal,
+        pass: pass(s.median, d.median),
+      });
     };
     let pick = 0;
     const someBigChat = () => bigChats[(pick++ * 7919) % bigChats.length]!;
@@ -86,8 +103,19 @@ export async function benchRecordStore(quick: boolean): Promise<ScenarioResult> 
     const small = new LowdbRecordStore(smallDir);
     const big = new LowdbRecordStore(bigDir);
     for (const chatId of bigChats) await big.listChat(chatId); // every chat cached: the long-running case
-    const list = (store: LowdbRecordStore, chatId: () => string) => () => timed(async () => summarizeFiles(await store.listChat(chatId())));
-    row(`list one chat (100 files) + summaries, warm (${runs} runs)`, await alternate(runs, 5, list(small, () => smallChats[0]!), list(big, someBigChat)), '< 10 ms', (s) => s < 10);
+    const list = (store: LowdbRecordStore, chatId: () => string) => () =>
+      timed(async () => summarizeFiles(await store.listChat(chatId())));
+    row(
+      `list one chat (100 files) + summaries, warm (${runs} runs)`,
+      await alternate(
+        runs,
+        5,
+        list(small, () => smallChats[0]!),
+        list(big, someBigChat),
+      ),
+      '< 10 ms',
+      (s) => s < 10,
+    );
     const coldBig = new LowdbRecordStore(bigDir);
     const coldSmall = () => new LowdbRecordStore(smallDir);
     row(
@@ -104,7 +132,8 @@ export async function benchRecordStore(quick: boolean): Promise<ScenarioResult> 
 
     // Recording one file: must not grow with the whole store. Same chat size (100 + what the runs add) on both sides.
     let n = 0;
-    const append = (store: LowdbRecordStore, chatId: string) => () => timed(() => store.append(chatId, [record(chatId, 100 + n++)]));
+    const append = (store: LowdbRecordStore, chatId: string) => () =>
+      timed(() => store.append(chatId, [record(chatId, 100 + n++)]));
     row(
       `record one file into a 100-record chat (${runs} runs)`,
       await alternate(runs, 3, append(small, smallChats[0]!), append(big, bigChats[0]!)),
@@ -130,7 +159,7 @@ export async function benchRecordStore(quick: boolean): Promise<ScenarioResult> 
     return {
       rows,
       notes: [
-        `In-process, no sidecar. "Direct" is the baseline: the same operation on a small store (1 chat of 100 records); "sidecar" is a store of 100k records across 1k chats (100 each, ${(seedS).toFixed(1)} s to write). Records are realistic in size (ids, sha256, ISO times, execution refs).`,
+        `In-process, no sidecar. "Direct" is the baseline: the same operation on a small store (1 chat of 100 records); "sidecar" is a store of 100k records across 1k chats (100 each, ${seedS.toFixed(1)} s to write). Records are realistic in size (ids, sha256, ISO times, execution refs).`,
         'Start-up opens a fresh LowdbRecordStore and lists one chat (reads that chat\'s file only). "Warm" lists a chat already loaded; "first touch" a chat not yet loaded by that store. Appends go through lowdb: the chat\'s whole JSON file is rewritten (temp file + rename) each time, so an append costs O(that chat), not O(store): the last row shows it for one very large chat.',
       ],
     };

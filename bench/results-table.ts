@@ -24,7 +24,19 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-const HEADERS = ['#', 'Scenario', 'Metric', 'Unit', 'Direct median', 'Sidecar median', 'Direct p95', 'Sidecar p95', 'Ratio', 'Goal', 'Result'];
+const HEADERS = [
+  '#',
+  'Scenario',
+  'Metric',
+  'Unit',
+  'Direct median',
+  'Sidecar median',
+  'Direct p95',
+  'Sidecar p95',
+  'Ratio',
+  'Goal',
+  'Result',
+];
 
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return '–';
@@ -61,13 +73,26 @@ function cells(row: ResultRow, index: number): string[] {
 export function consoleTable(rows: readonly ResultRow[]): string {
   const table = [HEADERS, ...rows.map((row, i) => cells(row, i + 1))];
   const widths = HEADERS.map((_, c) => Math.max(...table.map((line) => line[c]!.length)));
-  return table.map((line) => line.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return table
+    .map((line) =>
+      line
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function markdownTable(rows: readonly ResultRow[]): string {
   const escape = (cell: string) => cell.replace(/\|/g, '\\|');
   const lines = [`| ${HEADERS.join(' | ')} |`, `|${HEADERS.map(() => '---').join('|')}|`];
-  rows.forEach((row, i) => lines.push(`| ${cells(row, i + 1).map(escape).join(' | ')} |`));
+  rows.forEach((row, i) =>
+    lines.push(
+      `| ${cells(row, i + 1)
+        .map(escape)
+        .join(' | ')} |`,
+    ),
+  );
   return lines.join('\n');
 }
 
@@ -96,7 +121,9 @@ export async function writeBenchmarksFile(
     '',
     'Ratio is sidecar / direct of the medians. Direct is the baseline measured in the same run, alternating with the sidecar (A B A B ...).',
     '',
-    ...[...notes].flatMap(([scenario, lines]) => (lines.length ? [`**${scenario}**`, '', ...lines.map((l) => `- ${l}`), ''] : [])),
+    ...[...notes].flatMap(([scenario, lines]) =>
+      lines.length ? [`**${scenario}**`, '', ...lines.map((l) => `- ${l}`), ''] : [],
+    ),
     END,
   ].join('\n');
   let existing: string | null = null;

@@ -17,7 +17,13 @@ import { benchPreviews } from './previews.ts';
 import { benchFileCard } from './file-card.ts';
 import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
 import { benchTwoSidecars } from './two-sidecars.ts';
-import { consoleTable, machineDescription, writeBenchmarksFile, type ResultRow, type ScenarioResult } from './results-table.ts';
+import {
+  consoleTable,
+  machineDescription,
+  writeBenchmarksFile,
+  type ResultRow,
+  type ScenarioResult,
+} from './results-table.ts';
 
 interface Scenario {
   n: number;
@@ -50,7 +56,12 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number>
     if (arg === '--quick') quick = true;
     else if (arg === '--only' || arg.startsWith('--only=')) {
       const value = arg.includes('=') ? arg.slice('--only='.length) : argv[++i];
-      only = new Set((value ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0));
+      only = new Set(
+        (value ?? '')
+          .split(',')
+          .map(Number)
+          .filter((n) => Number.isInteger(n) && n > 0),
+      );
       if (only.size === 0) throw new Error('--only takes scenario numbers, e.g. --only 3 or --only 1,4');
     } else throw new Error(`Unknown argument ${arg}. Use --quick and/or --only N.`);
   }
@@ -93,7 +104,9 @@ async function main(): Promise<void> {
         notes.set(scenario.name, result.notes);
         console.log(consoleTable(result.rows));
       } catch (error) {
-        console.error(`[bench] ${scenario.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        console.error(
+          `[bench] ${scenario.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
         notes.set(scenario.name, [`Failed: ${error instanceof Error ? error.message : String(error)}`]);
         process.exitCode = 1;
       }

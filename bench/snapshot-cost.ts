@@ -56,14 +56,17 @@ async function run(client: RawKernelClient, code: string): Promise<number> {
   return timed(async () => {
     const result = await client.execute(code, { timeoutMs: 120_000 });
     client.received.length = 0;
-    if (result.reply?.content.status !== 'ok') throw new Error(`execution failed: ${JSON.stringify(result.reply?.content).slice(0, 300)}`);
+    if (result.reply?.content.status !== 'ok')
+      throw new Error(`execution failed: ${JSON.stringify(result.reply?.content).slice(0, 300)}`);
   });
 }
 
 /** What the operating system alone takes to stat every file of a tree: find(1). */
 async function statEveryFile(dir: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const find = spawn('find', [dir, '-type', 'f', '-printf', '%s %T@ %i\\n'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const find = spawn('find', [dir, '-type', 'f', '-printf', '%s %T@ %i\\n'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     find.on('error', reject);
     find.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`find exited with ${code}`))));
   });
@@ -76,7 +79,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
   const goals: Record<number, number | null> = { 1000: null, 10_000: 20, 100_000: 200 };
   const rows: ResultRow[] = [];
   const notes: string[] = [
-    'Each workspace is filled with small .txt files (1,000 per folder) by a Node loop, and the chat\'s record file is written as if those files had been recorded earlier, before the sidecar first loads the chat; so each timed execution finds one changed file (the one it wrote) among N known ones. The first scan of an unrecorded workspace (copying every file into the blob store) is not timed.',
+    "Each workspace is filled with small .txt files (1,000 per folder) by a Node loop, and the chat's record file is written as if those files had been recorded earlier, before the sidecar first loads the chat; so each timed execution finds one changed file (the one it wrote) among N known ones. The first scan of an unrecorded workspace (copying every file into the blob store) is not timed.",
     'Direct: the same code on a kernel started at the gateway, writing to a folder outside the workspaces. Added = sidecar median − direct median.',
   ];
   const direct = await startKernel(bench, 'direct');
@@ -90,7 +93,10 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
       const t0 = performance.now();
       const records = fillWorkspace(dir, chatId, size);
       await mkdir(path.join(bench.dataDir, 'records'), { recursive: true });
-      await writeFile(path.join(bench.dataDir, 'records', `${chatId}.json`), JSON.stringify({ ...emptyChat(chatId), records }));
+      await writeFile(
+        path.join(bench.dataDir, 'records', `${chatId}.json`),
+        JSON.stringify({ ...emptyChat(chatId), records }),
+      );
       const fillS = (performance.now() - t0) / 1000;
       const walks: number[] = [];
       const finds: number[] = [];
@@ -141,7 +147,8 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
         });
         if (size === 10_000) {
           // One file rewritten over and over while the execution runs: many events, one path.
-          const churn = (target: string) => `import time\nfor i in range(300):\n    open(${JSON.stringify(target)}, 'w').write(str(time.time_ns()))\n    time.sleep(0.0001)`;
+          const churn = (target: string) =>
+            `import time\nfor i in range(300):\n    open(${JSON.stringify(target)}, 'w').write(str(time.time_ns()))\n    time.sleep(0.0001)`;
           const churnSamples = await alternate(
             runs,
             2,
@@ -176,7 +183,8 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
     const kernel = await startKernel(bench, 'sidecar', chatId);
     const client = await kernel.connect();
     try {
-      const setup = "import time\nbig = bytearray(100 * 1024 * 1024)\ndef rewrite(target):\n    big[:20] = str(time.time_ns()).encode().ljust(20)\n    with open(target, 'wb') as f: f.write(big)";
+      const setup =
+        "import time\nbig = bytearray(100 * 1024 * 1024)\ndef rewrite(target):\n    big[:20] = str(time.time_ns()).encode().ljust(20)\n    with open(target, 'wb') as f: f.write(big)";
       for (const c of [client, directClient]) await run(c, setup);
       // Recorded once, untimed.
       await run(client, "rewrite('/mnt/data/big.txt')");
@@ -211,7 +219,9 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
           detail: `+${(s.median - d.median).toFixed(1)} ms`,
         });
       }
-      notes.push('Hashing: a workspace with one 100 MB .txt file (recorded once, untimed). Leaving it alone costs what a small workspace costs; rewriting it adds the sha256 + copy into the blob store (+ fsync) of 100 MB.');
+      notes.push(
+        'Hashing: a workspace with one 100 MB .txt file (recorded once, untimed). Leaving it alone costs what a small workspace costs; rewriting it adds the sha256 + copy into the blob store (+ fsync) of 100 MB.',
+      );
     } finally {
       await client.close();
       await kernel.shutdown();

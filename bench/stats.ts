@@ -57,7 +57,11 @@ export async function alternate(
  * Runs several arms round robin (A B C, B C A, C A B, ...), `runs` times each after `warmup`
  * untimed rounds: drift hits every arm alike, and no arm always follows the same other one.
  */
-export async function roundRobin(runs: number, warmup: number, arms: readonly (() => Promise<number>)[]): Promise<number[][]> {
+export async function roundRobin(
+  runs: number,
+  warmup: number,
+  arms: readonly (() => Promise<number>)[],
+): Promise<number[][]> {
   for (let i = 0; i < warmup; i++) for (const arm of arms) await arm();
   const out = arms.map(() => [] as number[]);
   for (let i = 0; i < runs; i++) {

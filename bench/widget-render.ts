@@ -26,7 +26,8 @@ const gzipSize = (bytes: Uint8Array) => gzipSync(bytes, { level: 9 }).byteLength
 async function litAloneBytes(): Promise<Uint8Array> {
   const result = await build({
     stdin: {
-      contents: "export { LitElement, html, css, nothing } from 'lit';\nexport { repeat } from 'lit/directives/repeat.js';",
+      contents:
+        "export { LitElement, html, css, nothing } from 'lit';\nexport { repeat } from 'lit/directives/repeat.js';",
       resolveDir: ROOT,
       loader: 'js',
     },
@@ -107,7 +108,9 @@ await fetch('/result', { method: 'POST', body: JSON.stringify(out) });
 async function renderInChromium(runs: number, count: number): Promise<{ widget: number[]; plain: number[] }> {
   const bundle = await readFile(BUNDLE);
   let deliver!: (value: { widget: number[]; plain: number[]; error: string | null }) => void;
-  const result = new Promise<{ widget: number[]; plain: number[]; error: string | null }>((resolve) => (deliver = resolve));
+  const result = new Promise<{ widget: number[]; plain: number[]; error: string | null }>(
+    (resolve) => (deliver = resolve),
+  );
   const server = http.createServer((req, res) => {
     if (req.url === '/generated-files.js') return res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
     if (req.url === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(benchPage(runs, count));
@@ -142,8 +145,12 @@ async function renderInChromium(runs: number, count: number): Promise<{ widget: 
     { stdio: 'ignore', detached: true },
   );
   try {
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('Chromium did not report in 120 s')), 120_000).unref());
-    const exited = new Promise<never>((_, reject) => browser.once('exit', (code) => reject(new Error(`Chromium exited (${code})`))));
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('Chromium did not report in 120 s')), 120_000).unref(),
+    );
+    const exited = new Promise<never>((_, reject) =>
+      browser.once('exit', (code) => reject(new Error(`Chromium exited (${code})`))),
+    );
     const out = await Promise.race([result, timeout, exited]);
     if (out.error) throw new Error(`in the page: ${out.error}`);
     return out;
@@ -163,7 +170,10 @@ export async function benchWidget(quick: boolean): Promise<ScenarioResult> {
   try {
     await stat(BUNDLE);
   } catch {
-    return { rows: [], notes: [`Skipped: ${path.relative(ROOT, BUNDLE)} is not built (run \`npm run build:widget\`).`] };
+    return {
+      rows: [],
+      notes: [`Skipped: ${path.relative(ROOT, BUNDLE)} is not built (run \`npm run build:widget\`).`],
+    };
   }
   const widgetGz = gzipSize(await readFile(BUNDLE));
   const litGz = gzipSize(await litAloneBytes());

@@ -35,7 +35,13 @@ print(open('/mnt/data/notes.md').read())`,
 };
 
 /** @type {Record<string, string>} */
-const ANSWER_FILE = { excel: 'report.xlsx', csv: 'signups.csv', pdf: 'summary.pdf', plot: 'sales.png', overwrite: 'notes.md' };
+const ANSWER_FILE = {
+  excel: 'report.xlsx',
+  csv: 'signups.csv',
+  pdf: 'summary.pdf',
+  plot: 'sales.png',
+  overwrite: 'notes.md',
+};
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const chatSelect = /** @type {HTMLSelectElement} */ ($('chat'));
@@ -79,10 +85,16 @@ function kernelFor(/** @type {string} */ chatId) {
   if (!socket) {
     socket = (async () => {
       status.textContent = 'starting kernel…';
-      const res = await fetch(`/chats/${chatId}/api/kernels${auth}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"python3"}' });
+      const res = await fetch(`/chats/${chatId}/api/kernels${auth}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"python3"}',
+      });
       if (!res.ok) throw new Error(`Could not start a kernel: HTTP ${res.status} ${await res.text()}`);
       const { id } = await res.json();
-      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/chats/${chatId}/api/kernels/${id}/channels${auth}`);
+      const ws = new WebSocket(
+        `${location.origin.replace(/^http/, 'ws')}/chats/${chatId}/api/kernels/${id}/channels${auth}`,
+      );
       await new Promise((resolve, reject) => {
         ws.onopen = resolve;
         ws.onerror = () => reject(new Error('kernel socket failed'));
@@ -113,10 +125,24 @@ async function run() {
   status.textContent = 'running…';
   ws.send(
     JSON.stringify({
-      header: { msg_id: msgId, msg_type: 'execute_request', username: 'demo', session: crypto.randomUUID(), date: new Date().toISOString(), version: '5.3' },
+      header: {
+        msg_id: msgId,
+        msg_type: 'execute_request',
+        username: 'demo',
+        session: crypto.randomUUID(),
+        date: new Date().toISOString(),
+        version: '5.3',
+      },
       parent_header: {},
       metadata: {},
-      content: { code: codeBox.value, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      content: {
+        code: codeBox.value,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      },
       channel: 'shell',
     }),
   );

@@ -30,7 +30,10 @@ export function listenAddressHosts(host: string): string[] {
   return [host.includes(':') ? `[${host}]` : host];
 }
 
-export function createHostAllowList(options: { publicUrl: URL | null; allowedHosts: readonly string[] }): HostAllowList {
+export function createHostAllowList(options: {
+  publicUrl: URL | null;
+  allowedHosts: readonly string[];
+}): HostAllowList {
   const patterns: HostPattern[] = [];
   for (const name of LOOPBACK_NAMES) patterns.push({ hostname: name, port: null });
   // The public URL's port is often rewritten by a reverse proxy in front; its name is what matters.

@@ -50,9 +50,13 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 async function hashPassword(python: string, password: string): Promise<string> {
-  const child = spawn(python, ['-c', 'import sys; from jupyter_server.auth import passwd; print(passwd(sys.stdin.read()))'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    python,
+    ['-c', 'import sys; from jupyter_server.auth import passwd; print(passwd(sys.stdin.read()))'],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   child.stdin.end(password);
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -93,7 +97,12 @@ export async function startLocalJupyter(options: LocalJupyterOptions): Promise<L
   args.push(...(options.extraArgs ?? []));
   const child = spawn(python, args, {
     stdio: ['ignore', 'ignore', options.log === 'inherit' ? 'inherit' : 'ignore'],
-    env: { ...process.env, JUPYTER_RUNTIME_DIR: path.join(rootDir, '.jupyter-runtime'), PYTHONUNBUFFERED: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' },
+    env: {
+      ...process.env,
+      JUPYTER_RUNTIME_DIR: path.join(rootDir, '.jupyter-runtime'),
+      PYTHONUNBUFFERED: '1',
+      PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    },
   });
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -101,7 +110,10 @@ export async function startLocalJupyter(options: LocalJupyterOptions): Promise<L
   const url = `http://${host}:${port}${baseUrl.replace(/\/?$/, '/')}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
   for (;;) {
-    if (exited) throw new Error(`Jupyter Server exited during start (${python} -m jupyter_server). Is python3-jupyter-server installed?`);
+    if (exited)
+      throw new Error(
+        `Jupyter Server exited during start (${python} -m jupyter_server). Is python3-jupyter-server installed?`,
+      );
     try {
       const res = await fetch(`${url}api`);
       if (res.ok) break;

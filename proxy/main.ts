@@ -23,7 +23,10 @@ async function migrateStoreCommand(argv: readonly string[]): Promise<void> {
   const from = flags['from-data-dir'];
   const url = flags['database-url'] ?? process.env.DATABASE_URL;
   if (!from || !url) {
-    throw new OptionsError('ERR_OPTIONS_MIGRATE_STORE', 'Usage: generated-files-sidecar migrate-store --from-data-dir DIR --database-url postgres://… (or DATABASE_URL)');
+    throw new OptionsError(
+      'ERR_OPTIONS_MIGRATE_STORE',
+      'Usage: generated-files-sidecar migrate-store --from-data-dir DIR --database-url postgres://… (or DATABASE_URL)',
+    );
   }
   const counts = await migrateStore(path.resolve(from), url, console);
   console.info(
@@ -48,7 +51,11 @@ async function main(): Promise<void> {
     // No gateway: start Debian's Jupyter Server serving the workspace root, on loopback.
     const draft = resolveOptions(flags, process.env, new URL('http://127.0.0.1/'));
     console.info('[sidecar] no --gateway-url: starting a local Jupyter Server…');
-    jupyter = await startLocalJupyter({ rootDir: draft.workspaceRoot, token: process.env.JUPYTER_TOKEN, log: 'inherit' });
+    jupyter = await startLocalJupyter({
+      rootDir: draft.workspaceRoot,
+      token: process.env.JUPYTER_TOKEN,
+      log: 'inherit',
+    });
     options = resolveOptions(flags, process.env, new URL(jupyter.url));
     options.gatewayRootDir = draft.workspaceRoot;
   }
@@ -57,12 +64,16 @@ async function main(): Promise<void> {
     const exposed = !['127.0.0.1', 'localhost', '::1'].includes(options.host);
     console.warn(
       `[sidecar] WARNING: FILES_API_SECRET is not set: the files API (${API_PREFIX}) is open to anyone who can reach ${options.host}:${options.port}.` +
-        (exposed ? ' It is NOT bound to loopback: set FILES_API_SECRET before exposing it.' : ' It is bound to loopback only.'),
+        (exposed
+          ? ' It is NOT bound to loopback: set FILES_API_SECRET before exposing it.'
+          : ' It is bound to loopback only.'),
     );
   }
 
   if (!options.publicUrl && options.announceFiles !== 'off') {
-    console.info('[sidecar] no --public-url: links in file cards use the Host each client connected with; set --public-url to the address users\' browsers reach.');
+    console.info(
+      "[sidecar] no --public-url: links in file cards use the Host each client connected with; set --public-url to the address users' browsers reach.",
+    );
   }
 
   const sidecar = await createSidecar(options, {
@@ -70,7 +81,9 @@ async function main(): Promise<void> {
     demoConfig: () => ({ token: jupyter?.token ?? null, apiPrefix: API_PREFIX, widget: WIDGET_PATH }),
   });
   const url = await sidecar.listen();
-  console.info(`[sidecar] gateway ${options.gatewayUrl.origin}${options.gatewayUrl.pathname} (workspaces in ${path.relative(process.cwd(), options.workspaceRoot) || '.'})`);
+  console.info(
+    `[sidecar] gateway ${options.gatewayUrl.origin}${options.gatewayUrl.pathname} (workspaces in ${path.relative(process.cwd(), options.workspaceRoot) || '.'})`,
+  );
   console.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
   console.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
   if (options.demo) console.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
@@ -89,7 +102,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   jupyter?.process.once('exit', (code) => {
-    if (!stopping) console.error(`[sidecar] the local Jupyter Server exited (${code}); the sidecar answers 502 until it is back.`);
+    if (!stopping)
+      console.error(`[sidecar] the local Jupyter Server exited (${code}); the sidecar answers 502 until it is back.`);
   });
 }
 

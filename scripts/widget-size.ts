@@ -20,7 +20,9 @@ const measure = (file: string) => {
 };
 
 const bundle = measure(BUNDLE);
-console.log(`${BUNDLE}: ${kB(bundle.raw)} minified, ${kB(bundle.gzipped)} gzipped (${bundle.gzipped} B; budget ${kB(BUDGET_BYTES)})`);
+console.log(
+  `${BUNDLE}: ${kB(bundle.raw)} minified, ${kB(bundle.gzipped)} gzipped (${bundle.gzipped} B; budget ${kB(BUDGET_BYTES)})`,
+);
 const uploads = measure(UPLOADS_CHUNK);
 console.log(`${UPLOADS_CHUNK}: ${kB(uploads.raw)} minified, ${kB(uploads.gzipped)} gzipped, loaded with uploads only`);
 if (bundle.gzipped > BUDGET_BYTES) {

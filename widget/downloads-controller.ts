@@ -45,7 +45,7 @@ export class DownloadsController {
     try {
       if (size > this.#options.linkThreshold()) {
         clickDownload((await client.link(fileId)).url, name);
-        
+
         return;
       }
       const blob = await client.blob(url);

@@ -1,4 +1,9 @@
-import { filesApiPaths, type ErrorResponse, type FileLinkResponse, type FileListResponse } from '../contract/files-api.ts';
+import {
+  filesApiPaths,
+  type ErrorResponse,
+  type FileLinkResponse,
+  type FileListResponse,
+} from '../contract/files-api.ts';
 
 /** Returns the current token; `refresh` is true after a 401, asking for a new one. */
 export type TokenSource = (options: { refresh: boolean }) => Promise<string | null>;

@@ -2,29 +2,57 @@ import { svg, type SVGTemplateResult } from 'lit';
 
 /** What kind of file this is, for the icon colour and the preview. */
 export type FormatKind =
-  | 'spreadsheet'
-  | 'csv'
-  | 'document'
-  | 'pdf'
-  | 'image'
-  | 'slides'
-  | 'archive'
-  | 'code'
-  | 'data'
-  | 'text'
-  | 'other';
+  'spreadsheet' | 'csv' | 'document' | 'pdf' | 'image' | 'slides' | 'archive' | 'code' | 'data' | 'text' | 'other';
 
 const KINDS: Record<string, FormatKind> = {
-  xlsx: 'spreadsheet', xls: 'spreadsheet', ods: 'spreadsheet', xlsm: 'spreadsheet',
-  csv: 'csv', tsv: 'csv',
-  docx: 'document', doc: 'document', odt: 'document', rtf: 'document',
+  xlsx: 'spreadsheet',
+  xls: 'spreadsheet',
+  ods: 'spreadsheet',
+  xlsm: 'spreadsheet',
+  csv: 'csv',
+  tsv: 'csv',
+  docx: 'document',
+  doc: 'document',
+  odt: 'document',
+  rtf: 'document',
   pdf: 'pdf',
-  png: 'image', jpg: 'image', jpeg: 'image', gif: 'image', webp: 'image', svg: 'image', bmp: 'image', avif: 'image',
-  pptx: 'slides', ppt: 'slides', odp: 'slides',
-  zip: 'archive', gz: 'archive', tar: 'archive', tgz: 'archive', '7z': 'archive', bz2: 'archive',
-  py: 'code', js: 'code', ts: 'code', html: 'code', css: 'code', sql: 'code', r: 'code', ipynb: 'code', sh: 'code',
-  json: 'data', parquet: 'data', xml: 'data', yaml: 'data', yml: 'data', pkl: 'data', npy: 'data', feather: 'data',
-  txt: 'text', md: 'text', log: 'text',
+  png: 'image',
+  jpg: 'image',
+  jpeg: 'image',
+  gif: 'image',
+  webp: 'image',
+  svg: 'image',
+  bmp: 'image',
+  avif: 'image',
+  pptx: 'slides',
+  ppt: 'slides',
+  odp: 'slides',
+  zip: 'archive',
+  gz: 'archive',
+  tar: 'archive',
+  tgz: 'archive',
+  '7z': 'archive',
+  bz2: 'archive',
+  py: 'code',
+  js: 'code',
+  ts: 'code',
+  html: 'code',
+  css: 'code',
+  sql: 'code',
+  r: 'code',
+  ipynb: 'code',
+  sh: 'code',
+  json: 'data',
+  parquet: 'data',
+  xml: 'data',
+  yaml: 'data',
+  yml: 'data',
+  pkl: 'data',
+  npy: 'data',
+  feather: 'data',
+  txt: 'text',
+  md: 'text',
+  log: 'text',
 };
 
 /**

@@ -1,11 +1,6 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { keyed } from 'lit/directives/keyed.js';
-import type {
-  FileListResponse,
-  FileSummary,
-  FileVersionSummary,
-  SkippedFile,
-} from '../contract/files-api.ts';
+import type { FileListResponse, FileSummary, FileVersionSummary, SkippedFile } from '../contract/files-api.ts';
 import { DownloadsController } from './downloads-controller.ts';
 import { GeneratedFilesChangeEvent } from './events.ts';
 import { FilesClient, FilesApiError } from './files-client.ts';
@@ -31,7 +26,9 @@ export { sandboxPath } from './sandbox-links-controller.ts';
  * Supplies a bearer token before each request and reconnect. `refresh` is true
  * after the sidecar answered 401: return a new token then.
  */
-export type TokenProvider = (options: { refresh: boolean }) => Promise<string | null | undefined> | string | null | undefined;
+export type TokenProvider = (options: {
+  refresh: boolean;
+}) => Promise<string | null | undefined> | string | null | undefined;
 
 /** The origin this module was loaded from: the sidecar itself when a script tag points at it. */
 const SCRIPT_ORIGIN = (() => {
@@ -163,7 +160,10 @@ export class GeneratedFilesElement extends LitElement {
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
-  static define(tag = 'generated-files', registry: CustomElementRegistry = customElements): typeof GeneratedFilesElement {
+  static define(
+    tag = 'generated-files',
+    registry: CustomElementRegistry = customElements,
+  ): typeof GeneratedFilesElement {
     if (!registry.get(tag)) registry.define(tag, this);
     return this;
   }
@@ -358,7 +358,8 @@ export class GeneratedFilesElement extends LitElement {
         .catch((error: unknown) => {
           // A chat that has not run code yet has no files yet: show it empty and keep
           // listening (the stream then polls) until its first file arrives.
-          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') return {} as Partial<FileListResponse>;
+          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND')
+            return {} as Partial<FileListResponse>;
           throw error;
         });
       if (abort.signal.aborted) return;
@@ -387,7 +388,12 @@ export class GeneratedFilesElement extends LitElement {
    */
   async download(file: FileSummary, version: FileVersionSummary = file): Promise<void> {
     const url = this.#client().contentUrl(version.downloadUrl);
-    await this.#downloads.save({ detail: { file, version, name: file.name, url }, fileId: version.id, size: version.size, busyKey: version.id });
+    await this.#downloads.save({
+      detail: { file, version, name: file.name, url },
+      fileId: version.id,
+      size: version.size,
+      busyKey: version.id,
+    });
   }
 
   /** Saves all of this chat's files as one zip. */
@@ -395,7 +401,12 @@ export class GeneratedFilesElement extends LitElement {
     if (!this.chatId) return;
     const url = this.#client().archiveUrl;
     const name = `${this.chatId.replace(/[^\w.-]+/g, '_')}-files.zip`;
-    await this.#downloads.save({ detail: { file: null, version: null, name, url }, fileId: null, size: this.#totalSize(), busyKey: 'archive' });
+    await this.#downloads.save({
+      detail: { file: null, version: null, name, url },
+      fileId: null,
+      size: this.#totalSize(),
+      busyKey: 'archive',
+    });
   }
 
   /** The zip's size before it starts: the latest versions, stored as they are. */
@@ -407,8 +418,7 @@ export class GeneratedFilesElement extends LitElement {
     return new FilesClient({
       base: this.src || SCRIPT_ORIGIN,
       chatId: this.chatId ?? '',
-      token: async ({ refresh }) =>
-        (this.tokenProvider ? await this.tokenProvider({ refresh }) : this.token) || null,
+      token: async ({ refresh }) => (this.tokenProvider ? await this.tokenProvider({ refresh }) : this.token) || null,
       send: (request) => this.fetch(request),
     });
   }
@@ -506,11 +516,14 @@ export class GeneratedFilesElement extends LitElement {
       >
         <header part="header">
           <h2 part="heading" id="heading">${this.heading}</h2>
-          ${this._state === 'ready'
-            ? html`<span part="count">${count}<span class="visually-hidden"> ${count === 1 ? 'file' : 'files'}</span></span>`
-            : nothing}
-          ${count > 0
-            ? html`<button
+          ${
+            this._state === 'ready'
+              ? html`<span part="count">${count}<span class="visually-hidden"> ${count === 1 ? 'file' : 'files'}</span></span>`
+              : nothing
+          }
+          ${
+            count > 0
+              ? html`<button
                 part="download-all-button"
                 type="button"
                 ?disabled=${this.#downloads.busy.has('archive')}
@@ -518,7 +531,8 @@ export class GeneratedFilesElement extends LitElement {
               >
                 Download all <span part="download-all-size">(${formatBytes(this.#split.size)})</span>
               </button>`
-            : nothing}
+              : nothing
+          }
         </header>
         ${this.uploads ? (this.#uploads?.render() ?? nothing) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
@@ -535,12 +549,14 @@ export class GeneratedFilesElement extends LitElement {
       const { rows, padding } = this.#rows.rows(made, (file, index) => keyed(file.path, this.#renderFile(file, index)));
       return html`${this._state === 'error' ? this.#renderError() : nothing}
         ${made.length ? html`<ul part="list" role="list" style=${padding}>${rows}</ul>` : nothing}
-        ${given.length
-          ? html`<h3 part="uploaded-heading">Your uploads</h3>
+        ${
+          given.length
+            ? html`<h3 part="uploaded-heading">Your uploads</h3>
               <ul part="uploaded-list" role="list">
                 ${given.map((file, index) => keyed(file.path, this.#renderFile(file, made.length + index)))}
               </ul>`
-          : nothing}`;
+            : nothing
+        }`;
     }
     switch (this._state) {
       case 'idle':
@@ -583,20 +599,23 @@ export class GeneratedFilesElement extends LitElement {
     return html`<li part="item" class=${this.#fresh.has(file.id) ? 'fresh' : ''} @animationend=${() => this.#fresh.delete(file.id)}>
       <span part="icon">${formatIcon(format, kind)}</span>
       <div class="info">
-        <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${versions.length > 1
-          ? html`<span part="version-badge" title="${versions.length} versions"
+        <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${
+          versions.length > 1
+            ? html`<span part="version-badge" title="${versions.length} versions"
               ><span aria-hidden="true">v${file.version}</span
               ><span class="visually-hidden">, version ${file.version}</span></span
             >`
-          : nothing}
+            : nothing
+        }
         ${folder ? html`<span part="folder">in ${folder}/</span>` : nothing}
         <span part="meta">${formatBytes(file.size)} · ${this.#renderTime(file.modifiedAt)}<span class="visually-hidden">
             · ${file.format}</span
           ></span>
       </div>
       <div class="actions">
-        ${previewable
-          ? html`<button
+        ${
+          previewable
+            ? html`<button
               part="preview-button"
               type="button"
               aria-expanded=${preview ? 'true' : 'false'}
@@ -605,7 +624,8 @@ export class GeneratedFilesElement extends LitElement {
             >
               Preview
             </button>`
-          : nothing}
+            : nothing
+        }
         <button
           part="download-button"
           type="button"

@@ -12,7 +12,8 @@ export type PanelState =
   | { kind: 'diff'; diff: DiffResponse };
 
 /** Formats the sidecar previews (by extension); the rest only download. */
-const PREVIEWED = /\.(csv|tsv|tab|xlsx|xlsm|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
+const PREVIEWED =
+  /\.(csv|tsv|tab|xlsx|xlsm|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
 
 const apiUrl = (version: FileVersionSummary, tail: string) => version.downloadUrl.replace(/\/content$/, `/${tail}`);
 
@@ -51,9 +52,12 @@ export class PreviewController implements ReactiveController {
   async togglePreview(file: FileSummary): Promise<void> {
     if (this.#closeIfOpen(file.id)) return;
     await this.#load(file.id, async (client) => {
-      const { preview } = (await (await client.request(client.contentUrl(apiUrl(file, 'preview')))).json()) as PreviewResponse;
+      const { preview } = (await (
+        await client.request(client.contentUrl(apiUrl(file, 'preview')))
+      ).json()) as PreviewResponse;
       let src: string | undefined;
-      if (preview.kind === 'image' || preview.kind === 'pdf') src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
+      if (preview.kind === 'image' || preview.kind === 'pdf')
+        src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
       // A frame cannot send a header: its token rides in the query, as the event stream's does.
       if (preview.kind === 'frame') src = withToken(client.contentUrl(preview.url), await client.token());
       return { kind: 'preview', preview, sheet: 0, src };
@@ -80,7 +84,9 @@ export class PreviewController implements ReactiveController {
     this.#confirming = null;
     const client = this.#client();
     try {
-      const restored = (await (await client.request(client.contentUrl(apiUrl(version, 'restore')), { method: 'POST' })).json()) as FileSummary;
+      const restored = (await (
+        await client.request(client.contentUrl(apiUrl(version, 'restore')), { method: 'POST' })
+      ).json()) as FileSummary;
       this.#restoreMessage = `Version ${version.version} restored as version ${restored.version}.`;
     } catch (error) {
       this.#restoreMessage = `Could not restore: ${(error as Error).message}`;
@@ -91,25 +97,40 @@ export class PreviewController implements ReactiveController {
   /** The open preview of a file, or nothing. */
   renderPreview(file: FileSummary, id: string): TemplateResult | typeof nothing {
     const panel = this.#panels.get(file.id);
-    return panel ? this.#frame(id, `Preview of ${file.name}`, renderPreview(file.name, panel, (sheet) => this.#selectSheet(file.id, sheet))) : nothing;
+    return panel
+      ? this.#frame(
+          id,
+          `Preview of ${file.name}`,
+          renderPreview(file.name, panel, (sheet) => this.#selectSheet(file.id, sheet)),
+        )
+      : nothing;
   }
 
   /** "What changed" and "Restore" for one version of a file, with the open diff under them. */
-  renderVersionActions(file: FileSummary, version: FileVersionSummary, previous: FileVersionSummary | undefined, id: string): TemplateResult {
+  renderVersionActions(
+    file: FileSummary,
+    version: FileVersionSummary,
+    previous: FileVersionSummary | undefined,
+    id: string,
+  ): TemplateResult {
     const key = `diff:${version.id}`;
     const panel = this.#panels.get(key);
     const label = `${file.name}, version ${version.version}`;
-    return html`${previous
+    return html`${
+      previous
         ? html`<button part="diff-button" type="button" aria-expanded=${panel ? 'true' : 'false'} aria-controls=${id} aria-label="What changed in ${label}" @click=${() => this.toggleDiff(version, previous)}>What changed</button>`
-        : nothing}
-      ${version.id === file.id
-        ? nothing
-        : this.#confirming === version.id
-          ? html`<span part="restore-confirm" role="group" aria-label="Restore ${label}?"
+        : nothing
+    }
+      ${
+        version.id === file.id
+          ? nothing
+          : this.#confirming === version.id
+            ? html`<span part="restore-confirm" role="group" aria-label="Restore ${label}?"
               >Restore? <button type="button" @click=${() => this.restore(version, true)}>Yes, restore</button
               ><button type="button" @click=${() => this.restore(version, false)}>No</button></span
             >`
-          : html`<button part="restore-button" type="button" aria-label="Restore ${label}" @click=${() => this.restore(version, false)}>Restore</button>`}
+            : html`<button part="restore-button" type="button" aria-label="Restore ${label}" @click=${() => this.restore(version, false)}>Restore</button>`
+      }
       ${panel ? this.#frame(id, `Changes in ${label}`, renderDiff(panel)) : nothing}
       ${this.#restoreMessage && version.id === file.id ? html`<span part="restore-status" role="status">${this.#restoreMessage}</span>` : nothing}`;
   }

@@ -44,7 +44,11 @@ function table(caption: string, header: string[], rows: TemplateResult[]): Templ
 
 function sheetTable(name: string, sheet: PreviewSheet): TemplateResult {
   const [head = [], ...rows] = sheet.rows;
-  return html`${table(`${sheet.name} of ${name}`, head, rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`))}
+  return html`${table(
+    `${sheet.name} of ${name}`,
+    head,
+    rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`),
+  )}
   ${sheet.truncated ? status(`First ${rows.length} of ${sheet.rowCount - 1} rows, ${Math.min(head.length, sheet.columnCount)} of ${sheet.columnCount} columns.`) : nothing}`;
 }
 
@@ -62,13 +66,16 @@ export function renderPreview(name: string, panel: PanelState, selectSheet: (ind
     case 'table': {
       const sheet = preview.sheets[panel.sheet] ?? preview.sheets[0];
       if (!sheet) return status('The workbook has no sheets.');
-      return html`${preview.sheets.length > 1
+      return html`${
+        preview.sheets.length > 1
           ? html`<div role="tablist" aria-label="Sheets of ${name}">
               ${preview.sheets.map(
-                (s, i) => html`<button type="button" role="tab" aria-selected=${s === sheet ? 'true' : 'false'} @click=${() => selectSheet(i)}>${s.name}</button>`,
+                (s, i) =>
+                  html`<button type="button" role="tab" aria-selected=${s === sheet ? 'true' : 'false'} @click=${() => selectSheet(i)}>${s.name}</button>`,
               )}
             </div>`
-          : nothing}${sheetTable(name, sheet)}`;
+          : nothing
+      }${sheetTable(name, sheet)}`;
     }
     case 'document':
       return html`<iframe sandbox="" title="Document preview of ${name}" srcdoc=${preview.html}></iframe>`;
@@ -91,18 +98,20 @@ function diffBody(diff: FileDiff): TemplateResult {
             ${sheet.name}: ${sheet.status === 'added' || sheet.status === 'removed' ? `sheet ${sheet.status}, ` : ''}${sheet.counts.added} added,
             ${sheet.counts.removed} removed, ${sheet.counts.changed} changed${sheet.keyColumn ? ` (rows matched by ${sheet.keyColumn})` : ''}
           </p>
-          ${sheet.rows.length
-            ? table(
-                `Changed rows of ${sheet.name}`,
-                ['Change', ...sheet.header],
-                sheet.rows.map(
-                  (row) => html`<tr class=${row.change === 'added' ? 'add' : row.change === 'removed' ? 'del' : ''}>
+          ${
+            sheet.rows.length
+              ? table(
+                  `Changed rows of ${sheet.name}`,
+                  ['Change', ...sheet.header],
+                  sheet.rows.map(
+                    (row) => html`<tr class=${row.change === 'added' ? 'add' : row.change === 'removed' ? 'del' : ''}>
                     <td>${row.change} ${row.key}</td>
                     ${(row.after ?? row.before ?? []).map((cell, i) => html`<td>${row.change === 'changed' && row.before?.[i] !== cell ? `${row.before?.[i] ?? ''} → ${cell}` : cell}</td>`)}
                   </tr>`,
-                ),
-              )
-            : nothing}`,
+                  ),
+                )
+              : nothing
+          }`,
       )}`;
     case 'text':
       return html`<p>${diff.counts.added} lines added, ${diff.counts.removed} removed${diff.truncated ? ' (too many changes to list)' : ''}</p>

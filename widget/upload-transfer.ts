@@ -19,7 +19,8 @@ export function xhrUpload(request: UploadRequest): UploadTransfer {
   const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     xhr.open('PUT', request.url);
     for (const [name, value] of Object.entries(request.headers)) xhr.setRequestHeader(name, value);
-    xhr.upload.onprogress = (event) => request.onProgress(event.loaded, event.lengthComputable ? event.total : request.body.size);
+    xhr.upload.onprogress = (event) =>
+      request.onProgress(event.loaded, event.lengthComputable ? event.total : request.body.size);
     xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText });
     xhr.onerror = () => reject(new Error('Network error'));
     xhr.onabort = () => reject(new DOMException('Canceled', 'AbortError'));

@@ -56,7 +56,8 @@ export class UploadsController implements ReactiveController {
     if (!(root instanceof ShadowRoot)) return;
     // The element's own sheet is adopted already; this one joins it once, when this code loads.
     const sheet = uploadsStyles.styleSheet;
-    if (sheet && !root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    if (sheet && !root.adoptedStyleSheets.includes(sheet))
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
     // On the shadow root, so a drop anywhere in the element counts; adding the same listener twice is a no-op.
     root.addEventListener('dragover', this.#onDragOver);
     root.addEventListener('dragleave', this.#onGive);
@@ -72,7 +73,13 @@ export class UploadsController implements ReactiveController {
   add(files: Iterable<File>): void {
     const folder = this.folder.trim().replace(/^\/+|\/+$/g, '');
     for (const file of files) {
-      const upload: Upload = { file, path: folder ? `${folder}/${file.name}` : file.name, sent: 0, state: 'uploading', message: '' };
+      const upload: Upload = {
+        file,
+        path: folder ? `${folder}/${file.name}` : file.name,
+        sent: 0,
+        state: 'uploading',
+        message: '',
+      };
       if (!this.#fire(upload, { phase: 'start' })) continue;
       this.uploads = [...this.uploads, upload];
       if (this.#options.exists(upload.path)) this.#conflict(upload);
@@ -101,11 +108,13 @@ export class UploadsController implements ReactiveController {
       <label>Folder <input part="upload-folder" type="text" .value=${this.folder}
         @input=${(e: Event) => (this.folder = (e.target as HTMLInputElement).value)} /></label>
       <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
-      ${this.uploads.length
-        ? html`<ul role="list">
+      ${
+        this.uploads.length
+          ? html`<ul role="list">
             ${this.uploads.map((u) => this.#renderUpload(u))}
           </ul>`
-        : nothing}
+          : nothing
+      }
     </div>`;
   }
 
@@ -113,12 +122,16 @@ export class UploadsController implements ReactiveController {
     const uploading = upload.state === 'uploading';
     return html`<li part="upload" data-state=${upload.state}>
       <span>${upload.path}</span>
-      ${uploading
-        ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
-        : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`}
-      ${upload.state === 'conflict'
-        ? html`<button part="upload-replace-button" type="button" @click=${() => this.replace(upload)}>Replace</button>`
-        : nothing}
+      ${
+        uploading
+          ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
+          : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`
+      }
+      ${
+        upload.state === 'conflict'
+          ? html`<button part="upload-replace-button" type="button" @click=${() => this.replace(upload)}>Replace</button>`
+          : nothing
+      }
       <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
         @click=${() => this.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
     </li>`;
@@ -220,7 +233,13 @@ export class UploadsController implements ReactiveController {
 
   #fire(upload: Upload, detail: Pick<GeneratedFilesUploadDetail, 'phase' | 'summary' | 'error'>): boolean {
     return this.#host.dispatchEvent(
-      new GeneratedFilesUploadEvent({ file: upload.file, path: upload.path, sent: upload.sent, total: upload.file.size, ...detail }),
+      new GeneratedFilesUploadEvent({
+        file: upload.file,
+        path: upload.path,
+        sent: upload.sent,
+        total: upload.file.size,
+        ...detail,
+      }),
     );
   }
 }

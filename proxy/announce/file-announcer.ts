@@ -24,7 +24,9 @@ export class FileAnnouncer {
     const { mode, links, linkBase, codec } = this.options;
     const files = ended.files;
     if (mode === 'off' || !files || (files.recorded.length === 0 && files.skipped.length === 0)) return undefined;
-    const cardFiles = await Promise.all(files.recorded.map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })));
+    const cardFiles = await Promise.all(
+      files.recorded.map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })),
+    );
     const data = fileCardData(cardFiles, files.skipped, mode);
     if (!data) return undefined;
     return codec.encodeMessage(fileCardMessage(ended.requestHeader, kernelFrame.header(), data));

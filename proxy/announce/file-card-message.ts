@@ -12,7 +12,8 @@ export function fileCardMessage(
   data: Record<string, string>,
   now = new Date(),
 ): OutgoingKernelMessage {
-  const field = (name: string, fallback: string) => (typeof kernelHeader?.[name] === 'string' ? (kernelHeader[name] as string) : fallback);
+  const field = (name: string, fallback: string) =>
+    typeof kernelHeader?.[name] === 'string' ? (kernelHeader[name] as string) : fallback;
   return {
     channel: 'iopub',
     header: {

@@ -35,9 +35,13 @@ const mountPath = (rel: string) => `${MOUNT}/${rel}`;
 function plainText(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
   const lines: string[] = [];
   if (files.length > 0) {
-    lines.push(files.length === 1 ? 'File saved (give the user this link):' : 'Files saved (give the user these links):');
+    lines.push(
+      files.length === 1 ? 'File saved (give the user this link):' : 'Files saved (give the user these links):',
+    );
     for (const { record, url } of files) {
-      lines.push(`- ${mountPath(record.path)} (${formatBytes(record.size)}, ${record.format}, version ${record.version}): ${url}`);
+      lines.push(
+        `- ${mountPath(record.path)} (${formatBytes(record.size)}, ${record.format}, version ${record.version}): ${url}`,
+      );
     }
   }
   for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
@@ -46,7 +50,9 @@ function plainText(files: readonly CardFile[], skipped: readonly SkippedFile[]):
 
 /** Escapes Markdown's inline syntax (and HTML, which Markdown renderers pass through). */
 function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) => (c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`));
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~]/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : `\\${c}`,
+  );
 }
 
 function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
@@ -54,9 +60,12 @@ function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): 
   if (files.length > 0) lines.push(files.length === 1 ? '**File saved**' : '**Files saved**', '');
   for (const { record, url } of files) {
     // An autolink-safe target: <...> keeps parentheses in the URL from ending the link.
-    lines.push(`- [${escapeMarkdown(record.name)}](<${url.replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(record.format)}, version ${record.version}`);
+    lines.push(
+      `- [${escapeMarkdown(record.name)}](<${url.replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(record.format)}, version ${record.version}`,
+    );
   }
-  for (const s of skipped) lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  for (const s of skipped)
+    lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
   return lines.join('\n');
 }
 
@@ -70,7 +79,10 @@ function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): stri
       `<li><a href="${escapeHtml(url)}" download="${escapeHtml(record.name)}" target="_blank" rel="noopener noreferrer">${escapeHtml(record.name)}</a>` +
       ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(record.format)} · version ${record.version}</small></li>`,
   );
-  for (const s of skipped) items.push(`<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`);
+  for (const s of skipped)
+    items.push(
+      `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`,
+    );
   const title = files.length === 0 ? '' : `<strong>${files.length === 1 ? 'File saved' : 'Files saved'}</strong>`;
   return `<div class="generated-files-card">${title}<ul>${items.join('')}</ul></div>`;
 }
@@ -79,7 +91,11 @@ function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): stri
  * The card's MIME bundle, or undefined when there is nothing to say. text/plain is what a chat
  * app such as Open WebUI gives the model (and shows the user): one line per file with its link.
  */
-export function fileCardData(files: readonly CardFile[], skipped: readonly SkippedFile[], mode: AnnounceMode): Record<string, string> | undefined {
+export function fileCardData(
+  files: readonly CardFile[],
+  skipped: readonly SkippedFile[],
+  mode: AnnounceMode,
+): Record<string, string> | undefined {
   if (mode === 'off' || (files.length === 0 && skipped.length === 0)) return undefined;
   const data: Record<string, string> = { 'text/plain': plainText(files, skipped) };
   if (mode === 'rich') {

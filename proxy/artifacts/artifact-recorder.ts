@@ -5,7 +5,12 @@ import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { ArtifactError } from './artifact-errors.ts';
 import { BlobStoreError, type BlobStore, type PutResult } from '../storage/blob-store.ts';
-import type { ExecutionEndReason, ExecutionFiles, ExecutionObserver, ExecutionRef } from '../executions/execution-observer.ts';
+import type {
+  ExecutionEndReason,
+  ExecutionFiles,
+  ExecutionObserver,
+  ExecutionRef,
+} from '../executions/execution-observer.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { InProcessFileEventBus, type FileEventBus } from '../storage/file-events.ts';
 import { openFileBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
@@ -15,7 +20,13 @@ import { latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } fr
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from '../workspace/tracking-policy.ts';
 import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-timeout.ts';
 import { normalizeUploadPath } from './upload-target.ts';
-import { diffSnapshot, openWorkspace, walkSnapshot, type SnapshotEntry, type WorkspaceSnapshot } from '../workspace/workspace-snapshot.ts';
+import {
+  diffSnapshot,
+  openWorkspace,
+  walkSnapshot,
+  type SnapshotEntry,
+  type WorkspaceSnapshot,
+} from '../workspace/workspace-snapshot.ts';
 import type { WorkspaceWalker } from '../workspace/workspace-walker.ts';
 import { ChangeJournal, type ChangeJournalOptions } from '../workspace/change-journal.ts';
 import { ChatStates, type ChatState } from './chat-states.ts';
@@ -111,7 +122,9 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
     this.#walking = new WalkerSetup(this.#workspaces, this.#logger, options.walker);
     const watch = options.watch ?? false;
-    this.#journal = watch ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) }) : null;
+    this.#journal = watch
+      ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) })
+      : null;
   }
 
   /** The change journal, when workspaces are watched (for tests and the bench). */
@@ -138,7 +151,11 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
   }
 
-  async executionEnded(chatId: string, execution: ExecutionRef, reason: ExecutionEndReason): Promise<ExecutionFiles | undefined> {
+  async executionEnded(
+    chatId: string,
+    execution: ExecutionRef,
+    reason: ExecutionEndReason,
+  ): Promise<ExecutionFiles | undefined> {
     try {
       return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
@@ -148,7 +165,8 @@ export class ArtifactRecorder implements ExecutionObserver {
   }
 
   #logScanFailure(error: unknown, what: string): void {
-    if (error instanceof ScanTimeoutError) this.#logger.warn(`[artifacts] recording files ${what}: ${error.code}: ${error.message}`);
+    if (error instanceof ScanTimeoutError)
+      this.#logger.warn(`[artifacts] recording files ${what}: ${error.code}: ${error.message}`);
     else this.#logger.error(`[artifacts] scan ${what} failed: ${describeError(error)}`);
   }
 
@@ -176,7 +194,10 @@ export class ArtifactRecorder implements ExecutionObserver {
     const deadline = Date.now() + this.#scanTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)), this.#scanTimeoutMs);
+      timer = setTimeout(
+        () => reject(new ScanTimeoutError(`scanning chat ${chatId}`, this.#scanTimeoutMs)),
+        this.#scanTimeoutMs,
+      );
     });
     const work = this.#gate.busy(() =>
       this.#locks.run(chatId, async () => {
@@ -212,7 +233,10 @@ export class ArtifactRecorder implements ExecutionObserver {
     assertChatId(chatId);
     const requested = normalizeUploadPath(relPath);
     if (this.policy.isHiddenOrPartial(requested) || requested.split('/').pop()!.startsWith(UPLOAD_TEMP_PREFIX)) {
-      throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: hidden and partial names (${requested}) are never recorded.`);
+      throw new ArtifactError(
+        'ERR_INVALID_PATH',
+        `Invalid upload path: hidden and partial names (${requested}) are never recorded.`,
+      );
     }
     const maxBytes = Math.min(options.maxBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES, this.policy.maxFileBytes);
     return this.#gate.busy(async () => {
@@ -228,7 +252,10 @@ export class ArtifactRecorder implements ExecutionObserver {
       return this.#locks.run(chatId, async () => {
         const state = await this.#states.get(chatId);
         if (state.usedBytes + put.size > this.policy.quotaBytes) {
-          throw new ArtifactError('ERR_QUOTA_EXCEEDED', `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`);
+          throw new ArtifactError(
+            'ERR_QUOTA_EXCEEDED',
+            `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`,
+          );
         }
         await this.#workspaces.ensure(chatId);
         const entry = await writeUpload({
@@ -259,7 +286,7 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   async #scanLocked(chatId: string, cause: ScanCause, deadline: number): Promise<ScanResult> {
     const state = await this.#states.get(chatId);
-    const incomingOwner = cause.source === 'execution' ? cause.execution.owner : cause.owner ?? null;
+    const incomingOwner = cause.source === 'execution' ? cause.execution.owner : (cause.owner ?? null);
     if (incomingOwner && !state.owner) {
       state.owner = await this.#store.claimOwner(chatId, incomingOwner);
     }
@@ -280,7 +307,9 @@ export class ArtifactRecorder implements ExecutionObserver {
       snapshot.delete(rel);
       if (state.refusedLinks.get(rel) === entry.ino) continue;
       state.refusedLinks.set(rel, entry.ino);
-      this.#logger.warn(`[artifacts] not recording ${rel} in chat ${chatId}: it has ${entry.nlink} hard links (it may be another chat's or a host file; --allow-hard-links records them)`);
+      this.#logger.warn(
+        `[artifacts] not recording ${rel} in chat ${chatId}: it has ${entry.nlink} hard links (it may be another chat's or a host file; --allow-hard-links records them)`,
+      );
     }
   }
 
@@ -359,7 +388,11 @@ export class ArtifactRecorder implements ExecutionObserver {
     }
     if (skips.changed) await this.#store.setSkipped(chatId, skips.all(), skips.newly);
     if (skips.newly.length > 0) await this.#publish(chatId);
-    if (outOfTime) throw new ScanTimeoutError(`copying files of chat ${chatId} (${recorded.length} recorded first)`, this.#scanTimeoutMs);
+    if (outOfTime)
+      throw new ScanTimeoutError(
+        `copying files of chat ${chatId} (${recorded.length} recorded first)`,
+        this.#scanTimeoutMs,
+      );
     return { recorded, skipped: skips.newly };
   }
 
@@ -376,7 +409,10 @@ export class ArtifactRecorder implements ExecutionObserver {
   ): Promise<{ snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> | null }> {
     const plan = this.#journal ? await this.#journal.plan(chatId, workspace.path, state.skipped.paths()) : null;
     if (plan?.kind === 'touched') return plan;
-    return { snapshot: await walkSnapshot(workspace, this.policy, this.#walking.walker, Math.max(0, deadline - Date.now())), covered: null };
+    return {
+      snapshot: await walkSnapshot(workspace, this.policy, this.#walking.walker, Math.max(0, deadline - Date.now())),
+      covered: null,
+    };
   }
 
   /**
@@ -385,7 +421,13 @@ export class ArtifactRecorder implements ExecutionObserver {
    * snapshot's inode and the hard-link rule: a file or folder swapped for a symlink, a FIFO or
    * anything else after the walk is not copied. Returns null when the file is gone or was refused.
    */
-  async #copy(chatId: string, state: ChatState, workspace: OpenFolder, rel: string, entry: SnapshotEntry): Promise<PutResult | null> {
+  async #copy(
+    chatId: string,
+    state: ChatState,
+    workspace: OpenFolder,
+    rel: string,
+    entry: SnapshotEntry,
+  ): Promise<PutResult | null> {
     const opened = await openFileBeneath(workspace, rel);
     if (opened === 'gone') return null;
     if (opened === 'not-regular') {
@@ -396,7 +438,9 @@ export class ArtifactRecorder implements ExecutionObserver {
     try {
       if (stats.ino !== entry.ino) return null;
       if (stats.nlink > 1 && !this.policy.allowHardLinks && !state.sidecarInodes.has(stats.ino)) return null;
-      return await this.#blobs.putStream(handle.createReadStream({ autoClose: false }), { maxBytes: this.policy.maxFileBytes });
+      return await this.#blobs.putStream(handle.createReadStream({ autoClose: false }), {
+        maxBytes: this.policy.maxFileBytes,
+      });
     } finally {
       await handle.close().catch(() => {});
     }
@@ -415,7 +459,11 @@ export class ArtifactRecorder implements ExecutionObserver {
    * to their path's latest, and writes the webhook deliveries owed for exactly what it appended
    * in the same step), then what we know, then the signal. Returns what was appended.
    */
-  async #commit(chatId: string, state: ChatState, pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }>): Promise<FileRecord[]> {
+  async #commit(
+    chatId: string,
+    state: ChatState,
+    pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }>,
+  ): Promise<FileRecord[]> {
     if (pending.length === 0) return [];
     let owed: OutboxEntry[] = [];
     const outbox = this.#outbox;

@@ -65,6 +65,13 @@ export class ChatStates {
     }
     const usedBytes = records.reduce((sum, r) => sum + r.size, 0);
     const skipped = new SkipLedger(await this.#store.listSkipped(chatId));
-    return { files, skipped, usedBytes, owner: await this.#store.getOwner(chatId), sidecarInodes: new Set<number>(), refusedLinks: new Map<string, number>() };
+    return {
+      files,
+      skipped,
+      usedBytes,
+      owner: await this.#store.getOwner(chatId),
+      sidecarInodes: new Set<number>(),
+      refusedLinks: new Map<string, number>(),
+    };
   }
 }

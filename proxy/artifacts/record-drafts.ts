@@ -8,8 +8,7 @@ import type { SnapshotEntry } from '../workspace/workspace-snapshot.ts';
 
 /** What a scan is attributed to. */
 export type ScanCause =
-  | { source: 'between-executions'; owner?: string | null }
-  | { source: 'execution'; execution: ExecutionRef };
+  { source: 'between-executions'; owner?: string | null } | { source: 'execution'; execution: ExecutionRef };
 
 export type Attribution = Pick<FileRecord, 'source' | 'execution' | 'owner'>;
 

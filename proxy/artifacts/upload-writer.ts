@@ -20,7 +20,10 @@ export interface UploadPlacement {
 }
 
 function workspaceChanged(relPath: string): ArtifactError {
-  return new ArtifactError('ERR_WORKSPACE_CHANGED', `A folder of ${relPath} was removed or moved during the upload; nothing was written. Try again.`);
+  return new ArtifactError(
+    'ERR_WORKSPACE_CHANGED',
+    `A folder of ${relPath} was removed or moved during the upload; nothing was written. Try again.`,
+  );
 }
 
 /**
@@ -33,7 +36,11 @@ function workspaceChanged(relPath: string): ArtifactError {
 export async function writeUpload(placement: UploadPlacement): Promise<SnapshotEntry> {
   const { chatId, relPath, createOnly } = placement;
   const workspace = await openWorkspace(placement.workspaceDir, placement.realRoot);
-  if (!workspace) throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `The workspace of chat ${chatId} vanished during the upload.`);
+  if (!workspace)
+    throw new ArtifactError(
+      'ERR_PATH_OUTSIDE_WORKSPACE',
+      `The workspace of chat ${chatId} vanished during the upload.`,
+    );
   const segments = relPath.split('/');
   const name = segments.pop()!;
   let folder: OpenFolder | null = null;
@@ -42,8 +49,13 @@ export async function writeUpload(placement: UploadPlacement): Promise<SnapshotE
       folder = await openFolderBeneath(workspace, segments, { create: true });
     } catch (error) {
       const errno = errnoOf(error);
-      if (errno === 'ELOOP') throw new ArtifactError('ERR_PATH_OUTSIDE_WORKSPACE', `Upload path ${relPath} goes through a symlink: nothing is written through one.`);
-      if (errno === 'ENOTDIR' || errno === 'EEXIST') throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: a parent of ${relPath} is not a folder.`);
+      if (errno === 'ELOOP')
+        throw new ArtifactError(
+          'ERR_PATH_OUTSIDE_WORKSPACE',
+          `Upload path ${relPath} goes through a symlink: nothing is written through one.`,
+        );
+      if (errno === 'ENOTDIR' || errno === 'EEXIST')
+        throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: a parent of ${relPath} is not a folder.`);
       if (errno === 'ENOENT') throw workspaceChanged(relPath);
       throw error;
     }
@@ -51,11 +63,15 @@ export async function writeUpload(placement: UploadPlacement): Promise<SnapshotE
     let handle: FileHandle | null = null;
     try {
       // O_EXCL|O_NOFOLLOW: a fresh file of our own, never a name the kernel prepared.
-      handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      handle = await open(
+        temp,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o644,
+      );
       await handle.chmod(0o644); // the umask may have narrowed it; the kernel must read it
       for await (const chunk of await placement.bytes()) {
         const bytes = chunk as Buffer;
-        for (let offset = 0; offset < bytes.byteLength; ) offset += (await handle.write(bytes, offset)).bytesWritten;
+        for (let offset = 0; offset < bytes.byteLength;) offset += (await handle.write(bytes, offset)).bytesWritten;
       }
       const stats = await handle.stat();
       await handle.close();
@@ -75,7 +91,10 @@ export async function writeUpload(placement: UploadPlacement): Promise<SnapshotE
         throw new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${relPath} is a folder.`);
       }
       if (errnoOf(error) === 'EEXIST' && createOnly) {
-        throw new ArtifactError('ERR_UPLOAD_CONFLICT', `${relPath} already exists: send the upload without If-None-Match to replace it.`);
+        throw new ArtifactError(
+          'ERR_UPLOAD_CONFLICT',
+          `${relPath} already exists: send the upload without If-None-Match to replace it.`,
+        );
       }
       // The folder fd names a folder that was removed meanwhile: nothing was written anywhere else.
       if (errnoOf(error) === 'ENOENT') throw workspaceChanged(relPath);

@@ -33,6 +33,8 @@ export function prefixResponseHeaders(headers: IncomingHttpHeaders, prefix: stri
   if (location?.startsWith('/') && !location.startsWith('//')) headers.location = prefix + location;
   const cookies = headers['set-cookie'];
   if (cookies) {
-    headers['set-cookie'] = cookies.map((cookie) => cookie.replace(/;\s*Path=(\/[^;]*)/i, (_m, p: string) => `; Path=${prefix}${p}`));
+    headers['set-cookie'] = cookies.map((cookie) =>
+      cookie.replace(/;\s*Path=(\/[^;]*)/i, (_m, p: string) => `; Path=${prefix}${p}`),
+    );
   }
 }

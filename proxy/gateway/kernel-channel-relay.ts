@@ -58,7 +58,11 @@ export class KernelChannelRelay {
     private readonly upstream: WebSocket,
     private readonly options: RelayOptions,
   ) {
-    this.splicer = new StreamSplicer(options.rewriter, (frame) => this.send(this.client, this.upstream, frame.encode()), options.streamHoldMs);
+    this.splicer = new StreamSplicer(
+      options.rewriter,
+      (frame) => this.send(this.client, this.upstream, frame.encode()),
+      options.streamHoldMs,
+    );
     // An execution the tracker ends on a timer still has its held message to deliver, in order.
     options.tracker.onEndedByTimer((ending) => {
       this.downChain = this.downChain.then(() => this.finish(ending)).catch((e) => this.fail(e));
@@ -154,7 +158,9 @@ export class KernelChannelRelay {
     if (ending.length === 0) return;
     this.splicer.flush();
     let timer: NodeJS.Timeout | undefined;
-    const waitOver = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, this.options.recordWaitMs, undefined)));
+    const waitOver = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(resolve, this.options.recordWaitMs, undefined)),
+    );
     try {
       for (const execution of ending) {
         const ended = await Promise.race([execution.ended, waitOver]);
@@ -181,7 +187,9 @@ export class KernelChannelRelay {
       return this.options.codec.decode(data, binary);
     } catch (error) {
       // Mostly not ours to judge: passed on untouched for the other side to answer (but see fromClient).
-      this.options.logger.warn(`[sidecar] unreadable ${from} frame (${this.options.codec.name}): ${describeError(error)}`);
+      this.options.logger.warn(
+        `[sidecar] unreadable ${from} frame (${this.options.codec.name}): ${describeError(error)}`,
+      );
       return undefined;
     }
   }
@@ -191,7 +199,8 @@ export class KernelChannelRelay {
     if (target.readyState !== target.OPEN) return;
     holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
-      if (source.isPaused && this.options.budget.open && target.bufferedAmount < this.options.highWaterMark / 2) source.resume();
+      if (source.isPaused && this.options.budget.open && target.bufferedAmount < this.options.highWaterMark / 2)
+        source.resume();
     });
     if (!source.isPaused && target.bufferedAmount > this.options.highWaterMark) source.pause();
   }
@@ -201,7 +210,13 @@ export class KernelChannelRelay {
     const count = (this.waiting.get(source) ?? 0) + delta;
     this.waiting.set(source, count);
     if (count > MAX_QUEUED && !source.isPaused) source.pause();
-    else if (count < MAX_QUEUED / 2 && source.isPaused && this.options.budget.open && this.peerOf(source).bufferedAmount < this.options.highWaterMark / 2) source.resume();
+    else if (
+      count < MAX_QUEUED / 2 &&
+      source.isPaused &&
+      this.options.budget.open &&
+      this.peerOf(source).bufferedAmount < this.options.highWaterMark / 2
+    )
+      source.resume();
   }
 
   private peerOf(source: WebSocket): WebSocket {

@@ -46,7 +46,8 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
       return next();
     }
     const env = isPlainObject(body.env) ? { ...body.env } : {};
-    const fromEnv = typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
+    const fromEnv =
+      typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
     const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
     const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
 
@@ -94,7 +95,11 @@ export function rememberCreatedKernel(deps: KernelCreateDeps) {
     }
     if (typeof id !== 'string') return settle(pending, false);
     try {
-      await deps.kernelChats.set(id, { chatId: pending.chatId, owner: pending.owner, createdAt: new Date().toISOString() });
+      await deps.kernelChats.set(id, {
+        chatId: pending.chatId,
+        owner: pending.owner,
+        createdAt: new Date().toISOString(),
+      });
       if (pending.owner) await deps.owners.claim(pending.chatId, pending.owner);
     } finally {
       await settle(pending, true);

@@ -12,7 +12,10 @@ const DATA_IMAGE = /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/;
  */
 export async function renderDocument(bytes: Buffer, maxUnzippedBytes: number): Promise<string> {
   const safe = await defuseZip(bytes, maxUnzippedBytes);
-  const [{ default: mammoth }, { default: sanitizeHtml }] = await Promise.all([import('mammoth'), import('sanitize-html')]);
+  const [{ default: mammoth }, { default: sanitizeHtml }] = await Promise.all([
+    import('mammoth'),
+    import('sanitize-html'),
+  ]);
   let converted: string;
   try {
     ({ value: converted } = await mammoth.convertToHtml({ buffer: safe }));
@@ -20,14 +23,49 @@ export async function renderDocument(bytes: Buffer, maxUnzippedBytes: number): P
     throw new PreviewError('ERR_PREVIEW_UNREADABLE', 'The document cannot be read: it is damaged or not a docx file.');
   }
   return sanitizeHtml(converted, {
-    allowedTags: ['h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'p', 'br', 'hr', 'strong', 'b', 'em', 'i', 'u', 's', 'sub', 'sup', 'ul', 'ol', 'li', 'blockquote', 'pre', 'code', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'a', 'img'],
+    allowedTags: [
+      'h1',
+      'h2',
+      'h3',
+      'h4',
+      'h5',
+      'h6',
+      'p',
+      'br',
+      'hr',
+      'strong',
+      'b',
+      'em',
+      'i',
+      'u',
+      's',
+      'sub',
+      'sup',
+      'ul',
+      'ol',
+      'li',
+      'blockquote',
+      'pre',
+      'code',
+      'table',
+      'thead',
+      'tbody',
+      'tr',
+      'th',
+      'td',
+      'a',
+      'img',
+    ],
     allowedAttributes: { a: ['href'], img: ['src', 'alt'], td: ['colspan', 'rowspan'], th: ['colspan', 'rowspan'] },
     allowedSchemes: ['http', 'https', 'mailto'],
     allowedSchemesByTag: { img: ['data'] },
     allowProtocolRelative: false,
     disallowedTagsMode: 'discard',
     transformTags: {
-      a: (tagName, attribs) => ({ tagName, attribs: { ...attribs, rel: 'noopener noreferrer nofollow', target: '_blank' } }),
+      a: (tagName, attribs) => ({
+        tagName,
+        attribs: { ...attribs, rel: 'noopener noreferrer nofollow', target: '_blank' },
+      }),
     },
     exclusiveFilter: (frame) => frame.tag === 'img' && !DATA_IMAGE.test(frame.attribs.src ?? ''),
   });

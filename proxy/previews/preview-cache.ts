@@ -21,7 +21,11 @@ export class PreviewCache {
   }
 
   /** The cached text, or what `render` makes (then stored when `shouldStore` agrees). */
-  async getOrRender(sha256: string, key: string, render: () => Promise<{ text: string; store: boolean }>): Promise<string> {
+  async getOrRender(
+    sha256: string,
+    key: string,
+    render: () => Promise<{ text: string; store: boolean }>,
+  ): Promise<string> {
     const file = this.fileFor(sha256, key);
     const pending = this.#inFlight.get(file);
     if (pending) return pending;

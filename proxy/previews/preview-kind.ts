@@ -12,7 +12,29 @@ export type PreviewKind =
   | { render: 'pdf' }
   | { render: 'none'; reason: string };
 
-const CODE = new Set(['py', 'js', 'mjs', 'ts', 'css', 'sql', 'r', 'sh', 'yaml', 'yml', 'xml', 'toml', 'ini', 'java', 'c', 'h', 'cpp', 'go', 'rs', 'rb', 'ipynb']);
+const CODE = new Set([
+  'py',
+  'js',
+  'mjs',
+  'ts',
+  'css',
+  'sql',
+  'r',
+  'sh',
+  'yaml',
+  'yml',
+  'xml',
+  'toml',
+  'ini',
+  'java',
+  'c',
+  'h',
+  'cpp',
+  'go',
+  'rs',
+  'rb',
+  'ipynb',
+]);
 const TEXT = new Set(['txt', 'log', 'text']);
 const IMAGES = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'avif', 'bmp', 'svg']);
 
@@ -22,7 +44,10 @@ export function previewKindOf(name: string): PreviewKind {
   if (ext === 'tsv' || ext === 'tab') return { render: 'delimited', delimiter: '\t' };
   if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook' };
   if (ext === 'xls' || ext === 'ods') {
-    return { render: 'none', reason: `No preview for .${ext} yet: the sidecar reads xlsx workbooks (save as .xlsx to preview).` };
+    return {
+      render: 'none',
+      reason: `No preview for .${ext} yet: the sidecar reads xlsx workbooks (save as .xlsx to preview).`,
+    };
   }
   if (ext === 'docx') return { render: 'document' };
   if (ext === 'md' || ext === 'markdown') return { render: 'text', language: 'markdown' };

@@ -3,7 +3,13 @@ import type { FileRecord } from '../storage/file-record.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
 import { PreviewCache } from './preview-cache.ts';
-import { DEFAULT_PREVIEW_LIMITS, PREVIEW_COLUMNS, PREVIEW_ROWS, PREVIEW_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import {
+  DEFAULT_PREVIEW_LIMITS,
+  PREVIEW_COLUMNS,
+  PREVIEW_ROWS,
+  PREVIEW_TEXT_BYTES,
+  type PreviewLimits,
+} from './preview-limits.ts';
 import { diffKindOf, previewKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
@@ -70,7 +76,12 @@ export class PreviewService {
     this.#checkSize(record);
     const key = this.#key('preview', kind);
     const text = await this.#cache.getOrRender(record.sha256, key, () =>
-      this.#render({ task: 'preview', file: { path: this.#blobs.pathFor(record.sha256), label: record.name }, kind, limits: this.limits }),
+      this.#render({
+        task: 'preview',
+        file: { path: this.#blobs.pathFor(record.sha256), label: record.name },
+        kind,
+        limits: this.limits,
+      }),
     );
     return `${head}${unwrap(text)}}`;
   }
@@ -100,14 +111,23 @@ export class PreviewService {
 
   #checkSize(record: FileRecord): void {
     if (record.size > this.limits.maxBytes) {
-      throw new PreviewError('ERR_PREVIEW_TOO_LARGE', `${record.name} is ${record.size} bytes; previews are limited to ${this.limits.maxBytes} bytes.`);
+      throw new PreviewError(
+        'ERR_PREVIEW_TOO_LARGE',
+        `${record.name} is ${record.size} bytes; previews are limited to ${this.limits.maxBytes} bytes.`,
+      );
     }
   }
 
   /** Everything that changes the answer for the same bytes: the renderer, the kind, the limits. */
   #key(task: string, kind: PreviewKind): string {
     const { concurrency: _c, timeoutMs: _t, ...limits } = this.limits;
-    const what = JSON.stringify({ v: RENDER_VERSION, task, kind, limits, shown: [PREVIEW_ROWS, PREVIEW_COLUMNS, PREVIEW_TEXT_BYTES] });
+    const what = JSON.stringify({
+      v: RENDER_VERSION,
+      task,
+      kind,
+      limits,
+      shown: [PREVIEW_ROWS, PREVIEW_COLUMNS, PREVIEW_TEXT_BYTES],
+    });
     return createHash('sha256').update(what).digest('hex').slice(0, 16);
   }
 
@@ -118,7 +138,10 @@ export class PreviewService {
     } catch (error) {
       // A refusal for these bytes is as cacheable as a preview; a timeout or a full queue is not.
       if (error instanceof PreviewError && error.isDeterministic) {
-        return { text: JSON.stringify({ ok: false, code: error.code, message: error.message } satisfies Cached), store: true };
+        return {
+          text: JSON.stringify({ ok: false, code: error.code, message: error.message } satisfies Cached),
+          store: true,
+        };
       }
       throw error;
     }

@@ -23,7 +23,12 @@ export type RenderResult = { ok: true; value: FilePreview | FileDiff } | { ok: f
 
 const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 
-async function readTables(file: JobFile, kind: PreviewKind, limits: PreviewLimits, keepRows?: number): Promise<Table[]> {
+async function readTables(
+  file: JobFile,
+  kind: PreviewKind,
+  limits: PreviewLimits,
+  keepRows?: number,
+): Promise<Table[]> {
   const bytes = await readFile(file.path);
   if (kind.render === 'workbook') return readWorkbook(bytes, limits, keepRows);
   if (kind.render === 'delimited') return [readDelimited(decode(bytes), kind.delimiter, limits, keepRows)];
@@ -49,16 +54,27 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff
   const { kind, limits } = job;
   switch (diffKindOf(kind)) {
     case 'table': {
-      const [before, after] = await Promise.all([readTables(job.before, kind, limits, Infinity), readTables(job.after, kind, limits, Infinity)]);
+      const [before, after] = await Promise.all([
+        readTables(job.before, kind, limits, Infinity),
+        readTables(job.after, kind, limits, Infinity),
+      ]);
       return { kind: 'table', sheets: diffWorkbooks(before, after) };
     }
     case 'text': {
       const [before, after] = await Promise.all([readFile(job.before.path), readFile(job.after.path)]);
       if (before.byteLength > DIFF_TEXT_BYTES || after.byteLength > DIFF_TEXT_BYTES) {
-        throw new PreviewError('ERR_PREVIEW_TOO_LARGE', `Line diffs are limited to versions of ${DIFF_TEXT_BYTES} bytes.`);
+        throw new PreviewError(
+          'ERR_PREVIEW_TOO_LARGE',
+          `Line diffs are limited to versions of ${DIFF_TEXT_BYTES} bytes.`,
+        );
       }
       // Leave the worker's own deadline a margin, so giving up is an answer, not a kill.
-      const result = await diffText(decode(before), decode(after), { from: job.before.label, to: job.after.label }, Math.max(100, limits.timeoutMs * 0.8));
+      const result = await diffText(
+        decode(before),
+        decode(after),
+        { from: job.before.label, to: job.after.label },
+        Math.max(100, limits.timeoutMs * 0.8),
+      );
       if (!result) return { kind: 'text', patch: '', counts: { added: 0, removed: 0 }, truncated: true };
       return { kind: 'text', ...result, truncated: false };
     }

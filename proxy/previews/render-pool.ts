@@ -13,10 +13,13 @@ function startWorker(): Worker {
   const resourceLimits = { maxOldGenerationSizeMb: RENDER_WORKER_HEAP_MB };
   if (extension !== '.ts') return new Worker(entry, { resourceLimits });
   const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, {
-    eval: true,
-    resourceLimits,
-  });
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
+    {
+      eval: true,
+      resourceLimits,
+    },
+  );
 }
 
 /**
@@ -68,17 +71,30 @@ export class RenderPool {
         void worker.terminate();
       };
       const timer = setTimeout(
-        () => finish(() => reject(new PreviewError('ERR_PREVIEW_TIMEOUT', `The preview took longer than ${this.#timeoutMs} ms and was stopped.`))),
+        () =>
+          finish(() =>
+            reject(
+              new PreviewError(
+                'ERR_PREVIEW_TIMEOUT',
+                `The preview took longer than ${this.#timeoutMs} ms and was stopped.`,
+              ),
+            ),
+          ),
         this.#timeoutMs,
       );
       worker.once('message', (result: RenderResult) =>
-        finish(() => (result.ok ? resolve(result.value) : reject(new PreviewError(result.code as PreviewErrorCode, result.message)))),
+        finish(() =>
+          result.ok ? resolve(result.value) : reject(new PreviewError(result.code as PreviewErrorCode, result.message)),
+        ),
       );
       worker.once('error', (error: Error & { code?: string }) =>
         finish(() =>
           reject(
             error.code === 'ERR_WORKER_OUT_OF_MEMORY'
-              ? new PreviewError('ERR_PREVIEW_TOO_LARGE', 'The file needs more memory to preview than a preview may use.')
+              ? new PreviewError(
+                  'ERR_PREVIEW_TOO_LARGE',
+                  'The file needs more memory to preview than a preview may use.',
+                )
               : error,
           ),
         ),

@@ -14,9 +14,21 @@ export interface Table {
 type TableLimits = Pick<PreviewLimits, 'maxRows' | 'maxColumns' | 'maxCells' | 'maxUnzippedBytes'>;
 
 function checkShape(rowCount: number, columnCount: number, cells: number, limits: TableLimits): void {
-  if (rowCount > limits.maxRows) throw new PreviewError('ERR_PREVIEW_TOO_MANY_ROWS', `The table has more than ${limits.maxRows} rows: not previewed.`);
-  if (columnCount > limits.maxColumns) throw new PreviewError('ERR_PREVIEW_TOO_MANY_COLUMNS', `The table has more than ${limits.maxColumns} columns: not previewed.`);
-  if (cells > limits.maxCells) throw new PreviewError('ERR_PREVIEW_TOO_MANY_CELLS', `The table has more than ${limits.maxCells} cells: not previewed.`);
+  if (rowCount > limits.maxRows)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_ROWS',
+      `The table has more than ${limits.maxRows} rows: not previewed.`,
+    );
+  if (columnCount > limits.maxColumns)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_COLUMNS',
+      `The table has more than ${limits.maxColumns} columns: not previewed.`,
+    );
+  if (cells > limits.maxCells)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_CELLS',
+      `The table has more than ${limits.maxCells} cells: not previewed.`,
+    );
 }
 
 /**
@@ -24,7 +36,13 @@ function checkShape(rowCount: number, columnCount: number, cells: number, limits
  * (refusing past the limits as soon as they are passed, so a huge file stops early) but keeps
  * only the first `keepRows` rows. Cells stay text: `=HYPERLINK(...)` is a string, never a link.
  */
-export function readDelimited(text: string, delimiter: string, limits: TableLimits, keepRows = PREVIEW_ROWS, name = 'Sheet1'): Table {
+export function readDelimited(
+  text: string,
+  delimiter: string,
+  limits: TableLimits,
+  keepRows = PREVIEW_ROWS,
+  name = 'Sheet1',
+): Table {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -102,7 +120,12 @@ export async function readWorkbook(bytes: Buffer, limits: TableLimits, keepRows 
       cells += row.length;
     }
     checkShape(data.length, columnCount, cells, limits);
-    return { name: sheet, rows: data.slice(0, keepRows).map((row) => row.map(displayString)), rowCount: data.length, columnCount };
+    return {
+      name: sheet,
+      rows: data.slice(0, keepRows).map((row) => row.map(displayString)),
+      rowCount: data.length,
+      columnCount,
+    };
   });
 }
 

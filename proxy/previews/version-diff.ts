@@ -80,7 +80,10 @@ export async function diffText(
   timeoutMs: number,
 ): Promise<{ patch: string; counts: { added: number; removed: number } } | null> {
   const { createTwoFilesPatch } = await import('diff');
-  const patch = createTwoFilesPatch(labels.from, labels.to, before, after, undefined, undefined, { context: 3, timeout: timeoutMs });
+  const patch = createTwoFilesPatch(labels.from, labels.to, before, after, undefined, undefined, {
+    context: 3,
+    timeout: timeoutMs,
+  });
   if (patch === undefined) return null;
   const counts = { added: 0, removed: 0 };
   let inHunks = false;

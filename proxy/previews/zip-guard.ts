@@ -4,13 +4,18 @@ import { MAX_ZIP_ENTRIES } from './preview-limits.ts';
 import { PreviewError } from './preview-errors.ts';
 
 const tooLarge = (limit: number, why: string) =>
-  new PreviewError('ERR_PREVIEW_UNZIPPED_TOO_LARGE', `The file unpacks to more than ${limit} bytes (${why}): not previewed.`);
+  new PreviewError(
+    'ERR_PREVIEW_UNZIPPED_TOO_LARGE',
+    `The file unpacks to more than ${limit} bytes (${why}): not previewed.`,
+  );
 
 function openZip(bytes: Buffer): Promise<ZipFile> {
   return new Promise((resolve, reject) =>
     // validateEntrySizes: yauzl fails an entry that inflates past its declared size.
     yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true }, (error, zip) =>
-      error || !zip ? reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The file is not a readable zip (xlsx and docx are zips).')) : resolve(zip),
+      error || !zip
+        ? reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The file is not a readable zip (xlsx and docx are zips).'))
+        : resolve(zip),
     ),
   );
 }
@@ -23,13 +28,20 @@ function listEntries(zip: ZipFile): Promise<Entry[]> {
       entries.push(entry);
       if (entries.length > MAX_ZIP_ENTRIES) {
         zip.close();
-        reject(new PreviewError('ERR_PREVIEW_UNZIPPED_TOO_LARGE', `The file holds more than ${MAX_ZIP_ENTRIES} zip entries: not previewed.`));
+        reject(
+          new PreviewError(
+            'ERR_PREVIEW_UNZIPPED_TOO_LARGE',
+            `The file holds more than ${MAX_ZIP_ENTRIES} zip entries: not previewed.`,
+          ),
+        );
         return;
       }
       zip.readEntry();
     });
     zip.on('end', () => resolve(entries));
-    zip.on('error', () => reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The zip directory of the file is damaged.')));
+    zip.on('error', () =>
+      reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The zip directory of the file is damaged.')),
+    );
     zip.readEntry();
   });
 }
@@ -37,7 +49,8 @@ function listEntries(zip: ZipFile): Promise<Entry[]> {
 function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (error, stream) => {
-      if (error || !stream) return reject(new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} cannot be read.`));
+      if (error || !stream)
+        return reject(new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} cannot be read.`));
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => {
         budget.left -= chunk.byteLength;
@@ -50,7 +63,11 @@ function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit:
         chunks.push(chunk);
       });
       stream.on('error', (cause: Error) =>
-        reject(/too many bytes|exceeds/i.test(cause.message) ? tooLarge(budget.limit, 'an entry inflates past its declared size') : new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} is damaged.`)),
+        reject(
+          /too many bytes|exceeds/i.test(cause.message)
+            ? tooLarge(budget.limit, 'an entry inflates past its declared size')
+            : new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} is damaged.`),
+        ),
       );
       stream.on('end', () => resolve(Buffer.concat(chunks)));
     });

@@ -28,7 +28,12 @@ function isSafeCut(buf: Buffer, p: number): boolean {
  * `json` is a JSON string value, quotes included. Returns the pieces of the rewritten value
  * (untouched runs are views of `json`), or null when nothing changed.
  */
-export function rewriteJsonStringWindows(json: Buffer, needle: string, rewrite: (text: string) => string, reach = 0): Buffer[] | null {
+export function rewriteJsonStringWindows(
+  json: Buffer,
+  needle: string,
+  rewrite: (text: string) => string,
+  reach = 0,
+): Buffer[] | null {
   const first = 1;
   const last = json.length - 1; // the closing quote
   const windows: Array<[number, number]> = [];

@@ -26,7 +26,10 @@ export interface LargeContentRewrite {
  * Returns the content's top-level field spans (empty when it is not a JSON object), or null when
  * the frame is small or its format keeps no raw content: the caller takes the generic path.
  */
-export function rewriteLargeContent(frame: KernelFrame, how: LargeContentRewrite): { raw: Buffer; fields: Map<string, FieldSpan>; changed: boolean } | null {
+export function rewriteLargeContent(
+  frame: KernelFrame,
+  how: LargeContentRewrite,
+): { raw: Buffer; fields: Map<string, FieldSpan>; changed: boolean } | null {
   const raw = frame.rawContent();
   if (!raw || raw.length < LARGE_CONTENT_BYTES || !frame.replaceRawContent) return null;
   let fields: Map<string, FieldSpan>;

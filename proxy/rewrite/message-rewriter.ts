@@ -94,7 +94,8 @@ function rewriteFrame(
 export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boolean {
   // A large output (the echo of a large execute_request, a huge print) is rewritten field by
   // field when one plain needle finds every form of the workspace path in its bytes.
-  const fields = frame.msgType && Object.hasOwn(OUTGOING_FIELDS, frame.msgType) ? OUTGOING_FIELDS[frame.msgType] : undefined;
+  const fields =
+    frame.msgType && Object.hasOwn(OUTGOING_FIELDS, frame.msgType) ? OUTGOING_FIELDS[frame.msgType] : undefined;
   const needle = rewriter.jsonNeedle();
   if (fields && needle !== null) {
     const large = rewriteLargeContent(frame, {
@@ -106,7 +107,12 @@ export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boo
     });
     if (large) return large.changed;
   }
-  return rewriteFrame(frame, OUTGOING_FIELDS, (text) => rewriter.textOut(text), (raw) => rewriter.mayAppearInJson(raw));
+  return rewriteFrame(
+    frame,
+    OUTGOING_FIELDS,
+    (text) => rewriter.textOut(text),
+    (raw) => rewriter.mayAppearInJson(raw),
+  );
 }
 
 /** Rewrite /mnt/data to the workspace in one value of a client message (the same one, when nothing changed). */
@@ -117,5 +123,10 @@ export function rewriteIncomingValue(value: unknown, rewriter: PathRewriter): un
 /** Rewrite /mnt/data to the workspace in a client message. Returns whether it changed. */
 export function rewriteIncoming(frame: KernelFrame, rewriter: PathRewriter): boolean {
   // Client JSON may escape `/` as `\/`: no byte search there (and requests are small).
-  return rewriteFrame(frame, INCOMING_FIELDS, (code) => rewriter.codeIn(code), () => true);
+  return rewriteFrame(
+    frame,
+    INCOMING_FIELDS,
+    (code) => rewriter.codeIn(code),
+    () => true,
+  );
 }

@@ -19,7 +19,10 @@ function escapeRegExp(text: string): string {
 
 function pathPattern(paths: readonly string[]): RegExp {
   const alternatives = [...new Set(paths)].sort((a, b) => b.length - a.length).map(escapeRegExp);
-  return new RegExp(`(?:${AFTER_ANSI}|(?<!${PATH_CHAR_BEFORE}))(?:${alternatives.join('|')})(?!${PATH_CHAR_AFTER})`, 'g');
+  return new RegExp(
+    `(?:${AFTER_ANSI}|(?<!${PATH_CHAR_BEFORE}))(?:${alternatives.join('|')})(?!${PATH_CHAR_AFTER})`,
+    'g',
+  );
 }
 
 const PATH_CHAR_BEFORE_TEST = new RegExp(PATH_CHAR_BEFORE);
@@ -30,7 +33,10 @@ export class PathRewriter {
   /** Every form of the workspace path the kernel may print (as configured, and its real path). */
   readonly workspacePaths: readonly string[];
 
-  constructor(workspacePaths: readonly string[], readonly mountPath: string = MOUNT_PATH) {
+  constructor(
+    workspacePaths: readonly string[],
+    readonly mountPath: string = MOUNT_PATH,
+  ) {
     this.workspacePaths = [...new Set(workspacePaths.map((p) => p.replace(/\/+$/, '')))].filter(Boolean);
     if (this.workspacePaths.length === 0) throw new Error('PathRewriter needs at least one workspace path');
     this.inbound = pathPattern([mountPath]);
@@ -90,7 +96,12 @@ export class PathRewriter {
       for (let k = max; k > longest; k--) {
         if (!text.endsWith(workspace.slice(0, k))) continue;
         const before = text[text.length - k - 1];
-        if (before === undefined || !PATH_CHAR_BEFORE_TEST.test(before) || ENDS_WITH_ANSI.test(text.slice(0, text.length - k))) longest = k;
+        if (
+          before === undefined ||
+          !PATH_CHAR_BEFORE_TEST.test(before) ||
+          ENDS_WITH_ANSI.test(text.slice(0, text.length - k))
+        )
+          longest = k;
         break;
       }
     }

@@ -201,8 +201,17 @@ export class WebhookDispatcher implements FileOutbox {
     const expired = now - Date.parse(entry.createdAt) > this.#o.maxAgeMs;
     const { minMs, maxMs } = this.#o.backoff;
     const delay = Math.min(maxMs, minMs * 2 ** Math.min(attempts - 1, 30)) * (0.75 + Math.random() * 0.5);
-    const next: OutboxEntry = { ...entry, attempts, lastError: failure, state: expired ? 'failed' : 'pending', nextAttemptAt: now + delay };
-    if (expired) logger.warn(`[webhooks] delivery ${entry.id} (chat ${entry.chatId}) kept as failed after ${attempts} attempts: ${failure}`);
+    const next: OutboxEntry = {
+      ...entry,
+      attempts,
+      lastError: failure,
+      state: expired ? 'failed' : 'pending',
+      nextAttemptAt: now + delay,
+    };
+    if (expired)
+      logger.warn(
+        `[webhooks] delivery ${entry.id} (chat ${entry.chatId}) kept as failed after ${attempts} attempts: ${failure}`,
+      );
     else if (attempts === 1) logger.warn(`[webhooks] delivery ${entry.id} failed (${failure}); retrying with backoff`);
     await store.updateOutbox(entry.chatId, entry.id, next);
   }

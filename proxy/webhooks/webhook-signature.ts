@@ -14,7 +14,13 @@ export function signatureHeader(secret: string, body: string, timestampSeconds: 
 }
 
 /** What a receiver does: true when `header` signs `body` and is at most `toleranceSeconds` old. */
-export function verifySignature(secret: string, body: string, header: string | undefined, toleranceSeconds = 300, nowSeconds = Date.now() / 1000): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string | undefined,
+  toleranceSeconds = 300,
+  nowSeconds = Date.now() / 1000,
+): boolean {
   if (!header) return false;
   const fields = new Map(header.split(',').map((part) => part.split('=', 2) as [string, string]));
   const t = Number(fields.get('t'));

@@ -148,9 +148,14 @@ export const v1Codec: WireCodec = {
   encodeMessage(message: OutgoingKernelMessage): EncodedFrame {
     const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
     return {
-      data: packV1([Buffer.from(message.channel, 'utf8'), json(message.header), json(message.parent_header), json(message.metadata), json(message.content)]),
+      data: packV1([
+        Buffer.from(message.channel, 'utf8'),
+        json(message.header),
+        json(message.parent_header),
+        json(message.metadata),
+        json(message.content),
+      ]),
       binary: true,
     };
   },
 };
-

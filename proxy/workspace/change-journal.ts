@@ -240,7 +240,12 @@ export class ChangeJournal {
         const name = rel.slice(rel.lastIndexOf('/') + 1);
         if (this.#policy.includesDirectory(name)) newFolders.push([rel, stats.ino]);
       } else if (stats.isFile() && this.#policy.tracks(rel)) {
-        const entry: SnapshotEntry = { size: stats.size, mtimeMs: Math.trunc(stats.mtimeMs), ino: stats.ino, nlink: stats.nlink };
+        const entry: SnapshotEntry = {
+          size: stats.size,
+          mtimeMs: Math.trunc(stats.mtimeMs),
+          ino: stats.ino,
+          nlink: stats.nlink,
+        };
         snapshot.set(rel, entry);
       }
     }

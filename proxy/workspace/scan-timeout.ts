@@ -2,7 +2,9 @@
 export class ScanTimeoutError extends Error {
   readonly code = 'ERR_SCAN_TIMEOUT';
   constructor(what: string, timeoutMs: number) {
-    super(`Gave up ${what} after ${timeoutMs} ms (--scan-timeout-s): the file system is slow or stuck; files not recorded now are found by the next scan.`);
+    super(
+      `Gave up ${what} after ${timeoutMs} ms (--scan-timeout-s): the file system is slow or stuck; files not recorded now are found by the next scan.`,
+    );
   }
 }
 

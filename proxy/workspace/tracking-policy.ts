@@ -2,8 +2,22 @@ import type { SkippedFile } from '../../contract/files-api.ts';
 import { extensionOf } from './format-label.ts';
 
 const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
-  'xlsx', 'xls', 'csv', 'pdf', 'docx', 'pptx', 'json', 'txt', 'md', 'html',
-  'zip', 'parquet', 'png', 'jpg', 'jpeg', 'svg',
+  'xlsx',
+  'xls',
+  'csv',
+  'pdf',
+  'docx',
+  'pptx',
+  'json',
+  'txt',
+  'md',
+  'html',
+  'zip',
+  'parquet',
+  'png',
+  'jpg',
+  'jpeg',
+  'svg',
 ];
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 ** 2;
 export const DEFAULT_QUOTA_BYTES = 5 * 1024 ** 3;
@@ -59,7 +73,13 @@ export function createTrackingPolicy(options: TrackingPolicyOptions = {}): Track
   const allowHardLinks = options.allowHardLinks ?? false;
 
   return {
-    options: { extensions: allowed === null ? '*' : [...allowed], includeHidden, maxFileBytes, quotaBytes, allowHardLinks },
+    options: {
+      extensions: allowed === null ? '*' : [...allowed],
+      includeHidden,
+      maxFileBytes,
+      quotaBytes,
+      allowHardLinks,
+    },
     maxFileBytes,
     quotaBytes,
     allowHardLinks,

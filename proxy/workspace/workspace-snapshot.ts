@@ -57,7 +57,12 @@ function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
   const paths = walk.paths.split('\0');
   for (let i = 0; i < walk.count; i++) {
     const at = STATS_PER_FILE * i;
-    result.set(paths[i]!, { size: walk.stats[at]!, mtimeMs: walk.stats[at + 1]!, ino: walk.stats[at + 2]!, nlink: walk.stats[at + 3]! });
+    result.set(paths[i]!, {
+      size: walk.stats[at]!,
+      mtimeMs: walk.stats[at + 1]!,
+      ino: walk.stats[at + 2]!,
+      nlink: walk.stats[at + 3]!,
+    });
   }
   return result;
 }
@@ -82,7 +87,12 @@ export async function snapshotWorkspace(dir: string, options: SnapshotOptions): 
  * /proc, from its path checked against the fd's device and inode), so a folder swapped or moved
  * meanwhile does not redirect it. Keep the folder open until the walk is done.
  */
-export async function walkSnapshot(workspace: OpenFolder, policy: TrackingPolicy, walker?: WorkspaceWalker, timeoutMs?: number): Promise<WorkspaceSnapshot> {
+export async function walkSnapshot(
+  workspace: OpenFolder,
+  policy: TrackingPolicy,
+  walker?: WorkspaceWalker,
+  timeoutMs?: number,
+): Promise<WorkspaceSnapshot> {
   const stats = await workspace.handle.stat();
   const root: WalkRoot = { path: workspace.path, fd: workspace.fd, dev: stats.dev, ino: stats.ino };
   return unpackWalk(walker ? await walker.walk(root, policy, { timeoutMs }) : walkWorkspaceSync(root, policy));

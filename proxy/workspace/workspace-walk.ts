@@ -1,5 +1,13 @@
 import { closeSync, opendirSync, lstatSync, type Dir, type Dirent, type Stats } from 'node:fs';
-import { errnoOf, listingPath, openFolderSync, openRootSync, procFdAvailable, VANISHED_ERRNOS, type FolderRef } from './folder-fd.ts';
+import {
+  errnoOf,
+  listingPath,
+  openFolderSync,
+  openRootSync,
+  procFdAvailable,
+  VANISHED_ERRNOS,
+  type FolderRef,
+} from './folder-fd.ts';
 import type { TrackingPolicy } from './tracking-policy.ts';
 
 /**
@@ -55,8 +63,16 @@ export function walkWorkspaceSync(root: string | WalkRoot, policy: TrackingPolic
  * spent at most that many steps: how a caller walks small workspaces inline and sends the rest
  * to a thread.
  */
-export function walkWorkspaceSync(root: string | WalkRoot, policy: TrackingPolicy, options: { maxEntries: number }): PackedWalk | null;
-export function walkWorkspaceSync(root: string | WalkRoot, policy: TrackingPolicy, options?: { maxEntries: number }): PackedWalk | null {
+export function walkWorkspaceSync(
+  root: string | WalkRoot,
+  policy: TrackingPolicy,
+  options: { maxEntries: number },
+): PackedWalk | null;
+export function walkWorkspaceSync(
+  root: string | WalkRoot,
+  policy: TrackingPolicy,
+  options?: { maxEntries: number },
+): PackedWalk | null {
   const maxEntries = options?.maxEntries ?? Number.POSITIVE_INFINITY;
   const start: WalkRoot = typeof root === 'string' ? { path: root } : root;
   let seen = 0;
@@ -74,7 +90,10 @@ export function walkWorkspaceSync(root: string | WalkRoot, policy: TrackingPolic
     ownsRoot = false;
   } else {
     try {
-      rootFolder = openRootSync(start.path, start.dev !== undefined && start.ino !== undefined ? { dev: start.dev, ino: start.ino } : undefined);
+      rootFolder = openRootSync(
+        start.path,
+        start.dev !== undefined && start.ino !== undefined ? { dev: start.dev, ino: start.ino } : undefined,
+      );
     } catch (error) {
       if (ignorable(error)) return { paths: '', count: 0, stats: new Float64Array(0) };
       throw error;

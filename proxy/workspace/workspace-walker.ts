@@ -17,9 +17,12 @@ function startWorker(): Worker {
   const entry = new URL(`./workspace-walk-worker${extension}`, import.meta.url);
   if (extension !== '.ts') return new Worker(entry);
   const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`, {
-    eval: true,
-  });
+  return new Worker(
+    `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`,
+    {
+      eval: true,
+    },
+  );
 }
 
 interface Job {

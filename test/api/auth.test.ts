@@ -29,13 +29,18 @@ describe('files API auth', () => {
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
       .sign(new TextEncoder().encode(SECRET));
-    assert.match((await unauthorized(api.request.get(url('c1', '/files')).auth(expired, { type: 'bearer' }))).body.error.message, /expired/);
+    assert.match(
+      (await unauthorized(api.request.get(url('c1', '/files')).auth(expired, { type: 'bearer' }))).body.error.message,
+      /expired/,
+    );
     const wrongKey = await signToken('another-secret-that-is-long-enough-000', { chat: 'c1' });
     await unauthorized(api.request.get(url('c1', '/files')).auth(wrongKey, { type: 'bearer' }));
     const none = new UnsecuredJWT({ chat: 'c1' }).setExpirationTime('1h').encode();
     await unauthorized(api.request.get(url('c1', '/files')).auth(none, { type: 'bearer' }));
     await unauthorized(api.request.get(url('c1', '/files')).query({ token: 'garbage' }));
-    const hs512 = await new SignJWT({ chat: 'c1' }).setProtectedHeader({ alg: 'HS512' }).sign(new TextEncoder().encode(SECRET.repeat(2)));
+    const hs512 = await new SignJWT({ chat: 'c1' })
+      .setProtectedHeader({ alg: 'HS512' })
+      .sign(new TextEncoder().encode(SECRET.repeat(2)));
     await unauthorized(api.request.get(url('c1', '/files')).auth(hs512, { type: 'bearer' }));
     const nothing = await signToken(SECRET, {});
     await unauthorized(api.request.get(url('c1', '/files')).auth(nothing, { type: 'bearer' }));
@@ -56,8 +61,14 @@ describe('files API auth', () => {
     const unknown = await api.request.get(url('zzz', '/files')).auth(unknownToken, { type: 'bearer' }).expect(404);
     assert.deepEqual(other.body, unknown.body);
     const c2Files = (await api.store.listChat('c2'))[0]!;
-    await api.request.get(url('c2', `/files/${c2Files.id}/content`)).auth(token, { type: 'bearer' }).expect(404);
-    await api.request.get(url('c1', `/files/${c2Files.id}/content`)).auth(token, { type: 'bearer' }).expect(404);
+    await api.request
+      .get(url('c2', `/files/${c2Files.id}/content`))
+      .auth(token, { type: 'bearer' })
+      .expect(404);
+    await api.request
+      .get(url('c1', `/files/${c2Files.id}/content`))
+      .auth(token, { type: 'bearer' })
+      .expect(404);
   });
 
   it('a user token (sub) opens the chats that user owns', async () => {

@@ -84,7 +84,10 @@ describe('files API events (SSE)', () => {
     const file = (await client.next('file')) as FileSummary;
     assert.equal(file.path, 'first.csv');
     assert.equal(file.version, 2);
-    assert.deepEqual(file.versions.map((v) => v.version), [2, 1]);
+    assert.deepEqual(
+      file.versions.map((v) => v.version),
+      [2, 1],
+    );
     const skipped = (await client.next('skipped')) as SkippedFile;
     assert.deepEqual([skipped.path, skipped.reason], ['huge.csv', 'too-large']);
 

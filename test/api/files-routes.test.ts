@@ -38,7 +38,10 @@ describe('files API', () => {
     assert.equal(report.name, 'report.csv');
     assert.equal(report.format, 'CSV');
     assert.equal(report.mimeType, 'text/csv');
-    assert.deepEqual(report.versions.map((v) => v.version), [2, 1]);
+    assert.deepEqual(
+      report.versions.map((v) => v.version),
+      [2, 1],
+    );
     assert.equal(report.versions[1]!.source, 'execution');
     assert.match(report.downloadUrl, /^\/sidecar\/v1\/chats\/c1\/files\/[A-Za-z0-9_-]+\/content$/);
     // Both versions download.
@@ -146,8 +149,14 @@ describe('files API', () => {
     api = await startApi({ policy: { maxFileBytes: 4 } });
     await seed(api, 'c1', { 'big.csv': '123456789', 'ok.csv': 'ok' });
     const body = (await api.request.get(url('c1', '/files')).expect(200)).body as FileListResponse;
-    assert.deepEqual(body.files.map((f) => f.path), ['ok.csv']);
-    assert.deepEqual(body.skipped.map((s) => [s.path, s.size, s.reason]), [['big.csv', 9, 'too-large']]);
+    assert.deepEqual(
+      body.files.map((f) => f.path),
+      ['ok.csv'],
+    );
+    assert.deepEqual(
+      body.skipped.map((s) => [s.path, s.size, s.reason]),
+      [['big.csv', 9, 'too-large']],
+    );
   });
 
   it('answers CORS preflights for configured origins and exposes the download headers', async () => {

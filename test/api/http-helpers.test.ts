@@ -45,7 +45,14 @@ describe('contentDisposition', () => {
   });
 
   it('never lets quotes, backslashes or newlines into the header', () => {
-    for (const name of ['a"b.csv', 'a\\b.csv', 'evil\r\nSet-Cookie: x=1.csv', 'x\u0000y\u007f.txt', "it's (1)*.txt", '"";\n']) {
+    for (const name of [
+      'a"b.csv',
+      'a\\b.csv',
+      'evil\r\nSet-Cookie: x=1.csv',
+      'x\u0000y\u007f.txt',
+      "it's (1)*.txt",
+      '"";\n',
+    ]) {
       const header = contentDisposition(name);
       // eslint-disable-next-line no-control-regex -- header values must not hold control characters
       assert.doesNotMatch(header, /[\r\n\u0000-\u001f\u007f]/, JSON.stringify(name));

@@ -24,16 +24,30 @@ describe('files API uploads', () => {
     assert.equal(summary.path, 'in/sales data.csv');
     assert.equal(summary.source, 'upload');
     assert.equal(summary.version, 1);
-    assert.equal(await readFile(path.join(api.workspaces.pathFor('c1'), 'in', 'sales data.csv'), 'utf8'), 'region,total\neu,3\n');
+    assert.equal(
+      await readFile(path.join(api.workspaces.pathFor('c1'), 'in', 'sales data.csv'), 'utf8'),
+      'region,total\neu,3\n',
+    );
     assert.equal((await api.request.get(summary.downloadUrl).expect(200)).text, 'region,total\neu,3\n');
-    const again = await api.request.put(url('c1', '/uploads/in/sales data.csv')).send(Buffer.from('changed')).expect(201);
+    const again = await api.request
+      .put(url('c1', '/uploads/in/sales data.csv'))
+      .send(Buffer.from('changed'))
+      .expect(201);
     assert.equal(again.body.version, 2);
   });
 
   it('refuses traversal, absolute, backslash, NUL and hidden paths with 400', async () => {
     api = await startApi();
     await api.workspaces.ensure('c1');
-    for (const rest of ['..%2F..%2Fetc%2Fx.csv', 'a/%2E%2E/%2E%2E/x.csv', '%2Fetc%2Fx.csv', 'a%5Cb.csv', 'a%00.csv', '.env', 'a//b.csv']) {
+    for (const rest of [
+      '..%2F..%2Fetc%2Fx.csv',
+      'a/%2E%2E/%2E%2E/x.csv',
+      '%2Fetc%2Fx.csv',
+      'a%5Cb.csv',
+      'a%00.csv',
+      '.env',
+      'a//b.csv',
+    ]) {
       const res = await api.request.put(url('c1', `/uploads/${rest}`)).send(Buffer.from('x'));
       assert.equal(res.status, 400, rest);
       assert.equal(res.body.error.code, 'ERR_INVALID_PATH', rest);
@@ -118,8 +132,16 @@ describe('files API uploads', () => {
     api = await startApi({ auth: { secret: SECRET } });
     await api.request.put(url('new-chat', '/uploads/a.csv')).send(Buffer.from('a')).expect(401);
     const chatToken = await signToken(SECRET, { chat: 'new-chat' });
-    await api.request.put(url('new-chat', '/uploads/a.csv')).auth(chatToken, { type: 'bearer' }).send(Buffer.from('a')).expect(201);
+    await api.request
+      .put(url('new-chat', '/uploads/a.csv'))
+      .auth(chatToken, { type: 'bearer' })
+      .send(Buffer.from('a'))
+      .expect(201);
     const bob = await signToken(SECRET, { sub: 'bob' });
-    await api.request.put(url('new-chat', '/uploads/b.csv')).auth(bob, { type: 'bearer' }).send(Buffer.from('b')).expect(404);
+    await api.request
+      .put(url('new-chat', '/uploads/b.csv'))
+      .auth(bob, { type: 'bearer' })
+      .send(Buffer.from('b'))
+      .expect(404);
   });
 });

@@ -66,7 +66,10 @@ describe('artifact recorder', () => {
     // c0's state was dropped: rebuilt from the store, an unchanged file is not recorded again, a changed one is v2.
     await fx.write('c0', 'report.csv', 'c0 v2');
     const { recorded } = await fx.recorder.scan('c0', { source: 'execution', execution: execution('c0-m2') });
-    assert.deepEqual(recorded.map((r) => [r.path, r.version]), [['report.csv', 2]]);
+    assert.deepEqual(
+      recorded.map((r) => [r.path, r.version]),
+      [['report.csv', 2]],
+    );
     for (const chatId of chats) assert.equal((await fx.store.listChat(chatId)).length, chatId === 'c0' ? 3 : 2);
   });
 
@@ -92,10 +95,12 @@ describe('artifact recorder', () => {
     const restarted = await fx.restart();
     await restarted.recorder.executionStarted('c1', execution('m9'));
     const records = await restarted.store.listChat('c1');
-    assert.deepEqual(
-      records.map((r) => `${r.path}@${r.version}:${r.source}`).sort(),
-      ['edit.csv@1:between-executions', 'edit.csv@2:between-executions', 'keep.csv@1:between-executions', 'new.json@1:between-executions'],
-    );
+    assert.deepEqual(records.map((r) => `${r.path}@${r.version}:${r.source}`).sort(), [
+      'edit.csv@1:between-executions',
+      'edit.csv@2:between-executions',
+      'keep.csv@1:between-executions',
+      'new.json@1:between-executions',
+    ]);
   });
 
   it('two concurrent scans of one chat neither lose nor double-count files', async () => {
@@ -122,7 +127,10 @@ describe('artifact recorder', () => {
     await symlink(fx.workspaces.pathFor('c2'), path.join(dir, 'c2-folder'));
     await fx.write('c1', 'real.csv', 'mine');
     await fx.recorder.scan('c1', { source: 'between-executions' });
-    assert.deepEqual((await fx.store.listChat('c1')).map((r) => r.path), ['real.csv']);
+    assert.deepEqual(
+      (await fx.store.listChat('c1')).map((r) => r.path),
+      ['real.csv'],
+    );
   });
 
   it('skips hidden files and reports too-large files once', async () => {
@@ -136,20 +144,28 @@ describe('artifact recorder', () => {
     await fx.write('c1', 'ok.csv', 'fine');
     await fx.recorder.scan('c1', { source: 'between-executions' });
     await fx.recorder.scan('c1', { source: 'between-executions' });
-    assert.deepEqual((await fx.store.listChat('c1')).map((r) => r.path), ['ok.csv']);
+    assert.deepEqual(
+      (await fx.store.listChat('c1')).map((r) => r.path),
+      ['ok.csv'],
+    );
     const events = await fx.store.eventsAfter('c1', 0);
     assert.deepEqual(
-      events.map((e) => (e.type === 'file' ? `file:${e.path}` : `skipped:${e.skipped.path}:${e.skipped.reason}`)).sort(),
+      events
+        .map((e) => (e.type === 'file' ? `file:${e.path}` : `skipped:${e.skipped.path}:${e.skipped.reason}`))
+        .sort(),
       ['file:ok.csv', 'skipped:big.csv:too-large'],
     );
-    assert.deepEqual(events.map((e) => e.seq), [1, 2]);
+    assert.deepEqual(
+      events.map((e) => e.seq),
+      [1, 2],
+    );
     assert.ok(signals >= 1, 'subscribers are told');
     const [skipped] = await fx.store.listSkipped('c1');
     assert.equal(skipped?.size, 13);
     // Shrunk below the limit: recorded, and no longer skipped.
     await fx.write('c1', 'big.csv', 'small');
     await fx.recorder.scan('c1', { source: 'between-executions' });
-    assert.deepEqual((await fx.store.listSkipped('c1')), []);
+    assert.deepEqual(await fx.store.listSkipped('c1'), []);
     assert.equal((await fx.store.listChat('c1')).length, 2);
   });
 
@@ -159,7 +175,10 @@ describe('artifact recorder', () => {
     await fx.write('c1', 'b.txt', '123456');
     const { recorded, skipped } = await fx.recorder.scan('c1', { source: 'between-executions' });
     assert.equal(recorded.length, 1);
-    assert.deepEqual(skipped.map((s) => s.reason), ['quota-exceeded']);
+    assert.deepEqual(
+      skipped.map((s) => s.reason),
+      ['quota-exceeded'],
+    );
   });
 
   it('on ENOSPC: no record, no temp file, reported copy-failed, retried once space is back', async () => {
@@ -168,7 +187,10 @@ describe('artifact recorder', () => {
     await fx.write('c1', 'report.pdf', 'pdf bytes');
     const first = await fx.recorder.scan('c1', { source: 'between-executions' });
     assert.deepEqual(first.recorded, []);
-    assert.deepEqual(first.skipped.map((s) => s.reason), ['copy-failed']);
+    assert.deepEqual(
+      first.skipped.map((s) => s.reason),
+      ['copy-failed'],
+    );
     assert.deepEqual(await fx.store.listChat('c1'), []);
     assert.deepEqual(await readdir(fx.blobs.tmpDir), []);
     assert.deepEqual(await fx.blobs.list(), []);
@@ -186,11 +208,18 @@ describe('artifact recorder', () => {
     assert.equal(record.path, 'in/data.csv');
     // A following scan does not record the uploaded file again.
     assert.deepEqual((await fx.recorder.scan('c1', { source: 'between-executions' })).recorded, []);
-    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x']), null), { code: 'ERR_INVALID_PATH' });
-    await assert.rejects(fx.recorder.recordUpload('c1', '.env', Readable.from(['x']), null), { code: 'ERR_INVALID_PATH' });
-    await assert.rejects(fx.recorder.recordUpload('c1', 'big.csv', Readable.from(['0123456789']), null, { maxBytes: 5 }), {
-      code: 'ERR_UPLOAD_TOO_LARGE',
+    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x']), null), {
+      code: 'ERR_INVALID_PATH',
     });
+    await assert.rejects(fx.recorder.recordUpload('c1', '.env', Readable.from(['x']), null), {
+      code: 'ERR_INVALID_PATH',
+    });
+    await assert.rejects(
+      fx.recorder.recordUpload('c1', 'big.csv', Readable.from(['0123456789']), null, { maxBytes: 5 }),
+      {
+        code: 'ERR_UPLOAD_TOO_LARGE',
+      },
+    );
     await mkdir(path.join(fx.base, 'outside'));
     await symlink(path.join(fx.base, 'outside'), path.join(fx.workspaces.pathFor('c1'), 'escape'));
     await assert.rejects(fx.recorder.recordUpload('c1', 'escape/x.csv', Readable.from(['x']), null), {
@@ -207,7 +236,11 @@ describe('artifact recorder', () => {
         async open(file, flags, mode) {
           const handle = await open(file, flags, mode);
           if (flags !== 'wx') return handle;
-          const write = handle.write.bind(handle) as (b: Uint8Array, o?: number, l?: number) => Promise<{ bytesWritten: number }>;
+          const write = handle.write.bind(handle) as (
+            b: Uint8Array,
+            o?: number,
+            l?: number,
+          ) => Promise<{ bytesWritten: number }>;
           return Object.assign(handle, {
             async write(buffer: Uint8Array, offset?: number, length?: number) {
               if (!changed) {

@@ -20,7 +20,11 @@ describe('retention', () => {
     await fx.write('c1', 'kept.csv', 'kept');
     await fx.recorder.scan('c1', { source: 'between-executions' });
     const orphan = await fx.blobs.putStream(Readable.from(['orphan: blob stored, record never written']));
-    assert.equal((await retention({}, () => Date.now()).sweep()).blobsRemoved, 0, 'just written: within the grace period');
+    assert.equal(
+      (await retention({}, () => Date.now()).sweep()).blobsRemoved,
+      0,
+      'just written: within the grace period',
+    );
     const result = await retention().sweep();
     assert.equal(result.blobsRemoved, 1);
     assert.equal(await fx.blobs.has(orphan.sha256), false);

@@ -27,7 +27,15 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     userDataDir: profile,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
   });
 });
 after(async () => {
@@ -44,11 +52,17 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
   // The element keeps an EventSource open, so the network never goes idle: wait for what the
   // test needs, the element's empty list, instead.
   await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'domcontentloaded' });
-  await page.waitForFunction(() => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'), { timeout: 15_000 });
+  await page.waitForFunction(
+    () => document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'),
+    { timeout: 15_000 },
+  );
 
   await page.click('[data-example="excel"]');
   await page.click('#run');
-  await page.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('Saved /mnt/data/report.xlsx'), { timeout: 60_000 });
+  await page.waitForFunction(
+    () => document.querySelector('#output')?.textContent?.includes('Saved /mnt/data/report.xlsx'),
+    { timeout: 60_000 },
+  );
   // No reload: the element hears about the new file on its own.
   const shown = await page.waitForFunction(
     () => document.querySelector('generated-files')?.shadowRoot?.querySelector('[part~="name"]')?.textContent,
@@ -64,7 +78,9 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
       if (event.state === 'completed' || event.state === 'canceled') resolve(event.state);
     });
   });
-  const button = await page.evaluateHandle(() => document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="download-button"]'));
+  const button = await page.evaluateHandle(() =>
+    document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="download-button"]'),
+  );
   await (button as unknown as { click(): Promise<void> }).click();
   assert.equal(await finished, 'completed');
   assert.deepEqual(await readdir(downloads), ['report.xlsx']);

@@ -32,14 +32,22 @@ after(async () => {
 });
 
 const ws = (url: string) => url.replace(/^http/, 'ws');
-const isCard = (m: KernelMessage) => m.header.msg_type === 'display_data' && /^Files? saved|not kept/m.test(String(m.content.data?.['text/plain'] ?? ''));
+const isCard = (m: KernelMessage) =>
+  m.header.msg_type === 'display_data' && /^Files? saved|not kept/m.test(String(m.content.data?.['text/plain'] ?? ''));
 
-async function openKernel(chat: string, format: 'legacy' | 'v1', target = proxy): Promise<{ client: RawKernelClient; base: string; id: string }> {
+async function openKernel(
+  chat: string,
+  format: 'legacy' | 'v1',
+  target = proxy,
+): Promise<{ client: RawKernelClient; base: string; id: string }> {
   const base = `${target.url}chats/${chat}/`;
   const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   assert.equal(res.status, 201);
   const { id } = (await res.json()) as { id: string };
-  const client = await RawKernelClient.connect(`${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, format);
+  const client = await RawKernelClient.connect(
+    `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    format,
+  );
   return { client, base, id };
 }
 
@@ -63,7 +71,10 @@ describe('Open WebUI, unchanged', () => {
     assert.ok(blobLink && new URL(blobLink).searchParams.get('token'), 'a capability link');
     const res = await fetch(blobLink!);
     assert.equal(res.status, 200);
-    assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.concat(Array.from({ length: 40 }, () => Buffer.from(Array.from({ length: 256 }, (_, i) => i)))));
+    assert.deepEqual(
+      Buffer.from(await res.arrayBuffer()),
+      Buffer.concat(Array.from({ length: 40 }, () => Buffer.from(Array.from({ length: 256 }, (_, i) => i)))),
+    );
   });
 });
 
@@ -108,13 +119,23 @@ describe('raw clients in both wire formats', () => {
   });
 
   test('a file over the size limit is named with the reason', async () => {
-    const small = await startSidecar(bed, { 'max-file-mb': '0.001', 'announce-files': 'text' }, {}, { FILES_API_SECRET: SECRET });
+    const small = await startSidecar(
+      bed,
+      { 'max-file-mb': '0.001', 'announce-files': 'text' },
+      {},
+      { FILES_API_SECRET: SECRET },
+    );
     try {
       const { client } = await openKernel('card-skip', 'legacy', small);
-      const run = await client.execute("open('/mnt/data/big.csv', 'w').write('x' * 5000)\nopen('/mnt/data/small.csv', 'w').write('y')");
+      const run = await client.execute(
+        "open('/mnt/data/big.csv', 'w').write('x' * 5000)\nopen('/mnt/data/small.csv', 'w').write('y')",
+      );
       const [card] = run.messages.filter(isCard);
-      assert.deepEqual(Object.keys(card!.content.data), ['text/plain'], "--announce-files text");
-      assert.match(card!.content.data['text/plain'], /^- \/mnt\/data\/big\.csv \(4\.9 KB\): not kept: over the size limit$/m);
+      assert.deepEqual(Object.keys(card!.content.data), ['text/plain'], '--announce-files text');
+      assert.match(
+        card!.content.data['text/plain'],
+        /^- \/mnt\/data\/big\.csv \(4\.9 KB\): not kept: over the size limit$/m,
+      );
       assert.match(card!.content.data['text/plain'], /small\.csv/);
       await client.close();
     } finally {
@@ -136,19 +157,33 @@ describe('raw clients in both wire formats', () => {
 });
 
 describe('the card is the last output, whatever order execute_reply and idle arrive in', () => {
-  const label = (m: KernelMessage) => (isCard(m) ? 'card' : m.header.msg_type === 'status' ? `status:${m.content.execution_state}` : m.header.msg_type);
+  const label = (m: KernelMessage) =>
+    isCard(m) ? 'card' : m.header.msg_type === 'status' ? `status:${m.content.execution_state}` : m.header.msg_type;
   const completion = (seen: string[]) => seen.filter((l) => l === 'execute_reply' || l === 'status:idle');
-  const ORDERS: Record<CompletionOrder, [string, string]> = { 'reply-first': ['execute_reply', 'status:idle'], 'idle-first': ['status:idle', 'execute_reply'] };
+  const ORDERS: Record<CompletionOrder, [string, string]> = {
+    'reply-first': ['execute_reply', 'status:idle'],
+    'idle-first': ['status:idle', 'execute_reply'],
+  };
 
   for (const [order, [first, second]] of Object.entries(ORDERS) as [CompletionOrder, [string, string]][]) {
     test(`${order}: the kernel really sends them so (no sidecar)`, async () => {
       const res = await fetch(`${bed.jupyter.url}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
       const { id } = (await res.json()) as { id: string };
-      const client = await RawKernelClient.connect(`${ws(bed.jupyter.url)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
-      const run = await client.execute(codeWithCompletionOrder(order, path.join(bed.workspaceRoot, `direct-${order}.txt`)));
+      const client = await RawKernelClient.connect(
+        `${ws(bed.jupyter.url)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+        'v1',
+      );
+      const run = await client.execute(
+        codeWithCompletionOrder(order, path.join(bed.workspaceRoot, `direct-${order}.txt`)),
+      );
       const seen = run.messages.map(label);
       assert.deepEqual(completion(seen), [first, second], seen.join(' '));
-      if (order === 'reply-first') assert.ok(seen.indexOf('execute_reply') < seen.indexOf('stream') && seen.indexOf('execute_reply') < seen.indexOf('execute_result'), `the output trails the reply: ${seen}`);
+      if (order === 'reply-first')
+        assert.ok(
+          seen.indexOf('execute_reply') < seen.indexOf('stream') &&
+            seen.indexOf('execute_reply') < seen.indexOf('execute_result'),
+          `the output trails the reply: ${seen}`,
+        );
       await client.close();
     });
 
@@ -156,13 +191,25 @@ describe('the card is the last output, whatever order execute_reply and idle arr
       test(`${order}, ${format}: outputs, the card, then ${first}, then ${second}`, async () => {
         const { client } = await openKernel(`order-${order}-${format}`, format);
         const run = await client.execute(codeWithCompletionOrder(order, '/mnt/data/ordered.txt'));
-        assert.deepEqual(run.messages.map(label), ['status:busy', 'execute_input', 'stream', 'execute_result', 'card', first, second]);
+        assert.deepEqual(run.messages.map(label), [
+          'status:busy',
+          'execute_input',
+          'stream',
+          'execute_result',
+          'card',
+          first,
+          second,
+        ]);
         await client.close();
       });
     }
 
     test(`${order}, Open WebUI: the card's text is the last result, before idle`, async () => {
-      const run = await runLikeOpenWebUi(proxy.url, bed.jupyter.token, codeWithCompletionOrder(order, '/mnt/data/ordered.txt'));
+      const run = await runLikeOpenWebUi(
+        proxy.url,
+        bed.jupyter.token,
+        codeWithCompletionOrder(order, '/mnt/data/ordered.txt'),
+      );
       assert.equal(run.result.length, 2, run.seen.join(' '));
       assert.equal(run.result[0], "'result'");
       assert.match(run.result[1]!, /^File saved \(give the user this link\):\n- \/mnt\/data\/ordered\.txt /);
@@ -181,7 +228,10 @@ async function outputAreaModel(): Promise<new () => OutputModelLike> {
   const outfile = path.join(dir, 'model.cjs');
   await build({
     // An ES re-export, so esbuild keeps only what the model needs (not the widgets, which want a DOM).
-    stdin: { contents: "export { OutputAreaModel } from '@jupyterlab/outputarea/lib/model.js';", resolveDir: process.cwd() },
+    stdin: {
+      contents: "export { OutputAreaModel } from '@jupyterlab/outputarea/lib/model.js';",
+      resolveDir: process.cwd(),
+    },
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -216,9 +266,15 @@ describe('@jupyterlab/services', () => {
     // the way its OutputArea feeds it (each output message's content, typed by its msg_type).
     const outputs: JLKernelMessage.IIOPubMessage[] = [];
     const model = new (await outputAreaModel())();
-    const future = kernel.requestExecute({ code: "open('/mnt/data/table.csv', 'w').write('a\\n1\\n')\nprint('printed')\n'result'" });
+    const future = kernel.requestExecute({
+      code: "open('/mnt/data/table.csv', 'w').write('a\\n1\\n')\nprint('printed')\n'result'",
+    });
     future.onIOPub = (msg) => {
-      if (JLKernelMessage.isDisplayDataMsg(msg) || JLKernelMessage.isExecuteResultMsg(msg) || JLKernelMessage.isStreamMsg(msg)) {
+      if (
+        JLKernelMessage.isDisplayDataMsg(msg) ||
+        JLKernelMessage.isExecuteResultMsg(msg) ||
+        JLKernelMessage.isStreamMsg(msg)
+      ) {
         outputs.push(msg);
         model.add({ ...msg.content, output_type: msg.header.msg_type });
       }
@@ -227,7 +283,10 @@ describe('@jupyterlab/services', () => {
     assert.equal(reply.content.status, 'ok');
     // The card is the cell's last output, after its stream and execute_result, whatever order the
     // reply and the outputs reached the sidecar in.
-    assert.deepEqual(outputs.map((m) => m.header.msg_type), ['stream', 'execute_result', 'display_data']);
+    assert.deepEqual(
+      outputs.map((m) => m.header.msg_type),
+      ['stream', 'execute_result', 'display_data'],
+    );
     const card = outputs.at(-1) as JLKernelMessage.IDisplayDataMsg;
     assert.equal(card.parent_header && (card.parent_header as { msg_id: string }).msg_id, future.msg.header.msg_id);
     assert.equal(card.channel, 'iopub');
@@ -235,7 +294,10 @@ describe('@jupyterlab/services', () => {
     assert.equal(await (await fetch(link)).text(), 'a\n1\n');
     // In the cell's output model the card is one output: the third, a display with all three MIME types.
     const cell = model.toJSON();
-    assert.deepEqual(cell.map((o) => o.output_type), ['stream', 'execute_result', 'display_data']);
+    assert.deepEqual(
+      cell.map((o) => o.output_type),
+      ['stream', 'execute_result', 'display_data'],
+    );
     const shown = cell[2] as unknown as { data: Record<string, unknown> };
     assert.deepEqual(Object.keys(shown.data).sort(), ['text/html', 'text/markdown', 'text/plain']);
     await kernel.shutdown();
@@ -243,7 +305,7 @@ describe('@jupyterlab/services', () => {
   });
 });
 
-test('the link points at the client\'s Host; readFileSync is exact too', async () => {
+test("the link points at the client's Host; readFileSync is exact too", async () => {
   const { client } = await openKernel('card-host', 'legacy');
   const run = await client.execute("open('/mnt/data/h.txt', 'w').write('h')");
   const [card] = run.messages.filter(isCard);

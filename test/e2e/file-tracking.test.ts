@@ -34,16 +34,27 @@ async function openChat(chat: string, format: 'legacy' | 'v1' = 'legacy'): Promi
   const base = `${proxy.url}chats/${chat}/`;
   const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   const { id } = (await res.json()) as { id: string };
-  return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, format);
+  return RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    format,
+  );
 }
 
 async function listFiles(chat: string, token?: string): Promise<{ status: number; body: FileListResponse }> {
-  const res = await fetch(`${proxy.url}sidecar/v1/chats/${chat}/files`, { headers: { authorization: `Bearer ${token ?? (await tokenFor(chat))}` } });
+  const res = await fetch(`${proxy.url}sidecar/v1/chats/${chat}/files`, {
+    headers: { authorization: `Bearer ${token ?? (await tokenFor(chat))}` },
+  });
   return { status: res.status, body: (await res.json()) as FileListResponse };
 }
 
-async function download(chat: string, file: { downloadUrl: string }, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(new URL(file.downloadUrl, proxy.url), { headers: { authorization: `Bearer ${await tokenFor(chat)}`, ...headers } });
+async function download(
+  chat: string,
+  file: { downloadUrl: string },
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(new URL(file.downloadUrl, proxy.url), {
+    headers: { authorization: `Bearer ${await tokenFor(chat)}`, ...headers },
+  });
 }
 
 const byPath = (files: FileSummary[], p: string) => files.find((f) => f.path === p);
@@ -71,7 +82,12 @@ describe('files written through the sidecar', () => {
     // The reply arrives only once the files are recorded: no waiting needed.
     const { status, body } = await listFiles(chat);
     assert.equal(status, 200);
-    assert.deepEqual(body.files.map((f) => f.path).sort(), ['charts/sales.png', 'report.csv', 'report.xlsx', 'summary.pdf']);
+    assert.deepEqual(body.files.map((f) => f.path).sort(), [
+      'charts/sales.png',
+      'report.csv',
+      'report.xlsx',
+      'summary.pdf',
+    ]);
     const expected: Record<string, string> = {
       'report.xlsx': 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
       'report.csv': 'text/csv',
@@ -90,7 +106,10 @@ describe('files written through the sidecar', () => {
       const res = await download(chat, file);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-type')?.split(';')[0], mime);
-      assert.match(res.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="${file.name.replace('.', '\\.')}"`));
+      assert.match(
+        res.headers.get('content-disposition') ?? '',
+        new RegExp(`attachment; filename="${file.name.replace('.', '\\.')}"`),
+      );
       assert.deepEqual(Buffer.from(await res.arrayBuffer()), onDisk);
     }
     await client.close();
@@ -99,13 +118,18 @@ describe('files written through the sidecar', () => {
   test('regenerating gives version 2 with both downloadable; an unchanged file is not re-recorded', async () => {
     const chat = 'versions';
     const client = await openChat(chat, 'v1');
-    await client.execute("open('/mnt/data/report.txt', 'w').write('first')\nopen('/mnt/data/keep.txt', 'w').write('same')");
+    await client.execute(
+      "open('/mnt/data/report.txt', 'w').write('first')\nopen('/mnt/data/keep.txt', 'w').write('same')",
+    );
     await client.execute("open('/mnt/data/report.txt', 'w').write('second, longer')");
     await client.execute("open('/mnt/data/keep.txt', 'w').write('same')"); // same bytes, new mtime
     const { body } = await listFiles(chat);
     const report = byPath(body.files, 'report.txt')!;
     assert.equal(report.version, 2);
-    assert.deepEqual(report.versions.map((v) => v.version), [2, 1]);
+    assert.deepEqual(
+      report.versions.map((v) => v.version),
+      [2, 1],
+    );
     assert.equal(await (await download(chat, report.versions[0]!)).text(), 'second, longer');
     assert.equal(await (await download(chat, report.versions[1]!)).text(), 'first');
     assert.equal(byPath(body.files, 'keep.txt')!.versions.length, 1);
@@ -130,7 +154,9 @@ describe('files written through the sidecar', () => {
     const { body } = await listFiles(chat);
     const file = byPath(body.files, 'data.json')!;
     assert.equal((await listFiles(chat, await tokenFor('someone-else'))).status, 404);
-    const other = await fetch(new URL(file.downloadUrl, proxy.url), { headers: { authorization: `Bearer ${await tokenFor('someone-else')}` } });
+    const other = await fetch(new URL(file.downloadUrl, proxy.url), {
+      headers: { authorization: `Bearer ${await tokenFor('someone-else')}` },
+    });
     assert.equal(other.status, 404);
     assert.equal((await listFiles(chat, 'not-a-token')).status, 401);
     assert.equal((await fetch(`${proxy.url}sidecar/v1/chats/${chat}/files`)).status, 401);
@@ -200,7 +226,9 @@ describe('killing the sidecar during a burst of writes', () => {
         if (i === 2) process.stdout.write('ready\\n');
       }
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child.once('exit', (code) => reject(new Error(`burst child exited early (${code})`)));
@@ -208,7 +236,9 @@ describe('killing the sidecar during a burst of writes', () => {
     child.kill('SIGKILL'); // at once: three executions are recorded and the fourth is under way
     await new Promise((r) => child.once('exit', r));
 
-    const records = JSON.parse(await readFile(path.join(dataDir, 'records', 'burst.json'), 'utf8')) as { records: { sha256: string }[] };
+    const records = JSON.parse(await readFile(path.join(dataDir, 'records', 'burst.json'), 'utf8')) as {
+      records: { sha256: string }[];
+    };
     assert.ok(records.records.length >= 15, `expected at least 15 records, got ${records.records.length}`);
     const blobs = new Set<string>();
     for (const dir of await readdir(path.join(dataDir, 'blobs'))) {
@@ -217,7 +247,9 @@ describe('killing the sidecar during a burst of writes', () => {
     for (const record of records.records) assert.ok(blobs.has(record.sha256), `blob ${record.sha256} missing`);
     // A sidecar started on the same store reads it, and finds what changed while it was down.
     const again = await startSidecar(bed, { 'data-dir': dataDir }, {}, { FILES_API_SECRET: SECRET });
-    const res = await fetch(`${again.url}sidecar/v1/chats/burst/files`, { headers: { authorization: `Bearer ${await tokenFor('burst')}` } });
+    const res = await fetch(`${again.url}sidecar/v1/chats/burst/files`, {
+      headers: { authorization: `Bearer ${await tokenFor('burst')}` },
+    });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as FileListResponse).files.length, 5);
     await again.stop();

@@ -24,19 +24,29 @@ describe('token auth and a base_url sub-path', () => {
     const byQuery = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
     assert.equal(byQuery.status, 201);
     const { id } = (await byQuery.json()) as { id: string };
-    const byHeader = await fetch(`${base}api/kernels/${id}`, { headers: { authorization: `token ${bed.jupyter.token}` } });
+    const byHeader = await fetch(`${base}api/kernels/${id}`, {
+      headers: { authorization: `token ${bed.jupyter.token}` },
+    });
     assert.equal(byHeader.status, 200);
     assert.equal(((await byHeader.json()) as { id: string }).id, id);
     assert.equal((await fetch(`${base}api/kernels`)).status, 403);
 
     const wsBase = base.replace(/^http/, 'ws');
-    const client = await RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels`, 'v1', { authorization: `token ${bed.jupyter.token}` });
+    const client = await RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels`, 'v1', {
+      authorization: `token ${bed.jupyter.token}`,
+    });
     assert.equal((await client.execute("print('/mnt/data')")).stream, '/mnt/data\n');
     await client.close();
     // The gateway's refusal reaches the client as the same status.
-    await assert.rejects(RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels?token=wrong`, 'legacy'), (e: { status?: number }) => e.status === 403);
     await assert.rejects(
-      RawKernelClient.connect(`${wsBase}api/kernels/00000000-0000-0000-0000-000000000000/channels?token=${bed.jupyter.token}`, 'legacy'),
+      RawKernelClient.connect(`${wsBase}api/kernels/${id}/channels?token=wrong`, 'legacy'),
+      (e: { status?: number }) => e.status === 403,
+    );
+    await assert.rejects(
+      RawKernelClient.connect(
+        `${wsBase}api/kernels/00000000-0000-0000-0000-000000000000/channels?token=${bed.jupyter.token}`,
+        'legacy',
+      ),
       (e: { status?: number }) => e.status === 404,
     );
   });
@@ -45,10 +55,18 @@ describe('token auth and a base_url sub-path', () => {
     const origin = proxy.url.replace(/\/$/, '');
     const res = await fetch(`${proxy.url}jupyter/api/kernels?token=${bed.jupyter.token}`, { headers: { origin } });
     assert.equal(res.status, 200);
-    const created = await fetch(`${proxy.url}jupyter/api/kernels?token=${bed.jupyter.token}`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: '{}' });
+    const created = await fetch(`${proxy.url}jupyter/api/kernels?token=${bed.jupyter.token}`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(created.status, 201);
     const { id } = (await created.json()) as { id: string };
-    const client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}jupyter/api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy', { origin });
+    const client = await RawKernelClient.connect(
+      `${proxy.url.replace(/^http/, 'ws')}jupyter/api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+      'legacy',
+      { origin },
+    );
     await client.close();
   });
 });
@@ -95,16 +113,27 @@ describe('password login with the _xsrf cookie flow', () => {
     assert.equal((await fetch(`${proxy.url}api/kernels`, { headers: { cookie: cookieHeader() } })).status, 200);
     // Cookie auth is where Jupyter checks Origin: same-origin to the sidecar passes, a foreign one stays foreign.
     const sameOrigin = proxy.url.replace(/\/$/, '');
-    assert.equal((await fetch(`${proxy.url}api/kernels`, { headers: { cookie: cookieHeader(), origin: sameOrigin } })).status, 200);
-    assert.notEqual((await fetch(`${proxy.url}api/kernels`, { headers: { cookie: cookieHeader(), origin: 'http://evil.example' } })).status, 200);
+    assert.equal(
+      (await fetch(`${proxy.url}api/kernels`, { headers: { cookie: cookieHeader(), origin: sameOrigin } })).status,
+      200,
+    );
+    assert.notEqual(
+      (await fetch(`${proxy.url}api/kernels`, { headers: { cookie: cookieHeader(), origin: 'http://evil.example' } }))
+        .status,
+      200,
+    );
     const created = await fetch(`${proxy.url}chats/pw/api/kernels`, {
       method: 'POST',
       headers: { cookie: cookieHeader(), 'x-xsrftoken': xsrf! },
     });
     assert.equal(created.status, 201);
     const { id } = (await created.json()) as { id: string };
-    const client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}chats/pw/api/kernels/${id}/channels`, 'legacy', { cookie: cookieHeader() });
-    assert.equal((await client.execute("import os; print(os.getcwd())")).stream, '/mnt/data\n');
+    const client = await RawKernelClient.connect(
+      `${proxy.url.replace(/^http/, 'ws')}chats/pw/api/kernels/${id}/channels`,
+      'legacy',
+      { cookie: cookieHeader() },
+    );
+    assert.equal((await client.execute('import os; print(os.getcwd())')).stream, '/mnt/data\n');
     await client.close();
   });
 });

@@ -26,7 +26,11 @@ after(async () => {
 
 const ws = (url: string) => url.replace(/^http/, 'ws');
 
-async function createKernel(base: string, init: RequestInit = {}, query = `?token=${bed.jupyter.token}`): Promise<string> {
+async function createKernel(
+  base: string,
+  init: RequestInit = {},
+  query = `?token=${bed.jupyter.token}`,
+): Promise<string> {
   const res = await fetch(`${base}api/kernels${query}`, { method: 'POST', ...init });
   assert.equal(res.status, 201, await res.clone().text());
   return ((await res.json()) as { id: string }).id;
@@ -48,13 +52,17 @@ describe('Open WebUI executor through the sidecar', () => {
         "df = pd.DataFrame({'region': ['north', 'south'], 'sales': [120, 80]})",
         "df.to_excel('/mnt/data/report.xlsx', index=False)",
         "print('/mnt/data/report.xlsx', os.path.exists('/mnt/data/report.xlsx'))",
-        "print(os.getcwd())",
+        'print(os.getcwd())',
         "'/mnt/database'",
       ].join('\n'),
     );
     assert.equal(run.stdout, '/mnt/data/report.xlsx True\n/mnt/data\n');
     assert.equal(run.result[0], "'/mnt/database'");
-    assert.match(run.result[1]!, /^File saved .*\n- \/mnt\/data\/report\.xlsx \(.*Excel workbook, version 1\): http/, 'then the file card');
+    assert.match(
+      run.result[1]!,
+      /^File saved .*\n- \/mnt\/data\/report\.xlsx \(.*Excel workbook, version 1\): http/,
+      'then the file card',
+    );
     assert.equal(run.result.length, 2);
     // Open WebUI sends no chat id: the kernel got a workspace of its own.
     const chat = await proxy.sidecar.kernelChats.get(run.kernelId);
@@ -62,7 +70,10 @@ describe('Open WebUI executor through the sidecar', () => {
   });
 
   test('with a chat base URL, its files land in that chat', async () => {
-    const run = await openWebUiRun(`${proxy.url}chats/owui-chat/`, "open('/mnt/data/answer.csv', 'w').write('a,b\\n')\nprint('ok')");
+    const run = await openWebUiRun(
+      `${proxy.url}chats/owui-chat/`,
+      "open('/mnt/data/answer.csv', 'w').write('a,b\\n')\nprint('ok')",
+    );
     assert.equal(run.stdout, 'ok\n');
     assert.ok(existsSync(path.join(bed.workspaceRoot, 'owui-chat', 'answer.csv')));
   });
@@ -80,11 +91,14 @@ describe('raw WebSocket clients in both wire formats', () => {
       const chat = `raw-${format}`;
       const base = `${proxy.url}chats/${chat}/`;
       const id = await createKernel(base);
-      const client = await RawKernelClient.connect(`${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, format);
+      const client = await RawKernelClient.connect(
+        `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+        format,
+      );
       assert.equal(client.ws.protocol, format === 'v1' ? 'v1.kernel.websocket.jupyter.org' : '');
       const run = await client.execute(
         [
-          "from pathlib import Path",
+          'from pathlib import Path',
           "p = Path('/mnt/data') / 'sub dir' / 'x y.csv'",
           'p.parent.mkdir(exist_ok=True)',
           "p.write_text('a,b\\n1,2\\n')",
@@ -106,12 +120,18 @@ describe('raw WebSocket clients in both wire formats', () => {
     });
   }
 
-  test('two chats never see each other\'s files', async () => {
+  test("two chats never see each other's files", async () => {
     const [a, b] = ['iso-a', 'iso-b'];
     const ka = await createKernel(`${proxy.url}chats/${a}/`);
     const kb = await createKernel(`${proxy.url}chats/${b}/`);
-    const ca = await RawKernelClient.connect(`${ws(proxy.url)}chats/${a}/api/kernels/${ka}/channels?token=${bed.jupyter.token}`, 'legacy');
-    const cb = await RawKernelClient.connect(`${ws(proxy.url)}chats/${b}/api/kernels/${kb}/channels?token=${bed.jupyter.token}`, 'v1');
+    const ca = await RawKernelClient.connect(
+      `${ws(proxy.url)}chats/${a}/api/kernels/${ka}/channels?token=${bed.jupyter.token}`,
+      'legacy',
+    );
+    const cb = await RawKernelClient.connect(
+      `${ws(proxy.url)}chats/${b}/api/kernels/${kb}/channels?token=${bed.jupyter.token}`,
+      'v1',
+    );
     await ca.execute("open('/mnt/data/secret.txt', 'w').write('a')");
     const seen = await cb.execute("import os; print(sorted(os.listdir('/mnt/data')))");
     assert.equal(seen.stream, '[]\n');
@@ -119,7 +139,10 @@ describe('raw WebSocket clients in both wire formats', () => {
     assert.ok(!existsSync(path.join(bed.workspaceRoot, b, 'secret.txt')));
     // The kernel of chat a cannot be opened as chat b.
     await assert.rejects(
-      RawKernelClient.connect(`${ws(proxy.url)}chats/${b}/api/kernels/${ka}/channels?token=${bed.jupyter.token}`, 'legacy'),
+      RawKernelClient.connect(
+        `${ws(proxy.url)}chats/${b}/api/kernels/${ka}/channels?token=${bed.jupyter.token}`,
+        'legacy',
+      ),
       (e: { status?: number }) => e.status === 409,
     );
     await Promise.all([ca.close(), cb.close()]);
@@ -140,18 +163,32 @@ describe('raw WebSocket clients in both wire formats', () => {
     ].join('\n');
     const pngOf = (messages: Awaited<ReturnType<RawKernelClient['execute']>>['messages']) =>
       // The sidecar's file card is a display_data too: pick the image.
-      messages.find((m) => m.header.msg_type === 'display_data' && m.content.data['image/png'])?.content.data['image/png'] as string;
+      messages.find((m) => m.header.msg_type === 'display_data' && m.content.data['image/png'])?.content.data[
+        'image/png'
+      ] as string;
 
     const directId = await createKernel(bed.jupyter.url);
-    const direct = await RawKernelClient.connect(`${ws(bed.jupyter.url)}api/kernels/${directId}/channels?token=${bed.jupyter.token}`, 'legacy');
-    const directRun = await direct.execute(code.replace('/mnt/data/plot.png', path.join(bed.workspaceRoot, 'direct-plot.png')));
+    const direct = await RawKernelClient.connect(
+      `${ws(bed.jupyter.url)}api/kernels/${directId}/channels?token=${bed.jupyter.token}`,
+      'legacy',
+    );
+    const directRun = await direct.execute(
+      code.replace('/mnt/data/plot.png', path.join(bed.workspaceRoot, 'direct-plot.png')),
+    );
     const base = `${proxy.url}chats/png/`;
     const id = await createKernel(base);
-    const viaSidecar = await RawKernelClient.connect(`${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+    const viaSidecar = await RawKernelClient.connect(
+      `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+      'v1',
+    );
     const sidecarRun = await viaSidecar.execute(code);
     assert.ok(pngOf(directRun.messages)?.length > 1000);
     assert.equal(pngOf(sidecarRun.messages), pngOf(directRun.messages));
-    assert.ok(readFileSync(path.join(bed.workspaceRoot, 'png', 'plot.png')).subarray(1, 4).toString() === 'PNG');
+    assert.ok(
+      readFileSync(path.join(bed.workspaceRoot, 'png', 'plot.png'))
+        .subarray(1, 4)
+        .toString() === 'PNG',
+    );
     await Promise.all([direct.close(), viaSidecar.close()]);
   });
 });

@@ -30,14 +30,27 @@ before(async () => {
   proxy = await startSidecar(bed, {}, {}, { FILES_API_SECRET: SECRET });
   token = await signToken(SECRET, { chat: CHAT });
   const base = `${proxy.url}chats/${CHAT}/`;
-  const { id } = (await (await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as { id: string };
-  client = await RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+  const { id } = (await (await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as {
+    id: string;
+  };
+  client = await RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'v1',
+  );
   profile = await mkdtemp(path.join(tmpdir(), 'gf-chromium-'));
   browser = await puppeteer.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     userDataDir: profile,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
   });
 });
 after(async () => {
@@ -49,7 +62,10 @@ after(async () => {
 });
 
 const api = (rest: string, init: RequestInit = {}) =>
-  fetch(new URL(`sidecar/v1/chats/${CHAT}${rest}`, proxy.url), { ...init, headers: { authorization: `Bearer ${token}` } });
+  fetch(new URL(`sidecar/v1/chats/${CHAT}${rest}`, proxy.url), {
+    ...init,
+    headers: { authorization: `Bearer ${token}` },
+  });
 
 async function fileAt(rel: string): Promise<FileSummary> {
   const list = (await (await api('/files')).json()) as FileListResponse;
@@ -72,7 +88,13 @@ describe('previews of files a real kernel wrote', () => {
     assert.equal(res.status, 200);
     const { preview } = (await res.json()) as PreviewResponse;
     assert.ok(preview.kind === 'table');
-    assert.deepEqual(preview.sheets.map((s) => [s.name, s.rowCount, s.columnCount]), [['Data', 10_001, 4], ['Summary', 3, 4]]);
+    assert.deepEqual(
+      preview.sheets.map((s) => [s.name, s.rowCount, s.columnCount]),
+      [
+        ['Data', 10_001, 4],
+        ['Summary', 3, 4],
+      ],
+    );
     assert.deepEqual(preview.sheets[0]!.rows[1], ['1', '2024-01-01', '0', 'US']);
     assert.equal(preview.sheets[1]!.rows[2]![3], "=cmd|' /C calc'!A0");
     // openpyxl writes formulas without a cached value (nothing computed them): shown empty, never evaluated.
@@ -91,7 +113,9 @@ describe('previews of files a real kernel wrote', () => {
       const host = document.createElement('div');
       host.innerHTML = html;
       document.body.append(host);
-      const handlers = [...host.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name));
+      const handlers = [...host.querySelectorAll('*')].flatMap((el) =>
+        [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => a.name),
+      );
       return { handlers, scripts: host.querySelectorAll('script').length, text: host.textContent };
     }, preview.html);
     assert.deepEqual(live.handlers, []);
@@ -119,8 +143,12 @@ describe('previews of files a real kernel wrote', () => {
   });
 
   test('what changed between two workbook versions, and restore read back by the next execution', async () => {
-    await run("import pandas as pd\npd.DataFrame({'id': [1, 2, 3], 'v': ['a', 'b', 'c']}).to_csv('/mnt/data/t.csv', index=False)");
-    await run("import pandas as pd\npd.DataFrame({'id': [1, 3, 4], 'v': ['a', 'C', 'd']}).to_csv('/mnt/data/t.csv', index=False)");
+    await run(
+      "import pandas as pd\npd.DataFrame({'id': [1, 2, 3], 'v': ['a', 'b', 'c']}).to_csv('/mnt/data/t.csv', index=False)",
+    );
+    await run(
+      "import pandas as pd\npd.DataFrame({'id': [1, 3, 4], 'v': ['a', 'C', 'd']}).to_csv('/mnt/data/t.csv', index=False)",
+    );
     const file = await fileAt('t.csv');
     const diff = (await (await api(`/files/${file.id}/diff?from=${file.versions[1]!.id}`)).json()) as DiffResponse;
     assert.ok(diff.diff.kind === 'table');

@@ -82,24 +82,42 @@ async function freePort(): Promise<number> {
 
 async function execute(proxy: RunningSidecar, chat: string, code: string) {
   const base = `${proxy.url}chats/${chat}/`;
-  const { id } = (await (await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as { id: string };
-  const client = await RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+  const { id } = (await (await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as {
+    id: string;
+  };
+  const client = await RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'v1',
+  );
   const run = await client.execute(code);
   await client.close();
   return run;
 }
 
 async function healthOf(proxy: RunningSidecar) {
-  return ((await (await fetch(`${proxy.url}sidecar/v1/health`)).json()) as { webhooks: { pending: number; failed: number; failedAttempts: number; delivered: number } }).webhooks;
+  return (
+    (await (await fetch(`${proxy.url}sidecar/v1/health`)).json()) as {
+      webhooks: { pending: number; failed: number; failedAttempts: number; delivered: number };
+    }
+  ).webhooks;
 }
 
 describe('webhooks', () => {
   test('one signed POST per recorded file version, with a link that downloads it', async () => {
     const receiver = new Receiver();
     const port = await receiver.listen();
-    const proxy = await startSidecar(bed, { 'webhook-url': `http://127.0.0.1:${port}/hook`, 'public-url': 'http://files.example.test/' }, {}, { WEBHOOK_SECRET, FILES_API_SECRET: FILES_SECRET });
+    const proxy = await startSidecar(
+      bed,
+      { 'webhook-url': `http://127.0.0.1:${port}/hook`, 'public-url': 'http://files.example.test/' },
+      {},
+      { WEBHOOK_SECRET, FILES_API_SECRET: FILES_SECRET },
+    );
     try {
-      await execute(proxy, 'hook-a', "open('/mnt/data/a.csv', 'w').write('a,1\\n')\nopen('/mnt/data/b.csv', 'w').write('b')");
+      await execute(
+        proxy,
+        'hook-a',
+        "open('/mnt/data/a.csv', 'w').write('a,1\\n')\nopen('/mnt/data/b.csv', 'w').write('b')",
+      );
       await receiver.waitFor(2);
       const byPath = new Map([...receiver.deliveries.values()].map((d) => [d.path, d]));
       const a = byPath.get('a.csv')!;
@@ -128,7 +146,12 @@ describe('webhooks', () => {
 
   test('a receiver down, then up: every delivery arrives, none twice after idempotency', async () => {
     const port = await freePort();
-    const proxy = await startSidecar(bed, { 'webhook-url': `http://127.0.0.1:${port}/hook` }, { webhookBackoff: { minMs: 20, maxMs: 200 } }, { WEBHOOK_SECRET });
+    const proxy = await startSidecar(
+      bed,
+      { 'webhook-url': `http://127.0.0.1:${port}/hook` },
+      { webhookBackoff: { minMs: 20, maxMs: 200 } },
+      { WEBHOOK_SECRET },
+    );
     const receiver = new Receiver();
     try {
       await execute(proxy, 'hook-down', "for j in range(4): open(f'/mnt/data/d{j}.csv', 'w').write(str(j))");
@@ -137,10 +160,19 @@ describe('webhooks', () => {
       assert.equal((await healthOf(proxy)).pending, 4);
       await receiver.listen(port);
       await receiver.waitFor(4);
-      assert.deepEqual([...receiver.deliveries.values()].map((d) => d.path).sort(), ['d0.csv', 'd1.csv', 'd2.csv', 'd3.csv']);
+      assert.deepEqual([...receiver.deliveries.values()].map((d) => d.path).sort(), [
+        'd0.csv',
+        'd1.csv',
+        'd2.csv',
+        'd3.csv',
+      ]);
       assert.equal(receiver.forged, 0);
       while ((await healthOf(proxy)).pending > 0) await new Promise((resolve) => setImmediate(resolve));
-      assert.equal((await proxy.sidecar.store.listOutbox()).filter((e) => e.chatId === 'hook-down').length, 0, 'the outbox is empty once delivered');
+      assert.equal(
+        (await proxy.sidecar.store.listOutbox()).filter((e) => e.chatId === 'hook-down').length,
+        0,
+        'the outbox is empty once delivered',
+      );
     } finally {
       await proxy.stop();
       await receiver.close();
@@ -149,7 +181,12 @@ describe('webhooks', () => {
 
   test('deliveries past --webhook-max-age are kept as failed and shown by health', async () => {
     const port = await freePort();
-    const proxy = await startSidecar(bed, { 'webhook-url': `http://127.0.0.1:${port}/`, 'webhook-max-age': '0.001' }, { webhookBackoff: { minMs: 5, maxMs: 5 } }, { WEBHOOK_SECRET });
+    const proxy = await startSidecar(
+      bed,
+      { 'webhook-url': `http://127.0.0.1:${port}/`, 'webhook-max-age': '0.001' },
+      { webhookBackoff: { minMs: 5, maxMs: 5 } },
+      { WEBHOOK_SECRET },
+    );
     try {
       await execute(proxy, 'hook-old', "open('/mnt/data/old.csv', 'w').write('o')");
       while ((await healthOf(proxy)).failed < 1) await new Promise((resolve) => setImmediate(resolve));
@@ -165,15 +202,27 @@ describe('webhooks', () => {
     let redirected = 0;
     const target = http.createServer((_req, res) => (redirected++, res.writeHead(204).end())).listen(0, '127.0.0.1');
     await once(target, 'listening');
-    const bouncer = http.createServer((_req, res) => res.writeHead(307, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}/` }).end('secret body'));
+    const bouncer = http.createServer((_req, res) =>
+      res
+        .writeHead(307, { location: `http://127.0.0.1:${(target.address() as AddressInfo).port}/` })
+        .end('secret body'),
+    );
     bouncer.listen(0, '127.0.0.1');
     await once(bouncer, 'listening');
-    const proxy = await startSidecar(bed, { 'webhook-url': `http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/` }, { webhookBackoff: { minMs: 10, maxMs: 10 } }, { WEBHOOK_SECRET });
+    const proxy = await startSidecar(
+      bed,
+      { 'webhook-url': `http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/` },
+      { webhookBackoff: { minMs: 10, maxMs: 10 } },
+      { WEBHOOK_SECRET },
+    );
     try {
       await execute(proxy, 'hook-redirect', "open('/mnt/data/r.csv', 'w').write('r')");
       while ((await healthOf(proxy)).failedAttempts < 2) await new Promise((resolve) => setImmediate(resolve));
       assert.equal(redirected, 0);
-      assert.equal((await proxy.sidecar.store.listOutbox()).find((e) => e.chatId === 'hook-redirect')?.lastError, 'HTTP 307');
+      assert.equal(
+        (await proxy.sidecar.store.listOutbox()).find((e) => e.chatId === 'hook-redirect')?.lastError,
+        'HTTP 307',
+      );
     } finally {
       await proxy.stop();
       target.close();
@@ -186,7 +235,21 @@ describe('webhooks', () => {
     const dataDir = path.join(bed.dir, 'hook-kill-store');
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', child, JSON.stringify({ dir: bed.dir, workspaceRoot: bed.workspaceRoot, dataDir, jupyterUrl: bed.jupyter.url, token: bed.jupyter.token, chat: 'hook-kill', webhookUrl: `http://127.0.0.1:${port}/`, secret: WEBHOOK_SECRET })],
+      [
+        '--import',
+        'tsx',
+        child,
+        JSON.stringify({
+          dir: bed.dir,
+          workspaceRoot: bed.workspaceRoot,
+          dataDir,
+          jupyterUrl: bed.jupyter.url,
+          token: bed.jupyter.token,
+          chat: 'hook-kill',
+          webhookUrl: `http://127.0.0.1:${port}/`,
+          secret: WEBHOOK_SECRET,
+        }),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -202,7 +265,12 @@ describe('webhooks', () => {
 
     const receiver = new Receiver();
     await receiver.listen(port);
-    const restarted = await startSidecar(bed, { 'data-dir': dataDir, 'webhook-url': `http://127.0.0.1:${port}/` }, {}, { WEBHOOK_SECRET });
+    const restarted = await startSidecar(
+      bed,
+      { 'data-dir': dataDir, 'webhook-url': `http://127.0.0.1:${port}/` },
+      {},
+      { WEBHOOK_SECRET },
+    );
     try {
       await receiver.waitFor(3);
       assert.deepEqual([...receiver.deliveries.values()].map((d) => d.path).sort(), ['k0.csv', 'k1.csv', 'k2.csv']);

@@ -6,7 +6,12 @@ import { legacyCodec } from '../../proxy/wire/wire-legacy.ts';
 import { quietLogger } from '../../proxy/logger.ts';
 
 function frame(msgType: string, parent: string, content: Record<string, unknown> = {}) {
-  return legacyCodec.decode(Buffer.from(JSON.stringify({ header: { msg_id: 'x', msg_type: msgType }, parent_header: { msg_id: parent }, content })), false);
+  return legacyCodec.decode(
+    Buffer.from(
+      JSON.stringify({ header: { msg_id: 'x', msg_type: msgType }, parent_header: { msg_id: parent }, content }),
+    ),
+    false,
+  );
 }
 
 function tracker(timeoutMs = 60_000, pairWaitMs = 60_000) {
@@ -19,7 +24,18 @@ function tracker(timeoutMs = 60_000, pairWaitMs = 60_000) {
       events.push(`end ${ref.msgId} ${reason}`);
     },
   };
-  return { events, tracker: new ExecutionTracker({ chatId: 'c', kernelId: 'k', owner: null, observer, timeoutMs, pairWaitMs, logger: quietLogger }) };
+  return {
+    events,
+    tracker: new ExecutionTracker({
+      chatId: 'c',
+      kernelId: 'k',
+      owner: null,
+      observer,
+      timeoutMs,
+      pairWaitMs,
+      logger: quietLogger,
+    }),
+  };
 }
 
 function endings(observed: Observed): EndingExecution[] {
@@ -39,7 +55,10 @@ test('holds the first of execute_reply and idle, ends at the second, in either o
   const [endA] = endings(t.observe(frame('execute_reply', 'a')));
   assert.equal(endA!.held, idleA, 'the held message comes back with the end');
   const endedA = await endA!.ended;
-  assert.deepEqual([endedA.ref.msgId, endedA.reason, endedA.requestHeader.msg_type], ['a', 'completed', 'execute_request']);
+  assert.deepEqual(
+    [endedA.ref.msgId, endedA.reason, endedA.requestHeader.msg_type],
+    ['a', 'completed', 'execute_request'],
+  );
   assert.equal(t.observe(frame('status', 'a', { execution_state: 'idle' })), 'pass', 'a third is not another end');
 
   const replyB = frame('execute_reply', 'b');

@@ -78,7 +78,10 @@ describe('file links', () => {
     const noAuth = await fetch(`${api.origin}${url('c1', '/links/revoke')}`, { method: 'POST' });
     assert.equal(noAuth.status, 401);
     const owner = await signToken(SECRET, { sub: 'alice' });
-    const revoked = await fetch(`${api.origin}${url('c1', '/links/revoke')}`, { method: 'POST', headers: { authorization: `Bearer ${owner}` } });
+    const revoked = await fetch(`${api.origin}${url('c1', '/links/revoke')}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner}` },
+    });
     assert.equal(revoked.status, 200);
     assert.match(((await revoked.json()) as { linksRevokedAt: string }).linksRevokedAt, /^\d{4}-/);
     const refused = await fetch(before);
@@ -89,12 +92,19 @@ describe('file links', () => {
     assert.equal((await fetch(await later.urlFor(a, base()))).status, 200, 'a link issued after still works');
     // A chat token is not a link: revocation leaves it alone.
     const chatToken = await signToken(SECRET, { chat: 'c1' });
-    assert.equal((await fetch(`${api.origin}${url('c1', '/files')}`, { headers: { authorization: `Bearer ${chatToken}` } })).status, 200);
+    assert.equal(
+      (await fetch(`${api.origin}${url('c1', '/files')}`, { headers: { authorization: `Bearer ${chatToken}` } }))
+        .status,
+      200,
+    );
   });
 
   it('a token with an unknown scope grants nothing', async () => {
     const { SignJWT } = await import('jose');
-    const odd = await new SignJWT({ chat: 'c1', scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET));
+    const odd = await new SignJWT({ chat: 'c1', scope: 'admin' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
     assert.equal((await fetch(`${api.origin}${url('c1', '/files')}?token=${odd}`)).status, 401);
   });
 });
@@ -102,7 +112,10 @@ describe('file links', () => {
 describe('link bases', () => {
   it('public URL first, else the Host the client used, else the listening address', () => {
     const fallback = new URL('http://127.0.0.1:8890/');
-    assert.equal(linkBaseFor(new URL('https://files.example.com/x/'), 'internal:8890', fallback).href, 'https://files.example.com/x/');
+    assert.equal(
+      linkBaseFor(new URL('https://files.example.com/x/'), 'internal:8890', fallback).href,
+      'https://files.example.com/x/',
+    );
     assert.equal(linkBaseFor(null, 'sidecar.local:8890', fallback).href, 'http://sidecar.local:8890/');
     assert.equal(linkBaseFor(null, '[::1]:8890', fallback).href, 'http://[::1]:8890/');
     assert.equal(linkBaseFor(null, 'evil.com/"><script>', fallback).href, fallback.href);
@@ -111,6 +124,9 @@ describe('link bases', () => {
 
   it('without a secret, links are plain', async () => {
     const plain = new FileLinks({ secret: null, ttlSeconds: 3600 });
-    assert.equal(await plain.urlFor({ chatId: 'c1', id: 'abc' }, new URL('http://h/')), 'http://h/sidecar/v1/chats/c1/files/abc/content');
+    assert.equal(
+      await plain.urlFor({ chatId: 'c1', id: 'abc' }, new URL('http://h/')),
+      'http://h/sidecar/v1/chats/c1/files/abc/content',
+    );
   });
 });

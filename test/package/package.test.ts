@@ -15,7 +15,8 @@ import { startTestBed, type TestBed } from '../support/harness.ts';
 
 const run = promisify(execFile);
 const projectRoot = path.resolve(import.meta.dirname, '../..');
-const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')).devDependencies.lit as string;
+const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')).devDependencies
+  .lit as string;
 
 let dir: string;
 let app: string;
@@ -28,14 +29,20 @@ before(async () => {
   }
   dir = await mkdtemp(path.join(tmpdir(), 'gf-package-'));
   // The build above is what gets packed; prepack would build it again.
-  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: projectRoot });
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+    cwd: projectRoot,
+  });
   const { filename } = (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]!;
   app = path.join(dir, 'app');
   await mkdir(app);
   await writeFile(path.join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, filename), `lit@${LIT_VERSION}`], {
-    cwd: app,
-  });
+  await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(dir, filename), `lit@${LIT_VERSION}`],
+    {
+      cwd: app,
+    },
+  );
   bed = await startTestBed();
 });
 
@@ -58,7 +65,16 @@ test('the installed CLI prints its help', async () => {
 test('the installed CLI runs in front of Jupyter Server: health and the widget bundle', async () => {
   sidecar = spawn(
     path.join(app, 'node_modules/.bin/generated-files-sidecar'),
-    ['--gateway-url', bed.jupyter.url, '--port', '0', '--workspace-root', path.join(dir, 'ws'), '--data-dir', path.join(dir, 'store')],
+    [
+      '--gateway-url',
+      bed.jupyter.url,
+      '--port',
+      '0',
+      '--workspace-root',
+      path.join(dir, 'ws'),
+      '--data-dir',
+      path.join(dir, 'store'),
+    ],
     { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -97,7 +113,16 @@ test("the element's npm build has types a consumer's TypeScript accepts", async 
   await writeFile(
     path.join(app, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'bundler', target: 'ES2022', lib: ['ES2022', 'DOM'], noEmit: true, skipLibCheck: false, types: [] },
+      compilerOptions: {
+        strict: true,
+        module: 'ESNext',
+        moduleResolution: 'bundler',
+        target: 'ES2022',
+        lib: ['ES2022', 'DOM'],
+        noEmit: true,
+        skipLibCheck: false,
+        types: [],
+      },
       files: ['consumer.ts'],
     }),
   );
@@ -105,6 +130,8 @@ test("the element's npm build has types a consumer's TypeScript accepts", async 
   await run(process.execPath, [tsc, '-p', app]).catch((error: { stdout?: string }) => {
     assert.fail(`tsc rejected the package's types:\n${error.stdout}`);
   });
-  const manifest = JSON.parse(await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'));
+  const manifest = JSON.parse(
+    await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'),
+  );
   assert.ok(JSON.stringify(manifest).includes('"generated-files"'), 'custom-elements.json names the tag');
 });

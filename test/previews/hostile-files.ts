@@ -46,8 +46,10 @@ export async function lyingZipBomb(kind: 'xlsx' | 'docx', inflatedBytes: number,
   };
   for (let i = 0; i < zip.length - 28; i++) {
     const signature = zip.readUInt32LE(i);
-    if (signature === 0x04034b50) lie(i + 22); // local header: uncompressed size
-    else if (signature === 0x02014b50) lie(i + 24); // central directory
+    if (signature === 0x04034b50)
+      lie(i + 22); // local header: uncompressed size
+    else if (signature === 0x02014b50)
+      lie(i + 24); // central directory
     else if (signature === 0x08074b50) lie(i + 12); // data descriptor
   }
   return zip;
@@ -60,7 +62,11 @@ export async function lyingZipBomb(kind: 'xlsx' | 'docx', inflatedBytes: number,
 export async function hostileDocx(): Promise<Buffer> {
   const zip = new yazl.ZipFile();
   zip.addBuffer(
-    Buffer.from(CONTENT_TYPES('<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>')),
+    Buffer.from(
+      CONTENT_TYPES(
+        '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>',
+      ),
+    ),
     '[Content_Types].xml',
   );
   zip.addBuffer(
@@ -78,7 +84,8 @@ export async function hostileDocx(): Promise<Buffer> {
     ),
     'word/_rels/document.xml.rels',
   );
-  const W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"';
+  const W =
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"';
   const run = (text: string) => `<w:r><w:t xml:space="preserve">${text}</w:t></w:r>`;
   const remoteImage =
     '<w:r><w:drawing><wp:inline><wp:docPr id="1" name="pixel" descr="pixel"/><a:graphic><a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/picture"><pic:pic><pic:blipFill><a:blip r:link="rIdImg"/></pic:blipFill></pic:pic></a:graphicData></a:graphic></wp:inline></w:drawing></w:r>';
@@ -88,7 +95,10 @@ export async function hostileDocx(): Promise<Buffer> {
     `<w:p><w:hyperlink r:id="rIdJs">${run('click me')}</w:hyperlink></w:p>` +
     `<w:p>${remoteImage}</w:p>` +
     `<w:tbl><w:tr><w:tc><w:p>${run('Region')}</w:p></w:tc><w:tc><w:p>${run('Total')}</w:p></w:tc></w:tr><w:tr><w:tc><w:p>${run('EU')}</w:p></w:tc><w:tc><w:p>${run('3')}</w:p></w:tc></w:tr></w:tbl>`;
-  zip.addBuffer(Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><w:document ${W}><w:body>${body}</w:body></w:document>`), 'word/document.xml');
+  zip.addBuffer(
+    Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><w:document ${W}><w:body>${body}</w:body></w:document>`),
+    'word/document.xml',
+  );
   return collect(zip);
 }
 

@@ -16,7 +16,8 @@ async function fileAt(api: ApiFixture, chatId: string, rel: string): Promise<Fil
   return file;
 }
 
-const previewOf = (api: ApiFixture, chatId: string, file: { id: string }) => api.request.get(url(chatId, `/files/${file.id}/preview`));
+const previewOf = (api: ApiFixture, chatId: string, file: { id: string }) =>
+  api.request.get(url(chatId, `/files/${file.id}/preview`));
 
 describe('previews', () => {
   let api: ApiFixture;
@@ -32,7 +33,10 @@ describe('previews', () => {
     const { preview } = res.body as PreviewResponse;
     assert.equal(preview.kind, 'table');
     if (preview.kind !== 'table') return;
-    assert.deepEqual(preview.sheets.map((s) => s.name), ['Data', 'Summary']);
+    assert.deepEqual(
+      preview.sheets.map((s) => s.name),
+      ['Data', 'Summary'],
+    );
     const [data, summary] = preview.sheets;
     assert.equal(data!.rowCount, 10_001);
     assert.equal(data!.columnCount, 4);
@@ -55,7 +59,8 @@ describe('previews', () => {
     const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
     await runPython(DOCX_PY(dir));
     await seed(api, 'c1', {});
-    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'report.docx')).expect(200)).body as PreviewResponse;
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'report.docx')).expect(200))
+      .body as PreviewResponse;
     assert.equal(preview.kind, 'document');
     if (preview.kind !== 'document') return;
     assert.match(preview.html, /<h1>Quarterly report<\/h1>/);
@@ -67,7 +72,8 @@ describe('previews', () => {
   it('a hostile docx: no script, no handler, no javascript: link, no remote image', async () => {
     api = await startApi();
     await seed(api, 'c1', { 'evil.docx': await hostileDocx() });
-    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'evil.docx')).expect(200)).body as PreviewResponse;
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'evil.docx')).expect(200))
+      .body as PreviewResponse;
     assert.equal(preview.kind, 'document');
     if (preview.kind !== 'document') return;
     assert.doesNotMatch(preview.html, /<script|<[^>]*\son\w+=|javascript:|evil\.example/i);
@@ -110,10 +116,23 @@ describe('previews', () => {
       'inj.csv': 'name,link\n"a, b","=HYPERLINK(""http://evil.example"",""x"")"\nc,=cmd|\' /C calc\'!A0\n',
       'sheet.tsv': 'a\tb\n1\t2\n',
     });
-    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'inj.csv')).expect(200)).body as PreviewResponse;
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'inj.csv')).expect(200))
+      .body as PreviewResponse;
     assert.deepEqual(preview, {
       kind: 'table',
-      sheets: [{ name: 'Sheet1', rows: [['name', 'link'], ['a, b', '=HYPERLINK("http://evil.example","x")'], ['c', "=cmd|' /C calc'!A0"]], rowCount: 3, columnCount: 2, truncated: false }],
+      sheets: [
+        {
+          name: 'Sheet1',
+          rows: [
+            ['name', 'link'],
+            ['a, b', '=HYPERLINK("http://evil.example","x")'],
+            ['c', "=cmd|' /C calc'!A0"],
+          ],
+          rowCount: 3,
+          columnCount: 2,
+          truncated: false,
+        },
+      ],
     });
     const tsv = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'sheet.tsv')).expect(200)).body as PreviewResponse;
     assert.equal(tsv.preview.kind === 'table' && tsv.preview.sheets[0]!.rows[1]![1], '2');
@@ -123,7 +142,12 @@ describe('previews', () => {
     api = await startApi();
     await seed(api, 'c1', { 'a.json': '{"a":[1,2]}', 'notes.md': '# Title\n', 'big.txt': 'x'.repeat(300 * 1024) });
     const json = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.json')).expect(200)).body as PreviewResponse;
-    assert.deepEqual(json.preview, { kind: 'text', language: 'json', text: '{\n  "a": [\n    1,\n    2\n  ]\n}', truncated: false });
+    assert.deepEqual(json.preview, {
+      kind: 'text',
+      language: 'json',
+      text: '{\n  "a": [\n    1,\n    2\n  ]\n}',
+      truncated: false,
+    });
     const md = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'notes.md')).expect(200)).body as PreviewResponse;
     assert.deepEqual(md.preview, { kind: 'text', language: 'markdown', text: '# Title\n', truncated: false });
     const big = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'big.txt')).expect(200)).body as PreviewResponse;
@@ -180,7 +204,8 @@ describe('diff and restore', () => {
     assert.equal(file.versions.length, 2);
     return file;
   }
-  const diffOf = (file: FileSummary) => api.request.get(url('c1', `/files/${file.id}/diff?from=${file.versions[1]!.id}`));
+  const diffOf = (file: FileSummary) =>
+    api.request.get(url('c1', `/files/${file.id}/diff?from=${file.versions[1]!.id}`));
 
   it('CSV with a unique first column: rows matched by key, with counts', async () => {
     api = await startApi();

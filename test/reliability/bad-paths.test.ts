@@ -43,7 +43,10 @@ async function createKernel(chat: string): Promise<string> {
 }
 
 async function connect(chat: string, id: string): Promise<RawKernelClient> {
-  const client = await RawKernelClient.connect(`${ws(proxy.url)}chats/${chat}/api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy');
+  const client = await RawKernelClient.connect(
+    `${ws(proxy.url)}chats/${chat}/api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'legacy',
+  );
   clients.push(client);
   return client;
 }
@@ -55,7 +58,10 @@ async function kernelCount(): Promise<number> {
 
 /** A refusal with the sidecar's JSON error body, and one of the expected codes. */
 function assertRefused(res: { status: number; body: Buffer | string }, codes: string[], what: string): void {
-  assert.ok(res.status >= 400 && res.status < 500, `${what}: expected a 4xx, got ${res.status} ${res.body.toString().slice(0, 200)}`);
+  assert.ok(
+    res.status >= 400 && res.status < 500,
+    `${what}: expected a 4xx, got ${res.status} ${res.body.toString().slice(0, 200)}`,
+  );
   const body = JSON.parse(res.body.toString()) as { error: { code: string; message: string } };
   assert.ok(codes.includes(body.error.code), `${what}: code ${body.error.code} not in ${codes.join(', ')}`);
   assert.ok(body.error.message.length > 10, `${what}: a message that says what is wrong`);
@@ -122,7 +128,23 @@ const BAD_CHAT_SEGMENTS = [
 ];
 
 /** Chat ids as header or JSON values. */
-const BAD_CHAT_VALUES = ['..', '.', '../etc', '../../tmp', 'a/b', '/etc/passwd', 'a\\b', '%2e%2e', '%2f', 'x'.repeat(129), '.hidden', '-x', 'a b', 'a:b', 'a*'];
+const BAD_CHAT_VALUES = [
+  '..',
+  '.',
+  '../etc',
+  '../../tmp',
+  'a/b',
+  '/etc/passwd',
+  'a\\b',
+  '%2e%2e',
+  '%2f',
+  'x'.repeat(129),
+  '.hidden',
+  '-x',
+  'a b',
+  'a:b',
+  'a*',
+];
 const BAD_CHAT_JSON_ONLY = ['a\u0000b', 'a\nb', 'a\r\nb', 'café', '日本', '\u202eabc', '..\u0000'];
 
 describe('chat ids in the /chats/{id}/ prefix', () => {
@@ -140,14 +162,21 @@ describe('chat ids in the /chats/{id}/ prefix', () => {
       }
     }
     // The empty id: `/chats//api/kernels`.
-    assertRefused(await rawRequest(proxy.url, 'POST', `/chats//api/kernels?token=${bed.jupyter.token}`), ['ERR_INVALID_CHAT_ID'], 'empty chat id');
+    assertRefused(
+      await rawRequest(proxy.url, 'POST', `/chats//api/kernels?token=${bed.jupyter.token}`),
+      ['ERR_INVALID_CHAT_ID'],
+      'empty chat id',
+    );
     assert.equal(await kernelCount(), kernelsBefore, 'no kernel was created for a bad chat id');
   });
 
   test('WebSocket: every bad id in the prefix is refused at the handshake', async () => {
     const open = proxy.sidecar.connections();
     for (const segment of BAD_CHAT_SEGMENTS) {
-      const res = await rawUpgrade(proxy.url, `/chats/${segment}/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`);
+      const res = await rawUpgrade(
+        proxy.url,
+        `/chats/${segment}/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+      );
       assertRefused(res, ['ERR_INVALID_CHAT_ID'], `upgrade /chats/${segment}/`);
     }
     assert.equal(proxy.sidecar.connections(), open, 'no connection was opened');
@@ -188,9 +217,13 @@ describe('chat ids in X-Chat-Id and env.KERNEL_CHAT_ID', () => {
   test('X-Chat-Id on kernel creation and on the channels handshake', async () => {
     const kernelsBefore = await kernelCount();
     for (const value of BAD_CHAT_VALUES) {
-      const res = await rawRequest(proxy.url, 'POST', `/api/kernels?token=${bed.jupyter.token}`, { headers: { 'x-chat-id': value } });
+      const res = await rawRequest(proxy.url, 'POST', `/api/kernels?token=${bed.jupyter.token}`, {
+        headers: { 'x-chat-id': value },
+      });
       assertRefused(res, ['ERR_INVALID_CHAT_ID'], `X-Chat-Id ${value}`);
-      const up = await rawUpgrade(proxy.url, `/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, { 'x-chat-id': value });
+      const up = await rawUpgrade(proxy.url, `/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, {
+        'x-chat-id': value,
+      });
       assertRefused(up, ['ERR_INVALID_CHAT_ID'], `upgrade X-Chat-Id ${value}`);
     }
     assert.equal(await kernelCount(), kernelsBefore);
@@ -200,7 +233,10 @@ describe('chat ids in X-Chat-Id and env.KERNEL_CHAT_ID', () => {
     const kernelsBefore = await kernelCount();
     for (const value of [...BAD_CHAT_VALUES, ...BAD_CHAT_JSON_ONLY]) {
       const body = JSON.stringify({ name: 'python3', env: { KERNEL_CHAT_ID: value } });
-      const res = await rawRequest(proxy.url, 'POST', `/api/kernels?token=${bed.jupyter.token}`, { headers: { 'content-type': 'application/json' }, body });
+      const res = await rawRequest(proxy.url, 'POST', `/api/kernels?token=${bed.jupyter.token}`, {
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       assertRefused(res, ['ERR_INVALID_CHAT_ID'], `KERNEL_CHAT_ID ${JSON.stringify(value)}`);
     }
     assert.equal(await kernelCount(), kernelsBefore);
@@ -219,20 +255,44 @@ describe('the files API', () => {
         ['GET', 'events'],
         ['PUT', 'uploads/x.txt'],
       ] as const) {
-        const res = await rawRequest(proxy.url, method, `/sidecar/v1/chats/${segment}/${rest}`, { headers, body: method === 'PUT' ? 'pwned' : undefined });
-        assertRefused(res, ['ERR_INVALID_CHAT_ID', 'ERR_BAD_REQUEST', 'ERR_NOT_FOUND'], `${method} files API chat ${segment}/${rest}`);
+        const res = await rawRequest(proxy.url, method, `/sidecar/v1/chats/${segment}/${rest}`, {
+          headers,
+          body: method === 'PUT' ? 'pwned' : undefined,
+        });
+        assertRefused(
+          res,
+          ['ERR_INVALID_CHAT_ID', 'ERR_BAD_REQUEST', 'ERR_NOT_FOUND'],
+          `${method} files API chat ${segment}/${rest}`,
+        );
       }
     }
   });
 
   test('bad file ids', async () => {
     const headers = { authorization: `Bearer ${await tokenFor('alpha')}` };
-    for (const id of ['..', '.', '%2e%2e', 'a%2fb', '..%2f..%2fetc%2fpasswd', 'a%5cb', 'a%00b', '%c0%ae', 'x'.repeat(65), 'a.b', 'a%20b', '%252e']) {
+    for (const id of [
+      '..',
+      '.',
+      '%2e%2e',
+      'a%2fb',
+      '..%2f..%2fetc%2fpasswd',
+      'a%5cb',
+      'a%00b',
+      '%c0%ae',
+      'x'.repeat(65),
+      'a.b',
+      'a%20b',
+      '%252e',
+    ]) {
       const res = await rawRequest(proxy.url, 'GET', `/sidecar/v1/chats/alpha/files/${id}/content`, { headers });
       assertRefused(res, ['ERR_INVALID_FILE_ID', 'ERR_BAD_REQUEST'], `file id ${id}`);
     }
     // A well-formed id of another chat's record is just not there.
-    const victimList = (await (await fetch(`${proxy.url}sidecar/v1/chats/victim/files`, { headers: { authorization: `Bearer ${await tokenFor('victim')}` } })).json()) as FileListResponse;
+    const victimList = (await (
+      await fetch(`${proxy.url}sidecar/v1/chats/victim/files`, {
+        headers: { authorization: `Bearer ${await tokenFor('victim')}` },
+      })
+    ).json()) as FileListResponse;
     const victimId = victimList.files[0]!.id;
     const res = await rawRequest(proxy.url, 'GET', `/sidecar/v1/chats/alpha/files/${victimId}/content`, { headers });
     assertRefused(res, ['ERR_FILE_NOT_FOUND'], "another chat's file id");
@@ -271,17 +331,30 @@ describe('the files API', () => {
       'link-etc/escape.txt',
     ];
     for (const p of bad) {
-      const res = await rawRequest(proxy.url, 'PUT', `/sidecar/v1/chats/alpha/uploads/${p}`, { headers, body: 'pwned' });
-      assertRefused(res, ['ERR_INVALID_PATH', 'ERR_PATH_OUTSIDE_WORKSPACE', 'ERR_BAD_REQUEST', 'ERR_NOT_FOUND'], `upload ${p.slice(0, 60)}`);
+      const res = await rawRequest(proxy.url, 'PUT', `/sidecar/v1/chats/alpha/uploads/${p}`, {
+        headers,
+        body: 'pwned',
+      });
+      assertRefused(
+        res,
+        ['ERR_INVALID_PATH', 'ERR_PATH_OUTSIDE_WORKSPACE', 'ERR_BAD_REQUEST', 'ERR_NOT_FOUND'],
+        `upload ${p.slice(0, 60)}`,
+      );
     }
     // Double-encoded: decoded once, it is a file literally named `%2e%2e%2fdouble.txt`, in the workspace.
-    const double = await rawRequest(proxy.url, 'PUT', '/sidecar/v1/chats/alpha/uploads/%252e%252e%252fdouble.txt', { headers, body: 'literal' });
+    const double = await rawRequest(proxy.url, 'PUT', '/sidecar/v1/chats/alpha/uploads/%252e%252e%252fdouble.txt', {
+      headers,
+      body: 'literal',
+    });
     assert.equal(double.status, 201, double.body.toString());
     assert.equal(await readFile(path.join(alphaDir, '%2e%2e%2fdouble.txt'), 'utf8'), 'literal');
     refused();
     // A file symlink is replaced by the upload, never written through.
     await symlink(path.join(outsideDir, 'secret.txt'), path.join(alphaDir, 'file-link.txt'));
-    const res = await rawRequest(proxy.url, 'PUT', '/sidecar/v1/chats/alpha/uploads/file-link.txt', { headers, body: 'replaced' });
+    const res = await rawRequest(proxy.url, 'PUT', '/sidecar/v1/chats/alpha/uploads/file-link.txt', {
+      headers,
+      body: 'replaced',
+    });
     assert.equal(res.status, 201, res.body.toString());
     assert.ok((await lstat(path.join(alphaDir, 'file-link.txt'))).isFile());
     assert.equal(await readFile(path.join(outsideDir, 'secret.txt'), 'utf8'), OUTSIDE_SECRET);
@@ -301,21 +374,31 @@ describe('symlinks a kernel plants in its workspace', () => {
       ['/etc', 'etc-dir'],
       [outsideDir, 'outside-dir'],
     ];
-    const code = ['import os', ...links.map(([target, name]) => `os.symlink(${JSON.stringify(target)}, '/mnt/data/${name}')`), "open('/mnt/data/real.txt', 'w').write('real')"].join('\n');
+    const code = [
+      'import os',
+      ...links.map(([target, name]) => `os.symlink(${JSON.stringify(target)}, '/mnt/data/${name}')`),
+      "open('/mnt/data/real.txt', 'w').write('real')",
+    ].join('\n');
     const run = await client.execute(code);
     assert.equal(run.reply?.content.status, 'ok', JSON.stringify(run.reply?.content));
     await client.execute('1 + 1'); // one more execution: one more scan
 
     const headers = { authorization: `Bearer ${await tokenFor('alpha')}` };
-    const list = (await (await fetch(`${proxy.url}sidecar/v1/chats/alpha/files`, { headers })).json()) as FileListResponse;
+    const list = (await (
+      await fetch(`${proxy.url}sidecar/v1/chats/alpha/files`, { headers })
+    ).json()) as FileListResponse;
     const paths = list.files.map((f) => f.path).sort();
     assert.ok(paths.includes('real.txt'), 'the real file is recorded');
     for (const [, name] of links) {
-      assert.ok(!paths.some((p) => p === name || p.startsWith(`${name}/`)), `${name} must not be recorded (${paths.join(', ')})`);
+      assert.ok(
+        !paths.some((p) => p === name || p.startsWith(`${name}/`)),
+        `${name} must not be recorded (${paths.join(', ')})`,
+      );
       refused();
     }
     const forbidden = new Set([sha256(await readFile('/etc/passwd')), sha256(OUTSIDE_SECRET), sha256(VICTIM_SECRET)]);
-    for (const record of await proxy.sidecar.store.listChat('alpha')) assert.ok(!forbidden.has(record.sha256), `${record.path} holds bytes from outside`);
+    for (const record of await proxy.sidecar.store.listChat('alpha'))
+      assert.ok(!forbidden.has(record.sha256), `${record.path} holds bytes from outside`);
     const zip = await rawRequest(proxy.url, 'GET', '/sidecar/v1/chats/alpha/archive.zip', { headers });
     assert.equal(zip.status, 200);
     for (const [, name] of links) assert.ok(!zip.body.includes(Buffer.from(name)), `${name} in the zip`);
@@ -334,7 +417,11 @@ describe('symlinks a kernel plants in its workspace', () => {
     assert.deepEqual((res.json() as FileListResponse).files, [], "the victim's files are not listed as evil's");
     refused();
     const upload = await rawRequest(proxy.url, 'PUT', '/sidecar/v1/chats/evil/uploads/up.txt', { headers, body: 'x' });
-    assertRefused(upload, ['ERR_PATH_OUTSIDE_WORKSPACE', 'ERR_WORKSPACE_OUTSIDE_ROOT'], 'upload into a symlinked workspace');
+    assertRefused(
+      upload,
+      ['ERR_PATH_OUTSIDE_WORKSPACE', 'ERR_WORKSPACE_OUTSIDE_ROOT'],
+      'upload into a symlinked workspace',
+    );
   });
 });
 
@@ -343,9 +430,15 @@ describe('after all of it', () => {
     assert.deepEqual(await listTree(outsideDir), before_.outside);
     assert.deepEqual(await outsideWorkspaces(), before_.bed);
     const top = (await listTree(bed.workspaceRoot, (rel) => rel.includes('/'))).map((e) => e.replace(/\/$/, ''));
-    assert.deepEqual(top.filter((e) => !e.startsWith('.jupyter-runtime')), ['alpha', 'evil -> ' + path.join(bed.workspaceRoot, 'victim'), 'victim'].sort());
+    assert.deepEqual(
+      top.filter((e) => !e.startsWith('.jupyter-runtime')),
+      ['alpha', 'evil -> ' + path.join(bed.workspaceRoot, 'victim'), 'victim'].sort(),
+    );
     const victim = await listTree(path.join(bed.workspaceRoot, 'victim'));
-    assert.ok(!victim.some((e) => e.includes('escape') || e.includes('double') || e.includes('up.txt')), victim.join(', '));
+    assert.ok(
+      !victim.some((e) => e.includes('escape') || e.includes('double') || e.includes('up.txt')),
+      victim.join(', '),
+    );
     const everything = await listTree(bed.dir);
     assert.ok(!everything.some((e) => e.includes('escape')), 'no escape.txt anywhere');
     assert.equal(await readFile(path.join(outsideDir, 'secret.txt'), 'utf8'), OUTSIDE_SECRET);

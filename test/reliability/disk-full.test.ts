@@ -38,7 +38,11 @@ reportAfter('disk-full');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
 
 function enospc(): NodeJS.ErrnoException {
-  return Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+  return Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+    errno: -28,
+    syscall: 'write',
+  });
 }
 
 /**
@@ -93,10 +97,19 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
     base = await mkdtemp(path.join(tmpdir(), 'gf-diskfull-'));
     const dataDir = path.join(base, 'data');
     workspaces = new Workspaces(path.join(base, 'workspaces'));
-    stores = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: fillingFs(disk) }, quietLogger);
+    stores = await openStores(
+      { dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: fillingFs(disk) },
+      quietLogger,
+    );
     ({ store, blobs } = stores);
     const log = (...args: unknown[]) => errors.push(args.map(String).join(' '));
-    recorder = new ArtifactRecorder({ store, blobs, events: stores.events, workspaces, logger: { info() {}, warn: log, error: log } });
+    recorder = new ArtifactRecorder({
+      store,
+      blobs,
+      events: stores.events,
+      workspaces,
+      logger: { info() {}, warn: log, error: log },
+    });
   });
   after(async () => {
     await stores.close();
@@ -111,9 +124,18 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
     await writeFile(path.join(dir, 'big.csv'), big);
 
     const result = await recorder.scan('chat', { source: 'between-executions' });
-    assert.deepEqual(result.recorded.map((r) => r.path), ['small.txt']);
-    assert.deepEqual(result.skipped.map((s) => [s.path, s.reason]), [['big.csv', 'copy-failed']]);
-    assert.ok(errors.some((e) => e.includes('big.csv') && e.includes('ERR_BLOB_NO_SPACE') && /no space left/i.test(e)), errors.join('\n'));
+    assert.deepEqual(
+      result.recorded.map((r) => r.path),
+      ['small.txt'],
+    );
+    assert.deepEqual(
+      result.skipped.map((s) => [s.path, s.reason]),
+      [['big.csv', 'copy-failed']],
+    );
+    assert.ok(
+      errors.some((e) => e.includes('big.csv') && e.includes('ERR_BLOB_NO_SPACE') && /no space left/i.test(e)),
+      errors.join('\n'),
+    );
     const files = await blobFiles(blobs.dir);
     assert.deepEqual(files.temps, [], 'no temp file left');
     assert.deepEqual(files.blobs, [sha256(small)], 'only complete blobs');
@@ -130,9 +152,13 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
     await new Promise((r) => server.once('listening', r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-      const res = await rawRequest(url, 'PUT', '/sidecar/v1/chats/chat/uploads/uploaded.csv', { body: Buffer.alloc(50_000, 'u') });
+      const res = await rawRequest(url, 'PUT', '/sidecar/v1/chats/chat/uploads/uploaded.csv', {
+        body: Buffer.alloc(50_000, 'u'),
+      });
       assert.equal(res.status, 507, res.body.toString());
-      assert.deepEqual(res.json(), { error: { code: 'ERR_BLOB_NO_SPACE', message: 'The sidecar has no disk space left.' } });
+      assert.deepEqual(res.json(), {
+        error: { code: 'ERR_BLOB_NO_SPACE', message: 'The sidecar has no disk space left.' },
+      });
       assert.deepEqual((await blobFiles(blobs.dir)).temps, []);
       assert.deepEqual((await readdir(workspaces.pathFor('chat'))).sort(), ['big.csv', 'small.txt']);
       assert.ok(!(await store.listChat('chat')).some((r) => r.path === 'uploaded.csv'));
@@ -145,8 +171,14 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
 
   test('once there is room, the next scan records the file', async () => {
     disk.room = Infinity;
-    const result = await recorder.scan('chat', { source: 'execution', execution: { kernelId: 'k', msgId: 'm', owner: null } });
-    assert.deepEqual(result.recorded.map((r) => r.path), ['big.csv']);
+    const result = await recorder.scan('chat', {
+      source: 'execution',
+      execution: { kernelId: 'k', msgId: 'm', owner: null },
+    });
+    assert.deepEqual(
+      result.recorded.map((r) => r.path),
+      ['big.csv'],
+    );
     const record = result.recorded[0]!;
     assert.equal(record.sha256, sha256(Buffer.alloc(300_000, 'b')));
     assert.equal(sha256(await readFile(blobs.pathFor(record.sha256))), record.sha256);
@@ -194,13 +226,28 @@ describe('a whole sidecar whose blob folder is a tiny tmpfs', () => {
     const headers = { authorization: `Bearer ${await signToken(SECRET, { chat: 'full' })}` };
     try {
       const base = `${proxy.url}chats/full/`;
-      const { id } = (await (await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })).json()) as { id: string };
-      const client = await RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy');
-      const run = await client.execute("open('/mnt/data/big.csv', 'w').write('x' * 600_000)\nopen('/mnt/data/small.csv', 'w').write('a,b\\n')");
+      const { id } = (await (
+        await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' })
+      ).json()) as { id: string };
+      const client = await RawKernelClient.connect(
+        `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+        'legacy',
+      );
+      const run = await client.execute(
+        "open('/mnt/data/big.csv', 'w').write('x' * 600_000)\nopen('/mnt/data/small.csv', 'w').write('a,b\\n')",
+      );
       assert.equal(run.reply?.content.status, 'ok');
-      let list = (await (await fetch(`${proxy.url}sidecar/v1/chats/full/files`, { headers })).json()) as FileListResponse;
-      assert.deepEqual(list.files.map((f) => f.path), ['small.csv']);
-      assert.deepEqual(list.skipped.map((s) => [s.path, s.reason]), [['big.csv', 'copy-failed']]);
+      let list = (await (
+        await fetch(`${proxy.url}sidecar/v1/chats/full/files`, { headers })
+      ).json()) as FileListResponse;
+      assert.deepEqual(
+        list.files.map((f) => f.path),
+        ['small.csv'],
+      );
+      assert.deepEqual(
+        list.skipped.map((s) => [s.path, s.reason]),
+        [['big.csv', 'copy-failed']],
+      );
       const files = await blobFiles(blobDir);
       assert.deepEqual(files.temps, [], 'no temp file left on the full disk');
       assert.deepEqual(files.blobs, [sha256('a,b\n')]);

@@ -24,7 +24,10 @@ before(async () => {
   proxy = await startSidecar(bed, {}, {}, { FILES_API_SECRET: SECRET });
   const res = await fetch(`${proxy.url}chats/names/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   const { id } = (await res.json()) as { id: string };
-  client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}chats/names/api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'v1');
+  client = await RawKernelClient.connect(
+    `${proxy.url.replace(/^http/, 'ws')}chats/names/api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'v1',
+  );
 });
 
 after(async () => {
@@ -63,7 +66,8 @@ const NAMES = [
 ];
 
 /** RFC 6266: `attachment; filename="ascii"` and, for anything else, `; filename*=UTF-8''pct-encoded`. */
-const SAFE_DISPOSITION = /^(attachment|inline); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"(?:; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+))?$/;
+const SAFE_DISPOSITION =
+  /^(attachment|inline); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"(?:; filename\*=UTF-8''([A-Za-z0-9!#$&+\-.^_`|~%]+))?$/;
 
 test('every awkward name downloads with one safe Content-Disposition that decodes back to it', async () => {
   const code = [
@@ -78,7 +82,9 @@ test('every awkward name downloads with one safe Content-Disposition that decode
   assert.equal(run.reply?.content.status, 'ok', JSON.stringify(run.reply?.content));
 
   const headers = { authorization: `Bearer ${await signToken(SECRET, { chat: 'names' })}` };
-  const list = (await (await fetch(`${proxy.url}sidecar/v1/chats/names/files`, { headers })).json()) as FileListResponse;
+  const list = (await (
+    await fetch(`${proxy.url}sidecar/v1/chats/names/files`, { headers })
+  ).json()) as FileListResponse;
   for (const name of NAMES) {
     const file = list.files.find((f) => f.name === name);
     assert.ok(file, `${JSON.stringify(name)} is recorded (${list.files.length} files)`);
@@ -86,10 +92,15 @@ test('every awkward name downloads with one safe Content-Disposition that decode
       const res = await rawRequest(proxy.url, 'GET', `${file.downloadUrl}${disposition}`, { headers });
       assert.equal(res.status, 200, res.body.toString());
       assert.equal(res.body.toString('utf8'), `bytes of ${name}`);
-      const values = res.rawHeaders.filter((_, i) => i % 2 === 0 && res.rawHeaders[i]!.toLowerCase() === 'content-disposition').length;
+      const values = res.rawHeaders.filter(
+        (_, i) => i % 2 === 0 && res.rawHeaders[i]!.toLowerCase() === 'content-disposition',
+      ).length;
       assert.equal(values, 1, `one Content-Disposition for ${JSON.stringify(name)}`);
       const names = res.rawHeaders.filter((_, i) => i % 2 === 0).map((h) => h.toLowerCase());
-      assert.ok(!names.includes('set-cookie') && !names.includes('x-injected'), `no injected header for ${JSON.stringify(name)}`);
+      assert.ok(
+        !names.includes('set-cookie') && !names.includes('x-injected'),
+        `no injected header for ${JSON.stringify(name)}`,
+      );
       const value = res.headers['content-disposition']!;
       const match = SAFE_DISPOSITION.exec(value);
       assert.ok(match, `unsafe Content-Disposition for ${JSON.stringify(name)}: ${JSON.stringify(value)}`);
@@ -97,7 +108,11 @@ test('every awkward name downloads with one safe Content-Disposition that decode
       const decoded = match[3] === undefined ? match[2] : decodeURIComponent(match[3]);
       // Back to the name, less any bidi control (the saved name must show its real extension).
       assert.equal(decoded, withoutBidiControls(name), `filename* decodes back to ${JSON.stringify(name)}`);
-      assert.doesNotMatch(decoded!, /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/, 'no bidi control in the saved name');
+      assert.doesNotMatch(
+        decoded!,
+        /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/,
+        'no bidi control in the saved name',
+      );
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
     }
     refused();

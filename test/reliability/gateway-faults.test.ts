@@ -44,18 +44,28 @@ async function health(base: string): Promise<string> {
   return ((await res.json()) as { gateway: string }).gateway;
 }
 
-async function openKernel(chat: string, format: 'legacy' | 'v1' = 'legacy'): Promise<{ id: string; client: RawKernelClient }> {
+async function openKernel(
+  chat: string,
+  format: 'legacy' | 'v1' = 'legacy',
+): Promise<{ id: string; client: RawKernelClient }> {
   const res = await fetch(`${proxy.url}chats/${chat}/api/kernels?token=${TOKEN}`, { method: 'POST' });
   assert.equal(res.status, 201, await res.clone().text());
   const { id } = (await res.json()) as { id: string };
-  const client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}chats/${chat}/api/kernels/${id}/channels?token=${TOKEN}`, format);
+  const client = await RawKernelClient.connect(
+    `${proxy.url.replace(/^http/, 'ws')}chats/${chat}/api/kernels/${id}/channels?token=${TOKEN}`,
+    format,
+  );
   return { id, client };
 }
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gf-faults-'));
   port = await freePort();
-  const bed = { dir, workspaceRoot: path.join(dir, 'workspaces'), jupyter: { url: `http://127.0.0.1:${port}/`, token: TOKEN } } as TestBed;
+  const bed = {
+    dir,
+    workspaceRoot: path.join(dir, 'workspaces'),
+    jupyter: { url: `http://127.0.0.1:${port}/`, token: TOKEN },
+  } as TestBed;
   proxy = await startSidecar(bed, {}, { logger });
 });
 
@@ -68,9 +78,16 @@ after(async () => {
 describe('the gateway is down when the sidecar starts', () => {
   test('REST gets 502 JSON, the WebSocket handshake 502, health says down', async () => {
     assertJsonError(await rawRequest(proxy.url, 'GET', `/api/kernels?token=${TOKEN}`), 502, 'ERR_GATEWAY_UNREACHABLE');
-    assertJsonError(await rawRequest(proxy.url, 'POST', `/chats/early/api/kernels?token=${TOKEN}`), 502, 'ERR_GATEWAY_UNREACHABLE');
+    assertJsonError(
+      await rawRequest(proxy.url, 'POST', `/chats/early/api/kernels?token=${TOKEN}`),
+      502,
+      'ERR_GATEWAY_UNREACHABLE',
+    );
     assertJsonError(await rawRequest(proxy.url, 'GET', `/api/contents?token=${TOKEN}`), 502, 'ERR_GATEWAY_UNREACHABLE');
-    const upgrade = await rawUpgrade(proxy.url, `/chats/early/api/kernels/0d6e4a1c-0000-4000-8000-000000000000/channels?token=${TOKEN}`);
+    const upgrade = await rawUpgrade(
+      proxy.url,
+      `/chats/early/api/kernels/0d6e4a1c-0000-4000-8000-000000000000/channels?token=${TOKEN}`,
+    );
     assertJsonError(upgrade, 502, 'ERR_GATEWAY_UNREACHABLE');
     assert.equal(await health(proxy.url), 'down');
     assert.equal(proxy.sidecar.connections(), 0);
@@ -93,15 +110,28 @@ describe('the gateway restarts mid-session', () => {
     const { client } = await openKernel('restart', 'v1');
     const closed = new Promise<number>((resolve) => client.ws.once('close', (code) => resolve(code)));
     // Started, wrote its file, and still running when the gateway goes away.
-    const code = "open('/mnt/data/before-restart.csv', 'w').write('a,b\\n1,2\\n')\nprint('written', flush=True)\nimport time\ntime.sleep(60)";
-    client.send('shell', 'execute_request', { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
-    await waitFor('the file written', () => client.received.some((m) => m.header.msg_type === 'stream' && String(m.content.text).includes('written')));
+    const code =
+      "open('/mnt/data/before-restart.csv', 'w').write('a,b\\n1,2\\n')\nprint('written', flush=True)\nimport time\ntime.sleep(60)";
+    client.send('shell', 'execute_request', {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+    });
+    await waitFor('the file written', () =>
+      client.received.some((m) => m.header.msg_type === 'stream' && String(m.content.text).includes('written')),
+    );
     await jupyter!.stop();
     jupyter = null;
     const closeCode = await closed;
     assert.ok([1000, 1001, 1006, 1011].includes(closeCode), `close code ${closeCode}`);
     await waitFor('sidecar connections back to 0', () => proxy.sidecar.connections() === 0);
-    const recorded = await waitFor('the interrupted execution recorded', async () => (await proxy.sidecar.store.listChat('restart')).find((r) => r.path === 'before-restart.csv'), 5000).catch(() => null);
+    const recorded = await waitFor(
+      'the interrupted execution recorded',
+      async () => (await proxy.sidecar.store.listChat('restart')).find((r) => r.path === 'before-restart.csv'),
+      5000,
+    ).catch(() => null);
     if (!recorded) lost(1);
     assert.ok(recorded, 'the file written before the restart is recorded');
     assert.equal(recorded.source, 'execution');
@@ -123,8 +153,16 @@ describe('a slow gateway', () => {
   let slowProxy: RunningSidecar;
   before(async () => {
     slow = await startFakeGateway({ delayMs: SLOW_MS });
-    const bed = { dir, workspaceRoot: path.join(dir, 'workspaces'), jupyter: { url: slow.url, token: TOKEN } } as TestBed;
-    slowProxy = await startSidecar(bed, { 'gateway-timeout-s': '0.3', 'data-dir': path.join(dir, 'slow-store') }, { logger });
+    const bed = {
+      dir,
+      workspaceRoot: path.join(dir, 'workspaces'),
+      jupyter: { url: slow.url, token: TOKEN },
+    } as TestBed;
+    slowProxy = await startSidecar(
+      bed,
+      { 'gateway-timeout-s': '0.3', 'data-dir': path.join(dir, 'slow-store') },
+      { logger },
+    );
   });
   after(async () => {
     await slowProxy?.stop();
@@ -140,10 +178,21 @@ describe('a slow gateway', () => {
       assert.ok(took < SLOW_MS - 500, `${what} took ${took} ms: it waited for the gateway`);
       return result;
     };
-    assertJsonError(await timed('GET', () => rawRequest(slowProxy.url, 'GET', `/api/kernels?token=${TOKEN}`)), 504, 'ERR_GATEWAY_TIMEOUT');
-    const created = await timed('POST', () => rawRequest(slowProxy.url, 'POST', `/chats/slow/api/kernels?token=${TOKEN}`, { headers: { 'content-type': 'application/json' }, body: '{}' }));
+    assertJsonError(
+      await timed('GET', () => rawRequest(slowProxy.url, 'GET', `/api/kernels?token=${TOKEN}`)),
+      504,
+      'ERR_GATEWAY_TIMEOUT',
+    );
+    const created = await timed('POST', () =>
+      rawRequest(slowProxy.url, 'POST', `/chats/slow/api/kernels?token=${TOKEN}`, {
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      }),
+    );
     assertJsonError(created, 504, 'ERR_GATEWAY_TIMEOUT');
-    const upgrade = await timed('upgrade', () => rawUpgrade(slowProxy.url, `/chats/slow/api/kernels/0d6e4a1c-0000-4000-8000-000000000001/channels?token=${TOKEN}`));
+    const upgrade = await timed('upgrade', () =>
+      rawUpgrade(slowProxy.url, `/chats/slow/api/kernels/0d6e4a1c-0000-4000-8000-000000000001/channels?token=${TOKEN}`),
+    );
     assertJsonError(upgrade, 504, 'ERR_GATEWAY_TIMEOUT');
     assert.equal(slowProxy.sidecar.connections(), 0);
     survived();
@@ -152,7 +201,10 @@ describe('a slow gateway', () => {
   test('the late answers do no harm, and it works once the gateway is quick again', async () => {
     await slow.settled(); // the late answers arrive on requests the sidecar already answered
     slow.delayMs = 0;
-    const res = await rawRequest(slowProxy.url, 'POST', `/chats/slow/api/kernels?token=${TOKEN}`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    const res = await rawRequest(slowProxy.url, 'POST', `/chats/slow/api/kernels?token=${TOKEN}`, {
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     assert.equal(res.status, 201, res.body.toString());
     const { id } = res.json() as { id: string };
     const ws = new WebSocket(`${slowProxy.url.replace(/^http/, 'ws')}chats/slow/api/kernels/${id}/channels`);

@@ -32,7 +32,9 @@ before(async () => {
 });
 
 after(async () => {
-  await fetch(`${bed.jupyter.url}api/kernels/${kernelId}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(() => {});
+  await fetch(`${bed.jupyter.url}api/kernels/${kernelId}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(
+    () => {},
+  );
   await proxy?.stop();
   await bed?.stop();
 });
@@ -48,7 +50,17 @@ const REBOUND = () => [
   `127.0.0.1:${port}/x`,
   `[::1]x:${port}`,
 ];
-const ALLOWED = () => [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, 'localhost', 'files.example.com', `files.example.com:${port}`, 'sidecar', 'sidecar.internal:8890'];
+const ALLOWED = () => [
+  `127.0.0.1:${port}`,
+  `localhost:${port}`,
+  `LOCALHOST:${port}`,
+  `[::1]:${port}`,
+  'localhost',
+  'files.example.com',
+  `files.example.com:${port}`,
+  'sidecar',
+  'sidecar.internal:8890',
+];
 
 describe('a Host the sidecar was not configured for is refused before any route', () => {
   const routes = () => [
@@ -74,12 +86,20 @@ describe('a Host the sidecar was not configured for is refused before any route'
     // HTTP/1.0 may leave Host out altogether.
     assert.match(await rawSocketRequest(proxy.url, 'GET /sidecar/v1/health HTTP/1.0\r\n\r\n'), /^HTTP\/1\.1 403/);
     refused();
-    assert.equal((await fetch(`${bed.jupyter.url}api/kernels/${kernelId}?token=${bed.jupyter.token}`)).status, 200, 'the kernel was not deleted');
+    assert.equal(
+      (await fetch(`${bed.jupyter.url}api/kernels/${kernelId}?token=${bed.jupyter.token}`)).status,
+      200,
+      'the kernel was not deleted',
+    );
   });
 
   test('WebSocket upgrades, kernel channels and others', async () => {
     for (const host of REBOUND()) {
-      for (const route of [`/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, `/chats/hosts/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, `/api/events/subscribe?token=${bed.jupyter.token}`]) {
+      for (const route of [
+        `/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+        `/chats/hosts/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+        `/api/events/subscribe?token=${bed.jupyter.token}`,
+      ]) {
         const res = await rawUpgrade(proxy.url, route, { host });
         assert.equal(res.status, 403, `${host} ${route}`);
         assert.equal(JSON.parse(res.body).error.code, 'ERR_HOST_NOT_ALLOWED');
@@ -91,14 +111,24 @@ describe('a Host the sidecar was not configured for is refused before any route'
   test('loopback names, --public-url and --allowed-hosts are answered', async () => {
     for (const host of ALLOWED()) {
       assert.equal((await rawRequest(proxy.url, 'GET', '/sidecar/v1/health', { headers: { host } })).status, 200, host);
-      assert.equal((await rawUpgrade(proxy.url, `/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, { host })).status, 101, host);
+      assert.equal(
+        (await rawUpgrade(proxy.url, `/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, { host })).status,
+        101,
+        host,
+      );
     }
   });
 });
 
 describe('the demo settings (the gateway token) go only to the demo page of this origin', () => {
   const page = () => `http://127.0.0.1:${port}/sidecar/demo/`;
-  const good = () => ({ host: `127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'sec-fetch-dest': 'empty', referer: page() });
+  const good = () => ({
+    host: `127.0.0.1:${port}`,
+    'sec-fetch-site': 'same-origin',
+    'sec-fetch-mode': 'cors',
+    'sec-fetch-dest': 'empty',
+    referer: page(),
+  });
 
   test('what the demo page sends gets the settings', async () => {
     const res = await rawRequest(proxy.url, 'GET', '/sidecar/demo/config.json', { headers: good() });
@@ -114,15 +144,24 @@ describe('the demo settings (the gateway token) go only to the demo page of this
       ['no fetch metadata (curl, an old client)', { host: `127.0.0.1:${port}` }],
       ['no Sec-Fetch-Site', noSite],
       ['no Referer', noReferer],
-      ['cross-site fetch', { ...good(), 'sec-fetch-site': 'cross-site', origin: 'https://evil.example', referer: 'https://evil.example/' }],
-      ['same-site, another port', { ...good(), 'sec-fetch-site': 'same-site', referer: 'http://127.0.0.1:1/sidecar/demo/' }],
+      [
+        'cross-site fetch',
+        { ...good(), 'sec-fetch-site': 'cross-site', origin: 'https://evil.example', referer: 'https://evil.example/' },
+      ],
+      [
+        'same-site, another port',
+        { ...good(), 'sec-fetch-site': 'same-site', referer: 'http://127.0.0.1:1/sidecar/demo/' },
+      ],
       ['a navigation', { ...good(), 'sec-fetch-dest': 'document', 'sec-fetch-mode': 'navigate' }],
       ['a script tag', { ...good(), 'sec-fetch-dest': 'script' }],
       ['Referer of another host', { ...good(), referer: `http://localhost:${port}/sidecar/demo/` }],
       ['Origin of another host', { ...good(), origin: 'http://evil.example' }],
       ['Referer outside the demo', { ...good(), referer: `http://127.0.0.1:${port}/api/kernels` }],
       ['Referer not a URL', { ...good(), referer: 'not a url' }],
-      ['rebound Host with a matching Referer', { ...good(), host: `evil.example:${port}`, referer: `http://evil.example:${port}/sidecar/demo/` }],
+      [
+        'rebound Host with a matching Referer',
+        { ...good(), host: `evil.example:${port}`, referer: `http://evil.example:${port}/sidecar/demo/` },
+      ],
     ];
     for (const [name, headers] of attempts) {
       const res = await rawRequest(proxy.url, 'GET', '/sidecar/demo/config.json', { headers });

@@ -42,11 +42,16 @@ async function openKernel(sidecar: RunningSidecar, chat: string): Promise<RawKer
   const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   assert.equal(res.status, 201);
   const { id } = (await res.json()) as { id: string };
-  return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy');
+  return RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'legacy',
+  );
 }
 
 async function listFiles(sidecar: RunningSidecar, chat: string): Promise<FileListResponse> {
-  const res = await fetch(`${sidecar.url}sidecar/v1/chats/${chat}/files`, { headers: { authorization: `Bearer ${await signToken(SECRET, { chat })}` } });
+  const res = await fetch(`${sidecar.url}sidecar/v1/chats/${chat}/files`, {
+    headers: { authorization: `Bearer ${await signToken(SECRET, { chat })}` },
+  });
   assert.equal(res.status, 200);
   return (await res.json()) as FileListResponse;
 }
@@ -64,16 +69,33 @@ describe('the kernel killed mid-execution', () => {
     // Jupyter notices the dead kernel (it polls every 3 s), restarts it and says so on iopub.
     const state = await waitFor(
       'status restarting or dead',
-      () => client.received.find((m) => m.header.msg_type === 'status' && ['restarting', 'dead'].includes(m.content.execution_state))?.content.execution_state as string | undefined,
+      () =>
+        client.received.find(
+          (m) => m.header.msg_type === 'status' && ['restarting', 'dead'].includes(m.content.execution_state),
+        )?.content.execution_state as string | undefined,
       20_000,
     );
     assert.ok(['restarting', 'dead'].includes(state));
-    assert.ok(!client.received.some((m) => m.header.msg_type === 'execute_reply' && m.parent_header.msg_id === msgId), 'a killed kernel sends no reply');
-    const file = await waitFor('partial.csv recorded', async () => (await listFiles(proxy, 'kernel-kill')).files.find((f) => f.path === 'partial.csv'), 5000).catch(() => null);
+    assert.ok(
+      !client.received.some((m) => m.header.msg_type === 'execute_reply' && m.parent_header.msg_id === msgId),
+      'a killed kernel sends no reply',
+    );
+    const file = await waitFor(
+      'partial.csv recorded',
+      async () => (await listFiles(proxy, 'kernel-kill')).files.find((f) => f.path === 'partial.csv'),
+      5000,
+    ).catch(() => null);
     if (!file) lost(1);
     assert.ok(file, 'the file written before the kill is listed');
     assert.equal(file.execution?.msgId, msgId);
-    assert.equal(await (await fetch(new URL(file.downloadUrl, proxy.url), { headers: { authorization: `Bearer ${await signToken(SECRET, { chat: 'kernel-kill' })}` } })).text(), 'a,b\n1,2\n');
+    assert.equal(
+      await (
+        await fetch(new URL(file.downloadUrl, proxy.url), {
+          headers: { authorization: `Bearer ${await signToken(SECRET, { chat: 'kernel-kill' })}` },
+        })
+      ).text(),
+      'a,b\n1,2\n',
+    );
     await client.close();
 
     // The restarted kernel works, and keeps the chat's workspace.
@@ -91,12 +113,26 @@ describe('the sidecar killed during a burst, then restarted', () => {
     const dataDir = path.join(bed.dir, 'kill-store');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', burstChild, JSON.stringify({ dir: bed.dir, workspaceRoot: bed.workspaceRoot, dataDir, jupyterUrl: bed.jupyter.url, token: bed.jupyter.token, chat })],
+      [
+        '--import',
+        'tsx',
+        burstChild,
+        JSON.stringify({
+          dir: bed.dir,
+          workspaceRoot: bed.workspaceRoot,
+          dataDir,
+          jupyterUrl: bed.jupyter.url,
+          token: bed.jupyter.token,
+          chat,
+        }),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     let kernelId = '';
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
@@ -115,7 +151,9 @@ describe('the sidecar killed during a burst, then restarted', () => {
     assert.ok(data.records.length >= 15, `at least three executions recorded, got ${data.records.length}`);
     let missing = 0;
     for (const record of data.records) {
-      const blob = await readFile(path.join(dataDir, 'blobs', record.sha256.slice(0, 2), record.sha256)).catch(() => null);
+      const blob = await readFile(path.join(dataDir, 'blobs', record.sha256.slice(0, 2), record.sha256)).catch(
+        () => null,
+      );
       if (!blob || sha256(blob) !== record.sha256 || blob.length !== record.size) missing++;
     }
     // No blob name holds anything but the bytes it is named after (a half-written copy stays a temp file).

@@ -31,7 +31,9 @@ const lines: string[] = [];
 const lineWaiters: Array<(line: string) => boolean> = [];
 
 function nextLine(prefix: string): Promise<string> {
-  return new Promise((resolve) => lineWaiters.push((line) => (line.startsWith(prefix) ? (resolve(line.slice(prefix.length)), true) : false)));
+  return new Promise((resolve) =>
+    lineWaiters.push((line) => (line.startsWith(prefix) ? (resolve(line.slice(prefix.length)), true) : false)),
+  );
 }
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -42,7 +44,19 @@ before(async () => {
   bed = await startTestBed({ extraArgs: ['--ServerApp.tornado_settings={"websocket_max_message_size": 268435456}'] });
   sidecar = spawn(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', child, JSON.stringify({ dir: bed.dir, workspaceRoot: bed.workspaceRoot, jupyterUrl: bed.jupyter.url, token: bed.jupyter.token, env: { MAX_FRAME_MB: '64', MAX_IN_FLIGHT_MB: '128' } })],
+    [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      child,
+      JSON.stringify({
+        dir: bed.dir,
+        workspaceRoot: bed.workspaceRoot,
+        jupyterUrl: bed.jupyter.url,
+        token: bed.jupyter.token,
+        env: { MAX_FRAME_MB: '64', MAX_IN_FLIGHT_MB: '128' },
+      }),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let pending = '';
@@ -66,11 +80,13 @@ before(async () => {
 
 after(async () => {
   if (sidecar && sidecar.exitCode === null) sidecar.kill('SIGKILL');
-  for (const id of kernelIds) await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(() => {});
+  for (const id of kernelIds)
+    await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(() => {});
   await bed?.stop();
 });
 
-const channels = (i = 0) => `${url.replace(/^http/, 'ws')}chats/big/api/kernels/${kernelIds[i]}/channels?token=${bed.jupyter.token}`;
+const channels = (i = 0) =>
+  `${url.replace(/^http/, 'ws')}chats/big/api/kernels/${kernelIds[i]}/channels?token=${bed.jupyter.token}`;
 
 interface Settled {
   rss: number;
@@ -105,11 +121,16 @@ async function burst(clients: RawKernelClient[], round: number): Promise<{ peak:
   })();
   const filler = 'x'.repeat(FRAME_MIB * MiB);
   const runs = await Promise.all(
-    clients.map((client, i) => client.execute(i % 2 ? `open('/mnt/data/big-${round}-${i}.txt','w').write('ok')  # ${filler}` : `x = ${round}  # ${filler}`)),
+    clients.map((client, i) =>
+      client.execute(
+        i % 2 ? `open('/mnt/data/big-${round}-${i}.txt','w').write('ok')  # ${filler}` : `x = ${round}  # ${filler}`,
+      ),
+    ),
   );
   sampling = false;
   await sampler;
-  for (const run of runs) assert.equal(run.reply?.content.status, 'ok', JSON.stringify(run.reply?.content).slice(0, 300));
+  for (const run of runs)
+    assert.equal(run.reply?.content.status, 'ok', JSON.stringify(run.reply?.content).slice(0, 300));
   for (const client of clients) client.received.length = 0; // the test's own copies of the echoes
   return { peak, slowestHealthMs };
 }
@@ -117,7 +138,8 @@ async function burst(clients: RawKernelClient[], round: number): Promise<{ peak:
 test('four 48 MiB execute_requests at once, twice: responsive, bounded peak, memory comes back', async () => {
   const clients = await Promise.all([0, 1, 2, 3].map((i) => RawKernelClient.connect(channels(i), 'v1')));
   // Warm up (JIT, first execution, the walker) before the baseline.
-  for (const client of clients) assert.equal((await client.execute("open('/mnt/data/warm.txt','w').write('ok')")).reply?.content.status, 'ok');
+  for (const client of clients)
+    assert.equal((await client.execute("open('/mnt/data/warm.txt','w').write('ok')")).reply?.content.status, 'ok');
   const baseline = await settledMemory();
   const first = await burst(clients, 1);
   const afterFirst = await settledMemory();
@@ -137,7 +159,10 @@ test('four 48 MiB execute_requests at once, twice: responsive, bounded peak, mem
   assert.ok(afterSecond.buffers < 8 * MiB, `Buffers still hold ${mib(afterSecond.buffers)}`);
   assert.ok(afterSecond.heap - baseline.heap < 16 * MiB, `the JS heap kept ${mib(afterSecond.heap - baseline.heap)}`);
   // ...and what the allocator keeps of the RSS is reused by the next burst, not added to.
-  assert.ok(afterSecond.rss - afterFirst.rss < 48 * MiB, `RSS grew from ${mib(afterFirst.rss)} to ${mib(afterSecond.rss)} over a second burst`);
+  assert.ok(
+    afterSecond.rss - afterFirst.rss < 48 * MiB,
+    `RSS grew from ${mib(afterFirst.rss)} to ${mib(afterSecond.rss)} over a second burst`,
+  );
   assert.ok(slowest < 5000, `health took ${slowest} ms`);
   survived(8);
 });

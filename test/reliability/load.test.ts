@@ -33,7 +33,10 @@ let base: string;
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gf-load-'));
   gateway = await startFakeGateway();
-  const options = resolveOptions({ 'gateway-url': gateway.url, 'workspace-root': path.join(dir, 'ws'), 'data-dir': path.join(dir, 'store') }, {});
+  const options = resolveOptions(
+    { 'gateway-url': gateway.url, 'workspace-root': path.join(dir, 'ws'), 'data-dir': path.join(dir, 'store') },
+    {},
+  );
   options.port = 0;
   sidecar = await createSidecar(options);
   base = await sidecar.listen();
@@ -46,23 +49,32 @@ after(async () => {
 });
 
 async function openConnection(chat: string, format: 'legacy' | 'v1'): Promise<RawKernelClient> {
-  const res = await rawRequest(base, 'POST', `/chats/${chat}/api/kernels`, { headers: { 'content-type': 'application/json' }, body: '{"name":"python3"}' });
+  const res = await rawRequest(base, 'POST', `/chats/${chat}/api/kernels`, {
+    headers: { 'content-type': 'application/json' },
+    body: '{"name":"python3"}',
+  });
   assert.equal(res.status, 201, res.body.toString());
   const { id } = res.json() as { id: string };
   return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}chats/${chat}/api/kernels/${id}/channels`, format);
 }
 
-const connectionsOf = (server: Sidecar['server']) => new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+const connectionsOf = (server: Sidecar['server']) =>
+  new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
 
 test(`${CONNECTIONS} concurrent kernel connections for ${RUN_MS / 1000} s: all answered, nothing leaked`, async () => {
   // Warm up once, so what the runtime opens lazily (and keeps) is in the baseline.
   const warm = await openConnection('warm-up', 'legacy');
   await warm.execute('warm up');
   await warm.close();
-  await waitFor('warm-up closed', async () => sidecar.connections() === 0 && (await connectionsOf(sidecar.server)) === 0);
+  await waitFor(
+    'warm-up closed',
+    async () => sidecar.connections() === 0 && (await connectionsOf(sidecar.server)) === 0,
+  );
   const fdsBefore = openFds();
 
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => openConnection(`load-${i}`, i % 2 ? 'v1' : 'legacy')));
+  const clients = await Promise.all(
+    Array.from({ length: CONNECTIONS }, (_, i) => openConnection(`load-${i}`, i % 2 ? 'v1' : 'legacy')),
+  );
   assert.equal(sidecar.connections(), CONNECTIONS);
   assert.equal(gateway.sockets.size, CONNECTIONS);
 
@@ -86,9 +98,15 @@ test(`${CONNECTIONS} concurrent kernel connections for ${RUN_MS / 1000} s: all a
   await waitFor('sidecar kernel connections back to 0', () => sidecar.connections() === 0, 10_000);
   await waitFor('gateway sockets back to 0', () => gateway.sockets.size === 0, 10_000);
   await waitFor('server connections back to 0', async () => (await connectionsOf(sidecar.server)) === 0, 10_000);
-  const fdsAfter = await waitFor('file handles back to the baseline', () => (openFds() <= fdsBefore + FD_SLACK ? openFds() : 0), 10_000).catch(() => openFds());
+  const fdsAfter = await waitFor(
+    'file handles back to the baseline',
+    () => (openFds() <= fdsBefore + FD_SLACK ? openFds() : 0),
+    10_000,
+  ).catch(() => openFds());
   assert.ok(fdsAfter <= fdsBefore + FD_SLACK, `file handles: ${fdsBefore} before, ${fdsAfter} after`);
-  process.stdout.write(`load: ${CONNECTIONS} connections, ${executions} executions in ${RUN_MS} ms, fds ${fdsBefore} -> ${fdsAfter}\n`);
+  process.stdout.write(
+    `load: ${CONNECTIONS} connections, ${executions} executions in ${RUN_MS} ms, fds ${fdsBefore} -> ${fdsAfter}\n`,
+  );
 
   const health = await fetch(`${base}sidecar/v1/health`, { headers: { connection: 'close' } });
   assert.equal(health.status, 200);

@@ -30,7 +30,8 @@ before(async () => {
 });
 
 after(async () => {
-  for (const id of created) await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(() => {});
+  for (const id of created)
+    await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${bed.jupyter.token}`, { method: 'DELETE' }).catch(() => {});
   await proxy?.stop();
   await bed?.stop();
 });
@@ -38,14 +39,20 @@ after(async () => {
 const kernelsFile = () => path.join(proxy.options.dataDir, 'kernels.json');
 async function rememberedKernels(): Promise<string[]> {
   try {
-    return Object.keys((JSON.parse(await readFile(kernelsFile(), 'utf8')) as { kernels: Record<string, unknown> }).kernels);
+    return Object.keys(
+      (JSON.parse(await readFile(kernelsFile(), 'utf8')) as { kernels: Record<string, unknown> }).kernels,
+    );
   } catch {
     return [];
   }
 }
 const workspaceFolders = async () => (await readdir(bed.workspaceRoot).catch(() => [] as string[])).sort();
 
-async function createKernel(chat: string, headers: Record<string, string> = {}, body?: unknown): Promise<{ status: number; id?: string; code?: string }> {
+async function createKernel(
+  chat: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<{ status: number; id?: string; code?: string }> {
   const res = await fetch(`${proxy.url}chats/${chat}/api/kernels?token=${bed.jupyter.token}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -58,7 +65,8 @@ async function createKernel(chat: string, headers: Record<string, string> = {}, 
 
 async function inBatches<T>(count: number, size: number, run: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
+  for (let i = 0; i < count; i += size)
+    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, j) => run(i + j)))));
   return out;
 }
 
@@ -69,13 +77,20 @@ describe('requests the gateway refuses leave nothing behind', () => {
     const posts = await inBatches(150, 25, (i) => {
       const forms = [
         () => rawRequest(proxy.url, 'POST', `/chats/flood-${i}/api/kernels?token=wrong`, { body: '{}' }),
-        () => rawRequest(proxy.url, 'POST', '/api/kernels', { headers: { 'x-chat-id': `flood-h-${i}` }, body: JSON.stringify({ env: { KERNEL_USERNAME: 'x' } }) }),
+        () =>
+          rawRequest(proxy.url, 'POST', '/api/kernels', {
+            headers: { 'x-chat-id': `flood-h-${i}` },
+            body: JSON.stringify({ env: { KERNEL_USERNAME: 'x' } }),
+          }),
         () => rawRequest(proxy.url, 'POST', '/api/kernels?token=wrong', { body: '' }), // anonymous: a per-kernel chat
       ];
       return forms[i % forms.length]!();
     });
     for (const res of posts) {
-      assert.ok(res.status === 403 || res.status === 401, `refused by Jupyter: ${res.status} ${res.body.toString().slice(0, 100)}`);
+      assert.ok(
+        res.status === 403 || res.status === 401,
+        `refused by Jupyter: ${res.status} ${res.body.toString().slice(0, 100)}`,
+      );
       refused();
     }
     const upgrades = await inBatches(150, 25, (i) => {
@@ -85,11 +100,17 @@ describe('requests the gateway refuses leave nothing behind', () => {
         : rawUpgrade(proxy.url, `/api/kernels/${kernel}/channels`); // a kernel-<id> chat
     });
     for (const res of upgrades) {
-      assert.ok(res.status === 403 || res.status === 401 || res.status === 404, `refused: ${res.status} ${res.body.slice(0, 100)}`);
+      assert.ok(
+        res.status === 403 || res.status === 401 || res.status === 404,
+        `refused: ${res.status} ${res.body.slice(0, 100)}`,
+      );
       refused();
     }
     // Each refused request takes its folder away when its response ends: wait for that, not for time.
-    await waitFor('the flood to leave no workspace folder', async () => JSON.stringify(await workspaceFolders()) === JSON.stringify(foldersBefore));
+    await waitFor(
+      'the flood to leave no workspace folder',
+      async () => JSON.stringify(await workspaceFolders()) === JSON.stringify(foldersBefore),
+    );
     assert.deepEqual(await rememberedKernels(), kernelsBefore, 'no kernel remembered');
     assert.equal((await fetch(`${proxy.url}sidecar/v1/health`)).status, 200, 'the sidecar still answers');
   });
@@ -110,7 +131,10 @@ describe('requests the gateway refuses leave nothing behind', () => {
     await fetch(`${bed.jupyter.url}api/kernels/${second.id}?token=${bed.jupyter.token}`, { method: 'DELETE' });
     const upgrade = await rawUpgrade(proxy.url, `/api/kernels/${second.id}/channels?token=${bed.jupyter.token}`);
     assert.equal(upgrade.status, 404);
-    await waitFor('a kernel refused with 404 on upgrade to be forgotten', async () => !(await rememberedKernels()).includes(second.id!));
+    await waitFor(
+      'a kernel refused with 404 on upgrade to be forgotten',
+      async () => !(await rememberedKernels()).includes(second.id!),
+    );
     assert.ok((await workspaceFolders()).includes('kept'), 'a folder in use stays');
     survived(2);
   });
@@ -129,7 +153,11 @@ describe('the first owner of a chat stays', () => {
     assert.equal(await proxy.sidecar.store.getOwner('owned'), 'alice');
 
     const files = async (sub: string) =>
-      (await fetch(`${proxy.url}sidecar/v1/chats/owned/files`, { headers: { authorization: `Bearer ${await signToken(SECRET, { sub })}` } })).status;
+      (
+        await fetch(`${proxy.url}sidecar/v1/chats/owned/files`, {
+          headers: { authorization: `Bearer ${await signToken(SECRET, { sub })}` },
+        })
+      ).status;
     assert.equal(await files('alice'), 200);
     assert.equal(await files('mallory'), 404, "mallory's token still cannot read the chat");
   });
@@ -137,7 +165,10 @@ describe('the first owner of a chat stays', () => {
   test('two users racing to create the first kernel of a new chat: exactly one wins', async () => {
     for (let round = 0; round < 5; round++) {
       const chat = `race-${round}`;
-      const results = await Promise.all([createKernel(chat, { 'x-user-id': 'alice' }), createKernel(chat, { 'x-user-id': 'mallory' })]);
+      const results = await Promise.all([
+        createKernel(chat, { 'x-user-id': 'alice' }),
+        createKernel(chat, { 'x-user-id': 'mallory' }),
+      ]);
       assert.deepEqual(results.map((r) => r.status).sort(), [201, 409], JSON.stringify(results));
       const winner = results[0]!.status === 201 ? 'alice' : 'mallory';
       assert.equal(await proxy.sidecar.store.getOwner(chat), winner);
@@ -151,7 +182,13 @@ describe('a chunked POST /api/kernels', () => {
     const url = new URL(proxy.url);
     const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, method: 'POST', path: `/chats/chunked/api/kernels?token=${bed.jupyter.token}`, headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method: 'POST',
+          path: `/chats/chunked/api/kernels?token=${bed.jupyter.token}`,
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
         (r) => {
           let body = '';
           r.on('data', (c: Buffer) => (body += c.toString()));

@@ -33,7 +33,8 @@ export function formatLine(label: string, c: ReliabilityCounts): string {
 }
 
 /** The line summary.ts reads back: `reliability[label]: N bad inputs refused, N faults survived, N records lost`. */
-export const LINE_PATTERN = /reliability\[([\w-]+)\]: (\d+) bad inputs refused, (\d+) faults survived, (\d+) records lost/;
+export const LINE_PATTERN =
+  /reliability\[([\w-]+)\]: (\d+) bad inputs refused, (\d+) faults survived, (\d+) records lost/;
 
 /** Print this file's line once its tests are done. */
 export function reportAfter(label: string): void {

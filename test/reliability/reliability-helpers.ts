@@ -27,13 +27,26 @@ export function rawRequest(
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: rawPath, headers: { connection: 'close', ...options.headers }, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: rawPath,
+        headers: { connection: 'close', ...options.headers },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body, json: () => JSON.parse(body.toString('utf8')) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body,
+            json: () => JSON.parse(body.toString('utf8')),
+          });
         });
         res.on('error', reject);
       },
@@ -47,7 +60,11 @@ export function rawRequest(
  * A WebSocket handshake on a raw path. Resolves with 101 when the sidecar accepted it (the socket
  * is closed right away), or with the status and JSON body it refused it with.
  */
-export function rawUpgrade(base: string, rawPath: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function rawUpgrade(
+  base: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({
@@ -85,7 +102,9 @@ export function rawSocketRequest(base: string, text: string | Buffer): Promise<s
     let answer = '';
     socket.on('data', (c: Buffer) => (answer += c.toString('latin1')));
     socket.on('close', () => resolve(answer.split('\r\n')[0] ?? ''));
-    socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(answer.split('\r\n')[0] ?? '') : reject(e)));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' ? resolve(answer.split('\r\n')[0] ?? '') : reject(e),
+    );
     socket.setTimeout(10_000, () => socket.destroy(new Error('no answer')));
   });
 }
@@ -120,7 +139,12 @@ export function openFds(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
-export async function waitFor<T>(what: string, probe: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 10): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | Promise<T>,
+  timeoutMs = 15_000,
+  everyMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -129,4 +153,3 @@ export async function waitFor<T>(what: string, probe: () => T | Promise<T>, time
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
-

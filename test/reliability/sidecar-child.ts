@@ -7,8 +7,18 @@
  */
 import { startSidecar, type TestBed } from '../support/harness.ts';
 
-const args = JSON.parse(process.argv[2]!) as { dir: string; workspaceRoot: string; jupyterUrl: string; token: string; env: Record<string, string> };
-const bed = { dir: args.dir, workspaceRoot: args.workspaceRoot, jupyter: { url: args.jupyterUrl, token: args.token } } as TestBed;
+const args = JSON.parse(process.argv[2]!) as {
+  dir: string;
+  workspaceRoot: string;
+  jupyterUrl: string;
+  token: string;
+  env: Record<string, string>;
+};
+const bed = {
+  dir: args.dir,
+  workspaceRoot: args.workspaceRoot,
+  jupyter: { url: args.jupyterUrl, token: args.token },
+} as TestBed;
 const proxy = await startSidecar(bed, {}, {}, args.env);
 process.on('SIGUSR2', () => {
   (globalThis as { gc?: () => void }).gc?.();

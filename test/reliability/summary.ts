@@ -11,8 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { LINE_PATTERN, type ReliabilityCounts } from './reliability-counter.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const files = readdirSync(here).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(here, f));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
+const files = readdirSync(here)
+  .filter((f) => f.endsWith('.test.ts'))
+  .sort()
+  .map((f) => path.join(here, f));
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 
 const total: ReliabilityCounts = { refused: 0, survived: 0, lost: 0 };
 const seen = new Set<string>();
@@ -33,6 +38,8 @@ child.stdout.on('data', (chunk: Buffer) => {
 });
 
 child.on('close', (code) => {
-  console.log(`reliability: ${total.refused} bad inputs refused, ${total.survived} faults survived, ${total.lost} records lost (${seen.size} of ${files.length} files reported)`);
+  console.log(
+    `reliability: ${total.refused} bad inputs refused, ${total.survived} faults survived, ${total.lost} records lost (${seen.size} of ${files.length} files reported)`,
+  );
   process.exit(code || (total.lost > 0 ? 1 : 0));
 });

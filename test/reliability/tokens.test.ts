@@ -33,19 +33,28 @@ const issued: string[] = [];
 const fileIds: Record<string, string> = {};
 
 async function createKernel(chat: string, user: string): Promise<void> {
-  const res = await rawRequest(base, 'POST', '/api/kernels', { headers: { 'x-chat-id': chat, 'x-user-id': user, 'content-type': 'application/json' }, body: '{"name":"python3"}' });
+  const res = await rawRequest(base, 'POST', '/api/kernels', {
+    headers: { 'x-chat-id': chat, 'x-user-id': user, 'content-type': 'application/json' },
+    body: '{"name":"python3"}',
+  });
   assert.equal(res.status, 201, res.body.toString());
 }
 
 async function upload(chat: string, name: string, body: string): Promise<void> {
-  const res = await rawRequest(base, 'PUT', `/sidecar/v1/chats/${chat}/uploads/${name}`, { headers: { authorization: `Bearer ${await signToken(SECRET, { chat })}` }, body });
+  const res = await rawRequest(base, 'PUT', `/sidecar/v1/chats/${chat}/uploads/${name}`, {
+    headers: { authorization: `Bearer ${await signToken(SECRET, { chat })}` },
+    body,
+  });
   assert.equal(res.status, 201, res.body.toString());
 }
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gf-tokens-'));
   gateway = await startFakeGateway();
-  const options = resolveOptions({ 'gateway-url': gateway.url, 'workspace-root': path.join(dir, 'ws'), 'data-dir': path.join(dir, 'store') }, { FILES_API_SECRET: SECRET });
+  const options = resolveOptions(
+    { 'gateway-url': gateway.url, 'workspace-root': path.join(dir, 'ws'), 'data-dir': path.join(dir, 'store') },
+    { FILES_API_SECRET: SECRET },
+  );
   options.port = 0;
   const log = (...args: unknown[]) => logLines.push(args.map(String).join(' '));
   sidecar = await createSidecar(options, { logger: { info: log, warn: log, error: log } });
@@ -65,46 +74,111 @@ after(async () => {
 });
 
 /** Every files-API route of alice's chat. */
-const routes = () => [
-  ['GET', '/sidecar/v1/chats/alice-chat/files'],
-  ['GET', `/sidecar/v1/chats/alice-chat/files/${fileIds['alice-chat']}/content`],
-  ['GET', '/sidecar/v1/chats/alice-chat/archive.zip'],
-  ['GET', '/sidecar/v1/chats/alice-chat/events'],
-  ['PUT', '/sidecar/v1/chats/alice-chat/uploads/stolen.csv'],
-] as const;
+const routes = () =>
+  [
+    ['GET', '/sidecar/v1/chats/alice-chat/files'],
+    ['GET', `/sidecar/v1/chats/alice-chat/files/${fileIds['alice-chat']}/content`],
+    ['GET', '/sidecar/v1/chats/alice-chat/archive.zip'],
+    ['GET', '/sidecar/v1/chats/alice-chat/events'],
+    ['PUT', '/sidecar/v1/chats/alice-chat/uploads/stolen.csv'],
+  ] as const;
 
 function b64url(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
 async function badTokens(): Promise<Array<[string, string | null]>> {
-  const sign = (alg: string, claims: Record<string, unknown>, secret = key) => new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1h').sign(secret);
+  const sign = (alg: string, claims: Record<string, unknown>, secret = key) =>
+    new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime('1h').sign(secret);
   const good = await signToken(SECRET, { chat: 'alice-chat' });
   const [h, , s] = good.split('.');
   return [
     ['missing', null],
     ['empty', ''],
     ['not a JWT', 'not-a-token'],
-    ['expired', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(now() - 60).sign(key)],
-    ['not yet valid (nbf)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setNotBefore(now() + 3600).setExpirationTime('2h').sign(key)],
+    [
+      'expired',
+      await new SignJWT({ chat: 'alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime(now() - 60)
+        .sign(key),
+    ],
+    [
+      'not yet valid (nbf)',
+      await new SignJWT({ chat: 'alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setNotBefore(now() + 3600)
+        .setExpirationTime('2h')
+        .sign(key),
+    ],
     ['wrong signature', await signToken('another-secret-that-is-also-32-bytes-long!', { chat: 'alice-chat' })],
     ['tampered payload', `${h}.${b64url({ chat: 'alice-chat', sub: 'alice', exp: now() + 3600, admin: true })}.${s}`],
     ['signature cut off', `${h}.${good.split('.')[1]}.`],
     ['alg none', new UnsecuredJWT({ chat: 'alice-chat' }).setExpirationTime('1h').encode()],
-    ['alg none, uppercase', `${b64url({ alg: 'NONE', typ: 'JWT' })}.${b64url({ chat: 'alice-chat', exp: now() + 3600 })}.`],
-    ['HS512 with the same secret', await sign('HS512', { chat: 'alice-chat' }, new TextEncoder().encode(SECRET.repeat(2)))],
-    ['HS384 with the same secret', await sign('HS384', { chat: 'alice-chat' }, new TextEncoder().encode(SECRET.repeat(2)))],
+    [
+      'alg none, uppercase',
+      `${b64url({ alg: 'NONE', typ: 'JWT' })}.${b64url({ chat: 'alice-chat', exp: now() + 3600 })}.`,
+    ],
+    [
+      'HS512 with the same secret',
+      await sign('HS512', { chat: 'alice-chat' }, new TextEncoder().encode(SECRET.repeat(2))),
+    ],
+    [
+      'HS384 with the same secret',
+      await sign('HS384', { chat: 'alice-chat' }, new TextEncoder().encode(SECRET.repeat(2))),
+    ],
     ['RS256 header over an HMAC signature', `${b64url({ alg: 'RS256', typ: 'JWT' })}.${good.split('.')[1]}.${s}`],
     ['no chat and no sub', await signToken(SECRET, {})],
-    ['chat claim not a chat id', await new SignJWT({ chat: '../alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
-    ['chat claim a number', await new SignJWT({ chat: 42 }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
+    [
+      'chat claim not a chat id',
+      await new SignJWT({ chat: '../alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(key),
+    ],
+    [
+      'chat claim a number',
+      await new SignJWT({ chat: 42 }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key),
+    ],
     // Issue 16, item 9: a token must expire, may not be issued in the future, and may not live long.
-    ['no exp (never expires)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key)],
-    ['iat in the future', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(now() + 3600).setExpirationTime(now() + 7200).sign(key)],
-    ['iat a string', await new SignJWT({ chat: 'alice-chat', iat: 'yesterday' } as Record<string, unknown>).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(key)],
-    ['lives ten years (from iat)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().setExpirationTime('3650d').sign(key)],
-    ['lives ten years (no iat)', await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('3650d').sign(key)],
-    ['sub token without exp', await new SignJWT({}).setSubject('alice').setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key)],
+    [
+      'no exp (never expires)',
+      await new SignJWT({ chat: 'alice-chat' }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key),
+    ],
+    [
+      'iat in the future',
+      await new SignJWT({ chat: 'alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt(now() + 3600)
+        .setExpirationTime(now() + 7200)
+        .sign(key),
+    ],
+    [
+      'iat a string',
+      await new SignJWT({ chat: 'alice-chat', iat: 'yesterday' } as Record<string, unknown>)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('1h')
+        .sign(key),
+    ],
+    [
+      'lives ten years (from iat)',
+      await new SignJWT({ chat: 'alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime('3650d')
+        .sign(key),
+    ],
+    [
+      'lives ten years (no iat)',
+      await new SignJWT({ chat: 'alice-chat' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('3650d')
+        .sign(key),
+    ],
+    [
+      'sub token without exp',
+      await new SignJWT({}).setSubject('alice').setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(key),
+    ],
   ];
 }
 
@@ -114,10 +188,15 @@ describe('tokens that are not valid get 401 on every route', () => {
       for (const [name, token] of await badTokens()) {
         if (token !== null) issued.push(token);
         for (const [method, route] of routes()) {
-          const headers: Record<string, string> = via === 'header' && token !== null ? { authorization: `Bearer ${token}` } : {};
+          const headers: Record<string, string> =
+            via === 'header' && token !== null ? { authorization: `Bearer ${token}` } : {};
           const url = via === 'query' && token !== null ? `${route}?token=${encodeURIComponent(token)}` : route;
           const res = await rawRequest(base, method, url, { headers, body: method === 'PUT' ? 'stolen' : undefined });
-          assert.equal(res.status, 401, `${name} (${via}) ${method} ${route}: ${res.status} ${res.body.toString().slice(0, 200)}`);
+          assert.equal(
+            res.status,
+            401,
+            `${name} (${via}) ${method} ${route}: ${res.status} ${res.body.toString().slice(0, 200)}`,
+          );
           const body = res.json() as { error: { code: string; message: string } };
           assert.equal(body.error.code, 'ERR_UNAUTHORIZED');
           assert.match(res.headers['www-authenticate'] ?? '', /^Bearer/, `${name}: WWW-Authenticate`);
@@ -132,8 +211,15 @@ describe('tokens that are not valid get 401 on every route', () => {
   test('a header that is not "Bearer <token>" is refused, whatever the query says', async () => {
     const good = await signToken(SECRET, { chat: 'alice-chat' });
     issued.push(good);
-    for (const header of [`Basic ${Buffer.from('alice:pw').toString('base64')}`, `Bearer`, `Bearer ${good} extra`, `Token ${good}`]) {
-      const res = await rawRequest(base, 'GET', `/sidecar/v1/chats/alice-chat/files?token=${good}`, { headers: { authorization: header } });
+    for (const header of [
+      `Basic ${Buffer.from('alice:pw').toString('base64')}`,
+      `Bearer`,
+      `Bearer ${good} extra`,
+      `Token ${good}`,
+    ]) {
+      const res = await rawRequest(base, 'GET', `/sidecar/v1/chats/alice-chat/files?token=${good}`, {
+        headers: { authorization: header },
+      });
       assert.equal(res.status, 401, header);
       refused();
     }
@@ -143,7 +229,9 @@ describe('tokens that are not valid get 401 on every route', () => {
     const huge = 'a'.repeat(100_000);
     // Node answers 431 and closes at once. Whether the client reads that answer or gets a reset
     // first (it is still sending the rest of the header) is a race; Node 24 often resets.
-    const outcome = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', { headers: { authorization: `Bearer ${huge}` } }).then(
+    const outcome = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', {
+      headers: { authorization: `Bearer ${huge}` },
+    }).then(
       (res) => res.status,
       (error: NodeJS.ErrnoException) => error.code,
     );
@@ -161,34 +249,57 @@ describe('valid tokens for someone else get the same 404 as a chat that does not
       ['user token of bob', await signToken(SECRET, { sub: 'bob' })],
       ['user token of someone unknown', await signToken(SECRET, { sub: 'mallory' })],
     ];
-    const unknown = await rawRequest(base, 'GET', '/sidecar/v1/chats/no-such-chat/files', { headers: { authorization: `Bearer ${await signToken(SECRET, { chat: 'no-such-chat' })}` } });
+    const unknown = await rawRequest(base, 'GET', '/sidecar/v1/chats/no-such-chat/files', {
+      headers: { authorization: `Bearer ${await signToken(SECRET, { chat: 'no-such-chat' })}` },
+    });
     assert.equal(unknown.status, 404);
     for (const [name, token] of tokens) {
       issued.push(token);
       for (const [method, route] of routes()) {
-        const res = await rawRequest(base, method, route, { headers: { authorization: `Bearer ${token}` }, body: method === 'PUT' ? 'stolen' : undefined });
+        const res = await rawRequest(base, method, route, {
+          headers: { authorization: `Bearer ${token}` },
+          body: method === 'PUT' ? 'stolen' : undefined,
+        });
         assert.equal(res.status, 404, `${name} ${method} ${route}: ${res.body.toString().slice(0, 200)}`);
-        if (!route.endsWith('/content')) assert.deepEqual(res.json(), unknown.json(), 'nothing tells it apart from a chat that does not exist');
+        if (!route.endsWith('/content'))
+          assert.deepEqual(res.json(), unknown.json(), 'nothing tells it apart from a chat that does not exist');
         refused();
       }
       // Bob's record id, asked for under alice's chat with bob's token: still nothing.
-      const cross = await rawRequest(base, 'GET', `/sidecar/v1/chats/alice-chat/files/${fileIds['bob-chat']}/content`, { headers: { authorization: `Bearer ${token}` } });
+      const cross = await rawRequest(base, 'GET', `/sidecar/v1/chats/alice-chat/files/${fileIds['bob-chat']}/content`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(cross.status, 404);
       refused();
     }
     const alice = await signToken(SECRET, { sub: 'alice' });
-    const nobodys = await rawRequest(base, 'GET', '/sidecar/v1/chats/nobodys-chat/files', { headers: { authorization: `Bearer ${alice}` } });
+    const nobodys = await rawRequest(base, 'GET', '/sidecar/v1/chats/nobodys-chat/files', {
+      headers: { authorization: `Bearer ${alice}` },
+    });
     assert.equal(nobodys.status, 404, 'a user token does not open a chat without an owner');
     refused();
-    assert.deepEqual((await sidecar.store.listChat('alice-chat')).map((r) => r.path), ['a.csv'], 'no upload got through');
+    assert.deepEqual(
+      (await sidecar.store.listChat('alice-chat')).map((r) => r.path),
+      ['a.csv'],
+      'no upload got through',
+    );
   });
 
   test('the right tokens work (the refusals above are not just a broken API)', async () => {
     for (const token of [await signToken(SECRET, { chat: 'alice-chat' }), await signToken(SECRET, { sub: 'alice' })]) {
-      const res = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', { headers: { authorization: `Bearer ${token}` } });
+      const res = await rawRequest(base, 'GET', '/sidecar/v1/chats/alice-chat/files', {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(res.status, 200);
-      assert.deepEqual((res.json() as FileListResponse).files.map((f) => f.path), ['a.csv']);
-      const content = await rawRequest(base, 'GET', `/sidecar/v1/chats/alice-chat/files/${fileIds['alice-chat']}/content?token=${token}`);
+      assert.deepEqual(
+        (res.json() as FileListResponse).files.map((f) => f.path),
+        ['a.csv'],
+      );
+      const content = await rawRequest(
+        base,
+        'GET',
+        `/sidecar/v1/chats/alice-chat/files/${fileIds['alice-chat']}/content?token=${token}`,
+      );
       assert.equal(content.body.toString(), 'alice,data\n');
     }
   });

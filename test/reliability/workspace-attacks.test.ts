@@ -50,7 +50,11 @@ async function listFiles(chat: string): Promise<FileListResponse> {
 }
 
 async function upload(chat: string, rel: string, body: string): Promise<number> {
-  const res = await fetch(`${base}sidecar/v1/chats/${chat}/uploads/${rel}`, { method: 'PUT', headers: await auth(chat), body });
+  const res = await fetch(`${base}sidecar/v1/chats/${chat}/uploads/${rel}`, {
+    method: 'PUT',
+    headers: await auth(chat),
+    body,
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -64,7 +68,10 @@ async function openKernel(chat: string): Promise<RawKernelClient> {
   const res = await fetch(`${base}chats/${chat}/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   assert.equal(res.status, 201);
   const { id } = (await res.json()) as { id: string };
-  return RawKernelClient.connect(`${base.replace(/^http/, 'ws')}chats/${chat}/api/kernels/${id}/channels?token=${bed.jupyter.token}`, 'legacy');
+  return RawKernelClient.connect(
+    `${base.replace(/^http/, 'ws')}chats/${chat}/api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+    'legacy',
+  );
 }
 
 async function run(client: RawKernelClient, code: string): Promise<string> {
@@ -82,7 +89,10 @@ async function assertNothingFromOutside(chat: string): Promise<number> {
       const res = await fetch(new URL(version.downloadUrl, base), { headers: await auth(chat) });
       const text = await res.text();
       assert.ok(!text.includes(MARKER), `${file.path} v${version.version} holds the victim's secret`);
-      assert.ok(!text.includes('"records"') && !text.includes('"chatId":"victim"'), `${file.path} holds the sidecar's records`);
+      assert.ok(
+        !text.includes('"records"') && !text.includes('"chatId":"victim"'),
+        `${file.path} holds the sidecar's records`,
+      );
       checked++;
     }
     assert.ok(!/^(sub|swap)\/(records|blobs|kernels)/.test(file.path), `${file.path} is the sidecar's data`);
@@ -95,7 +105,10 @@ async function assertNothingWrittenOutside(): Promise<void> {
   const victim = await listTree(path.join(bed.workspaceRoot, 'victim'));
   assert.deepEqual(victim, ['secret/', `secret/s.csv (${MARKER.length + 1})`]);
   const data = await listTree(dataDir);
-  assert.ok(!data.some((p) => /up-\d+|own|w\d+\.csv/.test(p)), `written into the data folder: ${data.filter((p) => /up-|own|w\d/.test(p)).join(', ')}`);
+  assert.ok(
+    !data.some((p) => /up-\d+|own|w\d+\.csv/.test(p)),
+    `written into the data folder: ${data.filter((p) => /up-|own|w\d/.test(p)).join(', ')}`,
+  );
 }
 
 before(async () => {
@@ -104,7 +117,22 @@ before(async () => {
   const port = await freePort();
   sidecar = spawn(
     process.execPath,
-    ['--import', 'tsx', mainTs, '--gateway-url', bed.jupyter.url, '--port', String(port), '--workspace-root', bed.workspaceRoot, '--data-dir', dataDir, '--no-demo', '--record-wait-ms', '5000'],
+    [
+      '--import',
+      'tsx',
+      mainTs,
+      '--gateway-url',
+      bed.jupyter.url,
+      '--port',
+      String(port),
+      '--workspace-root',
+      bed.workspaceRoot,
+      '--data-dir',
+      dataDir,
+      '--no-demo',
+      '--record-wait-ms',
+      '5000',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FILES_API_SECRET: SECRET } },
   );
   sidecar.stderr!.on('data', (d: Buffer) => (sidecarLog += d.toString()));
@@ -156,7 +184,11 @@ def flip():
 flipper = threading.Thread(target=flip, daemon=True)
 flipper.start()`,
       );
-      await waitFor('the flipper running', async () => Number(await run(client, "print(flags['flips'])")) > 200, 20_000);
+      await waitFor(
+        'the flipper running',
+        async () => Number(await run(client, "print(flags['flips'])")) > 200,
+        20_000,
+      );
       const statuses: number[] = [];
       // At least 25 rounds, and on until the folder has flipped 500 times under them (a loaded
       // machine flips slower): the attack is judged by how much of it ran, not by how long.
@@ -170,7 +202,11 @@ flipper.start()`,
       }
       const flips = Number(await run(client, "flags['stop'] = True\nflipper.join()\nprint(flags['flips'])"));
       assert.ok(flips > 500, `the folder flipped ${flips} times`);
-      for (const status of statuses) assert.ok(status === 201 || status === 400 || status === 409, `upload answered ${status}: ${sidecarLog.slice(-3000)}`);
+      for (const status of statuses)
+        assert.ok(
+          status === 201 || status === 400 || status === 409,
+          `upload answered ${status}: ${sidecarLog.slice(-3000)}`,
+        );
       refused(statuses.filter((s) => s !== 201).length);
 
       const checked = await assertNothingFromOutside('attacker');
@@ -203,7 +239,11 @@ def swap():
 swapper = threading.Thread(target=swap, daemon=True)
 swapper.start()`,
       );
-      await waitFor('the swapper running', async () => Number(await run(client, "print(flags['swaps'])")) > 200, 20_000);
+      await waitFor(
+        'the swapper running',
+        async () => Number(await run(client, "print(flags['swaps'])")) > 200,
+        20_000,
+      );
       for (let i = 0; i < 20; i++) {
         await run(client, `open('/mnt/data/r${i}.csv', 'w').write('r${i}')`);
         // Other chats' lists and uploads keep answering while it runs.
@@ -229,7 +269,10 @@ swapper.start()`,
     const client = await openKernel('linker');
     try {
       const victimFile = path.join(bed.workspaceRoot, 'victim', 'secret', 's.csv');
-      await run(client, `import os\nos.link(${JSON.stringify(victimFile)}, '/mnt/data/stolen.csv')\nopen('/mnt/data/own.csv', 'w').write('own')`);
+      await run(
+        client,
+        `import os\nos.link(${JSON.stringify(victimFile)}, '/mnt/data/stolen.csv')\nopen('/mnt/data/own.csv', 'w').write('own')`,
+      );
       const files = (await listFiles('linker')).files.map((f) => f.path);
       assert.deepEqual(files, ['own.csv']);
       await assertNothingFromOutside('linker');

@@ -16,7 +16,13 @@ import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { legacyCodec, packLegacyBinary } from '../../proxy/wire/wire-legacy.ts';
 import { packV1, V1_PROTOCOL, v1Codec } from '../../proxy/wire/wire-v1.ts';
-import { answerFakeKernel, encodeKernelMessage, relayChannels, startFakeGateway, type FakeGateway } from '../support/fake-gateway.ts';
+import {
+  answerFakeKernel,
+  encodeKernelMessage,
+  relayChannels,
+  startFakeGateway,
+  type FakeGateway,
+} from '../support/fake-gateway.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter } from './reliability-counter.ts';
@@ -73,14 +79,19 @@ const u64 = (n: number) => {
   b.writeBigUInt64LE(BigInt(n));
   return b;
 };
-const u32 = (...ns: number[]) => Buffer.concat(ns.map((n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])));
+const u32 = (...ns: number[]) =>
+  Buffer.concat(ns.map((n) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255])));
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 /** A WebSocket frame header announcing `length` bytes (2^40 here: far over any limit). */
 function hugeFrameHeader(masked: boolean): Buffer {
   const length = Buffer.alloc(8);
   length.writeBigUInt64BE(2n ** 40n);
-  return Buffer.concat([Buffer.from([0x82, masked ? 0xff : 0x7f]), length, masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0)]);
+  return Buffer.concat([
+    Buffer.from([0x82, masked ? 0xff : 0x7f]),
+    length,
+    masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0),
+  ]);
 }
 
 function truncatedFrame(): Buffer {
@@ -103,7 +114,10 @@ const LEGACY_GARBAGE: Garbage[] = [
   { name: 'JSON null', data: 'null' },
   { name: 'empty text', data: '' },
   { name: 'header not an object', data: '{"header": "nope", "channel": 5, "content": []}' },
-  { name: 'execute_request with content a string', data: JSON.stringify({ ...execute('x'), content: 'not an object' }) },
+  {
+    name: 'execute_request with content a string',
+    data: JSON.stringify({ ...execute('x'), content: 'not an object' }),
+  },
   { name: 'execute_request with code a number', data: JSON.stringify(execute(12345)) },
   { name: 'execute_request with code an object', data: JSON.stringify(execute({ '/mnt/data': ['/mnt/data'] })) },
   { name: 'deeply nested JSON', data: `${'['.repeat(5000)}${']'.repeat(5000)}` },
@@ -114,9 +128,16 @@ const LEGACY_GARBAGE: Garbage[] = [
   { name: 'binary claiming 2^31-1 parts', data: Buffer.concat([u32(0x7fffffff, 8), Buffer.alloc(8)]), binary: true },
   { name: 'binary with offsets out of range', data: Buffer.concat([u32(2, 12, 100000), json({})]), binary: true },
   { name: 'binary with offsets backwards', data: Buffer.concat([u32(2, 20, 12), json({ a: 1 })]), binary: true },
-  { name: 'binary whose JSON part is not JSON', data: packLegacyBinary(Buffer.from('{{{'), [Buffer.from('buf')]), binary: true },
+  {
+    name: 'binary whose JSON part is not JSON',
+    data: packLegacyBinary(Buffer.from('{{{'), [Buffer.from('buf')]),
+    binary: true,
+  },
   { name: 'random binary', data: Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 7919) & 255)), binary: true },
-  { name: 'oversized for Jupyter (11 MB text)', data: JSON.stringify({ ...execute('x'), content: { code: 'x'.repeat(11 * 1024 * 1024) } }) },
+  {
+    name: 'oversized for Jupyter (11 MB text)',
+    data: JSON.stringify({ ...execute('x'), content: { code: 'x'.repeat(11 * 1024 * 1024) } }),
+  },
   { name: 'frame header announcing 2^40 bytes', raw: hugeFrameHeader(true) },
   { name: 'truncated frame, then the socket ends', raw: truncatedFrame(), endAfter: true },
 ];
@@ -128,12 +149,48 @@ const V1_GARBAGE: Garbage[] = [
   { name: 'shorter than its offset count', data: Buffer.from([1, 2, 3]), binary: true },
   { name: 'offset count 2^53', data: Buffer.concat([u64(2 ** 53), Buffer.alloc(16)]), binary: true },
   { name: 'offset count too small', data: Buffer.concat([u64(2), u64(24), u64(24)]), binary: true },
-  { name: 'offsets out of range', data: Buffer.concat([u64(6), u64(56), u64(57), u64(58), u64(59), u64(60), u64(999999)]), binary: true },
-  { name: 'header not JSON', data: packV1([Buffer.from('shell'), Buffer.from('{{'), json({}), json({}), json({})]), binary: true },
-  { name: 'content not JSON', data: packV1([Buffer.from('shell'), json({ msg_type: 'execute_request', msg_id: 'm' }), json({}), json({}), Buffer.from('}{')]), binary: true },
-  { name: 'content an array', data: packV1([Buffer.from('shell'), json({ msg_type: 'execute_request', msg_id: 'm2' }), json({}), json({}), json([1])]), binary: true },
-  { name: 'unknown channel', data: packV1([Buffer.from('\u0000\u00ff'), json({ msg_type: 'x' }), json({}), json({}), json({})]), binary: true },
-  { name: 'random binary', data: Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 104729) & 255)), binary: true },
+  {
+    name: 'offsets out of range',
+    data: Buffer.concat([u64(6), u64(56), u64(57), u64(58), u64(59), u64(60), u64(999999)]),
+    binary: true,
+  },
+  {
+    name: 'header not JSON',
+    data: packV1([Buffer.from('shell'), Buffer.from('{{'), json({}), json({}), json({})]),
+    binary: true,
+  },
+  {
+    name: 'content not JSON',
+    data: packV1([
+      Buffer.from('shell'),
+      json({ msg_type: 'execute_request', msg_id: 'm' }),
+      json({}),
+      json({}),
+      Buffer.from('}{'),
+    ]),
+    binary: true,
+  },
+  {
+    name: 'content an array',
+    data: packV1([
+      Buffer.from('shell'),
+      json({ msg_type: 'execute_request', msg_id: 'm2' }),
+      json({}),
+      json({}),
+      json([1]),
+    ]),
+    binary: true,
+  },
+  {
+    name: 'unknown channel',
+    data: packV1([Buffer.from('\u0000\u00ff'), json({ msg_type: 'x' }), json({}), json({}), json({})]),
+    binary: true,
+  },
+  {
+    name: 'random binary',
+    data: Buffer.from(Array.from({ length: 1024 }, (_, i) => (i * 104729) & 255)),
+    binary: true,
+  },
   { name: 'frame header announcing 2^40 bytes', raw: hugeFrameHeader(true) },
   { name: 'truncated frame, then the socket ends', raw: truncatedFrame(), endAfter: true },
 ];
@@ -179,7 +236,10 @@ interface Outcome {
 }
 
 async function connect(format: Format): Promise<{ ws: WebSocket; outcome: Outcome; closed: Promise<void> }> {
-  const ws = new WebSocket(`${proxy.url.replace(/^http/, 'ws')}chats/frames/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, format === 'v1' ? [V1_PROTOCOL] : []);
+  const ws = new WebSocket(
+    `${proxy.url.replace(/^http/, 'ws')}chats/frames/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+    format === 'v1' ? [V1_PROTOCOL] : [],
+  );
   const outcome: Outcome = { closed: null, alive: false, received: [] };
   ws.on('message', (data: Buffer, binary) => outcome.received.push({ data: Buffer.from(data), binary }));
   ws.on('error', () => {});
@@ -201,7 +261,11 @@ async function settle(ws: WebSocket, format: Format, outcome: Outcome, closed: P
     if (ws.readyState === ws.OPEN) ws.send(frame.data, { binary: frame.binary });
     await Promise.race([
       closed,
-      waitFor('kernel_info_reply', () => outcome.received.some((m) => m.data.includes(Buffer.from(msgId))), 10_000).then(() => (outcome.alive = true)),
+      waitFor(
+        'kernel_info_reply',
+        () => outcome.received.some((m) => m.data.includes(Buffer.from(msgId))),
+        10_000,
+      ).then(() => (outcome.alive = true)),
     ]);
   }
   if (!outcome.closed) {
@@ -220,7 +284,10 @@ async function assertSidecarLives(): Promise<void> {
 }
 
 async function assertRealExecutionWorks(format: Format): Promise<void> {
-  const client = await RawKernelClient.connect(`${proxy.url.replace(/^http/, 'ws')}chats/frames/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, format);
+  const client = await RawKernelClient.connect(
+    `${proxy.url.replace(/^http/, 'ws')}chats/frames/api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+    format,
+  );
   const run = await client.execute('print(6 * 7)');
   assert.equal(run.stream, '42\n');
   await client.close();
@@ -236,7 +303,9 @@ for (const format of ['legacy', 'v1'] as const) {
         sendGarbage(ws, garbage);
         await settle(ws, format, outcome, closed);
         const payload = garbage.data === undefined ? null : Buffer.from(garbage.data);
-        const passedOn = payload !== null && upstreamFrames.some((f) => f.data.equals(payload) && f.binary === (garbage.binary ?? false));
+        const passedOn =
+          payload !== null &&
+          upstreamFrames.some((f) => f.data.equals(payload) && f.binary === (garbage.binary ?? false));
         if (garbage.raw || garbage.name === 'invalid UTF-8 text' || refusedFromClient(format, garbage)) {
           // Not a valid WebSocket message (the sidecar's socket refuses it), or a framed kernel
           // message it cannot read (which can keep Jupyter Server busy forever): closed, not passed on.
@@ -247,7 +316,10 @@ for (const format of ['legacy', 'v1'] as const) {
           refused();
         } else {
           assert.ok(passedOn, 'the frame reached the gateway byte for byte');
-          assert.ok(outcome.alive || (outcome.closed && CLEAN_CLOSE.has(outcome.closed.code)), `alive or closed cleanly (${JSON.stringify(outcome.closed)})`);
+          assert.ok(
+            outcome.alive || (outcome.closed && CLEAN_CLOSE.has(outcome.closed.code)),
+            `alive or closed cleanly (${JSON.stringify(outcome.closed)})`,
+          );
           refused();
         }
         await assertSidecarLives();
@@ -260,8 +332,28 @@ for (const format of ['legacy', 'v1'] as const) {
     const fromGateway: Garbage[] = [
       ...(format === 'legacy' ? LEGACY_GARBAGE : V1_GARBAGE).filter((g) => !g.raw && !g.name.includes('oversized')),
       { name: 'frame header announcing 2^40 bytes', raw: hugeFrameHeader(false) },
-      { name: 'a status message for no execution', data: encodeKernelMessage(format === 'v1' ? V1_PROTOCOL : '', 'iopub', 'status', { execution_state: 'dead' }, {}).data, binary: format === 'v1' },
-      { name: 'a stream whose text is a number', data: encodeKernelMessage(format === 'v1' ? V1_PROTOCOL : '', 'iopub', 'stream', { name: 'stdout', text: 42 }, {}).data, binary: format === 'v1' },
+      {
+        name: 'a status message for no execution',
+        data: encodeKernelMessage(
+          format === 'v1' ? V1_PROTOCOL : '',
+          'iopub',
+          'status',
+          { execution_state: 'dead' },
+          {},
+        ).data,
+        binary: format === 'v1',
+      },
+      {
+        name: 'a stream whose text is a number',
+        data: encodeKernelMessage(
+          format === 'v1' ? V1_PROTOCOL : '',
+          'iopub',
+          'stream',
+          { name: 'stdout', text: 42 },
+          {},
+        ).data,
+        binary: format === 'v1',
+      },
     ];
     for (const garbage of fromGateway) {
       test(garbage.name, async () => {
@@ -269,11 +361,20 @@ for (const format of ['legacy', 'v1'] as const) {
         try {
           const { ws, outcome, closed } = await connect(format);
           const payload = garbage.data === undefined ? null : Buffer.from(garbage.data);
-          await waitFor('the garbage or a close', () => outcome.closed || (payload && outcome.received.some((f) => f.data.equals(payload))), 10_000);
+          await waitFor(
+            'the garbage or a close',
+            () => outcome.closed || (payload && outcome.received.some((f) => f.data.equals(payload))),
+            10_000,
+          );
           await settle(ws, format, outcome, closed);
-          const passedOn = payload !== null && outcome.received.some((f) => f.data.equals(payload) && f.binary === (garbage.binary ?? false));
+          const passedOn =
+            payload !== null &&
+            outcome.received.some((f) => f.data.equals(payload) && f.binary === (garbage.binary ?? false));
           if (garbage.raw || garbage.name === 'invalid UTF-8 text') {
-            assert.ok(outcome.closed && CLEAN_CLOSE.has(outcome.closed.code), `closed cleanly (${JSON.stringify(outcome.closed)})`);
+            assert.ok(
+              outcome.closed && CLEAN_CLOSE.has(outcome.closed.code),
+              `closed cleanly (${JSON.stringify(outcome.closed)})`,
+            );
             refused();
           } else {
             assert.ok(passedOn, 'the frame reached the client byte for byte');

@@ -22,7 +22,8 @@ test('topLevelFields finds each value span of any well-formed object; malformed 
     const spans = topLevelFields(buf);
     const parsed = JSON.parse(text) as Record<string, unknown>;
     assert.deepEqual([...spans.keys()].sort(), Object.keys(parsed).sort(), text);
-    for (const [key, span] of spans) assert.deepEqual(JSON.parse(buf.toString('utf8', span.start, span.end)), parsed[key], `${text}: ${key}`);
+    for (const [key, span] of spans)
+      assert.deepEqual(JSON.parse(buf.toString('utf8', span.start, span.end)), parsed[key], `${text}: ${key}`);
   }
   for (const bad of ['', '[]', '{', '{"a"}', '{"a":}', '{"a":1,}', '{"a":"x}', '{"a":1} x', '"str"']) {
     assert.throws(() => topLevelFields(Buffer.from(bad)), { code: 'ERR_JSON_FIELDS' }, bad);
@@ -40,7 +41,9 @@ test('spliceFields replaces values and keeps every other byte', () => {
 });
 
 function v1Execute(content: Buffer): Buffer {
-  const header = Buffer.from(JSON.stringify({ msg_id: 'm1', msg_type: 'execute_request', session: 's', username: '', date: '', version: '5.3' }));
+  const header = Buffer.from(
+    JSON.stringify({ msg_id: 'm1', msg_type: 'execute_request', session: 's', username: '', date: '', version: '5.3' }),
+  );
   return packV1([Buffer.from('shell'), header, Buffer.from('{}'), Buffer.from('{}'), content]);
 }
 
@@ -51,9 +54,15 @@ test('a large execute_request has only code and user_expressions rewritten, ever
   );
   const frame = v1Codec.decode(v1Execute(content), true);
   assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: true });
-  const out = v1Codec.decode(frame.encode().data as Buffer, true).rawContent()!.toString();
+  const out = v1Codec
+    .decode(frame.encode().data as Buffer, true)
+    .rawContent()!
+    .toString();
   assert.ok(out.startsWith(`{"code":"open('/srv/ws/chatA/a.csv','w')  # xxx`), out.slice(0, 60));
-  assert.ok(out.endsWith(`","silent":true, "store_history":false,"user_expressions":{"p":"'/srv/ws/chatA'"},"unknown":1.50}`), out.slice(-120));
+  assert.ok(
+    out.endsWith(`","silent":true, "store_history":false,"user_expressions":{"p":"'/srv/ws/chatA'"},"unknown":1.50}`),
+    out.slice(-120),
+  );
 
   const untouched = Buffer.from(`{"code":"print(1)  # ${filler}","silent":false}`);
   const original = v1Execute(untouched);
@@ -70,13 +79,31 @@ test('a small execute_request takes the generic path, with the same answers', ()
 
 test('rewriting windows of a JSON string gives what rewriting the whole decoded string gives', () => {
   const atoms = [
-    '/mnt/data', '/mnt/data/', "'/mnt/data/x.csv'", '/tmp/mnt/data', '/mnt/database', 'mnt', '\n', '"', '\\', 'é', '😀', '日本',
-    '\u001b[0;32m/mnt/data', ' ', 'x'.repeat(WINDOW_CONTEXT - 3), 'y'.repeat(WINDOW_CONTEXT + 5), '\t/mnt/data\t',
+    '/mnt/data',
+    '/mnt/data/',
+    "'/mnt/data/x.csv'",
+    '/tmp/mnt/data',
+    '/mnt/database',
+    'mnt',
+    '\n',
+    '"',
+    '\\',
+    'é',
+    '😀',
+    '日本',
+    '\u001b[0;32m/mnt/data',
+    ' ',
+    'x'.repeat(WINDOW_CONTEXT - 3),
+    'y'.repeat(WINDOW_CONTEXT + 5),
+    '\t/mnt/data\t',
   ];
   let seed = 7;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 400; round++) {
-    const text = Array.from({ length: 1 + Math.floor(random() * 12) }, () => atoms[Math.floor(random() * atoms.length)]).join('');
+    const text = Array.from(
+      { length: 1 + Math.floor(random() * 12) },
+      () => atoms[Math.floor(random() * atoms.length)],
+    ).join('');
     // Clients may escape "/" (and anything else): both spellings.
     for (const json of [JSON.stringify(text), JSON.stringify(text).replace(/\//g, '\\/')]) {
       const pieces = rewriteJsonStringWindows(Buffer.from(json), 'mnt', (t) => rewriter.codeIn(t));
@@ -91,9 +118,16 @@ test('rewriting windows of a JSON string gives what rewriting the whole decoded 
 test('a large execute_input echo is rewritten back to /mnt/data in windows, every other byte kept', () => {
   const out = new PathRewriter(['/srv/ws/chatA', '/srv/ws/chatA-real']);
   const filler = 'z'.repeat(LARGE_CONTENT_BYTES);
-  const content = Buffer.from(`{"code":"open('/srv/ws/chatA/a.csv')  # ${filler} /srv/ws/chatA-real/b /srv/ws/chatAB","execution_count":3}`);
-  const header = Buffer.from(JSON.stringify({ msg_id: 'o1', msg_type: 'execute_input', session: 's', username: '', date: '', version: '5.3' }));
-  const frame = v1Codec.decode(packV1([Buffer.from('iopub'), header, Buffer.from('{}'), Buffer.from('{}'), content]), true);
+  const content = Buffer.from(
+    `{"code":"open('/srv/ws/chatA/a.csv')  # ${filler} /srv/ws/chatA-real/b /srv/ws/chatAB","execution_count":3}`,
+  );
+  const header = Buffer.from(
+    JSON.stringify({ msg_id: 'o1', msg_type: 'execute_input', session: 's', username: '', date: '', version: '5.3' }),
+  );
+  const frame = v1Codec.decode(
+    packV1([Buffer.from('iopub'), header, Buffer.from('{}'), Buffer.from('{}'), content]),
+    true,
+  );
   assert.equal(rewriteOutgoing(frame, out), true);
   const code = v1Codec.decode(frame.encode().data as Buffer, true).content()?.code as string;
   assert.ok(code.startsWith("open('/mnt/data/a.csv')  # zzz"));

@@ -48,5 +48,9 @@ test('mayAppearInJson: a byte search, trusted only for plain ASCII paths', () =>
   assert.equal(rewriter.mayAppearInJson(Buffer.from('{"data":{"text/plain":"/srv/ws/chatA/x"}}')), true);
   assert.equal(rewriter.mayAppearInJson(Buffer.from('{"data":{"image/png":"iVBORw0KGgo"}}')), false);
   const unicode = new PathRewriter(['/srv/wörk/chatA']);
-  assert.equal(unicode.mayAppearInJson(Buffer.from('{"x":"/srv/w\\u00f6rk/chatA"}')), true, 'JSON may escape it: always maybe');
+  assert.equal(
+    unicode.mayAppearInJson(Buffer.from('{"x":"/srv/w\\u00f6rk/chatA"}')),
+    true,
+    'JSON may escape it: always maybe',
+  );
 });

@@ -8,7 +8,12 @@ import { StreamSplicer } from '../../proxy/rewrite/stream-splicer.ts';
 const rewriter = new PathRewriter(['/work/ws/chatA']);
 
 function stream(text: string, parent = 'p1', name = 'stdout'): KernelFrame {
-  const msg = { header: { msg_id: Math.random().toString(36), msg_type: 'stream' }, parent_header: { msg_id: parent }, content: { name, text }, channel: 'iopub' };
+  const msg = {
+    header: { msg_id: Math.random().toString(36), msg_type: 'stream' },
+    parent_header: { msg_id: parent },
+    content: { name, text },
+    channel: 'iopub',
+  };
   return legacyCodec.decode(Buffer.from(JSON.stringify(msg)), false);
 }
 const textOf = (frame: KernelFrame) => JSON.parse(frame.encode().data as string).content.text as string;

@@ -130,8 +130,14 @@ test('options: workspaces are watched by default, audited every 10 minutes; both
   const defaults = resolveOptions(parseFlags(['--gateway-url', 'http://h']), {});
   assert.equal(defaults.watchWorkspaces, true);
   assert.equal(defaults.workspaceAuditMs, 600_000);
-  const set = resolveOptions(parseFlags(['--gateway-url', 'http://h', '--no-watch-workspaces', '--workspace-audit-min', '0.5']), {});
+  const set = resolveOptions(
+    parseFlags(['--gateway-url', 'http://h', '--no-watch-workspaces', '--workspace-audit-min', '0.5']),
+    {},
+  );
   assert.equal(set.watchWorkspaces, false);
   assert.equal(set.workspaceAuditMs, 30_000);
-  assert.equal(resolveOptions(parseFlags(['--gateway-url', 'http://h']), { WATCH_WORKSPACES: 'off' }).watchWorkspaces, false);
+  assert.equal(
+    resolveOptions(parseFlags(['--gateway-url', 'http://h']), { WATCH_WORKSPACES: 'off' }).watchWorkspaces,
+    false,
+  );
 });

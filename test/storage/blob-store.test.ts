@@ -47,9 +47,11 @@ describe('blob store', () => {
 
   it('on ENOSPC removes the temp file and throws ERR_BLOB_NO_SPACE', async () => {
     const blobs = new BlobStore(path.join(base, 'c'), { fs: fakeDisk(100_000).fs });
-    const big = Readable.from((function* () {
-      for (let i = 0; i < 10; i++) yield Buffer.alloc(64 * 1024, i);
-    })());
+    const big = Readable.from(
+      (function* () {
+        for (let i = 0; i < 10; i++) yield Buffer.alloc(64 * 1024, i);
+      })(),
+    );
     await assert.rejects(blobs.putStream(big), (error: Error & { code?: string }) => {
       assert.equal(error.code, 'ERR_BLOB_NO_SPACE');
       assert.match(error.message, /No space left/);

@@ -24,7 +24,9 @@ describe('crash safety', () => {
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_code, signal) => resolve(signal)),
+    );
     // Kill once enough batches were recorded, at a moment that is not lined up with anything.
     await new Promise<void>((resolve, reject) => {
       let lines = 0;

@@ -29,7 +29,10 @@ describe('LowdbRecordStore on disk', () => {
     await first.claimOwner('chat-a', 'bob');
     await Promise.all([1, 2, 3].map((n) => first.append('chat-b', [fakeRecord('chat-b', 10 + n)])));
     await first.close();
-    assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), ['chat-a.json', 'chat-b.json']);
+    assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), [
+      'chat-a.json',
+      'chat-b.json',
+    ]);
     const onDisk = JSON.parse(await readFile(path.join(dataDir, 'records', 'chat-b.json'), 'utf8'));
     assert.equal(onDisk.records.length, 3, 'concurrent appends to one chat are all kept');
 
@@ -44,7 +47,10 @@ describe('LowdbRecordStore on disk', () => {
     const writer = new LowdbRecordStore(dataDir);
     await Promise.all(
       Array.from({ length: 200 }, (_, c) =>
-        writer.append(`chat${c}`, Array.from({ length: 100 }, (_, n) => fakeRecord(`chat${c}`, n))),
+        writer.append(
+          `chat${c}`,
+          Array.from({ length: 100 }, (_, n) => fakeRecord(`chat${c}`, n)),
+        ),
       ),
     );
     const reader = new LowdbRecordStore(dataDir);

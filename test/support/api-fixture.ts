@@ -22,14 +22,20 @@ export interface ApiFixture extends Fixture {
 
 /** The files API on a real server on a free port, over real files in a temp folder. */
 export async function startApi(
-  options: Partial<Pick<FilesApiDeps, 'auth' | 'corsOrigins' | 'uploadLimitBytes' | 'sseHeartbeatMs' | 'gatewayHealth'>> & {
+  options: Partial<
+    Pick<FilesApiDeps, 'auth' | 'corsOrigins' | 'uploadLimitBytes' | 'sseHeartbeatMs' | 'gatewayHealth'>
+  > & {
     policy?: TrackingPolicyOptions;
     previewLimits?: Partial<PreviewLimits>;
   } = {},
 ): Promise<ApiFixture> {
   const fx = await createFixture({ policy: options.policy });
   const app = express();
-  const previews = new PreviewService({ blobs: fx.blobs, cacheDir: path.join(fx.dataDir, 'previews'), limits: options.previewLimits });
+  const previews = new PreviewService({
+    blobs: fx.blobs,
+    cacheDir: path.join(fx.dataDir, 'previews'),
+    limits: options.previewLimits,
+  });
   app.use(API_PREFIX, createFilesApi({ ...fx, ...options, previews }));
   const server = http.createServer(app);
   server.listen(0, '127.0.0.1');

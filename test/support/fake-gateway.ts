@@ -95,7 +95,12 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
-      gateway.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
+      gateway.requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
       await delay();
       if (res.destroyed) return;
       if (upstream) return forward(upstream, req, body, res);
@@ -119,7 +124,12 @@ export async function startFakeGateway(options: FakeGatewayOptions = {}): Promis
       sockets.add(ws);
       ws.once('close', () => sockets.delete(ws));
       ws.on('error', () => {});
-      const info: ChannelsInfo = { kernelId: match[1]!, protocol: ws.protocol, url: req.url ?? '', headers: req.headers };
+      const info: ChannelsInfo = {
+        kernelId: match[1]!,
+        protocol: ws.protocol,
+        url: req.url ?? '',
+        headers: req.headers,
+      };
       if (gateway.onChannels) gateway.onChannels(ws, info);
       else if (upstream) relayChannels(ws, upstream, info);
       else answerFakeKernel(ws, info);
@@ -150,17 +160,39 @@ function answerFakeRest(req: IncomingMessage, _body: Buffer, res: ServerResponse
   if (req.method === 'POST' && pathname === '/api/kernels') {
     const id = randomUUID();
     kernels.add(id);
-    return json(res, 201, { id, name: 'python3', last_activity: new Date().toISOString(), execution_state: 'starting', connections: 0 });
+    return json(res, 201, {
+      id,
+      name: 'python3',
+      last_activity: new Date().toISOString(),
+      execution_state: 'starting',
+      connections: 0,
+    });
   }
-  if (req.method === 'GET' && pathname === '/api/kernels') return json(res, 200, [...kernels].map((id) => ({ id, name: 'python3' })));
-  if (kernel && req.method === 'GET') return kernels.has(kernel[1]!) ? json(res, 200, { id: kernel[1], name: 'python3' }) : json(res, 404, { message: 'no such kernel' });
-  if (kernel && req.method === 'DELETE') return kernels.delete(kernel[1]!) ? json(res, 204, null) : json(res, 404, { message: 'no such kernel' });
+  if (req.method === 'GET' && pathname === '/api/kernels')
+    return json(
+      res,
+      200,
+      [...kernels].map((id) => ({ id, name: 'python3' })),
+    );
+  if (kernel && req.method === 'GET')
+    return kernels.has(kernel[1]!)
+      ? json(res, 200, { id: kernel[1], name: 'python3' })
+      : json(res, 404, { message: 'no such kernel' });
+  if (kernel && req.method === 'DELETE')
+    return kernels.delete(kernel[1]!) ? json(res, 204, null) : json(res, 404, { message: 'no such kernel' });
   json(res, 404, { message: 'not found' });
 }
 
 function forward(upstream: URL, req: IncomingMessage, body: Buffer, res: ServerResponse): void {
   const out = http.request(
-    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host }, agent: false },
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: upstream.host },
+      agent: false,
+    },
     (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
@@ -199,7 +231,11 @@ export function decodeClientFrame(data: Buffer, binary: boolean, protocol: strin
   try {
     if (protocol === V1_PROTOCOL) {
       const parts = unpackV1(data);
-      return { channel: parts[0]!.toString(), header: JSON.parse(parts[1]!.toString()), content: JSON.parse(parts[4]!.toString()) };
+      return {
+        channel: parts[0]!.toString(),
+        header: JSON.parse(parts[1]!.toString()),
+        content: JSON.parse(parts[4]!.toString()),
+      };
     }
     if (binary) return null;
     const message = JSON.parse(data.toString('utf8'));
@@ -217,12 +253,28 @@ export function encodeKernelMessage(
   content: Record<string, unknown>,
   parent: Record<string, unknown>,
 ): { data: Buffer | string; binary: boolean } {
-  const header = { msg_id: randomUUID(), msg_type: msgType, session: 'fake-kernel', username: 'kernel', date: new Date().toISOString(), version: '5.3' };
+  const header = {
+    msg_id: randomUUID(),
+    msg_type: msgType,
+    session: 'fake-kernel',
+    username: 'kernel',
+    date: new Date().toISOString(),
+    version: '5.3',
+  };
   if (protocol === V1_PROTOCOL) {
     const part = (value: unknown) => Buffer.from(JSON.stringify(value));
     return { data: packV1([Buffer.from(channel), part(header), part(parent), part({}), part(content)]), binary: true };
   }
-  const message = { header, parent_header: parent, metadata: {}, content, channel, msg_id: header.msg_id, msg_type: msgType, buffers: [] };
+  const message = {
+    header,
+    parent_header: parent,
+    metadata: {},
+    content,
+    channel,
+    msg_id: header.msg_id,
+    msg_type: msgType,
+    buffers: [],
+  };
   return { data: JSON.stringify(message), binary: false };
 }
 
@@ -233,7 +285,12 @@ export function encodeKernelMessage(
  */
 export function answerFakeKernel(socket: WebSocket, info: ChannelsInfo): void {
   let count = 0;
-  const send = (channel: string, msgType: string, content: Record<string, unknown>, parent: Record<string, unknown>) => {
+  const send = (
+    channel: string,
+    msgType: string,
+    content: Record<string, unknown>,
+    parent: Record<string, unknown>,
+  ) => {
     if (socket.readyState !== socket.OPEN) return;
     const frame = encodeKernelMessage(info.protocol, channel, msgType, content, parent);
     socket.send(frame.data, { binary: frame.binary });

@@ -35,9 +35,20 @@ export interface RunningSidecar {
   stop(): Promise<void>;
 }
 
-export async function startSidecar(bed: TestBed, flags: Record<string, string> = {}, parts: SidecarParts = {}, env: Record<string, string> = {}): Promise<RunningSidecar> {
+export async function startSidecar(
+  bed: TestBed,
+  flags: Record<string, string> = {},
+  parts: SidecarParts = {},
+  env: Record<string, string> = {},
+): Promise<RunningSidecar> {
   const options = resolveOptions(
-    { 'gateway-url': bed.jupyter.url, port: '1', 'workspace-root': bed.workspaceRoot, 'data-dir': path.join(bed.dir, 'store'), ...flags },
+    {
+      'gateway-url': bed.jupyter.url,
+      port: '1',
+      'workspace-root': bed.workspaceRoot,
+      'data-dir': path.join(bed.dir, 'store'),
+      ...flags,
+    },
     env,
   );
   options.port = 0;

@@ -32,10 +32,24 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
   const msgId = randomUUID().replace(/-/g, '');
   socket.send(
     JSON.stringify({
-      header: { msg_id: msgId, msg_type: 'execute_request', username: 'user', session: randomUUID().replace(/-/g, ''), date: '', version: '5.3' },
+      header: {
+        msg_id: msgId,
+        msg_type: 'execute_request',
+        username: 'user',
+        session: randomUUID().replace(/-/g, ''),
+        date: '',
+        version: '5.3',
+      },
       parent_header: {},
       metadata: {},
-      content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      content: {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      },
       channel: 'shell',
     }),
   );
@@ -60,7 +74,8 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
           break;
         case 'execute_result':
         case 'display_data':
-          if ('image/png' in message.content.data) result.push(`data:image/png;base64,${message.content.data['image/png']}`);
+          if ('image/png' in message.content.data)
+            result.push(`data:image/png;base64,${message.content.data['image/png']}`);
           else if ('text/plain' in message.content.data) result.push(message.content.data['text/plain']);
           break;
         case 'error':
@@ -80,4 +95,3 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
   assert.equal(deleted.status, 204);
   return { stdout, stderr, result, kernelId, seen };
 }
-

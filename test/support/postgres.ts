@@ -32,7 +32,7 @@ function binDir(): string {
     const dir = `/usr/lib/postgresql/${version}/bin`;
     if (existsSync(path.join(dir, 'initdb'))) return dir;
   }
-  throw new Error('PostgreSQL is not installed (scripts/setup.sh installs Debian\'s postgresql).');
+  throw new Error("PostgreSQL is not installed (scripts/setup.sh installs Debian's postgresql).");
 }
 
 export const TEST_PASSWORD = 'test-password-not-secret';
@@ -52,9 +52,20 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     await chown(pwFile, Number(stdout.trim()), Number(gid.trim()));
   }
   await chmod(dir, 0o700);
-  const as = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', command, ...args]) : run(command, args));
+  const as = (command: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', command, ...args]) : run(command, args);
   const user = asRoot ? 'postgres' : userInfo().username;
-  await as(path.join(bin, 'initdb'), ['-D', dataDir, '-U', user, '--auth=scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--no-sync']);
+  await as(path.join(bin, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    user,
+    '--auth=scram-sha-256',
+    `--pwfile=${pwFile}`,
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
   const port = await freePort();
   const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
   const start = async () => {
@@ -72,10 +83,27 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     dir,
     async createDatabase(name) {
       await new Promise<void>((resolve, reject) => {
-        const psql = spawn(path.join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE "${name}"`], {
-          env: { ...process.env, PGPASSWORD: TEST_PASSWORD },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const psql = spawn(
+          path.join(bin, 'psql'),
+          [
+            '-h',
+            '127.0.0.1',
+            '-p',
+            String(port),
+            '-U',
+            user,
+            '-d',
+            'postgres',
+            '-v',
+            'ON_ERROR_STOP=1',
+            '-c',
+            `CREATE DATABASE "${name}"`,
+          ],
+          {
+            env: { ...process.env, PGPASSWORD: TEST_PASSWORD },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         let err = '';
         psql.stderr.on('data', (d: Buffer) => (err += d.toString()));
         psql.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`CREATE DATABASE ${name}: ${err}`))));

@@ -38,26 +38,47 @@ export class RawKernelClient {
     });
   }
 
-  static async connect(url: string, format: 'legacy' | 'v1', headers: Record<string, string> = {}): Promise<RawKernelClient> {
+  static async connect(
+    url: string,
+    format: 'legacy' | 'v1',
+    headers: Record<string, string> = {},
+  ): Promise<RawKernelClient> {
     const ws = new WebSocket(url, format === 'v1' ? [V1_PROTOCOL] : [], { headers });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+      );
     });
     return new RawKernelClient(ws, format);
   }
 
-  send(channel: string, msgType: string, content: Record<string, unknown>, extra: { version?: string; buffers?: Buffer[] } = {}): string {
+  send(
+    channel: string,
+    msgType: string,
+    content: Record<string, unknown>,
+    extra: { version?: string; buffers?: Buffer[] } = {},
+  ): string {
     const msgId = randomUUID();
-    const header = { msg_id: msgId, msg_type: msgType, session: this.session, username: 'test', date: new Date().toISOString(), version: extra.version ?? '5.3' };
+    const header = {
+      msg_id: msgId,
+      msg_type: msgType,
+      session: this.session,
+      username: 'test',
+      date: new Date().toISOString(),
+      version: extra.version ?? '5.3',
+    };
     const message = { header, parent_header: {}, metadata: {}, content, channel, msg_id: msgId, msg_type: msgType };
     if (this.format === 'legacy') {
-      if (extra.buffers?.length) this.ws.send(packLegacyBinary(Buffer.from(JSON.stringify({ ...message, buffers: [] })), extra.buffers));
+      if (extra.buffers?.length)
+        this.ws.send(packLegacyBinary(Buffer.from(JSON.stringify({ ...message, buffers: [] })), extra.buffers));
       else this.ws.send(JSON.stringify(message));
     } else {
       const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-      this.ws.send(packV1([Buffer.from(channel), json(header), json({}), json({}), json(content), ...(extra.buffers ?? [])]));
+      this.ws.send(
+        packV1([Buffer.from(channel), json(header), json({}), json({}), json(content), ...(extra.buffers ?? [])]),
+      );
     }
     return msgId;
   }
@@ -92,7 +113,10 @@ export class RawKernelClient {
         if (reply && idle) {
           clearTimeout(timer);
           this.listeners.delete(listener);
-          const stream = messages.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text as string).join('');
+          const stream = messages
+            .filter((m) => m.header.msg_type === 'stream')
+            .map((m) => m.content.text as string)
+            .join('');
           resolve({ messages, reply, stream });
         }
       };

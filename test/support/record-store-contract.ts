@@ -26,7 +26,16 @@ export function fakeRecord(chatId: string, n: number, overrides: Partial<RecordD
 export function outboxFor(at = 0, seen: FileRecord[][] = []): OutboxFactory {
   return (chatId, records) => {
     seen.push([...records]);
-    return records.map((r): OutboxEntry => ({ id: `d-${r.id}`, chatId, recordId: r.id, createdAt: new Date(at).toISOString(), attempts: 0, nextAttemptAt: at, state: 'pending', lastError: null }));
+    return records.map((r): OutboxEntry => ({
+      id: `d-${r.id}`,
+      chatId,
+      recordId: r.id,
+      createdAt: new Date(at).toISOString(),
+      attempts: 0,
+      nextAttemptAt: at,
+      state: 'pending',
+      lastError: null,
+    }));
   };
 }
 
@@ -40,7 +49,10 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       await store.append('c1', [fakeRecord('c1', 1), fakeRecord('c1', 2)]);
       await store.append('c2', [fakeRecord('c2', 3)]);
       assert.equal(await store.hasChat('c1'), true);
-      assert.deepEqual((await store.listChat('c1')).map((r) => r.size), [1, 2]);
+      assert.deepEqual(
+        (await store.listChat('c1')).map((r) => r.size),
+        [1, 2],
+      );
       assert.equal((await store.get('c1', 'rc1x2'))?.size, 2);
       assert.equal(await store.get('c2', 'rc1x2'), undefined, 'ids are looked up within their chat');
       assert.deepEqual((await store.listChatIds()).sort(), ['c1', 'c2']);
@@ -55,26 +67,59 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       await store.close();
     });
 
-    it('versions drafts itself, leaves out a draft equal to its path\'s latest, and numbers events', async () => {
+    it("versions drafts itself, leaves out a draft equal to its path's latest, and numbers events", async () => {
       const store = await make();
       assert.deepEqual(await store.listChat('fresh'), [], 'listChat needs no hasChat first');
       assert.equal(await store.hasChat('fresh'), false, 'and caches nothing for an unknown chat');
       assert.equal(await store.lastEventSeq('v'), 0);
       const same = { path: 'a.csv', name: 'a.csv' };
       const first = await store.append('v', [fakeRecord('v', 1, same), fakeRecord('v', 2, { ...same, id: 'rv2' })]);
-      assert.deepEqual(first.map((r) => r.version), [1, 2], 'two versions of one path in one append');
+      assert.deepEqual(
+        first.map((r) => r.version),
+        [1, 2],
+        'two versions of one path in one append',
+      );
       const repeat = await store.append('v', [fakeRecord('v', 2, { ...same, id: 'rv2b' })]);
       assert.deepEqual(repeat, [], 'the same bytes as the latest: nothing appended');
       const back = await store.append('v', [fakeRecord('v', 1, { ...same, id: 'rv1b' }), fakeRecord('v', 3)]);
-      assert.deepEqual(back.map((r) => [r.path, r.version]), [['a.csv', 3], ['out/f3.csv', 1]], 'older bytes again are a new version');
-      assert.deepEqual((await store.listChat('v')).map((r) => r.version), [1, 2, 3, 1]);
-      await store.setSkipped('v', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }], [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
+      assert.deepEqual(
+        back.map((r) => [r.path, r.version]),
+        [
+          ['a.csv', 3],
+          ['out/f3.csv', 1],
+        ],
+        'older bytes again are a new version',
+      );
+      assert.deepEqual(
+        (await store.listChat('v')).map((r) => r.version),
+        [1, 2, 3, 1],
+      );
+      await store.setSkipped(
+        'v',
+        [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }],
+        [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }],
+      );
       const events = await store.eventsAfter('v', 0);
-      assert.deepEqual(events.map((e) => [e.seq, e.type]), [[1, 'file'], [2, 'file'], [3, 'file'], [4, 'file'], [5, 'skipped']]);
+      assert.deepEqual(
+        events.map((e) => [e.seq, e.type]),
+        [
+          [1, 'file'],
+          [2, 'file'],
+          [3, 'file'],
+          [4, 'file'],
+          [5, 'skipped'],
+        ],
+      );
       const [firstEvent] = events;
       assert.equal(firstEvent?.type === 'file' && firstEvent.recordId, first[0]!.id);
-      assert.deepEqual((await store.eventsAfter('v', 3)).map((e) => e.seq), [4, 5]);
-      assert.deepEqual((await store.eventsAfter('v', 1, 2)).map((e) => e.seq), [2, 3]);
+      assert.deepEqual(
+        (await store.eventsAfter('v', 3)).map((e) => e.seq),
+        [4, 5],
+      );
+      assert.deepEqual(
+        (await store.eventsAfter('v', 1, 2)).map((e) => e.seq),
+        [2, 3],
+      );
       assert.equal(await store.lastEventSeq('v'), 5);
       assert.deepEqual(await store.eventsAfter('other', 0), []);
       await store.close();
@@ -82,11 +127,19 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
 
     it('gives concurrent appends to one chat distinct versions, and each change once', async () => {
       const store = await make();
-      const drafts = Array.from({ length: 20 }, (_, n) => fakeRecord('race', n, { path: 'same.csv', name: 'same.csv', id: `race${n}` }));
+      const drafts = Array.from({ length: 20 }, (_, n) =>
+        fakeRecord('race', n, { path: 'same.csv', name: 'same.csv', id: `race${n}` }),
+      );
       // Every change appended twice at once, as two sidecars scanning the same change would.
-      const results = await Promise.all(drafts.flatMap((d) => [store.append('race', [d]), store.append('race', [{ ...d, id: `${d.id}twin` }])]));
+      const results = await Promise.all(
+        drafts.flatMap((d) => [store.append('race', [d]), store.append('race', [{ ...d, id: `${d.id}twin` }])]),
+      );
       const versions = (await store.listChat('race')).map((r) => r.version);
-      assert.deepEqual(versions, Array.from({ length: versions.length }, (_, i) => i + 1), 'versions 1..n, no gap, no duplicate');
+      assert.deepEqual(
+        versions,
+        Array.from({ length: versions.length }, (_, i) => i + 1),
+        'versions 1..n, no gap, no duplicate',
+      );
       assert.equal(results.flat().length, versions.length, 'append reports exactly what it stored');
       await store.close();
     });
@@ -97,25 +150,54 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       const same = { path: 'a.csv', name: 'a.csv' };
       await store.append('c1', [fakeRecord('c1', 1, same), fakeRecord('c1', 2)], outboxFor(0, seen));
       // The same bytes again: nothing appended, so nothing owed and the factory not asked.
-      assert.deepEqual(await store.append('c1', [fakeRecord('c1', 1, { ...same, id: 'again' })], outboxFor(0, seen)), []);
+      assert.deepEqual(
+        await store.append('c1', [fakeRecord('c1', 1, { ...same, id: 'again' })], outboxFor(0, seen)),
+        [],
+      );
       await store.append('c2', [fakeRecord('c2', 3)], outboxFor(0, seen));
       await store.append('c3', [fakeRecord('c3', 4)]);
-      assert.deepEqual(seen.map((records) => records.map((r) => [r.id, r.version])), [[['rc1x1', 1], ['rc1x2', 1]], [['rc2x3', 1]]], 'offered the stored, versioned records');
+      assert.deepEqual(
+        seen.map((records) => records.map((r) => [r.id, r.version])),
+        [
+          [
+            ['rc1x1', 1],
+            ['rc1x2', 1],
+          ],
+          [['rc2x3', 1]],
+        ],
+        'offered the stored, versioned records',
+      );
       assert.deepEqual((await store.listOutbox()).map((e) => e.id).sort(), ['d-rc1x1', 'd-rc1x2', 'd-rc2x3']);
       assert.deepEqual(await store.outboxSummary(), { pending: 3, failed: 0, nextAttemptAt: 0 });
       await store.updateOutbox('c1', 'd-rc1x1', null);
-      const failed: OutboxEntry = { id: 'd-rc1x2', chatId: 'c1', recordId: 'rc1x2', createdAt: new Date(0).toISOString(), attempts: 3, nextAttemptAt: 50, state: 'failed', lastError: 'HTTP 500' };
+      const failed: OutboxEntry = {
+        id: 'd-rc1x2',
+        chatId: 'c1',
+        recordId: 'rc1x2',
+        createdAt: new Date(0).toISOString(),
+        attempts: 3,
+        nextAttemptAt: 50,
+        state: 'failed',
+        lastError: 'HTTP 500',
+      };
       await store.updateOutbox('c1', 'd-rc1x2', failed);
       await store.updateOutbox('c1', 'nope', null);
       const left = await store.listOutbox();
-      assert.deepEqual(left.map((e) => [e.id, e.state, e.attempts, e.lastError]).sort(), [['d-rc1x2', 'failed', 3, 'HTTP 500'], ['d-rc2x3', 'pending', 0, null]]);
+      assert.deepEqual(left.map((e) => [e.id, e.state, e.attempts, e.lastError]).sort(), [
+        ['d-rc1x2', 'failed', 3, 'HTTP 500'],
+        ['d-rc2x3', 'pending', 0, null],
+      ]);
       assert.deepEqual(await store.outboxSummary(), { pending: 1, failed: 1, nextAttemptAt: 0 });
       await store.close();
     });
 
     it('claims due deliveries once each, leases them, and offers them again when the lease ends', async () => {
       const store = await make();
-      await store.append('q', Array.from({ length: 6 }, (_, n) => fakeRecord('q', n + 1)), outboxFor(100));
+      await store.append(
+        'q',
+        Array.from({ length: 6 }, (_, n) => fakeRecord('q', n + 1)),
+        outboxFor(100),
+      );
       await store.append('later', [fakeRecord('later', 9)], outboxFor(5000));
       assert.deepEqual(await store.claimOutbox(99, 1099, 10), [], 'nothing is due before its time');
       // Two claimers at once (two sidecars' dispatchers) never take the same delivery.
@@ -123,7 +205,10 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       const ids = [...a!, ...b!].map((e) => e.id);
       assert.equal(ids.length, 6, 'every due delivery claimed');
       assert.equal(new Set(ids).size, 6, 'none claimed twice');
-      assert.ok(ids.every((id) => id.startsWith('d-rq')), 'not the one due later');
+      assert.ok(
+        ids.every((id) => id.startsWith('d-rq')),
+        'not the one due later',
+      );
       assert.deepEqual(await store.claimOutbox(1099, 2099, 10), [], 'leased until 1100');
       assert.equal((await store.outboxSummary()).nextAttemptAt, 1100);
       // Delivered, failed for good, failed for now: none of these comes back at the lease's end.
@@ -132,8 +217,15 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       await store.updateOutbox('q', dead!.id, { ...dead!, state: 'failed', attempts: 1, lastError: 'ECONNREFUSED' });
       await store.updateOutbox('q', retry!.id, { ...retry!, attempts: 1, nextAttemptAt: 9000, lastError: 'HTTP 503' });
       const again = await store.claimOutbox(1100, 9999, 10);
-      assert.deepEqual(again.map((e) => e.id).sort(), [...a!.slice(3), ...b!].map((e) => e.id).sort(), 'a dead claimer\'s leases run out');
-      assert.deepEqual((await store.claimOutbox(5000, 6000, 10)).map((e) => e.chatId), ['later']);
+      assert.deepEqual(
+        again.map((e) => e.id).sort(),
+        [...a!.slice(3), ...b!].map((e) => e.id).sort(),
+        "a dead claimer's leases run out",
+      );
+      assert.deepEqual(
+        (await store.claimOutbox(5000, 6000, 10)).map((e) => e.chatId),
+        ['later'],
+      );
       assert.deepEqual(await store.outboxSummary(), { pending: 5, failed: 1, nextAttemptAt: 6000 });
       await store.close();
     });

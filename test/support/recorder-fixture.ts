@@ -44,7 +44,10 @@ export async function createFixture(
   const workspaces = new Workspaces(path.join(base, 'workspaces'));
   const build = async (): Promise<Fixture> => {
     // The stores as the sidecar opens them (lowdb, its blob store, its event bus); a test may swap the record store.
-    const stores = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: options.blobFs }, quietLogger);
+    const stores = await openStores(
+      { dataDir, databaseUrl: null, databasePoolSize: 1, blobFs: options.blobFs },
+      quietLogger,
+    );
     const store = options.store ? options.store(dataDir) : stores.store;
     const { blobs } = stores;
     const recorder = new ArtifactRecorder({
@@ -100,7 +103,10 @@ export function fakeDisk(freeBytes = Number.POSITIVE_INFINITY): { freeBytes: num
             if (prop === 'write') {
               return async (buffer: Uint8Array, offset = 0, length = buffer.byteLength - offset) => {
                 if (length > disk.freeBytes) {
-                  throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+                  throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+                    code: 'ENOSPC',
+                    errno: -28,
+                  });
                 }
                 disk.freeBytes -= length;
                 return target.write(buffer, offset, length);

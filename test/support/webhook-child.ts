@@ -8,12 +8,24 @@ import { startSidecar, type TestBed } from './harness.ts';
 import { RawKernelClient } from './raw-kernel-client.ts';
 
 const args = JSON.parse(process.argv[2]!) as Record<string, string>;
-const bed = { dir: args.dir, workspaceRoot: args.workspaceRoot, jupyter: { url: args.jupyterUrl, token: args.token } } as unknown as TestBed;
-const proxy = await startSidecar(bed, { 'data-dir': args.dataDir!, 'webhook-url': args.webhookUrl! }, { webhookBackoff: { minMs: 60_000, maxMs: 60_000 } }, { WEBHOOK_SECRET: args.secret! });
+const bed = {
+  dir: args.dir,
+  workspaceRoot: args.workspaceRoot,
+  jupyter: { url: args.jupyterUrl, token: args.token },
+} as unknown as TestBed;
+const proxy = await startSidecar(
+  bed,
+  { 'data-dir': args.dataDir!, 'webhook-url': args.webhookUrl! },
+  { webhookBackoff: { minMs: 60_000, maxMs: 60_000 } },
+  { WEBHOOK_SECRET: args.secret! },
+);
 const base = `${proxy.url}chats/${args.chat}/`;
 const res = await fetch(`${base}api/kernels?token=${args.token}`, { method: 'POST' });
 const { id } = (await res.json()) as { id: string };
-const client = await RawKernelClient.connect(`${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${args.token}`, 'legacy');
+const client = await RawKernelClient.connect(
+  `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${args.token}`,
+  'legacy',
+);
 const run = await client.execute("for j in range(3): open(f'/mnt/data/k{j}.csv', 'w').write(str(j))");
 const card = run.messages.find((m) => m.header.msg_type === 'display_data');
 process.stdout.write(card ? 'recorded\n' : 'no card\n');

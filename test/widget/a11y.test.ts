@@ -46,7 +46,8 @@ async function assertAccessible(el: Element): Promise<void> {
   for (const animation of (el.shadowRoot ?? document).getAnimations()) animation.finish();
   const results = await (await loadAxe()).run(el);
   const problems = results.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join('\n  ')}`,
+    (v) =>
+      `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => `${n.target.join(' ')} ${JSON.stringify(n.any[0]?.data ?? '')}`).join('\n  ')}`,
   );
   assert(problems.length === 0, `axe found:\n${problems.join('\n')}`);
   assert(results.passes.length > 0, 'axe ran rules');
@@ -59,7 +60,10 @@ async function listWithEverything() {
     files: [csv, makeFile(chatId, 'report.pdf', { mimeType: 'application/pdf' }), makeFile(chatId, 'notes.txt')],
     skipped: [{ path: 'big.bin', size: 2e9, reason: 'too-large', at: new Date().toISOString() }],
     contents: { [csv.id]: 'a,b\n1,2\n' },
-    answers: tablePreview(csv, [['a', 'b'], ['1', '2']]),
+    answers: tablePreview(csv, [
+      ['a', 'b'],
+      ['1', '2'],
+    ]),
   });
   const el = mount({ 'chat-id': chatId, live: 'off' });
   await oneEvent(el, 'load');
@@ -90,9 +94,13 @@ describe('<generated-files> accessibility', () => {
 
   it('has no axe violations in the empty, loading and error states', async () => {
     const chatId = uniqueChatId();
-    const empty = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => json({ chatId, files: [], skipped: [] })));
+    const empty = mount({ 'chat-id': chatId, live: 'off' }, (el) =>
+      route(el, () => json({ chatId, files: [], skipped: [] })),
+    );
     const loading = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => new Promise<Response>(() => {})));
-    const error = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => json({ error: { code: 'X', message: 'down' } }, 500)));
+    const error = mount({ 'chat-id': chatId, live: 'off' }, (el) =>
+      route(el, () => json({ error: { code: 'X', message: 'down' } }, 500)),
+    );
     await waitFor(() => empty.state === 'ready' && error.state === 'error' && loading.state === 'loading', 'states');
     await Promise.all([empty.updateComplete, error.updateComplete]);
     for (const el of [empty, loading, error]) await assertAccessible(el);
@@ -110,13 +118,19 @@ describe('<generated-files> accessibility', () => {
     await el.upload([new File(['x'], 'held.csv')]);
     await realApi.held(chatId);
     const refused = new Promise<void>((resolve) =>
-      el.addEventListener('generated-files-upload', (e: GeneratedFilesUploadEvent) => e.detail.phase === 'error' && resolve()),
+      el.addEventListener(
+        'generated-files-upload',
+        (e: GeneratedFilesUploadEvent) => e.detail.phase === 'error' && resolve(),
+      ),
     );
     await el.upload([new File(['h'], '.hidden')]);
     await refused;
     await el.upload([new File(['new'], 'a.csv')]);
     await el.updateComplete;
-    assertEqual(parts(el, 'upload').map((u) => u.dataset.state), ['uploading', 'error', 'conflict']);
+    assertEqual(
+      parts(el, 'upload').map((u) => u.dataset.state),
+      ['uploading', 'error', 'conflict'],
+    );
     await assertAccessible(el);
     await realApi.release(chatId);
   });

@@ -104,7 +104,10 @@ describe('<generated-files> files', () => {
     details.querySelector('summary')!.click();
     assert(details.open, 'opens');
     const versionRows = parts(details, 'version');
-    assertEqual(versionRows.map((v) => v.textContent!.trim().split(' ')[1]), ['3', '2', '1']);
+    assertEqual(
+      versionRows.map((v) => v.textContent!.trim().split(' ')[1]),
+      ['3', '2', '1'],
+    );
     const buttons = parts(details, 'version-download-button');
     assertEqual(buttons[1]?.getAttribute('aria-label'), 'Download data.csv, version 2');
 
@@ -137,7 +140,15 @@ describe('<generated-files> files', () => {
     const file = makeFile(chatId, 'people.csv', { mimeType: 'text/csv' });
     const csv = 'name,notes,amount\r\n"Doe, Jane","said ""hi""\nthen left",12\r\nBob,,3\r\n';
     // The sidecar parses the CSV (test/previews covers that); the element shows its JSON.
-    await server.setup(chatId, { files: [file], contents: { [file.id]: csv }, answers: tablePreview(file, [['name', 'notes', 'amount'], ['Doe, Jane', 'said "hi"\nthen left', '12'], ['Bob', '', '3']]) });
+    await server.setup(chatId, {
+      files: [file],
+      contents: { [file.id]: csv },
+      answers: tablePreview(file, [
+        ['name', 'notes', 'amount'],
+        ['Doe, Jane', 'said "hi"\nthen left', '12'],
+        ['Bob', '', '3'],
+      ]),
+    });
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
     await el.updateComplete;
@@ -147,13 +158,21 @@ describe('<generated-files> files', () => {
     const table = await waitFor(() => part(el, 'preview')?.querySelector('table'), 'the table');
     assertEqual(toggle.getAttribute('aria-expanded'), 'true');
     assertEqual(part(el, 'preview')?.id, toggle.getAttribute('aria-controls'));
-    assertEqual([...table.querySelectorAll('th')].map((c) => c.textContent), ['name', 'notes', 'amount']);
-    const cells = [...table.querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent));
+    assertEqual(
+      [...table.querySelectorAll('th')].map((c) => c.textContent),
+      ['name', 'notes', 'amount'],
+    );
+    const cells = [...table.querySelectorAll('tbody tr')].map((r) =>
+      [...r.querySelectorAll('td')].map((c) => c.textContent),
+    );
     assertEqual(cells, [
       ['Doe, Jane', 'said "hi"\nthen left', '12'],
       ['Bob', '', '3'],
     ]);
-    assert((await server.log(chatId)).some((r) => r.path.endsWith(`/files/${file.id}/preview`)), 'asked the sidecar for the preview');
+    assert(
+      (await server.log(chatId)).some((r) => r.path.endsWith(`/files/${file.id}/preview`)),
+      'asked the sidecar for the preview',
+    );
     toggle.click();
     await el.updateComplete;
     assert(!part(el, 'preview'), 'closes');
@@ -167,7 +186,15 @@ describe('<generated-files> files', () => {
     await server.setup(chatId, {
       files: [file],
       contents: { [file.id]: png },
-      answers: { [`preview/${file.id}`]: { body: { id: file.id, sha256: file.sha256, preview: { kind: 'image', url: `${file.downloadUrl}?disposition=inline` } } } },
+      answers: {
+        [`preview/${file.id}`]: {
+          body: {
+            id: file.id,
+            sha256: file.sha256,
+            preview: { kind: 'image', url: `${file.downloadUrl}?disposition=inline` },
+          },
+        },
+      },
     });
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
@@ -186,7 +213,24 @@ describe('<generated-files> files', () => {
     const el = mount({ 'chat-id': chatId, live: 'off' });
     await oneEvent(el, 'load');
     await el.updateComplete;
-    for (const name of ['base', 'header', 'heading', 'count', 'download-all-button', 'list', 'item', 'icon', 'name', 'folder', 'meta', 'version-badge', 'versions', 'preview-button', 'download-button', 'status']) {
+    for (const name of [
+      'base',
+      'header',
+      'heading',
+      'count',
+      'download-all-button',
+      'list',
+      'item',
+      'icon',
+      'name',
+      'folder',
+      'meta',
+      'version-badge',
+      'versions',
+      'preview-button',
+      'download-button',
+      'status',
+    ]) {
       assert(part(el, name), `part ${name}`);
     }
     const button = part(el, 'download-button')!;

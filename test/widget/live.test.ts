@@ -61,7 +61,12 @@ describe('<generated-files> live updates', () => {
     await server.setup(chatId, { files: [] });
     const el = mount({ 'chat-id': chatId });
     await waitFor(() => el.liveState === 'open', 'stream open');
-    await server.emit(chatId, 'skipped', { path: 'huge.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() });
+    await server.emit(chatId, 'skipped', {
+      path: 'huge.bin',
+      size: 5e9,
+      reason: 'too-large',
+      at: new Date().toISOString(),
+    });
     await waitFor(() => part(el, 'skipped')?.textContent?.includes('huge.bin (5 GB, too large)'), 'skipped shown');
   });
 
@@ -84,14 +89,25 @@ describe('<generated-files> live updates', () => {
     );
     await sent;
     await server.streams(chatId, 1);
-    assertEqual(await server.emit(chatId, 'skipped', { path: 'late.bin', size: 5e9, reason: 'too-large', at: new Date().toISOString() }), 1);
+    assertEqual(
+      await server.emit(chatId, 'skipped', {
+        path: 'late.bin',
+        size: 5e9,
+        reason: 'too-large',
+        at: new Date().toISOString(),
+      }),
+      1,
+    );
     await waitFor(() => el.skipped.some((s) => s.path === 'late.bin'), 'skipped event applied');
     // The held list brings a new file, so its change event says when it has been applied.
     await server.patch(chatId, { files: [makeFile(chatId, 'later.txt')] });
     const applied = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
     releaseList();
     assertEqual((await applied).detail.file.name, 'later.txt');
-    assert(el.skipped.some((s) => s.path === 'late.bin'), 'the older list did not erase it');
+    assert(
+      el.skipped.some((s) => s.path === 'late.bin'),
+      'the older list did not erase it',
+    );
   });
 
   it('keeps a file event that arrives while an older list is still on its way', async () => {
@@ -123,7 +139,13 @@ describe('<generated-files> live updates', () => {
     releaseList();
     assertEqual((await applied).detail.file.name, 'later.txt');
     await el.updateComplete;
-    assertEqual(el.files.map((f) => f.name).sort().join(','), 'later.txt,live.csv');
+    assertEqual(
+      el.files
+        .map((f) => f.name)
+        .sort()
+        .join(','),
+      'later.txt,live.csv',
+    );
   });
 
   it('shows a chat that does not exist yet as empty, then its first file', async () => {
@@ -191,8 +213,14 @@ describe('<generated-files> tokens', () => {
     const el = mount({ 'chat-id': chatId, token: 'secret-1' });
     await waitFor(() => el.liveState === 'open', 'stream open with token');
     const log = await server.log(chatId);
-    assert(log.some((r) => r.path === '/files' && r.authorization === 'Bearer secret-1'), 'list with bearer');
-    assert(log.some((r) => r.path === '/events' && r.token === 'secret-1' && !r.authorization), 'events with ?token=');
+    assert(
+      log.some((r) => r.path === '/files' && r.authorization === 'Bearer secret-1'),
+      'list with bearer',
+    );
+    assert(
+      log.some((r) => r.path === '/events' && r.token === 'secret-1' && !r.authorization),
+      'events with ?token=',
+    );
   });
 
   it('asks the tokenProvider before requests and refreshes once on 401', async () => {
@@ -214,7 +242,10 @@ describe('<generated-files> tokens', () => {
       ['Bearer expired', 'Bearer fresh'],
     );
     await waitFor(() => el.liveState === 'open', 'stream opened with a provided token');
-    assert((await server.log(chatId)).some((r) => r.path === '/events' && r.token === 'fresh'), 'stream token from provider');
+    assert(
+      (await server.log(chatId)).some((r) => r.path === '/events' && r.token === 'fresh'),
+      'stream token from provider',
+    );
 
     // Downloads use it too.
     const capture = captureDownloads();

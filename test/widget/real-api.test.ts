@@ -4,7 +4,10 @@ afterEach(cleanup);
 
 describe('<generated-files> on the real files API', () => {
   it('takes the icon from the name, not from the format label ("Excel workbook" is an xlsx)', async () => {
-    const { el } = await mountReal({ live: 'off' }, { 'out/report.xlsx': 'xlsx bytes', 'notes.md': '# hi', 'deck.pptx': 'p', 'all.zip': 'z' });
+    const { el } = await mountReal(
+      { live: 'off' },
+      { 'out/report.xlsx': 'xlsx bytes', 'notes.md': '# hi', 'deck.pptx': 'p', 'all.zip': 'z' },
+    );
     await oneEvent(el, 'load');
     await el.updateComplete;
     const report = el.files.find((f) => f.name === 'report.xlsx')!;

@@ -51,7 +51,10 @@ async function setup(attributes: Record<string, string | boolean>) {
   const chatId = uniqueChatId('sandbox');
   const report = makeFile(chatId, 'out/report.xlsx');
   const chart = makeFile(chatId, 'charts/chart final.png', { mimeType: 'image/png' });
-  await server.setup(chatId, { files: [report, makeFile(chatId, 'report.xlsx', { id: 'top-level' }), chart], contents: { [report.id]: 'the nested report', [chart.id]: 'png bytes' } });
+  await server.setup(chatId, {
+    files: [report, makeFile(chatId, 'report.xlsx', { id: 'top-level' }), chart],
+    contents: { [report.id]: 'the nested report', [chart.id]: 'png bytes' },
+  });
   const el = mount({ 'chat-id': chatId, live: 'off', ...attributes });
   await oneEvent(el, 'load');
   return { el, chatId };

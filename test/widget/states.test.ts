@@ -61,7 +61,9 @@ describe('<generated-files> states', () => {
 
   it('shows the empty state', async () => {
     const chatId = uniqueChatId();
-    const el = mount({ 'chat-id': chatId, live: 'off' }, (el) => route(el, () => json({ chatId, files: [], skipped: [] })));
+    const el = mount({ 'chat-id': chatId, live: 'off' }, (el) =>
+      route(el, () => json({ chatId, files: [], skipped: [] })),
+    );
     await oneEvent(el, 'load');
     await el.updateComplete;
     assert(part(el, 'empty'), 'empty message');
@@ -107,8 +109,11 @@ describe('<generated-files> states', () => {
     try {
       let status = 200;
       const el = mount({ 'chat-id': chatId, live: 'off' }, (el) => {
-        route(el, () => json(status === 200 ? { chatId, files: [], skipped: [] } : { error: { code: 'X', message: 'x' } }, status));
-        for (const type of ['loadstart', 'load', 'error', 'loadend']) el.addEventListener(type, (e) => seen.push(e.type));
+        route(el, () =>
+          json(status === 200 ? { chatId, files: [], skipped: [] } : { error: { code: 'X', message: 'x' } }, status),
+        );
+        for (const type of ['loadstart', 'load', 'error', 'loadend'])
+          el.addEventListener(type, (e) => seen.push(e.type));
       });
       await oneEvent(el, 'loadend');
       assertEqual(seen, ['loadstart', 'load', 'loadend']);
@@ -127,7 +132,13 @@ describe('<generated-files> states', () => {
     const evil = '<img src=x onerror="window.__pwned=1">.csv';
     const file = makeFile(chatId, `<b>dir</b>/${evil}`);
     const el = mount({ 'chat-id': chatId, live: 'off' }, (el) =>
-      route(el, () => json({ chatId, files: [file], skipped: [{ path: '<script>x</script>.bin', size: 1, reason: 'too-large', at: file.createdAt }] })),
+      route(el, () =>
+        json({
+          chatId,
+          files: [file],
+          skipped: [{ path: '<script>x</script>.bin', size: 1, reason: 'too-large', at: file.createdAt }],
+        }),
+      ),
     );
     await oneEvent(el, 'load');
     await el.updateComplete;

@@ -1,6 +1,18 @@
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import type { GeneratedFilesUploadEvent } from '../../widget/generated-files.ts';
-import { assert, assertEqual, captureDownloads, cleanup, mountReal, oneEvent, part, parts, realApi, uploadsReady, waitFor } from './support/widget.ts';
+import {
+  assert,
+  assertEqual,
+  captureDownloads,
+  cleanup,
+  mountReal,
+  oneEvent,
+  part,
+  parts,
+  realApi,
+  uploadsReady,
+  waitFor,
+} from './support/widget.ts';
 
 afterEach(cleanup);
 
@@ -45,7 +57,10 @@ describe('<generated-files> uploads, on the real files API', () => {
     await el.updateComplete;
     assertEqual(part(part(el, 'uploaded-list')!, 'name')?.textContent, 'sales.csv');
     assert(!part(el, 'list')!.textContent!.includes('sales.csv'), 'apart from the code files');
-    await waitFor(() => part(el, 'status')?.textContent === 'Uploaded sales.csv to /mnt/data/in/sales.csv', 'announced');
+    await waitFor(
+      () => part(el, 'status')?.textContent === 'Uploaded sales.csv to /mnt/data/in/sales.csv',
+      'announced',
+    );
   });
 
   it('a picked file (keyboard: the native input) uploads; a canceled start sends nothing', async () => {
@@ -55,7 +70,10 @@ describe('<generated-files> uploads, on the real files API', () => {
     const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
     input.focus();
     assertEqual(el.shadowRoot!.activeElement, input, 'the picker is reachable by keyboard');
-    el.addEventListener('generated-files-upload', (e) => e.detail.phase === 'start' && e.detail.file.name === 'no.csv' && e.preventDefault());
+    el.addEventListener(
+      'generated-files-upload',
+      (e) => e.detail.phase === 'start' && e.detail.file.name === 'no.csv' && e.preventDefault(),
+    );
     const done = phase(el, 'done');
     const picked = new DataTransfer();
     picked.items.add(file('no.csv', 'n'));
@@ -63,7 +81,10 @@ describe('<generated-files> uploads, on the real files API', () => {
     input.files = picked.files;
     input.dispatchEvent(new Event('change'));
     assertEqual((await done).detail.path, 'yes.csv');
-    assertEqual(el.files.map((f) => f.name), ['yes.csv']);
+    assertEqual(
+      el.files.map((f) => f.name),
+      ['yes.csv'],
+    );
   });
 
   it('says why for each refusal: too large (with the limit), a refused name', async () => {
@@ -76,7 +97,10 @@ describe('<generated-files> uploads, on the real files API', () => {
       await el.updateComplete;
       return parts(el, 'upload').at(-1)!.textContent!.replace(/\s+/g, ' ');
     };
-    assert((await refused(file('big.csv', 70_000))).includes('big.csv is too large: the limit is 65.5 kB.'), 'too large');
+    assert(
+      (await refused(file('big.csv', 70_000))).includes('big.csv is too large: the limit is 65.5 kB.'),
+      'too large',
+    );
     assert((await refused(file('.hidden', 'h'))).includes('.hidden refused: Invalid upload path'), 'refused name');
   });
 
@@ -113,14 +137,20 @@ describe('<generated-files> uploads, on the real files API', () => {
   it("says when a file does not fit in the chat's quota", async () => {
     // Four files of 60 kB fit the 256 KiB quota; a fifth does not. (Tracked names: an
     // untracked .bin would count for nothing, and the fifth would fit.)
-    const { el } = await mountReal({ uploads: true, live: 'off' }, Object.fromEntries([1, 2, 3, 4].map((n) => [`part${n}.csv`, String(n).repeat(60_000)])));
+    const { el } = await mountReal(
+      { uploads: true, live: 'off' },
+      Object.fromEntries([1, 2, 3, 4].map((n) => [`part${n}.csv`, String(n).repeat(60_000)])),
+    );
     await oneEvent(el, 'load');
     const error = phase(el, 'error');
     await el.upload([file('fifth.csv', 60_000)]);
     const { detail } = await error;
     assertEqual((detail.error as Error & { code?: string }).code, 'ERR_QUOTA_EXCEEDED');
     await el.updateComplete;
-    assert(part(el, 'upload')!.textContent!.includes("fifth.csv does not fit in this chat's quota."), part(el, 'upload')!.textContent!);
+    assert(
+      part(el, 'upload')!.textContent!.includes("fifth.csv does not fit in this chat's quota."),
+      part(el, 'upload')!.textContent!,
+    );
   });
 
   it('reads the refusal of a body far over the limit (not a dropped connection)', async () => {
@@ -152,7 +182,10 @@ describe('<generated-files> uploads, on the real files API', () => {
       await sendKeys({ press: 'Space' });
       await executeServerCommand('file-chooser-accept', { name: 'keys.csv', content: 'k,v\n1,2\n' });
       assertEqual((await done).detail.path, 'kb/keys.csv');
-      await waitFor(() => part(el, 'status')?.textContent === 'Uploaded keys.csv to /mnt/data/kb/keys.csv', 'announced');
+      await waitFor(
+        () => part(el, 'status')?.textContent === 'Uploaded keys.csv to /mnt/data/kb/keys.csv',
+        'announced',
+      );
     } finally {
       before.remove();
     }
@@ -163,13 +196,19 @@ describe('<generated-files> big downloads, on the real files API', () => {
   it('hands a file over the threshold to the browser as a link whose token opens only that file', async () => {
     const capture = captureDownloads();
     try {
-      const { el, origin, chatId } = await mountReal({ live: 'off', 'link-threshold': '2' }, { 'big.csv': 'big content', 'other.csv': 'other' });
+      const { el, origin, chatId } = await mountReal(
+        { live: 'off', 'link-threshold': '2' },
+        { 'big.csv': 'big content', 'other.csv': 'other' },
+      );
       await oneEvent(el, 'load');
       await el.updateComplete;
       assert(part(el, 'download-all-size')!.textContent!.includes('16 B'), 'the zip size, before it starts');
       await el.download(el.files.find((f) => f.name === 'big.csv')!);
       const [link] = capture.downloads;
-      assert(link && link.href.startsWith(`${origin}/sidecar/v1/`) && link.href.includes('token='), `a plain link, got ${link?.href}`);
+      assert(
+        link && link.href.startsWith(`${origin}/sidecar/v1/`) && link.href.includes('token='),
+        `a plain link, got ${link?.href}`,
+      );
       assertEqual(await (await fetch(link.href)).text(), 'big content');
       const token = new URL(link.href).searchParams.get('token')!;
       const other = el.files.find((f) => f.name === 'other.csv')!;

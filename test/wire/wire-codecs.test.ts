@@ -38,13 +38,26 @@ test('v1: decodes what @jupyterlab/services encodes, and re-encodes changed cont
 test('v1: buffers survive a content change byte for byte', () => {
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
   const buffers = [Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), Buffer.from('tail')];
-  const data = packV1([Buffer.from('shell'), json(message.header), json({}), json({}), json({ code: 'x' }), ...buffers]);
+  const data = packV1([
+    Buffer.from('shell'),
+    json(message.header),
+    json({}),
+    json({}),
+    json({ code: 'x' }),
+    ...buffers,
+  ]);
   const frame = v1Codec.decode(data, true);
   frame.content()!.code = 'y = 1';
   frame.markContentChanged();
-  const back = deserialize(exact(frame.encode().data as Buffer), V1_PROTOCOL) as unknown as { buffers: DataView[]; content: { code: string } };
+  const back = deserialize(exact(frame.encode().data as Buffer), V1_PROTOCOL) as unknown as {
+    buffers: DataView[];
+    content: { code: string };
+  };
   assert.equal(back.content.code, 'y = 1');
-  assert.deepEqual(back.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)), buffers);
+  assert.deepEqual(
+    back.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+    buffers,
+  );
 });
 
 test('legacy: text frames keep top-level fields; binary frames keep their buffers', () => {
@@ -64,7 +77,10 @@ test('legacy: text frames keep top-level fields; binary frames keep their buffer
   const bframe = legacyCodec.decode(binary, true);
   bframe.content()!.text = 'x';
   bframe.markContentChanged();
-  const again = deserialize(exact(bframe.encode().data as Buffer)) as unknown as { content: { text: string }; buffers: DataView[] };
+  const again = deserialize(exact(bframe.encode().data as Buffer)) as unknown as {
+    content: { text: string };
+    buffers: DataView[];
+  };
   assert.equal(again.content.text, 'x');
   assert.equal(again.buffers.length, 1);
 });
@@ -77,7 +93,11 @@ test('malformed frames are refused with FrameDecodeError, never a crash', () => 
     [Buffer.from([0, 0, 0, 1, 0, 0, 0, 200]), true],
   ];
   for (const [data, binary] of bad) assert.throws(() => legacyCodec.decode(data, binary), FrameDecodeError);
-  const v1bad: Buffer[] = [Buffer.alloc(4), Buffer.from(new BigUint64Array([99n]).buffer), packV1([Buffer.from('c'), Buffer.from('{'), Buffer.from('{}'), Buffer.from('{}'), Buffer.from('{}')])];
+  const v1bad: Buffer[] = [
+    Buffer.alloc(4),
+    Buffer.from(new BigUint64Array([99n]).buffer),
+    packV1([Buffer.from('c'), Buffer.from('{'), Buffer.from('{}'), Buffer.from('{}'), Buffer.from('{}')]),
+  ];
   for (const data of v1bad) assert.throws(() => v1Codec.decode(data, true), FrameDecodeError);
   assert.throws(() => v1Codec.decode(Buffer.from('{}'), false), FrameDecodeError);
 });

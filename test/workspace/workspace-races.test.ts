@@ -28,7 +28,11 @@ class SwappingWalker extends WorkspaceWalker {
   constructor() {
     super({ inlineEntries: 10_000 });
   }
-  override async walk(root: string | WalkRoot, policy: TrackingPolicy, options?: { timeoutMs?: number }): Promise<PackedWalk> {
+  override async walk(
+    root: string | WalkRoot,
+    policy: TrackingPolicy,
+    options?: { timeoutMs?: number },
+  ): Promise<PackedWalk> {
     const walk = await super.walk(root, policy, options);
     await this.after();
     return walk;
@@ -109,7 +113,10 @@ for (const mode of ['/proc/self/fd', 'no /proc (dev+ino checks)'] as const) {
         mkfifo(path.join(ws, 'out.csv'));
       };
       const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
-      assert.deepEqual(recorded.map((r) => r.path), ['kept.csv']);
+      assert.deepEqual(
+        recorded.map((r) => r.path),
+        ['kept.csv'],
+      );
     });
   });
 }
@@ -118,7 +125,7 @@ describe('hard links', () => {
   let fx: Fixture;
   afterEach(() => fx.cleanup());
 
-  it('a file linked from another chat is not recorded; the chat\'s own files and uploads are', async () => {
+  it("a file linked from another chat is not recorded; the chat's own files and uploads are", async () => {
     fx = await createFixture();
     const theirs = await fx.write('c2', 'secret.csv', 'secret of c2');
     await fx.write('c1', 'mine.csv', 'mine');
@@ -126,7 +133,10 @@ describe('hard links', () => {
     await link(theirs, path.join(fx.workspaces.pathFor('c1'), 'stolen.csv'));
     await fx.recorder.recordUpload('c1', 'in/upload.csv', Readable.from([Buffer.from('uploaded')]), null);
     // The kernel links the upload elsewhere in its own workspace: still the sidecar's bytes.
-    await link(path.join(fx.workspaces.pathFor('c1'), 'in', 'upload.csv'), path.join(fx.workspaces.pathFor('c1'), 'copy.csv'));
+    await link(
+      path.join(fx.workspaces.pathFor('c1'), 'in', 'upload.csv'),
+      path.join(fx.workspaces.pathFor('c1'), 'copy.csv'),
+    );
     await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
     const paths = (await fx.store.listChat('c1')).map((r) => r.path).sort();
     assert.deepEqual(paths, ['copy.csv', 'in/upload.csv', 'mine.csv']);
@@ -138,7 +148,10 @@ describe('hard links', () => {
     await mkdir(fx.workspaces.pathFor('c1'), { recursive: true });
     await link(theirs, path.join(fx.workspaces.pathFor('c1'), 'shared.csv'));
     await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
-    assert.deepEqual((await fx.store.listChat('c1')).map((r) => r.path), ['shared.csv']);
+    assert.deepEqual(
+      (await fx.store.listChat('c1')).map((r) => r.path),
+      ['shared.csv'],
+    );
   });
 });
 
@@ -157,13 +170,18 @@ describe('time limits', () => {
     walker.after = () => stuck;
     fx = await createFixture({ walker, scanTimeoutMs: 200 });
     await fx.write('c1', 'a.csv', 'a');
-    await assert.rejects(fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') }), { code: 'ERR_SCAN_TIMEOUT' });
+    await assert.rejects(fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') }), {
+      code: 'ERR_SCAN_TIMEOUT',
+    });
     await fx.recorder.executionEnded('c1', execution('m2'), 'completed'); // logs and resolves
     walker.after = async () => {};
     release();
     // Once the stuck step returns, the chat is free again and the next scan records the file.
     await fx.recorder.scan('c1', { source: 'execution', execution: execution('m3') });
-    assert.deepEqual((await fx.store.listChat('c1')).map((r) => r.path), ['a.csv']);
+    assert.deepEqual(
+      (await fx.store.listChat('c1')).map((r) => r.path),
+      ['a.csv'],
+    );
   });
 });
 

@@ -47,7 +47,9 @@ describe('workspace snapshot', () => {
   it('never follows symlinks: to /etc/passwd, to another chat, or as the chat folder', async () => {
     const snapshot = await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot });
     for (const rel of snapshot.keys()) assert.doesNotMatch(rel, /passwd|stolen|other-chat|secret/);
-    await assert.rejects(snapshotWorkspace(workspaces.pathFor('c3'), { policy, realRoot }), { code: 'ERR_WORKSPACE_OUTSIDE_ROOT' });
+    await assert.rejects(snapshotWorkspace(workspaces.pathFor('c3'), { policy, realRoot }), {
+      code: 'ERR_WORKSPACE_OUTSIDE_ROOT',
+    });
   });
 
   it('treats a missing workspace as empty', async () => {
@@ -73,7 +75,9 @@ describe('workspace snapshot', () => {
       const inProcess = await snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot });
       const many = await snapshotWorkspace(workspaces.pathFor('many'), { policy, realRoot });
       const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => snapshotWorkspace(workspaces.pathFor(i % 2 ? 'c1' : 'many'), { policy, realRoot, walker })),
+        Array.from({ length: 6 }, (_, i) =>
+          snapshotWorkspace(workspaces.pathFor(i % 2 ? 'c1' : 'many'), { policy, realRoot, walker }),
+        ),
       );
       for (const [i, result] of results.entries()) assert.deepEqual(result, i % 2 ? inProcess : many);
     });
@@ -93,7 +97,7 @@ describe('workspace snapshot', () => {
       }
     });
 
-    it('knows network file systems by their statfs type, and this machine\'s temp folder as local', async () => {
+    it("knows network file systems by their statfs type, and this machine's temp folder as local", async () => {
       assert.equal(remoteFileSystemOf(0x6969), 'nfs');
       assert.equal(remoteFileSystemOf(0x65735546), 'fuse');
       assert.equal(remoteFileSystemOf(0xef53), null, 'ext4');
@@ -104,13 +108,20 @@ describe('workspace snapshot', () => {
     it('walks with the policy it is given, not a default one', async () => {
       const everything = createTrackingPolicy({ extensions: '*', includeHidden: true });
       const snapshot = await snapshotWorkspace(workspaces.pathFor('c1'), { policy: everything, realRoot, walker });
-      assert.deepEqual([...snapshot.keys()].sort(), ['.ipynb_checkpoints/report-checkpoint.csv', 'out/deep/chart.png', 'report.csv', 'script.py']);
+      assert.deepEqual([...snapshot.keys()].sort(), [
+        '.ipynb_checkpoints/report-checkpoint.csv',
+        'out/deep/chart.png',
+        'report.csv',
+        'script.py',
+      ]);
     });
 
     it('refuses walks once closed', async () => {
       const closed = new WorkspaceWalker();
       await closed.close();
-      await assert.rejects(snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot, walker: closed }), { code: 'ERR_WALKER_CLOSED' });
+      await assert.rejects(snapshotWorkspace(workspaces.pathFor('c1'), { policy, realRoot, walker: closed }), {
+        code: 'ERR_WALKER_CLOSED',
+      });
     });
   });
 
@@ -127,6 +138,10 @@ describe('workspace snapshot', () => {
       ['touched', { size: 1, mtimeMs: 2 }],
       ['new', { size: 1, mtimeMs: 1 }],
     ]);
-    assert.deepEqual(diffSnapshot(known, current), { added: ['new'], changed: ['grown', 'touched'], removed: ['gone'] });
+    assert.deepEqual(diffSnapshot(known, current), {
+      added: ['new'],
+      changed: ['grown', 'touched'],
+      removed: ['gone'],
+    });
   });
 });

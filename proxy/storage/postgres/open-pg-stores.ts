@@ -15,7 +15,11 @@ const RETENTION_LOCK = 7_130_411_002;
  * Connects, migrates, and starts listening; any failure becomes one DatabaseStartError line
  * (the password never in it) and closes what was opened.
  */
-export async function openPgStores(url: string, poolSize: number, logger: Logger): Promise<Omit<OpenedStores, 'blobs'>> {
+export async function openPgStores(
+  url: string,
+  poolSize: number,
+  logger: Logger,
+): Promise<Omit<OpenedStores, 'blobs'>> {
   let pool: Pool | null = null;
   let events: PgFileEventBus | null = null;
   try {
@@ -40,7 +44,9 @@ export async function openPgStores(url: string, poolSize: number, logger: Logger
       const client = await openPool.connect();
       let broken = false;
       try {
-        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK]);
+        const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+          RETENTION_LOCK,
+        ]);
         if (!rows[0]?.locked) return false;
         try {
           await section();

@@ -40,7 +40,12 @@ export class PgFileEventBus implements FileEventBus {
 
   async #connect(reconnect: boolean): Promise<void> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5000, keepAlive: true, application_name: 'generated-files-sidecar:listen' });
+    const client = new pg.Client({
+      connectionString: this.#url,
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+      application_name: 'generated-files-sidecar:listen',
+    });
     let dropped = false;
     const drop = (error?: Error) => {
       if (dropped) return;
@@ -48,7 +53,9 @@ export class PgFileEventBus implements FileEventBus {
       if (this.#client === client) this.#client = null;
       client.end().catch(() => {});
       if (this.#closed) return;
-      this.#logger.warn(`[store] lost the PostgreSQL LISTEN connection${error ? ` (${describeError(error)})` : ''}; reconnecting`);
+      this.#logger.warn(
+        `[store] lost the PostgreSQL LISTEN connection${error ? ` (${describeError(error)})` : ''}; reconnecting`,
+      );
       this.#scheduleReconnect();
     };
     client.on('error', drop);

@@ -19,7 +19,11 @@ export class PgKernelChats implements KernelChatStore {
   async get(kernelId: string): Promise<KernelChat | undefined> {
     let rows;
     try {
-      rows = await query<{ chat_id: string; owner: string | null; created_at: string }>(this.#pool, 'SELECT chat_id, owner, created_at FROM kernel_chats WHERE kernel_id = $1', [kernelId]);
+      rows = await query<{ chat_id: string; owner: string | null; created_at: string }>(
+        this.#pool,
+        'SELECT chat_id, owner, created_at FROM kernel_chats WHERE kernel_id = $1',
+        [kernelId],
+      );
     } catch (error) {
       const seen = this.#seen.get(kernelId);
       if (seen) return seen;
@@ -48,7 +52,10 @@ export class PgKernelChats implements KernelChatStore {
   }
 
   async entries(): Promise<Array<[string, KernelChat]>> {
-    const rows = await query<{ kernel_id: string; chat_id: string; owner: string | null; created_at: string }>(this.#pool, 'SELECT * FROM kernel_chats ORDER BY kernel_id');
+    const rows = await query<{ kernel_id: string; chat_id: string; owner: string | null; created_at: string }>(
+      this.#pool,
+      'SELECT * FROM kernel_chats ORDER BY kernel_id',
+    );
     return rows.map((r) => [r.kernel_id, { chatId: r.chat_id, owner: r.owner, createdAt: r.created_at }]);
   }
 

@@ -31,7 +31,9 @@ export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
     application_name: 'generated-files-sidecar',
   });
   // An idle client whose server went away: pg emits this on the pool; unhandled, it would end the process.
-  pool.on('error', (error) => options.logger.warn(`[store] a pooled PostgreSQL connection failed: ${describeError(error)}`));
+  pool.on('error', (error) =>
+    options.logger.warn(`[store] a pooled PostgreSQL connection failed: ${describeError(error)}`),
+  );
   return pool;
 }
 

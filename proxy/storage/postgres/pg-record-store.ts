@@ -70,7 +70,9 @@ export class PgRecordStore implements RecordStore {
         [chatId, paths],
       );
       const latest = new Map(latestRows.rows.map((r) => [r.path, r]));
-      const seqRows = await client.query<{ last_seq: string }>('SELECT last_seq FROM chats WHERE chat_id = $1', [chatId]);
+      const seqRows = await client.query<{ last_seq: string }>('SELECT last_seq FROM chats WHERE chat_id = $1', [
+        chatId,
+      ]);
       const { records, events } = versionAgainst(latest, Number(seqRows.rows[0]!.last_seq), drafts);
       if (records.length === 0) return [];
       await client.query(
@@ -111,7 +113,9 @@ export class PgRecordStore implements RecordStore {
   }
 
   async listOutbox(): Promise<OutboxEntry[]> {
-    return (await query<OutboxRow>(this.#pool, `SELECT ${OUTBOX_COLUMNS} FROM webhook_outbox ORDER BY next_attempt_at, id`)).map(outboxEntry);
+    return (
+      await query<OutboxRow>(this.#pool, `SELECT ${OUTBOX_COLUMNS} FROM webhook_outbox ORDER BY next_attempt_at, id`)
+    ).map(outboxEntry);
   }
 
   /**
@@ -141,7 +145,11 @@ export class PgRecordStore implements RecordStore {
        FROM webhook_outbox`,
     );
     const row = rows[0]!;
-    return { pending: Number(row.pending), failed: Number(row.failed), nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at) };
+    return {
+      pending: Number(row.pending),
+      failed: Number(row.failed),
+      nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    };
   }
 
   async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
@@ -158,7 +166,11 @@ export class PgRecordStore implements RecordStore {
   }
 
   async getLinksRevokedAt(chatId: string): Promise<number | null> {
-    const rows = await query<{ links_revoked_at: string | null }>(this.#pool, 'SELECT links_revoked_at FROM chats WHERE chat_id = $1', [assertChatId(chatId)]);
+    const rows = await query<{ links_revoked_at: string | null }>(
+      this.#pool,
+      'SELECT links_revoked_at FROM chats WHERE chat_id = $1',
+      [assertChatId(chatId)],
+    );
     const at = rows[0]?.links_revoked_at;
     return at == null ? null : Number(at);
   }
@@ -196,25 +208,39 @@ export class PgRecordStore implements RecordStore {
   }
 
   async listChat(chatId: string): Promise<FileRecord[]> {
-    const rows = await query<{ record: FileRecord }>(this.#pool, 'SELECT record FROM file_records WHERE chat_id = $1 ORDER BY seq', [assertChatId(chatId)]);
+    const rows = await query<{ record: FileRecord }>(
+      this.#pool,
+      'SELECT record FROM file_records WHERE chat_id = $1 ORDER BY seq',
+      [assertChatId(chatId)],
+    );
     return rows.map((r) => r.record);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {
-    const rows = await query<{ record: FileRecord }>(this.#pool, 'SELECT record FROM file_records WHERE chat_id = $1 AND id = $2', [assertChatId(chatId), id]);
+    const rows = await query<{ record: FileRecord }>(
+      this.#pool,
+      'SELECT record FROM file_records WHERE chat_id = $1 AND id = $2',
+      [assertChatId(chatId), id],
+    );
     return rows[0]?.record;
   }
 
   async listChatIds(): Promise<string[]> {
-    return (await query<{ chat_id: string }>(this.#pool, 'SELECT chat_id FROM chats ORDER BY chat_id')).map((r) => r.chat_id);
+    return (await query<{ chat_id: string }>(this.#pool, 'SELECT chat_id FROM chats ORDER BY chat_id')).map(
+      (r) => r.chat_id,
+    );
   }
 
   async referencedShas(): Promise<Set<string>> {
-    return new Set((await query<{ sha256: string }>(this.#pool, 'SELECT DISTINCT sha256 FROM file_records')).map((r) => r.sha256));
+    return new Set(
+      (await query<{ sha256: string }>(this.#pool, 'SELECT DISTINCT sha256 FROM file_records')).map((r) => r.sha256),
+    );
   }
 
   async getOwner(chatId: string): Promise<string | null> {
-    const rows = await query<{ owner: string | null }>(this.#pool, 'SELECT owner FROM chats WHERE chat_id = $1', [assertChatId(chatId)]);
+    const rows = await query<{ owner: string | null }>(this.#pool, 'SELECT owner FROM chats WHERE chat_id = $1', [
+      assertChatId(chatId),
+    ]);
     return rows[0]?.owner ?? null;
   }
 
@@ -229,35 +255,57 @@ export class PgRecordStore implements RecordStore {
   }
 
   async listSkipped(chatId: string): Promise<SkippedFile[]> {
-    const rows = await query<{ skipped: SkippedFile[] }>(this.#pool, 'SELECT skipped FROM chats WHERE chat_id = $1', [assertChatId(chatId)]);
+    const rows = await query<{ skipped: SkippedFile[] }>(this.#pool, 'SELECT skipped FROM chats WHERE chat_id = $1', [
+      assertChatId(chatId),
+    ]);
     return rows[0]?.skipped ?? [];
   }
 
-  async setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped: readonly SkippedFile[] = []): Promise<void> {
+  async setSkipped(
+    chatId: string,
+    skipped: readonly SkippedFile[],
+    newlySkipped: readonly SkippedFile[] = [],
+  ): Promise<void> {
     assertChatId(chatId);
     await transaction(this.#pool, async (client) => {
       await this.#lockChat(client, chatId);
       await client.query('UPDATE chats SET skipped = $2 WHERE chat_id = $1', [chatId, JSON.stringify(skipped)]);
       if (newlySkipped.length === 0) return;
-      const seqRows = await client.query<{ last_seq: string }>('SELECT last_seq FROM chats WHERE chat_id = $1', [chatId]);
+      const seqRows = await client.query<{ last_seq: string }>('SELECT last_seq FROM chats WHERE chat_id = $1', [
+        chatId,
+      ]);
       let seq = Number(seqRows.rows[0]!.last_seq);
-      await this.#insertEvents(client, chatId, newlySkipped.map((s) => ({ seq: ++seq, type: 'skipped' as const, skipped: s })));
+      await this.#insertEvents(
+        client,
+        chatId,
+        newlySkipped.map((s) => ({ seq: ++seq, type: 'skipped' as const, skipped: s })),
+      );
     });
   }
 
   async eventsAfter(chatId: string, afterSeq: number, limit = 10_000): Promise<StoredFileEvent[]> {
-    const rows = await query<{ seq: string; type: 'file' | 'skipped'; record_id: string | null; path: string | null; skipped: SkippedFile | null }>(
+    const rows = await query<{
+      seq: string;
+      type: 'file' | 'skipped';
+      record_id: string | null;
+      path: string | null;
+      skipped: SkippedFile | null;
+    }>(
       this.#pool,
       'SELECT seq, type, record_id, path, skipped FROM file_events WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
       [assertChatId(chatId), afterSeq, limit],
     );
     return rows.map((r) =>
-      r.type === 'file' ? { seq: Number(r.seq), type: 'file', recordId: r.record_id!, path: r.path! } : { seq: Number(r.seq), type: 'skipped', skipped: r.skipped! },
+      r.type === 'file'
+        ? { seq: Number(r.seq), type: 'file', recordId: r.record_id!, path: r.path! }
+        : { seq: Number(r.seq), type: 'skipped', skipped: r.skipped! },
     );
   }
 
   async lastEventSeq(chatId: string): Promise<number> {
-    const rows = await query<{ last_seq: string }>(this.#pool, 'SELECT last_seq FROM chats WHERE chat_id = $1', [assertChatId(chatId)]);
+    const rows = await query<{ last_seq: string }>(this.#pool, 'SELECT last_seq FROM chats WHERE chat_id = $1', [
+      assertChatId(chatId),
+    ]);
     return Number(rows[0]?.last_seq ?? 0);
   }
 

@@ -14,5 +14,11 @@ const contents = Array.from({ length: 40 }, (_, i) => {
   const block = createHash('sha256').update(seed).digest();
   return Buffer.concat(Array.from({ length: 2048 * (1 + (i % 16)) }, () => block));
 });
-const results = await Promise.all(contents.map((bytes) => blobs.putStream(Readable.from([bytes.subarray(0, 40_000), bytes.subarray(40_000)]))));
-process.stdout.write(JSON.stringify(results.map((r, i) => ({ sha256: r.sha256, expected: createHash('sha256').update(contents[i]!).digest('hex') }))));
+const results = await Promise.all(
+  contents.map((bytes) => blobs.putStream(Readable.from([bytes.subarray(0, 40_000), bytes.subarray(40_000)]))),
+);
+process.stdout.write(
+  JSON.stringify(
+    results.map((r, i) => ({ sha256: r.sha256, expected: createHash('sha256').update(contents[i]!).digest('hex') })),
+  ),
+);

@@ -42,7 +42,10 @@ after(async () => {
 
 async function freshStores(): Promise<OpenedStores> {
   const url = await cluster.createDatabase(`t${++dbCount}`);
-  const stores = await openStores({ dataDir: path.join(base, `d${dbCount}`), databaseUrl: url, databasePoolSize: 4 }, quietLogger);
+  const stores = await openStores(
+    { dataDir: path.join(base, `d${dbCount}`), databaseUrl: url, databasePoolSize: 4 },
+    quietLogger,
+  );
   opened.push(stores);
   return stores;
 }
@@ -58,7 +61,10 @@ describe('PostgreSQL migrations and start-up', () => {
     await client.connect();
     try {
       const { rows } = await client.query(`SELECT version FROM ${SCHEMA_TABLE} ORDER BY version`);
-      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        rows.map((r) => r.version),
+        MIGRATIONS.map((m) => m.version),
+      );
       for (const stores of both) await stores.close();
       await (await openStores(options, quietLogger)).close(); // a third start applies nothing
       await client.query(`INSERT INTO ${SCHEMA_TABLE} (version, name) VALUES (999, 'from the future')`);
@@ -70,13 +76,18 @@ describe('PostgreSQL migrations and start-up', () => {
 
   it('names a wrong password or an unreachable server in one line, never the password', async () => {
     const wrong = cluster.url.replace(TEST_PASSWORD, 'not-the-password-42');
-    const error = await openStores({ dataDir: base, databaseUrl: wrong, databasePoolSize: 1 }, quietLogger).catch((e: Error) => e);
+    const error = await openStores({ dataDir: base, databaseUrl: wrong, databasePoolSize: 1 }, quietLogger).catch(
+      (e: Error) => e,
+    );
     assert.equal((error as { code?: string }).code, 'ERR_DATABASE_AUTH');
     assert.doesNotMatch((error as Error).message, /not-the-password-42/);
     assert.doesNotMatch((error as Error).message, /\n/);
 
     const closedPort = `postgres://u:secret-pw@127.0.0.1:1/db`;
-    const unreachable = await openStores({ dataDir: base, databaseUrl: closedPort, databasePoolSize: 1 }, quietLogger).catch((e: Error) => e);
+    const unreachable = await openStores(
+      { dataDir: base, databaseUrl: closedPort, databasePoolSize: 1 },
+      quietLogger,
+    ).catch((e: Error) => e);
     assert.equal((unreachable as { code?: string }).code, 'ERR_DATABASE_UNREACHABLE');
     assert.doesNotMatch((unreachable as Error).message, /secret-pw/);
   });
@@ -120,7 +131,11 @@ describe('migrate-store', () => {
   it('copies a lowdb install into PostgreSQL, and a second run copies nothing twice', async () => {
     const dataDir = path.join(base, 'lowdb-install');
     const lowdb = new LowdbRecordStore(dataDir);
-    await lowdb.append('chat-1', [fakeRecord('chat-1', 1, { path: 'a.csv' }), fakeRecord('chat-1', 2, { path: 'a.csv' }), fakeRecord('chat-1', 3)], outboxFor(7));
+    await lowdb.append(
+      'chat-1',
+      [fakeRecord('chat-1', 1, { path: 'a.csv' }), fakeRecord('chat-1', 2, { path: 'a.csv' }), fakeRecord('chat-1', 3)],
+      outboxFor(7),
+    );
     // One delivery made (gone from the outbox), one kept as failed, one still pending.
     await lowdb.updateOutbox('chat-1', 'd-rchat1x1', null);
     const failed = (await lowdb.listOutbox()).find((e) => e.recordId === 'rchat1x2');
@@ -135,18 +150,46 @@ describe('migrate-store', () => {
 
     const url = await cluster.createDatabase('migrate');
     const first = await migrateStore(dataDir, url, quietLogger);
-    assert.deepEqual(first, { chats: 2, records: 3, recordsAlreadyThere: 0, owners: 1, skippedLists: 1, outbox: 2, linkRevocations: 1, kernels: 1 });
+    assert.deepEqual(first, {
+      chats: 2,
+      records: 3,
+      recordsAlreadyThere: 0,
+      owners: 1,
+      skippedLists: 1,
+      outbox: 2,
+      linkRevocations: 1,
+      kernels: 1,
+    });
     const second = await migrateStore(dataDir, url, quietLogger);
-    assert.deepEqual(second, { chats: 2, records: 0, recordsAlreadyThere: 3, owners: 1, skippedLists: 1, outbox: 0, linkRevocations: 1, kernels: 1 });
+    assert.deepEqual(second, {
+      chats: 2,
+      records: 0,
+      recordsAlreadyThere: 3,
+      owners: 1,
+      skippedLists: 1,
+      outbox: 0,
+      linkRevocations: 1,
+      kernels: 1,
+    });
 
     const stores = await openStores({ dataDir, databaseUrl: url, databasePoolSize: 1 }, quietLogger);
     opened.push(stores);
-    assert.deepEqual((await stores.store.listChat('chat-1')).map((r) => [r.path, r.version]), [['a.csv', 1], ['a.csv', 2], ['out/f3.csv', 1]]);
+    assert.deepEqual(
+      (await stores.store.listChat('chat-1')).map((r) => [r.path, r.version]),
+      [
+        ['a.csv', 1],
+        ['a.csv', 2],
+        ['out/f3.csv', 1],
+      ],
+    );
     assert.equal(await stores.store.getOwner('chat-1'), 'alice');
     assert.equal((await stores.store.listSkipped('chat-2'))[0]?.path, 'big.zip');
     assert.equal((await stores.kernelChats.get('kernel-1'))?.chatId, 'chat-1');
     const outbox = await stores.store.listOutbox();
-    assert.deepEqual(outbox.map((e) => [e.recordId, e.state, e.attempts, e.lastError]).sort(), [['rchat1x2', 'failed', 4, 'HTTP 500'], ['rchat1x3', 'pending', 0, null]]);
+    assert.deepEqual(outbox.map((e) => [e.recordId, e.state, e.attempts, e.lastError]).sort(), [
+      ['rchat1x2', 'failed', 4, 'HTTP 500'],
+      ['rchat1x3', 'pending', 0, null],
+    ]);
     assert.equal(await stores.store.getLinksRevokedAt('chat-2'), 1234);
   });
 });
@@ -186,8 +229,12 @@ describe('webhook deliveries from two sidecars on one database', () => {
     try {
       // Records written through both sidecars, each with its delivery, before either delivers.
       for (let n = 0; n < 10; n++) {
-        await a.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, n)], (chatId, records) => da.entriesFor(chatId, records));
-        await b.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, 100 + n)], (chatId, records) => db.entriesFor(chatId, records));
+        await a.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, n)], (chatId, records) =>
+          da.entriesFor(chatId, records),
+        );
+        await b.store.append(`chat${n % 3}`, [fakeRecord(`chat${n % 3}`, 100 + n)], (chatId, records) =>
+          db.entriesFor(chatId, records),
+        );
       }
       // A third sidecar claimed two and died before sending them: they come back when its lease ends.
       const now = Date.now();
@@ -196,7 +243,10 @@ describe('webhook deliveries from two sidecars on one database', () => {
       await Promise.all([da.start(), db.start()]);
       await until(() => received.length >= 20);
       assert.deepEqual(new Set(received).size, 20, 'every delivery arrived');
-      assert.ok(abandoned.every((e) => received.includes(e.id)), "the dead sidecar's claims were delivered by the others");
+      assert.ok(
+        abandoned.every((e) => received.includes(e.id)),
+        "the dead sidecar's claims were delivered by the others",
+      );
       // Stopped, nothing is in flight: a duplicate would have arrived by now.
       await Promise.all([da.stop(), db.stop()]);
       assert.equal(received.length, 20, 'none delivered twice');

@@ -25,14 +25,23 @@ after(() => rm(base, { recursive: true, force: true }));
 describe('a blob store shared by two processes', () => {
   it('keeps every blob whole when both write the same and different bytes at once', async () => {
     const dataDir = path.join(base, 'store');
-    const outputs = await Promise.all(['p1', 'p2'].map((tag) => run(process.execPath, ['--import', 'tsx', child, dataDir, tag], { maxBuffer: 1 << 20 })));
+    const outputs = await Promise.all(
+      ['p1', 'p2'].map((tag) =>
+        run(process.execPath, ['--import', 'tsx', child, dataDir, tag], { maxBuffer: 1 << 20 }),
+      ),
+    );
     const puts = outputs.flatMap((o) => JSON.parse(o.stdout) as Array<{ sha256: string; expected: string }>);
     for (const put of puts) assert.equal(put.sha256, put.expected);
     const blobs = new BlobStore(dataDir);
     const stored = await blobs.list();
     assert.equal(stored.length, new Set(puts.map((p) => p.sha256)).size, '20 shared + 2 × 20 own, none lost');
     for (const blob of stored) {
-      assert.equal(createHash('sha256').update(await readFile(path.join(blobs.dir, blob.sha256.slice(0, 2), blob.sha256))).digest('hex'), blob.sha256);
+      assert.equal(
+        createHash('sha256')
+          .update(await readFile(path.join(blobs.dir, blob.sha256.slice(0, 2), blob.sha256)))
+          .digest('hex'),
+        blob.sha256,
+      );
     }
     assert.deepEqual(await readdir(blobs.tmpDir), [], 'no temp file left');
   });

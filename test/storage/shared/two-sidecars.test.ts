@@ -37,7 +37,21 @@ const running: SidecarProcess[] = [];
 async function startSidecarProcess(): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', mainTs, '--gateway-url', bed.jupyter.url, '--port', '0', '--workspace-root', bed.workspaceRoot, '--data-dir', path.join(bed.dir, 'shared-store'), '--record-wait-ms', '5000'],
+    [
+      '--import',
+      'tsx',
+      mainTs,
+      '--gateway-url',
+      bed.jupyter.url,
+      '--port',
+      '0',
+      '--workspace-root',
+      bed.workspaceRoot,
+      '--data-dir',
+      path.join(bed.dir, 'shared-store'),
+      '--record-wait-ms',
+      '5000',
+    ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -84,7 +98,10 @@ async function createKernel(sidecar: SidecarProcess, chat: string): Promise<stri
 
 /** The kernel's WebSocket without any chat in the URL: the sidecar must know the kernel's chat. */
 function connect(sidecar: SidecarProcess, kernelId: string): Promise<RawKernelClient> {
-  return RawKernelClient.connect(`${sidecar.url.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`, 'legacy');
+  return RawKernelClient.connect(
+    `${sidecar.url.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+    'legacy',
+  );
 }
 
 async function listFiles(sidecar: SidecarProcess, chat: string): Promise<FileListResponse> {
@@ -98,7 +115,11 @@ async function recordsInDatabase(chat: string): Promise<FileRecord[]> {
   const client = new pg.Client(databaseUrl);
   await client.connect();
   try {
-    return (await client.query<{ record: FileRecord }>('SELECT record FROM file_records WHERE chat_id = $1 ORDER BY seq', [chat])).rows.map((r) => r.record);
+    return (
+      await client.query<{ record: FileRecord }>('SELECT record FROM file_records WHERE chat_id = $1 ORDER BY seq', [
+        chat,
+      ])
+    ).rows.map((r) => r.record);
   } finally {
     await client.end();
   }
@@ -110,8 +131,13 @@ async function assertVersionsSound(records: FileRecord[]): Promise<void> {
   for (const r of records) byPath.set(r.path, [...(byPath.get(r.path) ?? []), r]);
   for (const [p, list] of byPath) {
     const sorted = list.toSorted((a, b) => a.version - b.version);
-    assert.deepEqual(sorted.map((r) => r.version), sorted.map((_, i) => i + 1), `${p}: versions 1..n`);
-    for (let i = 1; i < sorted.length; i++) assert.notEqual(sorted[i]!.sha256, sorted[i - 1]!.sha256, `${p}: version ${i + 1} repeats ${i}`);
+    assert.deepEqual(
+      sorted.map((r) => r.version),
+      sorted.map((_, i) => i + 1),
+      `${p}: versions 1..n`,
+    );
+    for (let i = 1; i < sorted.length; i++)
+      assert.notEqual(sorted[i]!.sha256, sorted[i - 1]!.sha256, `${p}: version ${i + 1} repeats ${i}`);
   }
   for (const record of records) {
     const blob = await readFile(path.join(bed.dir, 'shared-store', 'blobs', record.sha256.slice(0, 2), record.sha256));
@@ -123,21 +149,30 @@ async function assertVersionsSound(records: FileRecord[]): Promise<void> {
 function openEvents(sidecar: SidecarProcess, chat: string, lastEventId?: string) {
   const events: Array<{ id: string; event: string; data: any }> = [];
   const waiters: Array<() => void> = [];
-  const req = http.get(`${sidecar.url}sidecar/v1/chats/${chat}/events`, { headers: lastEventId ? { 'last-event-id': lastEventId } : {} }, (res) => {
-    let buffer = '';
-    res.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      let end;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-        const data = field('data');
-        if (data !== undefined) events.push({ id: field('id') ?? '', event: field('event') ?? 'message', data: JSON.parse(data) });
-        for (const wake of waiters.splice(0)) wake();
-      }
-    });
-  });
+  const req = http.get(
+    `${sidecar.url}sidecar/v1/chats/${chat}/events`,
+    { headers: lastEventId ? { 'last-event-id': lastEventId } : {} },
+    (res) => {
+      let buffer = '';
+      res.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        let end;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const field = (name: string) =>
+            block
+              .split('\n')
+              .find((l) => l.startsWith(`${name}: `))
+              ?.slice(name.length + 2);
+          const data = field('data');
+          if (data !== undefined)
+            events.push({ id: field('id') ?? '', event: field('event') ?? 'message', data: JSON.parse(data) });
+          for (const wake of waiters.splice(0)) wake();
+        }
+      });
+    },
+  );
   req.on('error', () => {});
   return {
     events,
@@ -175,16 +210,28 @@ describe('two sidecars on one PostgreSQL', () => {
     await client.execute("open('/mnt/data/from-b.csv', 'w').write('b,2\\n')");
     await client.execute("open('/mnt/data/second.csv', 'w').write('x\\n')");
     await client.close();
-    assert.deepEqual((await listFiles(a, chat)).files.map((f) => [f.path, f.version]).sort(), [['from-b.csv', 2], ['second.csv', 1]]);
+    assert.deepEqual((await listFiles(a, chat)).files.map((f) => [f.path, f.version]).sort(), [
+      ['from-b.csv', 2],
+      ['second.csv', 1],
+    ]);
     await sse.until('three file events from B', () => sse.events.filter((e) => e.event === 'file').length >= 3);
     sse.close();
-    assert.deepEqual(sse.events.map((e) => e.id), ['1', '2', '3']);
+    assert.deepEqual(
+      sse.events.map((e) => e.id),
+      ['1', '2', '3'],
+    );
 
     // A client that saw event 1 reconnects to B: it gets 2 and 3, once each.
     const resumed = openEvents(b, chat, '1');
     await resumed.until('events after 1', () => resumed.events.length >= 2);
     resumed.close();
-    assert.deepEqual(resumed.events.map((e) => [e.id, e.data.path, e.data.version]), [['2', 'from-b.csv', 2], ['3', 'second.csv', 1]]);
+    assert.deepEqual(
+      resumed.events.map((e) => [e.id, e.data.path, e.data.version]),
+      [
+        ['2', 'from-b.csv', 2],
+        ['3', 'second.csv', 1],
+      ],
+    );
   });
 
   test('two kernels of one chat, through A and through B at once, each overwriting the same file 20 times: every version once', async () => {
@@ -224,12 +271,16 @@ describe('two sidecars on one PostgreSQL', () => {
     let victimRuns = 0;
     const burst = (async () => {
       for (let i = 0; i < 200; i++) {
-        await c1.execute(`import os\nfor j in range(3): open(f'/mnt/data/a{j}.csv', 'w').write(os.urandom(800).hex())`, { timeoutMs: 10_000 });
+        await c1.execute(
+          `import os\nfor j in range(3): open(f'/mnt/data/a{j}.csv', 'w').write(os.urandom(800).hex())`,
+          { timeoutMs: 10_000 },
+        );
         victimRuns++;
       }
     })().catch(() => 'killed');
     const survivor = (async () => {
-      for (let i = 0; i < 15; i++) await c2.execute(`import os\nfor j in range(3): open(f'/mnt/data/b{j}.csv', 'w').write(os.urandom(800).hex())`);
+      for (let i = 0; i < 15; i++)
+        await c2.execute(`import os\nfor j in range(3): open(f'/mnt/data/b{j}.csv', 'w').write(os.urandom(800).hex())`);
     })();
     await waitFor('the victim recorded a few executions', () => victimRuns >= 3, 30_000);
     victim.child.kill('SIGKILL');
@@ -266,10 +317,19 @@ describe('two sidecars on one PostgreSQL', () => {
     assert.equal(health.database, 'down');
 
     await cluster.start();
-    await waitFor('both sidecars report the database up', async () => {
-      const states = await Promise.all([a, b].map(async (s) => ((await (await fetch(`${s.url}sidecar/v1/health`)).json()) as { database: string }).database));
-      return states.every((s) => s === 'up');
-    }, 30_000, 100);
+    await waitFor(
+      'both sidecars report the database up',
+      async () => {
+        const states = await Promise.all(
+          [a, b].map(
+            async (s) => ((await (await fetch(`${s.url}sidecar/v1/health`)).json()) as { database: string }).database,
+          ),
+        );
+        return states.every((s) => s === 'up');
+      },
+      30_000,
+      100,
+    );
     // The next scan of the chat (an execution through B) records what was written during the outage.
     const again = await connect(b, kernelId);
     await again.execute("open('/mnt/data/after.csv', 'w').write('after\\n')");
@@ -278,7 +338,9 @@ describe('two sidecars on one PostgreSQL', () => {
     const files = (await listFiles(a, chat)).files.map((f) => f.path).sort();
     assert.deepEqual(files, ['after.csv', 'before.csv', 'during.csv']);
     // SSE on A, connected before the outage, gets the new files through a re-LISTENed connection.
-    await sse.until('during.csv and after.csv', () => ['during.csv', 'after.csv'].every((p) => sse.events.some((e) => e.data?.path === p)));
+    await sse.until('during.csv and after.csv', () =>
+      ['during.csv', 'after.csv'].every((p) => sse.events.some((e) => e.data?.path === p)),
+    );
     sse.close();
     assert.equal(new Set(sse.events.map((e) => e.id)).size, sse.events.length, 'no event twice');
   });
@@ -286,10 +348,24 @@ describe('two sidecars on one PostgreSQL', () => {
 
 describe('a sidecar that cannot reach its database at start', () => {
   test('exits non-zero with one line naming the problem, never the password', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, '--gateway-url', 'http://127.0.0.1:9/', '--port', '0', '--data-dir', path.join(bed.dir, 'nodb')], {
-      env: { ...process.env, DATABASE_URL: 'postgres://user:hunter2-secret@127.0.0.1:1/db' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        mainTs,
+        '--gateway-url',
+        'http://127.0.0.1:9/',
+        '--port',
+        '0',
+        '--data-dir',
+        path.join(bed.dir, 'nodb'),
+      ],
+      {
+        env: { ...process.env, DATABASE_URL: 'postgres://user:hunter2-secret@127.0.0.1:1/db' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -297,6 +373,13 @@ describe('a sidecar that cannot reach its database at start', () => {
     assert.match(stderr, /ERR_DATABASE_UNREACHABLE/);
     assert.doesNotMatch(stderr, /hunter2/);
     // The one line about the database (the other is the warning that the files API has no secret).
-    assert.deepEqual(stderr.trim().split('\n').filter((line) => !line.includes('FILES_API_SECRET')).length, 1, stderr);
+    assert.deepEqual(
+      stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !line.includes('FILES_API_SECRET')).length,
+      1,
+      stderr,
+    );
   });
 });

@@ -24,7 +24,11 @@ import { formatLabel, mimeTypeOf } from '../../../proxy/workspace/format-label.t
 const API = `${API_PREFIX}/chats/`;
 
 /** The sidecar derives these from the name; so does the stand-in, whatever a test wrote. */
-const asSidecarSends = (/** @type {any} */ file) => ({ ...file, format: formatLabel(file.name), mimeType: mimeTypeOf(file.name) });
+const asSidecarSends = (/** @type {any} */ file) => ({
+  ...file,
+  format: formatLabel(file.name),
+  mimeType: mimeTypeOf(file.name),
+});
 const CONTROL = '/__fixtures/';
 
 /** @typedef {{ files: any[], skipped: any[], answers: Record<string, { status?: number, body: any }>, contents: Record<string, string>, listStatus: number, eventsStatus: number, tokens: string[] | null, streams: Set<import('node:http').ServerResponse>, watchers: Set<() => void>, log: { path: string, authorization: string | null, token: string | null }[] }} Chat */
@@ -37,7 +41,18 @@ export function filesApiFixtures() {
   const chat = (id) => {
     let c = chats.get(id);
     if (!c) {
-      c = { files: [], skipped: [], answers: {}, contents: {}, listStatus: 200, eventsStatus: 200, tokens: null, streams: new Set(), watchers: new Set(), log: [] };
+      c = {
+        files: [],
+        skipped: [],
+        answers: {},
+        contents: {},
+        listStatus: 200,
+        eventsStatus: 200,
+        tokens: null,
+        streams: new Set(),
+        watchers: new Set(),
+        log: [],
+      };
       chats.set(id, c);
     }
     return c;
@@ -52,7 +67,11 @@ export function filesApiFixtures() {
 
   /** The code and message the sidecar sends with this status (http-errors.ts). @param {import('koa').Context} ctx @param {number} status */
   const failAs = (ctx, status) =>
-    status === 404 ? fail(ctx, 404, 'ERR_CHAT_NOT_FOUND', 'No such chat.') : status === 401 ? fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.') : fail(ctx, status, 'ERR_INTERNAL', 'Internal error.');
+    status === 404
+      ? fail(ctx, 404, 'ERR_CHAT_NOT_FOUND', 'No such chat.')
+      : status === 401
+        ? fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.')
+        : fail(ctx, status, 'ERR_INTERNAL', 'Internal error.');
 
   /** Tells the tests waiting on a stream count to look again. @param {Chat} c */
   const streamsChanged = (c) => {
@@ -131,11 +150,20 @@ export function filesApiFixtures() {
     }
 
     if (!url.pathname.startsWith(API)) return next();
-    const [id = '', route = '', fileId = '', tail = '', sub = ''] = url.pathname.slice(API.length).split('/').map(decodeURIComponent);
+    const [id = '', route = '', fileId = '', tail = '', sub = ''] = url.pathname
+      .slice(API.length)
+      .split('/')
+      .map(decodeURIComponent);
     const c = chat(id);
     const authorization = ctx.get('authorization') || null;
     const queryToken = url.searchParams.get('token');
-    c.log.push({ path: url.pathname.slice(API.length + id.length) + (url.searchParams.has('disposition') ? `?disposition=${url.searchParams.get('disposition')}` : ''), authorization, token: queryToken });
+    c.log.push({
+      path:
+        url.pathname.slice(API.length + id.length) +
+        (url.searchParams.has('disposition') ? `?disposition=${url.searchParams.get('disposition')}` : ''),
+      authorization,
+      token: queryToken,
+    });
 
     if (c.tokens) {
       const given = authorization?.replace(/^Bearer /, '') ?? queryToken;
@@ -196,7 +224,10 @@ export function filesApiFixtures() {
       ctx.set('Content-Type', owner?.mimeType ?? 'application/octet-stream');
       const inline = url.searchParams.get('disposition') === 'inline';
       // The element names the download itself; non-ASCII names go in filename* as the sidecar does.
-      ctx.set('Content-Disposition', `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(owner?.name ?? 'file')}`);
+      ctx.set(
+        'Content-Disposition',
+        `${inline ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(owner?.name ?? 'file')}`,
+      );
       ctx.set('Cache-Control', 'private, no-cache');
       ctx.set('Accept-Ranges', 'bytes');
       const content = c.contents[fileId] ?? `content of ${fileId}`;

@@ -104,7 +104,10 @@ export function realFilesApi() {
   return {
     plugin,
     /** Koa-style middleware on the test server for the control routes. */
-    middleware: async (ctx: { path: string; method: string; req: http.IncomingMessage; body: unknown; status: number }, next: () => Promise<void>) => {
+    middleware: async (
+      ctx: { path: string; method: string; req: http.IncomingMessage; body: unknown; status: number },
+      next: () => Promise<void>,
+    ) => {
       if (!ctx.path.startsWith('/__real/')) return next();
       const api = running!;
       const action = ctx.path.slice('/__real/'.length);
@@ -142,8 +145,15 @@ export function realFilesApi() {
         const chatId = String(body.chatId);
         const files = (body.files ?? {}) as Record<string, string>;
         for (const [rel, content] of Object.entries(files)) await api.fixture.write(chatId, rel, content);
-        await api.fixture.recorder.scan(chatId, { source: 'execution', execution: { kernelId: 'k1', msgId: 'm1', owner: null } });
-        const list: FileListResponse = { chatId, files: summarizeFiles(await api.fixture.store.listChat(chatId)), skipped: [] };
+        await api.fixture.recorder.scan(chatId, {
+          source: 'execution',
+          execution: { kernelId: 'k1', msgId: 'm1', owner: null },
+        });
+        const list: FileListResponse = {
+          chatId,
+          files: summarizeFiles(await api.fixture.store.listChat(chatId)),
+          skipped: [],
+        };
         ctx.body = list;
         return;
       }

@@ -4,7 +4,12 @@
  */
 import type * as Widget from '../../../widget/generated-files.ts';
 import type { GeneratedFilesElement } from '../../../widget/generated-files.ts';
-import { filesApiPaths, type FileListResponse, type FileSummary, type FileVersionSummary } from '../../../contract/files-api.ts';
+import {
+  filesApiPaths,
+  type FileListResponse,
+  type FileSummary,
+  type FileVersionSummary,
+} from '../../../contract/files-api.ts';
 import type { FileRecord } from '../../../proxy/storage/file-record.ts';
 import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
 
@@ -40,14 +45,25 @@ function poke(): void {
  * own events, or a poke from these helpers. Never on a timer: `timeout` only bounds a failure.
  * A probe that asks the server must wait for the server's own signal instead (`server.clients`).
  */
-export function waitFor<T>(probe: () => T | Promise<T>, message = 'condition', timeout = 4000): Promise<NonNullable<T>> {
+export function waitFor<T>(
+  probe: () => T | Promise<T>,
+  message = 'condition',
+  timeout = 4000,
+): Promise<NonNullable<T>> {
   return new Promise((resolve, reject) => {
     let last: unknown;
     let settled = false;
     const hosts = mounted.filter((el): el is GeneratedFilesElement => 'addController' in el);
     const controller = { hostUpdated: () => void check() };
     const observer = new MutationObserver(() => void check());
-    const events = ['load', 'loadend', 'error', 'generated-files-change', 'generated-files-download', 'generated-files-upload'];
+    const events = [
+      'load',
+      'loadend',
+      'error',
+      'generated-files-change',
+      'generated-files-download',
+      'generated-files-upload',
+    ];
     const finish = () => {
       settled = true;
       clearTimeout(timer);
@@ -101,7 +117,12 @@ export function uniqueChatId(label = 'chat'): string {
 
 const FIVE_MINUTES_AGO = new Date(Date.now() - 5 * 60_000).toISOString();
 
-export function makeVersion(chatId: string, id: string, version: number, extra: Partial<FileVersionSummary> = {}): FileVersionSummary {
+export function makeVersion(
+  chatId: string,
+  id: string,
+  version: number,
+  extra: Partial<FileVersionSummary> = {},
+): FileVersionSummary {
   return {
     id,
     version,
@@ -120,7 +141,14 @@ export function makeVersion(chatId: string, id: string, version: number, extra: 
 export function tablePreview(file: { id: string }, rows: string[][], name = 'Sheet1') {
   return {
     [`preview/${file.id}`]: {
-      body: { id: file.id, sha256: 'f'.repeat(64), preview: { kind: 'table', sheets: [{ name, rows, rowCount: rows.length, columnCount: rows[0]?.length ?? 0, truncated: false }] } },
+      body: {
+        id: file.id,
+        sha256: 'f'.repeat(64),
+        preview: {
+          kind: 'table',
+          sheets: [{ name, rows, rowCount: rows.length, columnCount: rows[0]?.length ?? 0, truncated: false }],
+        },
+      },
     },
   };
 }
@@ -134,7 +162,14 @@ export function tablePreview(file: { id: string }, rows: string[][], name = 'She
 export function makeFile(
   chatId: string,
   path: string,
-  options: { id?: string; versions?: number; mimeType?: string; size?: number; modifiedAt?: string; source?: FileRecord['source'] } = {},
+  options: {
+    id?: string;
+    versions?: number;
+    mimeType?: string;
+    size?: number;
+    modifiedAt?: string;
+    source?: FileRecord['source'];
+  } = {},
 ): FileSummary {
   const id = options.id ?? path.replace(/[^\w]/g, '_');
   const count = options.versions ?? 1;
@@ -195,7 +230,10 @@ export const server = {
 // ---- the real files API (test/widget/support/real-files-api.ts) ----
 
 async function realControl<T>(action: string, body?: unknown): Promise<T> {
-  const response = await fetch(`/__real/${action}`, { method: body === undefined ? 'GET' : 'POST', body: body === undefined ? null : JSON.stringify(body) });
+  const response = await fetch(`/__real/${action}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    body: body === undefined ? null : JSON.stringify(body),
+  });
   assert(response.ok, `real API ${action} failed: ${response.status}`);
   return (await response.json()) as T;
 }
@@ -272,7 +310,10 @@ export function item(el: Element, name: string): HTMLElement {
 }
 
 /** A routed fetch for the element's seam: answers from a function, records requests. */
-export function route(el: GeneratedFilesElement, handler: (request: Request) => Response | Promise<Response>): Request[] {
+export function route(
+  el: GeneratedFilesElement,
+  handler: (request: Request) => Response | Promise<Response>,
+): Request[] {
   const seen: Request[] = [];
   el.fetch = async (request: Request) => {
     seen.push(request);

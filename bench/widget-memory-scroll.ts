@@ -15,7 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import puppeteer, { type Browser, type CDPSession, type Page } from 'puppeteer-core';
+import type { Browser, CDPSession, Page } from 'puppeteer-core';
+import { CHROMIUM_PATH, launchChromium, type LaunchedChromium } from '../test/support/chromium.ts';
 import { API_PREFIX } from '../contract/files-api.ts';
 import { signToken } from '../test/support/tokens.ts';
 import { createFilesApi } from '../proxy/api/files-routes.ts';
@@ -25,7 +26,6 @@ import { summarize, type Summary } from './stats.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const WIDGET_DIR = path.join(ROOT, 'dist/widget');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnop';
 const MB = 1024 * 1024;
 const HEAP_GOAL_BYTES = 5 * MB;
@@ -245,7 +245,7 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
   const fixture = await createFixture();
   const server = await startServer(fixture);
   const scratch = await mkdtemp(path.join(tmpdir(), 'gf-bench-widget-'));
-  let browser: Browser | null = null;
+  let chromium: LaunchedChromium | null = null;
   try {
     const bigSize = 500 * 1000 * 1000;
     const bigChat = 'bench-big';
@@ -271,20 +271,8 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
       execution: { kernelId: 'k', msgId: 'm', owner: null },
     });
 
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      userDataDir: path.join(scratch, 'profile'),
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
-      ],
-    });
+    chromium = await launchChromium();
+    const browser = chromium.browser;
     const downloads = path.join(scratch, 'downloads');
     await mkdir(downloads);
 
@@ -381,13 +369,13 @@ export async function benchWidgetMemoryScroll(quick: boolean): Promise<ScenarioR
     return {
       rows,
       notes: [
-        `Headless Chromium (${CHROMIUM}) through puppeteer-core, the script-tag bundle on the same origin as the sidecar's real files API (records and blobs in a temp folder, a 500 MB (10^9/2 bytes) CSV and ${count.toLocaleString('en-US')} small files, all recorded by a real scan).`,
+        `Headless Chromium (${CHROMIUM_PATH}) through puppeteer-core, the script-tag bundle on the same origin as the sidecar's real files API (records and blobs in a temp folder, a 500 MB (10^9/2 bytes) CSV and ${count.toLocaleString('en-US')} small files, all recorded by a real scan).`,
         `Memory: each download in a fresh page; the JS heap (Runtime.getHeapUsage, after a forced GC) before the click, sampled on every Browser.downloadProgress event, and after a GC at the end. The link path is the element's default past link-threshold (8 MiB); the Blob path is the same element with link-threshold above the size (how every download went before links). Chromium's resident memory is the sum of VmRSS over the browser process and its descendants (/proc), sampled with the heap. ${runs} run(s) each.`,
         `Scroll: viewport 1000×800; each step scrolls by ${stepPx} px, waits for the scroll event, times from the start of the scroll event's handling (a capture listener registered before the element's) to the end of the element's update plus layout ("work"), then waits for the next animation frame ("frame interval"), to the end of the list. The plain baseline: the same 10,000 names as <li> of the element's row height, all in the DOM, scrolled the same way.`,
       ],
     };
   } finally {
-    await browser?.close();
+    await chromium?.close();
     await server.close();
     await fixture.cleanup();
     await rm(scratch, { recursive: true, force: true });

@@ -9,40 +9,26 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
+import { launchChromium, type LaunchedChromium } from '../support/chromium.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let bed: TestBed;
 let proxy: RunningSidecar;
 let browser: Browser;
-let profile: string;
+let chromium: LaunchedChromium;
 
 before(async () => {
   assert.ok(existsSync('dist/widget/generated-files.js'), 'build the widget first: npm run build:widget');
   bed = await startTestBed();
   proxy = await startSidecar(bed, { demo: 'true' }, { demoConfig: () => ({ token: bed.jupyter.token }) });
-  profile = await mkdtemp(path.join(tmpdir(), 'gf-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: profile,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  chromium = await launchChromium();
+  browser = chromium.browser;
 });
 after(async () => {
-  await browser?.close();
+  await chromium?.close();
   await proxy?.stop();
   await bed?.stop();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 test('demo: run code that writes report.xlsx, the file appears live, the download is byte-identical', async () => {

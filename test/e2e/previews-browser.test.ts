@@ -4,11 +4,9 @@
  * the HTML's script does not run on the sidecar's origin, the docx preview has no live handler.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
+import { launchChromium, type LaunchedChromium } from '../support/chromium.ts';
 import { signToken } from '../support/tokens.ts';
 import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
@@ -22,7 +20,7 @@ let bed: TestBed;
 let proxy: RunningSidecar;
 let client: RawKernelClient;
 let browser: Browser;
-let profile: string;
+let chromium: LaunchedChromium;
 let token: string;
 
 before(async () => {
@@ -37,28 +35,14 @@ before(async () => {
     `${base.replace(/^http/, 'ws')}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
     'v1',
   );
-  profile = await mkdtemp(path.join(tmpdir(), 'gf-chromium-'));
-  browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    userDataDir: profile,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  chromium = await launchChromium();
+  browser = chromium.browser;
 });
 after(async () => {
-  await browser?.close();
+  await chromium?.close();
   await client?.close();
   await proxy?.stop();
   await bed?.stop();
-  if (profile) await rm(profile, { recursive: true, force: true });
 });
 
 const api = (rest: string, init: RequestInit = {}) =>

@@ -10,14 +10,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import puppeteer, { type Browser, type ElementHandle } from 'puppeteer-core';
+import type { Browser, ElementHandle } from 'puppeteer-core';
+import { launchChromium, type LaunchedChromium } from '../support/chromium.ts';
 import type { FileSummary } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let bed: TestBed;
 let proxy: RunningSidecar;
 let browser: Browser;
+let chromium: LaunchedChromium;
 let scratch: string;
 
 before(async () => {
@@ -25,23 +26,11 @@ before(async () => {
   bed = await startTestBed();
   proxy = await startSidecar(bed, { demo: 'true' }, { demoConfig: () => ({ token: bed.jupyter.token }) });
   scratch = await mkdtemp(path.join(tmpdir(), 'gf-upload-e2e-'));
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: path.join(scratch, 'profile'),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-dev-shm-usage',
-    ],
-  });
+  chromium = await launchChromium();
+  browser = chromium.browser;
 });
 after(async () => {
-  await browser?.close();
+  await chromium?.close();
   await proxy?.stop();
   await bed?.stop();
   if (scratch) await rm(scratch, { recursive: true, force: true });

@@ -17,25 +17,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSidecar, startTestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+import { NODELAY_CONFIG } from './jupyter-nodelay.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { quantile, roundRobin, summarize, timed } from './stats.ts';
 
 const SECRET = 'bench-card-secret-at-least-32-bytes-long';
 /** A run this much slower than the arm's fastest quarter waited for a delayed ACK. */
 const STALL_MS = 30;
-
-/** Jupyter Server 1.x and 2.x: turn Nagle off on the kernel WebSocket as it opens. */
-const NODELAY_CONFIG = `
-try:
-    from jupyter_server.services.kernels.handlers import ZMQChannelsHandler as _KernelSocket
-except ImportError:
-    from jupyter_server.services.kernels.websocket import KernelWebsocketHandler as _KernelSocket
-_open = _KernelSocket.open
-def _open_without_nagle(self, *args, **kwargs):
-    self.set_nodelay(True)
-    return _open(self, *args, **kwargs)
-_KernelSocket.open = _open_without_nagle
-`;
 
 interface ArmTimes {
   on: number[];

@@ -4,8 +4,6 @@
  * previous one is unacknowledged waits for the reader's delayed ACK (40 ms on Linux), in a random
  * share of runs of every arm, direct included. A server started with this folder sets TCP_NODELAY
  * as each kernel socket opens, so a ratio measures what is in front of it, not that stall.
- *
- * Scenario 9 (file-card.ts) carries the same Python text; this module is where it can live once.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';

@@ -10,9 +10,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KernelManager, KernelMessage as JLKernelMessage, ServerConnection } from '@jupyterlab/services';
+import { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import { build } from 'esbuild';
-import WebSocket from 'ws';
+import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { codeWithCompletionOrder, type CompletionOrder } from '../support/completion-order.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
@@ -252,15 +252,7 @@ interface OutputModelLike {
 describe('@jupyterlab/services', () => {
   test('the card is one output of the execution, read by its own deserializer and held by its OutputAreaModel', async () => {
     const chat = 'card-jlab';
-    const serverSettings = ServerConnection.makeSettings({
-      baseUrl: `${proxy.url}chats/${chat}/`,
-      wsUrl: `${ws(proxy.url)}chats/${chat}/`,
-      token: bed.jupyter.token,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-      appendToken: true,
-    });
-    const manager = new KernelManager({ serverSettings });
-    await manager.ready;
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token);
     const kernel = await manager.startNew({ name: 'python3' });
     // Every display output of this execution, in order, and JupyterLab's own OutputAreaModel fed
     // the way its OutputArea feeds it (each output message's content, typed by its msg_type).

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KernelManager, ServerConnection, type KernelMessage as JLKernelMessage } from '@jupyterlab/services';
-import WebSocket from 'ws';
+import type { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
+import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { RawKernelClient, visibleText } from '../support/raw-kernel-client.ts';
@@ -196,15 +196,7 @@ describe('raw WebSocket clients in both wire formats', () => {
 describe('@jupyterlab/services through the sidecar', () => {
   test('KernelManager starts a kernel, executes, and sees /mnt/data in outputs', async () => {
     const chat = 'jlab';
-    const serverSettings = ServerConnection.makeSettings({
-      baseUrl: `${proxy.url}chats/${chat}/`,
-      wsUrl: `${ws(proxy.url)}chats/${chat}/`,
-      token: bed.jupyter.token,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-      appendToken: true,
-    });
-    const manager = new KernelManager({ serverSettings });
-    await manager.ready;
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token);
     const kernel = await manager.startNew({ name: 'python3' });
     const outputs: string[] = [];
     const future = kernel.requestExecute({

@@ -1,4 +1,4 @@
-import type { GeneratedFilesChangeEvent } from '../../widget/generated-files.ts';
+import type { GeneratedFilesChangeEvent, GeneratedFilesElement } from '../../widget/generated-files.ts';
 import {
   assert,
   assertEqual,
@@ -72,23 +72,7 @@ describe('<generated-files> live updates', () => {
 
   it('keeps a skipped event that arrives while an older list is still on its way', async () => {
     const chatId = uniqueChatId('skip-race');
-    await server.setup(chatId, { files: [] });
-    let releaseList: () => void = () => {};
-    let catchUpSent: () => void = () => {};
-    const sent = new Promise<void>((resolve) => (catchUpSent = resolve));
-    let lists = 0;
-    const el = mount({ 'chat-id': chatId }, (el) =>
-      route(el, async (request) => {
-        // The first list loads the element; the catch-up list on stream open is held back.
-        if (++lists === 2) {
-          catchUpSent();
-          await new Promise<void>((resolve) => (releaseList = resolve));
-        }
-        return fetch(request);
-      }),
-    );
-    await sent;
-    await server.streams(chatId, 1);
+    const { el, releaseList } = await mountWithCatchUpHeld(chatId);
     assertEqual(
       await server.emit(chatId, 'skipped', {
         path: 'late.bin',
@@ -112,23 +96,7 @@ describe('<generated-files> live updates', () => {
 
   it('keeps a file event that arrives while an older list is still on its way', async () => {
     const chatId = uniqueChatId('file-race');
-    await server.setup(chatId, { files: [] });
-    let releaseList: () => void = () => {};
-    let catchUpSent: () => void = () => {};
-    const sent = new Promise<void>((resolve) => (catchUpSent = resolve));
-    let lists = 0;
-    const el = mount({ 'chat-id': chatId }, (el) =>
-      route(el, async (request) => {
-        // The first list loads the element; the catch-up list on stream open is held back.
-        if (++lists === 2) {
-          catchUpSent();
-          await new Promise<void>((resolve) => (releaseList = resolve));
-        }
-        return fetch(request);
-      }),
-    );
-    await sent;
-    await server.streams(chatId, 1);
+    const { el, releaseList } = await mountWithCatchUpHeld(chatId);
     // The held list was taken before this file existed; the file arrives as an event meanwhile.
     const arrived = oneEvent<GeneratedFilesChangeEvent>(el, 'generated-files-change');
     assertEqual(await server.emit(chatId, 'file', makeFile(chatId, 'live.csv')), 1);
@@ -282,3 +250,28 @@ describe('<generated-files> tokens', () => {
     assertEqual(names(el), ['a.txt']);
   });
 });
+
+/**
+ * Mounts the element on an empty chat and holds back the catch-up list it asks for when its
+ * stream opens: resolves once that list is on its way and the stream is open.
+ */
+async function mountWithCatchUpHeld(chatId: string): Promise<{ el: GeneratedFilesElement; releaseList: () => void }> {
+  await server.setup(chatId, { files: [] });
+  let releaseList: () => void = () => {};
+  let catchUpSent: () => void = () => {};
+  const sent = new Promise<void>((resolve) => (catchUpSent = resolve));
+  let lists = 0;
+  const el = mount({ 'chat-id': chatId }, (el) =>
+    route(el, async (request) => {
+      // The first list loads the element; the catch-up list on stream open is held back.
+      if (++lists === 2) {
+        catchUpSent();
+        await new Promise<void>((resolve) => (releaseList = resolve));
+      }
+      return fetch(request);
+    }),
+  );
+  await sent;
+  await server.streams(chatId, 1);
+  return { el, releaseList: () => releaseList() };
+}

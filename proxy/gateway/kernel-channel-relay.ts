@@ -7,6 +7,7 @@ import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
+import { GatewayAcks } from './prompt-ack.ts';
 import { holdWritesUntilNextTick } from './tick-cork.ts';
 
 export interface RelayOptions {
@@ -50,6 +51,7 @@ export class KernelChannelRelay {
   private upChain: Promise<void> = Promise.resolve();
   private downChain: Promise<void> = Promise.resolve();
   private readonly splicer: StreamSplicer;
+  private readonly acks: GatewayAcks;
   private closed = false;
   private readonly waiting = new Map<WebSocket, number>();
 
@@ -58,6 +60,7 @@ export class KernelChannelRelay {
     private readonly upstream: WebSocket,
     private readonly options: RelayOptions,
   ) {
+    this.acks = new GatewayAcks(upstream);
     this.splicer = new StreamSplicer(
       options.rewriter,
       (frame) => this.send(this.client, this.upstream, frame.encode()),
@@ -103,6 +106,7 @@ export class KernelChannelRelay {
     });
     upstream.on('close', (code, reason) => {
       options.budget.forget(upstream);
+      this.acks.stop();
       // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
       this.downChain = this.downChain.then(async () => {
         this.splicer.flush();
@@ -136,6 +140,8 @@ export class KernelChannelRelay {
 
   private async fromGateway(data: Buffer, binary: boolean): Promise<void> {
     const frame = this.decode(data, binary, 'gateway');
+    if (frame?.msgType === 'stream') this.acks.afterRun();
+    else this.acks.now();
     if (!frame) {
       this.splicer.flush();
       this.send(this.client, this.upstream, { data, binary });

@@ -19,7 +19,6 @@ import { errorCode, isKnownCode, refuseUpgrade, SidecarError, statusForCode } fr
 import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
-import { acknowledgePromptly } from './prompt-ack.ts';
 import { legacyCodec } from '../wire/wire-legacy.ts';
 import { V1_PROTOCOL, v1Codec } from '../wire/wire-v1.ts';
 
@@ -237,7 +236,6 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       remember?.().catch((e) => options.logger.warn(`[sidecar] remembering kernel ${kernelId}: ${describeError(e)}`));
       if (socket.destroyed) return upstream.close(1001);
       if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
-      acknowledgePromptly(upstream);
       server.handleUpgrade(req, socket, head, (client) => {
         const tracker = new ExecutionTracker({
           chatId,

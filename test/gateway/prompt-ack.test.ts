@@ -3,14 +3,14 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
-import { acknowledgePromptly } from '../../proxy/gateway/prompt-ack.ts';
+import { GatewayAcks } from '../../proxy/gateway/prompt-ack.ts';
 
 /**
- * A real WebSocket pair: the server plays the gateway. The client answers each burst by echoing
- * one message on the next turn of the loop (after the current turn's ticks), so whether a pong
- * reached the server before that echo tells whether the client acknowledged the read at once.
+ * A real WebSocket pair: the server plays the gateway and records, in order, the pongs and
+ * messages it hears. The client (the sidecar's side) echoes on a later turn of the event loop,
+ * so a pong heard before the echo was sent at once.
  */
-describe('acknowledgePromptly', () => {
+describe('GatewayAcks', () => {
   let server: WebSocketServer;
   before(async () => {
     server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -18,54 +18,82 @@ describe('acknowledgePromptly', () => {
   });
   after(() => server.close());
 
-  async function burst(prompt: boolean, messages: number): Promise<string[]> {
+  async function pair(onMessage: (client: WebSocket, acks: GatewayAcks, data: string) => void) {
     const accepted = once(server, 'connection') as Promise<[WebSocket]>;
     const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    if (prompt) acknowledgePromptly(client);
-    let echoed = false;
-    client.on('message', () => {
-      if (echoed) return;
-      echoed = true;
-      setImmediate(() => client.send('echo'));
-    });
+    const acks = new GatewayAcks(client);
+    client.on('message', (data) => onMessage(client, acks, String(data)));
     const [gateway] = await accepted;
-    const seen: string[] = [];
-    const echo = new Promise<void>((resolve) =>
-      gateway.on('message', (data) => {
-        seen.push(String(data));
-        resolve();
-      }),
-    );
-    gateway.on('pong', () => seen.push('pong'));
-    for (let i = 0; i < messages; i++) gateway.send(`output ${i}`);
-    await echo;
-    client.close();
-    await once(client, 'close');
-    return seen;
+    const heard: string[] = [];
+    gateway.on('pong', () => heard.push('pong'));
+    gateway.on('message', (data) => heard.push(String(data)));
+    const heardNext = (what: string) =>
+      new Promise<void>((resolve) => {
+        const check = () =>
+          heard.at(-1) === what && (resolve(), gateway.off('pong', check), gateway.off('message', check));
+        gateway.on('pong', check);
+        gateway.on('message', check);
+      });
+    const close = async () => {
+      acks.stop();
+      client.close();
+      await once(client, 'close');
+    };
+    return { gateway, heard, heardNext, close };
   }
 
-  it('answers a read with an unsolicited pong before the client has anything to say', async () => {
-    const seen = await burst(true, 3);
-    assert.equal(seen[0], 'pong');
-    assert.ok(seen.filter((s) => s === 'pong').length <= 3, 'at most one pong per read');
-    assert.equal(seen.at(-1), 'echo');
+  const echoLater = (client: WebSocket) => setImmediate(() => client.send('echo'));
+
+  it('acknowledges a reply-like message on the same turn, once for a burst', async () => {
+    let echoed = false;
+    const { gateway, heard, heardNext, close } = await pair((client, acks) => {
+      acks.now();
+      if (!echoed) echoLater(client);
+      echoed = true;
+    });
+    const echo = heardNext('echo');
+    for (let i = 0; i < 3; i++) gateway.send(`status ${i}`);
+    await echo;
+    assert.equal(heard[0], 'pong');
+    assert.ok(heard.filter((h) => h === 'pong').length <= 3, 'at most one pong per read');
+    await close();
   });
 
-  it('without it, the gateway hears nothing until the client speaks', async () => {
-    assert.deepEqual(await burst(false, 3), ['echo']);
+  it('acknowledges a run of stream output once it pauses, not per message', async () => {
+    const { gateway, heard, heardNext, close } = await pair((client, acks, data) => {
+      if (data === 'stream') acks.afterRun();
+      else echoLater(client);
+    });
+    const pong = heardNext('pong');
+    for (let i = 0; i < 200; i++) gateway.send('stream');
+    await pong;
+    const echo = heardNext('echo');
+    gateway.send('end');
+    await echo;
+    const pongs = heard.filter((h) => h === 'pong').length;
+    assert.ok(pongs >= 1 && pongs < 20, `${pongs} pongs for a run of 200 messages`);
+    await close();
   });
 
-  it('sends nothing once the socket is closing', async () => {
-    const accepted = once(server, 'connection') as Promise<[WebSocket]>;
-    const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    acknowledgePromptly(client);
-    const [gateway] = await accepted;
-    let pongs = 0;
-    gateway.on('pong', () => pongs++);
-    const closing = once(gateway, 'close');
-    client.on('message', () => client.close());
+  it('without a call the gateway hears nothing until the client speaks', async () => {
+    const { gateway, heard, heardNext, close } = await pair((client) => echoLater(client));
+    const echo = heardNext('echo');
+    gateway.send('status');
+    await echo;
+    assert.deepEqual(heard, ['echo']);
+    await close();
+  });
+
+  it('sends nothing on a socket that is closing', async () => {
+    const { gateway, heard, close } = await pair((client, acks) => {
+      client.close();
+      acks.now();
+      acks.afterRun();
+    });
+    const closed = once(gateway, 'close');
     gateway.send('last words');
-    await closing;
-    assert.equal(pongs, 0);
+    await closed;
+    assert.deepEqual(heard, []);
+    await close();
   });
 });

@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../proxy/local-jupyter.ts';
 import { startTestBed, type TestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+import { writeJupyterConfig } from './jupyter-nodelay.ts';
 
 /** A real Jupyter Server and the compiled sidecar as a child process in front of it, both on 127.0.0.1. */
 export interface BenchBed {
@@ -39,20 +40,6 @@ export interface BenchKernel {
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-/**
- * Jupyter Server's IOPub rate limits (1 MB/s, 1000 msg/s by default) would drop output-heavy
- * runs in both paths alike; turned off through a config folder only this server reads.
- */
-async function jupyterConfigDir(dir: string): Promise<string> {
-  const configDir = path.join(dir, 'jupyter-config');
-  await mkdir(configDir, { recursive: true });
-  await writeFile(
-    path.join(configDir, 'jupyter_server_config.json'),
-    JSON.stringify({ ServerApp: { limit_rate: false, iopub_msg_rate_limit: 0, iopub_data_rate_limit: 0 } }),
-  );
-  return configDir;
-}
-
 /** The sidecar is measured as deployed: compiled (`npm run build:proxy`), not under tsx. */
 async function buildSidecar(): Promise<void> {
   const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -65,11 +52,21 @@ async function buildSidecar(): Promise<void> {
   });
 }
 
-export async function startBenchBed(options: { quick: boolean }): Promise<BenchBed> {
-  // Read by the Jupyter Server startTestBed spawns (it inherits the environment).
+/**
+ * Jupyter Server's IOPub rate limits (1 MB/s, 1000 msg/s by default) would drop output-heavy runs
+ * in both paths alike, so they are off. `nodelay`: a server patched to turn Nagle's algorithm off
+ * on its kernel sockets (see jupyter-nodelay.ts), to see what the sidecar itself adds.
+ */
+export async function startBenchBed(options: { quick: boolean; nodelay?: boolean }): Promise<BenchBed> {
   const configParent = await mkdtemp(path.join(tmpdir(), 'gf-bench-'));
-  process.env.JUPYTER_CONFIG_DIR = await jupyterConfigDir(configParent);
-  const bed = await startTestBed();
+  const configDir = await writeJupyterConfig(path.join(configParent, 'jupyter-config'), options.nodelay ?? false);
+  // Read by the Jupyter Server startTestBed spawns; set only while it starts.
+  const previous = process.env.JUPYTER_CONFIG_DIR;
+  process.env.JUPYTER_CONFIG_DIR = configDir;
+  const bed = await startTestBed().finally(() => {
+    if (previous === undefined) delete process.env.JUPYTER_CONFIG_DIR;
+    else process.env.JUPYTER_CONFIG_DIR = previous;
+  });
   const dataDir = path.join(bed.dir, 'store');
   const scratch = path.join(bed.dir, 'scratch');
   await mkdir(scratch, { recursive: true });

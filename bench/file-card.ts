@@ -12,12 +12,12 @@
  * share of runs of every arm, direct included. Those runs make the stock medians land at ~20 or
  * ~44 ms by chance; the share of stalled runs per arm is shown.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startSidecar, startTestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
-import { NODELAY_CONFIG } from './jupyter-nodelay.ts';
+import { writeJupyterConfig } from './jupyter-nodelay.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { quantile, roundRobin, summarize, timed } from './stats.ts';
 
@@ -32,9 +32,7 @@ interface ArmTimes {
 }
 
 async function measure(runs: number, nodelay: boolean): Promise<ArmTimes> {
-  const configDir = await mkdtemp(path.join(tmpdir(), 'gf-bench-card-'));
-  await mkdir(configDir, { recursive: true });
-  if (nodelay) await writeFile(path.join(configDir, 'jupyter_server_config.py'), NODELAY_CONFIG);
+  const configDir = await writeJupyterConfig(await mkdtemp(path.join(tmpdir(), 'gf-bench-card-')), nodelay);
   // Read by the Jupyter Server startTestBed spawns; set only while it starts.
   const previous = process.env.JUPYTER_CONFIG_DIR;
   process.env.JUPYTER_CONFIG_DIR = configDir;

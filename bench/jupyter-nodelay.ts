@@ -10,7 +10,7 @@ import path from 'node:path';
 import { quantile } from './stats.ts';
 
 /** Jupyter Server 1.x and 2.x: turn Nagle off on the kernel WebSocket as it opens. */
-export const NODELAY_CONFIG = `
+const NODELAY_CONFIG = `
 try:
     from jupyter_server.services.kernels.handlers import ZMQChannelsHandler as _KernelSocket
 except ImportError:

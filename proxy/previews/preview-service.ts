@@ -15,7 +15,7 @@ import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
-const RENDER_VERSION = 1;
+const RENDER_VERSION = 2;
 
 export interface PreviewServiceOptions {
   blobs: BlobStore;

@@ -2,7 +2,7 @@ import { extensionOf } from '../workspace/format-label.ts';
 import type { TextLanguage } from './text-render.ts';
 
 /** The spreadsheet formats with a reader of their own. */
-export type WorkbookFormat = 'xlsx';
+export type WorkbookFormat = 'xlsx' | 'ods';
 
 /** How a file is previewed, by its extension: what a renderer on the worker does with it. */
 export type PreviewKind =
@@ -46,10 +46,11 @@ export function previewKindOf(name: string): PreviewKind {
   if (ext === 'csv') return { render: 'delimited', delimiter: ',' };
   if (ext === 'tsv' || ext === 'tab') return { render: 'delimited', delimiter: '\t' };
   if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook', format: 'xlsx' };
-  if (ext === 'xls' || ext === 'ods') {
+  if (ext === 'ods') return { render: 'workbook', format: 'ods' };
+  if (ext === 'xls') {
     return {
       render: 'none',
-      reason: `No preview for .${ext} yet: the sidecar reads xlsx workbooks (save as .xlsx to preview).`,
+      reason: `No preview for .${ext} yet: the sidecar reads xlsx and ods workbooks (save as .xlsx to preview).`,
     };
   }
   if (ext === 'docx') return { render: 'document' };

@@ -1,4 +1,5 @@
 import { readDelimited } from './delimited-read.ts';
+import { readOds } from './ods-read.ts';
 import type { PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import type { Table, TableLimits } from './table-shape.ts';
@@ -21,5 +22,7 @@ export async function readTables(
   switch (kind.format) {
     case 'xlsx':
       return readXlsx(bytes, limits, keepRows);
+    case 'ods':
+      return readOds(bytes, limits, keepRows);
   }
 }

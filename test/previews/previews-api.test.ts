@@ -6,7 +6,7 @@ import { afterEach, describe, it } from 'node:test';
 import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
 import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
-import { bigCsv, hostileDocx, lyingZipBomb, zipBomb } from './hostile-files.ts';
+import { bigCsv, hostileDocx, lyingZipBomb, odsRow, odsWith, zipBomb } from './hostile-files.ts';
 import { DOCX_PY, HTML_PY, WORKBOOK_PY, runPython } from './python-files.ts';
 
 async function fileAt(api: ApiFixture, chatId: string, rel: string): Promise<FileSummary> {
@@ -54,6 +54,26 @@ describe('previews', () => {
     assert.deepEqual((again.body as PreviewResponse).preview, preview);
   });
 
+  it('an ods with a giant repeated row count: an empty run costs nothing, a run with values is refused (413)', async () => {
+    api = await startApi({ previewLimits: { maxRows: 100 } });
+    const empty =
+      '<table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>';
+    const full =
+      '<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="float" office:value="1"/></table:table-row>';
+    await seed(api, 'c1', {
+      'tail.ods': await odsWith(`<table:table table:name="S">${odsRow('a', 'b')}${empty}</table:table>`),
+      'flood.ods': await odsWith(`<table:table table:name="S">${odsRow('a', 'b')}${full}</table:table>`),
+    });
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'tail.ods')).expect(200))
+      .body as PreviewResponse;
+    assert.deepEqual(preview, {
+      kind: 'table',
+      sheets: [{ name: 'S', rows: [['a', 'b']], rowCount: 1, columnCount: 2, truncated: false }],
+    });
+    const flood = await previewOf(api, 'c1', await fileAt(api, 'c1', 'flood.ods')).expect(413);
+    assert.equal(flood.body.error.code, 'ERR_PREVIEW_TOO_MANY_ROWS');
+  });
+
   it('a python-docx document with a table: sanitized HTML', async () => {
     api = await startApi();
     const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
@@ -81,7 +101,7 @@ describe('previews', () => {
     assert.match(preview.html, /<td><p>EU<\/p><\/td>/);
   });
 
-  for (const kind of ['xlsx', 'docx'] as const) {
+  for (const kind of ['xlsx', 'ods', 'docx'] as const) {
     it(`a ${kind} zip bomb is refused from its declared sizes, without inflating (413)`, async () => {
       api = await startApi({ previewLimits: { maxUnzippedBytes: 16 * 1024 * 1024 } });
       const bomb = await zipBomb(kind, 64 * 1024 * 1024);

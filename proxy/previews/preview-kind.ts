@@ -2,7 +2,7 @@ import { extensionOf } from '../workspace/format-label.ts';
 import type { TextLanguage } from './text-render.ts';
 
 /** The spreadsheet formats with a reader of their own. */
-export type WorkbookFormat = 'xlsx' | 'ods';
+export type WorkbookFormat = 'xlsx' | 'ods' | 'xls';
 
 /** How a file is previewed, by its extension: what a renderer on the worker does with it. */
 export type PreviewKind =
@@ -47,12 +47,7 @@ export function previewKindOf(name: string): PreviewKind {
   if (ext === 'tsv' || ext === 'tab') return { render: 'delimited', delimiter: '\t' };
   if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook', format: 'xlsx' };
   if (ext === 'ods') return { render: 'workbook', format: 'ods' };
-  if (ext === 'xls') {
-    return {
-      render: 'none',
-      reason: `No preview for .${ext} yet: the sidecar reads xlsx and ods workbooks (save as .xlsx to preview).`,
-    };
-  }
+  if (ext === 'xls') return { render: 'workbook', format: 'xls' };
   if (ext === 'docx') return { render: 'document' };
   if (ext === 'md' || ext === 'markdown') return { render: 'text', language: 'markdown' };
   if (ext === 'json' || ext === 'geojson' || ext === 'jsonl') return { render: 'text', language: 'json' };

@@ -3,6 +3,7 @@ import { readOds } from './ods-read.ts';
 import type { PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import type { Table, TableLimits } from './table-shape.ts';
+import { readXls } from './xls-read.ts';
 import { readXlsx } from './xlsx-read.ts';
 
 const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
@@ -24,5 +25,7 @@ export async function readTables(
       return readXlsx(bytes, limits, keepRows);
     case 'ods':
       return readOds(bytes, limits, keepRows);
+    case 'xls':
+      return readXls(bytes, limits, keepRows);
   }
 }

@@ -50,6 +50,11 @@ export class PreviewService {
     this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
   }
 
+  /** Drops cached previews and diffs of blobs that are gone (see Retention's `blobCaches`). */
+  prune(exists: (sha256: string) => Promise<boolean>): Promise<number> {
+    return this.#cache.prune(exists);
+  }
+
   /** Renders running now (for tests and the benchmark). */
   get running(): number {
     return this.#pool.running;

@@ -463,7 +463,7 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxUnzippedBytes / MiB)),
     parse: positive(MiB),
     example: '200',
-    help: "An xlsx or docx that unpacks to more is not previewed (413 ERR_PREVIEW_UNZIPPED_TOO_LARGE): the zip's declared sizes are checked before anything is inflated, and inflating stops at the cap.",
+    help: "An xlsx, ods or docx that unpacks to more is not previewed (413 ERR_PREVIEW_UNZIPPED_TOO_LARGE): the zip's declared sizes are checked before anything is inflated, and inflating stops at the cap.",
   }),
   previewMaxRows: option({
     flag: 'preview-max-rows',

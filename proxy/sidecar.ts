@@ -101,8 +101,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
     scanTimeoutMs: options.scanTimeoutMs,
   });
+  const previews = new PreviewService({
+    blobs,
+    cacheDir: path.join(options.dataDir, 'previews'),
+    // Only the limits that were set: the rest keep their defaults.
+    limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
+  });
   const retention = new Retention(
-    { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive },
+    { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive, blobCaches: [previews] },
     { workspaceMaxAgeDays: options.workspaceMaxAgeDays },
   );
   const base = options.gatewayUrl.pathname;
@@ -137,12 +143,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       corsOrigins: options.corsOrigins,
       uploadLimitBytes: options.uploadMaxBytes ?? undefined,
       gatewayHealth: gatewayHealthProbe(options.gatewayUrl),
-      previews: new PreviewService({
-        blobs,
-        cacheDir: path.join(options.dataDir, 'previews'),
-        // Only the limits that were set: the rest keep their defaults.
-        limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
-      }),
+      previews,
       webhookHealth: webhooks ? () => webhooks.health() : undefined,
       storeHealth: stores.health,
     }),

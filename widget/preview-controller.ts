@@ -13,7 +13,7 @@ export type PanelState =
 
 /** Formats the sidecar previews (by extension); the rest only download. */
 const PREVIEWED =
-  /\.(csv|tsv|tab|xlsx|xlsm|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
+  /\.(csv|tsv|tab|xls[xm]?|ods|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
 
 const apiUrl = (version: FileVersionSummary, tail: string) => version.downloadUrl.replace(/\/content$/, `/${tail}`);
 

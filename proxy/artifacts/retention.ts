@@ -20,6 +20,12 @@ export interface RetentionOptions {
   intervalMs?: number;
 }
 
+/** Something kept per blob elsewhere (the preview cache), cleaned when retention collects blobs. */
+export interface BlobDerivedCache {
+  /** Removes what was made from blobs `exists` says are gone; answers how many entries went. */
+  prune(exists: (sha256: string) => Promise<boolean>): Promise<number>;
+}
+
 export interface RetentionDeps {
   store: RecordStore;
   blobs: BlobStore;
@@ -32,6 +38,8 @@ export interface RetentionDeps {
    * advisory lock); resolves false, without running it, when another node holds it.
    */
   exclusive?: (section: () => Promise<void>) => Promise<boolean>;
+  /** Pruned after each blob sweep: their entries of collected blobs go with the blobs. */
+  blobCaches?: readonly BlobDerivedCache[];
 }
 
 export interface SweepResult {
@@ -40,6 +48,8 @@ export interface SweepResult {
   blobsRemoved: number;
   tempRemoved: number;
   workspaceFilesRemoved: number;
+  /** Cache entries (rendered previews) of blobs that are gone. */
+  cachedRemoved: number;
 }
 
 /**
@@ -89,7 +99,13 @@ export class Retention {
   }
 
   async #sweep(): Promise<SweepResult> {
-    const result: SweepResult = { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0 };
+    const result: SweepResult = {
+      blobsSwept: false,
+      blobsRemoved: 0,
+      tempRemoved: 0,
+      workspaceFilesRemoved: 0,
+      cachedRemoved: 0,
+    };
     const exclusive = this.#deps.exclusive;
     if (exclusive) {
       await exclusive(async () => {
@@ -101,7 +117,13 @@ export class Retention {
   }
 
   async #sweepHere(): Promise<SweepResult> {
-    const result: SweepResult = { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0 };
+    const result: SweepResult = {
+      blobsSwept: false,
+      blobsRemoved: 0,
+      tempRemoved: 0,
+      workspaceFilesRemoved: 0,
+      cachedRemoved: 0,
+    };
     if (this.#maxAgeMs !== null) result.workspaceFilesRemoved = await this.#sweepWorkspaces(this.#maxAgeMs);
     const { store, blobs, recorder } = this.#deps;
     result.blobsSwept = await recorder.whileIdle(async () => {
@@ -114,9 +136,14 @@ export class Retention {
         if (await blobs.removeUnlessTouchedSince(blob.sha256, now - this.#graceMs)) result.blobsRemoved++;
       }
     });
-    if (result.blobsRemoved || result.workspaceFilesRemoved || result.tempRemoved) {
+    if (result.blobsSwept) {
+      // No record points to a collected blob, so nothing will ask for its previews again.
+      for (const cache of this.#deps.blobCaches ?? [])
+        result.cachedRemoved += await cache.prune((sha) => blobs.has(sha));
+    }
+    if (result.blobsRemoved || result.workspaceFilesRemoved || result.tempRemoved || result.cachedRemoved) {
       this.#logger.info(
-        `[retention] removed ${result.blobsRemoved} unreferenced blobs, ${result.tempRemoved} temp files, ${result.workspaceFilesRemoved} old workspace files`,
+        `[retention] removed ${result.blobsRemoved} unreferenced blobs, ${result.tempRemoved} temp files, ${result.workspaceFilesRemoved} old workspace files, ${result.cachedRemoved} cached previews`,
       );
     }
     return result;

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
  * Rendered previews and diffs on disk, by content hash: `{dir}/ab/<sha256>.<key>.json`. The same
  * bytes are rendered once for every chat and every restart. An entry is written to a temp file
  * and renamed, so a reader sees a whole entry or none. Concurrent requests for one entry share
- * one render.
+ * one render. `prune` removes the entries of blobs that are gone (retention calls it after
+ * collecting blobs), so the cache never outlives what it was made from.
  */
+/** `<sha256>.<key>.json`, where a diff's key ends in `-<sha256 of the other version>`. */
+const ENTRY = /^([0-9a-f]{64})\.[0-9a-f]+(?:-([0-9a-f]{64}))?\.json$/;
+/** A temp file older than this was left by a crash, not by a write in progress. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
 export class PreviewCache {
   readonly dir: string;
   readonly #inFlight = new Map<string, Promise<string>>();
@@ -42,6 +48,42 @@ export class PreviewCache {
     } finally {
       this.#inFlight.delete(file);
     }
+  }
+
+  /**
+   * Removes every entry made from a blob that `exists` says is gone (for a diff, either of its
+   * two blobs), and temp files a crash left. Answers how many entries went.
+   */
+  async prune(exists: (sha256: string) => Promise<boolean>, now = Date.now()): Promise<number> {
+    const known = new Map<string, Promise<boolean>>();
+    const alive = (sha: string) => {
+      let answer = known.get(sha);
+      if (!answer) known.set(sha, (answer = exists(sha)));
+      return answer;
+    };
+    let removed = 0;
+    for (const shard of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+      const folder = path.join(this.dir, shard);
+      for (const name of await readdir(folder).catch(() => [] as string[])) {
+        const file = path.join(folder, name);
+        const entry = ENTRY.exec(name);
+        if (entry) {
+          if ((await alive(entry[1]!)) && (!entry[2] || (await alive(entry[2])))) continue;
+          if (
+            await unlink(file).then(
+              () => true,
+              () => false,
+            )
+          )
+            removed++;
+        } else if (name.endsWith('.tmp')) {
+          const stats = await stat(file).catch(() => null);
+          if (stats && now - stats.mtimeMs > STALE_TEMP_MS) await unlink(file).catch(() => {});
+        }
+      }
+    }
+    return removed;
   }
 
   async #write(file: string, text: string): Promise<void> {

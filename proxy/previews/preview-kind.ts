@@ -1,10 +1,13 @@
 import { extensionOf } from '../workspace/format-label.ts';
 import type { TextLanguage } from './text-render.ts';
 
+/** The spreadsheet formats with a reader of their own. */
+export type WorkbookFormat = 'xlsx' | 'ods' | 'xls';
+
 /** How a file is previewed, by its extension: what a renderer on the worker does with it. */
 export type PreviewKind =
   | { render: 'delimited'; delimiter: string }
-  | { render: 'workbook' }
+  | { render: 'workbook'; format: WorkbookFormat }
   | { render: 'document' }
   | { render: 'text'; language: TextLanguage }
   | { render: 'frame' } // HTML: a sandboxed iframe, never on the sidecar's origin with script
@@ -42,13 +45,9 @@ export function previewKindOf(name: string): PreviewKind {
   const ext = extensionOf(name);
   if (ext === 'csv') return { render: 'delimited', delimiter: ',' };
   if (ext === 'tsv' || ext === 'tab') return { render: 'delimited', delimiter: '\t' };
-  if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook' };
-  if (ext === 'xls' || ext === 'ods') {
-    return {
-      render: 'none',
-      reason: `No preview for .${ext} yet: the sidecar reads xlsx workbooks (save as .xlsx to preview).`,
-    };
-  }
+  if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook', format: 'xlsx' };
+  if (ext === 'ods') return { render: 'workbook', format: 'ods' };
+  if (ext === 'xls') return { render: 'workbook', format: 'xls' };
   if (ext === 'docx') return { render: 'document' };
   if (ext === 'md' || ext === 'markdown') return { render: 'text', language: 'markdown' };
   if (ext === 'json' || ext === 'geojson' || ext === 'jsonl') return { render: 'text', language: 'json' };

@@ -27,6 +27,8 @@ export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
 export const PREVIEW_ROWS = 100;
 export const PREVIEW_COLUMNS = 50;
 export const PREVIEW_TEXT_BYTES = 256 * 1024;
+/** Characters kept of one spreadsheet cell: Excel's own limit for a cell. */
+export const MAX_CELL_CHARS = 32_767;
 /** Changed rows listed per sheet in a diff (all are counted). */
 export const DIFF_LISTED_ROWS = 200;
 /** Text diffs of larger versions are refused: a line diff is quadratic in the worst case. */

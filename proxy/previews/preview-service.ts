@@ -15,7 +15,7 @@ import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
-const RENDER_VERSION = 1;
+const RENDER_VERSION = 2;
 
 export interface PreviewServiceOptions {
   blobs: BlobStore;
@@ -48,6 +48,11 @@ export class PreviewService {
     this.#blobs = options.blobs;
     this.#cache = new PreviewCache(options.cacheDir);
     this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
+  }
+
+  /** Drops cached previews and diffs of blobs that are gone (see Retention's `blobCaches`). */
+  prune(exists: (sha256: string) => Promise<boolean>): Promise<number> {
+    return this.#cache.prune(exists);
   }
 
   /** Renders running now (for tests and the benchmark). */

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
-import { DIFF_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import { DIFF_TEXT_BYTES, PREVIEW_ROWS, type PreviewLimits } from './preview-limits.ts';
 import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
-import { readDelimited, readWorkbook, toPreviewSheet, type Table } from './table-read.ts';
+import { readTables } from './table-read.ts';
+import { toPreviewSheet } from './table-shape.ts';
 import { renderText } from './text-render.ts';
 import { diffText, diffWorkbooks } from './version-diff.ts';
 
@@ -23,24 +24,14 @@ export type RenderResult = { ok: true; value: FilePreview | FileDiff } | { ok: f
 
 const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 
-async function readTables(
-  file: JobFile,
-  kind: PreviewKind,
-  limits: PreviewLimits,
-  keepRows?: number,
-): Promise<Table[]> {
-  const bytes = await readFile(file.path);
-  if (kind.render === 'workbook') return readWorkbook(bytes, limits, keepRows);
-  if (kind.render === 'delimited') return [readDelimited(decode(bytes), kind.delimiter, limits, keepRows)];
-  throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', 'Not a table.');
-}
-
 async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<FilePreview> {
   const { kind, limits } = job;
   switch (kind.render) {
     case 'workbook':
-    case 'delimited':
-      return { kind: 'table', sheets: (await readTables(job.file, kind, limits)).map(toPreviewSheet) };
+    case 'delimited': {
+      const tables = await readTables(await readFile(job.file.path), kind, limits, PREVIEW_ROWS);
+      return { kind: 'table', sheets: tables.map(toPreviewSheet) };
+    }
     case 'document':
       return { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) };
     case 'text':
@@ -55,8 +46,8 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff
   switch (diffKindOf(kind)) {
     case 'table': {
       const [before, after] = await Promise.all([
-        readTables(job.before, kind, limits, Infinity),
-        readTables(job.after, kind, limits, Infinity),
+        readFile(job.before.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
+        readFile(job.after.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
       ]);
       return { kind: 'table', sheets: diffWorkbooks(before, after) };
     }

@@ -14,7 +14,9 @@ function openZip(bytes: Buffer): Promise<ZipFile> {
     // validateEntrySizes: yauzl fails an entry that inflates past its declared size.
     yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true }, (error, zip) =>
       error || !zip
-        ? reject(new PreviewError('ERR_PREVIEW_UNREADABLE', 'The file is not a readable zip (xlsx and docx are zips).'))
+        ? reject(
+            new PreviewError('ERR_PREVIEW_UNREADABLE', 'The file is not a readable zip (xlsx, ods and docx are zips).'),
+          )
         : resolve(zip),
     ),
   );
@@ -75,30 +77,64 @@ function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit:
 }
 
 /**
- * Makes a zip safe to hand to a parser that inflates without limits (mammoth and read-excel-file
- * do): the declared sizes in the central directory are checked first, so a zip bomb is refused
- * without inflating a byte; then every entry is inflated under a running cap (declared sizes can
- * lie) and the result is packed again uncompressed. The parser then reads only bytes that were
- * counted.
+ * The zip's directory, checked before anything is inflated: entries counted, and the declared
+ * sizes summed against `maxUnzippedBytes`, so a zip bomb is refused without inflating a byte.
+ * Then `use` inflates what it needs under a running cap shared by all entries (declared sizes can
+ * lie: yauzl fails an entry that inflates past its declared size, and our own count stops at the cap).
  */
-export async function defuseZip(bytes: Buffer, maxUnzippedBytes: number): Promise<Buffer> {
+async function withCheckedZip<T>(
+  bytes: Buffer,
+  maxUnzippedBytes: number,
+  use: (entries: Entry[], inflate: (entry: Entry) => Promise<Buffer>) => Promise<T>,
+): Promise<T> {
   const zip = await openZip(bytes);
   try {
     const entries = await listEntries(zip);
     let declared = 0;
     for (const entry of entries) declared += entry.uncompressedSize;
     if (declared > maxUnzippedBytes) throw tooLarge(maxUnzippedBytes, `its directory declares ${declared} bytes`);
-    const out = new yazl.ZipFile();
     const budget = { left: maxUnzippedBytes, limit: maxUnzippedBytes };
+    return await use(entries, (entry) => inflateEntry(zip, entry, budget));
+  } finally {
+    zip.close();
+  }
+}
+
+/**
+ * Makes a zip safe to hand to a parser that inflates without limits (mammoth does): every entry
+ * is inflated under the cap and the result is packed again uncompressed. The parser then reads
+ * only bytes that were counted.
+ */
+export async function defuseZip(bytes: Buffer, maxUnzippedBytes: number): Promise<Buffer> {
+  return withCheckedZip(bytes, maxUnzippedBytes, async (entries, inflate) => {
+    const out = new yazl.ZipFile();
     for (const entry of entries) {
       if (entry.fileName.endsWith('/')) continue;
-      out.addBuffer(await inflateEntry(zip, entry, budget), entry.fileName, { compress: false });
+      out.addBuffer(await inflate(entry), entry.fileName, { compress: false });
     }
     out.end();
     const chunks: Buffer[] = [];
     for await (const chunk of out.outputStream) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
-  } finally {
-    zip.close();
-  }
+  });
+}
+
+/**
+ * Reads parts of a zip (xlsx, ods) by name, on demand, under the same checks as `defuseZip`: parts
+ * the reader never asks for are never inflated, and every part read (again) counts against the cap.
+ * `read` answers undefined for a name the zip does not hold.
+ */
+export async function withZipParts<T>(
+  bytes: Buffer,
+  maxUnzippedBytes: number,
+  use: (read: (name: string) => Promise<Buffer | undefined>) => Promise<T>,
+): Promise<T> {
+  return withCheckedZip(bytes, maxUnzippedBytes, async (entries, inflate) => {
+    const byName = new Map<string, Entry>();
+    for (const entry of entries) if (!byName.has(entry.fileName)) byName.set(entry.fileName, entry);
+    return use(async (name) => {
+      const entry = byName.get(name);
+      return entry && !name.endsWith('/') ? inflate(entry) : undefined;
+    });
+  });
 }

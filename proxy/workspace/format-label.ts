@@ -4,6 +4,7 @@ const LABELS: Record<string, string> = {
   xlsx: 'Excel workbook',
   xlsm: 'Excel workbook',
   xls: 'Excel workbook (legacy)',
+  ods: 'OpenDocument spreadsheet',
   csv: 'CSV',
   tsv: 'TSV',
   pdf: 'PDF',

@@ -4,6 +4,7 @@ import { extensionOf } from './format-label.ts';
 const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
   'xlsx',
   'xls',
+  'ods',
   'csv',
   'pdf',
   'docx',

@@ -1,5 +1,5 @@
 /**
- * Previews of files a real kernel wrote through the sidecar (pandas + openpyxl, python-docx,
+ * Previews of files a real kernel wrote through the sidecar (pandas + openpyxl, odfpy and xlwt, python-docx,
  * HTML and SVG with script), restore read back by the next execution, and in real Chromium:
  * the HTML's script does not run on the sidecar's origin, the docx preview has no live handler.
  */
@@ -12,7 +12,7 @@ import type { FileListResponse, FileSummary } from '../../contract/files-api.ts'
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
-import { DOCX_PY, HTML_PY, WORKBOOK_PY } from '../previews/python-files.ts';
+import { DOCX_PY, FORMATS_PY, HTML_PY, LEGACY_WORKBOOKS_PY, WORKBOOK_PY } from '../previews/python-files.ts';
 
 const SECRET = 'test-secret-that-is-at-least-32-bytes-long!';
 const CHAT = 'previews';
@@ -83,6 +83,35 @@ describe('previews of files a real kernel wrote', () => {
     assert.equal(preview.sheets[1]!.rows[2]![3], "=cmd|' /C calc'!A0");
     // openpyxl writes formulas without a cached value (nothing computed them): shown empty, never evaluated.
     assert.equal(preview.sheets[1]!.rows[1]![2], '');
+  });
+
+  test('the same sheets as .ods (odfpy) and .xls (xlwt), and number formats as the workbook shows them', async () => {
+    await run(LEGACY_WORKBOOKS_PY('/mnt/data'));
+    await run(FORMATS_PY('/mnt/data'));
+    for (const [name, date] of [
+      ['report.ods', '01/01/24'],
+      ['report.xls', '2024-01-01'],
+    ] as const) {
+      const res = await api(`/files/${(await fileAt(name)).id}/preview`);
+      assert.equal(res.status, 200, name);
+      const { preview } = (await res.json()) as PreviewResponse;
+      assert.ok(preview.kind === 'table', name);
+      assert.deepEqual(
+        preview.sheets.map((s) => [s.name, s.rowCount, s.columnCount]),
+        [
+          ['Data', 2001, 4],
+          ['Summary', 3, 2],
+        ],
+        name,
+      );
+      assert.deepEqual(preview.sheets[0]!.rows[1], ['1', date, '0', 'US'], name);
+      assert.equal(preview.sheets[1]!.rows[2]![1], "=cmd|' /C calc'!A0", name);
+    }
+    for (const name of ['formats.xlsx', 'formats.xls']) {
+      const { preview } = (await (await api(`/files/${(await fileAt(name)).id}/preview`)).json()) as PreviewResponse;
+      assert.ok(preview.kind === 'table', name);
+      assert.deepEqual(preview.sheets[0]!.rows[1]!.slice(0, 4), ['1.234,50 €', '25.6%', '2024-03-05', 'Qty: 12'], name);
+    }
   });
 
   test('a python-docx document with a table, as sanitized HTML with no live handler in Chromium', async () => {

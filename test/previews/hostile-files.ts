@@ -1,4 +1,4 @@
-/** Files made to hurt a previewer: zip bombs (honest and lying), a hostile docx, huge CSVs. */
+/** Files made to hurt a previewer: zip bombs (honest and lying), a hostile docx, huge CSVs, hostile ods. */
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 
@@ -26,11 +26,33 @@ function repeated(bytes: number, char = ' '): Readable {
 const CONTENT_TYPES = (main: string) =>
   `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>${main}</Types>`;
 
-/** A zip whose `bomb` entry inflates to `inflatedBytes` of spaces (deflate makes it ~1000x smaller). */
-export async function zipBomb(kind: 'xlsx' | 'docx', inflatedBytes: number): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
+/** The parts a reader follows to the bomb: an xlsx's workbook and its relationships (ods and docx need none). */
+function bombScaffold(zip: yazl.ZipFile, kind: 'xlsx' | 'docx' | 'ods'): string {
+  if (kind === 'ods') {
+    zip.addBuffer(Buffer.from('application/vnd.oasis.opendocument.spreadsheet'), 'mimetype');
+    return 'content.xml';
+  }
   zip.addBuffer(Buffer.from(CONTENT_TYPES('')), '[Content_Types].xml');
-  const entry = kind === 'xlsx' ? 'xl/worksheets/sheet1.xml' : 'word/document.xml';
+  if (kind === 'docx') return 'word/document.xml';
+  zip.addBuffer(
+    Buffer.from(
+      '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Bomb" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    ),
+    'xl/workbook.xml',
+  );
+  zip.addBuffer(
+    Buffer.from(
+      '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+    ),
+    'xl/_rels/workbook.xml.rels',
+  );
+  return 'xl/worksheets/sheet1.xml';
+}
+
+/** A zip whose main part inflates to `inflatedBytes` of spaces (deflate makes it ~1000x smaller). */
+export async function zipBomb(kind: 'xlsx' | 'docx' | 'ods', inflatedBytes: number): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  const entry = bombScaffold(zip, kind);
   zip.addReadStream(repeated(inflatedBytes), entry, { compress: true, size: inflatedBytes });
   return collect(zip);
 }
@@ -39,7 +61,11 @@ export async function zipBomb(kind: 'xlsx' | 'docx', inflatedBytes: number): Pro
  * The same bomb with every declared size rewritten to `declared`: a reader that trusts the
  * central directory sees a small file. Local headers too, so nothing looks inconsistent.
  */
-export async function lyingZipBomb(kind: 'xlsx' | 'docx', inflatedBytes: number, declared = 1000): Promise<Buffer> {
+export async function lyingZipBomb(
+  kind: 'xlsx' | 'docx' | 'ods',
+  inflatedBytes: number,
+  declared = 1000,
+): Promise<Buffer> {
   const zip = await zipBomb(kind, inflatedBytes);
   const lie = (offset: number) => {
     if (zip.readUInt32LE(offset) === inflatedBytes) zip.writeUInt32LE(declared, offset);
@@ -109,3 +135,23 @@ export function bigCsv(rows: number, columns: number): Buffer {
   for (let r = 0; r < rows; r++) line.copy(out, r * line.byteLength);
   return out;
 }
+
+const ODS_NAMESPACES =
+  'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/"';
+
+/** An .ods whose content.xml holds these `<table:table>` elements, written by hand. */
+export async function odsWith(tables: string): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  zip.addBuffer(Buffer.from('application/vnd.oasis.opendocument.spreadsheet'), 'mimetype', { compress: false });
+  zip.addBuffer(
+    Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?><office:document-content ${ODS_NAMESPACES} office:version="1.3"><office:body><office:spreadsheet>${tables}</office:spreadsheet></office:body></office:document-content>`,
+    ),
+    'content.xml',
+  );
+  return collect(zip);
+}
+
+/** A row of string cells. */
+export const odsRow = (...texts: string[]) =>
+  `<table:table-row>${texts.map((t) => `<table:table-cell office:value-type="string"><text:p>${t}</text:p></table:table-cell>`).join('')}</table:table-row>`;

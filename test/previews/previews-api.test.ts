@@ -6,8 +6,9 @@ import { afterEach, describe, it } from 'node:test';
 import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
 import type { DiffResponse, PreviewResponse } from '../../contract/files-api.ts';
 import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
-import { bigCsv, hostileDocx, lyingZipBomb, zipBomb } from './hostile-files.ts';
-import { DOCX_PY, HTML_PY, WORKBOOK_PY, runPython } from './python-files.ts';
+import { compoundFile, number, workbookStream } from './biff8-writer.ts';
+import { bigCsv, hostileDocx, lyingZipBomb, odsRow, odsWith, zipBomb } from './hostile-files.ts';
+import { DOCX_PY, FORMATS_PY, HTML_PY, LEGACY_WORKBOOKS_PY, WORKBOOK_PY, runPython } from './python-files.ts';
 
 async function fileAt(api: ApiFixture, chatId: string, rel: string): Promise<FileSummary> {
   const list = (await api.request.get(url(chatId, '/files')).expect(200)).body as FileListResponse;
@@ -54,6 +55,95 @@ describe('previews', () => {
     assert.deepEqual((again.body as PreviewResponse).preview, preview);
   });
 
+  it('an odfpy .ods and an xlwt .xls: both sheets, dates as the file shows them, full counts, formula-like text as text', async () => {
+    api = await startApi();
+    const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
+    await runPython(LEGACY_WORKBOOKS_PY(dir));
+    await seed(api, 'c1', {});
+    for (const [name, date] of [
+      ['report.ods', '01/02/24'], // odfpy writes the display text pandas gave it (strftime's %x)
+      ['report.xls', '2024-01-02'], // xlwt: a serial date with pandas' yyyy-mm-dd format
+    ] as const) {
+      const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', name)).expect(200))
+        .body as PreviewResponse;
+      assert.ok(preview.kind === 'table', name);
+      assert.deepEqual(
+        preview.sheets.map((s) => [s.name, s.rowCount, s.columnCount, s.rows.length]),
+        [
+          ['Data', 2001, 4, 100],
+          ['Summary', 3, 2, 3],
+        ],
+        name,
+      );
+      assert.deepEqual(preview.sheets[0]!.rows[0], ['id', 'date', 'amount', 'region'], name);
+      assert.deepEqual(preview.sheets[0]!.rows[2], ['2', date, '1.5', 'EU'], name);
+      assert.deepEqual(
+        preview.sheets[1]!.rows.slice(1).map((r) => r[1]),
+        ['=HYPERLINK("http://evil.example","click")', "=cmd|' /C calc'!A0"],
+        name,
+      );
+    }
+  });
+
+  it('number formats as the workbook shows them: currency, percentage, date, custom (xlsx and xls)', async () => {
+    api = await startApi();
+    const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
+    await runPython(FORMATS_PY(dir));
+    await seed(api, 'c1', {});
+    for (const name of ['formats.xlsx', 'formats.xls']) {
+      const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', name)).expect(200))
+        .body as PreviewResponse;
+      assert.ok(preview.kind === 'table', name);
+      assert.deepEqual(
+        preview.sheets[0]!.rows,
+        [
+          ['amount', 'share', 'due', 'count', 'formula', 'text'],
+          // [$€-407] is German: a comma for decimals. The formula was never computed: no cached value.
+          ['1.234,50 €', '25.6%', '2024-03-05', 'Qty: 12', '', '=HYPERLINK("http://evil.example","x")'],
+        ],
+        name,
+      );
+    }
+  });
+
+  it('an ods with a giant repeated row count: an empty run costs nothing, a run with values is refused (413)', async () => {
+    api = await startApi({ previewLimits: { maxRows: 100 } });
+    const empty =
+      '<table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>';
+    const full =
+      '<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="float" office:value="1"/></table:table-row>';
+    await seed(api, 'c1', {
+      'tail.ods': await odsWith(`<table:table table:name="S">${odsRow('a', 'b')}${empty}</table:table>`),
+      'flood.ods': await odsWith(`<table:table table:name="S">${odsRow('a', 'b')}${full}</table:table>`),
+    });
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'tail.ods')).expect(200))
+      .body as PreviewResponse;
+    assert.deepEqual(preview, {
+      kind: 'table',
+      sheets: [{ name: 'S', rows: [['a', 'b']], rowCount: 1, columnCount: 2, truncated: false }],
+    });
+    const flood = await previewOf(api, 'c1', await fileAt(api, 'c1', 'flood.ods')).expect(413);
+    assert.equal(flood.body.error.code, 'ERR_PREVIEW_TOO_MANY_ROWS');
+  });
+
+  it('a truncated or garbled .xls is refused as unreadable (422), never a hang', async () => {
+    api = await startApi();
+    const good = compoundFile(
+      'Workbook',
+      workbookStream({ sheets: [{ name: 'S', cells: Array.from({ length: 400 }, (_, i) => number(i, 0, 0, i)) }] }),
+    );
+    const garbled = Buffer.from(good);
+    garbled.fill(0xff, 512, 1024); // the stream's first sector: no BOF any more
+    await seed(api, 'c1', { 'cut.xls': good.subarray(0, 3000), 'garbled.xls': garbled, 'good.xls': good });
+    for (const name of ['cut.xls', 'garbled.xls']) {
+      const res = await previewOf(api, 'c1', await fileAt(api, 'c1', name)).expect(422);
+      assert.equal(res.body.error.code, 'ERR_PREVIEW_UNREADABLE', name);
+    }
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'good.xls')).expect(200))
+      .body as PreviewResponse;
+    assert.ok(preview.kind === 'table' && preview.sheets[0]!.rowCount === 400);
+  });
+
   it('a python-docx document with a table: sanitized HTML', async () => {
     api = await startApi();
     const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
@@ -81,7 +171,7 @@ describe('previews', () => {
     assert.match(preview.html, /<td><p>EU<\/p><\/td>/);
   });
 
-  for (const kind of ['xlsx', 'docx'] as const) {
+  for (const kind of ['xlsx', 'ods', 'docx'] as const) {
     it(`a ${kind} zip bomb is refused from its declared sizes, without inflating (413)`, async () => {
       api = await startApi({ previewLimits: { maxUnzippedBytes: 16 * 1024 * 1024 } });
       const bomb = await zipBomb(kind, 64 * 1024 * 1024);
@@ -176,11 +266,11 @@ describe('previews', () => {
 
   it('formats without a preview say why (422); a render past its time is stopped (422)', async () => {
     api = await startApi({ previewLimits: { timeoutMs: 1 } });
-    await seed(api, 'c1', { 'a.parquet': 'PAR1', 'old.xls': 'x', 'slow.csv': bigCsv(100_000, 10) });
+    await seed(api, 'c1', { 'a.parquet': 'PAR1', 'deck.pptx': 'x', 'slow.csv': bigCsv(100_000, 10) });
     const parquet = await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.parquet')).expect(422);
     assert.equal(parquet.body.error.code, 'ERR_PREVIEW_UNSUPPORTED');
-    const xls = await previewOf(api, 'c1', await fileAt(api, 'c1', 'old.xls')).expect(422);
-    assert.match(xls.body.error.message, /save as \.xlsx/);
+    const pptx = await previewOf(api, 'c1', await fileAt(api, 'c1', 'deck.pptx')).expect(422);
+    assert.match(pptx.body.error.message, /No preview for \.pptx files/);
     const slow = await previewOf(api, 'c1', await fileAt(api, 'c1', 'slow.csv')).expect(422);
     assert.equal(slow.body.error.code, 'ERR_PREVIEW_TIMEOUT');
   });

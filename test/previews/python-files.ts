@@ -1,6 +1,6 @@
 /**
  * Python that writes the files the preview tests look at, with the libraries model code uses
- * (pandas + openpyxl, python-docx). The end-to-end test runs it in a real kernel through the
+ * (pandas + openpyxl, odfpy and xlwt; python-docx). The end-to-end test runs it in a real kernel through the
  * sidecar; the API tests run it with Debian's python3 directly.
  */
 import { spawn } from 'node:child_process';
@@ -31,6 +31,61 @@ wb.save(${JSON.stringify(`${dir}/report.xlsx`)})
 print("workbook written")
 `;
 
+/**
+ * The same two sheets as .ods (pandas with odfpy) and .xls (pandas with xlwt), 2,000 rows: odfpy
+ * is slow, and the row count is not what these test. xlwt is deprecated in pandas 1.5 (a warning
+ * on stderr) but still writes real BIFF8.
+ */
+export const LEGACY_WORKBOOKS_PY = (dir: string) => `
+import datetime, warnings, pandas as pd
+warnings.simplefilter("ignore")
+n = 2000
+df = pd.DataFrame({
+    "id": range(1, n + 1),
+    "date": [datetime.date(2024, 1, 1) + datetime.timedelta(days=i % 365) for i in range(n)],
+    "amount": [round(i * 1.5, 2) for i in range(n)],
+    "region": ["EU" if i % 2 else "US" for i in range(n)],
+})
+summary = pd.DataFrame({"region": ["EU", "US"], "text": ['=HYPERLINK("http://evil.example","click")', "=cmd|' /C calc'!A0"]})
+for name, engine in (("report.ods", "odf"), ("report.xls", "xlwt")):
+    with pd.ExcelWriter(${JSON.stringify(dir)} + "/" + name, engine=engine) as w:
+        df.to_excel(w, sheet_name="Data", index=False)
+        summary.to_excel(w, sheet_name="Summary", index=False)
+print("legacy workbooks written")
+`;
+
+/**
+ * One row of formatted numbers, as a user formats a report: a euro amount, a percentage, a date
+ * and a custom format, in xlsx (openpyxl) and xls (xlwt), plus a formula (no cached value: nothing
+ * computed it) and formula-like text.
+ */
+export const FORMATS_PY = (dir: string) => `
+import datetime, openpyxl, xlwt
+formats = ['#,##0.00 [$€-407]', '0.0%', 'yyyy-mm-dd', '"Qty: "0']
+values = [1234.5, 0.256, datetime.date(2024, 3, 5), 12]
+header = ["amount", "share", "due", "count", "formula", "text"]
+text = '=HYPERLINK("http://evil.example","x")'
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = "Formats"
+ws.append(header)
+ws.append(values + ["=A2*2", text])
+for col, code in zip("ABCD", formats):
+    ws[col + "2"].number_format = code
+ws["F2"].data_type = "s"
+wb.save(${JSON.stringify(`${dir}/formats.xlsx`)})
+book = xlwt.Workbook()
+sheet = book.add_sheet("Formats")
+for c, h in enumerate(header):
+    sheet.write(0, c, h)
+for c, (value, code) in enumerate(zip(values, formats)):
+    sheet.write(1, c, value, xlwt.easyxf(num_format_str=code))
+sheet.write(1, 4, xlwt.Formula("A2*2"))
+sheet.write(1, 5, text)
+book.save(${JSON.stringify(`${dir}/formats.xls`)})
+print("formats written")
+`;
+
 export const DOCX_PY = (dir: string) => `
 import docx
 d = docx.Document()
@@ -48,7 +103,7 @@ open(${JSON.stringify(`${dir}/logo.svg`)}, "w").write('<svg xmlns="http://www.w3
 print("html written")
 `;
 
-/** Runs one of the scripts with Debian's python3 (the one with pandas, openpyxl and python-docx). */
+/** Runs one of the scripts with Debian's python3 (the one with pandas, openpyxl, odfpy, xlwt and python-docx). */
 export async function runPython(code: string): Promise<void> {
   const child = spawn(DEFAULT_JUPYTER_PYTHON, ['-c', code], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

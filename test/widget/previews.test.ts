@@ -4,6 +4,7 @@ import {
   assert,
   assertEqual,
   cleanup,
+  item,
   makeFile,
   mount,
   oneEvent,
@@ -91,6 +92,16 @@ describe('<generated-files> previews', () => {
     assertEqual(cells, ['EU', '=HYPERLINK("http://evil.example","x")']);
     assert(!part(el, 'preview')!.querySelector('a'), 'formula-like text is never a link');
     await assertAccessible(el);
+  });
+
+  it('offers a preview for every spreadsheet the sidecar reads (xls and ods too), not for other binaries', async () => {
+    const { el } = await mountWith({
+      files: ['report.xlsx', 'legacy.xls', 'calc.ods', 'data.parquet'].map((name) => makeFile('x', name)),
+    });
+    for (const name of ['report.xlsx', 'legacy.xls', 'calc.ods']) {
+      assert(part(item(el, name), 'preview-button'), `${name} has a preview button`);
+    }
+    assert(!part(item(el, 'data.parquet'), 'preview-button'), 'data.parquet downloads only');
   });
 
   it('shows a docx in a sandboxed frame (no script, blank origin), even if a handler got through', async () => {

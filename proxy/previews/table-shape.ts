@@ -1,0 +1,43 @@
+import type { PreviewSheet } from '../../contract/files-api.ts';
+import { PREVIEW_COLUMNS, PREVIEW_ROWS, type PreviewLimits } from './preview-limits.ts';
+import { PreviewError } from './preview-errors.ts';
+
+/** A sheet as display strings, as many rows as were kept, with the full counts. */
+export interface Table {
+  name: string;
+  rows: string[][];
+  rowCount: number;
+  columnCount: number;
+}
+
+export type TableLimits = Pick<PreviewLimits, 'maxRows' | 'maxColumns' | 'maxCells' | 'maxUnzippedBytes'>;
+
+/** Refuses a table past any limit; every reader calls it as soon as a count grows. */
+export function checkShape(rowCount: number, columnCount: number, cells: number, limits: TableLimits): void {
+  if (rowCount > limits.maxRows)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_ROWS',
+      `The table has more than ${limits.maxRows} rows: not previewed.`,
+    );
+  if (columnCount > limits.maxColumns)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_COLUMNS',
+      `The table has more than ${limits.maxColumns} columns: not previewed.`,
+    );
+  if (cells > limits.maxCells)
+    throw new PreviewError(
+      'ERR_PREVIEW_TOO_MANY_CELLS',
+      `The table has more than ${limits.maxCells} cells: not previewed.`,
+    );
+}
+
+/** The first rows and columns of a table, for the preview JSON. */
+export function toPreviewSheet(table: Table): PreviewSheet {
+  return {
+    name: table.name,
+    rows: table.rows.slice(0, PREVIEW_ROWS).map((row) => row.slice(0, PREVIEW_COLUMNS)),
+    rowCount: table.rowCount,
+    columnCount: table.columnCount,
+    truncated: table.rowCount > PREVIEW_ROWS || table.columnCount > PREVIEW_COLUMNS,
+  };
+}

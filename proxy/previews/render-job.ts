@@ -4,8 +4,8 @@ import { DIFF_TEXT_BYTES, PREVIEW_ROWS, type PreviewLimits } from './preview-lim
 import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
-import { readTables } from './table-read.ts';
-import { toPreviewSheet } from './table-shape.ts';
+import { readTables } from './sheets/table-read.ts';
+import { toPreviewSheet } from './sheets/table-shape.ts';
 import { renderText } from './text-render.ts';
 import { diffText, diffWorkbooks } from './version-diff.ts';
 

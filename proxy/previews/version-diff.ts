@@ -1,6 +1,6 @@
 import type { RowChange, SheetDiff } from '../../contract/files-api.ts';
 import { DIFF_LISTED_ROWS } from './preview-limits.ts';
-import type { Table } from './table-shape.ts';
+import type { Table } from './sheets/table-shape.ts';
 
 const sameRow = (a: readonly string[], b: readonly string[]) => {
   const length = Math.max(a.length, b.length);

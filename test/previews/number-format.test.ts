@@ -1,7 +1,7 @@
 /** Number formats through numfmt, as the readers use them: the codes users write, and the ones that break. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { builtInFormat, formatNumber } from '../../proxy/previews/number-format.ts';
+import { builtInFormat, formatNumber } from '../../proxy/previews/sheets/number-format.ts';
 
 describe('number formats', () => {
   it('formats a value as the workbook shows it', () => {

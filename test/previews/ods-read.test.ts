@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import yazl from 'yazl';
-import { readOds } from '../../proxy/previews/ods-read.ts';
+import { readOds } from '../../proxy/previews/sheets/ods-read.ts';
 import { odsRow, odsWith } from './hostile-files.ts';
 import { LIMITS, mutations, readsOrRefuses, refusal } from './reader-helpers.ts';
 

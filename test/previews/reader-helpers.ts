@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { PreviewError } from '../../proxy/previews/preview-errors.ts';
 import { DEFAULT_PREVIEW_LIMITS } from '../../proxy/previews/preview-limits.ts';
-import type { TableLimits } from '../../proxy/previews/table-shape.ts';
+import type { TableLimits } from '../../proxy/previews/sheets/table-shape.ts';
 
 export const LIMITS: TableLimits = DEFAULT_PREVIEW_LIMITS;
 

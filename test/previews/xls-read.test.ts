@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readXls } from '../../proxy/previews/xls-read.ts';
+import { readXls } from '../../proxy/previews/sheets/xls-read.ts';
 import {
   boolErr,
   compoundFile,

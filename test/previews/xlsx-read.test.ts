@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import yazl from 'yazl';
-import { readXlsx } from '../../proxy/previews/xlsx-read.ts';
+import { readXlsx } from '../../proxy/previews/sheets/xlsx-read.ts';
 import { LIMITS, mutations, readsOrRefuses, refusal } from './reader-helpers.ts';
 
 describe('xlsx: our streaming reader', () => {

@@ -1,6 +1,6 @@
-import type { PreviewSheet } from '../../contract/files-api.ts';
-import { PREVIEW_COLUMNS, PREVIEW_ROWS, type PreviewLimits } from './preview-limits.ts';
-import { PreviewError } from './preview-errors.ts';
+import type { PreviewSheet } from '../../../contract/files-api.ts';
+import { PREVIEW_COLUMNS, PREVIEW_ROWS, type PreviewLimits } from '../preview-limits.ts';
+import { PreviewError } from '../preview-errors.ts';
 
 /** A sheet as display strings, as many rows as were kept, with the full counts. */
 export interface Table {

@@ -1,8 +1,8 @@
 import { damagedRecord, readUnicodeString, RecordReader, RecordType, SegmentCursor } from './biff-records.ts';
 import { readCfbStream } from './cfb-read.ts';
 import { builtInFormat, formatNumber } from './number-format.ts';
-import { MAX_CELL_CHARS } from './preview-limits.ts';
-import { PreviewError } from './preview-errors.ts';
+import { MAX_CELL_CHARS } from '../preview-limits.ts';
+import { PreviewError } from '../preview-errors.ts';
 import { SheetBuilder, type CellBudget } from './sheet-builder.ts';
 import type { Table, TableLimits } from './table-shape.ts';
 

@@ -1,7 +1,7 @@
 import { readDelimited } from './delimited-read.ts';
 import { readOds } from './ods-read.ts';
-import type { PreviewKind } from './preview-kind.ts';
-import { PreviewError } from './preview-errors.ts';
+import type { PreviewKind } from '../preview-kind.ts';
+import { PreviewError } from '../preview-errors.ts';
 import type { Table, TableLimits } from './table-shape.ts';
 import { readXls } from './xls-read.ts';
 import { readXlsx } from './xlsx-read.ts';

@@ -1,9 +1,9 @@
 import { formatNumber } from './number-format.ts';
-import { PreviewError } from './preview-errors.ts';
+import { PreviewError } from '../preview-errors.ts';
 import { appendCapped, SheetBuilder, type CellBudget } from './sheet-builder.ts';
 import { checkShape, type Table, type TableLimits } from './table-shape.ts';
 import { parseXml } from './xml-stream.ts';
-import { withZipParts } from './zip-guard.ts';
+import { withZipParts } from '../zip-guard.ts';
 
 /** Spaces one `<text:s text:c>` may stand for: a cell's text is cut far below this anyway. */
 const MAX_SPACES = 1024;

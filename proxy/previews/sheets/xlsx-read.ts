@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { formatNumber } from './number-format.ts';
-import { PreviewError } from './preview-errors.ts';
+import { PreviewError } from '../preview-errors.ts';
 import { appendCapped, SheetBuilder, type CellBudget } from './sheet-builder.ts';
 import type { Table, TableLimits } from './table-shape.ts';
 import { readCellFormats } from './xlsx-styles.ts';
 import { parseXml } from './xml-stream.ts';
-import { withZipParts } from './zip-guard.ts';
+import { withZipParts } from '../zip-guard.ts';
 
 type ReadPart = (name: string) => Promise<Buffer | undefined>;
 

@@ -1,4 +1,4 @@
-import { PreviewError } from './preview-errors.ts';
+import { PreviewError } from '../preview-errors.ts';
 
 /**
  * BIFF8 records ([MS-XLS] 2.1.4): a 2-byte type, a 2-byte size, the payload. Sizes are 16 bits,

@@ -1,4 +1,4 @@
-import { PreviewError } from './preview-errors.ts';
+import { PreviewError } from '../preview-errors.ts';
 
 /**
  * Just enough of the Compound File Binary format (OLE2, [MS-CFB]) to take one stream out of a

@@ -1,4 +1,4 @@
-import { MAX_CELL_CHARS } from './preview-limits.ts';
+import { MAX_CELL_CHARS } from '../preview-limits.ts';
 import { checkShape, type Table, type TableLimits } from './table-shape.ts';
 
 /** Cells counted across every sheet of one workbook: the cell limit is for the whole file. */

@@ -1,4 +1,4 @@
-import { PREVIEW_ROWS } from './preview-limits.ts';
+import { PREVIEW_ROWS } from '../preview-limits.ts';
 import { checkShape, type Table, type TableLimits } from './table-shape.ts';
 
 /**

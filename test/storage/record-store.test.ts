@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
-import type { RecordStore } from '../../proxy/storage/record-store.ts';
 import { describeRecordStoreContract, fakeRecord } from '../support/record-store-contract.ts';
 
 let base: string;
@@ -14,12 +13,16 @@ before(async () => {
 });
 after(() => rm(base, { recursive: true, force: true }));
 
-const implementations: Array<[string, () => RecordStore]> = [
-  ['MemoryRecordStore', () => new MemoryRecordStore()],
-  ['LowdbRecordStore', () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`))],
-];
-
-for (const [name, make] of implementations) describeRecordStoreContract(name, make);
+describeRecordStoreContract(
+  'MemoryRecordStore',
+  () => new MemoryRecordStore(),
+  (closed) => closed,
+);
+describeRecordStoreContract(
+  'LowdbRecordStore',
+  () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`)),
+  (closed) => new LowdbRecordStore(path.dirname((closed as LowdbRecordStore).dir)),
+);
 
 describe('LowdbRecordStore on disk', () => {
   it('keeps one JSON file per chat and survives a restart', async () => {

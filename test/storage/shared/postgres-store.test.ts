@@ -20,6 +20,7 @@ import { quietLogger } from '../../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../../proxy/storage/open-stores.ts';
 import { migrateStore } from '../../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../../proxy/storage/postgres/pg-migrations.ts';
+import type { RecordStore } from '../../../proxy/storage/record-store.ts';
 import { WebhookDispatcher } from '../../../proxy/webhooks/webhook-dispatcher.ts';
 import { DELIVERY_HEADER } from '../../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../../support/postgres.ts';
@@ -40,17 +41,25 @@ after(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function freshStores(): Promise<OpenedStores> {
-  const url = await cluster.createDatabase(`t${++dbCount}`);
+/** The database each contract store was opened on, so that it can be opened again. */
+const databaseOf = new WeakMap<RecordStore, string>();
+
+async function freshStores(url?: string): Promise<OpenedStores> {
+  url ??= await cluster.createDatabase(`t${++dbCount}`);
   const stores = await openStores(
     { dataDir: path.join(base, `d${dbCount}`), databaseUrl: url, databasePoolSize: 4 },
     quietLogger,
   );
+  databaseOf.set(stores.store, url);
   opened.push(stores);
   return stores;
 }
 
-describeRecordStoreContract('PgRecordStore', async () => (await freshStores()).store);
+describeRecordStoreContract(
+  'PgRecordStore',
+  async () => (await freshStores()).store,
+  async (closed) => (await freshStores(databaseOf.get(closed))).store,
+);
 
 describe('PostgreSQL migrations and start-up', () => {
   it('migrates once, even when two sidecars start at once, and refuses a newer schema', async () => {

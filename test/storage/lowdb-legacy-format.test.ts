@@ -3,52 +3,19 @@
  * in one JSON object) are read as they are, appended to, and still read after a restart.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
-import type { FileRecord } from '../../proxy/storage/file-record.ts';
-import { fakeRecord, outboxFor } from '../support/record-store-contract.ts';
+import { writeLegacyInstall } from '../support/legacy-lowdb-install.ts';
+import { fakeRecord } from '../support/record-store-contract.ts';
 
 let base: string;
 before(async () => {
   base = await mkdtemp(path.join(tmpdir(), 'lowdb-legacy-'));
 });
 after(() => rm(base, { recursive: true, force: true }));
-
-const stored = (chatId: string, n: number, overrides: Partial<FileRecord> = {}): FileRecord => ({
-  ...fakeRecord(chatId, n),
-  version: 1,
-  ...overrides,
-});
-
-/** Writes chat files byte for byte as the one-file-per-chat store did (compact JSON). */
-async function writeLegacyInstall(dataDir: string): Promise<void> {
-  const dir = path.join(dataDir, 'records');
-  await mkdir(dir, { recursive: true });
-  // The first format: no events, no link revocations, no outbox.
-  const oldest = {
-    format: 1,
-    chatId: 'oldest',
-    owner: 'bob',
-    records: [stored('oldest', 1, { path: 'a.csv', name: 'a.csv' }), stored('oldest', 2)],
-    skipped: [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'then' }],
-  };
-  const [delivery] = outboxFor(70)('recent', [stored('recent', 3)]);
-  const recent = {
-    format: 1,
-    chatId: 'recent',
-    owner: null,
-    records: [stored('recent', 3)],
-    skipped: [],
-    linksRevokedAt: 1234,
-    events: [{ seq: 1, type: 'file', recordId: 'rrecentx3', path: 'out/f3.csv' }],
-    outbox: [delivery],
-  };
-  await writeFile(path.join(dir, 'oldest.json'), JSON.stringify(oldest));
-  await writeFile(path.join(dir, 'recent.json'), JSON.stringify(recent));
-}
 
 describe('lowdb chat files in the one-file-per-chat format', () => {
   it('are read, appended to, and read again after a restart', async () => {

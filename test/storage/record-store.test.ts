@@ -25,7 +25,7 @@ describeRecordStoreContract(
 );
 
 describe('LowdbRecordStore on disk', () => {
-  it('keeps one JSON file per chat and survives a restart', async () => {
+  it("keeps each chat's changes in a log of its own and survives a restart", async () => {
     const dataDir = path.join(base, 'restart');
     const first = new LowdbRecordStore(dataDir);
     await first.append('chat-a', [fakeRecord('chat-a', 1)]);
@@ -33,11 +33,15 @@ describe('LowdbRecordStore on disk', () => {
     await Promise.all([1, 2, 3].map((n) => first.append('chat-b', [fakeRecord('chat-b', 10 + n)])));
     await first.close();
     assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), [
-      'chat-a.json',
-      'chat-b.json',
+      'chat-a.jsonl',
+      'chat-b.jsonl',
     ]);
-    const onDisk = JSON.parse(await readFile(path.join(dataDir, 'records', 'chat-b.json'), 'utf8'));
-    assert.equal(onDisk.records.length, 3, 'concurrent appends to one chat are all kept');
+    const lines = (await readFile(path.join(dataDir, 'records', 'chat-b.jsonl'), 'utf8')).split('\n');
+    assert.deepEqual(
+      lines.map((line) => (line ? JSON.parse(line).records.length : 0)),
+      [1, 1, 1, 0],
+      'concurrent appends to one chat are all kept, one line each',
+    );
 
     const second = new LowdbRecordStore(dataDir);
     assert.equal(await second.getOwner('chat-a'), 'bob');

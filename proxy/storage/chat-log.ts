@@ -6,7 +6,7 @@
  * write that fails is cut back off, so a partial line never sits in front of the next one.
  */
 import { constants } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { errorCode } from '../errors.ts';
 import { isChatChange, type ChatChange } from './chat-changes.ts';
@@ -94,7 +94,8 @@ export class ChatLogRollbackError extends Error {
 /**
  * Appends one line (made by `chatLogLine`) to a log of `sizeBefore` bytes and fdatasyncs it;
  * a new log's folder is fsynced too. Returns the bytes written. On failure the log is cut back
- * to `sizeBefore` and the error rethrown (`ChatLogRollbackError` if even that failed).
+ * to `sizeBefore` (a log that was empty is removed) and the error rethrown
+ * (`ChatLogRollbackError` if even the cut failed).
  */
 export async function appendChatLog(
   file: string,
@@ -118,6 +119,8 @@ export async function appendChatLog(
       } catch (cause) {
         throw new ChatLogRollbackError(file, error, cause);
       }
+      // An empty log left behind would make the chat look stored.
+      if (sizeBefore === 0) await unlink(file).catch(() => {});
       throw error;
     }
   } finally {

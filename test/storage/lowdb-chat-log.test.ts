@@ -223,6 +223,17 @@ describe('lowdb chat log, writes that fail', () => {
     assert.deepEqual(logger.warnings, []);
   });
 
+  it('leaves no file behind when the first write of a chat fails', async () => {
+    const dataDir = freshDir();
+    const plan = { failWrites: 1 };
+    const store = new LowdbRecordStore(dataDir, { openLog: failingLog(plan) });
+    await assert.rejects(store.claimOwner('new', 'alice'), { code: 'ENOSPC' });
+    assert.equal(await stat(files(dataDir, 'new').log).catch((error) => error.code), 'ENOENT');
+    assert.equal(await store.hasChat('new'), false);
+    assert.deepEqual(await store.listChatIds(), []);
+    assert.equal(await store.claimOwner('new', 'alice'), 'alice');
+  });
+
   it('loads the chat again from disk when even the cut fails', async () => {
     const dataDir = freshDir();
     const plan = { failWrites: 0, failTruncate: false };

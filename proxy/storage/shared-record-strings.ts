@@ -15,16 +15,21 @@ export function shareRepeatedStrings(data: Pick<ChatData, 'records' | 'events'>)
     pool.set(value, value);
     return value;
   };
+  // Neighbours mostly agree: comparing with the previous record is cheaper than a lookup.
+  let previous: FileRecord | undefined;
   for (const r of data.records) {
-    r.chatId = share(r.chatId);
-    r.mimeType = share(r.mimeType);
-    r.format = share(r.format);
-    r.source = share(r.source);
-    if (r.owner !== null) r.owner = share(r.owner);
+    const p = previous;
+    r.chatId = r.chatId === p?.chatId ? p.chatId : share(r.chatId);
+    r.mimeType = r.mimeType === p?.mimeType ? p.mimeType : share(r.mimeType);
+    r.format = r.format === p?.format ? p.format : share(r.format);
+    r.source = r.source === p?.source ? p.source : share(r.source);
+    if (r.owner !== null) r.owner = r.owner === p?.owner ? p.owner : share(r.owner);
     if (r.execution) {
-      r.execution.kernelId = share(r.execution.kernelId);
-      r.execution.msgId = share(r.execution.msgId);
+      const { kernelId, msgId } = r.execution;
+      r.execution.kernelId = kernelId === p?.execution?.kernelId ? p.execution.kernelId : share(kernelId);
+      r.execution.msgId = msgId === p?.execution?.msgId ? p.execution.msgId : share(msgId);
     }
+    previous = r;
   }
   shareEventStrings(data);
 }

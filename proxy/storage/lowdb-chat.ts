@@ -1,4 +1,4 @@
-import { stat, truncate } from 'node:fs/promises';
+import { stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { errorCode } from '../errors.ts';
@@ -122,7 +122,8 @@ export class LowdbChat {
       (options.logger ?? quietLogger).warn(
         `[storage] ${files.log}: dropped a torn last line (${log.tornBytes} bytes: a write cut short by a crash or a full disk); the ${log.entries.length} changes before it are kept`,
       );
-      await truncate(files.log, log.validBytes);
+      // Nothing whole in it: remove it, or the chat would look stored.
+      await (log.validBytes === 0 ? unlink(files.log) : truncate(files.log, log.validBytes));
     }
     return new LowdbChat(db, files, log, snapshotBytes, options);
   }

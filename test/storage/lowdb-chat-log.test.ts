@@ -69,6 +69,18 @@ describe('lowdb chat log', () => {
     assert.equal(logger.warnings.length, 1, 'the next append started on a clean line');
   });
 
+  it('removes a log that holds nothing but a torn line', async () => {
+    const dataDir = freshDir();
+    await mkdir(path.join(dataDir, 'records'), { recursive: true });
+    await writeFile(files(dataDir, 'only').log, '{"n":1,"op":"own');
+    const logger = warningsLogger();
+    const store = new LowdbRecordStore(dataDir, { logger });
+    assert.deepEqual(await store.listChat('only'), []);
+    assert.equal(logger.warnings.length, 1);
+    assert.equal(await stat(files(dataDir, 'only').log).catch((error) => error.code), 'ENOENT');
+    assert.equal(await store.hasChat('only'), false);
+  });
+
   it('drops a last line that does not parse (zeros after a power cut), and refuses a bad line in the middle', async () => {
     const dataDir = freshDir();
     const store = new LowdbRecordStore(dataDir);

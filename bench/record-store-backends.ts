@@ -1,6 +1,6 @@
 /**
  * Scenario 10: the record store's two backends side by side, each holding 100k records across
- * 1k chats plus one chat of 100k records. "Direct" is lowdb (one JSON file per chat), "sidecar"
+ * 1k chats plus one chat of 100k records. "Direct" is lowdb (per chat, a snapshot and a log), "sidecar"
  * is PostgreSQL (a throwaway local cluster, fsync off, as the tests start it). In-process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -79,7 +79,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
   const goals: Record<number, number | null> = { 1000: null, 10_000: 20, 100_000: 200 };
   const rows: ResultRow[] = [];
   const notes: string[] = [
-    "Each workspace is filled with small .txt files (1,000 per folder) by a Node loop, and the chat's record file is written as if those files had been recorded earlier, before the sidecar first loads the chat; so each timed execution finds one changed file (the one it wrote) among N known ones. The first scan of an unrecorded workspace (copying every file into the blob store) is not timed.",
+    "Each workspace is filled with small .txt files (1,000 per folder) by a Node loop, and the chat's record snapshot is written (in the one-file-per-chat format) as if those files had been recorded earlier, before the sidecar first loads the chat; so each timed execution finds one changed file (the one it wrote) among N known ones. The first scan of an unrecorded workspace (copying every file into the blob store) is not timed.",
     'Direct: the same code on a kernel started at the gateway, writing to a folder outside the workspaces. Added = sidecar median − direct median.',
   ];
   const direct = await startKernel(bench, 'direct');
@@ -170,7 +170,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
           });
         }
         notes.push(
-          `${size.toLocaleString('en-US')} files: created in ${fillS.toFixed(1)} s; one walk alone (snapshotWorkspace() on a worker thread, warm cache) takes ${summarize(walks).median.toFixed(1)} ms median, and \`find -printf '%s %T@ %i'\` over the same tree (one lstat per file, the floor) ${summarize(finds).median.toFixed(1)} ms; with watched workspaces (the default) an execution walks only when the journal cannot vouch for the events (see NOTES.md), else it stats the touched paths: \`ChangeJournal.plan\` alone, one file touched, takes ${summarize(watchedScans).median.toFixed(2)} ms (barrier included); the record file holds ${size.toLocaleString('en-US')} records (${(JSON.stringify(records).length / MB).toFixed(1)} MB of JSON), rewritten whole by each append.`,
+          `${size.toLocaleString('en-US')} files: created in ${fillS.toFixed(1)} s; one walk alone (snapshotWorkspace() on a worker thread, warm cache) takes ${summarize(walks).median.toFixed(1)} ms median, and \`find -printf '%s %T@ %i'\` over the same tree (one lstat per file, the floor) ${summarize(finds).median.toFixed(1)} ms; with watched workspaces (the default) an execution walks only when the journal cannot vouch for the events (see NOTES.md), else it stats the touched paths: \`ChangeJournal.plan\` alone, one file touched, takes ${summarize(watchedScans).median.toFixed(2)} ms (barrier included); the chat's snapshot holds ${size.toLocaleString('en-US')} records (${(JSON.stringify(records).length / MB).toFixed(1)} MB of JSON); each append adds one line to the chat's log.`,
         );
       } finally {
         await client.close();

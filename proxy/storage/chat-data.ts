@@ -1,7 +1,7 @@
 /**
  * One chat held in process, and the helpers of the stores that hold chats that way (lowdb: this
- * is the shape of `{dataDir}/records/{chatId}.json`; memory: its entry). Not part of the
- * RecordStore interface: PostgreSQL keeps rows instead.
+ * is the shape of its snapshot `{dataDir}/records/{chatId}.json`; memory: its entry). Not part
+ * of the RecordStore interface: PostgreSQL keeps rows instead.
  */
 import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from './file-record.ts';
@@ -17,7 +17,7 @@ import {
 /** Chats kept in memory at once by default (records, known file states); least recently used dropped first. */
 export const DEFAULT_CACHED_CHATS = 256;
 
-/** One chat as stored: the shape of `{dataDir}/records/{chatId}.json`. */
+/** One chat as stored: the shape of lowdb's snapshot `{dataDir}/records/{chatId}.json`. */
 export interface ChatData {
   format: 1;
   chatId: string;
@@ -30,6 +30,11 @@ export interface ChatData {
   outbox?: OutboxEntry[];
   /** Added with event ids; absent in files written before (read as []). */
   events?: StoredFileEvent[];
+  /**
+   * lowdb: the last change of the chat's log (`{chatId}.jsonl`, `n`) this snapshot holds; later
+   * lines are replayed on load. Absent in snapshots written before the log (read as 0).
+   */
+  logThrough?: number;
 }
 
 export function emptyChat(chatId: string): ChatData {

@@ -1,23 +1,24 @@
 import { errorCode } from '../errors.ts';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { assertChatId, isValidChatId } from '../chats/chat-id.ts';
+import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { LruMap } from '../lru-map.ts';
-import type { FileRecord } from './file-record.ts';
+import type { ChatChange } from './chat-changes.ts';
 import {
   claimDue,
   DEFAULT_CACHED_CHATS,
-  emptyChat,
   eventsAfterIn,
   skippedEvents,
   summarizeOutbox,
-  versionDrafts,
   type ChatData,
 } from './chat-data.ts';
+import type { OpenChatLog } from './chat-log.ts';
+import type { FileRecord } from './file-record.ts';
+import { LowdbChat } from './lowdb-chat.ts';
 import {
+  versionAgainst,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -26,22 +27,24 @@ import {
   type StoredFileEvent,
 } from './record-store.ts';
 
-class RecordStoreCorruptError extends Error {
-  readonly code = 'ERR_RECORD_STORE_CORRUPT';
-  constructor(file: string, cause: unknown) {
-    super(
-      `Cannot read ${file}: ${cause instanceof Error ? cause.message : String(cause)}. Restore it from a backup or move it away.`,
-      { cause },
-    );
-  }
+export interface LowdbRecordStoreOptions {
+  /** Chats kept in memory at once (least recently used dropped first). */
+  maxCachedChats?: number;
+  /** Torn log lines dropped and failed compactions are logged here. */
+  logger?: Logger;
+  /** A chat's log is folded into its snapshot once it holds this many bytes (and half the snapshot's). */
+  compactAfterBytes?: number;
+  /** How a chat's log is opened for an append (a test seam). */
+  openLog?: OpenChatLog;
 }
 
 interface ChatSlot {
-  db: Low<ChatData>;
+  chat: LowdbChat;
   /** The chat's write queue: each write starts when the previous one settled. */
   tail: Promise<unknown>;
-  /** Writes queued or running: a chat with any is never evicted from the cache. */
+  /** Writes (and compactions) queued or running: a chat with any is never evicted from the cache. */
   writing: number;
+  compactionQueued: boolean;
 }
 
 interface CachedChat {
@@ -50,25 +53,33 @@ interface CachedChat {
   loaded?: ChatSlot;
 }
 
+/** A queued write that found its chat's copy broken, to be run again on a fresh load. */
+const RELOAD = Symbol('reload');
+
 /**
- * One lowdb JSON file per chat, `{dataDir}/records/{chatId}.json`, loaded on first use and
+ * The embedded store: each chat a lowdb snapshot plus a log of the changes since
+ * (`lowdb-chat.ts`: `{dataDir}/records/{chatId}.json` and `.jsonl`), loaded on first use and
  * cached (at most `maxCachedChats`, least recently used dropped first, never one with a write
- * in flight). Recording costs O(that chat); start-up reads nothing.
- *
- * Crash safety: lowdb's DataFile writes through steno, which writes `.{chatId}.json.tmp` and
- * renames it over the file, so a kill -9 at any moment leaves either the old or the new JSON.
- * steno does not fsync: a power cut can lose the last writes (never corrupts the old file on
- * journaling file systems with rename ordering, e.g. ext4 auto_da_alloc).
+ * in flight). Recording appends one fdatasynced line to the chat's log, whatever the chat's
+ * size; start-up reads nothing. Chat files written before the log are the snapshot as they are.
  */
 export class LowdbRecordStore implements RecordStore {
   readonly dir: string;
   readonly #cache: LruMap<string, CachedChat>;
+  readonly #logger: Logger;
+  readonly #chatOptions: { logger: Logger; compactAfterBytes?: number; openLog?: OpenChatLog };
   #ready: Promise<unknown> | null = null;
   #outboxIndex: Promise<Map<string, OutboxEntry>> | null = null;
 
-  constructor(dataDir: string, options: { maxCachedChats?: number } = {}) {
+  constructor(dataDir: string, options: LowdbRecordStoreOptions = {}) {
     this.dir = path.join(path.resolve(dataDir), 'records');
     this.#cache = new LruMap(Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS));
+    this.#logger = options.logger ?? quietLogger;
+    this.#chatOptions = {
+      logger: this.#logger,
+      compactAfterBytes: options.compactAfterBytes,
+      openLog: options.openLog,
+    };
   }
 
   /** How many chats are in memory now. */
@@ -76,39 +87,26 @@ export class LowdbRecordStore implements RecordStore {
     return this.#cache.size;
   }
 
-  #fileFor(chatId: string): string {
-    return path.join(this.dir, `${assertChatId(chatId)}.json`);
-  }
-
   #slot(chatId: string): Promise<ChatSlot> {
-    const file = this.#fileFor(chatId);
+    assertChatId(chatId);
     const cached = this.#cache.get(chatId);
     if (cached) return cached.slot;
-    const entry: CachedChat = { slot: this.#load(chatId, file) };
+    const entry: CachedChat = { slot: this.#load(chatId) };
     entry.slot = entry.slot.then((slot) => (entry.loaded = slot));
     this.#cache.set(chatId, entry);
     // A failed load is not cached: the next call tries again.
-    entry.slot.catch(() => {
-      if (this.#cache.peek(chatId) === entry) this.#cache.delete(chatId);
-    });
+    entry.slot.catch(() => this.#forget(chatId, entry));
     this.#evict();
     return entry.slot;
   }
 
-  async #load(chatId: string, file: string): Promise<ChatSlot> {
-    // Compact JSON: a chat's whole file is rewritten by each append, and indenting makes that a third slower.
-    const adapter = new DataFile<ChatData>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) });
-    const db = new Low<ChatData>(adapter, emptyChat(chatId));
-    try {
-      await db.read();
-    } catch (error) {
-      throw new RecordStoreCorruptError(file, error);
-    }
-    db.data.records = (db.data.records ?? []).map((r) => Object.freeze(r));
-    db.data.skipped ??= [];
-    db.data.owner ??= null;
-    db.data.events ??= [];
-    return { db, tail: Promise.resolve(), writing: 0 };
+  async #load(chatId: string): Promise<ChatSlot> {
+    const chat = await LowdbChat.open(this.dir, chatId, this.#chatOptions);
+    return { chat, tail: Promise.resolve(), writing: 0, compactionQueued: false };
+  }
+
+  #forget(chatId: string, entry: CachedChat): void {
+    if (this.#cache.peek(chatId) === entry) this.#cache.delete(chatId);
   }
 
   /** Drops the least recently used quiet chats (loaded, no write in flight) while there are too many. */
@@ -116,24 +114,38 @@ export class LowdbRecordStore implements RecordStore {
     this.#cache.evict((cached) => cached.loaded !== undefined && cached.loaded.writing === 0);
   }
 
-  /** Run a change then write the file, one at a time per chat; undo the change if the write fails. */
-  async #write(chatId: string, change: (data: ChatData) => (() => void) | null): Promise<void> {
-    let slot = await this.#slot(chatId);
-    // Evicted while we waited for it? Write through the cached one, never a second copy.
-    while (this.#cache.peek(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
+  /**
+   * Plans a change against the chat as it is, then commits it (one log line), one at a time per
+   * chat. `plan` returns null when there is nothing to write.
+   */
+  async #write(chatId: string, plan: (chat: LowdbChat) => ChatChange | null): Promise<void> {
+    for (;;) {
+      let slot = await this.#slot(chatId);
+      // Evicted while we waited for it? Write through the cached one, never a second copy.
+      while (this.#cache.peek(chatId)?.loaded !== slot) slot = await this.#slot(chatId);
+      const run = this.#enqueue(slot, async () => {
+        if (slot.chat.broken) return RELOAD;
+        this.#ready ??= mkdir(this.dir, { recursive: true });
+        await this.#ready;
+        const change = plan(slot.chat);
+        if (!change) return;
+        try {
+          await slot.chat.commit(change);
+        } finally {
+          // A write that could not be cut back off the log leaves this copy unlike the disk: load again.
+          const cached = this.#cache.peek(chatId);
+          if (slot.chat.broken && cached?.loaded === slot) this.#forget(chatId, cached);
+        }
+        if (slot.chat.wantsCompaction && !slot.compactionQueued) this.#compactLater(chatId, slot);
+      });
+      if ((await run) !== RELOAD) return;
+    }
+  }
+
+  /** Runs `task` after the chat's queued writes; the chat stays cached until it has run. */
+  #enqueue<T>(slot: ChatSlot, task: () => Promise<T>): Promise<T> {
     slot.writing++;
-    const run = slot.tail.then(async () => {
-      this.#ready ??= mkdir(this.dir, { recursive: true });
-      await this.#ready;
-      const undo = change(slot.db.data);
-      if (!undo) return; // nothing changed: nothing to write
-      try {
-        await slot.db.write();
-      } catch (error) {
-        undo();
-        throw error;
-      }
-    });
+    const run = slot.tail.then(task);
     slot.tail = run.catch(() => {});
     void slot.tail.then(() => {
       slot.writing--;
@@ -142,55 +154,43 @@ export class LowdbRecordStore implements RecordStore {
     return run;
   }
 
+  /** Folds the chat's log into its snapshot after the writes queued so far; the appends that filled it do not wait. */
+  #compactLater(chatId: string, slot: ChatSlot): void {
+    slot.compactionQueued = true;
+    void this.#enqueue(slot, async () => {
+      slot.compactionQueued = false;
+      if (slot.chat.wantsCompaction) await slot.chat.compact();
+    }).catch((error) =>
+      this.#logger.warn(
+        `[storage] compacting the log of chat ${chatId} failed, its log stays the record: ${describeError(error)}`,
+      ),
+    );
+  }
+
   /**
-   * Versions come from the chat's records under its write queue: one writer per chat in this
-   * process. Records, their events and their outbox entries go into the chat's one file in one
-   * atomic rename.
+   * Versions come from the chat's latest records under its write queue: one writer per chat in
+   * this process. Records, their events and their outbox entries go into one log line.
    */
   async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
     if (drafts.length === 0) return [];
     let appended: FileRecord[] = [];
     let owed: OutboxEntry[] = [];
-    await this.#write(chatId, (data) => {
-      const { records, events } = versionDrafts(data, drafts);
-      appended = records.map((r) => Object.freeze(r));
-      if (appended.length === 0) return null;
-      const before = data.records.length;
-      const eventsBefore = data.events!.length;
-      const outboxBefore = data.outbox?.length ?? 0;
-      owed = structuredClone(outboxFor?.(chatId, appended) ?? []);
-      data.records.push(...appended);
-      data.events!.push(...events);
-      if (owed.length > 0) (data.outbox ??= []).push(...owed);
-      return () => {
-        data.records.splice(before);
-        data.events!.splice(eventsBefore);
-        data.outbox?.splice(outboxBefore);
-      };
+    await this.#write(chatId, (chat) => {
+      const { records, events } = versionAgainst(latestOfDrafts(chat, drafts), lastSeq(chat.data), drafts);
+      if (records.length === 0) return null;
+      owed = structuredClone(outboxFor?.(chatId, records) ?? []);
+      appended = records;
+      return { op: 'append', records, events, ...(owed.length > 0 ? { outbox: owed } : {}) };
     });
     if (owed.length > 0) await this.#indexOutbox((index) => owed.forEach((e) => index.set(e.id, structuredClone(e))));
     return appended;
   }
 
-  /**
-   * Reads every chat file once (cached ones from memory, others without caching them): the
-   * price of keeping each chat's outbox in the same file as its records.
-   */
+  /** Every chat's outbox: cached chats from memory, others read without caching them. */
   async listOutbox(): Promise<OutboxEntry[]> {
     const entries: OutboxEntry[] = [];
     for (const chatId of await this.listChatIds()) {
-      const cached = this.#cache.peek(chatId)?.loaded;
-      let outbox: OutboxEntry[] | undefined;
-      if (cached) outbox = cached.db.data.outbox;
-      else {
-        const file = this.#fileFor(chatId);
-        try {
-          outbox = (JSON.parse(await readFile(file, 'utf8')) as ChatData).outbox;
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') continue;
-          throw new RecordStoreCorruptError(file, error);
-        }
-      }
+      const outbox = (await this.#readOnce(chatId))?.outbox;
       if (outbox) entries.push(...structuredClone(outbox));
     }
     return entries;
@@ -212,7 +212,7 @@ export class LowdbRecordStore implements RecordStore {
     return this.#outboxIndex;
   }
 
-  /** A change already written to a chat file, applied to the index if it is loaded or loading. */
+  /** A change already written to a chat's log, applied to the index if it is loaded or loading. */
   async #indexOutbox(change: (index: Map<string, OutboxEntry>) => void): Promise<void> {
     const index = await this.#outboxIndex?.catch(() => null);
     if (index) change(index);
@@ -227,39 +227,33 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void> {
-    const slot = await this.#slot(chatId);
-    if (!slot.db.data.outbox?.some((e) => e.id === id)) return;
-    await this.#write(chatId, (data) => {
-      const before = data.outbox ?? [];
-      data.outbox = entry
-        ? before.map((e) => (e.id === id ? structuredClone(entry) : e))
-        : before.filter((e) => e.id !== id);
-      return () => {
-        data.outbox = before;
-      };
+    let changed = false;
+    await this.#write(chatId, (chat) => {
+      changed = chat.data.outbox?.some((e) => e.id === id) ?? false;
+      return changed ? { op: 'outbox', id, entry: entry && structuredClone(entry) } : null;
     });
-    await this.#indexOutbox((index) => (entry ? index.set(id, structuredClone(entry)) : index.delete(id)));
+    if (changed) await this.#indexOutbox((index) => (entry ? index.set(id, structuredClone(entry)) : index.delete(id)));
   }
 
   /** A chat's data if it exists, without caching an unknown chat. */
   async #read(chatId: string): Promise<ChatData | null> {
-    if (!this.#cache.has(chatId) && !(await this.hasChat(chatId))) return null;
-    return (await this.#slot(chatId)).db.data;
+    if (!this.#cache.has(assertChatId(chatId)) && !(await this.hasChat(chatId))) return null;
+    return (await this.#slot(chatId)).chat.data;
+  }
+
+  /** A chat's data for a sweep over every chat: from the cache, else read without caching it. */
+  async #readOnce(chatId: string): Promise<ChatData | null> {
+    return this.#cache.peek(chatId)?.loaded?.chat.data ?? LowdbChat.read(this.dir, chatId);
   }
 
   async hasChat(chatId: string): Promise<boolean> {
-    const file = this.#fileFor(chatId);
+    assertChatId(chatId);
     const cached = this.#cache.peek(chatId)?.loaded;
     if (cached) {
-      const { data } = cached.db;
+      const { data } = cached.chat;
       if (data.records.length > 0 || data.owner !== null || data.skipped.length > 0 || data.linksRevokedAt) return true;
     }
-    try {
-      await stat(file);
-      return true;
-    } catch {
-      return false;
-    }
+    return LowdbChat.exists(this.dir, chatId);
   }
 
   /** Records are frozen: callers read them, never change them. */
@@ -276,7 +270,8 @@ export class LowdbRecordStore implements RecordStore {
   }
 
   async lastEventSeq(chatId: string): Promise<number> {
-    return (await this.#read(chatId))?.events?.at(-1)?.seq ?? 0;
+    const data = await this.#read(chatId);
+    return data ? lastSeq(data) : 0;
   }
 
   async listChatIds(): Promise<string[]> {
@@ -287,29 +282,19 @@ export class LowdbRecordStore implements RecordStore {
       if (errorCode(error) === 'ENOENT') return [];
       throw error;
     }
-    return names
-      .filter((name) => name.endsWith('.json'))
-      .map((name) => name.slice(0, -'.json'.length))
-      .filter((id) => isValidChatId(id));
+    const ids = new Set<string>();
+    for (const name of names) {
+      const chatId = LowdbChat.chatIdOf(name);
+      if (chatId !== null && isValidChatId(chatId)) ids.add(chatId);
+    }
+    return [...ids];
   }
 
   /** Reads chats that are not cached without caching them: a sweep should not fill memory. */
   async referencedShas(): Promise<Set<string>> {
     const shas = new Set<string>();
     for (const chatId of await this.listChatIds()) {
-      let records: readonly FileRecord[];
-      const cached = this.#cache.peek(chatId)?.loaded;
-      if (cached) records = cached.db.data.records;
-      else {
-        const file = this.#fileFor(chatId);
-        try {
-          records = (JSON.parse(await readFile(file, 'utf8')) as ChatData).records ?? [];
-        } catch (error) {
-          if (errorCode(error) === 'ENOENT') continue;
-          throw new RecordStoreCorruptError(file, error);
-        }
-      }
-      for (const r of records) shas.add(r.sha256);
+      for (const r of (await this.#readOnce(chatId))?.records ?? []) shas.add(r.sha256);
     }
     return shas;
   }
@@ -321,15 +306,9 @@ export class LowdbRecordStore implements RecordStore {
   async claimOwner(chatId: string, owner: string): Promise<string> {
     let standing = owner;
     // Decided inside the chat's write turn, so two claims racing cannot both win.
-    await this.#write(chatId, (data) => {
-      if (data.owner !== null) {
-        standing = data.owner;
-        return () => {};
-      }
-      data.owner = owner;
-      return () => {
-        data.owner = null;
-      };
+    await this.#write(chatId, ({ data }) => {
+      standing = data.owner ?? owner;
+      return data.owner === null ? { op: 'owner', owner } : null;
     });
     return standing;
   }
@@ -343,38 +322,49 @@ export class LowdbRecordStore implements RecordStore {
     skipped: readonly SkippedFile[],
     newlySkipped: readonly SkippedFile[] = [],
   ): Promise<void> {
-    await this.#write(chatId, (data) => {
-      const before = data.skipped;
-      const eventsBefore = data.events!.length;
-      data.skipped = [...skipped];
-      data.events!.push(...skippedEvents(data, newlySkipped));
-      return () => {
-        data.skipped = before;
-        data.events!.splice(eventsBefore);
-      };
-    });
+    await this.#write(chatId, ({ data }) => ({
+      op: 'skipped',
+      skipped: structuredClone([...skipped]),
+      events: skippedEvents(data, newlySkipped),
+    }));
   }
 
   async getLinksRevokedAt(chatId: string): Promise<number | null> {
-    return (await this.#slot(chatId)).db.data.linksRevokedAt ?? null;
+    return (await this.#read(chatId))?.linksRevokedAt ?? null;
   }
 
   async revokeLinks(chatId: string, at: number): Promise<void> {
-    await this.#write(chatId, (data) => {
-      const before = data.linksRevokedAt ?? null;
-      data.linksRevokedAt = Math.max(before ?? 0, at);
-      return () => {
-        data.linksRevokedAt = before;
-      };
-    });
+    await this.#write(chatId, ({ data }) =>
+      data.linksRevokedAt != null && data.linksRevokedAt >= at ? null : { op: 'links-revoked', at },
+    );
   }
 
+  /** Waits for every queued write and compaction. */
   async close(): Promise<void> {
     for (const entry of this.#cache.values()) {
-      await entry.slot.then(
-        (s) => s.tail,
-        () => {},
-      );
+      const slot = await entry.slot.catch(() => null);
+      if (!slot) continue;
+      // A compaction may queue itself behind the last write: wait until the queue stays put.
+      let tail: Promise<unknown> | null = null;
+      while (tail !== slot.tail) {
+        tail = slot.tail;
+        await tail;
+      }
     }
   }
+}
+
+/** The latest record of each path the drafts name: what versionAgainst needs, and all it may change. */
+function latestOfDrafts(chat: LowdbChat, drafts: readonly RecordDraft[]): Map<string, FileRecord> {
+  const latest = chat.latestByPath();
+  const picked = new Map<string, FileRecord>();
+  for (const { path: draftPath } of drafts) {
+    const record = latest.get(draftPath);
+    if (record) picked.set(draftPath, record);
+  }
+  return picked;
+}
+
+function lastSeq(data: Pick<ChatData, 'events'>): number {
+  return data.events?.at(-1)?.seq ?? 0;
 }

@@ -28,7 +28,7 @@ export interface MigrateCounts {
  * are: point the new sidecars' --data-dir at the same folder.
  */
 export async function migrateStore(fromDataDir: string, databaseUrl: string, logger: Logger): Promise<MigrateCounts> {
-  const source = new LowdbRecordStore(fromDataDir);
+  const source = new LowdbRecordStore(fromDataDir, { logger });
   const sourceKernels = await KernelChats.open(fromDataDir);
   const target = await openStores({ dataDir: fromDataDir, databaseUrl, databasePoolSize: 2 }, logger);
   const counts: MigrateCounts = {

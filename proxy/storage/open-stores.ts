@@ -42,7 +42,7 @@ export async function openStores(options: StoreOptions, logger: Logger): Promise
     const { openPgStores } = await import('./postgres/open-pg-stores.ts');
     return { ...(await openPgStores(options.databaseUrl, options.databasePoolSize, logger)), blobs };
   }
-  const store = new LowdbRecordStore(options.dataDir);
+  const store = new LowdbRecordStore(options.dataDir, { logger });
   const kernelChats = await KernelChats.open(options.dataDir);
   const events = new InProcessFileEventBus();
   return {

@@ -10,6 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FileListResponse, FileSummary } from '../../contract/files-api.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { signToken } from '../support/tokens.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
@@ -236,15 +237,13 @@ describe('killing the sidecar during a burst of writes', () => {
     child.kill('SIGKILL'); // at once: three executions are recorded and the fourth is under way
     await new Promise((r) => child.once('exit', r));
 
-    const records = JSON.parse(await readFile(path.join(dataDir, 'records', 'burst.json'), 'utf8')) as {
-      records: { sha256: string }[];
-    };
-    assert.ok(records.records.length >= 15, `expected at least 15 records, got ${records.records.length}`);
+    const records = await new LowdbRecordStore(dataDir).listChat('burst');
+    assert.ok(records.length >= 15, `expected at least 15 records, got ${records.length}`);
     const blobs = new Set<string>();
     for (const dir of await readdir(path.join(dataDir, 'blobs'))) {
       for (const name of await readdir(path.join(dataDir, 'blobs', dir))) blobs.add(name);
     }
-    for (const record of records.records) assert.ok(blobs.has(record.sha256), `blob ${record.sha256} missing`);
+    for (const record of records) assert.ok(blobs.has(record.sha256), `blob ${record.sha256} missing`);
     // A sidecar started on the same store reads it, and finds what changed while it was down.
     const again = await startSidecar(bed, { 'data-dir': dataDir }, {}, { FILES_API_SECRET: SECRET });
     const res = await fetch(`${again.url}sidecar/v1/chats/burst/files`, {

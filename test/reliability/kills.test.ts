@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../support/tokens.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
-import type { ChatData } from '../../proxy/storage/chat-data.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { lost, reportAfter, survived } from './reliability-counter.ts';
@@ -146,11 +146,11 @@ describe('the sidecar killed during a burst, then restarted', () => {
     assert.equal(await exited, 'SIGKILL');
 
     // The store as the kill left it.
-    const data = JSON.parse(await readFile(path.join(dataDir, 'records', `${chat}.json`), 'utf8')) as ChatData;
+    const records = await new LowdbRecordStore(dataDir).listChat(chat);
     JSON.parse(await readFile(path.join(dataDir, 'kernels.json'), 'utf8'));
-    assert.ok(data.records.length >= 15, `at least three executions recorded, got ${data.records.length}`);
+    assert.ok(records.length >= 15, `at least three executions recorded, got ${records.length}`);
     let missing = 0;
-    for (const record of data.records) {
+    for (const record of records) {
       const blob = await readFile(path.join(dataDir, 'blobs', record.sha256.slice(0, 2), record.sha256)).catch(
         () => null,
       );

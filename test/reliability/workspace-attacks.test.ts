@@ -288,8 +288,8 @@ swapper.start()`,
     sidecar.kill('SIGTERM');
     assert.equal(await exited, 0, sidecarLog);
     // Nothing of the data folder or other chats leaked in the stored blobs either.
-    const victimBlobs = (await readdir(path.join(dataDir, 'records'))).filter((f) => f.endsWith('.json'));
-    for (const file of victimBlobs.filter((f) => f !== 'victim.json')) {
+    const victimBlobs = (await readdir(path.join(dataDir, 'records'))).filter((f) => /\.jsonl?$/.test(f));
+    for (const file of victimBlobs.filter((f) => !f.startsWith('victim.'))) {
       assert.ok(!(await readFile(path.join(dataDir, 'records', file), 'utf8')).includes('sub/records'));
     }
     survived();

@@ -1,17 +1,23 @@
 /**
  * Child process for crash.test.ts: records files into a lowdb store as fast as it can, in
- * several chats at once, until it is killed. Prints one line per recorded batch.
+ * several chats at once, until it is killed. Prints one line per recorded batch. A third
+ * argument sets the store's compactAfterBytes (small: the chats' logs are compacted often).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
 import { quietLogger } from '../../proxy/logger.ts';
+import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { openStores } from '../../proxy/storage/open-stores.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
 
-const [dataDir, workspaceRoot] = process.argv.slice(2) as [string, string];
+const [dataDir, workspaceRoot, compactAfterBytes] = process.argv.slice(2) as [string, string, string?];
 const workspaces = new Workspaces(workspaceRoot);
-const { store, blobs, events } = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1 }, quietLogger);
+const stores = await openStores({ dataDir, databaseUrl: null, databasePoolSize: 1 }, quietLogger);
+const { blobs, events } = stores;
+const store = compactAfterBytes
+  ? new LowdbRecordStore(dataDir, { compactAfterBytes: Number(compactAfterBytes) })
+  : stores.store;
 const recorder = new ArtifactRecorder({ store, blobs, events, workspaces });
 
 async function burst(chatId: string): Promise<void> {

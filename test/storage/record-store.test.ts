@@ -5,7 +5,6 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
-import type { RecordStore } from '../../proxy/storage/record-store.ts';
 import { describeRecordStoreContract, fakeRecord } from '../support/record-store-contract.ts';
 
 let base: string;
@@ -14,15 +13,19 @@ before(async () => {
 });
 after(() => rm(base, { recursive: true, force: true }));
 
-const implementations: Array<[string, () => RecordStore]> = [
-  ['MemoryRecordStore', () => new MemoryRecordStore()],
-  ['LowdbRecordStore', () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`))],
-];
-
-for (const [name, make] of implementations) describeRecordStoreContract(name, make);
+describeRecordStoreContract(
+  'MemoryRecordStore',
+  () => new MemoryRecordStore(),
+  (closed) => closed,
+);
+describeRecordStoreContract(
+  'LowdbRecordStore',
+  () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`)),
+  (closed) => new LowdbRecordStore(path.dirname((closed as LowdbRecordStore).dir)),
+);
 
 describe('LowdbRecordStore on disk', () => {
-  it('keeps one JSON file per chat and survives a restart', async () => {
+  it("keeps each chat's changes in a log of its own and survives a restart", async () => {
     const dataDir = path.join(base, 'restart');
     const first = new LowdbRecordStore(dataDir);
     await first.append('chat-a', [fakeRecord('chat-a', 1)]);
@@ -30,11 +33,15 @@ describe('LowdbRecordStore on disk', () => {
     await Promise.all([1, 2, 3].map((n) => first.append('chat-b', [fakeRecord('chat-b', 10 + n)])));
     await first.close();
     assert.deepEqual((await readdir(path.join(dataDir, 'records'))).filter((n) => !n.startsWith('.')).sort(), [
-      'chat-a.json',
-      'chat-b.json',
+      'chat-a.jsonl',
+      'chat-b.jsonl',
     ]);
-    const onDisk = JSON.parse(await readFile(path.join(dataDir, 'records', 'chat-b.json'), 'utf8'));
-    assert.equal(onDisk.records.length, 3, 'concurrent appends to one chat are all kept');
+    const lines = (await readFile(path.join(dataDir, 'records', 'chat-b.jsonl'), 'utf8')).split('\n');
+    assert.deepEqual(
+      lines.map((line) => (line ? JSON.parse(line).records.length : 0)),
+      [1, 1, 1, 0],
+      'concurrent appends to one chat are all kept, one line each',
+    );
 
     const second = new LowdbRecordStore(dataDir);
     assert.equal(await second.getOwner('chat-a'), 'bob');

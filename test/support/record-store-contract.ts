@@ -39,8 +39,18 @@ export function outboxFor(at = 0, seen: FileRecord[][] = []): OutboxFactory {
   };
 }
 
-/** The contract every RecordStore keeps; run over memory and lowdb in test/artifacts, over PostgreSQL in test/storage. */
-export function describeRecordStoreContract(name: string, make: () => RecordStore | Promise<RecordStore>): void {
+/**
+ * Opens what a closed store held again, as a restarted sidecar would (memory: the same store,
+ * since there is nothing else to open).
+ */
+export type ReopenStore = (closed: RecordStore) => RecordStore | Promise<RecordStore>;
+
+/** The contract every RecordStore keeps; run over memory and lowdb in test/storage, over PostgreSQL in test/storage/shared. */
+export function describeRecordStoreContract(
+  name: string,
+  make: () => RecordStore | Promise<RecordStore>,
+  reopen: ReopenStore,
+): void {
   describe(`${name} contract`, () => {
     it('appends, lists, gets, and knows owners and skipped files', async () => {
       const store = await make();
@@ -228,6 +238,56 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
       );
       assert.deepEqual(await store.outboxSummary(), { pending: 5, failed: 1, nextAttemptAt: 6000 });
       await store.close();
+    });
+
+    it('keeps chat + path + version unique after a reopen, and everything else it held', async () => {
+      const store = await make();
+      const same = { path: 'a.csv', name: 'a.csv' };
+      const skip = { path: 'big.zip', size: 9, reason: 'too-large' as const, at: 'now' };
+      await store.append('r', [fakeRecord('r', 1, same), fakeRecord('r', 2, { ...same, id: 'rr2' })], outboxFor(0));
+      await store.claimOwner('r', 'alice');
+      await store.setSkipped('r', [skip], [skip]);
+      await store.revokeLinks('r', 500);
+      await store.updateOutbox('r', 'd-rrx1', null);
+      await store.close();
+
+      const again = await reopen(store);
+      assert.deepEqual(
+        await again.append('r', [fakeRecord('r', 2, { ...same, id: 'rr2b' })]),
+        [],
+        "the latest version's bytes are known after the reopen",
+      );
+      const next = await again.append('r', [fakeRecord('r', 3, { ...same, id: 'rr3' }), fakeRecord('r', 4)]);
+      assert.deepEqual(
+        next.map((r) => [r.path, r.version]),
+        [
+          ['a.csv', 3],
+          ['out/f4.csv', 1],
+        ],
+      );
+      const keys = (await again.listChat('r')).map((r) => `${r.path}@${r.version}`);
+      assert.deepEqual(keys, ['a.csv@1', 'a.csv@2', 'a.csv@3', 'out/f4.csv@1'], 'no version given twice');
+      assert.deepEqual(
+        (await again.eventsAfter('r', 0)).map((e) => [e.seq, e.type]),
+        [
+          [1, 'file'],
+          [2, 'file'],
+          [3, 'skipped'],
+          [4, 'file'],
+          [5, 'file'],
+        ],
+        'event seqs go on where they stopped',
+      );
+      assert.equal((await again.get('r', 'rr3'))?.version, 3);
+      assert.equal(await again.getOwner('r'), 'alice');
+      assert.deepEqual(await again.listSkipped('r'), [skip]);
+      assert.equal(await again.getLinksRevokedAt('r'), 500);
+      assert.deepEqual(
+        (await again.listOutbox()).map((e) => e.id),
+        ['d-rr2'],
+      );
+      assert.deepEqual(await again.listChatIds(), ['r']);
+      await again.close();
     });
 
     it("keeps when a chat's links were revoked, and never moves it back", async () => {

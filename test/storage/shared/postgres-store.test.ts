@@ -20,9 +20,11 @@ import { quietLogger } from '../../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../../proxy/storage/open-stores.ts';
 import { migrateStore } from '../../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../../proxy/storage/postgres/pg-migrations.ts';
+import type { RecordStore } from '../../../proxy/storage/record-store.ts';
 import { WebhookDispatcher } from '../../../proxy/webhooks/webhook-dispatcher.ts';
 import { DELIVERY_HEADER } from '../../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../../support/postgres.ts';
+import { writeLegacyInstall } from '../../support/legacy-lowdb-install.ts';
 import { describeRecordStoreContract, fakeRecord, outboxFor } from '../../support/record-store-contract.ts';
 
 let cluster: TestPostgres;
@@ -40,17 +42,25 @@ after(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
-async function freshStores(): Promise<OpenedStores> {
-  const url = await cluster.createDatabase(`t${++dbCount}`);
+/** The database each contract store was opened on, so that it can be opened again. */
+const databaseOf = new WeakMap<RecordStore, string>();
+
+async function freshStores(url?: string): Promise<OpenedStores> {
+  url ??= await cluster.createDatabase(`t${++dbCount}`);
   const stores = await openStores(
     { dataDir: path.join(base, `d${dbCount}`), databaseUrl: url, databasePoolSize: 4 },
     quietLogger,
   );
+  databaseOf.set(stores.store, url);
   opened.push(stores);
   return stores;
 }
 
-describeRecordStoreContract('PgRecordStore', async () => (await freshStores()).store);
+describeRecordStoreContract(
+  'PgRecordStore',
+  async () => (await freshStores()).store,
+  async (closed) => (await freshStores(databaseOf.get(closed))).store,
+);
 
 describe('PostgreSQL migrations and start-up', () => {
   it('migrates once, even when two sidecars start at once, and refuses a newer schema', async () => {
@@ -191,6 +201,39 @@ describe('migrate-store', () => {
       ['rchat1x3', 'pending', 0, null],
     ]);
     assert.equal(await stores.store.getLinksRevokedAt('chat-2'), 1234);
+  });
+});
+
+describe('migrate-store from chat files in the one-file-per-chat format', () => {
+  it('copies them as the earlier sidecars left them', async () => {
+    const dataDir = path.join(base, 'legacy-install');
+    await writeLegacyInstall(dataDir);
+    const url = await cluster.createDatabase('migrate_legacy');
+    assert.deepEqual(await migrateStore(dataDir, url, quietLogger), {
+      chats: 2,
+      records: 3,
+      recordsAlreadyThere: 0,
+      owners: 1,
+      skippedLists: 1,
+      outbox: 1,
+      linkRevocations: 1,
+      kernels: 0,
+    });
+    const stores = await openStores({ dataDir, databaseUrl: url, databasePoolSize: 1 }, quietLogger);
+    opened.push(stores);
+    assert.deepEqual(
+      (await stores.store.listChat('oldest')).map((r) => [r.path, r.version]),
+      [
+        ['a.csv', 1],
+        ['out/f2.csv', 1],
+      ],
+    );
+    assert.equal(await stores.store.getOwner('oldest'), 'bob');
+    assert.equal(await stores.store.getLinksRevokedAt('recent'), 1234);
+    assert.deepEqual(
+      (await stores.store.listOutbox()).map((e) => e.id),
+      ['d-rrecentx3'],
+    );
   });
 });
 

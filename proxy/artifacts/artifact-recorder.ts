@@ -17,6 +17,7 @@ import { openFileBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import { latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } from '../storage/record-store.ts';
+import { StoreUnavailableError } from '../storage/store-errors.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from '../workspace/tracking-policy.ts';
 import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-timeout.ts';
 import { normalizeUploadPath } from './upload-target.ts';
@@ -160,13 +161,16 @@ export class ArtifactRecorder implements ExecutionObserver {
       return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
       this.#logScanFailure(error, `after execution ${execution.msgId} (${reason}) in chat ${chatId}`);
-      return undefined;
+      // Nothing was recorded or remembered as known: the chat's next scan finds these files.
+      return error instanceof StoreUnavailableError ? { recorded: [], skipped: [], deferred: true } : undefined;
     }
   }
 
   #logScanFailure(error: unknown, what: string): void {
     if (error instanceof ScanTimeoutError)
       this.#logger.warn(`[artifacts] recording files ${what}: ${error.code}: ${error.message}`);
+    else if (error instanceof StoreUnavailableError)
+      this.#logger.warn(`[artifacts] recording files ${what} deferred to the chat's next scan: ${error.message}`);
     else this.#logger.error(`[artifacts] scan ${what} failed: ${describeError(error)}`);
   }
 

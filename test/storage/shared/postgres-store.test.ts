@@ -20,9 +20,12 @@ import { quietLogger } from '../../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../../proxy/storage/open-stores.ts';
 import { migrateStore } from '../../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../../proxy/storage/postgres/pg-migrations.ts';
+import { KernelChatSpool } from '../../../proxy/storage/postgres/kernel-chat-spool.ts';
+import { KERNEL_SPOOL_FOLDER } from '../../../proxy/storage/postgres/open-pg-stores.ts';
 import { WebhookDispatcher } from '../../../proxy/webhooks/webhook-dispatcher.ts';
 import { DELIVERY_HEADER } from '../../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../../support/postgres.ts';
+import { waitFor } from '../../reliability/reliability-helpers.ts';
 import { describeRecordStoreContract, fakeRecord, outboxFor } from '../../support/record-store-contract.ts';
 
 let cluster: TestPostgres;
@@ -90,6 +93,56 @@ describe('PostgreSQL migrations and start-up', () => {
     ).catch((e: Error) => e);
     assert.equal((unreachable as { code?: string }).code, 'ERR_DATABASE_UNREACHABLE');
     assert.doesNotMatch((unreachable as Error).message, /secret-pw/);
+  });
+});
+
+describe('kernel pairings spooled while PostgreSQL was away', () => {
+  it('are written to the database by the next sidecar to start, and found meanwhile', async () => {
+    const url = await cluster.createDatabase('spool');
+    const dataDir = path.join(base, 'spool');
+    // As a sidecar that created a kernel during an outage and stopped before the database came back left it.
+    const spool = new KernelChatSpool(path.join(dataDir, KERNEL_SPOOL_FOLDER));
+    await spool.put('kernel-during', { chatId: 'chat-during', owner: null, createdAt: 'then' });
+    const stores = await openStores({ dataDir, databaseUrl: url, databasePoolSize: 1 }, quietLogger);
+    opened.push(stores);
+    assert.deepEqual(await spool.list(), []);
+    assert.deepEqual(await stores.kernelChats.entries(), [
+      ['kernel-during', { chatId: 'chat-during', owner: null, createdAt: 'then' }],
+    ]);
+    // One spooled by another sidecar while this one runs: a lookup finds it, and it is written back.
+    await spool.put('kernel-later', { chatId: 'chat-later', owner: 'alice', createdAt: 'now' });
+    assert.equal((await stores.kernelChats.get('kernel-later'))?.chatId, 'chat-later');
+    await waitFor('the spool written back', async () => (await spool.list()).length === 0);
+    assert.equal((await stores.kernelChats.entries()).length, 2);
+  });
+});
+
+describe('PostgreSQL that does not answer', () => {
+  it('fails the first query after its timeout, every later one at once, until the server answers again', async () => {
+    const stores = await freshStores();
+    assert.deepEqual(await stores.store.listChat('frozen'), []); // a pooled connection, idle
+    await cluster.freeze();
+    try {
+      const first = await stores.store.listChat('frozen').catch((e: unknown) => e);
+      assert.equal((first as { code?: string }).code, 'ERR_STORE_UNAVAILABLE');
+      // Not waited out again: the same error, thrown before any connection is tried.
+      assert.equal(await stores.store.listChat('frozen').catch((e: unknown) => e), first);
+      assert.equal(await stores.store.hasChat('frozen').catch((e: unknown) => e), first);
+      assert.equal(await stores.health(), 'down');
+    } finally {
+      await cluster.thaw();
+    }
+    await waitFor(
+      'queries answered again',
+      () =>
+        stores.store.listChat('frozen').then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+      100,
+    );
+    assert.equal(await stores.health(), 'up');
   });
 });
 

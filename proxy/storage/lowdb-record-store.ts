@@ -14,10 +14,12 @@ import {
   eventsAfterIn,
   skippedEvents,
   summarizeOutbox,
+  usedBytesOf,
   versionDrafts,
   type ChatData,
 } from './chat-data.ts';
 import {
+  type ChatQuota,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -147,12 +149,17 @@ export class LowdbRecordStore implements RecordStore {
    * process. Records, their events and their outbox entries go into the chat's one file in one
    * atomic rename.
    */
-  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+  async append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]> {
     if (drafts.length === 0) return [];
     let appended: FileRecord[] = [];
     let owed: OutboxEntry[] = [];
     await this.#write(chatId, (data) => {
-      const { records, events } = versionDrafts(data, drafts);
+      const { records, events } = versionDrafts(data, drafts, quota);
       appended = records.map((r) => Object.freeze(r));
       if (appended.length === 0) return null;
       const before = data.records.length;
@@ -265,6 +272,10 @@ export class LowdbRecordStore implements RecordStore {
   /** Records are frozen: callers read them, never change them. */
   async listChat(chatId: string): Promise<FileRecord[]> {
     return [...((await this.#read(chatId))?.records ?? [])];
+  }
+
+  async usedBytes(chatId: string): Promise<number> {
+    return usedBytesOf((await this.#read(chatId))?.records ?? []);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {

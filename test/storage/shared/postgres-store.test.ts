@@ -77,6 +77,41 @@ describe('PostgreSQL migrations and start-up', () => {
     }
   });
 
+  it("step 3 counts each chat's used bytes from the records a version-2 database already holds", async () => {
+    const url = await cluster.createDatabase('from_v2');
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query(
+        `CREATE TABLE ${SCHEMA_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const step of MIGRATIONS.filter((m) => m.version <= 2)) {
+        await client.query(step.sql);
+        await client.query(`INSERT INTO ${SCHEMA_TABLE} (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+      }
+      await client.query("INSERT INTO chats (chat_id, last_seq) VALUES ('old', 2), ('empty', 0)");
+      for (const [n, size] of [
+        [1, 300],
+        [2, 45],
+      ] as const) {
+        const record = { ...fakeRecord('old', n), size, version: 1 };
+        await client.query(
+          'INSERT INTO file_records (chat_id, id, path, version, sha256, seq, record) VALUES ($1, $2, $3, 1, $4, $5, $6)',
+          ['old', record.id, record.path, record.sha256, n, JSON.stringify(record)],
+        );
+      }
+    } finally {
+      await client.end();
+    }
+    const stores = await openStores(
+      { dataDir: path.join(base, 'v2'), databaseUrl: url, databasePoolSize: 1 },
+      quietLogger,
+    );
+    opened.push(stores);
+    assert.equal(await stores.store.usedBytes('old'), 345);
+    assert.equal(await stores.store.usedBytes('empty'), 0);
+  });
+
   it('names a wrong password or an unreachable server in one line, never the password', async () => {
     const wrong = cluster.url.replace(TEST_PASSWORD, 'not-the-password-42');
     const error = await openStores({ dataDir: base, databaseUrl: wrong, databasePoolSize: 1 }, quietLogger).catch(

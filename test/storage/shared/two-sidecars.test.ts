@@ -1,8 +1,9 @@
 /**
  * Two sidecar processes (proxy/main.ts, as deployed) on one PostgreSQL and one shared folder,
  * in front of one real Jupyter Server: kernels and chats cross sidecars, versions are assigned
- * once, events cross processes, and the faults: one sidecar killed with SIGKILL mid-burst, and
- * PostgreSQL restarted under running sidecars.
+ * once, events cross processes, the per-chat quota holds across them, and the faults: one
+ * sidecar killed with SIGKILL mid-burst, PostgreSQL restarted under running sidecars, and
+ * kernels created and connected while it is down.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -34,7 +35,7 @@ let cluster: TestPostgres;
 let databaseUrl: string;
 const running: SidecarProcess[] = [];
 
-async function startSidecarProcess(): Promise<SidecarProcess> {
+async function startSidecarProcess(flags: string[] = []): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -51,6 +52,7 @@ async function startSidecarProcess(): Promise<SidecarProcess> {
       path.join(bed.dir, 'shared-store'),
       '--record-wait-ms',
       '5000',
+      ...flags,
     ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -439,6 +441,67 @@ describe('two sidecars on one PostgreSQL', () => {
       assert.deepEqual((await listFiles(a, 'outage-new')).files.map((f) => f.path).sort(), ['after.csv', 'during.csv']);
     } finally {
       if (!cluster.isRunning()) await cluster.start();
+    }
+  });
+});
+
+describe('the per-chat quota with two sidecars on one PostgreSQL', () => {
+  const QUOTA = 1024 * 1024; // --chat-quota-mb 1
+  const write = (names: string[], bytes: number) =>
+    `import os\nfor name in ${JSON.stringify(names)}: open('/mnt/data/' + name, 'wb').write(os.urandom(${bytes}))`;
+  const bytesRecorded = async (chat: string) => (await recordsInDatabase(chat)).reduce((sum, r) => sum + r.size, 0);
+
+  test('counts what the other sidecar recorded: taking turns, and both at once', async () => {
+    const [qa, qb] = await Promise.all([
+      startSidecarProcess(['--chat-quota-mb', '1']),
+      startSidecarProcess(['--chat-quota-mb', '1']),
+    ]);
+    try {
+      // Taking turns, 300,000 bytes a file: each sidecar records files the other never scanned.
+      const chat = 'quota-turns';
+      const [k1, k2] = await Promise.all([createKernel(qa, chat), createKernel(qb, chat)]);
+      const [c1, c2] = await Promise.all([connect(qa, k1), connect(qb, k2)]);
+      await c1.execute(write(['a1.csv'], 300_000));
+      await c2.execute(write(['b1.csv'], 300_000));
+      await c1.execute(write(['a2.csv'], 300_000));
+      // 900,000 bytes recorded, 600,000 of them through A: B must not take the chat to 1,200,000.
+      const over = await c2.execute(write(['b2.csv'], 300_000));
+      assert.match(visibleText(over.messages), /b2\.csv \(293 KB\): not kept: over the chat's storage quota/);
+      assert.deepEqual((await recordsInDatabase(chat)).map((r) => r.path).sort(), ['a1.csv', 'a2.csv', 'b1.csv']);
+      const listed = await listFiles(qa, chat);
+      assert.deepEqual(
+        listed.skipped.map((s) => [s.path, s.reason]),
+        [['b2.csv', 'quota-exceeded']],
+      );
+      // A records 100,000 more (1,000,000 in all); an upload of 60,000 through B is refused
+      // before anything is written to the workspace.
+      await c1.execute(write(['a3.csv'], 100_000));
+      const upload = await fetch(`${qb.url}sidecar/v1/chats/${chat}/uploads/up.csv`, {
+        method: 'PUT',
+        body: Buffer.alloc(60_000, 1),
+      });
+      assert.equal(upload.status, 413);
+      assert.equal(((await upload.json()) as { error: { code: string } }).error.code, 'ERR_QUOTA_EXCEEDED');
+      await assert.rejects(readFile(path.join(bed.workspaceRoot, chat, 'up.csv')), { code: 'ENOENT' });
+      assert.equal(await bytesRecorded(chat), 1_000_000);
+      await Promise.all([c1.close(), c2.close()]);
+
+      // Both at once, 100,000 bytes a file: at most 10 fit in 1 MiB, whichever sidecar appends first.
+      const race = 'quota-race';
+      const [r1, r2] = await Promise.all([createKernel(qa, race), createKernel(qb, race)]);
+      const [d1, d2] = await Promise.all([connect(qa, r1), connect(qb, r2)]);
+      const names = (tag: string) => Array.from({ length: 6 }, (_, i) => `${tag}${i}.csv`);
+      await Promise.all([d1.execute(write(names('x'), 100_000)), d2.execute(write(names('y'), 100_000))]);
+      // A last scan through each sidecar, so every file was looked at after both wrote.
+      await d1.execute('1');
+      await d2.execute('1');
+      await Promise.all([d1.close(), d2.close()]);
+      const records = await recordsInDatabase(race);
+      assert.ok((await bytesRecorded(race)) <= QUOTA, `${await bytesRecorded(race)} bytes within ${QUOTA}`);
+      assert.equal(records.length, 10, 'as many as fit, each once');
+      assert.equal(new Set(records.map((r) => r.path)).size, 10);
+    } finally {
+      await Promise.all([qa.stop(), qb.stop()]);
     }
   });
 });

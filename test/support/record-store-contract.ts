@@ -188,10 +188,7 @@ export function describeRecordStoreContract(name: string, make: () => RecordStor
         Array.from({ length: 20 }, (_, n) => store.append('qq', [fakeRecord('qq', 10 + n)], undefined, quota)),
       );
       const sizes = (await store.listChat('qq')).map((r) => r.size);
-      assert.ok(
-        sizes.reduce((a, b) => a + b, 0) <= 50,
-        `${sizes.join(' + ')} within the quota`,
-      );
+      assert.ok(sizes.reduce((a, b) => a + b, 0) <= 50, `${sizes.join(' + ')} within the quota`);
       assert.equal(appended.flat().length, sizes.length);
       assert.equal(await store.usedBytes('qq'), Math.max(...settledUsed));
       await store.close();

@@ -350,7 +350,11 @@ describe('two sidecars on one PostgreSQL', () => {
       30_000,
       100,
     );
-    // The next scan of the chat (an execution through B) records what was written during the outage.
+    // The next scan of the chat records what was written during the outage: through A, whose
+    // scan failed then with the chat's state in memory (nothing of it may be taken as known).
+    await client.execute('1');
+    assert.deepEqual((await listFiles(b, chat)).files.map((f) => f.path).sort(), ['before.csv', 'during.csv']);
+    // And through B, which has never scanned this chat.
     const again = await connect(b, kernelId);
     await again.execute("open('/mnt/data/after.csv', 'w').write('after\\n')");
     await again.close();

@@ -81,6 +81,28 @@ export function isKnownCode(code: string | undefined): code is string {
   return code !== undefined && Object.hasOwn(STATUS_BY_CODE, code);
 }
 
+/** Server-side codes whose own messages may name hosts, ports or paths: the client gets these instead. */
+const SERVER_MESSAGES: Readonly<Record<string, string>> = {
+  ERR_STORE_UNAVAILABLE: 'The file store (database) is unavailable; try again shortly.',
+  ERR_BLOB_NO_SPACE: 'The sidecar has no disk space left.',
+};
+
+/**
+ * What a client is told about anything thrown: a known code below 500 with the error's own
+ * message (written for the client), a known server-side code with a fixed message, anything
+ * else as ERR_INTERNAL. `logged` says whether it is the server's fault (log it).
+ */
+export function clientReplyFor(
+  error: unknown,
+  internalMessage = 'Internal sidecar error.',
+): { code: string; message: string; logged: boolean } {
+  const known = errorCode(error);
+  if (!isKnownCode(known)) return { code: 'ERR_INTERNAL', message: internalMessage, logged: true };
+  if (statusForCode(known) < 500 && error instanceof Error)
+    return { code: known, message: error.message, logged: false };
+  return { code: known, message: SERVER_MESSAGES[known] ?? internalMessage, logged: true };
+}
+
 /**
  * The JSON error body: `{ error: { code, message } }`. On Jupyter's own routes (passthrough,
  * kernels, channels) it also carries a top-level `message`, which Jupyter clients

@@ -18,16 +18,17 @@ export class FileAnnouncer {
 
   /**
    * The card for `ended`, encoded for this connection, or undefined when the execution recorded
-   * and skipped nothing. `kernelFrame` is the execution's own message the card goes out before.
+   * and skipped nothing (and its recording was not deferred: then the card says so). `kernelFrame` is the execution's own message the card goes out before.
    */
   async cardFor(ended: EndedExecution, kernelFrame: KernelFrame): Promise<EncodedFrame | undefined> {
     const { mode, links, linkBase, codec } = this.options;
     const files = ended.files;
-    if (mode === 'off' || !files || (files.recorded.length === 0 && files.skipped.length === 0)) return undefined;
+    if (mode === 'off' || !files) return undefined;
+    if (!files.deferred && files.recorded.length === 0 && files.skipped.length === 0) return undefined;
     const cardFiles = await Promise.all(
       files.recorded.map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })),
     );
-    const data = fileCardData(cardFiles, files.skipped, mode);
+    const data = fileCardData(cardFiles, files.skipped, mode, files.deferred);
     if (!data) return undefined;
     return codec.encodeMessage(fileCardMessage(ended.requestHeader, kernelFrame.header(), data));
   }

@@ -87,16 +87,36 @@ function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): stri
   return `<div class="generated-files-card">${title}<ul>${items.join('')}</ul></div>`;
 }
 
+const DEFERRED_TITLE = 'Files not recorded yet';
+// Said whether or not the run wrote files: with the store away the sidecar cannot tell.
+const DEFERRED_TEXT =
+  'the file store is unavailable right now. If this run wrote files, they will be recorded by the first run in this chat after it is back.';
+
+/** The card of a run whose files could not be recorded (the store away): no links to give yet. */
+function deferredCard(mode: Exclude<AnnounceMode, 'off'>): Record<string, string> {
+  const data: Record<string, string> = { 'text/plain': `${DEFERRED_TITLE}: ${DEFERRED_TEXT}` };
+  if (mode === 'rich') {
+    data['text/markdown'] = `**${DEFERRED_TITLE}**: ${escapeMarkdown(DEFERRED_TEXT)}`;
+    data['text/html'] =
+      `<div class="generated-files-card"><strong>${DEFERRED_TITLE}</strong>: ${escapeHtml(DEFERRED_TEXT)}</div>`;
+  }
+  return data;
+}
+
 /**
  * The card's MIME bundle, or undefined when there is nothing to say. text/plain is what a chat
  * app such as Open WebUI gives the model (and shows the user): one line per file with its link.
+ * `deferred`: the run's files could not be recorded now, and the card says so instead.
  */
 export function fileCardData(
   files: readonly CardFile[],
   skipped: readonly SkippedFile[],
   mode: AnnounceMode,
+  deferred = false,
 ): Record<string, string> | undefined {
-  if (mode === 'off' || (files.length === 0 && skipped.length === 0)) return undefined;
+  if (mode === 'off') return undefined;
+  if (deferred) return deferredCard(mode);
+  if (files.length === 0 && skipped.length === 0) return undefined;
   const data: Record<string, string> = { 'text/plain': plainText(files, skipped) };
   if (mode === 'rich') {
     data['text/markdown'] = markdown(files, skipped);

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { describeError, quietLogger, redactUrl, type Logger } from '../logger.ts';
-import { errorCode, isKnownCode, sendJsonError, SidecarError, statusForCode } from '../errors.ts';
+import { clientReplyFor, errorCode, isKnownCode, sendJsonError, SidecarError, statusForCode } from '../errors.ts';
 
 /** An error meant for the client: its code and message are sent as they are (status: errors.ts's table). */
 export class ApiError extends SidecarError {}
@@ -30,19 +30,12 @@ export function createErrorHandler(logger: Logger = quietLogger): ErrorRequestHa
       sendError(res, 'ERR_BAD_REQUEST', 'The request is malformed.');
       return;
     }
-    const known = errorCode(error);
-    const code = isKnownCode(known) ? known : 'ERR_INTERNAL';
+    const { code, message } = clientReplyFor(error, 'Internal error.');
     logger.error(`[files-api] ${req.method} ${redactUrl(req.originalUrl)} failed: ${describeError(error)}`);
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const message =
-      code === 'ERR_BLOB_NO_SPACE'
-        ? 'The sidecar has no disk space left.'
-        : code === 'ERR_STORE_UNAVAILABLE'
-          ? 'The file store (database) is unavailable; try again shortly.'
-          : 'Internal error.';
     sendError(res, code, message);
   };
 }

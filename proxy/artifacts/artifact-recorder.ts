@@ -17,6 +17,7 @@ import { openFileBeneath, type OpenFolder } from '../workspace/folder-fd.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import { latestByPath, type OutboxEntry, type RecordDraft, type RecordStore } from '../storage/record-store.ts';
+import { StoreUnavailableError } from '../storage/store-errors.ts';
 import { createTrackingPolicy, UPLOAD_TEMP_PREFIX, type TrackingPolicy } from '../workspace/tracking-policy.ts';
 import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-timeout.ts';
 import { normalizeUploadPath } from './upload-target.ts';
@@ -160,13 +161,16 @@ export class ArtifactRecorder implements ExecutionObserver {
       return await this.scan(chatId, { source: 'execution', execution });
     } catch (error) {
       this.#logScanFailure(error, `after execution ${execution.msgId} (${reason}) in chat ${chatId}`);
-      return undefined;
+      // Nothing was recorded or remembered as known: the chat's next scan finds these files.
+      return error instanceof StoreUnavailableError ? { recorded: [], skipped: [], deferred: true } : undefined;
     }
   }
 
   #logScanFailure(error: unknown, what: string): void {
     if (error instanceof ScanTimeoutError)
       this.#logger.warn(`[artifacts] recording files ${what}: ${error.code}: ${error.message}`);
+    else if (error instanceof StoreUnavailableError)
+      this.#logger.warn(`[artifacts] recording files ${what} deferred to the chat's next scan: ${error.message}`);
     else this.#logger.error(`[artifacts] scan ${what} failed: ${describeError(error)}`);
   }
 
@@ -251,12 +255,9 @@ export class ArtifactRecorder implements ExecutionObserver {
       }
       return this.#locks.run(chatId, async () => {
         const state = await this.#states.get(chatId);
-        if (state.usedBytes + put.size > this.policy.quotaBytes) {
-          throw new ArtifactError(
-            'ERR_QUOTA_EXCEEDED',
-            `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`,
-          );
-        }
+        // What every sidecar sharing the store has recorded, not only this one.
+        state.usedBytes = await this.#store.usedBytes(chatId);
+        if (state.usedBytes + put.size > this.policy.quotaBytes) throw this.#overQuota(chatId);
         await this.#workspaces.ensure(chatId);
         const entry = await writeUpload({
           chatId,
@@ -275,13 +276,23 @@ export class ArtifactRecorder implements ExecutionObserver {
           { source: options.source ?? 'upload', execution: null, owner: owner ?? state.owner },
           this.#now(),
         );
+        const { appended, overQuota } = await this.#commit(chatId, state, [{ draft, entry }]);
+        // Another sidecar filled the chat since the check above. The file stays in the workspace;
+        // the next scan lists it as skipped (over the quota).
+        if (overQuota.length > 0) throw this.#overQuota(chatId);
         // The same bytes as the path's latest version: the store appends nothing; that version is the answer.
-        const [record] = await this.#commit(chatId, state, [{ draft, entry }]);
-        const stored = record ?? latestByPath(await this.#store.listChat(chatId)).get(requested);
+        const stored = appended[0] ?? latestByPath(await this.#store.listChat(chatId)).get(requested);
         if (!stored) throw new Error(`The upload of ${requested} in chat ${chatId} was neither appended nor found.`);
         return stored;
       });
     });
+  }
+
+  #overQuota(chatId: string): ArtifactError {
+    return new ArtifactError(
+      'ERR_QUOTA_EXCEEDED',
+      `Chat ${chatId} would exceed its quota of ${this.policy.quotaBytes} bytes.`,
+    );
   }
 
   async #scanLocked(chatId: string, cause: ScanCause, deadline: number): Promise<ScanResult> {
@@ -297,6 +308,12 @@ export class ArtifactRecorder implements ExecutionObserver {
     } finally {
       await workspace?.close();
     }
+  }
+
+  /** Tracked files added or changed since what is known of the chat. */
+  #candidates(state: ChatState, snapshot: WorkspaceSnapshot): string[] {
+    const { added, changed } = diffSnapshot(state.files, snapshot);
+    return [...added, ...changed];
   }
 
   /** Leaves out hard-linked files the sidecar did not write (unless allowed), logging each once. */
@@ -326,8 +343,18 @@ export class ArtifactRecorder implements ExecutionObserver {
         ? { snapshot: new Map<string, SnapshotEntry>(), covered: null }
         : await this.#look(chatId, workspace, state, deadline);
     this.#dropHardLinks(chatId, state, snapshot);
-    const { added, changed } = diffSnapshot(state.files, snapshot);
-    const candidates = [...added, ...changed];
+    let candidates = this.#candidates(state, snapshot);
+    if (candidates.length > 0) {
+      // What every sidecar sharing the store has recorded, not only this one.
+      state.usedBytes = await this.#store.usedBytes(chatId);
+      const incoming = candidates.reduce((sum, rel) => sum + snapshot.get(rel)!.size, 0);
+      // Near the quota a file another sidecar already recorded must not count as new (the store
+      // would append nothing for it): know what the store holds before the quota skips anything.
+      if (state.usedBytes + incoming > this.policy.quotaBytes) {
+        await this.#states.refresh(chatId, state);
+        candidates = this.#candidates(state, snapshot);
+      }
+    }
 
     const pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }> = [];
     const skips = state.skipped.round(this.#now);
@@ -381,7 +408,9 @@ export class ArtifactRecorder implements ExecutionObserver {
     skips.forgetGone(snapshot, covered);
     let recorded: FileRecord[];
     try {
-      recorded = await this.#commit(chatId, state, pending);
+      const committed = await this.#commit(chatId, state, pending);
+      recorded = committed.appended;
+      for (const { entry, draft } of committed.overQuota) skips.skip(draft.path, entry, 'quota-exceeded');
     } catch (error) {
       for (const { draft } of pending) state.usedBytes -= draft.size;
       throw error;
@@ -456,31 +485,41 @@ export class ArtifactRecorder implements ExecutionObserver {
 
   /**
    * Blobs are already stored; now the records (the store versions them, leaves out drafts equal
-   * to their path's latest, and writes the webhook deliveries owed for exactly what it appended
-   * in the same step), then what we know, then the signal. Returns what was appended.
+   * to their path's latest and those over the chat's quota, and writes the webhook deliveries
+   * owed for exactly what it appended in the same step), then what we know, then the signal.
+   * Returns what was appended, and what the quota left out (not known, so looked at again).
    */
   async #commit(
     chatId: string,
     state: ChatState,
     pending: Array<{ draft: RecordDraft; entry: SnapshotEntry }>,
-  ): Promise<FileRecord[]> {
-    if (pending.length === 0) return [];
+  ): Promise<{ appended: FileRecord[]; overQuota: Array<{ draft: RecordDraft; entry: SnapshotEntry }> }> {
+    if (pending.length === 0) return { appended: [], overQuota: [] };
     let owed: OutboxEntry[] = [];
+    // Filled by the store during the append (it always calls settle when given drafts).
+    const quota = { refused: new Set<RecordDraft>(), usedBytes: state.usedBytes };
     const outbox = this.#outbox;
     const appended = await this.#store.append(
       chatId,
       pending.map((p) => p.draft),
       outbox && ((id, records) => (owed = outbox.entriesFor(id, records))),
+      {
+        maxBytes: this.policy.quotaBytes,
+        settle: (overQuota, usedBytes) => {
+          quota.refused = new Set(overQuota);
+          quota.usedBytes = usedBytes;
+        },
+      },
     );
     if (owed.length > 0) outbox!.committed(owed);
-    const appendedIds = new Set(appended.map((r) => r.id));
-    for (const { draft, entry } of pending) {
-      // Known size/mtime are the snapshot's: if the file changed during the copy, the next scan sees it.
-      state.files.set(draft.path, { size: entry.size, mtimeMs: entry.mtimeMs, sha256: draft.sha256 });
-      if (!appendedIds.has(draft.id)) state.usedBytes -= draft.size; // not a new version: counts nothing
-    }
+    state.usedBytes = quota.usedBytes;
+    const overQuota = pending.filter((p) => quota.refused.has(p.draft));
+    // Known size/mtime are the snapshot's: if the file changed during the copy, the next scan sees it.
+    for (const { draft, entry } of pending)
+      if (!quota.refused.has(draft))
+        state.files.set(draft.path, { size: entry.size, mtimeMs: entry.mtimeMs, sha256: draft.sha256 });
     if (appended.length > 0) await this.#publish(chatId);
-    return appended;
+    return { appended, overQuota };
   }
 
   /** Tells subscribers (on every sidecar sharing the store) that the chat has new events. */

@@ -1,4 +1,6 @@
 import { LruMap } from '../lru-map.ts';
+import { usedBytesOf } from '../storage/chat-data.ts';
+import type { FileRecord } from '../storage/file-record.ts';
 import { latestByPath, type RecordStore } from '../storage/record-store.ts';
 import { SkipLedger } from './skip-ledger.ts';
 
@@ -6,6 +8,15 @@ export interface KnownFile {
   size: number;
   mtimeMs: number;
   sha256: string;
+}
+
+/** The latest version of each path, as the recorder compares files with it. */
+function knownFiles(records: readonly FileRecord[]): Map<string, KnownFile> {
+  const files = new Map<string, KnownFile>();
+  for (const [rel, r] of latestByPath(records)) {
+    files.set(rel, { size: r.size, mtimeMs: Date.parse(r.modifiedAt), sha256: r.sha256 });
+  }
+  return files;
 }
 
 /** What the recorder knows of one chat's files. */
@@ -57,18 +68,24 @@ export class ChatStates {
     return state;
   }
 
+  /**
+   * Reads again what the store holds of a chat's files and bytes: another sidecar sharing the
+   * store may have recorded files this process has not seen. Call it while the chat is locked.
+   */
+  async refresh(chatId: string, state: ChatState): Promise<void> {
+    const records = await this.#store.listChat(chatId);
+    state.files.clear();
+    for (const [rel, known] of knownFiles(records)) state.files.set(rel, known);
+    state.usedBytes = usedBytesOf(records);
+  }
+
   async #load(chatId: string): Promise<ChatState> {
     const records = await this.#store.listChat(chatId);
-    const files = new Map<string, KnownFile>();
-    for (const [rel, r] of latestByPath(records)) {
-      files.set(rel, { size: r.size, mtimeMs: Date.parse(r.modifiedAt), sha256: r.sha256 });
-    }
-    const usedBytes = records.reduce((sum, r) => sum + r.size, 0);
     const skipped = new SkipLedger(await this.#store.listSkipped(chatId));
     return {
-      files,
+      files: knownFiles(records),
       skipped,
-      usedBytes,
+      usedBytes: usedBytesOf(records),
       owner: await this.#store.getOwner(chatId),
       sidecarInodes: new Set<number>(),
       refusedLinks: new Map<string, number>(),

@@ -25,6 +25,11 @@ export interface ExecutionFiles {
   recorded: FileRecord[];
   /** Seen but not kept during this execution's scan (over the size limit or the quota). */
   skipped: SkippedFile[];
+  /**
+   * The files could not be recorded now (the file store is away): the card says so, and the
+   * chat's next scan once the store is back records what this execution wrote.
+   */
+  deferred?: boolean;
 }
 
 /**

@@ -90,8 +90,17 @@ export function createKernelCreateProxy(
       (proxy) => {
         proxy.on(
           'proxyRes',
-          responseInterceptor(async (buffer, proxyRes, _req, res) => {
-            await onCreated(proxyRes.statusCode ?? 0, buffer, res as Response);
+          responseInterceptor(async (buffer, proxyRes, req, res) => {
+            // The gateway made the kernel whatever happens here: the client gets its answer. A
+            // throw would leave the response unanswered and end the process (the interceptor
+            // runs in a stream's 'end' listener).
+            try {
+              await onCreated(proxyRes.statusCode ?? 0, buffer, res as Response);
+            } catch (error) {
+              options.logger.error(
+                `[sidecar] ${req.method} ${redactUrl(req.url)}: after the gateway answered: ${describeError(error)}`,
+              );
+            }
             return buffer;
           }),
         );

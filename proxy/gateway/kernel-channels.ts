@@ -15,7 +15,7 @@ import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
-import { errorCode, isKnownCode, refuseUpgrade, SidecarError, statusForCode } from '../errors.ts';
+import { clientReplyFor, refuseUpgrade } from '../errors.ts';
 import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
@@ -109,18 +109,15 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
 
   /**
    * Step 2: which chat the kernel belongs to. A refusal answers with its own status; anything
-   * unexpected (a failed kernels.json write, a database away) is logged and answered with its
-   * code when it has a known one, else 500.
+   * unexpected is logged and answered with its code when it has a known one (a database away
+   * while this sidecar has never seen the kernel: 503 ERR_STORE_UNAVAILABLE), else 500.
    */
   async function assignChat(req: UpgradeRequest, socket: Duplex, kernelId: string, prefixChatId: string | null) {
     try {
       return await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req));
     } catch (error) {
-      const known = errorCode(error);
-      const code = error instanceof SidecarError || isKnownCode(known) ? known! : 'ERR_INTERNAL';
-      if (statusForCode(code) >= 500)
-        options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
-      const message = error instanceof SidecarError ? error.message : 'Internal sidecar error.';
+      const { code, message, logged } = clientReplyFor(error);
+      if (logged) options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
       refuseUpgrade(socket, { code, message, jupyter: true });
       return null;
     }

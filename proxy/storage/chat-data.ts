@@ -8,6 +8,7 @@ import type { FileRecord } from './file-record.ts';
 import {
   latestByPath,
   versionAgainst,
+  type ChatQuota,
   type OutboxEntry,
   type OutboxSummary,
   type RecordDraft,
@@ -41,16 +42,31 @@ export function emptyChat(chatId: string): ChatData {
   return { format: 1, chatId, owner: null, records: [], skipped: [], linksRevokedAt: null, events: [] };
 }
 
+/** Bytes of every version a chat holds: what a quota counts. */
+export function usedBytesOf(records: readonly FileRecord[]): number {
+  let total = 0;
+  for (const record of records) total += record.size;
+  return total;
+}
+
 /**
  * The in-process half of `append` for stores that hold a chat in memory under a per-chat write
  * lock (lowdb, memory): versions from the chat's records, drafts equal to their path's latest
- * left out. Returns the records and events to add.
+ * left out, and the quota kept (then told what it left out). Returns the records and events to add.
  */
 export function versionDrafts(
   data: Pick<ChatData, 'records' | 'events'>,
   drafts: readonly RecordDraft[],
+  quota?: ChatQuota,
 ): { records: FileRecord[]; events: StoredFileEvent[] } {
-  return versionAgainst(latestByPath(data.records), data.events?.at(-1)?.seq ?? 0, drafts);
+  const versioned = versionAgainst(
+    latestByPath(data.records),
+    data.events?.at(-1)?.seq ?? 0,
+    drafts,
+    quota && { usedBytes: usedBytesOf(data.records), maxBytes: quota.maxBytes },
+  );
+  quota?.settle(versioned.overQuota, versioned.usedBytes);
+  return versioned;
 }
 
 /** Skipped events numbered after the chat's last event. */

@@ -4,7 +4,7 @@ import { Low } from 'lowdb';
 import { errorCode } from '../errors.ts';
 import { quietLogger, type Logger } from '../logger.ts';
 import { applyChatChange, type ChatChange } from './chat-changes.ts';
-import { emptyChat, type ChatData } from './chat-data.ts';
+import { emptyChat, usedBytesOf, type ChatData } from './chat-data.ts';
 import {
   appendChatLog,
   chatLogLine,
@@ -68,6 +68,7 @@ export class LowdbChat {
   #lastN: number;
   #compactAt = 0;
   #latest: Map<string, FileRecord> | null = null;
+  #usedBytes: number | null = null;
   /** Set when a failed write could not be cut back off the log: this copy no longer matches the disk. */
   broken: Error | null = null;
 
@@ -142,6 +143,11 @@ export class LowdbChat {
     return (this.#latest ??= latestByPath(this.data.records));
   }
 
+  /** Bytes of every version the chat holds, what a quota counts (summed once, then kept in step by `commit`). */
+  usedBytes(): number {
+    return (this.#usedBytes ??= usedBytesOf(this.data.records));
+  }
+
   /** Writes the change to the log, then applies it: once this resolves the change is durable. */
   async commit(change: ChatChange): Promise<void> {
     if (this.broken) throw this.broken;
@@ -155,7 +161,10 @@ export class LowdbChat {
     this.#lastN = n;
     if (change.op === 'append') for (const record of change.records) Object.freeze(record);
     applyChatChange(this.data, change);
-    if (this.#latest && change.op === 'append') for (const r of change.records) this.#latest.set(r.path, r);
+    if (change.op === 'append') {
+      if (this.#latest) for (const r of change.records) this.#latest.set(r.path, r);
+      if (this.#usedBytes !== null) this.#usedBytes += usedBytesOf(change.records);
+    }
   }
 
   /** Has the log grown enough to be folded into the snapshot? */

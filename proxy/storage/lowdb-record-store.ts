@@ -12,6 +12,7 @@ import {
   eventsAfterIn,
   skippedEvents,
   summarizeOutbox,
+  usedBytesOf,
   type ChatData,
 } from './chat-data.ts';
 import type { OpenChatLog } from './chat-log.ts';
@@ -19,6 +20,7 @@ import type { FileRecord } from './file-record.ts';
 import { LowdbChat } from './lowdb-chat.ts';
 import {
   versionAgainst,
+  type ChatQuota,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -171,12 +173,24 @@ export class LowdbRecordStore implements RecordStore {
    * Versions come from the chat's latest records under its write queue: one writer per chat in
    * this process. Records, their events and their outbox entries go into one log line.
    */
-  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+  async append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]> {
     if (drafts.length === 0) return [];
     let appended: FileRecord[] = [];
     let owed: OutboxEntry[] = [];
     await this.#write(chatId, (chat) => {
-      const { records, events } = versionAgainst(latestOfDrafts(chat, drafts), lastSeq(chat.data), drafts);
+      const versioned = versionAgainst(
+        latestOfDrafts(chat, drafts),
+        lastSeq(chat.data),
+        drafts,
+        quota && { usedBytes: chat.usedBytes(), maxBytes: quota.maxBytes },
+      );
+      quota?.settle(versioned.overQuota, versioned.usedBytes);
+      const { records, events } = versioned;
       if (records.length === 0) return null;
       owed = structuredClone(outboxFor?.(chatId, records) ?? []);
       appended = records;
@@ -259,6 +273,10 @@ export class LowdbRecordStore implements RecordStore {
   /** Records are frozen: callers read them, never change them. */
   async listChat(chatId: string): Promise<FileRecord[]> {
     return [...((await this.#read(chatId))?.records ?? [])];
+  }
+
+  async usedBytes(chatId: string): Promise<number> {
+    return usedBytesOf((await this.#read(chatId))?.records ?? []);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {

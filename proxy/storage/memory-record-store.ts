@@ -7,10 +7,12 @@ import {
   eventsAfterIn,
   skippedEvents,
   summarizeOutbox,
+  usedBytesOf,
   versionDrafts,
   type ChatData,
 } from './chat-data.ts';
 import {
+  type ChatQuota,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -34,10 +36,15 @@ export class MemoryRecordStore implements RecordStore {
   }
 
   /** Synchronous from reading the latest versions to pushing: nothing interleaves. */
-  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+  async append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]> {
     if (drafts.length === 0) return [];
     const chat = this.#chat(chatId);
-    const { records, events } = versionDrafts(chat, drafts);
+    const { records, events } = versionDrafts(chat, drafts, quota);
     if (records.length === 0) return [];
     const owed = outboxFor?.(chatId, records) ?? [];
     chat.records.push(...records);
@@ -84,6 +91,10 @@ export class MemoryRecordStore implements RecordStore {
 
   async listChat(chatId: string): Promise<FileRecord[]> {
     return structuredClone(this.#chats.get(assertChatId(chatId))?.records ?? []);
+  }
+
+  async usedBytes(chatId: string): Promise<number> {
+    return usedBytesOf(this.#chats.get(assertChatId(chatId))?.records ?? []);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {

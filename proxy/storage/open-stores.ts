@@ -40,7 +40,8 @@ export async function openStores(options: StoreOptions, logger: Logger): Promise
   const blobs = new BlobStore(options.dataDir, { fs: options.blobFs });
   if (options.databaseUrl) {
     const { openPgStores } = await import('./postgres/open-pg-stores.ts');
-    return { ...(await openPgStores(options.databaseUrl, options.databasePoolSize, logger)), blobs };
+    const pg = { url: options.databaseUrl, poolSize: options.databasePoolSize, dataDir: options.dataDir };
+    return { ...(await openPgStores(pg, logger)), blobs };
   }
   const store = new LowdbRecordStore(options.dataDir, { logger });
   const kernelChats = await KernelChats.open(options.dataDir);

@@ -35,6 +35,22 @@ export interface OutboxEntry {
 /** Makes the outbox entries owed for records just appended (one per record, or none). */
 export type OutboxFactory = (chatId: string, appended: readonly FileRecord[]) => OutboxEntry[];
 
+/**
+ * The per-chat quota an append keeps, every version counted. The store checks it under the
+ * same per-chat lock that versions the drafts, so sidecars sharing the store never take a chat
+ * past it together.
+ */
+export interface ChatQuota {
+  /** Bytes a chat's records may hold in all. */
+  maxBytes: number;
+  /**
+   * Called during the append (whenever drafts are given) with the drafts left out because they
+   * would have taken the chat past `maxBytes`, and the bytes its records hold with what was
+   * appended. What it says stands only if the append resolves.
+   */
+  settle(overQuota: readonly RecordDraft[], usedBytes: number): void;
+}
+
 export interface OutboxSummary {
   pending: number;
   failed: number;
@@ -54,9 +70,17 @@ export interface RecordStore {
    * draft whose sha256 equals its path's latest is left out, so two scans of the same change
    * record it once. Each appended record gets a `file` event. `outboxFor` is called with exactly
    * the records appended (never with none) and its entries are written in the same durable step.
+   * With `quota`, a new version that would take the chat past it is left out too (see ChatQuota).
    * Returns what was appended.
    */
-  append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]>;
+  append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]>;
+  /** Bytes the chat's records hold, every version counted (what a quota counts); 0 for an unknown chat. */
+  usedBytes(chatId: string): Promise<number>;
   /** Every outbox entry (pending and failed) of every chat: for migration and tests. */
   listOutbox(): Promise<OutboxEntry[]>;
   /**
@@ -100,24 +124,36 @@ export interface RecordStore {
   close(): Promise<void>;
 }
 
-/** Versions drafts against each path's latest (version, sha256) and the chat's last event seq; used by every store. */
+/**
+ * Versions drafts against each path's latest (version, sha256) and the chat's last event seq,
+ * and keeps `quota` (the bytes used so far and the most allowed) when given: then `overQuota`
+ * holds the drafts it left out and `usedBytes` the bytes used with `records`. Used by every store.
+ */
 export function versionAgainst(
   latest: Map<string, Pick<FileRecord, 'version' | 'sha256'>>,
   lastSeq: number,
   drafts: readonly RecordDraft[],
-): { records: FileRecord[]; events: StoredFileEvent[] } {
+  quota?: { usedBytes: number; maxBytes: number },
+): { records: FileRecord[]; events: StoredFileEvent[]; overQuota: RecordDraft[]; usedBytes: number } {
   let seq = lastSeq;
+  let usedBytes = quota?.usedBytes ?? 0;
   const records: FileRecord[] = [];
   const events: StoredFileEvent[] = [];
+  const overQuota: RecordDraft[] = [];
   for (const draft of drafts) {
     const current = latest.get(draft.path);
     if (current && current.sha256 === draft.sha256) continue;
+    if (quota && usedBytes + draft.size > quota.maxBytes) {
+      overQuota.push(draft);
+      continue;
+    }
+    usedBytes += draft.size;
     const record: FileRecord = { ...structuredClone(draft), version: (current?.version ?? 0) + 1 };
     latest.set(record.path, record);
     records.push(record);
     events.push({ seq: ++seq, type: 'file', recordId: record.id, path: record.path });
   }
-  return { records, events };
+  return { records, events, overQuota, usedBytes };
 }
 
 /** The latest record of each path, in the order paths were first recorded. */

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +23,14 @@ export interface TestPostgres {
   /** pg_ctl stop -m fast, then start again on the same port (the fault tests). */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** False between stop() and start(). */
+  isRunning(): boolean;
+  /**
+   * SIGSTOP every process of the server, then SIGCONT: while frozen, connections are accepted (by
+   * the kernel's backlog) and nothing answers, as with a hung host or a network dropping packets.
+   */
+  freeze(): Promise<void>;
+  thaw(): Promise<void>;
   /** Stops the server and removes its folder. */
   destroy(): Promise<void>;
 }
@@ -75,6 +83,12 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     await as(path.join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
   };
   await start();
+  const serverPids = async () => {
+    const postmaster = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n', 1)[0]!.trim();
+    const { stdout } = await run('pgrep', ['-P', postmaster]).catch(() => ({ stdout: '' }));
+    return [postmaster, ...stdout.split('\n').filter(Boolean)];
+  };
+  let frozen: string[] = [];
   const url = `postgres://${user}:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {
@@ -118,7 +132,17 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       await start();
       stopped = false;
     },
+    isRunning: () => !stopped,
+    async freeze() {
+      frozen = await serverPids();
+      await run('kill', ['-STOP', ...frozen]);
+    },
+    async thaw() {
+      if (frozen.length > 0) await run('kill', ['-CONT', ...frozen]);
+      frozen = [];
+    },
     async destroy() {
+      if (frozen.length > 0) await run('kill', ['-CONT', ...frozen]).catch(() => {});
       if (!stopped) await stop().catch(() => {});
       await rm(dir, { recursive: true, force: true });
     },

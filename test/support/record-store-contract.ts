@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FileRecord } from '../../proxy/storage/file-record.ts';
-import type { OutboxEntry, OutboxFactory, RecordDraft, RecordStore } from '../../proxy/storage/record-store.ts';
+import type {
+  ChatQuota,
+  OutboxEntry,
+  OutboxFactory,
+  RecordDraft,
+  RecordStore,
+} from '../../proxy/storage/record-store.ts';
 
 export function fakeRecord(chatId: string, n: number, overrides: Partial<RecordDraft> = {}): RecordDraft {
   return {
@@ -151,6 +157,50 @@ export function describeRecordStoreContract(
         'versions 1..n, no gap, no duplicate',
       );
       assert.equal(results.flat().length, versions.length, 'append reports exactly what it stored');
+      await store.close();
+    });
+
+    it('keeps a quota given with an append: drafts that would pass it are left out and reported, with the bytes the chat holds', async () => {
+      const store = await make();
+      assert.equal(await store.usedBytes('q'), 0);
+      const settled: Array<[string[], number]> = [];
+      const quota = (maxBytes: number): ChatQuota => ({
+        maxBytes,
+        settle: (overQuota, usedBytes) => settled.push([overQuota.map((d) => d.path), usedBytes]),
+      });
+      // fakeRecord(chat, n) is n bytes.
+      await store.append('q', [fakeRecord('q', 4), fakeRecord('q', 5)], undefined, quota(10));
+      // 2 would make 11: left out; 1 makes 10 (the quota is inclusive), in draft order.
+      await store.append('q', [fakeRecord('q', 2), fakeRecord('q', 1)], undefined, quota(10));
+      // A draft equal to its path's latest costs nothing: left out as unchanged, not as over the quota.
+      await store.append('q', [fakeRecord('q', 4)], undefined, quota(10));
+      assert.deepEqual(settled, [
+        [[], 9],
+        [['out/f2.csv'], 10],
+        [[], 10],
+      ]);
+      assert.deepEqual(
+        (await store.listChat('q')).map((r) => r.size),
+        [4, 5, 1],
+      );
+      assert.equal(await store.usedBytes('q'), 10);
+      // Every version counts, and an append without a quota refuses nothing.
+      await store.append('q', [fakeRecord('q', 2), fakeRecord('q', 7, { path: 'out/f4.csv' })]);
+      assert.equal(await store.usedBytes('q'), 19);
+      await store.close();
+    });
+
+    it('keeps a quota across concurrent appends to one chat', async () => {
+      const store = await make();
+      const settledUsed: number[] = [];
+      const quota: ChatQuota = { maxBytes: 50, settle: (_over, used) => settledUsed.push(used) };
+      const appended = await Promise.all(
+        Array.from({ length: 20 }, (_, n) => store.append('qq', [fakeRecord('qq', 10 + n)], undefined, quota)),
+      );
+      const sizes = (await store.listChat('qq')).map((r) => r.size);
+      assert.ok(sizes.reduce((a, b) => a + b, 0) <= 50, `${sizes.join(' + ')} within the quota`);
+      assert.equal(appended.flat().length, sizes.length);
+      assert.equal(await store.usedBytes('qq'), Math.max(...settledUsed));
       await store.close();
     });
 

@@ -1,25 +1,35 @@
+import path from 'node:path';
 import type { Pool } from 'pg';
 import { describeError, type Logger } from '../../logger.ts';
 import type { OpenedStores } from '../open-stores.ts';
 import { startErrorOf } from '../store-errors.ts';
+import { KernelChatSpool } from './kernel-chat-spool.ts';
 import { PgFileEventBus } from './pg-file-event-bus.ts';
 import { PgKernelChats } from './pg-kernel-chats.ts';
 import { migrate } from './pg-migrations.ts';
-import { createPgPool } from './pg-pool.ts';
+import { availabilityOf, createPgPool, query } from './pg-pool.ts';
 import { PgRecordStore } from './pg-record-store.ts';
 
 /** Session-level advisory lock key for retention: one sweeping sidecar at a time. */
 const RETENTION_LOCK = 7_130_411_002;
 
+/** Kernel pairings made while the database was away, in the data dir every sidecar shares. */
+export const KERNEL_SPOOL_FOLDER = 'kernels-pending';
+
+export interface PgStoreOptions {
+  url: string;
+  poolSize: number;
+  /** The data dir every sidecar shares (blobs, the kernel spool). */
+  dataDir: string;
+}
+
 /**
- * Connects, migrates, and starts listening; any failure becomes one DatabaseStartError line
- * (the password never in it) and closes what was opened.
+ * Connects, migrates, starts listening, and writes kernel pairings that sidecars spooled during
+ * an outage; any failure becomes one DatabaseStartError line (the password never in it) and
+ * closes what was opened.
  */
-export async function openPgStores(
-  url: string,
-  poolSize: number,
-  logger: Logger,
-): Promise<Omit<OpenedStores, 'blobs'>> {
+export async function openPgStores(options: PgStoreOptions, logger: Logger): Promise<Omit<OpenedStores, 'blobs'>> {
+  const { url, poolSize } = options;
   let pool: Pool | null = null;
   let events: PgFileEventBus | null = null;
   try {
@@ -35,10 +45,19 @@ export async function openPgStores(
   }
   const openPool = pool;
   const bus = events;
+  const kernels = new PgKernelChats(
+    openPool,
+    new KernelChatSpool(path.join(options.dataDir, KERNEL_SPOOL_FOLDER)),
+    logger,
+  );
+  // Left by a sidecar that stopped before the database came back (lookups find them meanwhile).
+  await kernels
+    .flushSpool()
+    .catch((error: unknown) => logger.warn(`[store] writing spooled kernel pairings: ${describeError(error)}`));
   return {
     backend: 'postgres',
     store: new PgRecordStore(openPool),
-    kernelChats: new PgKernelChats(openPool),
+    kernelChats: kernels,
     events: bus,
     async exclusive(section) {
       const client = await openPool.connect();
@@ -63,13 +82,16 @@ export async function openPgStores(
     },
     async health() {
       try {
-        await openPool.query('SELECT 1');
+        // Through the availability check: while the server is known away, 'down' at once.
+        await query(openPool, 'SELECT 1');
         return bus.listening ? 'up' : 'down';
       } catch {
         return 'down';
       }
     },
     async close() {
+      availabilityOf(openPool)?.close();
+      await kernels.close();
       await bus.close();
       await openPool.end().catch(() => {});
     },

@@ -72,6 +72,18 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE state = 'pending';
     `,
   },
+  {
+    version: 3,
+    name: "each chat's used bytes",
+    sql: `
+      -- Bytes of every version the chat's records hold, kept by each append: the per-chat quota is
+      -- checked against it under the chat's lock, so sidecars sharing the database keep it together.
+      ALTER TABLE chats ADD COLUMN used_bytes bigint NOT NULL DEFAULT 0;
+      UPDATE chats SET used_bytes = totals.bytes
+      FROM (SELECT chat_id, sum((record->>'size')::bigint) AS bytes FROM file_records GROUP BY chat_id) AS totals
+      WHERE chats.chat_id = totals.chat_id;
+    `,
+  },
 ];
 
 export const SCHEMA_TABLE = 'generated_files_schema';

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { describeError, type Logger } from '../../logger.ts';
 import { isUnavailable, StoreUnavailableError } from '../store-errors.ts';
+import { PgAvailability } from './pg-availability.ts';
 
 export interface PgPoolOptions {
   url: string;
@@ -34,25 +35,42 @@ export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
   pool.on('error', (error) =>
     options.logger.warn(`[store] a pooled PostgreSQL connection failed: ${describeError(error)}`),
   );
+  availability.set(pool, new PgAvailability(pool, options.logger));
   return pool;
+}
+
+/** Each pool's availability (made with it by createPgPool), consulted by every query and transaction. */
+const availability = new WeakMap<Pool, PgAvailability>();
+
+export function availabilityOf(pool: Pool): PgAvailability | undefined {
+  return availability.get(pool);
+}
+
+/** "The server is away" as StoreUnavailableError, which also fails later queries fast until it answers. */
+function unavailable(pool: Pool, error: unknown): StoreUnavailableError {
+  const away = error instanceof StoreUnavailableError ? error : new StoreUnavailableError(error);
+  availability.get(pool)?.wentAway(away);
+  return away;
 }
 
 /** A query, with "the server is away" turned into StoreUnavailableError (the files API's 503). */
 export async function query<R extends QueryResultRow>(pool: Pool, text: string, values?: unknown[]): Promise<R[]> {
+  availability.get(pool)?.check();
   try {
     return (await pool.query<R>(text, values)).rows;
   } catch (error) {
-    throw isUnavailable(error) ? new StoreUnavailableError(error) : error;
+    throw isUnavailable(error) ? unavailable(pool, error) : error;
   }
 }
 
 /** One transaction on one connection; rolled back on any error; unavailability mapped as above. */
 export async function transaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  availability.get(pool)?.check();
   let client: PoolClient;
   try {
     client = await pool.connect();
   } catch (error) {
-    throw isUnavailable(error) ? new StoreUnavailableError(error) : error;
+    throw isUnavailable(error) ? unavailable(pool, error) : error;
   }
   let broken = false;
   try {
@@ -63,7 +81,7 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
   } catch (error) {
     broken = isUnavailable(error);
     if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-    throw broken ? new StoreUnavailableError(error) : error;
+    throw broken ? unavailable(pool, error) : error;
   } finally {
     // A connection that failed mid-transaction is destroyed, never handed to the next caller.
     client.release(broken);

@@ -3,6 +3,7 @@ import type { SkippedFile } from '../../../contract/files-api.ts';
 import type { FileRecord } from '../file-record.ts';
 import {
   versionAgainst,
+  type ChatQuota,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
@@ -58,8 +59,16 @@ export class PgRecordStore implements RecordStore {
     await client.query('INSERT INTO chats (chat_id) VALUES ($1) ON CONFLICT DO NOTHING', [chatId]);
   }
 
-  /** Records, their events and their outbox entries commit together, or none of them do. */
-  async append(chatId: string, drafts: readonly RecordDraft[], outboxFor?: OutboxFactory): Promise<FileRecord[]> {
+  /**
+   * Records, their events and their outbox entries commit together, or none of them do. The
+   * quota is checked against `chats.used_bytes` under the chat's lock, and kept up by each append.
+   */
+  async append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]> {
     assertChatId(chatId);
     if (drafts.length === 0) return [];
     const paths = [...new Set(drafts.map((d) => d.path))];
@@ -70,10 +79,18 @@ export class PgRecordStore implements RecordStore {
         [chatId, paths],
       );
       const latest = new Map(latestRows.rows.map((r) => [r.path, r]));
-      const seqRows = await client.query<{ last_seq: string }>('SELECT last_seq FROM chats WHERE chat_id = $1', [
-        chatId,
-      ]);
-      const { records, events } = versionAgainst(latest, Number(seqRows.rows[0]!.last_seq), drafts);
+      const chatRows = await client.query<{ last_seq: string; used_bytes: string }>(
+        'SELECT last_seq, used_bytes FROM chats WHERE chat_id = $1',
+        [chatId],
+      );
+      const { last_seq: lastSeq, used_bytes: usedBytes } = chatRows.rows[0]!;
+      const { records, events, overQuota, ...after } = versionAgainst(
+        latest,
+        Number(lastSeq),
+        drafts,
+        quota && { usedBytes: Number(usedBytes), maxBytes: quota.maxBytes },
+      );
+      quota?.settle(overQuota, after.usedBytes);
       if (records.length === 0) return [];
       await client.query(
         `INSERT INTO file_records (chat_id, id, path, version, sha256, seq, record)
@@ -89,6 +106,10 @@ export class PgRecordStore implements RecordStore {
         ],
       );
       await this.#insertEvents(client, chatId, events);
+      await client.query('UPDATE chats SET used_bytes = used_bytes + $2 WHERE chat_id = $1', [
+        chatId,
+        records.reduce((sum, r) => sum + r.size, 0),
+      ]);
       const owed = outboxFor?.(chatId, records) ?? [];
       if (owed.length > 0) {
         await client.query(
@@ -214,6 +235,13 @@ export class PgRecordStore implements RecordStore {
       [assertChatId(chatId)],
     );
     return rows.map((r) => r.record);
+  }
+
+  async usedBytes(chatId: string): Promise<number> {
+    const rows = await query<{ used_bytes: string }>(this.#pool, 'SELECT used_bytes FROM chats WHERE chat_id = $1', [
+      assertChatId(chatId),
+    ]);
+    return Number(rows[0]?.used_bytes ?? 0);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {

@@ -20,11 +20,14 @@ import { quietLogger } from '../../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../../proxy/storage/open-stores.ts';
 import { migrateStore } from '../../../proxy/storage/migrate-store.ts';
 import { MIGRATIONS, SCHEMA_TABLE } from '../../../proxy/storage/postgres/pg-migrations.ts';
+import { KernelChatSpool } from '../../../proxy/storage/postgres/kernel-chat-spool.ts';
+import { KERNEL_SPOOL_FOLDER } from '../../../proxy/storage/postgres/open-pg-stores.ts';
 import type { RecordStore } from '../../../proxy/storage/record-store.ts';
 import { WebhookDispatcher } from '../../../proxy/webhooks/webhook-dispatcher.ts';
 import { DELIVERY_HEADER } from '../../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../../support/postgres.ts';
 import { writeLegacyInstall } from '../../support/legacy-lowdb-install.ts';
+import { waitFor } from '../../reliability/reliability-helpers.ts';
 import { describeRecordStoreContract, fakeRecord, outboxFor } from '../../support/record-store-contract.ts';
 
 let cluster: TestPostgres;
@@ -84,6 +87,41 @@ describe('PostgreSQL migrations and start-up', () => {
     }
   });
 
+  it("step 3 counts each chat's used bytes from the records a version-2 database already holds", async () => {
+    const url = await cluster.createDatabase('from_v2');
+    const client = new pg.Client(url);
+    await client.connect();
+    try {
+      await client.query(
+        `CREATE TABLE ${SCHEMA_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+      );
+      for (const step of MIGRATIONS.filter((m) => m.version <= 2)) {
+        await client.query(step.sql);
+        await client.query(`INSERT INTO ${SCHEMA_TABLE} (version, name) VALUES ($1, $2)`, [step.version, step.name]);
+      }
+      await client.query("INSERT INTO chats (chat_id, last_seq) VALUES ('old', 2), ('empty', 0)");
+      for (const [n, size] of [
+        [1, 300],
+        [2, 45],
+      ] as const) {
+        const record = { ...fakeRecord('old', n), size, version: 1 };
+        await client.query(
+          'INSERT INTO file_records (chat_id, id, path, version, sha256, seq, record) VALUES ($1, $2, $3, 1, $4, $5, $6)',
+          ['old', record.id, record.path, record.sha256, n, JSON.stringify(record)],
+        );
+      }
+    } finally {
+      await client.end();
+    }
+    const stores = await openStores(
+      { dataDir: path.join(base, 'v2'), databaseUrl: url, databasePoolSize: 1 },
+      quietLogger,
+    );
+    opened.push(stores);
+    assert.equal(await stores.store.usedBytes('old'), 345);
+    assert.equal(await stores.store.usedBytes('empty'), 0);
+  });
+
   it('names a wrong password or an unreachable server in one line, never the password', async () => {
     const wrong = cluster.url.replace(TEST_PASSWORD, 'not-the-password-42');
     const error = await openStores({ dataDir: base, databaseUrl: wrong, databasePoolSize: 1 }, quietLogger).catch(
@@ -100,6 +138,56 @@ describe('PostgreSQL migrations and start-up', () => {
     ).catch((e: Error) => e);
     assert.equal((unreachable as { code?: string }).code, 'ERR_DATABASE_UNREACHABLE');
     assert.doesNotMatch((unreachable as Error).message, /secret-pw/);
+  });
+});
+
+describe('kernel pairings spooled while PostgreSQL was away', () => {
+  it('are written to the database by the next sidecar to start, and found meanwhile', async () => {
+    const url = await cluster.createDatabase('spool');
+    const dataDir = path.join(base, 'spool');
+    // As a sidecar that created a kernel during an outage and stopped before the database came back left it.
+    const spool = new KernelChatSpool(path.join(dataDir, KERNEL_SPOOL_FOLDER));
+    await spool.put('kernel-during', { chatId: 'chat-during', owner: null, createdAt: 'then' });
+    const stores = await openStores({ dataDir, databaseUrl: url, databasePoolSize: 1 }, quietLogger);
+    opened.push(stores);
+    assert.deepEqual(await spool.list(), []);
+    assert.deepEqual(await stores.kernelChats.entries(), [
+      ['kernel-during', { chatId: 'chat-during', owner: null, createdAt: 'then' }],
+    ]);
+    // One spooled by another sidecar while this one runs: a lookup finds it, and it is written back.
+    await spool.put('kernel-later', { chatId: 'chat-later', owner: 'alice', createdAt: 'now' });
+    assert.equal((await stores.kernelChats.get('kernel-later'))?.chatId, 'chat-later');
+    await waitFor('the spool written back', async () => (await spool.list()).length === 0);
+    assert.equal((await stores.kernelChats.entries()).length, 2);
+  });
+});
+
+describe('PostgreSQL that does not answer', () => {
+  it('fails the first query after its timeout, every later one at once, until the server answers again', async () => {
+    const stores = await freshStores();
+    assert.deepEqual(await stores.store.listChat('frozen'), []); // a pooled connection, idle
+    await cluster.freeze();
+    try {
+      const first = await stores.store.listChat('frozen').catch((e: unknown) => e);
+      assert.equal((first as { code?: string }).code, 'ERR_STORE_UNAVAILABLE');
+      // Not waited out again: the same error, thrown before any connection is tried.
+      assert.equal(await stores.store.listChat('frozen').catch((e: unknown) => e), first);
+      assert.equal(await stores.store.hasChat('frozen').catch((e: unknown) => e), first);
+      assert.equal(await stores.health(), 'down');
+    } finally {
+      await cluster.thaw();
+    }
+    await waitFor(
+      'queries answered again',
+      () =>
+        stores.store.listChat('frozen').then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+      100,
+    );
+    assert.equal(await stores.health(), 'up');
   });
 });
 

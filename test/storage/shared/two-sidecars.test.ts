@@ -1,13 +1,14 @@
 /**
  * Two sidecar processes (proxy/main.ts, as deployed) on one PostgreSQL and one shared folder,
  * in front of one real Jupyter Server: kernels and chats cross sidecars, versions are assigned
- * once, events cross processes, and the faults: one sidecar killed with SIGKILL mid-burst, and
- * PostgreSQL restarted under running sidecars.
+ * once, events cross processes, the per-chat quota holds across them, and the faults: one
+ * sidecar killed with SIGKILL mid-burst, PostgreSQL restarted under running sidecars, and
+ * kernels created and connected while it is down.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,8 +17,8 @@ import type { FileListResponse } from '../../../contract/files-api.ts';
 import type { FileRecord } from '../../../proxy/storage/file-record.ts';
 import { startTestBed, type TestBed } from '../../support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
-import { RawKernelClient } from '../../support/raw-kernel-client.ts';
-import { waitFor } from '../../reliability/reliability-helpers.ts';
+import { RawKernelClient, visibleText } from '../../support/raw-kernel-client.ts';
+import { rawUpgrade, waitFor } from '../../reliability/reliability-helpers.ts';
 
 const mainTs = path.resolve(import.meta.dirname, '../../../proxy/main.ts');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -34,7 +35,7 @@ let cluster: TestPostgres;
 let databaseUrl: string;
 const running: SidecarProcess[] = [];
 
-async function startSidecarProcess(): Promise<SidecarProcess> {
+async function startSidecarProcess(flags: string[] = []): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -51,6 +52,7 @@ async function startSidecarProcess(): Promise<SidecarProcess> {
       path.join(bed.dir, 'shared-store'),
       '--record-wait-ms',
       '5000',
+      ...flags,
     ],
     { env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -125,6 +127,20 @@ async function recordsInDatabase(chat: string): Promise<FileRecord[]> {
   }
 }
 
+/** kernel id -> chat id, straight from the database. */
+async function kernelChatsInDatabase(): Promise<Map<string, string>> {
+  const client = new pg.Client(databaseUrl);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ kernel_id: string; chat_id: string }>(
+      'SELECT kernel_id, chat_id FROM kernel_chats',
+    );
+    return new Map(rows.map((r) => [r.kernel_id, r.chat_id]));
+  } finally {
+    await client.end();
+  }
+}
+
 /** Versions 1..n per path without gap or duplicate, no two consecutive versions with the same bytes, every blob present and whole. */
 async function assertVersionsSound(records: FileRecord[]): Promise<void> {
   const byPath = new Map<string, FileRecord[]>();
@@ -149,10 +165,13 @@ async function assertVersionsSound(records: FileRecord[]): Promise<void> {
 function openEvents(sidecar: SidecarProcess, chat: string, lastEventId?: string) {
   const events: Array<{ id: string; event: string; data: any }> = [];
   const waiters: Array<() => void> = [];
+  let opened!: (status: number) => void;
+  const status = new Promise<number>((resolve) => (opened = resolve));
   const req = http.get(
     `${sidecar.url}sidecar/v1/chats/${chat}/events`,
     { headers: lastEventId ? { 'last-event-id': lastEventId } : {} },
     (res) => {
+      opened(res.statusCode ?? 0);
       let buffer = '';
       res.on('data', (chunk: Buffer) => {
         buffer += chunk.toString();
@@ -173,23 +192,24 @@ function openEvents(sidecar: SidecarProcess, chat: string, lastEventId?: string)
       });
     },
   );
-  req.on('error', () => {});
+  req.on('error', () => opened(0));
   return {
     events,
     async until(what: string, predicate: () => boolean, timeoutMs = 30_000) {
+      let timedOut = false;
       const deadline = setTimeout(() => {
+        timedOut = true;
         for (const wake of waiters.splice(0)) wake();
       }, timeoutMs);
       try {
-        while (!predicate()) {
-          await new Promise<void>((resolve) => waiters.push(resolve));
-          if (!predicate() && deadline.hasRef() === false) break;
-        }
+        while (!predicate() && !timedOut) await new Promise<void>((resolve) => waiters.push(resolve));
       } finally {
         clearTimeout(deadline);
       }
       assert.ok(predicate(), `SSE: ${what}; got ${JSON.stringify(events.map((e) => [e.id, e.event, e.data?.path]))}`);
     },
+    /** The response's status, once its headers arrived: the stream is subscribed. */
+    status,
     close: () => req.destroy(),
   };
 }
@@ -305,7 +325,7 @@ describe('two sidecars on one PostgreSQL', () => {
     const client = await connect(a, kernelId);
     await client.execute("open('/mnt/data/before.csv', 'w').write('before\\n')");
     const sse = openEvents(a, chat);
-    await sse.until('connected', () => true);
+    assert.equal(await sse.status, 200, 'subscribed before the outage');
 
     await cluster.stop();
     const run = await client.execute("open('/mnt/data/during.csv', 'w').write('during\\n')\nprint('still here')");
@@ -330,7 +350,11 @@ describe('two sidecars on one PostgreSQL', () => {
       30_000,
       100,
     );
-    // The next scan of the chat (an execution through B) records what was written during the outage.
+    // The next scan of the chat records what was written during the outage: through A, whose
+    // scan failed then with the chat's state in memory (nothing of it may be taken as known).
+    await client.execute('1');
+    assert.deepEqual((await listFiles(b, chat)).files.map((f) => f.path).sort(), ['before.csv', 'during.csv']);
+    // And through B, which has never scanned this chat.
     const again = await connect(b, kernelId);
     await again.execute("open('/mnt/data/after.csv', 'w').write('after\\n')");
     await again.close();
@@ -343,6 +367,146 @@ describe('two sidecars on one PostgreSQL', () => {
     );
     sse.close();
     assert.equal(new Set(sse.events.map((e) => e.id)).size, sse.events.length, 'no event twice');
+  });
+  test('kernels created and connected while PostgreSQL is down: Open WebUI gets its kernel, an owner check a 503, the spooled pairing reaches the database, the run is recorded after', async () => {
+    const token = bed.jupyter.token;
+    const before = await createKernel(a, 'outage-before'); // B has never seen it
+    const jupyterKernels = async () =>
+      ((await (await fetch(`${bed.jupyter.url}api/kernels?token=${token}`)).json()) as unknown[]).length;
+    const spool = path.join(bed.dir, 'shared-store', 'kernels-pending');
+    const create = (chatPath: string, init: RequestInit = {}) =>
+      fetch(`${a.url}${chatPath}api/kernels?token=${token}`, {
+        method: 'POST',
+        ...init,
+        signal: AbortSignal.timeout(20_000),
+      });
+
+    await cluster.stop();
+    try {
+      // Open WebUI's call: no body, no chat. The kernel works now; its chat is remembered in the spool.
+      const openWebUi = await create('');
+      assert.equal(openWebUi.status, 201, await openWebUi.clone().text());
+      const anonymous = ((await openWebUi.json()) as { id: string }).id;
+      const withBody = await create('chats/outage-new/', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'python3' }),
+      });
+      assert.equal(withBody.status, 201, await withBody.clone().text());
+      const created = ((await withBody.json()) as { id: string }).id;
+      assert.deepEqual((await readdir(spool)).sort(), [`${anonymous}.json`, `${created}.json`].sort());
+
+      // A creation for an owner needs the owner check, which needs the database: refused before the gateway.
+      const kernelsBefore = await jupyterKernels();
+      const owned = await create('chats/outage-owned/', { headers: { 'x-user-id': 'alice' } });
+      assert.equal(owned.status, 503);
+      const refusal = (await owned.json()) as { error: { code: string; message: string }; message: string };
+      assert.equal(refusal.error.code, 'ERR_STORE_UNAVAILABLE');
+      assert.equal(refusal.message, refusal.error.message, "Jupyter's top-level message too");
+      assert.doesNotMatch(refusal.message, /127\.0\.0\.1|ECONNREFUSED/, 'no host or errno for the client');
+      assert.equal(await jupyterKernels(), kernelsBefore, 'no kernel left behind');
+
+      // The kernel created through A, connected through B: B finds its chat in the spool.
+      const client = await connect(b, created);
+      const run = await client.execute("open('/mnt/data/during.csv', 'w').write('during\\n')\nprint('still here')");
+      assert.equal(run.stream, 'still here\n');
+      await readFile(path.join(bed.workspaceRoot, 'outage-new', 'during.csv'));
+      assert.match(visibleText(run.messages), /Files not recorded yet: the file store is unavailable/);
+
+      // A kernel B never saw (created through A before the outage): B cannot know its chat. A clear 503.
+      const unknown = await rawUpgrade(b.url, `/api/kernels/${before}/channels?token=${token}`);
+      assert.equal(unknown.status, 503);
+      assert.equal((JSON.parse(unknown.body) as { error: { code: string } }).error.code, 'ERR_STORE_UNAVAILABLE');
+
+      // Open WebUI deletes its kernel after the run: forgotten, spool file included.
+      const deleted = await fetch(`${a.url}api/kernels/${anonymous}?token=${token}`, { method: 'DELETE' });
+      assert.equal(deleted.status, 204);
+      await waitFor(
+        'the deleted kernel leaves the spool',
+        async () => !(await readdir(spool)).includes(`${anonymous}.json`),
+      );
+      assert.equal(a.child.exitCode, null, 'sidecar A is still running');
+
+      await cluster.start();
+      await waitFor(
+        'the spooled pairing written to the database',
+        async () => (await readdir(spool)).length === 0,
+        30_000,
+        100,
+      );
+      const pairings = await kernelChatsInDatabase();
+      assert.equal(pairings.get(created), 'outage-new');
+      assert.equal(pairings.has(anonymous), false);
+
+      // The first run after the database is back: its before-scan records what the run during the
+      // outage wrote (as written between executions), its card what it wrote itself.
+      const after = await client.execute("open('/mnt/data/after.csv', 'w').write('after\\n')");
+      assert.match(visibleText(after.messages), /File saved[^\n]*\n- \/mnt\/data\/after\.csv/);
+      await client.close();
+      assert.deepEqual((await listFiles(a, 'outage-new')).files.map((f) => f.path).sort(), ['after.csv', 'during.csv']);
+    } finally {
+      if (!cluster.isRunning()) await cluster.start();
+    }
+  });
+});
+
+describe('the per-chat quota with two sidecars on one PostgreSQL', () => {
+  const QUOTA = 1024 * 1024; // --chat-quota-mb 1
+  const write = (names: string[], bytes: number) =>
+    `import os\nfor name in ${JSON.stringify(names)}: open('/mnt/data/' + name, 'wb').write(os.urandom(${bytes}))`;
+  const bytesRecorded = async (chat: string) => (await recordsInDatabase(chat)).reduce((sum, r) => sum + r.size, 0);
+
+  test('counts what the other sidecar recorded: taking turns, and both at once', async () => {
+    const [qa, qb] = await Promise.all([
+      startSidecarProcess(['--chat-quota-mb', '1']),
+      startSidecarProcess(['--chat-quota-mb', '1']),
+    ]);
+    try {
+      // Taking turns, 300,000 bytes a file: each sidecar records files the other never scanned.
+      const chat = 'quota-turns';
+      const [k1, k2] = await Promise.all([createKernel(qa, chat), createKernel(qb, chat)]);
+      const [c1, c2] = await Promise.all([connect(qa, k1), connect(qb, k2)]);
+      await c1.execute(write(['a1.csv'], 300_000));
+      await c2.execute(write(['b1.csv'], 300_000));
+      await c1.execute(write(['a2.csv'], 300_000));
+      // 900,000 bytes recorded, 600,000 of them through A: B must not take the chat to 1,200,000.
+      const over = await c2.execute(write(['b2.csv'], 300_000));
+      assert.match(visibleText(over.messages), /b2\.csv \(293 KB\): not kept: over the chat's storage quota/);
+      assert.deepEqual((await recordsInDatabase(chat)).map((r) => r.path).sort(), ['a1.csv', 'a2.csv', 'b1.csv']);
+      const listed = await listFiles(qa, chat);
+      assert.deepEqual(
+        listed.skipped.map((s) => [s.path, s.reason]),
+        [['b2.csv', 'quota-exceeded']],
+      );
+      // A records 100,000 more (1,000,000 in all); an upload of 60,000 through B is refused
+      // before anything is written to the workspace.
+      await c1.execute(write(['a3.csv'], 100_000));
+      const upload = await fetch(`${qb.url}sidecar/v1/chats/${chat}/uploads/up.csv`, {
+        method: 'PUT',
+        body: Buffer.alloc(60_000, 1),
+      });
+      assert.equal(upload.status, 413);
+      assert.equal(((await upload.json()) as { error: { code: string } }).error.code, 'ERR_QUOTA_EXCEEDED');
+      await assert.rejects(readFile(path.join(bed.workspaceRoot, chat, 'up.csv')), { code: 'ENOENT' });
+      assert.equal(await bytesRecorded(chat), 1_000_000);
+      await Promise.all([c1.close(), c2.close()]);
+
+      // Both at once, 100,000 bytes a file: at most 10 fit in 1 MiB, whichever sidecar appends first.
+      const race = 'quota-race';
+      const [r1, r2] = await Promise.all([createKernel(qa, race), createKernel(qb, race)]);
+      const [d1, d2] = await Promise.all([connect(qa, r1), connect(qb, r2)]);
+      const names = (tag: string) => Array.from({ length: 6 }, (_, i) => `${tag}${i}.csv`);
+      await Promise.all([d1.execute(write(names('x'), 100_000)), d2.execute(write(names('y'), 100_000))]);
+      // A last scan through each sidecar, so every file was looked at after both wrote.
+      await d1.execute('1');
+      await d2.execute('1');
+      await Promise.all([d1.close(), d2.close()]);
+      const records = await recordsInDatabase(race);
+      assert.ok((await bytesRecorded(race)) <= QUOTA, `${await bytesRecorded(race)} bytes within ${QUOTA}`);
+      assert.equal(records.length, 10, 'as many as fit, each once');
+      assert.equal(new Set(records.map((r) => r.path)).size, 10);
+    } finally {
+      await Promise.all([qa.stop(), qb.stop()]);
+    }
   });
 });
 

@@ -337,19 +337,7 @@ describe('two sidecars on one PostgreSQL', () => {
     assert.equal(health.database, 'down');
 
     await cluster.start();
-    await waitFor(
-      'both sidecars report the database up',
-      async () => {
-        const states = await Promise.all(
-          [a, b].map(
-            async (s) => ((await (await fetch(`${s.url}sidecar/v1/health`)).json()) as { database: string }).database,
-          ),
-        );
-        return states.every((s) => s === 'up');
-      },
-      30_000,
-      100,
-    );
+    await databaseUpOn([a, b]);
     // The next scan of the chat records what was written during the outage: through A, whose
     // scan failed then with the chat's state in memory (nothing of it may be taken as known).
     await client.execute('1');
@@ -436,6 +424,8 @@ describe('two sidecars on one PostgreSQL', () => {
       const pairings = await kernelChatsInDatabase();
       assert.equal(pairings.get(created), 'outage-new');
       assert.equal(pairings.has(anonymous), false);
+      // The run goes through B: its queries fail fast until its own probe has seen the database back.
+      await databaseUpOn([b]);
 
       // The first run after the database is back: its before-scan records what the run during the
       // outage wrote (as written between executions), its card what it wrote itself.
@@ -547,3 +537,20 @@ describe('a sidecar that cannot reach its database at start', () => {
     );
   });
 });
+
+/** Waits until every sidecar's health reports the database up (each probes it on its own). */
+async function databaseUpOn(sidecars: ReadonlyArray<{ url: string }>): Promise<void> {
+  await waitFor(
+    'the sidecars report the database up',
+    async () => {
+      const states = await Promise.all(
+        sidecars.map(
+          async (s) => ((await (await fetch(`${s.url}sidecar/v1/health`)).json()) as { database: string }).database,
+        ),
+      );
+      return states.every((s) => s === 'up');
+    },
+    30_000,
+    100,
+  );
+}

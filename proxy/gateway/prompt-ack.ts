@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 
-/** A run of output this long is a long one... */
+/** A run of output this long is a long one, and a pause this long ends a run... */
 const LONG_RUN_MS = 20;
 /** ...and is looked at this often (longer than the kernel's 4 ms tick) until it pauses. */
 const LONG_RUN_CHECK_MS = 8;
@@ -20,17 +20,19 @@ const LONG_RUN_CHECK_MS = 8;
  * this turn of the event loop, one per turn however many messages it brought. Stream output comes
  * in runs of hundreds: there the pong waits until the run pauses for `quietMs`, which bounds the
  * stall at the end of a run without a pong per line. A message of the run only notes its time,
- * and one timer looks whether the run has paused for `quietMs`. Once a run has gone on for
- * `LONG_RUN_MS` (hundreds of lines), it is looked at every `LONG_RUN_CHECK_MS` instead: a timer
- * re-armed per message, or one kept due within a few ms for a whole run, made every wait of the
- * event loop dearer (measured on this VM: 2-3 µs a message, a tenth of the relay's CPU for a
- * message). The end of a long run waits up to that much longer for its pong; a short burst (a
- * print, then idle) still gets it `quietMs` after its last message.
+ * and one timer looks whether the run has paused. A run that has gone on for `LONG_RUN_MS`
+ * (pauses shorter than that do not end it) is looked at every `LONG_RUN_CHECK_MS` instead, so it
+ * gets at most a pong that often and the end of it waits up to that much longer. Measured on this
+ * VM: a timer re-armed per message, or one kept due within a few ms for a whole run, made every
+ * wait of the event loop dearer (2-3 µs a message, a tenth of the relay's CPU for a message), and
+ * Jupyter Server's output pauses for 2 ms every few messages (a pong for every fifth message of
+ * scenario 2, each a system call on both ends). A short burst (a print, then idle) still gets its
+ * pong `quietMs` after its last message.
  */
 export class GatewayAcks {
   #due = false;
   #afterRun: NodeJS.Timeout | undefined;
-  #lastRunMessageAt = 0;
+  #lastRunMessageAt = Number.NEGATIVE_INFINITY;
   #runStartedAt = 0;
 
   constructor(
@@ -49,19 +51,22 @@ export class GatewayAcks {
 
   /** A message in a run of output: acknowledge once the run pauses. */
   afterRun(): void {
-    this.#lastRunMessageAt = this.clock();
-    if (this.#afterRun) return;
-    this.#runStartedAt = this.#lastRunMessageAt;
-    this.#afterRun = setTimeout(this.#whenQuiet, this.quietMs).unref();
+    const at = this.clock();
+    if (at - this.#lastRunMessageAt >= LONG_RUN_MS) this.#runStartedAt = at;
+    this.#lastRunMessageAt = at;
+    this.#afterRun ??= setTimeout(this.#whenQuiet, this.#nextLook(at, 0)).unref();
   }
 
   readonly #whenQuiet = (): void => {
     const at = this.clock();
     const quietFor = at - this.#lastRunMessageAt;
     if (quietFor >= this.quietMs) return this.#send();
-    const long = at - this.#runStartedAt >= LONG_RUN_MS;
-    this.#afterRun = setTimeout(this.#whenQuiet, long ? LONG_RUN_CHECK_MS : this.quietMs - quietFor).unref();
+    this.#afterRun = setTimeout(this.#whenQuiet, this.#nextLook(at, quietFor)).unref();
   };
+
+  #nextLook(at: number, quietFor: number): number {
+    return at - this.#runStartedAt >= LONG_RUN_MS ? LONG_RUN_CHECK_MS : this.quietMs - quietFor;
+  }
 
   stop(): void {
     clearTimeout(this.#afterRun);

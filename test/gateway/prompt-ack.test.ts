@@ -123,6 +123,19 @@ describe('GatewayAcks timing, on a driven clock', () => {
     assert.deepEqual(pongs, [3]);
   });
 
+  it('a long run that keeps pausing briefly gets at most a pong every 8 ms, not one per pause', (t) => {
+    const { acks, pongs, advance } = driven(t);
+    // Two messages 1 ms apart, then 2 ms of quiet: a pause long enough for a pong each time.
+    for (let ms = 0; ms < 400; ms++) {
+      if (ms % 4 < 2) acks.afterRun();
+      advance(1);
+    }
+    assert.ok(pongs.length >= 1, 'the pauses are acknowledged');
+    assert.ok(pongs.length <= 400 / 8 + 5, `${pongs.length} pongs for 100 pauses in 400 ms`);
+    for (let i = 1; i < pongs.length; i++)
+      if (pongs[i]! > 20) assert.ok(pongs[i]! - pongs[i - 1]! >= 8, `pongs at ${pongs[i - 1]} and ${pongs[i]} ms`);
+  });
+
   it('a long run is looked at less often, and still gets its pong soon after it pauses', (t) => {
     const { acks, pongs, advance, at } = driven(t);
     for (let i = 0; i < 100; i++) {

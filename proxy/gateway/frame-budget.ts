@@ -34,7 +34,7 @@ export class FrameBudget {
       given = true;
       this.#inFlight -= bytes;
       // Resume at half, not at the limit, so reads do not flap around it.
-      if (this.#inFlight <= this.limitBytes / 2) this.#resumeAll();
+      if (this.#paused.size > 0 && this.#inFlight <= this.limitBytes / 2) this.#resumeAll();
     };
   }
 

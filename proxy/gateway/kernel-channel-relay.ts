@@ -7,6 +7,7 @@ import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
+import { OrderedLane } from './ordered-lane.ts';
 import { GatewayAcks } from './prompt-ack.ts';
 import { holdWritesUntilNextTick } from './tick-cork.ts';
 
@@ -29,6 +30,9 @@ export interface RelayOptions {
 
 const MAX_QUEUED = 256;
 
+/** What the relay does with one message from a side: a promise when it had to await something. */
+type MessageHandler = (data: Buffer, binary: boolean) => Promise<void> | undefined;
+
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -48,8 +52,8 @@ function sendableCloseCode(code: number, fallback: number): number {
  * the chat's workspace and starts an execution; output coming out has it mapped back.
  */
 export class KernelChannelRelay {
-  private upChain: Promise<void> = Promise.resolve();
-  private downChain: Promise<void> = Promise.resolve();
+  private readonly up = new OrderedLane((e) => this.fail(e));
+  private readonly down = new OrderedLane((e) => this.fail(e));
   private readonly splicer: StreamSplicer;
   private readonly acks: GatewayAcks;
   private closed = false;
@@ -67,34 +71,12 @@ export class KernelChannelRelay {
       options.streamHoldMs,
     );
     // An execution the tracker ends on a timer still has its held message to deliver, in order.
-    options.tracker.onEndedByTimer((ending) => {
-      this.downChain = this.downChain.then(() => this.finish(ending)).catch((e) => this.fail(e));
-    });
+    options.tracker.onEndedByTimer((ending) => this.down.run(() => this.finish(ending)));
 
-    client.on('message', (data, binary) => {
-      const buffer = toBuffer(data);
-      const giveBack = options.budget.take(buffer.length, client);
-      this.queued(client, 1);
-      this.upChain = this.upChain
-        .then(() => this.fromClient(buffer, binary))
-        .catch((e) => this.fail(e))
-        .finally(() => {
-          giveBack();
-          this.queued(client, -1);
-        });
-    });
-    upstream.on('message', (data, binary) => {
-      const buffer = toBuffer(data);
-      const giveBack = options.budget.take(buffer.length, upstream);
-      this.queued(upstream, 1);
-      this.downChain = this.downChain
-        .then(() => this.fromGateway(buffer, binary))
-        .catch((e) => this.fail(e))
-        .finally(() => {
-          giveBack();
-          this.queued(upstream, -1);
-        });
-    });
+    const fromClient: MessageHandler = (data, binary) => this.fromClient(data, binary);
+    const fromGateway: MessageHandler = (data, binary) => this.fromGateway(data, binary);
+    client.on('message', (data, binary) => this.receive(this.up, client, toBuffer(data), binary, fromClient));
+    upstream.on('message', (data, binary) => this.receive(this.down, upstream, toBuffer(data), binary, fromGateway));
     client.on('ping', (data) => upstream.readyState === upstream.OPEN && upstream.ping(data));
     upstream.on('ping', (data) => client.readyState === client.OPEN && client.ping(data));
 
@@ -108,7 +90,7 @@ export class KernelChannelRelay {
       options.budget.forget(upstream);
       this.acks.stop();
       // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
-      this.downChain = this.downChain.then(async () => {
+      this.down.run(async () => {
         this.splicer.flush();
         await this.finish(this.options.tracker.endAll('socket-closed'));
         this.closeBoth(this.client, sendableCloseCode(code, code === 1005 ? 1000 : 1011), reason);
@@ -118,7 +100,33 @@ export class KernelChannelRelay {
     upstream.on('error', (error) => this.options.logger.warn(`[sidecar] gateway socket: ${describeError(error)}`));
   }
 
-  private async fromClient(data: Buffer, binary: boolean): Promise<void> {
+  /**
+   * Every message counts against the frame budget until it is passed on (so a spent budget
+   * pauses every side that sends). It is handled at once when nothing waits in its lane; one
+   * that must wait (behind a snapshot) also counts in its side's queue.
+   */
+  private receive(lane: OrderedLane, source: WebSocket, data: Buffer, binary: boolean, handle: MessageHandler): void {
+    const giveBack = this.options.budget.take(data.length, source);
+    let done = giveBack;
+    if (!lane.idle) {
+      this.queued(source, 1);
+      done = () => {
+        giveBack();
+        this.queued(source, -1);
+      };
+    }
+    lane.run(() => {
+      let pending: Promise<void> | undefined;
+      try {
+        pending = handle(data, binary);
+      } finally {
+        if (!pending) done();
+      }
+      return pending?.finally(done);
+    });
+  }
+
+  private fromClient(data: Buffer, binary: boolean): Promise<void> | undefined {
     const frame = this.decode(data, binary, 'client');
     if (!frame && (binary || this.options.codec.name === 'v1')) {
       // Jupyter Server's deserializers trust the offset table: a count of 2^31 (legacy binary)
@@ -133,12 +141,16 @@ export class KernelChannelRelay {
     }
     if (frame.msgType === 'execute_request') {
       const { silent } = rewriteExecuteRequest(frame, this.options.rewriter);
-      if (frame.msgId && !silent) await this.options.tracker.begin(frame.msgId, frame.header());
+      if (frame.msgId && !silent) {
+        return this.options.tracker
+          .begin(frame.msgId, frame.header())
+          .then(() => this.send(this.upstream, this.client, frame.encode()));
+      }
     }
     this.send(this.upstream, this.client, frame.encode());
   }
 
-  private async fromGateway(data: Buffer, binary: boolean): Promise<void> {
+  private fromGateway(data: Buffer, binary: boolean): Promise<void> | undefined {
     const frame = this.decode(data, binary, 'gateway');
     if (frame?.msgType === 'stream') this.acks.afterRun();
     else this.acks.now();
@@ -149,8 +161,11 @@ export class KernelChannelRelay {
     }
     const observed = this.options.tracker.observe(frame);
     if (observed === 'held') return;
-    if (observed !== 'pass') await this.finish(observed, frame);
-    this.splicer.push(frame);
+    if (observed === 'pass') {
+      this.splicer.push(frame);
+      return;
+    }
+    return this.finish(observed, frame).then(() => this.splicer.push(frame));
   }
 
   /**

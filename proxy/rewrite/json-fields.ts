@@ -111,3 +111,49 @@ export function spliceFields(buf: Buffer, replacements: ReadonlyArray<{ span: Fi
   pieces.push(buf.subarray(at));
   return pieces;
 }
+
+/** Is the quote at `i` escaped (an odd run of backslashes right before it)? */
+function isEscaped(buf: Buffer, i: number): boolean {
+  let backslashes = 0;
+  while (i - 1 - backslashes >= 0 && buf[i - 1 - backslashes] === BACKSLASH) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+function skipSpaceBack(buf: Buffer, i: number): number {
+  while (i > 0 && isSpace(buf[i - 1])) i--;
+  return i;
+}
+
+/**
+ * The span of a string member's value, quotes included, when it is the object's last member:
+ * found from the end of the bytes, without reading the rest. ipykernel writes stream content as
+ * `{"name": ..., "text": ...}`, so the text and its end are found without a parse. Undefined
+ * when the last member is another one or not a string, and for bytes that do not end like an
+ * object; the caller then parses. Only sound on well-formed JSON (anything else fails to parse
+ * for the caller too).
+ */
+export function lastMemberString(buf: Buffer, key: string): FieldSpan | undefined {
+  let i = skipSpaceBack(buf, buf.length);
+  if (buf[i - 1] !== 0x7d) return undefined;
+  i = skipSpaceBack(buf, i - 1);
+  const close = i - 1;
+  if (buf[close] !== QUOTE || isEscaped(buf, close)) return undefined;
+  let open = buf.lastIndexOf(QUOTE, close - 1);
+  while (open > 0 && isEscaped(buf, open)) open = buf.lastIndexOf(QUOTE, open - 1);
+  if (open <= 0) return undefined;
+  i = skipSpaceBack(buf, open);
+  if (buf[i - 1] !== COLON) return undefined;
+  const keyEnd = skipSpaceBack(buf, i - 1);
+  const quotedKey = quotedKeyBytes(key);
+  const keyStart = keyEnd - quotedKey.length;
+  if (keyStart < 1 || buf.compare(quotedKey, 0, quotedKey.length, keyStart, keyEnd) !== 0) return undefined;
+  return isEscaped(buf, keyStart) ? undefined : { start: open, end: close + 1 };
+}
+
+const quotedKeys = new Map<string, Buffer>();
+
+function quotedKeyBytes(key: string): Buffer {
+  let bytes = quotedKeys.get(key);
+  if (!bytes) quotedKeys.set(key, (bytes = Buffer.from(JSON.stringify(key), 'utf8')));
+  return bytes;
+}

@@ -16,6 +16,11 @@ export interface LargeContentRewrite {
   rewriteValue: (value: unknown) => unknown;
   /** How far past the needle a match may reach (the rest of a path that starts with it). */
   reach?: number;
+  /**
+   * Members of an object field that are never rewritten (base64 images in a MIME bundle): their
+   * bytes are skipped, not searched, and the other members are rewritten one by one.
+   */
+  isOpaqueMember?: (key: string) => boolean;
 }
 
 /**
@@ -39,19 +44,43 @@ export function rewriteLargeContent(
     return { raw, fields: new Map(), changed: false }; // not a JSON object: nothing to rewrite, the peer judges it
   }
   const replacements: Array<{ span: FieldSpan; json: Buffer[] }> = [];
-  for (const name of how.fields) {
-    const span = fields.get(name);
-    const bytes = span && raw.subarray(span.start, span.end);
-    if (!span || !bytes || bytes.indexOf(how.needle) === -1) continue;
+  const rewriteSpan = (span: FieldSpan): void => {
+    const bytes = raw.subarray(span.start, span.end);
+    if (bytes.indexOf(how.needle) === -1) return;
     if (bytes[0] === 0x22) {
       const pieces = rewriteJsonStringWindows(bytes, how.needle, how.rewriteText, how.reach);
       if (pieces) replacements.push({ span, json: pieces });
-      continue;
+      return;
     }
     const value: unknown = JSON.parse(bytes.toString('utf8'));
     const out = how.rewriteValue(value);
     if (out !== value) replacements.push({ span, json: [Buffer.from(JSON.stringify(out), 'utf8')] });
+  };
+  for (const name of how.fields) {
+    const span = fields.get(name);
+    if (!span) continue;
+    const members = how.isOpaqueMember && raw[span.start] === 0x7b ? membersOf(raw, span) : undefined;
+    if (!members) {
+      rewriteSpan(span);
+      continue;
+    }
+    for (const [key, member] of members) if (!how.isOpaqueMember!(key)) rewriteSpan(member);
   }
   if (replacements.length > 0) frame.replaceRawContent(spliceFields(raw, replacements));
   return { raw, fields, changed: replacements.length > 0 };
+}
+
+/** The members of the object at `span`, as spans of `raw`; undefined when it does not scan as an object. */
+function membersOf(raw: Buffer, span: FieldSpan): Map<string, FieldSpan> | undefined {
+  let members: Map<string, FieldSpan>;
+  try {
+    members = topLevelFields(raw.subarray(span.start, span.end));
+  } catch {
+    return undefined;
+  }
+  for (const member of members.values()) {
+    member.start += span.start;
+    member.end += span.start;
+  }
+  return members;
 }

@@ -104,6 +104,8 @@ export function rewriteOutgoing(frame: KernelFrame, rewriter: PathRewriter): boo
       rewriteText: (text) => rewriter.textOut(text),
       rewriteValue: (value) => rewriteDeep(value, (text) => rewriter.textOut(text)),
       reach: Math.max(...rewriter.workspacePaths.map((p) => p.length)),
+      // A MIME bundle's image is not searched: rewriteDeep would skip it anyway.
+      isOpaqueMember: isOpaqueKey,
     });
     if (large) return large.changed;
   }

@@ -27,6 +27,16 @@ function pathPattern(paths: readonly string[]): RegExp {
 
 const PATH_CHAR_BEFORE_TEST = new RegExp(PATH_CHAR_BEFORE);
 
+// The most bytes one UTF-16 code unit of a string takes in JSON: `\uXXXX`.
+const MAX_JSON_BYTES_PER_UNIT = 6;
+const UNICODE_ESCAPE = Buffer.from('\\u', 'latin1');
+
+function commonPrefix(paths: readonly string[]): string | null {
+  let prefix = paths[0]!;
+  for (const p of paths) while (!p.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  return prefix.length >= 4 ? prefix : null;
+}
+
 export class PathRewriter {
   private readonly inbound: RegExp;
   private readonly outbound: RegExp;
@@ -43,6 +53,9 @@ export class PathRewriter {
     this.jsonNeedles = this.workspacePaths.every((p) => /^[\x20-\x7e]*$/.test(p) && !/["\\]/.test(p))
       ? this.workspacePaths.map((p) => Buffer.from(p, 'latin1'))
       : null;
+    this.commonNeedle = this.jsonNeedles ? commonPrefix(this.workspacePaths) : null;
+    this.firstBytes = [...new Set(this.workspacePaths.map((p) => p.charCodeAt(0)))];
+    this.longestPath = Math.max(...this.workspacePaths.map((p) => p.length));
     this.outbound = pathPattern(this.workspacePaths);
   }
 
@@ -57,6 +70,10 @@ export class PathRewriter {
   }
 
   private readonly jsonNeedles: Buffer[] | null;
+  private readonly commonNeedle: string | null;
+  /** The first character of each path form (ASCII whenever jsonNeedles is set). */
+  private readonly firstBytes: number[];
+  private readonly longestPath: number;
 
   /**
    * One string that every form of the workspace path, as JSON bytes, contains (their longest
@@ -64,10 +81,23 @@ export class PathRewriter {
    * little to be worth searching for.
    */
   jsonNeedle(): string | null {
-    if (!this.jsonNeedles) return null;
-    let prefix = this.workspacePaths[0]!;
-    for (const p of this.workspacePaths) while (!p.startsWith(prefix)) prefix = prefix.slice(0, -1);
-    return prefix.length >= 4 ? prefix : null;
+    return this.commonNeedle;
+  }
+
+  /**
+   * Could the text of this JSON string value (quotes included) end in the start of a workspace
+   * path, as pendingTailLength sees it? A byte look at its last bytes, so that stream output
+   * need not be parsed: such an end begins with a path's first character within the text's last
+   * `longest path` characters, and a character takes at most 6 bytes in JSON. So a "no" needs
+   * none of those first characters in that many bytes before the closing quote, as a byte (`/`
+   * also stands in `\/`) or hidden in a `\u` escape. Trusted under the same terms as
+   * mayAppearInJson; otherwise it says "maybe".
+   */
+  mayEndInPathStartJson(json: Buffer): boolean {
+    if (!this.jsonNeedles) return true;
+    const end = json.length - 1;
+    const tail = json.subarray(Math.max(1, end - MAX_JSON_BYTES_PER_UNIT * this.longestPath), end);
+    return tail.includes(UNICODE_ESCAPE) || this.firstBytes.some((byte) => tail.includes(byte));
   }
 
   /** Code going to the kernel: `/mnt/data` becomes the workspace. */

@@ -1,4 +1,5 @@
 import type { KernelFrame } from '../wire/kernel-frame.ts';
+import { lastMemberString } from './json-fields.ts';
 import { rewriteOutgoing } from './message-rewriter.ts';
 import type { PathRewriter } from './path-rewriter.ts';
 
@@ -19,6 +20,9 @@ interface Held {
  * held until the next message of the same stream (its tail then moves over to it), any other
  * message, the end of the execution, or `holdMs`, whichever comes first. Message count and ids
  * are kept; only the split point moves.
+ *
+ * Most stream messages are neither: when nothing is held and the raw content shows no workspace
+ * path and a text whose end cannot start one, the message goes on as it came, unparsed.
  */
 export class StreamSplicer {
   private held: Held | null = null;
@@ -30,6 +34,10 @@ export class StreamSplicer {
   ) {}
 
   push(frame: KernelFrame): void {
+    if (!this.held && frame.msgType === 'stream' && this.passesUntouched(frame)) {
+      this.emit(frame);
+      return;
+    }
     const content = frame.msgType === 'stream' ? frame.content() : undefined;
     const text = typeof content?.text === 'string' ? content.text : undefined;
     if (!content || text === undefined) {
@@ -63,6 +71,14 @@ export class StreamSplicer {
       tail: full.slice(full.length - tail),
       timer: setTimeout(() => this.flush(), this.holdMs),
     };
+  }
+
+  /** Decided from the content's bytes, when the format keeps them (v1): nothing to rewrite or hold. */
+  private passesUntouched(frame: KernelFrame): boolean {
+    const raw = frame.rawContent();
+    if (!raw || this.rewriter.mayAppearInJson(raw)) return false;
+    const text = lastMemberString(raw, 'text');
+    return text !== undefined && !this.rewriter.mayEndInPathStartJson(raw.subarray(text.start, text.end));
   }
 
   /** Send what is held, as it is (its tail did not turn out to be a workspace path). */

@@ -120,6 +120,37 @@ describe('raw WebSocket clients in both wire formats', () => {
     });
   }
 
+  test('v1: a workspace path cut across flushed stream messages, amid lines that pass unparsed, comes out as /mnt/data', async () => {
+    const base = `${proxy.url}chats/raw-split/`;
+    const id = await createKernel(base);
+    const client = await RawKernelClient.connect(
+      `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+      'v1',
+    );
+    const run = await client.execute(
+      [
+        'import os, sys',
+        'ws = os.getcwd()',
+        'def out(text):',
+        '    sys.stdout.write(text)',
+        '    sys.stdout.flush()',
+        'for i in range(200):',
+        "    out('x' * 100 + '\\n')",
+        'cut = len(ws) // 2',
+        "out('saved ' + ws[:cut])",
+        "out(ws[cut:] + '/report.xlsx\\n')",
+        "out('a/b ' + ws)",
+        "out('\\n')",
+      ].join('\n'),
+    );
+    assert.equal(run.reply?.content.status, 'ok');
+    assert.equal(run.stream, `${'x'.repeat(100)}\n`.repeat(200) + 'saved /mnt/data/report.xlsx\na/b /mnt/data\n');
+    const texts = run.messages.filter((m) => m.header.msg_type === 'stream').map((m) => m.content.text as string);
+    assert.ok(texts.includes('saved '), 'the cut moved to before the path, and the messages stayed apart');
+    await client.close();
+    await deleteKernel(base, id);
+  });
+
   test("two chats never see each other's files", async () => {
     const [a, b] = ['iso-a', 'iso-b'];
     const ka = await createKernel(`${proxy.url}chats/${a}/`);

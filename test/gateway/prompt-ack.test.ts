@@ -97,3 +97,55 @@ describe('GatewayAcks', () => {
     await close();
   });
 });
+
+describe('GatewayAcks timing, on a driven clock', () => {
+  function driven(t: { mock: { timers: { enable(o: { apis: ['setTimeout'] }): void; tick(ms: number): void } } }) {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let clock = 0;
+    const pongs: number[] = [];
+    const gateway = { OPEN: 1, readyState: 1, pong: () => void pongs.push(clock) } as const;
+    const acks = new GatewayAcks(gateway as never, 2, () => clock);
+    const advance = (ms: number) => {
+      for (let i = 0; i < ms; i++) {
+        clock += 1;
+        t.mock.timers.tick(1);
+      }
+    };
+    return { acks, pongs, advance, at: () => clock };
+  }
+
+  it('a short burst gets its pong quietMs after its last message', (t) => {
+    const { acks, pongs, advance } = driven(t);
+    acks.afterRun();
+    advance(1);
+    acks.afterRun();
+    advance(5);
+    assert.deepEqual(pongs, [3]);
+  });
+
+  it('a long run that keeps pausing briefly gets at most a pong every 8 ms, not one per pause', (t) => {
+    const { acks, pongs, advance } = driven(t);
+    // Two messages 1 ms apart, then 2 ms of quiet: a pause long enough for a pong each time.
+    for (let ms = 0; ms < 400; ms++) {
+      if (ms % 4 < 2) acks.afterRun();
+      advance(1);
+    }
+    assert.ok(pongs.length >= 1, 'the pauses are acknowledged');
+    assert.ok(pongs.length <= 400 / 8 + 5, `${pongs.length} pongs for 100 pauses in 400 ms`);
+    for (let i = 1; i < pongs.length; i++)
+      if (pongs[i]! > 20) assert.ok(pongs[i]! - pongs[i - 1]! >= 8, `pongs at ${pongs[i - 1]} and ${pongs[i]} ms`);
+  });
+
+  it('a long run is looked at less often, and still gets its pong soon after it pauses', (t) => {
+    const { acks, pongs, advance, at } = driven(t);
+    for (let i = 0; i < 100; i++) {
+      acks.afterRun();
+      advance(1);
+    }
+    assert.deepEqual(pongs, [], 'no pong while the run goes on');
+    const last = at() - 1;
+    advance(20);
+    assert.equal(pongs.length, 1);
+    assert.ok(pongs[0]! - last >= 2 && pongs[0]! - last <= 2 + 8, `pong ${pongs[0]! - last} ms after the run`);
+  });
+});

@@ -9,7 +9,7 @@
 import { connectTo, startBenchBed, startKernel, type BenchBed } from './bench-bed.ts';
 import { stalledShare } from './jupyter-nodelay.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
-import { alternate, summarize, timed } from './stats.ts';
+import { alternate, signedMs, summarize, timed } from './stats.ts';
 
 interface Arms {
   direct: number[];
@@ -35,10 +35,6 @@ async function measure(bench: BenchBed, runs: number): Promise<Arms> {
     await directClient.close();
     await kernel.shutdown();
   }
-}
-
-function signedMs(ms: number): string {
-  return `${ms >= 0 ? '+' : '−'}${Math.abs(ms).toFixed(2)} ms`;
 }
 
 export async function benchExecuteRoundTrip(bench: BenchBed): Promise<ScenarioResult> {

@@ -19,7 +19,7 @@ import { startSidecar, startTestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 import { writeJupyterConfig } from './jupyter-nodelay.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
-import { quantile, roundRobin, summarize, timed } from './stats.ts';
+import { quantile, roundRobin, signedMs, summarize, timed } from './stats.ts';
 
 const SECRET = 'bench-card-secret-at-least-32-bytes-long';
 /** A run this much slower than the arm's fastest quarter waited for a delayed ACK. */
@@ -105,7 +105,7 @@ function rows(times: ArmTimes, runs: number, label: string, withGoal: boolean): 
       ratio: on.median / off.median,
       goal: withGoal ? 'card adds ≤ 2 ms' : 'reported',
       pass: withGoal ? added <= 2 : null,
-      detail: `+${added.toFixed(2)} ms; ${stalls}`,
+      detail: `${signedMs(added)}; ${stalls}`,
     },
     {
       scenario: '9 file card',
@@ -116,7 +116,7 @@ function rows(times: ArmTimes, runs: number, label: string, withGoal: boolean): 
       ratio: off.median / direct.median,
       goal: 'reported',
       pass: null,
-      detail: `+${(off.median - direct.median).toFixed(2)} ms`,
+      detail: signedMs(off.median - direct.median),
     },
   ];
 }

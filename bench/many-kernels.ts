@@ -6,7 +6,7 @@
  */
 import { connectTo, startKernel, type BenchBed, type BenchKernel } from './bench-bed.ts';
 import type { ScenarioResult } from './results-table.ts';
-import { summarize } from './stats.ts';
+import { signedMs, summarize } from './stats.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 
 interface PhaseResult {
@@ -127,7 +127,7 @@ export async function benchManyKernels(bench: BenchBed): Promise<ScenarioResult>
           ratio: sRt.median / dRt.median,
           goal: 'report ratio',
           pass: null,
-          detail: `+${(sRt.median - dRt.median).toFixed(1)} ms`,
+          detail: signedMs(sRt.median - dRt.median, 1),
         },
         {
           scenario: '6 many kernels',

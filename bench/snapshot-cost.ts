@@ -16,7 +16,7 @@ import { snapshotWorkspace } from '../proxy/workspace/workspace-snapshot.ts';
 import { WorkspaceWalker } from '../proxy/workspace/workspace-walker.ts';
 import { MB, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
-import { alternate, summarize, timed } from './stats.ts';
+import { alternate, signedMs, summarize, timed } from './stats.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 
 const FILES_PER_FOLDER = 1000;
@@ -143,7 +143,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
           ratio: s.median / d.median,
           goal: goal === null ? 'report added' : `added ≤ ${goal} ms`,
           pass: goal === null ? null : added <= goal,
-          detail: `+${added.toFixed(1)} ms; floor, one find -printf: ${floor.toFixed(1)} ms; watched scan alone: ${summarize(watchedScans).median.toFixed(2)} ms`,
+          detail: `${signedMs(added, 1)}; floor, one find -printf: ${floor.toFixed(1)} ms; watched scan alone: ${summarize(watchedScans).median.toFixed(2)} ms`,
         });
         if (size === 10_000) {
           // One file rewritten over and over while the execution runs: many events, one path.
@@ -166,7 +166,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
             ratio: cs.median / cd.median,
             goal: 'report added',
             pass: null,
-            detail: `+${(cs.median - cd.median).toFixed(1)} ms`,
+            detail: signedMs(cs.median - cd.median, 1),
           });
         }
         notes.push(
@@ -216,7 +216,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
           ratio: s.median / d.median,
           goal: 'report added',
           pass: null,
-          detail: `+${(s.median - d.median).toFixed(1)} ms`,
+          detail: signedMs(s.median - d.median, 1),
         });
       }
       notes.push(

@@ -72,3 +72,8 @@ export async function roundRobin(
   }
   return out;
 }
+
+/** A difference in ms with its sign, as "+1.32 ms" or "−37.54 ms". */
+export function signedMs(ms: number, digits = 2): string {
+  return `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(digits)} ms`;
+}

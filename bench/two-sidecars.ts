@@ -20,7 +20,7 @@ import { stalledShare, writeJupyterConfig } from './jupyter-nodelay.ts';
 import { benchManyKernels } from './many-kernels.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { startRoundRobinBalancer, type RoundRobinBalancer } from './round-robin-balancer.ts';
-import { quantile, roundRobin, summarize, timed } from './stats.ts';
+import { quantile, roundRobin, signedMs, summarize, timed } from './stats.ts';
 import { startTestBed, type TestBed } from '../test/support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../test/support/postgres.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
@@ -287,8 +287,6 @@ function roundTripRows(
   };
   return [goalRow, hopRow];
 }
-
-const signedMs = (ms: number) => `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(2)} ms`;
 
 /** Scenario 6's bench bed shape, with the balancer where its one sidecar is. */
 async function balancedBenchBed(d: Deployment, quick: boolean): Promise<BenchBed> {

@@ -3,13 +3,13 @@
  * (fs.createReadStream piped to the response) on the same machine: one 1 GiB file, and 50
  * concurrent downloads of a 10 MB file. The sidecar's RSS is sampled during its downloads.
  */
-import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { FileListResponse } from '../contract/files-api.ts';
 import { MB, rssBytes, sampleRss, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
+import { startScriptServer, type ScriptServer } from './script-server.ts';
 import { alternate, summarize, timed } from './stats.ts';
 
 /** Writes `bytes` of non-repeating-enough data quickly (a 1 MiB random block with a counter). */
@@ -63,22 +63,8 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
-async function startRawServer(root: string): Promise<{ url: string; pid: number; close(): Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', RAW_SERVER, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`raw file server exited (${code})`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    pid: child.pid!,
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function startRawServer(root: string): Promise<ScriptServer> {
+  return startScriptServer('raw file server', RAW_SERVER, [root]);
 }
 
 export async function benchDownloads(bench: BenchBed): Promise<ScenarioResult> {

@@ -7,8 +7,7 @@
  *   sidecar receives and sends them but with no decoding or rewriting. A message goes on only
  *   once it has all arrived (store and forward), which the sidecar must do to rewrite output.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
+import { startScriptServer, type ScriptServer } from './script-server.ts';
 
 const BYTE_PIPE = `
 const net = require('node:net');
@@ -52,33 +51,11 @@ http.on('upgrade', (req, socket, head) => {
 http.listen(0, '127.0.0.1', () => console.log(http.address().port));
 `;
 
-export interface FloorRelay {
-  /** http://127.0.0.1:PORT/ : the gateway's paths, reached through the relay. */
-  url: string;
-  pid: number;
-  close(): Promise<void>;
-}
+/** http://127.0.0.1:PORT/ : the gateway's paths, reached through the relay. */
+export type FloorRelay = ScriptServer;
 
-async function startChild(script: string, target: URL): Promise<FloorRelay> {
-  const child = spawn(process.execPath, ['-e', script, target.hostname, target.port], {
-    // ws resolves from the project's node_modules.
-    cwd: path.resolve(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`floor relay exited (${code})`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    pid: child.pid!,
-    async close() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+function startChild(script: string, target: URL): Promise<FloorRelay> {
+  return startScriptServer('floor relay', script, [target.hostname, target.port]);
 }
 
 export function startBytePipe(target: URL): Promise<FloorRelay> {

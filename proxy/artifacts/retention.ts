@@ -99,13 +99,7 @@ export class Retention {
   }
 
   async #sweep(): Promise<SweepResult> {
-    const result: SweepResult = {
-      blobsSwept: false,
-      blobsRemoved: 0,
-      tempRemoved: 0,
-      workspaceFilesRemoved: 0,
-      cachedRemoved: 0,
-    };
+    const result = emptySweep();
     const exclusive = this.#deps.exclusive;
     if (exclusive) {
       await exclusive(async () => {
@@ -117,13 +111,7 @@ export class Retention {
   }
 
   async #sweepHere(): Promise<SweepResult> {
-    const result: SweepResult = {
-      blobsSwept: false,
-      blobsRemoved: 0,
-      tempRemoved: 0,
-      workspaceFilesRemoved: 0,
-      cachedRemoved: 0,
-    };
+    const result = emptySweep();
     if (this.#maxAgeMs !== null) result.workspaceFilesRemoved = await this.#sweepWorkspaces(this.#maxAgeMs);
     const { store, blobs, recorder } = this.#deps;
     result.blobsSwept = await recorder.whileIdle(async () => {
@@ -209,4 +197,8 @@ export class Retention {
     }
     return removed;
   }
+}
+
+function emptySweep(): SweepResult {
+  return { blobsSwept: false, blobsRemoved: 0, tempRemoved: 0, workspaceFilesRemoved: 0, cachedRemoved: 0 };
 }

@@ -11,8 +11,8 @@ import type { RecordDraft } from '../proxy/storage/record-store.ts';
 import { quietLogger } from '../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../proxy/storage/open-stores.ts';
 import { startTestPostgres } from '../test/support/postgres.ts';
-import type { ResultRow, ScenarioResult } from './results-table.ts';
-import { alternate, summarize, timed } from './stats.ts';
+import { medianRow, type ResultRow, type ScenarioResult } from './results-table.ts';
+import { alternate, timed } from './stats.ts';
 
 let counter = 0;
 function draft(chatId: string, i: number): RecordDraft {
@@ -87,18 +87,7 @@ export async function benchRecordStoreBackends(quick: boolean): Promise<Scenario
       goal: string,
       pass: (s: number, d: number) => boolean | null,
     ) => {
-      const d = summarize(samples.a);
-      const s = summarize(samples.b);
-      rows.push({
-        scenario: '11 store backends',
-        metric,
-        unit: 'ms',
-        direct: d,
-        sidecar: s,
-        ratio: s.median / d.median,
-        goal,
-        pass: pass(s.median, d.median),
-      });
+      rows.push(medianRow('11 store backends', metric, samples, goal, pass));
     };
     let pick = 0;
     const someChat = () => ids[(pick++ * 7919) % ids.length]!;

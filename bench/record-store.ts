@@ -12,8 +12,8 @@ import { LowdbChat } from '../proxy/storage/lowdb-chat.ts';
 import { LowdbRecordStore } from '../proxy/storage/lowdb-record-store.ts';
 import { emptyChat } from '../proxy/storage/chat-data.ts';
 import { summarizeFiles } from '../proxy/api/file-summary.ts';
-import type { ResultRow, ScenarioResult } from './results-table.ts';
-import { alternate, summarize, timed } from './stats.ts';
+import { medianRow, type ResultRow, type ScenarioResult } from './results-table.ts';
+import { alternate, timed } from './stats.ts';
 
 let counter = 0;
 function record(chatId: string, i: number): FileRecord {
@@ -73,18 +73,7 @@ export async function benchRecordStore(quick: boolean): Promise<ScenarioResult> 
       goal: string,
       pass: (s: number, d: number) => boolean | null,
     ): void => {
-      const d = summarize(samples.a);
-      const s = summarize(samples.b);
-      rows.push({
-        scenario: '5 record store',
-        metric,
-        unit: 'ms',
-        direct: d,
-        sidecar: s,
-        ratio: s.median / d.median,
-        goal,
-        pass: pass(s.median, d.median),
-      });
+      rows.push(medianRow('5 record store', metric, samples, goal, pass));
     };
     let pick = 0;
     const someBigChat = () => bigChats[(pick++ * 7919) % bigChats.length]!;

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import type { Summary } from './stats.ts';
+import { summarize, type Summary } from './stats.ts';
 
 /** One line of the table: a metric measured directly (the baseline) and through the sidecar, in the same run. */
 export interface ResultRow {
@@ -37,6 +37,31 @@ const HEADERS = [
   'Goal',
   'Result',
 ];
+
+/**
+ * A row of two sample sets in ms, baseline (`a`) against the measured side (`b`), compared by
+ * their medians; `pass` judges the medians (null: reported only).
+ */
+export function medianRow(
+  scenario: string,
+  metric: string,
+  samples: { a: readonly number[]; b: readonly number[] },
+  goal: string,
+  pass: (sidecar: number, direct: number) => boolean | null,
+): ResultRow {
+  const direct = summarize(samples.a);
+  const sidecar = summarize(samples.b);
+  return {
+    scenario,
+    metric,
+    unit: 'ms',
+    direct,
+    sidecar,
+    ratio: sidecar.median / direct.median,
+    goal,
+    pass: pass(sidecar.median, direct.median),
+  };
+}
 
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return '–';

@@ -235,8 +235,10 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     // chat's lock) nothing listens, and an abort then must not become an uncaught exception.
     body.on('error', () => {});
     // pipe() does not pass on an abort: without this the store would wait for the rest forever.
+    // Not `req.complete`: a body that arrived whole but was not read before the connection
+    // closed is thrown away with the request, and its 'end' never comes either.
     const aborted = () => {
-      if (!req.complete) body.destroy(new Error('The client aborted the upload.'));
+      if (!req.readableEnded) body.destroy(new Error('The client aborted the upload.'));
     };
     req.on('close', aborted);
     // Gone already, during the await above: 'close' will not come again.

@@ -128,6 +128,47 @@ describe('files API uploads', () => {
     assert.deepEqual(await api.store.listChat('c1'), []);
   });
 
+  it(
+    'a whole body whose connection closed before the route read it records nothing and frees its slot',
+    { timeout: 10_000 },
+    async () => {
+      // Held ahead of the routes until the client has gone: the body is complete, and unread.
+      let arrived!: () => void;
+      const held = new Promise<void>((resolve) => (arrived = resolve));
+      api = await startApi({
+        beforeRoutes: (req, _res, next) => {
+          arrived();
+          if (req.destroyed) next();
+          else req.once('close', () => next());
+        },
+      });
+      const recorder = api.recorder;
+      // Boxed: a promise resolved with a promise would take on its outcome.
+      const record = new Promise<{ recording: Promise<unknown> }>((resolve) => {
+        const recordUpload = recorder.recordUpload.bind(recorder);
+        recorder.recordUpload = (...args) => {
+          const recording = recordUpload(...args);
+          resolve({ recording });
+          return recording;
+        };
+      });
+      const body = Buffer.from('whole,body\n');
+      const req = http.request(`${api.origin}${url('c1', '/uploads/whole.csv')}`, {
+        method: 'PUT',
+        headers: { 'Content-Length': body.length },
+      });
+      req.on('error', () => {});
+      req.end(body);
+      await held;
+      req.destroy();
+      // Before the fix the store waited for an 'end' that never comes, holding its slot for good.
+      await assert.rejects((await record).recording, /The client aborted the upload/);
+      assert.equal(recorder.activeScans, 0);
+      assert.deepEqual(await readdir(api.blobs.tmpDir), []);
+      assert.deepEqual(await api.store.listChat('c1'), []);
+    },
+  );
+
   it('with auth: a chat token may upload (creating the workspace); a user token for a chat it does not own may not', async () => {
     api = await startApi({ auth: { secret: SECRET } });
     await api.request.put(url('new-chat', '/uploads/a.csv')).send(Buffer.from('a')).expect(401);

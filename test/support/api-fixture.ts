@@ -27,6 +27,8 @@ export async function startApi(
   > & {
     policy?: TrackingPolicyOptions;
     previewLimits?: Partial<PreviewLimits>;
+    /** Runs ahead of the files API's routes (a test holding a request there). */
+    beforeRoutes?: express.RequestHandler;
   } = {},
 ): Promise<ApiFixture> {
   const fx = await createFixture({ policy: options.policy });
@@ -36,6 +38,7 @@ export async function startApi(
     cacheDir: path.join(fx.dataDir, 'previews'),
     limits: options.previewLimits,
   });
+  if (options.beforeRoutes) app.use(options.beforeRoutes);
   app.use(API_PREFIX, createFilesApi({ ...fx, ...options, previews }));
   const server = http.createServer(app);
   server.listen(0, '127.0.0.1');

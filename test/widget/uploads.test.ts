@@ -127,6 +127,8 @@ describe('<generated-files> uploads, on the real files API', () => {
     await el.updateComplete;
     part(el, 'upload-cancel-button')!.click();
     assertEqual((await error).detail.error?.name, 'AbortError');
+    // The cancel has landed: the sidecar has seen the connection close before the routes read the body.
+    await realApi.gone(chatId);
     await realApi.release(chatId);
     await el.updateComplete;
     assert(part(el, 'upload')!.textContent!.includes('slow.csv: canceled.'), 'says so');

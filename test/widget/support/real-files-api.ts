@@ -8,6 +8,7 @@
  *   POST /__real/token   { chat }             -> { token } for that chat
  *   POST /__real/hold    { chatId }           -> the chat's next upload is held before the routes see it
  *   POST /__real/held    { chatId }           -> answers once that upload has arrived and is held
+ *   POST /__real/gone    { chatId }           -> answers once the held upload's connection has closed
  *   POST /__real/release { chatId }           -> lets it through (or finds its connection closed)
  */
 import { once } from 'node:events';
@@ -39,12 +40,16 @@ interface UploadHold {
   arrive: () => void;
   released: Promise<void>;
   release: () => void;
+  /** Settles once the held request's connection has closed (a canceled upload). */
+  gone: Promise<void>;
+  leave: () => void;
 }
 
 function uploadHold(): UploadHold {
   const hold = {} as UploadHold;
   hold.arrived = new Promise((resolve) => (hold.arrive = resolve));
   hold.released = new Promise((resolve) => (hold.release = resolve));
+  hold.gone = new Promise((resolve) => (hold.leave = resolve));
   return hold;
 }
 
@@ -57,6 +62,8 @@ async function start(): Promise<Running> {
     const hold = holds.get(req.params.chatId);
     if (!hold) return next();
     holds.delete(req.params.chatId);
+    if (req.destroyed) hold.leave();
+    else req.once('close', hold.leave);
     hold.arrive();
     await hold.released;
     next();
@@ -127,13 +134,14 @@ export function realFilesApi() {
         ctx.body = {};
         return;
       }
-      if (action === 'held' || action === 'release') {
+      if (action === 'held' || action === 'gone' || action === 'release') {
         const hold = heldUploads.get(String(body.chatId));
         if (!hold) {
           ctx.status = 404;
           return;
         }
         if (action === 'held') await hold.arrived;
+        else if (action === 'gone') await hold.gone;
         else {
           hold.release();
           heldUploads.delete(String(body.chatId));

@@ -247,6 +247,8 @@ export const realApi = {
   hold: (chatId: string) => realControl('hold', { chatId }),
   /** Resolves once the held upload has reached the sidecar. */
   held: (chatId: string) => realControl('held', { chatId }),
+  /** Resolves once the held upload's connection has closed at the sidecar. */
+  gone: (chatId: string) => realControl('gone', { chatId }),
   release: (chatId: string) => realControl('release', { chatId }),
 };
 

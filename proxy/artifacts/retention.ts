@@ -1,6 +1,6 @@
 import type { Dirent } from 'node:fs';
 import { lstat, readdir, unlink } from 'node:fs/promises';
-import { entryPath, listingPath, openSubfolder, type OpenFolder } from '../workspace/folder-fd.ts';
+import { entryPath, listingPath, MAX_FOLDER_DEPTH, openSubfolder, type OpenFolder } from '../workspace/folder-fd.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
@@ -151,7 +151,8 @@ export class Retention {
     // Every folder is opened relative to its parent's fd and every file named relative to its
     // folder's fd (folder-fd.ts): a folder the kernel swaps for a symlink mid-sweep cannot make
     // the sidecar delete files outside the workspace.
-    const walk = async (folder: OpenFolder): Promise<void> => {
+    // At most MAX_FOLDER_DEPTH folders deep, so a sweep holds at most that many fds.
+    const walk = async (folder: OpenFolder, depth: number): Promise<void> => {
       let entries: Dirent[];
       try {
         entries = await readdir(listingPath(folder), { withFileTypes: true });
@@ -161,10 +162,11 @@ export class Retention {
       for (const entry of entries) {
         if (entry.isDirectory()) {
           // folders are kept: code may expect them
+          if (depth >= MAX_FOLDER_DEPTH) continue;
           const child = await openSubfolder(folder, entry.name).catch(() => null);
           if (!child) continue;
           try {
-            await walk(child);
+            await walk(child, depth + 1);
           } finally {
             await child.close();
           }
@@ -187,7 +189,7 @@ export class Retention {
         const workspace = await openWorkspace(workspaces.pathFor(chatId), realRoot);
         if (!workspace) continue;
         try {
-          await walk(workspace);
+          await walk(workspace, 0);
         } finally {
           await workspace.close();
         }

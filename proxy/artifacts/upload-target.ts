@@ -1,9 +1,10 @@
 import { ArtifactError } from './artifact-errors.ts';
+import { MAX_FOLDER_DEPTH } from '../workspace/folder-fd.ts';
 
 /**
  * Checks a client-supplied path (relative to `/mnt/data`) and returns it normalized to POSIX
  * segments joined by `/`. Rejects `..`, `.`, empty segments, absolute paths, NUL, backslashes
- * and control characters.
+ * and control characters, and folders nested past MAX_FOLDER_DEPTH.
  */
 export function normalizeUploadPath(raw: string): string {
   const bad = (why: string) => new ArtifactError('ERR_INVALID_PATH', `Invalid upload path: ${why}.`);
@@ -14,6 +15,7 @@ export function normalizeUploadPath(raw: string): string {
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw bad('NUL and control characters are not allowed');
   if (raw.startsWith('/')) throw bad('it must be relative to /mnt/data');
   const segments = raw.split('/');
+  if (segments.length > MAX_FOLDER_DEPTH + 1) throw bad(`it is nested more than ${MAX_FOLDER_DEPTH} folders deep`);
   for (const segment of segments) {
     if (segment === '' || segment === '.' || segment === '..') throw bad('"", "." and ".." segments are not allowed');
     if (Buffer.byteLength(segment) > 255) throw bad('a name is longer than 255 bytes');

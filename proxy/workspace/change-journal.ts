@@ -3,6 +3,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { quietLogger, describeError, type Logger } from '../logger.ts';
 import { LruMap } from '../lru-map.ts';
 import { remoteFileSystemAt } from './file-system-kind.ts';
+import { MAX_FOLDER_DEPTH } from './folder-fd.ts';
 import {
   BarrierTimeoutError,
   InotifyBarrier,
@@ -320,6 +321,8 @@ export class ChangeJournal {
       } catch {
         continue; // vanished meanwhile: its parent's event says so
       }
+      // Folders the walk does not enter are not watched either (MAX_FOLDER_DEPTH).
+      if (folderRel && folderRel.split('/').length >= MAX_FOLDER_DEPTH) continue;
       for (const entry of entries) {
         if (!entry.isDirectory() || !this.#policy.includesDirectory(entry.name)) continue;
         const childRel = folderRel ? `${folderRel}/${entry.name}` : entry.name;

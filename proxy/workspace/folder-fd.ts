@@ -26,6 +26,14 @@ const FOLDER_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
  */
 const FILE_READ_FLAGS = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
 
+/**
+ * Folders nested deeper than this below a chat folder are never opened: walks, watches and
+ * sweeps stop there, and an upload may not name one. Without a bound, a kernel that nests
+ * folders 20,000 deep makes a walk hold 20,000 fds at once (EMFILE for every other request of
+ * the process) and build paths whose lengths add up to gigabytes. Files below are not tracked.
+ */
+export const MAX_FOLDER_DEPTH = 64;
+
 /** An open folder of a workspace: its fd, and its path for messages and the fallback. */
 export interface FolderRef {
   fd: number;

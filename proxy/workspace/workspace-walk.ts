@@ -4,6 +4,8 @@ import {
   listingPath,
   openFolderSync,
   openRootSync,
+  entryPath,
+  MAX_FOLDER_DEPTH,
   procFdAvailable,
   VANISHED_ERRNOS,
   type FolderRef,
@@ -44,6 +46,8 @@ interface Visit {
   /** Subfolder names still to visit: opened one at a time, so open fds stay at the tree's depth. */
   subfolders: string[];
   owned: boolean;
+  /** Folders between it and the chat folder (0: the chat folder). */
+  depth: number;
 }
 
 /**
@@ -52,6 +56,7 @@ interface Visit {
  * relative to its parent's fd and listed through its own fd (see folder-fd.ts): a folder swapped
  * for a symlink mid-walk is never entered, and every name comes from a folder of the workspace.
  * Files and folders that vanish or cannot be read mid-walk are left out; other errors throw.
+ * Folders deeper than `MAX_FOLDER_DEPTH` are not entered, so a walk holds at most that many fds.
  *
  * Synchronous on purpose: one `lstat` per file is the whole cost of a walk, and the promise
  * API spends more on each call than the system call itself. Run it on a worker thread
@@ -101,7 +106,7 @@ export function walkWorkspaceSync(
   }
   const stack: Visit[] = [];
   try {
-    const first = visit(rootFolder, '', ownsRoot);
+    const first = visit(rootFolder, '', ownsRoot, 0);
     if (!first) return null;
     stack.push(first);
     while (stack.length > 0) {
@@ -122,7 +127,7 @@ export function walkWorkspaceSync(
       const rel = top.rel ? `${top.rel}/${name}` : name;
       let next: Visit | null;
       try {
-        next = visit(child, rel, true);
+        next = visit(child, rel, true, top.depth + 1);
       } catch (error) {
         closeSync(child.fd);
         throw error;
@@ -139,8 +144,8 @@ export function walkWorkspaceSync(
   return { paths: paths.join('\0'), count: paths.length, stats: Float64Array.from(numbers) };
 
   /** Lists one folder through its fd: records its files, returns its subfolders; null past maxEntries. */
-  function visit(folder: FolderRef, rel: string, owned: boolean): Visit | null {
-    const found: Visit = { folder, rel, subfolders: [], owned };
+  function visit(folder: FolderRef, rel: string, owned: boolean, depth: number): Visit | null {
+    const found: Visit = { folder, rel, subfolders: [], owned, depth };
     let dir: Dir;
     try {
       dir = opendirSync(listingPath(folder), { bufferSize: 128 });
@@ -162,7 +167,7 @@ export function walkWorkspaceSync(
   function visitEntry(parent: Visit, entry: Dirent): void {
     if (entry.isSymbolicLink()) return;
     if (entry.isDirectory()) {
-      if (policy.includesDirectory(entry.name)) parent.subfolders.push(entry.name);
+      if (parent.depth < MAX_FOLDER_DEPTH && policy.includesDirectory(entry.name)) parent.subfolders.push(entry.name);
       return;
     }
     if (entry.isBlockDevice() || entry.isCharacterDevice() || entry.isFIFO() || entry.isSocket()) return;
@@ -179,17 +184,28 @@ export function walkWorkspaceSync(
       stats = lstatSync(`${parent.folder.path}/${entry.name}`, { throwIfNoEntry: false });
     } catch (error) {
       if (ignorable(error)) return;
-      throw error;
+      if (errnoOf(error) !== 'ENAMETOOLONG') throw error;
+      // A path past PATH_MAX (long names, deep folders): through the folder's fd instead.
+      stats = lstatEntry(parent.folder, entry.name);
     }
     if (!stats) return;
     if (knownFile) {
       if (stats.isFile()) add(rel, stats);
     } else if (stats.isDirectory()) {
       // Unknown dirent type (some file systems): lstat told us.
-      if (policy.includesDirectory(entry.name)) parent.subfolders.push(entry.name);
+      if (parent.depth < MAX_FOLDER_DEPTH && policy.includesDirectory(entry.name)) parent.subfolders.push(entry.name);
     } else if (stats.isFile() && policy.tracks(rel)) {
       add(rel, stats);
     }
+  }
+}
+
+function lstatEntry(folder: FolderRef, name: string): Stats | undefined {
+  try {
+    return lstatSync(entryPath(folder, name), { throwIfNoEntry: false });
+  } catch (error) {
+    if (ignorable(error) || errnoOf(error) === 'ENAMETOOLONG') return undefined;
+    throw error;
   }
 }
 

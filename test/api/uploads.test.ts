@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { signToken } from '../support/tokens.ts';
 import type { FileSummary } from '../../contract/files-api.ts';
+import { MAX_FOLDER_DEPTH } from '../../proxy/workspace/folder-fd.ts';
 import { SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API uploads', () => {
@@ -36,7 +37,7 @@ describe('files API uploads', () => {
     assert.equal(again.body.version, 2);
   });
 
-  it('refuses traversal, absolute, backslash, NUL and hidden paths with 400', async () => {
+  it('refuses traversal, absolute, backslash, NUL, hidden and too deeply nested paths with 400', async () => {
     api = await startApi();
     await api.workspaces.ensure('c1');
     for (const rest of [
@@ -47,6 +48,7 @@ describe('files API uploads', () => {
       'a%00.csv',
       '.env',
       'a//b.csv',
+      `${'d/'.repeat(MAX_FOLDER_DEPTH + 1)}x.csv`,
     ]) {
       const res = await api.request.put(url('c1', `/uploads/${rest}`)).send(Buffer.from('x'));
       assert.equal(res.status, 400, rest);

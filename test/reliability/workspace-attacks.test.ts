@@ -25,6 +25,7 @@ reportAfter('workspace-attacks');
 
 const SECRET = 'reliability-secret-that-is-at-least-32-bytes!';
 const MARKER = 'VICTIM-SECRET-7f3a';
+const SIDECAR_FDS = 4096;
 const mainTs = fileURLToPath(new URL('../../proxy/main.ts', import.meta.url));
 
 let bed: TestBed;
@@ -115,9 +116,14 @@ before(async () => {
   bed = await startTestBed();
   dataDir = path.join(bed.dir, 'store');
   const port = await freePort();
+  // A hard limit on fds (Node raises its soft limit to it), so a walk that holds one fd per folder
+  // level of a deep tree runs out (EMFILE) here, whatever the machine's own limit.
   sidecar = spawn(
-    process.execPath,
+    'prlimit',
     [
+      `--nofile=${SIDECAR_FDS}:${SIDECAR_FDS}`,
+      '--',
+      process.execPath,
       '--import',
       'tsx',
       mainTs,
@@ -278,6 +284,55 @@ swapper.start()`,
       await assertNothingFromOutside('linker');
       refused();
     } finally {
+      await client.close();
+    }
+  });
+
+  test("folders nested deeper than the sidecar has fds: the chat's own files are still recorded, the rest keep answering", async () => {
+    const client = await openKernel('nester');
+    try {
+      // Through folder fds: the path of the deepest folder is far past PATH_MAX.
+      await run(
+        client,
+        `import os
+open('/mnt/data/top.csv', 'w').write('top')
+fd = os.open('/mnt/data', os.O_RDONLY)
+for depth in range(1, ${SIDECAR_FDS + 1000}):
+    os.mkdir('d', dir_fd=fd)
+    inner = os.open('d', os.O_RDONLY, dir_fd=fd)
+    os.close(fd)
+    fd = inner
+    if depth in (3, 64, 65):
+        with open(os.open('at-%d.csv' % depth, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), 'w') as f: f.write('deep')
+with open(os.open('bottom.csv', os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), 'w') as f: f.write('bottom')
+os.close(fd)`,
+      );
+      const d = (n: number) => Array.from({ length: n }, () => 'd').join('/');
+      // Folders 64 deep are walked; deeper ones are not (MAX_FOLDER_DEPTH).
+      const expected = ['top.csv', `${d(3)}/at-3.csv`, `${d(64)}/at-64.csv`].sort();
+      assert.deepEqual((await listFiles('nester')).files.map((f) => f.path).sort(), expected, sidecarLog.slice(-2000));
+      await run(client, "open('/mnt/data/after.csv', 'w').write('after')");
+      assert.ok((await listFiles('nester')).files.some((f) => f.path === 'after.csv'));
+      assert.equal(await upload('nester', `${d(70)}/up.csv`, 'up'), 400);
+      await listFiles('victim');
+      const h = await health();
+      assert.equal(h.status, 200);
+      assert.equal(h.body.fs, 'ok');
+      assert.ok(!sidecarLog.includes('EMFILE'), sidecarLog.slice(-2000));
+      refused();
+      survived();
+    } finally {
+      // Unnested a level at a time, with short paths only: the test bed's rm cannot reach that deep.
+      await run(
+        client,
+        `import os
+os.chdir('/mnt/data')
+while os.path.isdir('d'):
+    if os.path.isdir('d/d'): os.rename('d/d', 'next')
+    for name in os.listdir('d'): os.unlink('d/' + name)
+    os.rmdir('d')
+    if os.path.isdir('next'): os.rename('next', 'd')`,
+      );
       await client.close();
     }
   });

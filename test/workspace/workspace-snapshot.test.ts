@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +8,9 @@ import { diffSnapshot, snapshotWorkspace } from '../../proxy/workspace/workspace
 import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
 import { remoteFileSystemAt, remoteFileSystemOf } from '../../proxy/workspace/file-system-kind.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
+import { MAX_FOLDER_DEPTH } from '../../proxy/workspace/folder-fd.ts';
+
+const isFolder = async (p: string) => (await lstat(p).catch(() => null))?.isDirectory() ?? false;
 
 describe('workspace snapshot', () => {
   let base: string;
@@ -54,6 +57,42 @@ describe('workspace snapshot', () => {
 
   it('treats a missing workspace as empty', async () => {
     assert.equal((await snapshotWorkspace(workspaces.pathFor('nope'), { policy, realRoot })).size, 0);
+  });
+
+  it(`walks folders ${MAX_FOLDER_DEPTH} deep and no deeper, with paths past PATH_MAX`, async () => {
+    const dir = await workspaces.ensure('deep');
+    // 255-byte names: from 17 levels on, a file's absolute path is longer than PATH_MAX (4096).
+    const name = 'n'.repeat(255);
+    const expected: string[] = [];
+    // Through /proc/self/fd of an open folder: the full path is too long for the file system calls.
+    let folder = await open(dir, 'r');
+    for (let depth = 1; depth <= MAX_FOLDER_DEPTH + 6; depth++) {
+      await mkdir(`/proc/self/fd/${folder.fd}/${name}`);
+      const inner = await open(`/proc/self/fd/${folder.fd}/${name}`, 'r');
+      await folder.close();
+      folder = inner;
+      await writeFile(`/proc/self/fd/${folder.fd}/f${depth}.csv`, 'x');
+      if (depth <= MAX_FOLDER_DEPTH) expected.push(`${Array(depth).fill(name).join('/')}/f${depth}.csv`);
+    }
+    await folder.close();
+    try {
+      for (const walker of [undefined, new WorkspaceWalker({ threads: 1, inlineEntries: 0 })]) {
+        try {
+          const snapshot = await snapshotWorkspace(dir, { policy, realRoot, walker });
+          assert.deepEqual([...snapshot.keys()].sort(), expected.sort());
+        } finally {
+          await walker?.close();
+        }
+      }
+    } finally {
+      // rm cannot reach that deep: unnested a level at a time, with short paths only.
+      while (await isFolder(path.join(dir, name))) {
+        const top = path.join(dir, name);
+        if (await isFolder(path.join(top, name))) await rename(path.join(top, name), path.join(dir, 'next'));
+        await rm(top, { recursive: true });
+        if (await isFolder(path.join(dir, 'next'))) await rename(path.join(dir, 'next'), top);
+      }
+    }
   });
 
   it('walks 1,000 files in nested folders', async () => {

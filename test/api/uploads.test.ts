@@ -124,7 +124,7 @@ describe('files API uploads', () => {
     for (let i = 0; i < 500 && api.recorder.activeScans === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(api.recorder.activeScans, 1);
     req.destroy();
-    for (let i = 0; i < 100 && api.recorder.activeScans > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && api.recorder.activeScans > 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(api.recorder.activeScans, 0);
     assert.deepEqual(await readdir(api.blobs.tmpDir), []);
     assert.deepEqual(await api.store.listChat('c1'), []);

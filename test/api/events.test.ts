@@ -94,7 +94,8 @@ describe('files API events (SSE)', () => {
     await client.seen(/: heartbeat\n\n/);
 
     client.close();
-    for (let i = 0; i < 1000 && api.recorder.events.listenerCount() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 1000 && api.recorder.events.listenerCount() > 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     assert.equal(api.recorder.events.listenerCount(), 0);
   });
 

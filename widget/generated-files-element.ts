@@ -13,7 +13,6 @@ import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { withoutBidiControls } from '../contract/files-api.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
 import { PreviewController } from './preview-controller.ts';
-import { previewStyles } from './preview-view.ts';
 import { styles } from './styles.ts';
 
 /** What the element shows: nothing to show yet, a first load, the list, or a failed load. */
@@ -139,7 +138,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @cssproperty --generated-files-focus-ring - Focus outline. Default `2px solid` the accent.
  */
 export class GeneratedFilesElement extends LitElement {
-  static override styles = [styles, previewStyles];
+  static override styles = styles;
 
   static override properties = {
     chatId: { attribute: 'chat-id', reflect: true },

@@ -46,7 +46,8 @@ function squeezeLitHtml(): Plugin {
 /**
  * The <generated-files> element, two ways:
  * - default: one self-contained, minified ES module with Lit inside, for a
- *   script tag; the sidecar serves dist/widget/generated-files.js.
+ *   script tag, and the chunks it imports on first use (generated-files-*.js next to it);
+ *   the sidecar serves dist/widget/.
  * - `--mode npm`: bare `lit` imports left for the app's bundler, in dist/widget/npm/.
  */
 export default defineConfig(({ mode }) => {
@@ -87,11 +88,11 @@ export default defineConfig(({ mode }) => {
             output: {
               minify: true,
               comments: false,
-              // Two files: the element, and the upload code it imports when uploads are on,
-              // under a stable name next to it (no hash: the sidecar serves both as they are).
+              // The element, and the code it imports on first use (uploads, the preview view),
+              // under stable names next to it (no hash: the sidecar serves them as they are).
               chunkFileNames: 'generated-files-[name].js',
             },
-            // Lets the shared code (Lit, the formatters) stay in the entry instead of a third file.
+            // Lets the shared code (Lit, the formatters) stay in the entry instead of a file of its own.
             preserveEntrySignatures: 'allow-extension',
           },
     },

@@ -1,13 +1,15 @@
 // Browser tests for <generated-files>: real Chromium (the Debian package; no
 // browser is ever downloaded), the production bundle, the sidecar's real files
 // API on its own port, and a scriptable stand-in (for faults the real one cannot
-// be made to produce on cue) whose summaries come from the sidecar's serializer.
+// be made to produce on cue) whose summaries come from the sidecar's serializer, and copies of
+// the bundle whose lazy chunks fail on cue.
 // Run under tsx (`npm run test:widget`), so both load the sidecar's TypeScript.
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import { filesApiFixtures } from './test/widget/support/files-api-fixtures.mjs';
 import { realFilesApi } from './test/widget/support/real-files-api.ts';
 import { fileChooserPlugin } from './test/widget/support/file-chooser-plugin.ts';
+import { chunkFaults } from './test/widget/support/chunk-faults.ts';
 
 const realApi = realFilesApi();
 
@@ -15,7 +17,7 @@ export default {
   files: ['test/widget/*.test.ts'],
   nodeResolve: true,
   plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin, fileChooserPlugin()],
-  middleware: [filesApiFixtures(), realApi.middleware],
+  middleware: [chunkFaults(), filesApiFixtures(), realApi.middleware],
   browsers: [
     chromeLauncher({
       // puppeteer-core launches with a fresh temporary profile each time and removes it after.

@@ -13,7 +13,6 @@ import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { withoutBidiControls } from '../contract/files-api.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
 import { PreviewController } from './preview-controller.ts';
-import { previewStyles } from './preview-view.ts';
 import { styles } from './styles.ts';
 
 /** What the element shows: nothing to show yet, a first load, the list, or a failed load. */
@@ -92,7 +91,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart loading - The first load.
  * @csspart empty - A chat with no files yet.
  * @csspart error - A failed load, with Retry (`role="alert"`).
- * @csspart retry-button - Retry after an error.
+ * @csspart retry-button - Retry after an error: a failed load of the list, or of the preview code.
  * @csspart list - The `<ul>` of files.
  * @csspart item - One file.
  * @csspart icon - The format icon.
@@ -104,7 +103,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart version-list - The list inside it.
  * @csspart version - One version.
  * @csspart version-download-button - Download one version.
- * @csspart preview-button - Shows or hides the preview (every format the sidecar previews).
+ * @csspart preview-button - Shows or hides the preview (every format the sidecar previews). The first preview or diff opened loads the preview code (`generated-files-preview-view.js`, next to this script).
  * @csspart preview - The preview, or the changes of a version.
  * @csspart diff-button - "What changed": a version against the one before it.
  * @csspart restore-button - Restore an older version (asks first).
@@ -139,7 +138,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @cssproperty --generated-files-focus-ring - Focus outline. Default `2px solid` the accent.
  */
 export class GeneratedFilesElement extends LitElement {
-  static override styles = [styles, previewStyles];
+  static override styles = styles;
 
   static override properties = {
     chatId: { attribute: 'chat-id', reflect: true },

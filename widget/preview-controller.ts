@@ -2,12 +2,15 @@ import { html, nothing, type ReactiveController, type ReactiveControllerHost, ty
 import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
 import type { DiffResponse, FilePreview, PreviewResponse } from '../contract/files-api.ts';
 import { withToken, type FilesClient } from './files-client.ts';
-import { renderDiff, renderPreview } from './preview-view.ts';
+import type * as PreviewViewModule from './preview-view.ts';
 
-/** What one open preview or diff shows. */
+type PreviewView = typeof PreviewViewModule;
+
+/** What one open preview or diff shows; `unloaded`: the preview code itself did not load. */
 export type PanelState =
   | { kind: 'loading' }
   | { kind: 'refused'; message: string }
+  | { kind: 'unloaded'; message: string; retry: () => void }
   | { kind: 'preview'; preview: FilePreview; sheet: number; src?: string }
   | { kind: 'diff'; diff: DiffResponse };
 
@@ -20,7 +23,8 @@ const apiUrl = (version: FileVersionSummary, tail: string) => version.downloadUr
 /**
  * Previews, "what changed" diffs and restores of one element's files. The sidecar renders;
  * this fetches its JSON, keeps what is open (by version id), and renders it through
- * preview-view.ts. Object URLs it made are revoked when a panel closes or the host leaves.
+ * preview-view.ts, imported when the first panel opens (a chunk of its own in the script-tag
+ * build). Object URLs it made are revoked when a panel closes or the host leaves.
  */
 export class PreviewController implements ReactiveController {
   readonly #host: ReactiveControllerHost;
@@ -29,6 +33,8 @@ export class PreviewController implements ReactiveController {
   /** The version waiting for "Restore? Yes / No", and the last restore's outcome. */
   #confirming: string | null = null;
   #restoreMessage = '';
+  #view: PreviewView | null = null;
+  #viewLoading: Promise<PreviewView> | null = null;
 
   constructor(host: ReactiveControllerHost, client: () => FilesClient) {
     this.#host = host;
@@ -98,10 +104,8 @@ export class PreviewController implements ReactiveController {
   renderPreview(file: FileSummary, id: string): TemplateResult | typeof nothing {
     const panel = this.#panels.get(file.id);
     return panel
-      ? this.#frame(
-          id,
-          `Preview of ${file.name}`,
-          renderPreview(file.name, panel, (sheet) => this.#selectSheet(file.id, sheet)),
+      ? this.#frame(id, `Preview of ${file.name}`, panel, 'Loading preview…', (view) =>
+          view.renderPreview(file.name, panel, (sheet) => this.#selectSheet(file.id, sheet)),
         )
       : nothing;
   }
@@ -131,22 +135,64 @@ export class PreviewController implements ReactiveController {
             >`
             : html`<button part="restore-button" type="button" aria-label="Restore ${label}" @click=${() => this.restore(version, false)}>Restore</button>`
       }
-      ${panel ? this.#frame(id, `Changes in ${label}`, renderDiff(panel)) : nothing}
+      ${panel ? this.#frame(id, `Changes in ${label}`, panel, 'Comparing…', (view) => view.renderDiff(panel)) : nothing}
       ${this.#restoreMessage && version.id === file.id ? html`<span part="restore-status" role="status">${this.#restoreMessage}</span>` : nothing}`;
   }
 
-  #frame(id: string, label: string, body: TemplateResult): TemplateResult {
-    return html`<div part="preview" id=${id} role="region" aria-label=${label}>${body}</div>`;
+  /** The panel's region: the loading line and a failed load of the preview code here, the rest in the view. */
+  #frame(
+    id: string,
+    label: string,
+    panel: PanelState,
+    loading: string,
+    show: (view: PreviewView) => TemplateResult,
+  ): TemplateResult {
+    return html`<div part="preview" id=${id} role="region" aria-label=${label}>${
+      panel.kind === 'unloaded'
+        ? html`<p role="alert">
+            Could not load the preview: ${panel.message}
+            <button part="retry-button" type="button" @click=${panel.retry}>Retry</button>
+          </p>`
+        : panel.kind === 'loading' || !this.#view
+          ? html`<p>${loading}</p>`
+          : show(this.#view)
+    }</div>`;
+  }
+
+  /** The view's code: imported once per element, and again after a failed import (Retry). */
+  #loadView(): Promise<PreviewView> {
+    this.#viewLoading ??= import('./preview-view.ts').then(
+      (view) => {
+        view.adoptPreviewStyles((this.#host as ReactiveControllerHost & { renderRoot?: unknown }).renderRoot);
+        return (this.#view = view);
+      },
+      (error: unknown) => {
+        this.#viewLoading = null;
+        throw error;
+      },
+    );
+    return this.#viewLoading;
   }
 
   async #load(key: string, fetchPanel: (client: FilesClient) => Promise<PanelState>): Promise<void> {
     this.#set(key, { kind: 'loading' });
+    // The code that shows the panel loads beside the sidecar's JSON; the panel says "Loading" until both are here.
+    const viewFailed = this.#loadView().then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
     let panel: PanelState;
     try {
       panel = await fetchPanel(this.#client());
     } catch (error) {
       // The sidecar says why it refused (too large, a zip bomb, too slow, no preview for the format).
       panel = { kind: 'refused', message: (error as Error).message };
+    }
+    const failed = await viewFailed;
+    if (failed) {
+      // A network failure, not the file's: say so, and let the user try again.
+      revoke(panel);
+      panel = { kind: 'unloaded', message: failed.message, retry: () => void this.#load(key, fetchPanel) };
     }
     if (this.#panels.get(key)?.kind !== 'loading') return revoke(panel);
     this.#set(key, panel);

@@ -1,36 +1,20 @@
-import { css, html, nothing, type TemplateResult } from 'lit';
+import { html, nothing, type TemplateResult } from 'lit';
 import type { FileDiff, PreviewSheet } from '../contract/files-api.ts';
 import type { PanelState } from './preview-controller.ts';
+import { previewStyles } from './preview-styles.ts';
 
-/** Styles of the preview and diff panels, added to the element's own. */
-export const previewStyles = css`
-  [part~='preview'] pre {
-    margin: 0;
-    padding: 0.5em;
-    white-space: pre-wrap;
-    font-size: 0.85em;
-  }
-  [part~='version'] {
-    flex-wrap: wrap;
-  }
-  [part~='version'] [part~='preview'] {
-    flex-basis: 100%;
-  }
-  [role='tablist'] {
-    display: flex;
-    gap: 0.25em;
-    padding: 0.25em;
-  }
-  [aria-selected='true'] {
-    font-weight: 600;
-  }
-  .add {
-    background: #e6f4ea;
-  }
-  .del {
-    background: #fce8e6;
-  }
-`;
+/*
+ * The preview and diff panels' contents, imported by preview-controller.ts the first time a
+ * panel opens: the script-tag build makes this a chunk of its own (with its styles), so pages
+ * where nobody opens a preview never download it. The loading line is the controller's.
+ */
+
+/** Adds the panels' styles to an element's own, once, when this code loads. */
+export function adoptPreviewStyles(root: unknown): void {
+  const sheet = previewStyles.styleSheet;
+  if (root instanceof ShadowRoot && sheet && !root.adoptedStyleSheets.includes(sheet))
+    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+}
 
 const status = (text: string) => html`<p>${text}</p>`;
 
@@ -58,7 +42,6 @@ function sheetTable(name: string, sheet: PreviewSheet): TemplateResult {
  * second wall; HTML files load in a sandboxed frame from the sidecar, which adds a CSP sandbox.
  */
 export function renderPreview(name: string, panel: PanelState, selectSheet: (index: number) => void): TemplateResult {
-  if (panel.kind === 'loading') return status('Loading preview…');
   if (panel.kind === 'refused') return html`<p role="alert">No preview: ${panel.message}</p>`;
   if (panel.kind !== 'preview') return html``;
   const { preview } = panel;
@@ -123,7 +106,6 @@ function diffBody(diff: FileDiff): TemplateResult {
 
 /** "What changed" between two versions, from the sidecar's diff JSON. */
 export function renderDiff(panel: PanelState): TemplateResult {
-  if (panel.kind === 'loading') return status('Comparing…');
   if (panel.kind === 'refused') return html`<p role="alert">Cannot compare: ${panel.message}</p>`;
   if (panel.kind !== 'diff') return html``;
   const { from, to, diff } = panel.diff;

@@ -211,6 +211,7 @@ export const styles = css`
 
   [part~='version'] {
     display: flex;
+    flex-wrap: wrap;
     align-items: center;
     justify-content: space-between;
     gap: var(--_space);
@@ -222,39 +223,17 @@ export const styles = css`
     color: var(--_color);
   }
 
+  /* An open diff, loading or shown, takes a line of its own under the version's buttons. */
+  [part~='version'] [part~='preview'] {
+    flex-basis: 100%;
+  }
+
   [part~='preview'] {
     overflow: auto;
     max-height: 20rem;
     border: 1px solid var(--_border);
     border-radius: calc(var(--_radius) * 0.75);
     background: var(--_surface);
-  }
-
-  [part~='preview'] table {
-    border-collapse: collapse;
-    font-size: 0.9em;
-    font-variant-numeric: tabular-nums;
-  }
-
-  [part~='preview'] th,
-  [part~='preview'] td {
-    padding: 0.2em 0.6em;
-    border-bottom: 1px solid var(--_border);
-    text-align: start;
-    white-space: nowrap;
-  }
-
-  [part~='preview'] img {
-    display: block;
-    max-width: 100%;
-    height: auto;
-  }
-
-  [part~='preview'] iframe {
-    display: block;
-    width: 100%;
-    height: 20rem;
-    border: 0;
   }
 
   [part~='preview'] p {

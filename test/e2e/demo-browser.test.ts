@@ -1,7 +1,8 @@
 /**
  * The whole path in a real browser: the demo page runs code in a real kernel through the
- * sidecar, the <generated-files> element shows the new file without a reload, and the
- * download saves the file's exact bytes under its name.
+ * sidecar, the <generated-files> element shows the new file without a reload, the
+ * download saves the file's exact bytes under its name, and the preview opens with its code
+ * loaded from the sidecar, next to the bundle.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -31,10 +32,14 @@ after(async () => {
   await bed?.stop();
 });
 
-test('demo: run code that writes report.xlsx, the file appears live, the download is byte-identical', async () => {
+test('demo: run code that writes report.xlsx, the file appears live, the download is byte-identical, the preview opens', async () => {
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
+  const scripts: string[] = [];
+  page.on('response', (response) => {
+    if (response.request().resourceType() === 'script') scripts.push(`${response.status()} ${response.url()}`);
+  });
   // The element keeps an EventSource open, so the network never goes idle: wait for what the
   // test needs, the element's empty list, instead.
   await page.goto(`${proxy.url}sidecar/demo/`, { waitUntil: 'domcontentloaded' });
@@ -72,6 +77,20 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
   assert.deepEqual(await readdir(downloads), ['report.xlsx']);
   const original = await readFile(path.join(bed.workspaceRoot, 'chat-1', 'report.xlsx'));
   assert.deepEqual(await readFile(path.join(downloads, 'report.xlsx')), original);
+
+  const chunk = `${proxy.url}sidecar/widget/generated-files-preview-view.js`;
+  assert.ok(!scripts.some((s) => s.endsWith(chunk)), 'no preview code before a preview opens');
+  await page.evaluate(() =>
+    document
+      .querySelector('generated-files')!
+      .shadowRoot!.querySelector<HTMLElement>('[part~="preview-button"]')!
+      .click(),
+  );
+  await page.waitForFunction(
+    () => document.querySelector('generated-files')?.shadowRoot?.querySelector('[part~="preview"] table th'),
+    { timeout: 15_000 },
+  );
+  assert.ok(scripts.includes(`200 ${chunk}`), `the preview code came from the sidecar: ${scripts.join(', ')}`);
   assert.deepEqual(errors, []);
   await rm(downloads, { recursive: true, force: true });
 });

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +17,9 @@ const run = promisify(execFile);
 const projectRoot = path.resolve(import.meta.dirname, '../..');
 const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')).devDependencies
   .lit as string;
+
+/** What the script-tag bundle imports on first use: uploads, and the preview view. */
+const CHUNKS = ['generated-files-uploads-controller.js', 'generated-files-preview-view.js'];
 
 let dir: string;
 let app: string;
@@ -62,7 +65,7 @@ test('the installed CLI prints its help', async () => {
   assert.match(stdout, /FILES_API_SECRET/);
 });
 
-test('the installed CLI runs in front of Jupyter Server: health and the widget bundle', async () => {
+test('the installed CLI runs in front of Jupyter Server: health, the widget bundle and its chunks', async () => {
   sidecar = spawn(
     path.join(app, 'node_modules/.bin/generated-files-sidecar'),
     [
@@ -91,16 +94,20 @@ test('the installed CLI runs in front of Jupyter Server: health and the widget b
   const health = await fetch(new URL('sidecar/v1/health', url));
   assert.equal(health.status, 200);
   assert.equal(((await health.json()) as { gateway: string }).gateway, 'up');
-  const bundle = await fetch(new URL('sidecar/widget/generated-files.js', url));
-  assert.equal(bundle.status, 200);
-  assert.match(bundle.headers.get('content-type') ?? '', /javascript/);
-  assert.deepEqual(
-    Buffer.from(await bundle.arrayBuffer()),
-    await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/generated-files.js')),
-  );
+  // The bundle, and the chunks it imports from next to itself on first use, byte for byte.
+  for (const file of ['generated-files.js', ...CHUNKS]) {
+    const served = await fetch(new URL(`sidecar/widget/${file}`, url));
+    assert.equal(served.status, 200, file);
+    assert.match(served.headers.get('content-type') ?? '', /javascript/, file);
+    const bytes = Buffer.from(await served.arrayBuffer());
+    assert.deepEqual(bytes, await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget', file)));
+    if (file === 'generated-files.js') {
+      for (const chunk of CHUNKS) assert.ok(bytes.includes(`./${chunk}`), `the bundle imports ./${chunk}`);
+    }
+  }
 });
 
-test("the element's npm build has types a consumer's TypeScript accepts", async () => {
+test("the element's npm build has types a consumer's TypeScript accepts, and ships what it imports on first use", async () => {
   await writeFile(
     path.join(app, 'consumer.ts'),
     [
@@ -130,6 +137,18 @@ test("the element's npm build has types a consumer's TypeScript accepts", async 
   await run(process.execPath, [tsc, '-p', app]).catch((error: { stdout?: string }) => {
     assert.fail(`tsc rejected the package's types:\n${error.stdout}`);
   });
+  // The npm build's imports on first use (uploads, the preview view) name files the package ships.
+  const npmBuild = path.join(app, 'node_modules/generated-files-sidecar/dist/widget/npm');
+  const lazy: string[] = [];
+  for (const file of await readdir(npmBuild)) {
+    if (!file.endsWith('.js')) continue;
+    for (const [, target] of (await readFile(path.join(npmBuild, file), 'utf8')).matchAll(
+      /import\(["'](\.\/[^"']+)["']\)/g,
+    ))
+      lazy.push(target!);
+  }
+  assert.deepEqual(lazy.sort(), ['./preview-view.js', './uploads-controller.js']);
+  for (const target of lazy) assert.ok(existsSync(path.join(npmBuild, target)), `${target} is in the package`);
   const manifest = JSON.parse(
     await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'),
   );

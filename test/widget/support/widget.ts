@@ -227,6 +227,36 @@ export const server = {
   streams: (chatId: string, count: number) => control(chatId, `clients?equals=${count}`),
 };
 
+// ---- the element's lazy chunks (test/widget/support/chunk-faults.ts) ----
+
+/**
+ * A copy of the bundle from a folder of its own, its element defined as `tag`. It imports its
+ * chunks from that folder, where a test can hold them or cut them off; nothing cached in the
+ * browser and no other copy's cue gets in the way.
+ */
+export async function bundleCopy(tag: string) {
+  const base = `/__chunk-faults/${uniqueChatId('copy')}/`;
+  const copy = (await import(`${base}widget/generated-files.js`)) as typeof Widget;
+  copy.GeneratedFilesElement.define(tag);
+  const control = async (action: 'hold' | 'held' | 'fail' | 'serve') => {
+    const response = await fetch(`${base}${action}`, { method: action === 'held' ? 'GET' : 'POST' });
+    assert(response.ok, `chunk ${action} failed: ${response.status}`);
+  };
+  return {
+    /** The copy's chunk requests wait. */
+    hold: () => control('hold'),
+    /** Resolves once one of them is waiting. */
+    held: () => control('held'),
+    /** Waiting and later ones have their connection cut, as a dropped network would. */
+    fail: () => control('fail'),
+    /** Served as usual again. */
+    serve: () => control('serve'),
+    /** Whether the page asked for this file of the copy. */
+    requested: (file: string) =>
+      performance.getEntriesByType('resource').some((entry) => entry.name.endsWith(`${base}widget/${file}`)),
+  };
+}
+
 // ---- the real files API (test/widget/support/real-files-api.ts) ----
 
 async function realControl<T>(action: string, body?: unknown): Promise<T> {
@@ -265,12 +295,13 @@ export async function mountReal(attributes: Record<string, string | boolean> = {
 
 const mounted: Element[] = [];
 
-/** Creates <generated-files> with these attributes and adds it to the page; removed after each test. */
+/** Creates <generated-files> (or a copy's `tag`) with these attributes and adds it to the page; removed after each test. */
 export function mount(
   attributes: Record<string, string | boolean>,
   setup?: (el: GeneratedFilesElement) => void,
+  tag = 'generated-files',
 ): GeneratedFilesElement {
-  const el = document.createElement('generated-files');
+  const el = document.createElement(tag) as GeneratedFilesElement;
   for (const [name, value] of Object.entries(attributes)) {
     if (value === true) el.setAttribute(name, '');
     else if (value !== false) el.setAttribute(name, value);

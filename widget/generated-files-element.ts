@@ -91,7 +91,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart loading - The first load.
  * @csspart empty - A chat with no files yet.
  * @csspart error - A failed load, with Retry (`role="alert"`).
- * @csspart retry-button - Retry after an error: a failed load of the list, or of the preview code.
+ * @csspart retry-button - Retry after an error: a failed load of the list, or of the preview or upload code.
  * @csspart list - The `<ul>` of files.
  * @csspart item - One file.
  * @csspart icon - The format icon.
@@ -115,6 +115,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart uploaded-heading - The heading over the files the user gave.
  * @csspart uploaded-list - The `<ul>` of files the user gave (`source: 'upload'`).
  * @csspart uploads - The upload area (with `uploads`): the drop zone, folder and file picker.
+ * @csspart uploads-error - The upload code did not load (a network failure), with Retry (`role="alert"`).
  * @csspart upload-folder - The folder input.
  * @csspart upload-button - The label that opens the native file picker.
  * @csspart upload - One upload in progress, refused, or waiting for an answer.
@@ -209,6 +210,8 @@ export class GeneratedFilesElement extends LitElement {
   /** Loaded on first need (the `uploads` attribute, or `upload()`): most pages never give files. */
   #uploads: UploadsController | null = null;
   #uploadsLoading: Promise<UploadsController> | null = null;
+  /** Why the upload code did not load (a network failure); null: loaded, loading or not tried. */
+  #uploadsFailed: string | null = null;
   #xhrUpload: ((request: UploadRequest) => UploadTransfer) | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
   // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
@@ -283,6 +286,7 @@ export class GeneratedFilesElement extends LitElement {
   #loadUploads(): Promise<UploadsController> {
     // A chunk of its own next to this module: a page without `uploads` never downloads it.
     this.#uploadsLoading ??= import('./uploads-controller.ts').then(({ UploadsController, xhrUpload }) => {
+      this.#uploadsFailed = null;
       this.#xhrUpload = xhrUpload;
       this.#uploads = new UploadsController(this, {
         enabled: () => this.uploads,
@@ -294,8 +298,21 @@ export class GeneratedFilesElement extends LitElement {
       });
       this.requestUpdate();
       return this.#uploads;
-    });
+    }, this.#uploadsNotLoaded);
     return this.#uploadsLoading;
+  }
+
+  /** Says so where the upload area would be, and lets Retry import the code again (no retry loop). */
+  #uploadsNotLoaded = (error: Error): never => {
+    this.#uploadsLoading = null;
+    this.#uploadsFailed = error.message;
+    this.requestUpdate();
+    throw error;
+  };
+
+  #retryUploads(): void {
+    this.#uploadsFailed = null;
+    this.#loadUploads().catch(() => {});
   }
 
   override connectedCallback(): void {
@@ -325,7 +342,7 @@ export class GeneratedFilesElement extends LitElement {
       }
       this.#split = { made, given, size };
     }
-    if (this.uploads && !this.#uploads) void this.#loadUploads();
+    if (this.uploads && !this.#uploads && this.#uploadsFailed === null) this.#loadUploads().catch(() => {});
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -533,10 +550,19 @@ export class GeneratedFilesElement extends LitElement {
               : nothing
           }
         </header>
-        ${this.uploads ? (this.#uploads?.render() ?? nothing) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
+        ${this.uploads ? (this.#uploads?.render() ?? this.#renderUploadsFailed()) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
       </section>
     `;
+  }
+
+  #renderUploadsFailed(): TemplateResult | typeof nothing {
+    return this.#uploadsFailed === null
+      ? nothing
+      : html`<p part="uploads-error" role="alert">
+          Could not load the upload code: ${this.#uploadsFailed}
+          <button part="retry-button" type="button" @click=${() => this.#retryUploads()}>Retry</button>
+        </p>`;
   }
 
   #renderBody(): TemplateResult {

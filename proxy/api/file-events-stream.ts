@@ -85,4 +85,6 @@ export function streamFileEvents(
   };
   req.on('close', close);
   res.on('close', close);
+  // Gone already, during the route's awaits (auth, the store): 'close' will not come again.
+  if (req.destroyed || res.destroyed) close();
 }

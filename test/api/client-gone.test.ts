@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { afterEach, describe, it } from 'node:test';
+import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
+
+/** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Holds requests ahead of the routes until their client has gone, then lets them through, while
+ * `holding` is on; `arrival()` resolves when the next held request reached the sidecar.
+ */
+function clientGoneHold() {
+  let arrived: (() => void) | null = null;
+  const hold = {
+    holding: false,
+    arrival: () => new Promise<void>((resolve) => (arrived = resolve)),
+    handler: (req: http.IncomingMessage, _res: unknown, next: () => void) => {
+      if (!hold.holding) return next();
+      arrived?.();
+      if (req.destroyed) next();
+      else req.once('close', () => next());
+    },
+  };
+  return hold;
+}
+
+/** A GET whose client goes away once the request reached the sidecar. */
+async function getAndLeave(api: ApiFixture, path: string, arrival: Promise<void>): Promise<void> {
+  const req = http.get(`${api.origin}${path}`);
+  req.on('error', () => {});
+  await arrival;
+  req.destroy();
+}
+
+describe('files API: a client that went away before its route ran', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  it('an event stream subscribes and is unsubscribed again', { timeout: 10_000 }, async () => {
+    const hold = clientGoneHold();
+    api = await startApi({ beforeRoutes: hold.handler, sseHeartbeatMs: 10 });
+    await seed(api, 'c1', { 'a.csv': 'a' });
+    const events = api.recorder.events;
+    const unsubscribed = new Promise<void>((resolve) => {
+      const on = events.on.bind(events);
+      events.on = (chatId, listener) => {
+        const unsubscribe = on(chatId, listener);
+        return () => {
+          unsubscribe();
+          resolve();
+        };
+      };
+    });
+    hold.holding = true;
+    await getAndLeave(api, url('c1', '/events'), hold.arrival());
+    // Before the fix the route listened for a 'close' that had come already: the listener and
+    // the heartbeat stayed for good.
+    await within(unsubscribed, 5000, 'the event stream was never unsubscribed');
+    assert.equal(events.listenerCount(), 0);
+  });
+});

@@ -90,6 +90,9 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
     });
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());
+    // Gone already, during the awaits above: 'close' will not come again, and a pipe into the
+    // closed response would wait for a 'drain' that never comes, holding the blob's fd.
+    if (res.destroyed) return void stream.destroy();
     stream.pipe(res);
   });
 

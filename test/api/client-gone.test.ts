@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import http from 'node:http';
+import type { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
+import type { FileListResponse } from '../../contract/files-api.ts';
 import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 /** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
@@ -27,6 +30,18 @@ function clientGoneHold() {
     },
   };
   return hold;
+}
+
+/** The first blob stream a route opens after this call. */
+function nextBlobStream(api: ApiFixture): Promise<Readable> {
+  return new Promise((resolve) => {
+    const open = api.blobs.open.bind(api.blobs);
+    api.blobs.open = async (...args) => {
+      const stream = await open(...args);
+      resolve(stream);
+      return stream;
+    };
+  });
 }
 
 /** A GET whose client goes away once the request reached the sidecar. */
@@ -62,5 +77,19 @@ describe('files API: a client that went away before its route ran', () => {
     // the heartbeat stayed for good.
     await within(unsubscribed, 5000, 'the event stream was never unsubscribed');
     assert.equal(events.listenerCount(), 0);
+  });
+
+  it("an HTML frame's blob stream is closed", { timeout: 10_000 }, async () => {
+    const hold = clientGoneHold();
+    api = await startApi({ beforeRoutes: hold.handler });
+    await seed(api, 'c1', { 'page.html': '<p>hello</p>' });
+    const { files } = (await api.request.get(url('c1', '/files'))).body as FileListResponse;
+    const page = files.find((f) => f.name === 'page.html')!;
+    const opened = nextBlobStream(api);
+    hold.holding = true;
+    await getAndLeave(api, url('c1', `/files/${page.id}/preview/frame`), hold.arrival());
+    const stream = await within(opened, 5000, 'no blob stream was opened');
+    // Before the fix it was piped into the closed response and waited for a 'drain' that never comes.
+    if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
   });
 });

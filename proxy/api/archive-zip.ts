@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileRecord } from '../storage/file-record.ts';
@@ -26,13 +27,22 @@ export async function sendArchive(
   // Loaded on the first zip request: most sidecars never serve one, and yazl stays out of the idle heap.
   const { ZipFile } = await import('yazl');
   const zip = new ZipFile();
+  // yazl has no abort: a blob being read when the response fails stays piped into a stream that
+  // no longer reads, its fd open for good, unless it is destroyed here.
+  const reading = new Set<Readable>();
+  let cut = false;
   for (const record of records) {
     zip.addReadStreamLazy(
       zipPath(record.path),
       { mtime: new Date(record.modifiedAt), size: record.size, compress: !STORED.has(extensionOf(record.name)) },
       (callback) => {
         blobs.open(record.sha256).then(
-          (stream) => callback(null, stream),
+          (stream) => {
+            if (cut) return void stream.destroy();
+            reading.add(stream);
+            stream.once('close', () => reading.delete(stream));
+            callback(null, stream);
+          },
           (error: unknown) => callback(error, undefined as never),
         );
       },
@@ -53,6 +63,8 @@ export async function sendArchive(
   try {
     await pipeline(output, res);
   } catch {
+    cut = true;
+    for (const stream of reading) stream.destroy();
     if (!res.writableEnded) res.destroy();
   }
 }

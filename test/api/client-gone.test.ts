@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
+
+/** Stored in a zip, not deflated, and far more than the sockets' buffers hold: never read to its end. */
+const BIG_BYTES = 32 * 1024 * 1024;
 
 /** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -90,6 +94,35 @@ describe('files API: a client that went away before its route ran', () => {
     await getAndLeave(api, url('c1', `/files/${page.id}/preview/frame`), hold.arrival());
     const stream = await within(opened, 5000, 'no blob stream was opened');
     // Before the fix it was piped into the closed response and waited for a 'drain' that never comes.
+    if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
+  });
+  it("an archive's blob stream is closed", { timeout: 10_000 }, async () => {
+    const hold = clientGoneHold();
+    api = await startApi({ beforeRoutes: hold.handler });
+    await seed(api, 'c1', { 'big.png': randomBytes(BIG_BYTES) });
+    const opened = nextBlobStream(api);
+    hold.holding = true;
+    await getAndLeave(api, url('c1', '/archive.zip'), hold.arrival());
+    const stream = await within(opened, 5000, 'no blob stream was opened');
+    if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
+  });
+});
+
+describe('files API: a download cut mid-way', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  it("an archive's blob stream is closed", { timeout: 10_000 }, async () => {
+    api = await startApi();
+    await seed(api, 'c1', { 'big.png': randomBytes(BIG_BYTES) });
+    const opened = nextBlobStream(api);
+    const req = http.get(`${api.origin}${url('c1', '/archive.zip')}`);
+    req.on('error', () => {});
+    const [response] = (await once(req, 'response')) as [http.IncomingMessage];
+    await once(response, 'data');
+    response.pause();
+    const stream = await within(opened, 5000, 'no blob stream was opened');
+    req.destroy();
     if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
   });
 });

@@ -61,6 +61,9 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
       throw error;
     }
     const pending: PendingKernel = { chatId, owner, workspace, releaseOwner };
+    // Gone already, during the awaits above: 'close' will not come again, and a gateway that is
+    // down would leave nothing else to let go. No kernel is made for a client that is not there.
+    if (res.destroyed) return settle(pending, false);
     // Whatever the gateway did (refused, failed, never answered), the response ends: release then.
     // An accepted kernel committed first, so this is a no-op for it.
     res.once('close', () => void settle(pending, false));

@@ -58,6 +58,7 @@ export interface ExecutionTrackerOptions {
  */
 export class ExecutionTracker {
   private readonly pending = new Map<string, Pending>();
+  private closed = false;
   private onSelfEnded: (ending: EndingExecution[]) => void = () => {};
 
   constructor(private readonly options: ExecutionTrackerOptions) {}
@@ -87,6 +88,9 @@ export class ExecutionTracker {
     const timer = setTimeout(() => this.endByTimer(msgId, 'timeout'), this.options.timeoutMs);
     timer.unref();
     this.pending.set(msgId, { ref, requestHeader, held: undefined, timer, pairTimer: undefined });
+    // The connection closed during the before-snapshot: nothing more comes for it, and watching
+    // it until the timeout would record its files only then.
+    if (this.closed) this.end(msgId, 'socket-closed');
   }
 
   /** Look at one message from the kernel, in order. */
@@ -101,6 +105,12 @@ export class ExecutionTracker {
     if (state === 'restarting') return this.endAll('kernel-restarted');
     if (state === 'dead') return this.endAll('kernel-dead');
     return 'pass';
+  }
+
+  /** The connection closed: end everything in flight, and what is still beginning once it has begun. */
+  close(): EndingExecution[] {
+    this.closed = true;
+    return this.endAll('socket-closed');
   }
 
   /** End everything in flight; empty when nothing was. */

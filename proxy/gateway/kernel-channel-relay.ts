@@ -83,7 +83,7 @@ export class KernelChannelRelay {
     client.on('close', (code, reason) => {
       options.budget.forget(client);
       this.splicer.discard();
-      this.options.tracker.endAll('socket-closed');
+      this.options.tracker.close();
       this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
     });
     upstream.on('close', (code, reason) => {
@@ -92,7 +92,7 @@ export class KernelChannelRelay {
       // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
       this.down.run(async () => {
         this.splicer.flush();
-        await this.finish(this.options.tracker.endAll('socket-closed'));
+        await this.finish(this.options.tracker.close());
         this.closeBoth(this.client, sendableCloseCode(code, code === 1005 ? 1000 : 1011), reason);
       });
     });

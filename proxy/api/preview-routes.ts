@@ -116,16 +116,18 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
     const access = res.locals.access as Access;
     const before = summarizePath(await store.listChat(chatId), record.path);
     // The upload path: blob first, then the workspace through a temp file and rename, recorded.
-    const restored = await recorder.recordUpload(
-      chatId,
-      record.path,
-      await blobs.open(record.sha256),
-      access.kind === 'user' ? access.sub : null,
-      {
+    const bytes = await blobs.open(record.sha256);
+    let restored: FileRecord;
+    try {
+      restored = await recorder.recordUpload(chatId, record.path, bytes, access.kind === 'user' ? access.sub : null, {
         maxBytes: record.size,
         source: 'restore',
-      },
-    );
+      });
+    } finally {
+      // A restore refused before its bytes were read (a name a scan records but an upload refuses)
+      // would otherwise keep the blob's fd open for good.
+      bytes.destroy();
+    }
     res.status(restored.id === before?.id ? 200 : 201).json(summarizePath(await store.listChat(chatId), restored.path));
   });
 }

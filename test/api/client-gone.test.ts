@@ -126,3 +126,21 @@ describe('files API: a download cut mid-way', () => {
     if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
   });
 });
+
+describe('files API: a restore refused before its bytes are read', () => {
+  let api: ApiFixture;
+  afterEach(() => api.close());
+
+  it("closes the version's blob stream", { timeout: 10_000 }, async () => {
+    api = await startApi();
+    // A scan records any name the code wrote; an upload (and so a restore) refuses backslashes.
+    await seed(api, 'c1', { 'back\\slash.csv': 'a,b\n' });
+    const { files } = (await api.request.get(url('c1', '/files'))).body as FileListResponse;
+    const file = files.find((f) => f.name === 'back\\slash.csv')!;
+    const opened = nextBlobStream(api);
+    await api.request.post(url('c1', `/files/${file.id}/restore`)).expect(400);
+    const stream = await within(opened, 5000, 'no blob stream was opened');
+    // Before the fix nothing read it, and nothing closed it: one fd more per refused restore.
+    if (!stream.destroyed) await within(once(stream, 'close'), 5000, "the blob stream's fd was never closed");
+  });
+});

@@ -6,16 +6,10 @@ import type { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { seed, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
+import { within } from '../support/within.ts';
 
 /** Stored in a zip, not deflated, and far more than the sockets' buffers hold: never read to its end. */
 const BIG_BYTES = 32 * 1024 * 1024;
-
-/** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer!: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Holds requests ahead of the routes until their client has gone, then lets them through, while

@@ -11,13 +11,7 @@ import { quietLogger } from '../../proxy/logger.ts';
 import { PathRewriter } from '../../proxy/rewrite/path-rewriter.ts';
 import { legacyCodec } from '../../proxy/wire/wire-legacy.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
-
-/** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer!: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+import { within } from '../support/within.ts';
 
 async function listening(server: WebSocketServer): Promise<number> {
   await once(server, 'listening');

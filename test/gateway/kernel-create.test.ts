@@ -10,13 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { resolveOptions } from '../../proxy/options.ts';
 import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';
-
-/** Rejects when `promise` has not settled by then: a failure timeout, never a wait for time to pass. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer!: NodeJS.Timeout;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
+import { within } from '../support/within.ts';
 
 /** A port nothing listens on: a gateway that is down. */
 async function closedPort(): Promise<number> {

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FileRecordedPayload } from '../../proxy/webhooks/webhook-payload.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../proxy/webhooks/webhook-signature.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { freePort } from '../support/free-port.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
@@ -69,15 +70,6 @@ class Receiver {
   async waitFor(count: number): Promise<void> {
     while (this.deliveries.size < count) await new Promise<void>((resolve) => this.#waiters.push(resolve));
   }
-}
-
-/** A port nothing listens on (for now). */
-async function freePort(): Promise<number> {
-  const server = http.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function execute(proxy: RunningSidecar, chat: string, code: string) {

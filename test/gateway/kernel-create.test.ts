@@ -1,25 +1,15 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { watch } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { resolveOptions } from '../../proxy/options.ts';
 import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';
+import { freePort } from '../support/free-port.ts';
 import { within } from '../support/within.ts';
-
-/** A port nothing listens on: a gateway that is down. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('kernel creation whose client left before it was forwarded', () => {
   let dir: string;
@@ -32,7 +22,7 @@ describe('kernel creation whose client left before it was forwarded', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'gf-kernel-create-'));
     const options = resolveOptions(
       {
-        'gateway-url': `http://127.0.0.1:${await closedPort()}/`,
+        'gateway-url': `http://127.0.0.1:${await freePort()}/`,
         port: '1',
         'workspace-root': path.join(dir, 'workspaces'),
         'data-dir': path.join(dir, 'store'),

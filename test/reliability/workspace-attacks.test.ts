@@ -10,13 +10,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { signToken } from '../support/tokens.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { startTestBed, type TestBed } from '../support/harness.ts';
+import { freePort } from '../support/free-port.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';
 import { listTree, waitFor } from './reliability-helpers.ts';
@@ -33,14 +33,6 @@ let sidecar: ChildProcess;
 let base: string;
 let dataDir: string;
 let sidecarLog = '';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const auth = async (chat: string) => ({ authorization: `Bearer ${await signToken(SECRET, { chat })}` });
 

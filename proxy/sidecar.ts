@@ -159,6 +159,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     provisional,
     owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
+    kernelVolume: options.kernelVolume,
   };
   app.post(
     `${base}api/kernels`,

@@ -79,7 +79,7 @@ const api = (rest: string) => `${base}sidecar/v1/chats/${rest}`;
 
 async function uploadTwice(chat: string, name: string, v1: Buffer, v2: Buffer): Promise<FileSummary> {
   for (const bytes of [v1, v2]) {
-    const res = await fetch(api(`${chat}/uploads/${name}`), { method: 'PUT', body: bytes });
+    const res = await fetch(api(`${chat}/uploads/${name}`), { method: 'PUT', body: new Uint8Array(bytes) });
     assert.equal(res.status, 201, await res.clone().text());
   }
   const list = (await (await fetch(api(`${chat}/files`))).json()) as { files: FileSummary[] };

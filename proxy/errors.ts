@@ -33,6 +33,7 @@ export const ERRORS = {
   ERR_INVALID_PATH: { status: 400, client: true },
   ERR_PATH_OUTSIDE_WORKSPACE: { status: 400, client: true },
   ERR_CHAT_REQUIRED: { status: 400, client: true },
+  ERR_KERNEL_ENV_REFUSED: { status: 400, client: true },
   ERR_UNAUTHORIZED: { status: 401, client: true },
   ERR_TOKEN_SCOPE: { status: 403, client: true },
   ERR_HOST_NOT_ALLOWED: { status: 403, client: true },
@@ -58,6 +59,7 @@ export const ERRORS = {
   ERR_PREVIEW_TOO_MANY_ROWS: { status: 413, client: true },
   ERR_PREVIEW_TOO_MANY_COLUMNS: { status: 413, client: true },
   ERR_PREVIEW_TOO_MANY_CELLS: { status: 413, client: true },
+  ERR_PREVIEW_ANSWER_TOO_LARGE: { status: 413, client: true },
   ERR_PREVIEW_TIMEOUT: { status: 422, client: true },
   ERR_PREVIEW_UNSUPPORTED: { status: 422, client: true },
   ERR_PREVIEW_UNREADABLE: { status: 422, client: true },
@@ -73,6 +75,10 @@ export const ERRORS = {
   ERR_STORE_UNAVAILABLE: { status: 503, client: 'The file store (database) is unavailable; try again shortly.' },
   ERR_BLOB_NO_SPACE: { status: 507, client: 'The sidecar has no disk space left.' },
   ERR_BLOB_NOT_FOUND: { status: 500, client: INTERNAL_MESSAGE },
+  ERR_KERNEL_VOLUME_CONFIG: {
+    status: 500,
+    client: "The sidecar's kernel volume settings break Enterprise Gateway's env rules; see its log.",
+  },
   ERR_INTERNAL: { status: 500, client: INTERNAL_MESSAGE },
 
   // Never sent: failures the sidecar handles, logs or stops on. A client sees ERR_INTERNAL.
@@ -104,6 +110,7 @@ export const ERRORS = {
   ERR_OPTIONS_DURATION: { status: 500, client: false },
   ERR_OPTIONS_GATEWAY_MISSING: { status: 500, client: false },
   ERR_OPTIONS_GATEWAY_URL: { status: 500, client: false },
+  ERR_OPTIONS_KERNEL_VOLUME: { status: 500, client: false },
   ERR_OPTIONS_MIGRATE_STORE: { status: 500, client: false },
   ERR_OPTIONS_NUMBER: { status: 500, client: false },
   ERR_OPTIONS_PATH: { status: 500, client: false },

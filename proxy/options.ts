@@ -4,20 +4,13 @@ import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
-import { errorCode } from './errors.ts';
+import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
-export class OptionsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class OptionsError extends SidecarError<Extract<ErrorCode, `ERR_OPTIONS_${string}`>> {}
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -69,6 +62,8 @@ export interface SidecarOptions {
     maxRows: number | null;
     maxColumns: number | null;
     maxCells: number | null;
+    maxAnswerBytes: number | null;
+    maxCellChars: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -184,7 +179,7 @@ const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
 
 const httpUrl =
-  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (code: OptionsError['code'], { folder }: { folder: boolean }): Parser<URL> =>
   (raw, where) => {
     let url: URL;
     try {
@@ -529,6 +524,22 @@ export const OPTIONS = {
     example: '2000000',
     help: 'Tables with more cells are not previewed or diffed (413).',
   }),
+  previewMaxAnswerBytes: option({
+    flag: 'preview-max-answer-mb',
+    env: 'PREVIEW_MAX_ANSWER_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxAnswerBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "Largest preview or diff answer (its JSON, made and counted on the render worker before it leaves it); a larger one is refused (413 ERR_PREVIEW_ANSWER_TOO_LARGE). Each cached answer counts in the cache's size too.",
+  }),
+  previewMaxCellChars: option({
+    flag: 'preview-max-cell-chars',
+    env: 'PREVIEW_MAX_CELL_CHARS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCellChars)),
+    parse: positive(1),
+    example: '1000',
+    help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -718,6 +729,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxRows,
     previewMaxColumns,
     previewMaxCells,
+    previewMaxAnswerBytes,
+    previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
     kernelVolumeClaim,
@@ -738,6 +751,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       maxRows: previewMaxRows,
       maxColumns: previewMaxColumns,
       maxCells: previewMaxCells,
+      maxAnswerBytes: previewMaxAnswerBytes,
+      maxCellChars: previewMaxCellChars,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },

@@ -36,6 +36,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ERR_INVALID_PATH: 400,
   ERR_PATH_OUTSIDE_WORKSPACE: 400,
   ERR_CHAT_REQUIRED: 400,
+  ERR_KERNEL_ENV_REFUSED: 400,
   ERR_UNAUTHORIZED: 401,
   ERR_TOKEN_SCOPE: 403,
   ERR_HOST_NOT_ALLOWED: 403,
@@ -69,6 +70,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ERR_STORE_UNAVAILABLE: 503,
   ERR_BLOB_NO_SPACE: 507,
   ERR_BLOB_NOT_FOUND: 500,
+  ERR_KERNEL_VOLUME_CONFIG: 500,
   ERR_INTERNAL: 500,
 };
 
@@ -85,6 +87,7 @@ export function isKnownCode(code: string | undefined): code is string {
 const SERVER_MESSAGES: Readonly<Record<string, string>> = {
   ERR_STORE_UNAVAILABLE: 'The file store (database) is unavailable; try again shortly.',
   ERR_BLOB_NO_SPACE: 'The sidecar has no disk space left.',
+  ERR_KERNEL_VOLUME_CONFIG: "The sidecar's kernel volume settings break Enterprise Gateway's env rules; see its log.",
 };
 
 /**

@@ -5,6 +5,7 @@ import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode } from './errors.ts';
+import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
@@ -29,6 +30,8 @@ export interface SidecarOptions {
   kernelWorkspaceRoot: string;
   /** Jupyter Server's root_dir as the kernel sees it: `path` in the kernel body is relative to it. */
   gatewayRootDir: string;
+  /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its own chat's folder of; null: none. */
+  kernelVolume: KernelVolume | null;
   /** Where records, blobs and the kernel-to-chat memory live (blobs only, with a database). */
   dataDir: string;
   /** postgres://… for several sidecars on one store; null: lowdb files in dataDir. Never logged. */
@@ -228,6 +231,27 @@ const kernelPath: Parser<string> = (raw, where) => {
   return raw;
 };
 
+const claimName: Parser<string> = (raw, where) => {
+  if (!isValidClaimName(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a Kubernetes claim name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
+const subPath: Parser<string> = (raw, where) => {
+  const trimmed = raw.replace(/\/+$/, '');
+  if (!isValidSubPath(trimmed)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a relative path inside the claim (no '..', no leading '/', no $ or control characters), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return trimmed;
+};
+
 /** The raw URL is never echoed: it holds a password. */
 const postgresUrl: Parser<string> = (raw, where) => {
   if (!/^postgres(ql)?:\/\//.test(raw)) {
@@ -292,6 +316,22 @@ export const OPTIONS = {
     parse: kernelPath,
     example: '/mnt/workspaces',
     help: 'The same folder as the kernel sees it (when the kernel runs in a container).',
+  }),
+  kernelVolumeClaim: option({
+    flag: 'kernel-volume-claim',
+    env: 'KERNEL_VOLUME_CLAIM',
+    default: unset<string | null>(null, 'none'),
+    parse: claimName,
+    example: 'chat-workspaces',
+    help: "Enterprise Gateway on Kubernetes: a read-write-many claim holding --workspace-root; each kernel pod mounts only its chat's folder of it (KERNEL_VOLUMES, KERNEL_VOLUME_MOUNTS, KERNEL_WORKING_DIR).",
+  }),
+  kernelVolumeSubPath: option({
+    flag: 'kernel-volume-sub-path',
+    env: 'KERNEL_VOLUME_SUB_PATH',
+    default: unset<string>('', "the claim's root"),
+    parse: subPath,
+    example: 'workspaces',
+    help: 'Where --workspace-root lies inside the claim, as a relative path.',
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',
@@ -710,6 +750,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxCells,
     previewTimeoutMs,
     previewConcurrency,
+    kernelVolumeClaim,
+    kernelVolumeSubPath,
     ...direct
   } = values;
   requireWebhookSecret(values);
@@ -720,6 +762,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
     metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
+    kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
       maxUnzippedBytes: previewMaxUnzippedBytes,

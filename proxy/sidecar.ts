@@ -22,6 +22,7 @@ import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
+import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { jupyterErrorHandler } from './http/jupyter-errors.ts';
@@ -175,6 +176,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
 
+  // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
+  app.use(
+    scopeKernelRoutes({ base, gateway: options.gatewayUrl, timeoutMs: options.gatewayTimeoutMs, kernelChats, logger }),
+  );
+
   const provisional = new ProvisionalWorkspaces(workspaces);
   const createDeps = {
     assignment,
@@ -183,6 +189,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     provisional,
     owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
+    kernelVolume: options.kernelVolume,
   };
   app.post(
     `${base}api/kernels`,

@@ -69,6 +69,8 @@ export interface SidecarOptions {
     maxRows: number | null;
     maxColumns: number | null;
     maxCells: number | null;
+    maxAnswerBytes: number | null;
+    maxCellChars: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -533,6 +535,22 @@ export const OPTIONS = {
     example: '2000000',
     help: 'Tables with more cells are not previewed or diffed (413).',
   }),
+  previewMaxAnswerBytes: option({
+    flag: 'preview-max-answer-mb',
+    env: 'PREVIEW_MAX_ANSWER_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxAnswerBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "Largest preview or diff answer (its JSON, made and counted on the render worker before it leaves it); a larger one is refused (413 ERR_PREVIEW_ANSWER_TOO_LARGE). Each cached answer counts in the cache's size too.",
+  }),
+  previewMaxCellChars: option({
+    flag: 'preview-max-cell-chars',
+    env: 'PREVIEW_MAX_CELL_CHARS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCellChars)),
+    parse: positive(1),
+    example: '1000',
+    help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -748,6 +766,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxRows,
     previewMaxColumns,
     previewMaxCells,
+    previewMaxAnswerBytes,
+    previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
     kernelVolumeClaim,
@@ -769,6 +789,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       maxRows: previewMaxRows,
       maxColumns: previewMaxColumns,
       maxCells: previewMaxCells,
+      maxAnswerBytes: previewMaxAnswerBytes,
+      maxCellChars: previewMaxCellChars,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },

@@ -7,6 +7,7 @@ export type PreviewErrorCode =
   | 'ERR_PREVIEW_TOO_MANY_ROWS' // 413
   | 'ERR_PREVIEW_TOO_MANY_COLUMNS' // 413
   | 'ERR_PREVIEW_TOO_MANY_CELLS' // 413
+  | 'ERR_PREVIEW_ANSWER_TOO_LARGE' // 413: the answer would be over maxAnswerBytes (cells cut, columns and rows listed)
   | 'ERR_PREVIEW_TIMEOUT' // 422: the render ran past timeoutMs and was stopped
   | 'ERR_PREVIEW_UNSUPPORTED' // 422: no preview (or diff) for this format
   | 'ERR_PREVIEW_UNREADABLE' // 422: the file is damaged or not what its name says

@@ -15,7 +15,7 @@ import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
-const RENDER_VERSION = 2;
+const RENDER_VERSION = 3;
 
 export interface PreviewServiceOptions {
   blobs: BlobStore;
@@ -158,9 +158,10 @@ export class PreviewService {
     const started = performance.now();
     let outcome: RenderOutcome = 'error';
     try {
-      const value = await this.#pool.run(job);
+      // The worker's answer is JSON text already: wrapped, never parsed.
+      const json = await this.#pool.run(job);
       outcome = 'ok';
-      return { text: JSON.stringify({ ok: true, value } satisfies Cached), store: true };
+      return { text: `{"ok":true,"value":${json}}`, store: true };
     } catch (error) {
       // A refusal for these bytes is as cacheable as a preview; a timeout or a full queue is not.
       if (error instanceof PreviewError && error.isDeterministic) {

@@ -4,20 +4,13 @@ import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
-import { errorCode } from './errors.ts';
+import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
-export class OptionsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class OptionsError extends SidecarError<Extract<ErrorCode, `ERR_OPTIONS_${string}`>> {}
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -190,7 +183,7 @@ const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
 
 const httpUrl =
-  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (code: OptionsError['code'], { folder }: { folder: boolean }): Parser<URL> =>
   (raw, where) => {
     let url: URL;
     try {

@@ -25,10 +25,10 @@ import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
-import { jupyterErrorHandler } from './http/jupyter-errors.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
+import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
@@ -204,7 +204,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   });
   app.use(passthrough);
 
-  app.use(jupyterErrorHandler(logger));
+  app.use(createErrorHandler({ logger, jupyter: true }));
 
   listeningBase = (): URL => {
     const address = server.address() as AddressInfo | null;
@@ -249,7 +249,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     upgrades?.track(req, socket);
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
-      socket.destroy();
+      refuseUpgradeFor(socket, error);
     });
   });
 

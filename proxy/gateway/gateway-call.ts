@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { errorCode } from '../errors.ts';
+import { errorCode, SidecarError } from '../errors.ts';
+import { gatewayFailure, type GatewayFailureCode } from './gateway-errors.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
 
 /** The gateway's answer to a call the sidecar made itself, read whole (REST answers are small). */
@@ -12,13 +13,10 @@ export interface GatewayAnswer {
 /** The client's credentials for the gateway, and nothing that belongs to this hop. */
 const CLIENT_AUTH_HEADERS = ['authorization', 'cookie', 'x-xsrftoken', 'user-agent'];
 
-/** A gateway call that failed on the network: `code` is what gatewayFailure() reads. */
-export class GatewayCallError extends Error {
-  constructor(
-    readonly code: string | undefined,
-    options: { cause: unknown },
-  ) {
-    super('The gateway call failed.', options);
+/** A gateway call that failed on the network, coded by gatewayFailure() from the errno it met. */
+export class GatewayCallError extends SidecarError<GatewayFailureCode> {
+  constructor(errno: string | undefined, options: { cause: unknown }) {
+    super(gatewayFailure(errno).code, 'The gateway call failed.', options);
   }
 }
 

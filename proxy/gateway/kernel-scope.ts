@@ -5,7 +5,6 @@ import { sendJsonError } from '../errors.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { isPlainObject } from '../wire/kernel-frame.ts';
 import { callGateway, GatewayCallError, type GatewayAnswer } from './gateway-call.ts';
-import { gatewayFailure } from './gateway-errors.ts';
 
 /** Jupyter's kernel and session routes, as the sidecar reads them (relative to the gateway's base path). */
 export type KernelRoute =
@@ -68,7 +67,7 @@ export function scopeKernelRoutes(deps: KernelScopeDeps): RequestHandler {
     kernelId !== undefined && (await deps.kernelChats.get(kernelId))?.chatId === chatId;
 
   const notFound = (res: Response, what: 'Kernel' | 'Session', id: string) =>
-    sendJsonError(res, { status: 404, code: 'ERR_NOT_FOUND', message: `${what} does not exist: ${id}`, jupyter: true });
+    sendJsonError(res, { code: 'ERR_NOT_FOUND', message: `${what} does not exist: ${id}`, jupyter: true });
 
   /** The gateway's list, with only the chat's own entries; any other answer is relayed as it came. */
   async function filteredList(req: Request, res: Response, keep: (entry: unknown) => Promise<boolean>) {
@@ -82,7 +81,7 @@ export function scopeKernelRoutes(deps: KernelScopeDeps): RequestHandler {
       entries = undefined;
     }
     // Never relay a list we could not filter: it may name other chats' kernels.
-    if (!Array.isArray(entries)) return sendJsonError(res, { ...gatewayFailure(undefined), jupyter: true });
+    if (!Array.isArray(entries)) return sendJsonError(res, { code: 'ERR_GATEWAY_FAILED', jupyter: true });
     const kept: unknown[] = [];
     for (const entry of entries) if (await keep(entry)) kept.push(entry);
     res.status(200).type('application/json').send(JSON.stringify(kept));
@@ -94,7 +93,7 @@ export function scopeKernelRoutes(deps: KernelScopeDeps): RequestHandler {
     } catch (error) {
       if (!(error instanceof GatewayCallError)) throw error;
       deps.logger.warn(`[sidecar] ${req.method} ${redactUrl(req.url)} -> gateway: ${describeError(error.cause)}`);
-      sendJsonError(res, { ...gatewayFailure(error.code), jupyter: true });
+      sendJsonError(res, { code: error.code, jupyter: true });
       return null;
     }
   }

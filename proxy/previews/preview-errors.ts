@@ -1,6 +1,6 @@
 import { SidecarError } from '../errors.ts';
 
-/** Why a preview or a diff was refused. Each code has its status in errors.ts. */
+/** Why a preview or a diff was refused. Each code's status is in errors.ts's table. */
 export type PreviewErrorCode =
   | 'ERR_PREVIEW_TOO_LARGE' // 413: the file is over maxBytes
   | 'ERR_PREVIEW_UNZIPPED_TOO_LARGE' // 413: a zip inflates past maxUnzippedBytes (declared or actual)
@@ -14,12 +14,7 @@ export type PreviewErrorCode =
   | 'ERR_PREVIEW_BUSY'; // 503: too many renders waiting
 
 /** A refusal with a message written for the user; crosses the worker boundary as { code, message }. */
-export class PreviewError extends SidecarError {
-  declare readonly code: PreviewErrorCode;
-  constructor(code: PreviewErrorCode, message: string) {
-    super(code, message);
-  }
-
+export class PreviewError extends SidecarError<PreviewErrorCode> {
   /** The same input always gets the same answer: cache it. Timeouts and a full queue are not. */
   get isDeterministic(): boolean {
     return this.code !== 'ERR_PREVIEW_TIMEOUT' && this.code !== 'ERR_PREVIEW_BUSY';

@@ -19,11 +19,10 @@ export function createMetricsRoute(metrics: SidecarMetrics, token: string | null
       const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
       if (given === undefined || !sameToken(given, token)) {
         res.set('WWW-Authenticate', 'Bearer realm="metrics"');
-        return sendError(
-          res,
-          'ERR_UNAUTHORIZED',
-          'The metrics token is required: send "Authorization: Bearer <token>".',
-        );
+        return sendError(res, {
+          code: 'ERR_UNAUTHORIZED',
+          message: 'The metrics token is required: send "Authorization: Bearer <token>".',
+        });
       }
     }
     const body = await metrics.registry.metrics();

@@ -47,8 +47,6 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
-  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
-  webhookBackoff?: { minMs: number; maxMs: number };
   /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
   metrics?: SidecarMetrics;
 }
@@ -94,7 +92,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           links,
           linkBase: () => options.publicUrl ?? listeningBase(),
           maxAgeMs: options.webhookMaxAgeMs,
-          backoff: parts.webhookBackoff,
+          backoff: { minMs: options.webhookRetryMinMs, maxMs: options.webhookRetryMaxMs },
           logger,
         })
       : null;

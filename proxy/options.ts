@@ -4,19 +4,13 @@ import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
-import { errorCode } from './errors.ts';
+import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
+import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
-export class OptionsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class OptionsError extends SidecarError<Extract<ErrorCode, `ERR_OPTIONS_${string}`>> {}
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -29,6 +23,8 @@ export interface SidecarOptions {
   kernelWorkspaceRoot: string;
   /** Jupyter Server's root_dir as the kernel sees it: `path` in the kernel body is relative to it. */
   gatewayRootDir: string;
+  /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its own chat's folder of; null: none. */
+  kernelVolume: KernelVolume | null;
   /** Where records, blobs and the kernel-to-chat memory live (blobs only, with a database). */
   dataDir: string;
   /** postgres://… for several sidecars on one store; null: lowdb files in dataDir. Never logged. */
@@ -66,6 +62,8 @@ export interface SidecarOptions {
     maxRows: number | null;
     maxColumns: number | null;
     maxCells: number | null;
+    maxAnswerBytes: number | null;
+    maxCellChars: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -181,7 +179,7 @@ const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
 
 const httpUrl =
-  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (code: OptionsError['code'], { folder }: { folder: boolean }): Parser<URL> =>
   (raw, where) => {
     let url: URL;
     try {
@@ -222,6 +220,27 @@ const kernelPath: Parser<string> = (raw, where) => {
     );
   }
   return raw;
+};
+
+const claimName: Parser<string> = (raw, where) => {
+  if (!isValidClaimName(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a Kubernetes claim name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
+const subPath: Parser<string> = (raw, where) => {
+  const trimmed = raw.replace(/\/+$/, '');
+  if (!isValidSubPath(trimmed)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a relative path inside the claim (no '..', no leading '/', no $ or control characters), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return trimmed;
 };
 
 /** The raw URL is never echoed: it holds a password. */
@@ -288,6 +307,22 @@ export const OPTIONS = {
     parse: kernelPath,
     example: '/mnt/workspaces',
     help: 'The same folder as the kernel sees it (when the kernel runs in a container).',
+  }),
+  kernelVolumeClaim: option({
+    flag: 'kernel-volume-claim',
+    env: 'KERNEL_VOLUME_CLAIM',
+    default: unset<string | null>(null, 'none'),
+    parse: claimName,
+    example: 'chat-workspaces',
+    help: "Enterprise Gateway on Kubernetes: a read-write-many claim holding --workspace-root; each kernel pod mounts only its chat's folder of it (KERNEL_VOLUMES, KERNEL_VOLUME_MOUNTS, KERNEL_WORKING_DIR).",
+  }),
+  kernelVolumeSubPath: option({
+    flag: 'kernel-volume-sub-path',
+    env: 'KERNEL_VOLUME_SUB_PATH',
+    default: unset<string>('', "the claim's root"),
+    parse: subPath,
+    example: 'workspaces',
+    help: 'Where --workspace-root lies inside the claim, as a relative path.',
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',
@@ -489,6 +524,22 @@ export const OPTIONS = {
     example: '2000000',
     help: 'Tables with more cells are not previewed or diffed (413).',
   }),
+  previewMaxAnswerBytes: option({
+    flag: 'preview-max-answer-mb',
+    env: 'PREVIEW_MAX_ANSWER_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxAnswerBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "Largest preview or diff answer (its JSON, made and counted on the render worker before it leaves it); a larger one is refused (413 ERR_PREVIEW_ANSWER_TOO_LARGE). Each cached answer counts in the cache's size too.",
+  }),
+  previewMaxCellChars: option({
+    flag: 'preview-max-cell-chars',
+    env: 'PREVIEW_MAX_CELL_CHARS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCellChars)),
+    parse: positive(1),
+    example: '1000',
+    help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -678,8 +729,12 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxRows,
     previewMaxColumns,
     previewMaxCells,
+    previewMaxAnswerBytes,
+    previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
+    kernelVolumeClaim,
+    kernelVolumeSubPath,
     ...direct
   } = values;
   requireWebhookSecret(values);
@@ -689,12 +744,15 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
       maxUnzippedBytes: previewMaxUnzippedBytes,
       maxRows: previewMaxRows,
       maxColumns: previewMaxColumns,
       maxCells: previewMaxCells,
+      maxAnswerBytes: previewMaxAnswerBytes,
+      maxCellChars: previewMaxCellChars,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },

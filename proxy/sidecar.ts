@@ -22,12 +22,13 @@ import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
+import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
-import { jupyterErrorHandler } from './http/jupyter-errors.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
+import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
@@ -151,6 +152,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
 
+  // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
+  app.use(
+    scopeKernelRoutes({ base, gateway: options.gatewayUrl, timeoutMs: options.gatewayTimeoutMs, kernelChats, logger }),
+  );
+
   const provisional = new ProvisionalWorkspaces(workspaces);
   const createDeps = {
     assignment,
@@ -159,6 +165,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     provisional,
     owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
+    kernelVolume: options.kernelVolume,
   };
   app.post(
     `${base}api/kernels`,
@@ -173,7 +180,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   });
   app.use(passthrough);
 
-  app.use(jupyterErrorHandler(logger));
+  app.use(createErrorHandler({ logger, jupyter: true }));
 
   listeningBase = (): URL => {
     const address = server.address() as AddressInfo | null;
@@ -205,7 +212,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     if (!upgradeHostAllowed(hosts, req, socket)) return;
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
-      socket.destroy();
+      refuseUpgradeFor(socket, error);
     });
   });
 

@@ -15,7 +15,7 @@ import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
-const RENDER_VERSION = 2;
+const RENDER_VERSION = 3;
 
 export interface PreviewServiceOptions {
   blobs: BlobStore;
@@ -138,8 +138,9 @@ export class PreviewService {
 
   async #render(job: Parameters<RenderPool['run']>[0]): Promise<{ text: string; store: boolean }> {
     try {
-      const value = await this.#pool.run(job);
-      return { text: JSON.stringify({ ok: true, value } satisfies Cached), store: true };
+      // The worker's answer is JSON text already: wrapped, never parsed.
+      const json = await this.#pool.run(job);
+      return { text: `{"ok":true,"value":${json}}`, store: true };
     } catch (error) {
       // A refusal for these bytes is as cacheable as a preview; a timeout or a full queue is not.
       if (error instanceof PreviewError && error.isDeterministic) {

@@ -79,6 +79,10 @@ export interface SidecarOptions {
   webhookSecret: string | null;
   /** A delivery still failing this long after its file was recorded is kept as failed. */
   webhookMaxAgeMs: number;
+  /** First retry delay of a failed webhook delivery; doubled after each failure. */
+  webhookRetryMinMs: number;
+  /** Longest retry delay of a webhook delivery. */
+  webhookRetryMaxMs: number;
   /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
   allowedHosts: string[];
   /** Largest WebSocket frame accepted from either side, in bytes. */
@@ -174,6 +178,20 @@ function seconds(raw: string, where: Where, zero: boolean): number {
 }
 
 const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 1000;
+
+/** `250ms`, or a duration as above, as milliseconds (more than 0). */
+const delayMs: Parser<number> = (raw, where) => {
+  const ms = /^(\d+(?:\.\d+)?)\s*ms$/.exec(raw.trim());
+  if (!ms) return durationMs(raw, where);
+  const value = Math.round(Number(ms[1]));
+  if (value <= 0) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `${where.name} must be more than 0 ms, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value;
+};
 
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
@@ -612,6 +630,22 @@ export const OPTIONS = {
     example: '1d',
     help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d.',
   }),
+  webhookRetryMinMs: option({
+    flag: 'webhook-retry-min',
+    env: 'WEBHOOK_RETRY_MIN',
+    default: '1s',
+    parse: delayMs,
+    example: '1s',
+    help: 'First retry delay of a failed delivery, doubled after each failure (with jitter): milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
+  webhookRetryMaxMs: option({
+    flag: 'webhook-retry-max',
+    env: 'WEBHOOK_RETRY_MAX',
+    default: '5m',
+    parse: delayMs,
+    example: '5m',
+    help: 'Longest retry delay of a failed delivery: milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
   allowedHosts: option({
     flag: 'allowed-hosts',
     env: 'ALLOWED_HOSTS',
@@ -792,6 +826,12 @@ function workspacePaths(values: OptionValues) {
 }
 
 function requireWebhookSecret(values: OptionValues): void {
+  if (values.webhookRetryMaxMs < values.webhookRetryMinMs) {
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_RETRY',
+      `--webhook-retry-max (${values.webhookRetryMaxMs} ms) is shorter than --webhook-retry-min (${values.webhookRetryMinMs} ms). Example: --webhook-retry-min ${OPTIONS.webhookRetryMinMs.example} --webhook-retry-max ${OPTIONS.webhookRetryMaxMs.example}`,
+    );
+  }
   if (values.webhookUrl && !values.webhookSecret) {
     throw new OptionsError(
       'ERR_OPTIONS_WEBHOOK_SECRET',

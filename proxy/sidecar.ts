@@ -41,8 +41,6 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
-  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
-  webhookBackoff?: { minMs: number; maxMs: number };
 }
 
 export interface Sidecar {
@@ -82,7 +80,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           links,
           linkBase: () => options.publicUrl ?? listeningBase(),
           maxAgeMs: options.webhookMaxAgeMs,
-          backoff: parts.webhookBackoff,
+          backoff: { minMs: options.webhookRetryMinMs, maxMs: options.webhookRetryMaxMs },
           logger,
         })
       : null;

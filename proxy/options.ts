@@ -91,6 +91,10 @@ export interface SidecarOptions {
   maxInFlightBytes: number;
   /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
   tokenMaxLifetimeS: number;
+  /** Serve Prometheus metrics at /metrics. */
+  metrics: boolean;
+  /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
+  metricsToken: string | null;
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -678,6 +682,30 @@ export const OPTIONS = {
     example: '86400',
     help: 'Files-API tokens valid for longer than this are refused.',
   }),
+  metrics: option({
+    flag: 'metrics',
+    env: 'METRICS',
+    default: 'off',
+    parse: bool,
+    example: 'on',
+    help: "Serve Prometheus metrics at /metrics (the gateway's own /metrics is then not reachable through the sidecar).",
+  }),
+  metricsToken: option({
+    flag: null,
+    env: 'METRICS_TOKEN',
+    default: unset<string | null>(null, 'none (open)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'Bearer token /metrics asks for (Prometheus: authorization.credentials). Unset: /metrics answers anyone who passes the Host check.',
+  }),
+  metricsTokenFile: option({
+    flag: null,
+    env: 'METRICS_TOKEN_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/metrics_token',
+    help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
+  }),
 };
 
 type OptionValues = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K] extends Option<infer T> ? T : never };
@@ -757,6 +785,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl,
     filesSecret,
     filesSecretFile,
+    metricsToken,
+    metricsTokenFile,
     demo,
     previewMaxBytes,
     previewMaxUnzippedBytes,
@@ -778,6 +808,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
     kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
@@ -845,13 +876,7 @@ function requireWebhookSecret(values: OptionValues): void {
  * secret: it is then not in the environment, which any process of the same user can read).
  */
 function filesApiSecret(secret: string | null, file: string | null): string | null {
-  if (file && secret) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_TWICE',
-      'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
-    );
-  }
-  const found = file ? readSecretFile(file) : secret;
+  const found = secretFromEnvOrFile('FILES_API_SECRET', secret, file);
   if (found && Buffer.byteLength(found) < 32) {
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_TOO_SHORT',
@@ -861,7 +886,15 @@ function filesApiSecret(secret: string | null, file: string | null): string | nu
   return found;
 }
 
-function readSecretFile(file: string): string {
+/** A secret from its variable (`NAME`) or from the file `NAME_FILE` names, never both. */
+function secretFromEnvOrFile(name: string, secret: string | null, file: string | null): string | null {
+  if (file && secret) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', `Both ${name} and ${name}_FILE are set: unset one of them.`);
+  }
+  return file ? readSecretFile(`${name}_FILE`, file) : secret;
+}
+
+function readSecretFile(variable: string, file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -869,12 +902,11 @@ function readSecretFile(file: string): string {
     const errno = errorCode(error) ?? String(error);
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_FILE',
-      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=${OPTIONS.filesSecretFile.example}`,
+      `${variable} ${JSON.stringify(file)} cannot be read (${errno}). Example: ${variable}=/run/secrets/${variable.replace(/_FILE$/, '').toLowerCase()}`,
     );
   }
   const secret = text.replace(/\r?\n$/, '');
-  if (!secret)
-    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `${variable} ${JSON.stringify(file)} is empty.`);
   return secret;
 }
 

@@ -29,6 +29,10 @@ import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import type { SidecarOptions } from './options.ts';
+import { ChatFiles } from './mcp/chat-files.ts';
+import { ChatKernels } from './mcp/chat-kernels.ts';
+import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
 
@@ -42,6 +46,8 @@ export interface SidecarParts {
   demoConfig?: () => Record<string, unknown>;
   /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
   webhookBackoff?: { minMs: number; maxMs: number };
+  /** Told of every MCP tool call (tool, outcome, duration): the hook for metrics. */
+  onToolCall?: ToolCallObserver;
 }
 
 export interface Sidecar {
@@ -149,6 +155,38 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+
+  // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
+  const mcpKernels = options.mcp.enabled
+    ? new ChatKernels({
+        selfBase: () => selfBase(),
+        gatewayBasePath: options.gatewayUrl.pathname,
+        gatewayToken: options.mcp.gatewayToken,
+        kernelChats,
+        timeoutMs: options.mcp.timeoutMs,
+        queueLength: options.mcp.queueLength,
+        idleMs: options.mcp.idleMs,
+        maxKernels: options.mcp.maxKernels,
+        logger,
+      })
+    : null;
+  const mcp = mcpKernels
+    ? createMcpRoutes({
+        kernels: mcpKernels,
+        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
+        store,
+        outputChars: options.mcp.outputChars,
+        logger,
+        onToolCall: parts.onToolCall,
+        caller: {
+          apiKey: options.mcp.apiKey,
+          auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
+          chatHeaders: options.mcp.chatHeaders,
+        },
+        linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      })
+    : null;
+  if (mcp) app.use(mcp.router);
   for (const router of parts.routes ?? []) app.use(router);
 
   const provisional = new ProvisionalWorkspaces(workspaces);
@@ -180,6 +218,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  /** This sidecar as its own MCP client reaches it: the listening address, loopback for a wildcard. */
+  const selfBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host =
+      options.host === '0.0.0.0' || options.host === ''
+        ? '127.0.0.1'
+        : options.host === '::'
+          ? '[::1]'
+          : options.host.includes(':')
+            ? `[${options.host}]`
+            : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
@@ -190,6 +241,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       mode: options.announceFiles,
       links,
       linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      maxFiles: options.cardMaxFiles,
     },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
@@ -235,6 +287,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       });
     },
     async close() {
+      mcpKernels?.close();
+      await mcp?.close();
       retention.stop();
       await webhooks?.stop();
       channels.close();

@@ -4,19 +4,13 @@ import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
-import { errorCode } from './errors.ts';
+import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
+import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
-export class OptionsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class OptionsError extends SidecarError<Extract<ErrorCode, `ERR_OPTIONS_${string}`>> {}
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -29,6 +23,8 @@ export interface SidecarOptions {
   kernelWorkspaceRoot: string;
   /** Jupyter Server's root_dir as the kernel sees it: `path` in the kernel body is relative to it. */
   gatewayRootDir: string;
+  /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its own chat's folder of; null: none. */
+  kernelVolume: KernelVolume | null;
   /** Where records, blobs and the kernel-to-chat memory live (blobs only, with a database). */
   dataDir: string;
   /** postgres://… for several sidecars on one store; null: lowdb files in dataDir. Never logged. */
@@ -66,6 +62,8 @@ export interface SidecarOptions {
     maxRows: number | null;
     maxColumns: number | null;
     maxCells: number | null;
+    maxAnswerBytes: number | null;
+    maxCellChars: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -81,6 +79,10 @@ export interface SidecarOptions {
   webhookSecret: string | null;
   /** A delivery still failing this long after its file was recorded is kept as failed. */
   webhookMaxAgeMs: number;
+  /** First retry delay of a failed webhook delivery; doubled after each failure. */
+  webhookRetryMinMs: number;
+  /** Longest retry delay of a webhook delivery. */
+  webhookRetryMaxMs: number;
   /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
   allowedHosts: string[];
   /** Largest WebSocket frame accepted from either side, in bytes. */
@@ -89,6 +91,10 @@ export interface SidecarOptions {
   maxInFlightBytes: number;
   /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
   tokenMaxLifetimeS: number;
+  /** Serve Prometheus metrics at /metrics. */
+  metrics: boolean;
+  /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
+  metricsToken: string | null;
   /** The MCP server at /mcp (code execution as a tool, per chat). */
   mcp: McpOptions;
   /** Most files a file card names one by one; the rest are counted and linked as one zip. */
@@ -202,11 +208,25 @@ function seconds(raw: string, where: Where, zero: boolean): number {
 
 const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 1000;
 
+/** `250ms`, or a duration as above, as milliseconds (more than 0). */
+const delayMs: Parser<number> = (raw, where) => {
+  const ms = /^(\d+(?:\.\d+)?)\s*ms$/.exec(raw.trim());
+  if (!ms) return durationMs(raw, where);
+  const value = Math.round(Number(ms[1]));
+  if (value <= 0) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `${where.name} must be more than 0 ms, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value;
+};
+
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
 
 const httpUrl =
-  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (code: OptionsError['code'], { folder }: { folder: boolean }): Parser<URL> =>
   (raw, where) => {
     let url: URL;
     try {
@@ -247,6 +267,27 @@ const kernelPath: Parser<string> = (raw, where) => {
     );
   }
   return raw;
+};
+
+const claimName: Parser<string> = (raw, where) => {
+  if (!isValidClaimName(raw)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a Kubernetes claim name (lower-case letters, digits, '-' and '.'), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
+const subPath: Parser<string> = (raw, where) => {
+  const trimmed = raw.replace(/\/+$/, '');
+  if (!isValidSubPath(trimmed)) {
+    throw new OptionsError(
+      'ERR_OPTIONS_KERNEL_VOLUME',
+      `${where.name} must be a relative path inside the claim (no '..', no leading '/', no $ or control characters), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return trimmed;
 };
 
 /** The raw URL is never echoed: it holds a password. */
@@ -337,6 +378,22 @@ export const OPTIONS = {
     parse: kernelPath,
     example: '/mnt/workspaces',
     help: 'The same folder as the kernel sees it (when the kernel runs in a container).',
+  }),
+  kernelVolumeClaim: option({
+    flag: 'kernel-volume-claim',
+    env: 'KERNEL_VOLUME_CLAIM',
+    default: unset<string | null>(null, 'none'),
+    parse: claimName,
+    example: 'chat-workspaces',
+    help: "Enterprise Gateway on Kubernetes: a read-write-many claim holding --workspace-root; each kernel pod mounts only its chat's folder of it (KERNEL_VOLUMES, KERNEL_VOLUME_MOUNTS, KERNEL_WORKING_DIR).",
+  }),
+  kernelVolumeSubPath: option({
+    flag: 'kernel-volume-sub-path',
+    env: 'KERNEL_VOLUME_SUB_PATH',
+    default: unset<string>('', "the claim's root"),
+    parse: subPath,
+    example: 'workspaces',
+    help: 'Where --workspace-root lies inside the claim, as a relative path.',
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',
@@ -538,6 +595,22 @@ export const OPTIONS = {
     example: '2000000',
     help: 'Tables with more cells are not previewed or diffed (413).',
   }),
+  previewMaxAnswerBytes: option({
+    flag: 'preview-max-answer-mb',
+    env: 'PREVIEW_MAX_ANSWER_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxAnswerBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "Largest preview or diff answer (its JSON, made and counted on the render worker before it leaves it); a larger one is refused (413 ERR_PREVIEW_ANSWER_TOO_LARGE). Each cached answer counts in the cache's size too.",
+  }),
+  previewMaxCellChars: option({
+    flag: 'preview-max-cell-chars',
+    env: 'PREVIEW_MAX_CELL_CHARS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCellChars)),
+    parse: positive(1),
+    example: '1000',
+    help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -609,6 +682,22 @@ export const OPTIONS = {
     parse: durationMs,
     example: '1d',
     help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d.',
+  }),
+  webhookRetryMinMs: option({
+    flag: 'webhook-retry-min',
+    env: 'WEBHOOK_RETRY_MIN',
+    default: '1s',
+    parse: delayMs,
+    example: '1s',
+    help: 'First retry delay of a failed delivery, doubled after each failure (with jitter): milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
+  webhookRetryMaxMs: option({
+    flag: 'webhook-retry-max',
+    env: 'WEBHOOK_RETRY_MAX',
+    default: '5m',
+    parse: delayMs,
+    example: '5m',
+    help: 'Longest retry delay of a failed delivery: milliseconds with ms, or seconds, or with s/m/h/d.',
   }),
   allowedHosts: option({
     flag: 'allowed-hosts',
@@ -738,6 +827,30 @@ export const OPTIONS = {
     example: '20000',
     help: 'Characters of text a tool result carries; longer output is cut to its head and tail, with a note.',
   }),
+  metrics: option({
+    flag: 'metrics',
+    env: 'METRICS',
+    default: 'off',
+    parse: bool,
+    example: 'on',
+    help: "Serve Prometheus metrics at /metrics (the gateway's own /metrics is then not reachable through the sidecar).",
+  }),
+  metricsToken: option({
+    flag: null,
+    env: 'METRICS_TOKEN',
+    default: unset<string | null>(null, 'none (open)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'Bearer token /metrics asks for (Prometheus: authorization.credentials). Unset: /metrics answers anyone who passes the Host check.',
+  }),
+  metricsTokenFile: option({
+    flag: null,
+    env: 'METRICS_TOKEN_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/metrics_token',
+    help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
+  }),
 };
 
 type OptionValues = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K] extends Option<infer T> ? T : never };
@@ -817,12 +930,16 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl,
     filesSecret,
     filesSecretFile,
+    metricsToken,
+    metricsTokenFile,
     demo,
     previewMaxBytes,
     previewMaxUnzippedBytes,
     previewMaxRows,
     previewMaxColumns,
     previewMaxCells,
+    previewMaxAnswerBytes,
+    previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
     mcp,
@@ -836,6 +953,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     mcpIdleMs,
     mcpMaxKernels,
     mcpOutputChars,
+    kernelVolumeClaim,
+    kernelVolumeSubPath,
     ...direct
   } = values;
   requireWebhookSecret(values);
@@ -843,8 +962,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     ...direct,
     mcp: {
       enabled: mcp,
-      apiKey: secretFrom('MCP_API_KEY', mcpApiKey, 'MCP_API_KEY_FILE', mcpApiKeyFile),
-      gatewayToken: secretFrom('GATEWAY_TOKEN', gatewayToken, 'GATEWAY_TOKEN_FILE', gatewayTokenFile),
+      apiKey: secretFromEnvOrFile('MCP_API_KEY', mcpApiKey, mcpApiKeyFile),
+      gatewayToken: secretFromEnvOrFile('GATEWAY_TOKEN', gatewayToken, gatewayTokenFile),
       chatHeaders: mcpChatHeaders,
       timeoutMs: mcpTimeoutMs,
       queueLength: mcpQueueLength,
@@ -856,12 +975,16 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
+    kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
       maxUnzippedBytes: previewMaxUnzippedBytes,
       maxRows: previewMaxRows,
       maxColumns: previewMaxColumns,
       maxCells: previewMaxCells,
+      maxAnswerBytes: previewMaxAnswerBytes,
+      maxCellChars: previewMaxCellChars,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },
@@ -901,6 +1024,12 @@ function workspacePaths(values: OptionValues) {
 }
 
 function requireWebhookSecret(values: OptionValues): void {
+  if (values.webhookRetryMaxMs < values.webhookRetryMinMs) {
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_RETRY',
+      `--webhook-retry-max (${values.webhookRetryMaxMs} ms) is shorter than --webhook-retry-min (${values.webhookRetryMinMs} ms). Example: --webhook-retry-min ${OPTIONS.webhookRetryMinMs.example} --webhook-retry-max ${OPTIONS.webhookRetryMaxMs.example}`,
+    );
+  }
   if (values.webhookUrl && !values.webhookSecret) {
     throw new OptionsError(
       'ERR_OPTIONS_WEBHOOK_SECRET',
@@ -914,13 +1043,7 @@ function requireWebhookSecret(values: OptionValues): void {
  * secret: it is then not in the environment, which any process of the same user can read).
  */
 function filesApiSecret(secret: string | null, file: string | null): string | null {
-  if (file && secret) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_TWICE',
-      'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
-    );
-  }
-  const found = file ? readSecretFile(file) : secret;
+  const found = secretFromEnvOrFile('FILES_API_SECRET', secret, file);
   if (found && Buffer.byteLength(found) < 32) {
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_TOO_SHORT',
@@ -930,7 +1053,15 @@ function filesApiSecret(secret: string | null, file: string | null): string | nu
   return found;
 }
 
-function readSecretFile(file: string): string {
+/** A secret from its variable (`NAME`) or from the file `NAME_FILE` names, never both. */
+function secretFromEnvOrFile(name: string, secret: string | null, file: string | null): string | null {
+  if (file && secret) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', `Both ${name} and ${name}_FILE are set: unset one of them.`);
+  }
+  return file ? readSecretFile(`${name}_FILE`, file) : secret;
+}
+
+function readSecretFile(variable: string, file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -938,31 +1069,12 @@ function readSecretFile(file: string): string {
     const errno = errorCode(error) ?? String(error);
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_FILE',
-      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=${OPTIONS.filesSecretFile.example}`,
+      `${variable} ${JSON.stringify(file)} cannot be read (${errno}). Example: ${variable}=/run/secrets/${variable.replace(/_FILE$/, '').toLowerCase()}`,
     );
   }
   const secret = text.replace(/\r?\n$/, '');
-  if (!secret)
-    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `${variable} ${JSON.stringify(file)} is empty.`);
   return secret;
-}
-
-/** A secret from its variable or from the file its `_FILE` variable names (one of the two). */
-function secretFrom(name: string, value: string | null, fileName: string, file: string | null): string | null {
-  if (value && file)
-    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', `Both ${name} and ${fileName} are set: unset one of them.`);
-  if (!file) return value;
-  let read: string;
-  try {
-    read = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (error) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_FILE',
-      `${fileName} ${JSON.stringify(file)} cannot be read (${errorCode(error) ?? String(error)}).`,
-    );
-  }
-  if (!read) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `${fileName} ${JSON.stringify(file)} is empty.`);
-  return read;
 }
 
 /** Host header values: a name or an IP literal, with an optional port. */

@@ -8,6 +8,7 @@ import type { KernelChatStore } from '../chats/kernel-chats.ts';
 import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { assertChatId } from '../chats/chat-id.ts';
+import { kernelVolumeEnv, refuseClientVolumes, type KernelVolume } from './kernel-pod-volume.ts';
 
 export interface KernelCreateDeps {
   assignment: ChatAssignment;
@@ -17,6 +18,8 @@ export interface KernelCreateDeps {
   owners: ChatOwners;
   /** Jupyter Server's root_dir as the kernel sees it. */
   gatewayRootDir: string;
+  /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its chat's folder of; null: none. */
+  kernelVolume?: KernelVolume | null;
 }
 
 interface PendingKernel {
@@ -31,6 +34,8 @@ interface PendingKernel {
  * make the workspace the kernel's working directory. Jupyter Server takes `path` relative to its
  * root_dir (and silently walks up when it does not exist, hence the folder is made first);
  * Kernel and Enterprise Gateway take `env.KERNEL_WORKING_DIR`. Open WebUI sends no body at all.
+ * With a kernel volume configured, Enterprise Gateway's pod also mounts the chat's folder
+ * (`kernel-pod-volume.ts`); a client's own volume variables are refused (400) either way.
  */
 export function prepareKernelCreate(deps: KernelCreateDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
@@ -46,10 +51,13 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
       return next();
     }
     const env = isPlainObject(body.env) ? { ...body.env } : {};
+    refuseClientVolumes(env);
     const fromEnv =
       typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
     const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
     const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
+    const kernelCwd = deps.workspaces.kernelPathFor(chatId);
+    const volumeEnv = deps.kernelVolume ? kernelVolumeEnv(deps.kernelVolume, chatId, kernelCwd) : {};
 
     // Nothing is remembered until the gateway answers 201: a refused request leaves nothing behind.
     const releaseOwner = await deps.owners.reserve(chatId, owner);
@@ -67,10 +75,9 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
     // Whatever the gateway did (refused, failed, never answered), the response ends: release then.
     // An accepted kernel committed first, so this is a no-op for it.
     res.once('close', () => void settle(pending, false));
-    const kernelCwd = deps.workspaces.kernelPathFor(chatId);
     const relative = path.posix.relative(deps.gatewayRootDir, kernelCwd);
     if (!relative.startsWith('..') && !path.posix.isAbsolute(relative)) body.path = relative;
-    body.env = { ...env, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
+    body.env = { ...env, ...volumeEnv, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
     res.locals.kernelBody = Buffer.from(JSON.stringify(body), 'utf8');
     res.locals.pendingKernel = pending;
     next();

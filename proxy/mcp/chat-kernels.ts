@@ -1,4 +1,5 @@
 import type { KernelChatStore } from '../chats/kernel-chats.ts';
+import { isKnownCode } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { KernelConnection, type ExecutionOutput } from './kernel-connection.ts';
 import { SerialQueue } from './serial-queue.ts';
@@ -165,7 +166,8 @@ export class ChatKernels {
       await this.#options.kernelChats.set(kernelId, { chatId, owner, createdAt: now, tool: true });
       return kernelId;
     }
-    const code = typeof body?.error?.code === 'string' ? body.error.code : 'ERR_GATEWAY_FAILED';
+    const given = typeof body?.error?.code === 'string' ? body.error.code : undefined;
+    const code = isKnownCode(given) ? given : 'ERR_GATEWAY_FAILED';
     const message =
       code === 'ERR_CHAT_OTHER_OWNER'
         ? 'This chat belongs to another user.'

@@ -4,6 +4,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createAuthenticate, type Access, type AuthOptions } from '../api/auth.ts';
 import { ApiError } from '../api/http-errors.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
+import type { ErrorCode } from '../errors.ts';
 
 /**
  * Who is calling the MCP server and for which chat, found before anything of the request is read.
@@ -13,7 +14,7 @@ import { isValidChatId } from '../chats/chat-id.ts';
 export interface McpCaller {
   chatId: string | null;
   user: string | null;
-  problem: { code: string; message: string } | null;
+  problem: { code: ErrorCode; message: string } | null;
 }
 
 export interface McpCallerOptions {
@@ -96,7 +97,7 @@ function callerFor(
 ): McpCaller {
   const named = prefixChat ? { name: 'URL', value: prefixChat } : firstHeader(req, chatHeaders);
   const namedUser = firstHeader(req, USER_HEADERS);
-  const refuse = (code: string, message: string): McpCaller => ({
+  const refuse = (code: ErrorCode, message: string): McpCaller => ({
     chatId: null,
     user: null,
     problem: { code, message },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { createErrorHandler } from '../api/http-errors.ts';
+import { createErrorHandler } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createMcpCaller, type McpCaller, type McpCallerOptions } from './mcp-caller.ts';
 import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts';
@@ -84,7 +84,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
   router.post(MCP_PATH, handle);
   router.get(MCP_PATH, handle);
   router.delete(MCP_PATH, handle);
-  router.use(MCP_PATH, createErrorHandler(deps.logger));
+  router.use(MCP_PATH, createErrorHandler({ logger: deps.logger, jupyter: false }));
 
   return {
     router,

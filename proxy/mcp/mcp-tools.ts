@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { filesApiPaths } from '../../contract/files-api.ts';
 import { formatBytes } from '../announce/file-card.ts';
-import { errorCode } from '../errors.ts';
+import { errorCode, type ErrorCode } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
 import type { RecordStore } from '../storage/record-store.ts';
 import type { ChatFiles } from './chat-files.ts';
@@ -229,7 +229,7 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
   return server;
 }
 
-function toolError(code: string, message: string): CallToolResult {
+function toolError(code: ErrorCode, message: string): CallToolResult {
   return { content: [{ type: 'text', text: `${code}: ${message}` }], isError: true };
 }
 

@@ -1,5 +1,6 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
+import { escapeCardText } from './card-text.ts';
 
 /** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */
 export type AnnounceMode = 'off' | 'text' | 'rich';
@@ -30,7 +31,9 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-const mountPath = (rel: string) => `${MOUNT}/${rel}`;
+/** Every text from kernel code (names, paths, labels) goes through escapeCardText in every format. */
+const mountPath = (rel: string) => `${MOUNT}/${escapeCardText(rel)}`;
+const shown = escapeCardText;
 
 /**
  * What a card may cost a model's context: at most `maxFiles` files named one by one; the rest are
@@ -75,7 +78,7 @@ function plainText({ files, skipped, more, moreSkipped }: CardParts): string {
     );
     for (const { record, url } of files) {
       lines.push(
-        `- ${mountPath(record.path)} (${formatBytes(record.size)}, ${record.format}, version ${record.version}): ${url}`,
+        `- ${mountPath(record.path)} (${formatBytes(record.size)}, ${shown(record.format)}, version ${record.version}): ${shown(url)}`,
       );
     }
   }
@@ -101,7 +104,7 @@ function markdown({ files, skipped, more, moreSkipped }: CardParts): string {
   for (const { record, url } of files) {
     // An autolink-safe target: <...> keeps parentheses in the URL from ending the link.
     lines.push(
-      `- [${escapeMarkdown(record.name)}](<${url.replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(record.format)}, version ${record.version}`,
+      `- [${escapeMarkdown(shown(record.name))}](<${shown(url).replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(shown(record.format))}, version ${record.version}`,
     );
   }
   if (more) {
@@ -123,8 +126,8 @@ function escapeHtml(text: string): string {
 function html({ files, skipped, more, moreSkipped }: CardParts): string {
   const items = files.map(
     ({ record, url }) =>
-      `<li><a href="${escapeHtml(url)}" download="${escapeHtml(record.name)}" target="_blank" rel="noopener noreferrer">${escapeHtml(record.name)}</a>` +
-      ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(record.format)} · version ${record.version}</small></li>`,
+      `<li><a href="${escapeHtml(shown(url))}" download="${escapeHtml(shown(record.name))}" target="_blank" rel="noopener noreferrer">${escapeHtml(shown(record.name))}</a>` +
+      ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(shown(record.format))} · version ${record.version}</small></li>`,
   );
   for (const s of skipped)
     items.push(

@@ -28,6 +28,8 @@ import { jupyterErrorHandler } from './http/jupyter-errors.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
+import { createKernelTransport } from './transport/kernel-transport.ts';
+import type { TransferLimits } from './transport/transfer-limits.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
@@ -40,6 +42,8 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** The kernel file transport's limits (tests lower them); DEFAULT_TRANSFER_LIMITS otherwise. */
+  transferLimits?: Partial<TransferLimits>;
   /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
   webhookBackoff?: { minMs: number; maxMs: number };
 }
@@ -64,7 +68,10 @@ export interface Sidecar {
 /** The Express app and the upgrade handler, wired: the sidecar minus its start-up. */
 export async function createSidecar(options: SidecarOptions, parts: SidecarParts = {}): Promise<Sidecar> {
   const logger = parts.logger ?? quietLogger;
-  const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot);
+  const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot, {
+    // A kernel that really has /mnt/data (its own container, no shared disk): no folder per chat, no rewriting.
+    kernelFolderPerChat: !(options.fileTransport === 'kernel' && options.kernelWorkspaceRoot === '/mnt/data'),
+  });
   await workspaces.realRoot();
   const stores = await openStores(options, logger);
   const { store, blobs, kernelChats } = stores;
@@ -101,6 +108,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
     scanTimeoutMs: options.scanTimeoutMs,
   });
+  const transport =
+    options.fileTransport === 'kernel'
+      ? createKernelTransport({ workspaces, policy: recorder.policy, logger, limits: parts.transferLimits })
+      : null;
   const previews = new PreviewService({
     blobs,
     cacheDir: path.join(options.dataDir, 'previews'),
@@ -186,7 +197,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     assignment,
     workspaces,
     provisional,
-    observer: parts.observer ?? recorder,
+    observer: transport ? transport.observe(parts.observer ?? recorder) : (parts.observer ?? recorder),
+    kernelChannels: transport?.channels,
     announce: {
       mode: options.announceFiles,
       links,

@@ -16,7 +16,11 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
   'too-large': 'not kept: over the size limit',
   'quota-exceeded': "not kept: over the chat's storage quota",
   'copy-failed': 'not kept: it could not be copied',
+  'transfer-refused': 'not kept: the kernel file transfer refused it',
 };
+
+/** The reason in words, with its detail when it has one. */
+const skipText = (s: SkippedFile) => (s.detail ? `${SKIP_REASONS[s.reason]} (${s.detail})` : SKIP_REASONS[s.reason]);
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -44,7 +48,7 @@ function plainText(files: readonly CardFile[], skipped: readonly SkippedFile[]):
       );
     }
   }
-  for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${skipText(s)}`);
   return lines.join('\n');
 }
 
@@ -65,7 +69,7 @@ function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): 
     );
   }
   for (const s of skipped)
-    lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+    lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${skipText(s)}`);
   return lines.join('\n');
 }
 
@@ -81,7 +85,7 @@ function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): stri
   );
   for (const s of skipped)
     items.push(
-      `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`,
+      `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(skipText(s))}</small></li>`,
     );
   const title = files.length === 0 ? '' : `<strong>${files.length === 1 ? 'File saved' : 'Files saved'}</strong>`;
   return `<div class="generated-files-card">${title}<ul>${items.join('')}</ul></div>`;

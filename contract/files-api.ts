@@ -156,9 +156,11 @@ export interface SheetDiff {
   keyColumn: string | null;
   counts: { added: number; removed: number; changed: number };
   header: string[];
-  /** The first changes (see `truncated`). */
+  /** The first changes (see `truncated`), each row cut to its first 50 columns and long cells cut (ending in `…`). */
   rows: RowChange[];
   truncated: boolean;
+  /** Columns of the widest row listed (rows and header show at most the first 50). */
+  columnCount?: number;
 }
 
 export type FileDiff =

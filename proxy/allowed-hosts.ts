@@ -52,8 +52,5 @@ export function createHostAllowList(options: {
   };
 }
 
-export const HOST_NOT_ALLOWED = {
-  status: 403,
-  code: 'ERR_HOST_NOT_ALLOWED',
-  message: 'This Host is not one the sidecar answers to. Add it with --allowed-hosts or --public-url.',
-} as const;
+export const HOST_NOT_ALLOWED_MESSAGE =
+  'This Host is not one the sidecar answers to. Add it with --allowed-hosts or --public-url.';

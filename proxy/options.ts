@@ -4,20 +4,13 @@ import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { isValidChatId } from './chats/chat-id.ts';
-import { errorCode } from './errors.ts';
+import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
-export class OptionsError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class OptionsError extends SidecarError<Extract<ErrorCode, `ERR_OPTIONS_${string}`>> {}
 
 export interface SidecarOptions {
   /** The gateway (Jupyter Server, Kernel Gateway, Enterprise Gateway). Its path is its base_url. */
@@ -71,6 +64,8 @@ export interface SidecarOptions {
     maxRows: number | null;
     maxColumns: number | null;
     maxCells: number | null;
+    maxAnswerBytes: number | null;
+    maxCellChars: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -86,6 +81,10 @@ export interface SidecarOptions {
   webhookSecret: string | null;
   /** A delivery still failing this long after its file was recorded is kept as failed. */
   webhookMaxAgeMs: number;
+  /** First retry delay of a failed webhook delivery; doubled after each failure. */
+  webhookRetryMinMs: number;
+  /** Longest retry delay of a webhook delivery. */
+  webhookRetryMaxMs: number;
   /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
   allowedHosts: string[];
   /** Largest WebSocket frame accepted from either side, in bytes. */
@@ -94,6 +93,10 @@ export interface SidecarOptions {
   maxInFlightBytes: number;
   /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
   tokenMaxLifetimeS: number;
+  /** Serve Prometheus metrics at /metrics. */
+  metrics: boolean;
+  /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
+  metricsToken: string | null;
 }
 
 export type FileTransport = 'shared' | 'kernel';
@@ -184,11 +187,25 @@ function seconds(raw: string, where: Where, zero: boolean): number {
 
 const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 1000;
 
+/** `250ms`, or a duration as above, as milliseconds (more than 0). */
+const delayMs: Parser<number> = (raw, where) => {
+  const ms = /^(\d+(?:\.\d+)?)\s*ms$/.exec(raw.trim());
+  if (!ms) return durationMs(raw, where);
+  const value = Math.round(Number(ms[1]));
+  if (value <= 0) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `${where.name} must be more than 0 ms, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value;
+};
+
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
 
 const httpUrl =
-  (code: string, { folder }: { folder: boolean }): Parser<URL> =>
+  (code: OptionsError['code'], { folder }: { folder: boolean }): Parser<URL> =>
   (raw, where) => {
     let url: URL;
     try {
@@ -551,6 +568,22 @@ export const OPTIONS = {
     example: '2000000',
     help: 'Tables with more cells are not previewed or diffed (413).',
   }),
+  previewMaxAnswerBytes: option({
+    flag: 'preview-max-answer-mb',
+    env: 'PREVIEW_MAX_ANSWER_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxAnswerBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "Largest preview or diff answer (its JSON, made and counted on the render worker before it leaves it); a larger one is refused (413 ERR_PREVIEW_ANSWER_TOO_LARGE). Each cached answer counts in the cache's size too.",
+  }),
+  previewMaxCellChars: option({
+    flag: 'preview-max-cell-chars',
+    env: 'PREVIEW_MAX_CELL_CHARS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxCellChars)),
+    parse: positive(1),
+    example: '1000',
+    help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -623,6 +656,22 @@ export const OPTIONS = {
     example: '1d',
     help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d.',
   }),
+  webhookRetryMinMs: option({
+    flag: 'webhook-retry-min',
+    env: 'WEBHOOK_RETRY_MIN',
+    default: '1s',
+    parse: delayMs,
+    example: '1s',
+    help: 'First retry delay of a failed delivery, doubled after each failure (with jitter): milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
+  webhookRetryMaxMs: option({
+    flag: 'webhook-retry-max',
+    env: 'WEBHOOK_RETRY_MAX',
+    default: '5m',
+    parse: delayMs,
+    example: '5m',
+    help: 'Longest retry delay of a failed delivery: milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
   allowedHosts: option({
     flag: 'allowed-hosts',
     env: 'ALLOWED_HOSTS',
@@ -654,6 +703,30 @@ export const OPTIONS = {
     parse: positive(1),
     example: '86400',
     help: 'Files-API tokens valid for longer than this are refused.',
+  }),
+  metrics: option({
+    flag: 'metrics',
+    env: 'METRICS',
+    default: 'off',
+    parse: bool,
+    example: 'on',
+    help: "Serve Prometheus metrics at /metrics (the gateway's own /metrics is then not reachable through the sidecar).",
+  }),
+  metricsToken: option({
+    flag: null,
+    env: 'METRICS_TOKEN',
+    default: unset<string | null>(null, 'none (open)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'Bearer token /metrics asks for (Prometheus: authorization.credentials). Unset: /metrics answers anyone who passes the Host check.',
+  }),
+  metricsTokenFile: option({
+    flag: null,
+    env: 'METRICS_TOKEN_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/metrics_token',
+    help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
   }),
 };
 
@@ -734,12 +807,16 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl,
     filesSecret,
     filesSecretFile,
+    metricsToken,
+    metricsTokenFile,
     demo,
     previewMaxBytes,
     previewMaxUnzippedBytes,
     previewMaxRows,
     previewMaxColumns,
     previewMaxCells,
+    previewMaxAnswerBytes,
+    previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
     kernelVolumeClaim,
@@ -753,6 +830,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
     kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
@@ -760,6 +838,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       maxRows: previewMaxRows,
       maxColumns: previewMaxColumns,
       maxCells: previewMaxCells,
+      maxAnswerBytes: previewMaxAnswerBytes,
+      maxCellChars: previewMaxCellChars,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },
@@ -799,6 +879,12 @@ function workspacePaths(values: OptionValues) {
 }
 
 function requireWebhookSecret(values: OptionValues): void {
+  if (values.webhookRetryMaxMs < values.webhookRetryMinMs) {
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_RETRY',
+      `--webhook-retry-max (${values.webhookRetryMaxMs} ms) is shorter than --webhook-retry-min (${values.webhookRetryMinMs} ms). Example: --webhook-retry-min ${OPTIONS.webhookRetryMinMs.example} --webhook-retry-max ${OPTIONS.webhookRetryMaxMs.example}`,
+    );
+  }
   if (values.webhookUrl && !values.webhookSecret) {
     throw new OptionsError(
       'ERR_OPTIONS_WEBHOOK_SECRET',
@@ -812,13 +898,7 @@ function requireWebhookSecret(values: OptionValues): void {
  * secret: it is then not in the environment, which any process of the same user can read).
  */
 function filesApiSecret(secret: string | null, file: string | null): string | null {
-  if (file && secret) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_TWICE',
-      'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
-    );
-  }
-  const found = file ? readSecretFile(file) : secret;
+  const found = secretFromEnvOrFile('FILES_API_SECRET', secret, file);
   if (found && Buffer.byteLength(found) < 32) {
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_TOO_SHORT',
@@ -828,7 +908,15 @@ function filesApiSecret(secret: string | null, file: string | null): string | nu
   return found;
 }
 
-function readSecretFile(file: string): string {
+/** A secret from its variable (`NAME`) or from the file `NAME_FILE` names, never both. */
+function secretFromEnvOrFile(name: string, secret: string | null, file: string | null): string | null {
+  if (file && secret) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', `Both ${name} and ${name}_FILE are set: unset one of them.`);
+  }
+  return file ? readSecretFile(`${name}_FILE`, file) : secret;
+}
+
+function readSecretFile(variable: string, file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -836,12 +924,11 @@ function readSecretFile(file: string): string {
     const errno = errorCode(error) ?? String(error);
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_FILE',
-      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=${OPTIONS.filesSecretFile.example}`,
+      `${variable} ${JSON.stringify(file)} cannot be read (${errno}). Example: ${variable}=/run/secrets/${variable.replace(/_FILE$/, '').toLowerCase()}`,
     );
   }
   const secret = text.replace(/\r?\n$/, '');
-  if (!secret)
-    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `${variable} ${JSON.stringify(file)} is empty.`);
   return secret;
 }
 

@@ -22,17 +22,24 @@ import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
+import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
-import { jupyterErrorHandler } from './http/jupyter-errors.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createKernelTransport } from './transport/kernel-transport.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
+import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
+import { createSidecarMetrics, type SidecarMetrics } from './metrics/sidecar-metrics.ts';
+import { meteredStore } from './metrics/metered-store.ts';
+import { meteredObserver } from './metrics/metered-observer.ts';
+import { httpMeter } from './metrics/http-meter.ts';
+import { createMetricsRoute } from './metrics/metrics-route.ts';
+import { UpgradeMeter } from './metrics/upgrade-meter.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -44,8 +51,8 @@ export interface SidecarParts {
   demoConfig?: () => Record<string, unknown>;
   /** The kernel file transport's limits (tests lower them); DEFAULT_TRANSFER_LIMITS otherwise. */
   transferLimits?: Partial<TransferLimits>;
-  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
-  webhookBackoff?: { minMs: number; maxMs: number };
+  /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
+  metrics?: SidecarMetrics;
 }
 
 export interface Sidecar {
@@ -59,6 +66,8 @@ export interface Sidecar {
   recorder: ArtifactRecorder;
   /** Present with --webhook-url. */
   webhooks: WebhookDispatcher | null;
+  /** With --metrics: every metric, for parts added later (a tool server counts its calls here). */
+  metrics: SidecarMetrics | null;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -73,8 +82,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     kernelFolderPerChat: !(options.fileTransport === 'kernel' && options.kernelWorkspaceRoot === '/mnt/data'),
   });
   await workspaces.realRoot();
+  const metrics = options.metrics ? (parts.metrics ?? createSidecarMetrics()) : null;
   const stores = await openStores(options, logger);
-  const { store, blobs, kernelChats } = stores;
+  const { blobs, kernelChats } = stores;
+  const store = metrics ? meteredStore(stores.store, metrics) : stores.store;
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
   const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
   // Assigned once the server exists; only called after listen().
@@ -88,7 +99,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           links,
           linkBase: () => options.publicUrl ?? listeningBase(),
           maxAgeMs: options.webhookMaxAgeMs,
-          backoff: parts.webhookBackoff,
+          backoff: { minMs: options.webhookRetryMinMs, maxMs: options.webhookRetryMaxMs },
           logger,
         })
       : null;
@@ -107,6 +118,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       allowHardLinks: options.allowHardLinks,
     }),
     scanTimeoutMs: options.scanTimeoutMs,
+    onScan: metrics ? (cause, seconds, outcome) => metrics.scanSeconds.observe({ cause, outcome }, seconds) : undefined,
   });
   const transport =
     options.fileTransport === 'kernel'
@@ -117,6 +129,15 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     cacheDir: path.join(options.dataDir, 'previews'),
     // Only the limits that were set: the rest keep their defaults.
     limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
+    observer: metrics
+      ? {
+          looked: (task, hit) => metrics.previewCache.inc({ task, result: hit ? 'hit' : 'miss' }),
+          rendered: (task, outcome, seconds) => {
+            metrics.previewRenders.inc({ task, outcome });
+            metrics.previewRenderSeconds.observe({ task }, seconds);
+          },
+        }
+      : undefined,
   });
   const retention = new Retention(
     { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive, blobCaches: [previews] },
@@ -140,10 +161,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.set('etag', false);
 
   app.use(hostCheck(hosts));
+  if (metrics) app.use(createMetricsRoute(metrics, options.metricsToken));
   app.use(peelChatPrefix);
 
   app.use(
     API_PREFIX,
+    ...(metrics ? [httpMeter(metrics)] : []),
     createFilesApi({
       store,
       blobs,
@@ -161,6 +184,11 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
   for (const router of parts.routes ?? []) app.use(router);
+
+  // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
+  app.use(
+    scopeKernelRoutes({ base, gateway: options.gatewayUrl, timeoutMs: options.gatewayTimeoutMs, kernelChats, logger }),
+  );
 
   const provisional = new ProvisionalWorkspaces(workspaces);
   const createDeps = {
@@ -185,19 +213,21 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   });
   app.use(passthrough);
 
-  app.use(jupyterErrorHandler(logger));
+  app.use(createErrorHandler({ logger, jupyter: true }));
 
   listeningBase = (): URL => {
     const address = server.address() as AddressInfo | null;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  // --file-transport kernel: the kernel's files are brought over before the recorder scans.
+  const observer = transport ? transport.observe(parts.observer ?? recorder) : (parts.observer ?? recorder);
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
     provisional,
-    observer: transport ? transport.observe(parts.observer ?? recorder) : (parts.observer ?? recorder),
+    observer: metrics ? meteredObserver(observer, metrics) : observer,
     kernelChannels: transport?.channels,
     announce: {
       mode: options.announceFiles,
@@ -213,12 +243,25 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     passthrough: (req, socket, head) => passthrough.upgrade(req, socket as never, head),
   });
 
+  const upgrades = metrics ? new UpgradeMeter() : null;
+  if (metrics) {
+    Object.assign(metrics.sources, {
+      connections: channels.connections,
+      liveKernels: () => upgrades!.liveKernels(),
+      relayedBytes: () => upgrades!.bytes(),
+      sseClients: () => stores.events.listenerCount(),
+      previewRendersRunning: () => previews.running,
+      webhookOutbox: webhooks ? () => store.outboxSummary() : undefined,
+    } satisfies typeof metrics.sources);
+  }
+
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
     if (!upgradeHostAllowed(hosts, req, socket)) return;
+    upgrades?.track(req, socket);
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
-      socket.destroy();
+      refuseUpgradeFor(socket, error);
     });
   });
 
@@ -234,6 +277,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     blobs,
     recorder,
     webhooks,
+    metrics,
     connections: channels.connections,
     listen() {
       return new Promise((resolve, reject) => {

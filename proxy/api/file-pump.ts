@@ -1,14 +1,14 @@
 import { read } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { SidecarError } from '../errors.ts';
 
 const CHUNK_BYTES = 128 * 1024;
 /** Chunks in flight per download: one being written while the next is read. */
 const BUFFERS = 2;
 
-class FileShorterThanExpectedError extends Error {
-  readonly code = 'ERR_FILE_SHORTER_THAN_EXPECTED';
+class FileShorterThanExpectedError extends SidecarError<'ERR_FILE_SHORTER_THAN_EXPECTED'> {
   constructor(position: number, end: number) {
-    super(`The file ended at byte ${position}, before byte ${end}.`);
+    super('ERR_FILE_SHORTER_THAN_EXPECTED', `The file ended at byte ${position}, before byte ${end}.`);
   }
 }
 

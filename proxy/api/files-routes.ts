@@ -2,11 +2,9 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
-import { ArtifactError } from '../artifacts/artifact-errors.ts';
 import { DEFAULT_UPLOAD_LIMIT_BYTES, type ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { latestByPath, type RecordStore } from '../storage/record-store.ts';
-import { WorkspaceOutsideRootError } from '../workspace/workspace-snapshot.ts';
 import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
@@ -28,7 +26,8 @@ import { addPreviewRoutes } from './preview-routes.ts';
 import { PreviewService } from '../previews/preview-service.ts';
 import { signFileLinkToken } from '../links/link-token.ts';
 import type { WebhookHealth } from '../webhooks/webhook-dispatcher.ts';
-import { ApiError, chatNotFound, createErrorHandler, notFoundHandler, sendError } from './http-errors.ts';
+import { ApiError, chatNotFound, notFoundHandler } from './http-errors.ts';
+import { createErrorHandler, errorCode, sendErrorFor, statusForCode } from '../errors.ts';
 
 export interface FilesApiDeps {
   store: RecordStore;
@@ -227,7 +226,11 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     const relPath = Array.isArray(segments) ? segments.join('/') : segments;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > uploadLimit) {
-      return rejectUpload(req, res, 'ERR_UPLOAD_TOO_LARGE', `Uploads are limited to ${uploadLimit} bytes.`);
+      return rejectUpload(
+        req,
+        res,
+        new ApiError('ERR_UPLOAD_TOO_LARGE', `Uploads are limited to ${uploadLimit} bytes.`),
+      );
     }
     // A PassThrough, so stopping early (limit, bad path) does not destroy the request's socket.
     const body = req.pipe(new PassThrough());
@@ -253,16 +256,8 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       });
       res.status(201).json(summarizePath(await store.listChat(chatId), record.path));
     } catch (error) {
-      if (error instanceof ArtifactError) return rejectUpload(req, res, error.code, error.message);
-      if (error instanceof WorkspaceOutsideRootError) {
-        // Its message names server paths: the client gets the code and a message of its own.
-        return rejectUpload(
-          req,
-          res,
-          error.code,
-          "This chat's workspace is a symlink or lies outside the workspace root: nothing is written into it.",
-        );
-      }
+      // A refusal (errors.ts's table says what the client sees of it) while the body may still be arriving.
+      if (statusForCode(errorCode(error) ?? '') < 500) return rejectUpload(req, res, error);
       throw error;
     }
   });
@@ -271,7 +266,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   addPreviewRoutes(router, { store, blobs, recorder, previews, authorizedChat });
 
   router.use(notFoundHandler);
-  router.use(createErrorHandler(logger));
+  router.use(createErrorHandler({ logger, jupyter: false }));
   return router;
 }
 
@@ -285,7 +280,7 @@ const REFUSED_BODY_DRAIN_BYTES = 16 * 1024 * 1024;
  * read and dropped, and the connection stays usable; a client sending more than the bound is
  * cut off, by which time it has had the answer for a while.
  */
-function rejectUpload(req: Request, res: Response, code: string, message: string): void {
+function rejectUpload(req: Request, res: Response, error: unknown): void {
   req.unpipe();
   if (!req.complete) {
     let left = REFUSED_BODY_DRAIN_BYTES;
@@ -295,5 +290,5 @@ function rejectUpload(req: Request, res: Response, code: string, message: string
     });
     req.resume();
   }
-  sendError(res, code, message);
+  sendErrorFor(res, error, { headers: { 'Cache-Control': 'no-store' } });
 }

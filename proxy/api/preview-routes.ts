@@ -48,7 +48,7 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
   const refuse = (res: Response, error: unknown): void => {
     if (!(error instanceof PreviewError)) throw error;
     if (error.code === 'ERR_PREVIEW_BUSY') res.set('Retry-After', '2');
-    sendError(res, error.code, error.message);
+    sendError(res, { code: error.code, message: error.message });
   };
 
   router.get('/chats/:chatId/files/:fileId/preview', async (req, res) => {
@@ -72,10 +72,13 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
     const chatId = await authorizedChat(req, res);
     const record = await recordOf(chatId, req.params.fileId);
     if (previews.kindOf(record).render !== 'frame') {
-      return sendError(res, 'ERR_PREVIEW_UNSUPPORTED', 'Only HTML files are shown in a frame.');
+      return sendError(res, { code: 'ERR_PREVIEW_UNSUPPORTED', message: 'Only HTML files are shown in a frame.' });
     }
     if (record.size > previews.limits.maxBytes) {
-      return sendError(res, 'ERR_PREVIEW_TOO_LARGE', `Previews are limited to ${previews.limits.maxBytes} bytes.`);
+      return sendError(res, {
+        code: 'ERR_PREVIEW_TOO_LARGE',
+        message: `Previews are limited to ${previews.limits.maxBytes} bytes.`,
+      });
     }
     const stream = await blobs.open(record.sha256);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');

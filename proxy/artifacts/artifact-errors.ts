@@ -9,9 +9,4 @@ export type ArtifactErrorCode =
   | 'ERR_QUOTA_EXCEEDED';
 
 /** Errors the recorder reports to its callers (the routes turn them into HTTP statuses). */
-export class ArtifactError extends SidecarError {
-  declare readonly code: ArtifactErrorCode;
-  constructor(code: ArtifactErrorCode, message: string) {
-    super(code, message);
-  }
-}
+export class ArtifactError extends SidecarError<ArtifactErrorCode> {}

@@ -6,7 +6,9 @@ import type { KernelChatStore } from './kernel-chats.ts';
 export type AnonymousChatPolicy = { kind: 'per-kernel' } | { kind: 'reject' } | { kind: 'fixed'; chatId: string };
 
 /** A request for a chat or kernel the sidecar refuses (status: errors.ts's table). */
-export class ChatAssignmentError extends SidecarError {}
+export class ChatAssignmentError extends SidecarError<
+  'ERR_CHAT_REQUIRED' | 'ERR_KERNEL_OTHER_CHAT' | 'ERR_CHAT_OTHER_OWNER'
+> {}
 
 /**
  * Decides which chat a kernel belongs to. An explicit chat (path prefix, X-Chat-Id, KERNEL_CHAT_ID)

@@ -10,7 +10,7 @@ export function isValidChatId(value: unknown): value is string {
   return typeof value === 'string' && CHAT_ID.test(value);
 }
 
-export class InvalidChatIdError extends SidecarError {
+export class InvalidChatIdError extends SidecarError<'ERR_INVALID_CHAT_ID'> {
   constructor(value: unknown) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 80)) : typeof value;
     super(

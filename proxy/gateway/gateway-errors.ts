@@ -1,32 +1,32 @@
-import { statusForCode } from '../errors.ts';
+import { ERRORS } from '../errors.ts';
 
-export interface GatewayFailure {
-  status: 502 | 503 | 504;
-  code: string;
-  message: string;
+export type GatewayFailureCode =
+  'ERR_GATEWAY_TIMEOUT' | 'ERR_GATEWAY_UNREACHABLE' | 'ERR_GATEWAY_FAILED' | 'ERR_SIDECAR_CLOSING';
+
+/**
+ * What a network error talking to the gateway means for the client (status and message: errors.ts's
+ * table): a pure function, tested from a table.
+ */
+export function gatewayFailure(errorCode: string | undefined): { code: GatewayFailureCode; status: number } {
+  const code = gatewayCode(errorCode);
+  return { code, status: ERRORS[code].status };
 }
 
-/** What a network error talking to the gateway means for the client: a pure function, tested from a table. */
-export function gatewayFailure(errorCode: string | undefined): GatewayFailure {
-  const { code, message } = gatewayCause(errorCode);
-  return { status: statusForCode(code) as GatewayFailure['status'], code, message };
-}
-
-function gatewayCause(errorCode: string | undefined): { code: string; message: string } {
+function gatewayCode(errorCode: string | undefined): GatewayFailureCode {
   switch (errorCode) {
     case 'ETIMEDOUT':
     case 'ESOCKETTIMEDOUT':
     case 'ERR_GATEWAY_TIMEOUT':
-      return { code: 'ERR_GATEWAY_TIMEOUT', message: 'The Jupyter gateway did not answer in time.' };
+      return 'ERR_GATEWAY_TIMEOUT';
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return { code: 'ERR_GATEWAY_UNREACHABLE', message: 'The Jupyter gateway cannot be reached. Is it running?' };
+      return 'ERR_GATEWAY_UNREACHABLE';
     case 'ERR_SIDECAR_CLOSING':
-      return { code: 'ERR_SIDECAR_CLOSING', message: 'The sidecar is shutting down. Try again shortly.' };
+      return 'ERR_SIDECAR_CLOSING';
     default:
-      return { code: 'ERR_GATEWAY_FAILED', message: 'The connection to the Jupyter gateway failed.' };
+      return 'ERR_GATEWAY_FAILED';
   }
 }

@@ -48,9 +48,9 @@ function gatewayPlugin(options: GatewayProxyOptions, body?: (res: ServerResponse
       options.onResponse?.(proxyRes, req as Request);
     });
     proxy.on('error', (error: Error & { code?: string }, req: IncomingMessage, target: ServerResponse | Duplex) => {
-      const failure = gatewayFailure(error.code);
+      const { code } = gatewayFailure(error.code);
       options.logger.warn(`[sidecar] ${req.method} ${redactUrl(req.url)} -> gateway: ${describeError(error)}`);
-      if ('writeHead' in target) sendJsonError(target, { ...failure, jupyter: true });
+      if ('writeHead' in target) sendJsonError(target, { code, jupyter: true });
       else target.destroy();
     });
   };

@@ -15,7 +15,7 @@ import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
-import { clientReplyFor, refuseUpgrade } from '../errors.ts';
+import { refuseUpgrade, refuseUpgradeFor, SidecarError, writeRawResponse } from '../errors.ts';
 import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
@@ -87,7 +87,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
 
   type ChannelsTarget =
     | { kind: 'other'; url: string }
-    | { kind: 'refused'; refusal: { code: string; message: string } }
+    | { kind: 'refused'; error: SidecarError }
     | { kind: 'channels'; kernelId: string; prefixChatId: string | null; url: URL };
 
   /** Step 1: is this the channels URL of one kernel, and under which chat prefix? Malformed is a 400. */
@@ -102,13 +102,12 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       if (!match) return { kind: 'other', url: pathname + url.search };
       const kernelId = decodeURIComponent(match[1]!);
       if (!isValidOpaqueId(kernelId))
-        return { kind: 'refused', refusal: { code: 'ERR_INVALID_KERNEL_ID', message: 'Invalid kernel id.' } };
+        return { kind: 'refused', error: new SidecarError('ERR_INVALID_KERNEL_ID', 'Invalid kernel id.') };
       url.pathname = pathname;
       return { kind: 'channels', kernelId, prefixChatId: prefix?.chatId ?? null, url };
     } catch (error) {
-      if (error instanceof InvalidChatIdError)
-        return { kind: 'refused', refusal: { code: error.code, message: error.message } };
-      return { kind: 'refused', refusal: { code: 'ERR_BAD_REQUEST', message: 'Malformed kernel channels URL.' } };
+      if (error instanceof InvalidChatIdError) return { kind: 'refused', error };
+      return { kind: 'refused', error: new SidecarError('ERR_BAD_REQUEST', 'Malformed kernel channels URL.') };
     }
   }
 
@@ -121,9 +120,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     try {
       return await options.assignment.forKernel(kernelId, chatFromRequest(req, prefixChatId), ownerFromRequest(req));
     } catch (error) {
-      const { code, message, logged } = clientReplyFor(error);
+      const { logged } = refuseUpgradeFor(socket, error);
       if (logged) options.logger.error(`[sidecar] upgrade ${redactUrl(req.url)}: ${describeError(error)}`);
-      refuseUpgrade(socket, { code, message, jupyter: true });
       return null;
     }
   }
@@ -135,7 +133,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       req.url = target.url;
       return options.passthrough(req, socket, head);
     }
-    if (target.kind === 'refused') return refuseUpgrade(socket, { ...target.refusal, jupyter: true });
+    if (target.kind === 'refused') return void refuseUpgradeFor(socket, target.error);
     const { kernelId, url } = target;
     const assigned = await assignChat(req, socket, kernelId, target.prefixChatId);
     if (!assigned) return;
@@ -212,10 +210,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
         const body = Buffer.concat(chunks);
         const status = response.statusCode ?? 502;
         const contentType = response.headers['content-type'] ?? 'text/plain';
-        socket.write(
-          `HTTP/1.1 ${status} ${response.statusMessage ?? ''}\r\nConnection: close\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
-        );
-        socket.end(body);
+        writeRawResponse(socket, status, contentType, body, response.statusMessage ?? '');
         upstream.terminate();
       });
       response.on('error', () => socket.destroy());
@@ -229,7 +224,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
       const known = code && !error.code ? { code, message: error.message } : error;
       options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(known)}`);
-      refuseUpgrade(socket, { ...failure, jupyter: true });
+      refuseUpgrade(socket, { code: failure.code });
     });
     upstream.once('open', () => {
       settled = true;

@@ -43,7 +43,7 @@ export function isValidSubPath(subPath: string): boolean {
   return subPath.split('/').every((s) => s !== '' && s !== '.' && s !== '..' && !/[\\\u0000-\u001f\u007f]/.test(s));
 }
 
-export class KernelEnvRefusedError extends SidecarError {
+export class KernelEnvRefusedError extends SidecarError<'ERR_KERNEL_ENV_REFUSED'> {
   constructor(message: string) {
     super('ERR_KERNEL_ENV_REFUSED', message);
   }

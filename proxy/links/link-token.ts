@@ -14,7 +14,7 @@ export const loadJose = (): Promise<typeof Jose> => (jose ??= import('jose'));
 export const FILE_SCOPE = 'file';
 
 /** The files API's and the links' HS256 key (SIDECAR_TOKEN_SECRET). */
-export class AuthConfigError extends SidecarError {
+export class AuthConfigError extends SidecarError<'ERR_CONFIG_AUTH_SECRET_TOO_SHORT'> {
   constructor() {
     super(
       'ERR_CONFIG_AUTH_SECRET_TOO_SHORT',

@@ -7,6 +7,10 @@ export interface PreviewLimits {
   maxRows: number;
   maxColumns: number;
   maxCells: number;
+  /** Bytes of one preview's or diff's JSON answer, made on the worker; a larger answer is refused (413). */
+  maxAnswerBytes: number;
+  /** Characters of one cell (or key, header, sheet name) in an answer; longer ones are cut and marked. */
+  maxCellChars: number;
   /** Wall time of one render on its worker thread; the worker is terminated after it. */
   timeoutMs: number;
   /** Renders running at once; more wait in a short queue, beyond it they get 503. */
@@ -19,6 +23,8 @@ export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
   maxRows: 1_000_000,
   maxColumns: 16_384,
   maxCells: 2_000_000,
+  maxAnswerBytes: 16 * 1024 * 1024,
+  maxCellChars: 1000,
   timeoutMs: 10_000,
   concurrency: 2,
 };

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
+import { answerJson, tableDiffJson, tablePreviewJson } from './answer-budget.ts';
 import { DIFF_TEXT_BYTES, PREVIEW_ROWS, type PreviewLimits } from './preview-limits.ts';
 import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
 import { readTables } from './sheets/table-read.ts';
-import { toPreviewSheet } from './sheets/table-shape.ts';
 import { renderText } from './text-render.ts';
 import { diffText, diffWorkbooks } from './version-diff.ts';
 
@@ -20,28 +19,38 @@ export type RenderJob =
   | { task: 'preview'; file: JobFile; kind: PreviewKind; limits: PreviewLimits }
   | { task: 'diff'; before: JobFile; after: JobFile; kind: PreviewKind; limits: PreviewLimits };
 
-export type RenderResult = { ok: true; value: FilePreview | FileDiff } | { ok: false; code: string; message: string };
+/**
+ * The answer as JSON text, made and budgeted on the worker (answer-budget.ts): what crosses to the
+ * main thread is one string of at most maxAnswerBytes, never a structure to copy and serialize.
+ */
+export type RenderResult = { ok: true; json: string } | { ok: false; code: string; message: string };
 
 const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 
-async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<FilePreview> {
+async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<string> {
   const { kind, limits } = job;
   switch (kind.render) {
     case 'workbook':
     case 'delimited': {
       const tables = await readTables(await readFile(job.file.path), kind, limits, PREVIEW_ROWS);
-      return { kind: 'table', sheets: tables.map(toPreviewSheet) };
+      return tablePreviewJson(tables, limits);
     }
     case 'document':
-      return { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) };
+      return answerJson(
+        { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) },
+        limits,
+      );
     case 'text':
-      return { kind: 'text', language: kind.language, ...renderText(await readFile(job.file.path), kind.language) };
+      return answerJson(
+        { kind: 'text', language: kind.language, ...renderText(await readFile(job.file.path), kind.language) },
+        limits,
+      );
     default:
       throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', 'This format is not rendered on a worker.');
   }
 }
 
-async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff> {
+async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<string> {
   const { kind, limits } = job;
   switch (diffKindOf(kind)) {
     case 'table': {
@@ -49,7 +58,7 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff
         readFile(job.before.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
         readFile(job.after.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
       ]);
-      return { kind: 'table', sheets: diffWorkbooks(before, after) };
+      return tableDiffJson(diffWorkbooks(before, after), limits);
     }
     case 'text': {
       const [before, after] = await Promise.all([readFile(job.before.path), readFile(job.after.path)]);
@@ -66,18 +75,19 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<FileDiff
         { from: job.before.label, to: job.after.label },
         Math.max(100, limits.timeoutMs * 0.8),
       );
-      if (!result) return { kind: 'text', patch: '', counts: { added: 0, removed: 0 }, truncated: true };
-      return { kind: 'text', ...result, truncated: false };
+      if (!result)
+        return answerJson({ kind: 'text', patch: '', counts: { added: 0, removed: 0 }, truncated: true }, limits);
+      return answerJson({ kind: 'text', ...result, truncated: false }, limits);
     }
     default:
-      return { kind: 'binary' };
+      return answerJson({ kind: 'binary' }, limits);
   }
 }
 
 /** Runs one job; refusals come back as { code, message }, anything else as unreadable. */
 export async function runRenderJob(job: RenderJob): Promise<RenderResult> {
   try {
-    return { ok: true, value: job.task === 'preview' ? await preview(job) : await diff(job) };
+    return { ok: true, json: job.task === 'preview' ? await preview(job) : await diff(job) };
   } catch (error) {
     if (error instanceof PreviewError) return { ok: false, code: error.code, message: error.message };
     return { ok: false, code: 'ERR_PREVIEW_UNREADABLE', message: 'The file could not be rendered: it may be damaged.' };

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
 import { RENDER_QUEUE_LENGTH, RENDER_WORKER_HEAP_MB } from './preview-limits.ts';
 import { PreviewError, type PreviewErrorCode } from './preview-errors.ts';
 import type { RenderJob, RenderResult } from './render-job.ts';
@@ -43,7 +42,7 @@ export class RenderPool {
     return this.#running;
   }
 
-  async run(job: RenderJob): Promise<FilePreview | FileDiff> {
+  async run(job: RenderJob): Promise<string> {
     if (this.#running >= this.#concurrency) {
       if (this.#waiting.length >= RENDER_QUEUE_LENGTH) {
         throw new PreviewError('ERR_PREVIEW_BUSY', 'Too many previews are being prepared: try again in a moment.');
@@ -59,7 +58,7 @@ export class RenderPool {
     }
   }
 
-  #runOnWorker(job: RenderJob): Promise<FilePreview | FileDiff> {
+  #runOnWorker(job: RenderJob): Promise<string> {
     return new Promise((resolve, reject) => {
       const worker = startWorker();
       let settled = false;
@@ -84,7 +83,7 @@ export class RenderPool {
       );
       worker.once('message', (result: RenderResult) =>
         finish(() =>
-          result.ok ? resolve(result.value) : reject(new PreviewError(result.code as PreviewErrorCode, result.message)),
+          result.ok ? resolve(result.json) : reject(new PreviewError(result.code as PreviewErrorCode, result.message)),
         ),
       );
       worker.once('error', (error: Error & { code?: string }) =>

@@ -1,3 +1,5 @@
+import { SidecarError } from '../errors.ts';
+
 /**
  * Where each top-level field of a JSON object sits in its bytes, found without parsing the
  * values: a 200 MiB `code` string is one `indexOf` walk, not a 200 MiB JavaScript string (or
@@ -16,8 +18,10 @@ const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-class JsonFieldsError extends Error {
-  readonly code = 'ERR_JSON_FIELDS';
+class JsonFieldsError extends SidecarError<'ERR_JSON_FIELDS'> {
+  constructor(message: string) {
+    super('ERR_JSON_FIELDS', message);
+  }
 }
 
 function isSpace(byte: number | undefined): boolean {

@@ -5,6 +5,7 @@ import * as fsp from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { SidecarError } from '../errors.ts';
 
 /** The file-system calls the blob store makes: a seam so a test can simulate ENOSPC. */
 export interface BlobFs {
@@ -43,13 +44,7 @@ export type BlobErrorCode =
   | 'ERR_BLOB_NOT_FOUND'
   | 'ERR_INVALID_SHA';
 
-export class BlobStoreError extends Error {
-  readonly code: BlobErrorCode;
-  constructor(code: BlobErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+export class BlobStoreError extends SidecarError<BlobErrorCode> {}
 
 export interface PutResult {
   sha256: string;

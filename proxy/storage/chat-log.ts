@@ -8,7 +8,7 @@
 import { constants } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { errorCode } from '../errors.ts';
+import { errorCode, SidecarError } from '../errors.ts';
 import { isChatChange, type ChatChange } from './chat-changes.ts';
 import { syncFolder } from './sync-folder.ts';
 
@@ -81,10 +81,10 @@ function parseLine(text: string, previousN: number): ChatLogEntry | null {
 }
 
 /** Thrown when a failed write could not be cut back off: the file no longer matches what the caller knows. */
-export class ChatLogRollbackError extends Error {
-  readonly code = 'ERR_RECORD_LOG_ROLLBACK';
+export class ChatLogRollbackError extends SidecarError<'ERR_RECORD_LOG_ROLLBACK'> {
   constructor(file: string, error: unknown, cause: unknown) {
     super(
+      'ERR_RECORD_LOG_ROLLBACK',
       `Writing ${file} failed (${errorCode(error) ?? String(error)}), and cutting off the partial line failed too (${errorCode(cause) ?? String(cause)}).`,
       { cause: error },
     );

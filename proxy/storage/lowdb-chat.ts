@@ -17,14 +17,15 @@ import { DurableJsonFile } from './durable-json-file.ts';
 import type { FileRecord } from './file-record.ts';
 import { latestByPath } from './record-store.ts';
 import { shareRepeatedStrings } from './shared-record-strings.ts';
+import { SidecarError } from '../errors.ts';
 
 /** The log is never folded into the snapshot before it holds this much. */
 const DEFAULT_COMPACT_AFTER_BYTES = 1024 * 1024;
 
-export class RecordStoreCorruptError extends Error {
-  readonly code = 'ERR_RECORD_STORE_CORRUPT';
+export class RecordStoreCorruptError extends SidecarError<'ERR_RECORD_STORE_CORRUPT'> {
   constructor(file: string, cause: unknown) {
     super(
+      'ERR_RECORD_STORE_CORRUPT',
       `Cannot read ${file}: ${cause instanceof Error ? cause.message : String(cause)}. Restore it from a backup or move it away.`,
       { cause },
     );

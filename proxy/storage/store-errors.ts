@@ -7,7 +7,7 @@ import { errorCode, SidecarError } from '../errors.ts';
  */
 
 /** The database is unreachable right now (restarting, network); the request may be retried. */
-export class StoreUnavailableError extends SidecarError {
+export class StoreUnavailableError extends SidecarError<'ERR_STORE_UNAVAILABLE'> {
   constructor(cause: unknown) {
     super(
       'ERR_STORE_UNAVAILABLE',
@@ -26,12 +26,7 @@ export type DatabaseStartCode =
   | 'ERR_DATABASE_START';
 
 /** Why the sidecar cannot start on this database: one line, no password. */
-export class DatabaseStartError extends SidecarError {
-  declare readonly code: DatabaseStartCode;
-  constructor(code: DatabaseStartCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-  }
-}
+export class DatabaseStartError extends SidecarError<DatabaseStartCode> {}
 
 function reasonOf(error: unknown): string {
   if (error && typeof error === 'object') {

@@ -19,7 +19,7 @@ export type TransportErrorCode =
   | 'ERR_TRANSPORT_PROTOCOL'
   | 'ERR_TRANSPORT_NO_CHANNEL';
 
-export class TransportError extends SidecarError {
+export class TransportError extends SidecarError<TransportErrorCode> {
   constructor(code: TransportErrorCode, message: string) {
     super(code, message);
   }

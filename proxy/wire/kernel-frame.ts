@@ -1,3 +1,5 @@
+import { SidecarError } from '../errors.ts';
+
 /**
  * One kernel message as it crossed the WebSocket, decoded just enough to route and rewrite it.
  * Frames keep their original bytes: a frame whose content was not changed is sent on exactly
@@ -42,8 +44,10 @@ export interface OutgoingKernelMessage {
   content: Record<string, unknown>;
 }
 
-export class FrameDecodeError extends Error {
-  readonly code = 'ERR_FRAME_DECODE';
+export class FrameDecodeError extends SidecarError<'ERR_FRAME_DECODE'> {
+  constructor(message: string) {
+    super('ERR_FRAME_DECODE', message);
+  }
 }
 
 export interface WireCodec {

@@ -13,6 +13,7 @@ import {
 } from './inotify-barrier.ts';
 import type { TrackingPolicy } from './tracking-policy.ts';
 import type { SnapshotEntry, WorkspaceSnapshot } from './workspace-snapshot.ts';
+import { SidecarError } from '../errors.ts';
 
 export interface ChangeJournalOptions {
   /** A chat's workspace is walked whole at least this often (0: only when events cannot be trusted). */
@@ -80,7 +81,11 @@ function readMaxQueuedEvents(): number {
   }
 }
 
-class TooManyFoldersError extends Error {}
+class TooManyFoldersError extends SidecarError<'ERR_TOO_MANY_FOLDERS'> {
+  constructor(max: number) {
+    super('ERR_TOO_MANY_FOLDERS', `More than ${max} folders to watch.`);
+  }
+}
 
 /**
  * `lstat`, synchronously: only ever called for watched workspaces, which are on local file
@@ -310,7 +315,7 @@ export class ChangeJournal {
     const pending: Array<[string, number]> = [[rel, ino]];
     while (pending.length > 0) {
       const [folderRel, folderIno] = pending.pop()!;
-      if (chat.folders.size >= this.#maxFolders) throw new TooManyFoldersError();
+      if (chat.folders.size >= this.#maxFolders) throw new TooManyFoldersError(this.#maxFolders);
       const abs = folderRel ? `${chat.realDir}/${folderRel}` : chat.realDir;
       const watch = this.#watch(abs, (_event, name) => this.#touched(chat, folderRel, name));
       watch.on('error', () => (chat.untrusted = 'watch-failed'));

@@ -87,11 +87,9 @@ function sameFile(a: { dev: number; ino: number }, b: { dev: number; ino: number
   return a.dev === b.dev && a.ino === b.ino;
 }
 
-class FolderSwappedError extends Error {
-  readonly code = 'ELOOP'; // treated like a symlink met with O_NOFOLLOW: left out
-  constructor(where: string) {
-    super(`${where} is a symlink or changed while it was opened`);
-  }
+/** Treated like a symlink met with O_NOFOLLOW (the errno it would have been): left out. */
+function folderSwapped(where: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${where} is a symlink or changed while it was opened`), { code: 'ELOOP' });
 }
 
 /** Opens the subfolder `name` of `parent` (synchronous: the walk runs on a worker thread). */
@@ -99,11 +97,11 @@ export function openFolderSync(parent: FolderRef, name: string): FolderRef {
   const where = `${parent.path}/${name}`;
   if (procFdAvailable()) return { fd: openSync(entryPath(parent, name), FOLDER_FLAGS), path: where };
   const listed = lstatSync(where);
-  if (!listed.isDirectory()) throw new FolderSwappedError(where);
+  if (!listed.isDirectory()) throw folderSwapped(where);
   const fd = openSync(where, FOLDER_FLAGS);
   if (!sameFile(fstatSync(fd), listed)) {
     closeSync(fd);
-    throw new FolderSwappedError(where);
+    throw folderSwapped(where);
   }
   return { fd, path: where };
 }
@@ -113,7 +111,7 @@ export function openRootSync(path: string, expected?: { dev: number; ino: number
   const fd = openSync(path, FOLDER_FLAGS);
   if (expected && !sameFile(fstatSync(fd), expected)) {
     closeSync(fd);
-    throw new FolderSwappedError(path);
+    throw folderSwapped(path);
   }
   return { fd, path };
 }
@@ -138,11 +136,11 @@ export async function openSubfolder(parent: FolderRef, name: string): Promise<Op
   const where = `${parent.path}/${name}`;
   if (procFdAvailable()) return wrap(await fsp.open(entryPath(parent, name), FOLDER_FLAGS), where);
   const listed = await fsp.lstat(where);
-  if (!listed.isDirectory()) throw new FolderSwappedError(where);
+  if (!listed.isDirectory()) throw folderSwapped(where);
   const handle = await fsp.open(where, FOLDER_FLAGS);
   if (!sameFile(await handle.stat(), listed)) {
     await handle.close().catch(() => {});
-    throw new FolderSwappedError(where);
+    throw folderSwapped(where);
   }
   return wrap(handle, where);
 }
@@ -172,7 +170,7 @@ export async function openFolderBeneath(
           errorCode(error) === 'ENOTDIR' &&
           (await fsp.lstat(entryPath(current, segment)).catch(() => null))?.isSymbolicLink()
         ) {
-          throw new FolderSwappedError(`${current.path}/${segment}`);
+          throw folderSwapped(`${current.path}/${segment}`);
         }
         throw error;
       });

@@ -2,6 +2,7 @@ import { closeSync, openSync, unlinkSync, watch as fsWatch } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SidecarError } from '../errors.ts';
 
 /** The part of `fs.watch` the journal uses: a folder, a listener, and an `error` event. */
 export interface FolderWatch {
@@ -18,10 +19,9 @@ export type WatchFolder = (dir: string, listener: (event: string, name: string |
 
 export const watchFolder: WatchFolder = (dir, listener) => fsWatch(dir, { persistent: false }, listener);
 
-export class BarrierTimeoutError extends Error {
-  readonly code = 'ERR_WATCH_BARRIER_TIMEOUT';
+export class BarrierTimeoutError extends SidecarError<'ERR_WATCH_BARRIER_TIMEOUT'> {
   constructor(ms: number) {
-    super(`No inotify event for the barrier file within ${ms} ms.`);
+    super('ERR_WATCH_BARRIER_TIMEOUT', `No inotify event for the barrier file within ${ms} ms.`);
   }
 }
 

@@ -3,6 +3,7 @@ import { errnoOf, openFolderAt, type OpenFolder } from './folder-fd.ts';
 import type { TrackingPolicy } from './tracking-policy.ts';
 import { STATS_PER_FILE, walkWorkspaceSync, type PackedWalk, type WalkRoot } from './workspace-walk.ts';
 import type { WorkspaceWalker } from './workspace-walker.ts';
+import { SidecarError } from '../errors.ts';
 
 export interface SnapshotEntry {
   size: number;
@@ -26,10 +27,13 @@ export interface SnapshotOptions {
   timeoutMs?: number;
 }
 
-export class WorkspaceOutsideRootError extends Error {
-  readonly code = 'ERR_WORKSPACE_OUTSIDE_ROOT';
+/** Its message names the server path: clients get the fixed one errors.ts gives the code. */
+export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSIDE_ROOT'> {
   constructor(dir: string) {
-    super(`Workspace ${dir} is a symlink or resolves outside the workspace root; it is not scanned.`);
+    super(
+      'ERR_WORKSPACE_OUTSIDE_ROOT',
+      `Workspace ${dir} is a symlink or resolves outside the workspace root; it is not scanned.`,
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import type { TrackingPolicy } from './tracking-policy.ts';
 import { ScanTimeoutError } from './scan-timeout.ts';
 import { walkWorkspaceSync, type PackedWalk, type WalkRoot } from './workspace-walk.ts';
 import type { WalkRequest, WalkResponse } from './workspace-walk-worker.ts';
+import { SidecarError } from '../errors.ts';
 
 /**
  * The compiled build starts `workspace-walk-worker.js` as it is. Under tsx (development, tests,
@@ -41,10 +42,9 @@ interface Slot {
 /** About 1 ms of walking on a slow machine. */
 const DEFAULT_INLINE_ENTRIES = 200;
 
-class WalkerClosedError extends Error {
-  readonly code = 'ERR_WALKER_CLOSED';
+class WalkerClosedError extends SidecarError<'ERR_WALKER_CLOSED'> {
   constructor() {
-    super('The workspace walker is closed.');
+    super('ERR_WALKER_CLOSED', 'The workspace walker is closed.');
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorBody, errorCode, SidecarError, statusForCode } from '../../proxy/errors.ts';
+import { clientReplyFor, errorCode, SidecarError, statusForCode } from '../../proxy/errors.ts';
 import { ChatAssignmentError } from '../../proxy/chats/chat-assignment.ts';
 import { InvalidChatIdError } from '../../proxy/chats/chat-id.ts';
 
@@ -33,11 +33,25 @@ describe('the error vocabulary', () => {
     assert.equal(new ChatAssignmentError('ERR_KERNEL_OTHER_CHAT', 'x').status, 409);
   });
 
-  it('one body shape; Jupyter routes add the top-level message Jupyter clients read', () => {
-    assert.deepEqual(JSON.parse(errorBody('ERR_X', 'm')), { error: { code: 'ERR_X', message: 'm' } });
-    assert.deepEqual(JSON.parse(errorBody('ERR_X', 'm', { jupyter: true })), {
-      error: { code: 'ERR_X', message: 'm' },
-      message: 'm',
+  it('what a client sees: its own message, a fixed one, or ERR_INTERNAL', () => {
+    assert.deepEqual(clientReplyFor(new SidecarError('ERR_NOT_FOUND', 'No such route.')), {
+      status: 404,
+      code: 'ERR_NOT_FOUND',
+      message: 'No such route.',
+      logged: false,
     });
+    assert.deepEqual(clientReplyFor(new SidecarError('ERR_GATEWAY_TIMEOUT', 'http://10.0.0.1:8888 timed out')), {
+      status: 504,
+      code: 'ERR_GATEWAY_TIMEOUT',
+      message: 'The Jupyter gateway did not answer in time.',
+      logged: true,
+    });
+    for (const thrown of [new SidecarError('ERR_SCAN_TIMEOUT', '/srv/x'), new Error('boom'), 'a string'])
+      assert.deepEqual(clientReplyFor(thrown), {
+        status: 500,
+        code: 'ERR_INTERNAL',
+        message: 'Internal sidecar error.',
+        logged: true,
+      });
   });
 });

@@ -71,7 +71,7 @@ export function filesApiFixtures() {
       ? fail(ctx, 404, 'ERR_CHAT_NOT_FOUND', 'No such chat.')
       : status === 401
         ? fail(ctx, 401, 'ERR_UNAUTHORIZED', 'The token is not valid.')
-        : fail(ctx, status, 'ERR_INTERNAL', 'Internal error.');
+        : fail(ctx, status, 'ERR_INTERNAL', 'Internal sidecar error.');
 
   /** Tells the tests waiting on a stream count to look again. @param {Chat} c */
   const streamsChanged = (c) => {

@@ -1,0 +1,67 @@
+import type { IncomingMessage } from 'node:http';
+import { errorCode, SidecarError } from '../errors.ts';
+import { gatewayFailure, type GatewayFailureCode } from './gateway-errors.ts';
+import { sameOriginAsGateway } from './forward-headers.ts';
+
+/** The gateway's answer to a call the sidecar made itself, read whole (REST answers are small). */
+export interface GatewayAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/** The client's credentials for the gateway, and nothing that belongs to this hop. */
+const CLIENT_AUTH_HEADERS = ['authorization', 'cookie', 'x-xsrftoken', 'user-agent'];
+
+/** A gateway call that failed on the network, coded by gatewayFailure() from the errno it met. */
+export class GatewayCallError extends SidecarError<GatewayFailureCode> {
+  constructor(errno: string | undefined, options: { cause: unknown }) {
+    super(gatewayFailure(errno).code, 'The gateway call failed.', options);
+  }
+}
+
+/**
+ * One REST call to the gateway on behalf of `req`, with the client's own credentials (token in
+ * the query, Authorization, cookie and XSRF header), so the gateway judges it exactly as it would
+ * the client's. `pathAndQuery` is absolute on the gateway's origin (it includes the base path).
+ * Throws GatewayCallError when the gateway cannot be reached or does not answer in time.
+ */
+export async function callGateway(
+  gateway: URL,
+  req: IncomingMessage,
+  pathAndQuery: string,
+  init: { method?: string; json?: unknown; timeoutMs: number },
+): Promise<GatewayAnswer> {
+  const headers: Record<string, string> = {};
+  for (const name of CLIENT_AUTH_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const { origin, referer } = sameOriginAsGateway(req.headers, gateway);
+  if (origin) headers.origin = origin;
+  else if (req.headers.origin) headers.origin = req.headers.origin;
+  if (referer) headers.referer = referer;
+  let body: string | undefined;
+  if (init.json !== undefined) {
+    body = JSON.stringify(init.json);
+    headers['content-type'] = 'application/json';
+  }
+  try {
+    const res = await fetch(new URL(pathAndQuery, gateway.origin), {
+      method: init.method ?? 'GET',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(init.timeoutMs),
+    });
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? 'application/json',
+      body: Buffer.from(await res.arrayBuffer()),
+    };
+  } catch (error) {
+    const code =
+      error instanceof Error && error.name === 'TimeoutError' ? 'ETIMEDOUT' : errorCode((error as Error)?.cause);
+    throw new GatewayCallError(code, { cause: error });
+  }
+}

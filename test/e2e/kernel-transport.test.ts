@@ -32,7 +32,7 @@ before(async () => {
   // The card waits for the whole transfer (50 MB through Jupyter Server takes seconds on a busy machine).
   proxy = await startKernelTransportSidecar(
     bed,
-    { 'record-wait-ms': '300000' },
+    { 'record-wait-ms': '300000', 'card-max-files': '20' },
     { transferLimits: { chunkBytes: 1 * MiB, bytesPerExecution: 80 * MiB } },
   );
 });

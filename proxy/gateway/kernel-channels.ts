@@ -259,6 +259,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           recordWaitMs: options.recordWaitMs,
           streamHoldMs: options.streamHoldMs ?? 500,
           budget,
+          barrierLingerMs: options.executionTimeoutMs,
         });
       });
     });

@@ -30,6 +30,10 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
+import { ChatFiles } from './mcp/chat-files.ts';
+import { ChatKernels } from './mcp/chat-kernels.ts';
+import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics/sidecar-metrics.ts';
@@ -50,6 +54,10 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
+  webhookBackoff?: { minMs: number; maxMs: number };
+  /** Told of every MCP tool call (tool, outcome, duration): the hook for metrics. */
+  onToolCall?: ToolCallObserver;
   /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
   metrics?: SidecarMetrics;
 }
@@ -191,6 +199,41 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+
+  // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
+  const mcpKernels = options.mcp.enabled
+    ? new ChatKernels({
+        selfBase: () => selfBase(),
+        gatewayBasePath: options.gatewayUrl.pathname,
+        gatewayToken: options.mcp.gatewayToken,
+        kernelChats,
+        timeoutMs: options.mcp.timeoutMs,
+        queueLength: options.mcp.queueLength,
+        idleMs: options.mcp.idleMs,
+        maxKernels: options.mcp.maxKernels,
+        logger,
+      })
+    : null;
+  const mcp = mcpKernels
+    ? createMcpRoutes({
+        kernels: mcpKernels,
+        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
+        store,
+        outputChars: options.mcp.outputChars,
+        logger,
+        onToolCall: (tool, outcome, ms) => {
+          metrics?.toolCalls.inc({ tool, outcome });
+          parts.onToolCall?.(tool, outcome, ms);
+        },
+        caller: {
+          apiKey: options.mcp.apiKey,
+          auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
+          chatHeaders: options.mcp.chatHeaders,
+        },
+        linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      })
+    : null;
+  if (mcp) app.use(mcp.router);
   for (const router of parts.routes ?? []) app.use(router);
 
   // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
@@ -228,6 +271,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  /** This sidecar as its own MCP client reaches it: the listening address, loopback for a wildcard. */
+  const selfBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host =
+      options.host === '0.0.0.0' || options.host === ''
+        ? '127.0.0.1'
+        : options.host === '::'
+          ? '[::1]'
+          : options.host.includes(':')
+            ? `[${options.host}]`
+            : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
   const inFlight = new ExecutionsInFlight();
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
@@ -241,6 +297,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       mode: options.announceFiles,
       links,
       linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      maxFiles: options.cardMaxFiles,
     },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
@@ -320,6 +377,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       // The relay sends an ended execution's held reply or idle, and its file card, once its files
       // are recorded: a moment for that before the sockets close.
       if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(250, reserve)));
+      mcpKernels?.close();
+      await mcp?.close();
       channels.close();
       await inFlight.settled(Math.max(0, deadline - Date.now()));
       // After the last records: their deliveries are in the outbox, sent by whichever sidecar runs next.

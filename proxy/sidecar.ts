@@ -23,6 +23,7 @@ import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
+import { startSessionsInWorkspaces } from './gateway/session-create.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
@@ -256,6 +257,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     express.raw({ type: () => true, limit: '1mb' }),
     prepareKernelCreate(createDeps),
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
+  );
+
+  app.post(
+    `${base}api/sessions`,
+    express.raw({ type: () => true, limit: '1mb' }),
+    startSessionsInWorkspaces({ ...createDeps, ...gatewayOptions, base }),
   );
 
   const passthrough = createRestPassthrough({

@@ -12,6 +12,7 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   contract: 0,
   errors: 0,
   logger: 0,
+  'structured-logger': 0,
   'package-root': 0,
   'lru-map': 0,
   // code and output lane
@@ -24,6 +25,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   // files lane
   workspace: 6,
   artifacts: 7,
+  // the kernel file transport: wraps the recorder's observer, fills the workspace over the kernel's channel
+  transport: 7.5,
   links: 8,
   announce: 9,
   webhooks: 10,

@@ -13,6 +13,7 @@ import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
 import { describeError } from './logger.ts';
 import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
+import { MCP_PATH } from './mcp/mcp-routes.ts';
 import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';
 import { migrateStore } from './storage/migrate-store.ts';
 import { DatabaseStartError } from './storage/store-errors.ts';
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     });
     options = resolveOptions(flags, process.env, new URL(jupyter.url));
     options.gatewayRootDir = draft.workspaceRoot;
+    // The MCP server's own kernels need the local server's token, which only this process knows.
+    options.mcp.gatewayToken ??= jupyter.token;
   }
 
   if (!options.filesSecret) {
@@ -87,6 +90,14 @@ async function main(): Promise<void> {
   console.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
   console.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
   if (options.demo) console.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
+  if (options.mcp.enabled) {
+    const auth = options.mcp.apiKey
+      ? 'MCP_API_KEY'
+      : options.filesSecret
+        ? 'files-API tokens'
+        : 'none: loopback callers only (set MCP_API_KEY)';
+    console.info(`[sidecar] MCP: ${new URL(MCP_PATH, url)} (auth: ${auth})`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -23,6 +23,7 @@ import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
+import { startSessionsInWorkspaces } from './gateway/session-create.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
@@ -30,6 +31,10 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
+import { ChatFiles } from './mcp/chat-files.ts';
+import { ChatKernels } from './mcp/chat-kernels.ts';
+import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics/sidecar-metrics.ts';
@@ -47,6 +52,10 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
+  webhookBackoff?: { minMs: number; maxMs: number };
+  /** Told of every MCP tool call (tool, outcome, duration): the hook for metrics. */
+  onToolCall?: ToolCallObserver;
   /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
   metrics?: SidecarMetrics;
 }
@@ -172,6 +181,41 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+
+  // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
+  const mcpKernels = options.mcp.enabled
+    ? new ChatKernels({
+        selfBase: () => selfBase(),
+        gatewayBasePath: options.gatewayUrl.pathname,
+        gatewayToken: options.mcp.gatewayToken,
+        kernelChats,
+        timeoutMs: options.mcp.timeoutMs,
+        queueLength: options.mcp.queueLength,
+        idleMs: options.mcp.idleMs,
+        maxKernels: options.mcp.maxKernels,
+        logger,
+      })
+    : null;
+  const mcp = mcpKernels
+    ? createMcpRoutes({
+        kernels: mcpKernels,
+        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
+        store,
+        outputChars: options.mcp.outputChars,
+        logger,
+        onToolCall: (tool, outcome, ms) => {
+          metrics?.toolCalls.inc({ tool, outcome });
+          parts.onToolCall?.(tool, outcome, ms);
+        },
+        caller: {
+          apiKey: options.mcp.apiKey,
+          auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
+          chatHeaders: options.mcp.chatHeaders,
+        },
+        linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      })
+    : null;
+  if (mcp) app.use(mcp.router);
   for (const router of parts.routes ?? []) app.use(router);
 
   // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
@@ -196,6 +240,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
   );
 
+  app.post(
+    `${base}api/sessions`,
+    express.raw({ type: () => true, limit: '1mb' }),
+    startSessionsInWorkspaces({ ...createDeps, ...gatewayOptions, base }),
+  );
+
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
     onResponse: forgetGoneKernels({ base, kernelChats, logger }),
@@ -209,6 +259,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  /** This sidecar as its own MCP client reaches it: the listening address, loopback for a wildcard. */
+  const selfBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host =
+      options.host === '0.0.0.0' || options.host === ''
+        ? '127.0.0.1'
+        : options.host === '::'
+          ? '[::1]'
+          : options.host.includes(':')
+            ? `[${options.host}]`
+            : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
@@ -219,6 +282,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       mode: options.announceFiles,
       links,
       linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      maxFiles: options.cardMaxFiles,
     },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
@@ -278,6 +342,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       });
     },
     async close() {
+      mcpKernels?.close();
+      await mcp?.close();
       retention.stop();
       await webhooks?.stop();
       channels.close();

@@ -117,6 +117,8 @@ export const ERRORS = {
   ERR_OPTIONS_GATEWAY_URL: { status: 500, client: false },
   ERR_OPTIONS_HEADER: { status: 500, client: false },
   ERR_OPTIONS_KERNEL_VOLUME: { status: 500, client: false },
+  ERR_OPTIONS_LOG_FORMAT: { status: 500, client: false },
+  ERR_OPTIONS_LOG_LEVEL: { status: 500, client: false },
   ERR_OPTIONS_MIGRATE_STORE: { status: 500, client: false },
   ERR_OPTIONS_NUMBER: { status: 500, client: false },
   ERR_OPTIONS_PATH: { status: 500, client: false },

@@ -95,6 +95,13 @@ export interface SidecarOptions {
   metrics: boolean;
   /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
   metricsToken: string | null;
+  /** JSON lines, or readable lines for a person; null: pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat | null;
+  logLevel: LogLevel;
+  /** Whether log lines carry chat ids (they may identify users' conversations). */
+  logChatIds: boolean;
+  /** On SIGTERM, how long executions in flight get to finish recording before the sidecar exits. */
+  shutdownGraceMs: number;
   /** The MCP server at /mcp (code execution as a tool, per chat). */
   mcp: McpOptions;
   /** Most files a file card names one by one; the rest are counted and linked as one zip. */
@@ -121,6 +128,11 @@ export interface McpOptions {
   /** Characters of text output a tool result carries before it is cut to head and tail. */
   outputChars: number;
 }
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type OptionSource = Record<string, string | undefined>;
 
@@ -301,6 +313,17 @@ const postgresUrl: Parser<string> = (raw, where) => {
   return raw;
 };
 
+const oneOf =
+  <T extends string>(code: OptionsError['code'], values: readonly T[]): Parser<T> =>
+  (raw, where) => {
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new OptionsError(
+        code,
+        `${where.name} takes ${values.join(', ')}, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+      );
+    }
+    return raw as T;
+  };
 /** Minutes as ms; `0`: never (null). */
 const minutesOrNever: Parser<number | null> = (raw, where) => {
   const value = Number(raw);
@@ -850,6 +873,38 @@ export const OPTIONS = {
     parse: text,
     example: '/run/secrets/metrics_token',
     help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
+  }),
+  logFormat: option({
+    flag: 'log-format',
+    env: 'LOG_FORMAT',
+    default: unset<LogFormat | null>(null, 'pretty on a terminal, else json'),
+    parse: oneOf('ERR_OPTIONS_LOG_FORMAT', LOG_FORMATS),
+    example: 'json',
+    help: 'json: one JSON object per line (level, time, msg, reqId, kernelId, chatId); pretty: readable lines.',
+  }),
+  logLevel: option({
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    parse: oneOf('ERR_OPTIONS_LOG_LEVEL', LOG_LEVELS),
+    example: 'warn',
+    help: 'Lines below this level are not written: debug, info, warn, error or silent.',
+  }),
+  logChatIds: option({
+    flag: 'log-chat-ids',
+    env: 'LOG_CHAT_IDS',
+    default: 'on',
+    parse: bool,
+    example: 'off',
+    help: "Put the chat id on log lines (chatId). Off: the field is left out and chat ids in messages are replaced by 'chat:…'.",
+  }),
+  shutdownGraceMs: option({
+    flag: 'shutdown-grace-s',
+    env: 'SHUTDOWN_GRACE_S',
+    default: '8',
+    parse: positive(1000),
+    example: '25',
+    help: "On SIGTERM, executions in flight get this long to finish and be recorded before the sidecar exits; keep it under the container's stop timeout (10 s by default).",
   }),
 };
 

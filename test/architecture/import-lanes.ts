@@ -12,6 +12,7 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   contract: 0,
   errors: 0,
   logger: 0,
+  'structured-logger': 0,
   'package-root': 0,
   'lru-map': 0,
   // code and output lane

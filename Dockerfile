@@ -6,6 +6,8 @@
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
+# Behind a TLS-inspecting proxy, the host's CA bundle (mounted into the build) for npm; not kept in the image.
+ARG NODE_EXTRA_CA_CERTS
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
@@ -13,6 +15,7 @@ COPY . .
 RUN npm run build:proxy && npm run build:widget
 
 FROM ${NODE_IMAGE}
+ARG NODE_EXTRA_CA_CERTS
 ENV NODE_ENV=production \
     SIDECAR_HOST=0.0.0.0 \
     SIDECAR_PORT=8890 \

@@ -95,7 +95,25 @@ export async function buildRepoImage(name: string): Promise<{ tag: string; built
   );
   if (exists) return { tag, built: false };
   // --format docker keeps HEALTHCHECK (OCI images have no field for it).
-  await podman(['build', '--network', 'host', '--pull=never', '--format', 'docker', '--quiet', '-t', tag, root]);
+  // Where the host reaches the npm registry through a TLS-inspecting proxy, its CA bundle goes in.
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  const caArgs =
+    ca && existsSync(ca)
+      ? ['-v', `${ca}:/run/host-ca.crt:ro`, '--build-arg', 'NODE_EXTRA_CA_CERTS=/run/host-ca.crt']
+      : [];
+  await podman([
+    'build',
+    '--network',
+    'host',
+    '--pull=never',
+    '--format',
+    'docker',
+    ...caArgs,
+    '--quiet',
+    '-t',
+    tag,
+    root,
+  ]);
   return { tag, built: true };
 }
 

@@ -25,7 +25,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && rm -rf /root/.npm /tmp/* \
+ && rm -rf /tmp/* \
  && mkdir -p /data/store /workspaces && chown node:node /data /data/store /workspaces
 COPY --from=build /src/dist/proxy ./dist/proxy
 COPY --from=build /src/dist/contract ./dist/contract

@@ -57,8 +57,9 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
       '-e',
       `JUPYTER_TOKEN=${JUPYTER_TOKEN}`,
       JUPYTER_IMAGE,
-      'jupyter',
-      'server',
+      'python3',
+      '-m',
+      'jupyter_server',
       '--ip=127.0.0.1',
       `--port=${port}`,
       '--no-browser',
@@ -135,11 +136,11 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
   }
 
   test('runs as non-root with a health check, and runs an execution beside a Jupyter container', async () => {
-    const config = JSON.parse(await podman(['image', 'inspect', image, '--format', '{{json .Config}}'])) as {
-      User?: string;
+    const [inspected] = JSON.parse(await podman(['image', 'inspect', image])) as {
+      Config: { User?: string; Entrypoint?: string[] };
       Healthcheck?: { Test?: string[] };
-      Entrypoint?: string[];
-    };
+    }[];
+    const config = { ...inspected!.Config, Healthcheck: inspected!.Healthcheck };
     assert.equal(config.User, 'node');
     assert.match(config.Healthcheck?.Test?.join(' ') ?? '', /health\/live/);
     assert.deepEqual(config.Entrypoint?.slice(0, 3), ['node', '--max-semi-space-size=2', 'dist/proxy/main.js']);

@@ -1,0 +1,195 @@
+/**
+ * The image as operators run it, with real containers (podman; skipped with the reason where it
+ * cannot run): the repository's Dockerfile built unchanged from local stand-ins of the official
+ * base images (--pull=never), beside a Jupyter Server container that mounts the same named volume
+ * at another path (--kernel-workspace-root). An execution with Open WebUI's exact calls, the file
+ * downloaded, `podman stop`: exit 0 within the grace period, and after a restart every record is
+ * there. Then the same on the PostgreSQL container.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { filesApiPaths, type FileListResponse } from '../../contract/files-api.ts';
+import { freePort } from '../support/free-port.ts';
+import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
+import { buildRepoImage, ensureBaseImages, podman, podmanUnavailable, PodmanScope } from '../support/podman.ts';
+
+const skip = podmanUnavailable();
+if (skip) console.log(`# container test skipped: ${skip}`);
+
+const JUPYTER_IMAGE = 'quay.io/jupyter/base-notebook:latest';
+const POSTGRES_IMAGE = 'docker.io/library/postgres:15-bookworm';
+const JUPYTER_TOKEN = 'container-test-token-5e1b';
+const STOP_TIMEOUT_S = 10;
+
+/** Waits until `url` answers `status` (a container's server is up), for at most `withinMs`. */
+async function answers(url: string, status = 200, withinMs = 120_000): Promise<void> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const got = await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (got === status) return;
+    if (Date.now() > until) throw new Error(`${url} did not answer ${status} (last: ${got})`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('the image, with real containers', { skip: skip ?? false }, () => {
+  const scope = new PodmanScope();
+  let image: string;
+  let jupyterUrl: string;
+  let workspaces: string;
+
+  before(async () => {
+    const started = performance.now();
+    await ensureBaseImages();
+    const built = await buildRepoImage('localhost/generated-files-sidecar-test');
+    image = built.tag;
+    console.log(
+      `# image ${image} ${built.built ? 'built' : 'cached'} in ${Math.round((performance.now() - started) / 1000)} s`,
+    );
+    workspaces = await scope.volume('workspaces');
+    const port = await freePort();
+    await scope.run('jupyter', [
+      '-v',
+      `${workspaces}:/home/jovyan/work`,
+      '-e',
+      `JUPYTER_TOKEN=${JUPYTER_TOKEN}`,
+      JUPYTER_IMAGE,
+      'python3',
+      '-m',
+      'jupyter_server',
+      '--ip=127.0.0.1',
+      `--port=${port}`,
+      '--no-browser',
+      '--ServerApp.root_dir=/home/jovyan/work',
+    ]);
+    jupyterUrl = `http://127.0.0.1:${port}/`;
+    await answers(`${jupyterUrl}api/status?token=${JUPYTER_TOKEN}`);
+  });
+  after(() => scope.cleanup());
+
+  /** The sidecar container, on the shared workspace volume at its own path. */
+  async function runSidecar(what: string, data: string, env: string[]): Promise<{ name: string; url: string }> {
+    const port = await freePort();
+    const name = await scope.run(what, [
+      '--stop-timeout',
+      String(STOP_TIMEOUT_S),
+      '-v',
+      `${workspaces}:/workspaces`,
+      '-v',
+      `${data}:/data`,
+      '-e',
+      `GATEWAY_URL=${jupyterUrl}`,
+      '-e',
+      'SIDECAR_HOST=127.0.0.1',
+      '-e',
+      `SIDECAR_PORT=${port}`,
+      '-e',
+      'KERNEL_WORKSPACE_ROOT=/home/jovyan/work',
+      ...env.flatMap((e) => ['-e', e]),
+      image,
+    ]);
+    const url = `http://127.0.0.1:${port}/`;
+    await answers(`${url}sidecar/v1/health/ready`);
+    return { name, url };
+  }
+
+  /** Open WebUI's calls under a chat's prefix, the file listed and downloaded; returns its id. */
+  async function executeAndDownload(url: string, chatId: string): Promise<string> {
+    const run = await runLikeOpenWebUi(
+      `${url}chats/${chatId}/`,
+      JUPYTER_TOKEN,
+      "import os\nopen('/mnt/data/made-in-container.csv', 'w').write('x,y\\n1,2\\n')\nprint(os.getcwd())",
+    );
+    assert.equal(run.stdout, '/mnt/data\n', 'the kernel sees /mnt/data, not the volume path');
+    assert.match(run.result.at(-1) ?? '', /made-in-container\.csv/, 'the file card');
+    const list = (await (await fetch(new URL(filesApiPaths.files(chatId), url))).json()) as FileListResponse;
+    const file = list.files.find((f) => f.path === 'made-in-container.csv');
+    assert.ok(file, 'recorded by the sidecar container from the shared volume');
+    const content = await fetch(new URL(filesApiPaths.fileContent(chatId, file.id), url));
+    assert.equal(await content.text(), 'x,y\n1,2\n');
+    return file.id;
+  }
+
+  /** `podman stop`: exit 0 within the grace period (137 would be the kill after it). */
+  async function stopCleanly(name: string): Promise<void> {
+    const started = performance.now();
+    await podman(['stop', '-t', String(STOP_TIMEOUT_S), name]);
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(await podman(['inspect', name, '--format', '{{.State.ExitCode}}']), '0');
+    assert.ok(seconds < STOP_TIMEOUT_S, `stopped in ${seconds.toFixed(1)} s`);
+  }
+
+  async function restartAndFind(name: string, url: string, chatId: string, fileId: string): Promise<void> {
+    await podman(['start', name]);
+    await answers(`${url}sidecar/v1/health/ready`);
+    const list = (await (await fetch(new URL(filesApiPaths.files(chatId), url))).json()) as FileListResponse;
+    assert.deepEqual(
+      list.files.map((f) => f.id),
+      [fileId],
+      'the record is there after the restart',
+    );
+    const content = await fetch(new URL(filesApiPaths.fileContent(chatId, fileId), url));
+    assert.equal(await content.text(), 'x,y\n1,2\n');
+  }
+
+  test('runs as non-root with a health check, and runs an execution beside a Jupyter container', async () => {
+    const [inspected] = JSON.parse(await podman(['image', 'inspect', image])) as {
+      Config: { User?: string; Entrypoint?: string[] };
+      Healthcheck?: { Test?: string[] };
+    }[];
+    const config = { ...inspected!.Config, Healthcheck: inspected!.Healthcheck };
+    assert.equal(config.User, 'node');
+    assert.match(config.Healthcheck?.Test?.join(' ') ?? '', /health\/live/);
+    assert.deepEqual(config.Entrypoint?.slice(0, 3), ['node', '--max-semi-space-size=2', 'dist/proxy/main.js']);
+
+    const data = await scope.volume('data');
+    const sidecar = await runSidecar('sidecar', data, []);
+    assert.equal(await podman(['exec', sidecar.name, 'id', '-u']), '1000');
+    const fileId = await executeAndDownload(sidecar.url, 'container-chat');
+    await stopCleanly(sidecar.name);
+    await restartAndFind(sidecar.name, sidecar.url, 'container-chat', fileId);
+    await stopCleanly(sidecar.name);
+  });
+
+  test('the same on the PostgreSQL container', async () => {
+    const pgPort = await freePort();
+    const pgData = await scope.volume('pgdata');
+    await scope.run('postgres', [
+      '-v',
+      `${pgData}:/var/lib/postgresql/data`,
+      '-e',
+      'POSTGRES_PASSWORD=container-pg-password',
+      '-e',
+      'POSTGRES_USER=sidecar',
+      '-e',
+      'POSTGRES_DB=sidecar',
+      POSTGRES_IMAGE,
+      'postgres',
+      '-p',
+      String(pgPort),
+    ]);
+    const pgName = scope.name('postgres');
+    // Ready when pg_isready in the container says so (the official image's own health check).
+    const until = Date.now() + 120_000;
+    while (
+      !(await podman(['exec', pgName, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(pgPort)]).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      assert.ok(Date.now() < until, 'PostgreSQL did not start');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    const data = await scope.volume('pg-blobs');
+    const sidecar = await runSidecar('sidecar-pg', data, [
+      `DATABASE_URL=postgres://sidecar:container-pg-password@127.0.0.1:${pgPort}/sidecar`,
+    ]);
+    const fileId = await executeAndDownload(sidecar.url, 'container-pg-chat');
+    await stopCleanly(sidecar.name);
+    await restartAndFind(sidecar.name, sidecar.url, 'container-pg-chat', fileId);
+    await stopCleanly(sidecar.name);
+  });
+});

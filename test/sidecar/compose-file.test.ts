@@ -1,0 +1,86 @@
+/**
+ * compose.yaml holds together: read with a real YAML parser (Debian's python3-yaml), every rule
+ * the stack depends on is checked against the file itself and against the options table, so a
+ * renamed variable or a moved mount fails here. (Running it: test/e2e/container.test.ts runs the
+ * same images with the same settings through podman; Open WebUI's image cannot be had here.)
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { OPTIONS } from '../../proxy/options.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  restart?: string;
+  environment?: Record<string, string>;
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  stop_grace_period?: string;
+  command?: string[];
+}
+
+const compose = JSON.parse(
+  execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
+    input: readFileSync(path.join(root, 'compose.yaml')),
+    encoding: 'utf8',
+  }),
+) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const { sidecar, jupyter, postgres } = compose.services as Record<string, Service>;
+const openWebUi = compose.services['open-webui']!;
+
+const mountOf = (service: Service, volume: string) =>
+  service.volumes?.find((v) => v.startsWith(`${volume}:`))?.split(':')[1];
+
+test('the workspace volume is shared at two paths, and the sidecar is told the kernel one', () => {
+  const kernelPath = mountOf(jupyter!, 'workspaces');
+  const sidecarPath = mountOf(sidecar!, 'workspaces');
+  assert.ok(kernelPath && sidecarPath && kernelPath !== sidecarPath);
+  assert.equal(sidecar!.environment![OPTIONS.kernelWorkspaceRoot.env], kernelPath);
+  assert.ok(jupyter!.command!.includes(`--ServerApp.root_dir=${kernelPath}`), "Jupyter's root is the workspace");
+  // The image's default WORKSPACE_ROOT is where the volume is mounted.
+  assert.match(readFileSync(path.join(root, 'Dockerfile'), 'utf8'), new RegExp(`WORKSPACE_ROOT=${sidecarPath}\\b`));
+  assert.equal(mountOf(sidecar!, 'sidecar-data'), '/data', 'the one data volume of the image');
+});
+
+test("Open WebUI's code interpreter and code execution point at the sidecar, with Jupyter's token", () => {
+  const env = openWebUi.environment!;
+  for (const prefix of ['CODE_INTERPRETER', 'CODE_EXECUTION']) {
+    assert.equal(env[`${prefix}_ENGINE`], 'jupyter');
+    assert.equal(env[`${prefix}_JUPYTER_URL`], 'http://sidecar:8890/');
+    assert.equal(env[`${prefix}_JUPYTER_AUTH`], 'token');
+    assert.match(env[`${prefix}_JUPYTER_AUTH_TOKEN`]!, /JUPYTER_TOKEN/);
+  }
+  assert.equal(sidecar!.environment![OPTIONS.gatewayUrl.env], 'http://jupyter:8888/');
+  assert.match(sidecar!.environment![OPTIONS.allowedHosts.env]!, /\bsidecar\b/, 'called by its service name');
+});
+
+test('every setting the sidecar is given is an option, secrets come from files', () => {
+  const known = new Set(Object.values(OPTIONS).map((o) => o.env));
+  for (const name of Object.keys(sidecar!.environment!)) assert.ok(known.has(name), `${name} is not an option`);
+  assert.equal(sidecar!.environment![OPTIONS.filesSecret.env], undefined);
+  assert.ok(sidecar!.environment![OPTIONS.filesSecretFile.env]?.startsWith('/run/secrets/'));
+  assert.ok(sidecar!.environment![OPTIONS.metricsTokenFile.env]?.startsWith('/run/secrets/'));
+});
+
+test('health checks and restart policies everywhere; the stop grace outlasts the shutdown grace', () => {
+  for (const [name, service] of Object.entries(compose.services)) {
+    assert.equal(service.restart, 'unless-stopped', name);
+    if (name !== 'open-webui') assert.ok(service.healthcheck?.test.length, `${name} has a health check`);
+  }
+  assert.match(sidecar!.healthcheck!.test.join(' '), /health\/ready/, 'dependants wait for readiness');
+  const stopS = Number(/^(\d+)s$/.exec(sidecar!.stop_grace_period!)?.[1]);
+  assert.ok(stopS > Number(sidecar!.environment![OPTIONS.shutdownGraceMs.env]));
+});
+
+test('the images are the ones scripts/container-base-images.sh stands in for here', () => {
+  const script = readFileSync(path.join(root, 'scripts/container-base-images.sh'), 'utf8');
+  assert.ok(script.includes(`JUPYTER=${jupyter!.image}`));
+  assert.ok(script.includes(`POSTGRES=docker.io/library/${postgres!.image}`));
+  assert.match(readFileSync(path.join(root, 'Dockerfile'), 'utf8'), /ARG NODE_IMAGE=node:22-bookworm-slim/);
+  assert.ok(script.includes('NODE=docker.io/library/node:22-bookworm-slim'));
+});

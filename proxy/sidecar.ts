@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { signChatToken } from './links/chat-token.ts';
+import { secretKey } from './links/link-token.ts';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type Router } from 'express';
@@ -171,7 +173,16 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       storeHealth: stores.health,
     }),
   );
-  app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+  app.use(
+    createStaticRoutes({
+      demo: options.demo,
+      demoConfig: parts.demoConfig,
+      demoChatToken: async (chatId) =>
+        options.filesSecret
+          ? signChatToken(secretKey(options.filesSecret), { chat: chatId }, Math.min(3600, options.tokenMaxLifetimeS))
+          : null,
+    }),
+  );
   for (const router of parts.routes ?? []) app.use(router);
 
   // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.

@@ -19,6 +19,8 @@ import { refuseUpgrade, refuseUpgradeFor, SidecarError, writeRawResponse } from 
 import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
+import { SilentExecutions, SilentMessageIds } from './silent-executions.ts';
+import type { KernelChannels } from '../transport/kernel-command-channel.ts';
 import { legacyCodec } from '../wire/wire-legacy.ts';
 import { V1_PROTOCOL, v1Codec } from '../wire/wire-v1.ts';
 
@@ -29,7 +31,13 @@ export interface KernelChannelsOptions {
   provisional: ProvisionalWorkspaces;
   observer: ExecutionObserver;
   /** The file card; absent or mode 'off': none. */
-  announce?: { mode: AnnounceMode; links: FileLinks; linkBase: (hostHeader: string | undefined) => URL };
+  announce?: {
+    mode: AnnounceMode;
+    links: FileLinks;
+    linkBase: (hostHeader: string | undefined) => URL;
+    /** Files a card names one by one; the rest get one zip link. */
+    maxFiles?: number;
+  };
   logger: Logger;
   executionTimeoutMs: number;
   recordWaitMs: number;
@@ -40,6 +48,8 @@ export interface KernelChannelsOptions {
   maxInFlightBytes?: number;
   highWaterMark?: number;
   streamHoldMs?: number;
+  /** `--file-transport kernel`: every kernel connection joins it, so the transport can run its executions. */
+  kernelChannels?: KernelChannels;
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
   passthrough: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
@@ -79,6 +89,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   });
 
   const upstreams = new Set<WebSocket>();
+  const silentIds = new SilentMessageIds();
 
   type ChannelsTarget =
     | { kind: 'other'; url: string }
@@ -241,7 +252,14 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
         });
         const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
         const { announce } = options;
+        let silent: SilentExecutions | undefined;
+        if (options.kernelChannels) {
+          silent = new SilentExecutions(upstream, codec, silentIds);
+          const detach = options.kernelChannels.attach(kernelId, silent);
+          upstream.once('close', detach);
+        }
         new KernelChannelRelay(client, upstream, {
+          silent,
           codec,
           rewriter,
           tracker,
@@ -252,6 +270,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
                   links: announce.links,
                   linkBase: announce.linkBase(req.headers.host),
                   codec,
+                  maxFiles: announce.maxFiles,
                 })
               : undefined,
           logger: options.logger,

@@ -12,6 +12,7 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   contract: 0,
   errors: 0,
   logger: 0,
+  'structured-logger': 0,
   'package-root': 0,
   'lru-map': 0,
   // code and output lane
@@ -24,6 +25,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   // files lane
   workspace: 6,
   artifacts: 7,
+  // the kernel file transport: wraps the recorder's observer, fills the workspace over the kernel's channel
+  transport: 7.5,
   links: 8,
   announce: 9,
   webhooks: 10,
@@ -31,6 +34,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   // the edges: the gateway side and the files API
   gateway: 12,
   api: 13,
+  // the MCP server: a Jupyter client of the sidecar's own routes, beside the files API
+  mcp: 13,
   // wiring
   'allowed-hosts': 14,
   'local-jupyter': 14,

@@ -28,6 +28,29 @@ ax.bar(['N', 'S', 'E', 'W'], [120, 80, 95, 143], color='#4e79a7'); ax.set_title(
 fig.savefig('/mnt/data/sales.png', dpi=120, bbox_inches='tight')
 plt.show()
 print('Saved /mnt/data/sales.png')`,
+  formats: `# One file of each kind the element previews.
+import json, os, pandas as pd, matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt
+from docx import Document
+from reportlab.pdfgen import canvas
+df = pd.DataFrame({'region': ['North', 'South', 'East', 'West'], 'sales': [120, 80, 95, 143]})
+os.makedirs('/mnt/data/formats', exist_ok=True)
+df.to_excel('/mnt/data/formats/sales.xlsx', index=False)
+df.to_csv('/mnt/data/formats/sales.csv', index=False)
+doc = Document(); doc.add_heading('Quarterly summary', 1); doc.add_paragraph('Sales grew 12% on the quarter.')
+t = doc.add_table(rows=1, cols=2); t.style = 'Table Grid'; t.rows[0].cells[0].text = 'Region'; t.rows[0].cells[1].text = 'Sales'
+for r, s in zip(df.region, df.sales):
+    cells = t.add_row().cells; cells[0].text = r; cells[1].text = str(s)
+doc.save('/mnt/data/formats/summary.docx')
+open('/mnt/data/formats/notes.md', 'w').write('# Notes\\n\\n- **West** leads\\n- South lags\\n')
+json.dump({'regions': df.to_dict('records'), 'total': int(df.sales.sum())}, open('/mnt/data/formats/sales.json', 'w'), indent=2)
+open('/mnt/data/formats/log.txt', 'w').write('run 1: 438 total\\nrun 2: 438 total\\n')
+open('/mnt/data/formats/report.html', 'w').write('<h1>Report</h1><p>Total: 438</p><script>alert(1)</script>')
+open('/mnt/data/formats/logo.svg', 'w').write('<svg xmlns="http://www.w3.org/2000/svg" width="80" height="80"><circle cx="40" cy="40" r="30" fill="#4e79a7"/></svg>')
+fig, ax = plt.subplots(figsize=(4, 3)); ax.bar(df.region, df.sales); fig.savefig('/mnt/data/formats/sales.png', dpi=100)
+c = canvas.Canvas('/mnt/data/formats/summary.pdf'); c.drawString(72, 770, 'Quarterly summary'); c.save()
+print('Wrote', len(os.listdir('/mnt/data/formats')), 'files to /mnt/data/formats')`,
   overwrite: `import datetime
 with open('/mnt/data/notes.md', 'a') as f:
     f.write(f'- run at {datetime.datetime.now():%H:%M:%S}\\n')
@@ -41,6 +64,7 @@ const ANSWER_FILE = {
   pdf: 'summary.pdf',
   plot: 'sales.png',
   overwrite: 'notes.md',
+  formats: 'formats/summary.docx',
 };
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -55,8 +79,34 @@ const files = $('files');
 const config = await (await fetch('config.json')).json();
 const auth = config.token ? `?token=${encodeURIComponent(config.token)}` : '';
 
+// With FILES_API_SECRET set, the files API wants a chat token: the demo asks its sidecar for one,
+// as a chat app's server would mint it (`generated-files-sidecar token --chat …` does the same).
+/** @type {Map<string, Promise<string | null>>} */
+const chatTokens = new Map();
+/** @type {any} */ (files).tokenProvider = (/** @type {{ refresh: boolean }} */ { refresh }) => {
+  const chatId = files.getAttribute('chat-id') ?? '';
+  let token = chatTokens.get(chatId);
+  if (!token || refresh) {
+    token = fetch(`token.json?chat=${encodeURIComponent(chatId)}`)
+      .then((res) => (res.ok ? res.json() : { token: null }))
+      .then((body) => body.token);
+    chatTokens.set(chatId, token);
+  }
+  return token;
+};
+
 /** @type {Map<string, Promise<WebSocket>>} one kernel connection per chat */
 const kernels = new Map();
+/** @type {Set<string>} the kernels this page started, as `chatId/kernelId`: shut down when it goes */
+const started = new Set();
+addEventListener('pagehide', () => {
+  for (const entry of started) {
+    const [chatId, id] = entry.split('/');
+    // keepalive: the request outlives the page.
+    void fetch(`/chats/${chatId}/api/kernels/${id}${auth}`, { method: 'DELETE', keepalive: true });
+  }
+  started.clear();
+});
 let lastExample = 'excel';
 
 function chats() {
@@ -92,6 +142,7 @@ function kernelFor(/** @type {string} */ chatId) {
       });
       if (!res.ok) throw new Error(`Could not start a kernel: HTTP ${res.status} ${await res.text()}`);
       const { id } = await res.json();
+      started.add(`${chatId}/${id}`);
       const ws = new WebSocket(
         `${location.origin.replace(/^http/, 'ws')}/chats/${chatId}/api/kernels/${id}/channels${auth}`,
       );

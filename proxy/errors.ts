@@ -132,6 +132,8 @@ export const ERRORS = {
   ERR_OPTIONS_SECRET_FILE: { status: 500, client: false },
   ERR_OPTIONS_SECRET_TOO_SHORT: { status: 500, client: false },
   ERR_OPTIONS_SECRET_TWICE: { status: 500, client: false },
+  ERR_OPTIONS_TOKEN: { status: 500, client: false },
+  ERR_PORT_TAKEN: { status: 500, client: false },
   ERR_OPTIONS_UNKNOWN: { status: 500, client: false },
   ERR_OPTIONS_URL: { status: 500, client: false },
   ERR_OPTIONS_WEBHOOK_SECRET: { status: 500, client: false },

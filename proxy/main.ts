@@ -11,10 +11,13 @@
 import path from 'node:path';
 import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
 import { describeError } from './logger.ts';
+import { SidecarError } from './errors.ts';
 import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions, type SidecarOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
 import { createStructuredLogger, defaultLogFormat, type StructuredLogger } from './structured-logger.ts';
 import { MCP_PATH } from './mcp/mcp-routes.ts';
+import { tokenCommand } from './token-command.ts';
+import { embedSnippet } from './embed-snippet.ts';
 import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';
 import { migrateStore } from './storage/migrate-store.ts';
 import { DatabaseStartError } from './storage/store-errors.ts';
@@ -39,6 +42,7 @@ async function migrateStoreCommand(argv: readonly string[]): Promise<void> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'migrate-store') return migrateStoreCommand(argv.slice(1));
+  if (argv[0] === 'token') return void console.log(await tokenCommand(argv.slice(1), process.env));
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(helpText());
     return;
@@ -93,13 +97,28 @@ async function main(): Promise<void> {
     logger,
     demoConfig: () => ({ token: jupyter?.token ?? null, apiPrefix: API_PREFIX, widget: WIDGET_PATH }),
   });
-  const url = await sidecar.listen();
+  let url: string;
+  try {
+    url = await sidecar.listen();
+  } catch (error) {
+    // Nothing of ours may outlive a failed start: the Jupyter Server we started goes too.
+    await sidecar.close().catch(() => {});
+    await jupyter?.stop();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new SidecarError(
+        'ERR_PORT_TAKEN',
+        `Port ${options.port} on ${options.host} is taken (another sidecar, or another program). Pick another with --port 8891 (or SIDECAR_PORT=8891), or --port 0 for any free one.`,
+      );
+    }
+    throw error;
+  }
   logger.info(
     `[sidecar] gateway ${options.gatewayUrl.origin}${options.gatewayUrl.pathname} (workspaces in ${path.relative(process.cwd(), options.workspaceRoot) || '.'})`,
   );
   logger.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
   logger.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
   if (options.demo) logger.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
+  logger.info(embedSnippet(url, options));
   if (options.mcp.enabled) {
     const auth = options.mcp.apiKey
       ? 'MCP_API_KEY'
@@ -144,7 +163,7 @@ main().catch((error) => {
     console.error(`[sidecar] ${error.code}: ${error.message}`);
     process.exit(2);
   }
-  if (error instanceof DatabaseStartError) {
+  if (error instanceof DatabaseStartError || (error instanceof SidecarError && error.code === 'ERR_PORT_TAKEN')) {
     // One line that names the problem; the message never holds the password.
     console.error(`[sidecar] ${error.code}: ${error.message}`);
     process.exit(1);

@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { signChatToken } from './links/chat-token.ts';
+import { secretKey } from './links/link-token.ts';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express, { type Router } from 'express';
@@ -210,7 +212,16 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       closing: () => closing,
     }),
   );
-  app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+  app.use(
+    createStaticRoutes({
+      demo: options.demo,
+      demoConfig: parts.demoConfig,
+      demoChatToken: async (chatId) =>
+        options.filesSecret
+          ? signChatToken(secretKey(options.filesSecret), { chat: chatId }, Math.min(3600, options.tokenMaxLifetimeS))
+          : null,
+    }),
+  );
 
   // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
   const mcpKernels = options.mcp.enabled

@@ -41,9 +41,12 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   'local-jupyter': 14,
   options: 14,
   http: 14,
+  'embed-snippet': 14,
   // measures every lane at its seams (the store, the observer, the preview service, the routes)
   metrics: 14,
   sidecar: 15,
+  // the CLI's other commands, beside the sidecar: they read the options and use a lane's code
+  'token-command': 15,
   main: 16,
 };
 

@@ -94,3 +94,81 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
   assert.deepEqual(errors, []);
   await rm(downloads, { recursive: true, force: true });
 });
+
+test('demo with FILES_API_SECRET set: mints its chat token, uploads on, every preview, its kernels shut down on leaving', async () => {
+  const secret = 'demo-secret-0123456789-abcdefghijklmnopq';
+  const guarded = await startSidecar(
+    bed,
+    { demo: 'true', 'data-dir': path.join(bed.dir, 'store-with-secret') },
+    { demoConfig: () => ({ token: bed.jupyter.token }) },
+    { FILES_API_SECRET: secret },
+  );
+  const kernels = async () =>
+    ((await (await fetch(`${bed.jupyter.url}api/kernels?token=${bed.jupyter.token}`)).json()) as { id: string }[]).map(
+      (k) => k.id,
+    );
+  const before = new Set(await kernels());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    // The files API refuses a request without a token: the list shows only with the demo's own.
+    // A chat of its own (chat-1 has the first test's files; the workspaces are shared).
+    await page.goto(`${guarded.url}sidecar/demo/`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelector('generated-files')?.getAttribute('chat-id') === 'chat-1', {
+      timeout: 20_000,
+    });
+    await page.click('#new-chat');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('generated-files')?.getAttribute('chat-id') === 'chat-2' &&
+        document.querySelector('generated-files')?.shadowRoot?.textContent?.includes('No files yet'),
+      { timeout: 20_000 },
+    );
+    assert.ok(
+      await page.evaluate(
+        () => !!document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="uploads"]'),
+      ),
+      'uploads on',
+    );
+
+    await page.click('[data-example="formats"]');
+    await page.click('#run');
+    await page.waitForFunction(() => document.querySelector('#output')?.textContent?.includes('Wrote 10 files'), {
+      timeout: 60_000,
+    });
+    const rows = await page.waitForFunction(
+      () => {
+        const items = [
+          ...(document.querySelector('generated-files')?.shadowRoot?.querySelectorAll('[part~="item"]') ?? []),
+        ];
+        return (
+          items.length === 10 &&
+          items.map((i) => [
+            i.querySelector('[part~="name"]')!.textContent,
+            !!i.querySelector('[part~="preview-button"]'),
+          ])
+        );
+      },
+      { timeout: 20_000 },
+    );
+    const shown = (await rows.jsonValue()) as [string, boolean][];
+    assert.deepEqual(
+      shown.filter(([, previewable]) => !previewable),
+      [],
+      `every format the demo writes has a preview: ${JSON.stringify(shown)}`,
+    );
+    const started = (await kernels()).filter((id) => !before.has(id));
+    assert.equal(started.length, 2, 'the page started a kernel for each of its two chats');
+
+    // Leaving the page shuts its kernel down (a keepalive DELETE from pagehide).
+    await page.goto('about:blank');
+    const deadline = Date.now() + 20_000;
+    while ((await kernels()).some((id) => started.includes(id)))
+      assert.ok(Date.now() < deadline, 'its kernels were shut down');
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+    await guarded.stop();
+  }
+});

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express, { type Router } from 'express';
 import { createHostAllowList, listenAddressHosts } from './allowed-hosts.ts';
 import { API_PREFIX } from '../contract/files-api.ts';
@@ -30,6 +29,7 @@ import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
+import { previewCacheDir } from './previews/preview-cache.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
 
@@ -104,7 +104,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   });
   const previews = new PreviewService({
     blobs,
-    cacheDir: path.join(options.dataDir, 'previews'),
+    cacheDir: previewCacheDir(options.dataDir),
     // Only the limits that were set: the rest keep their defaults.
     limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
   });
@@ -142,7 +142,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       logger,
       auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
-      uploadLimitBytes: options.uploadMaxBytes ?? undefined,
+      uploadLimitBytes: options.uploadMaxBytes,
       gatewayHealth: gatewayHealthProbe(options.gatewayUrl),
       previews,
       webhookHealth: webhooks ? () => webhooks.health() : undefined,

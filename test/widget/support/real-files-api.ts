@@ -12,6 +12,7 @@
  *   POST /__real/release { chatId }           -> lets it through (or finds its connection closed)
  */
 import { once } from 'node:events';
+import { filesApiParts } from '../../support/api-fixture.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -72,6 +73,7 @@ async function start(): Promise<Running> {
     API_PREFIX,
     createFilesApi({
       ...fixture,
+      ...filesApiParts(fixture),
       auth: { secret: REAL_API_SECRET },
       corsOrigins: ['*'],
       uploadLimitBytes: REAL_API_UPLOAD_LIMIT,

@@ -120,6 +120,7 @@ export const ERRORS = {
   ERR_OPTIONS_UNKNOWN: { status: 500, client: false },
   ERR_OPTIONS_URL: { status: 500, client: false },
   ERR_OPTIONS_WEBHOOK_SECRET: { status: 500, client: false },
+  ERR_OPTIONS_WEBHOOK_RETRY: { status: 500, client: false },
 } as const satisfies Readonly<Record<`ERR_${string}`, ErrorKind>>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -79,6 +79,10 @@ export interface SidecarOptions {
   webhookSecret: string | null;
   /** A delivery still failing this long after its file was recorded is kept as failed. */
   webhookMaxAgeMs: number;
+  /** First retry delay of a failed webhook delivery; doubled after each failure. */
+  webhookRetryMinMs: number;
+  /** Longest retry delay of a webhook delivery. */
+  webhookRetryMaxMs: number;
   /** The sidecar's address as the user's browser reaches it; its host is allowed in Host headers. */
   allowedHosts: string[];
   /** Largest WebSocket frame accepted from either side, in bytes. */
@@ -87,6 +91,10 @@ export interface SidecarOptions {
   maxInFlightBytes: number;
   /** Longest a files-API token may live (exp minus iat, or exp minus now), in seconds. */
   tokenMaxLifetimeS: number;
+  /** Serve Prometheus metrics at /metrics. */
+  metrics: boolean;
+  /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
+  metricsToken: string | null;
 }
 
 export type OptionSource = Record<string, string | undefined>;
@@ -174,6 +182,20 @@ function seconds(raw: string, where: Where, zero: boolean): number {
 }
 
 const durationMs: Parser<number> = (raw, where) => seconds(raw, where, false) * 1000;
+
+/** `250ms`, or a duration as above, as milliseconds (more than 0). */
+const delayMs: Parser<number> = (raw, where) => {
+  const ms = /^(\d+(?:\.\d+)?)\s*ms$/.exec(raw.trim());
+  if (!ms) return durationMs(raw, where);
+  const value = Math.round(Number(ms[1]));
+  if (value <= 0) {
+    throw new OptionsError(
+      'ERR_OPTIONS_DURATION',
+      `${where.name} must be more than 0 ms, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value;
+};
 
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
@@ -612,6 +634,22 @@ export const OPTIONS = {
     example: '1d',
     help: 'Deliveries still failing after this long are kept as failed (shown by /sidecar/v1/health): seconds, or with s/m/h/d.',
   }),
+  webhookRetryMinMs: option({
+    flag: 'webhook-retry-min',
+    env: 'WEBHOOK_RETRY_MIN',
+    default: '1s',
+    parse: delayMs,
+    example: '1s',
+    help: 'First retry delay of a failed delivery, doubled after each failure (with jitter): milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
+  webhookRetryMaxMs: option({
+    flag: 'webhook-retry-max',
+    env: 'WEBHOOK_RETRY_MAX',
+    default: '5m',
+    parse: delayMs,
+    example: '5m',
+    help: 'Longest retry delay of a failed delivery: milliseconds with ms, or seconds, or with s/m/h/d.',
+  }),
   allowedHosts: option({
     flag: 'allowed-hosts',
     env: 'ALLOWED_HOSTS',
@@ -643,6 +681,30 @@ export const OPTIONS = {
     parse: positive(1),
     example: '86400',
     help: 'Files-API tokens valid for longer than this are refused.',
+  }),
+  metrics: option({
+    flag: 'metrics',
+    env: 'METRICS',
+    default: 'off',
+    parse: bool,
+    example: 'on',
+    help: "Serve Prometheus metrics at /metrics (the gateway's own /metrics is then not reachable through the sidecar).",
+  }),
+  metricsToken: option({
+    flag: null,
+    env: 'METRICS_TOKEN',
+    default: unset<string | null>(null, 'none (open)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'Bearer token /metrics asks for (Prometheus: authorization.credentials). Unset: /metrics answers anyone who passes the Host check.',
+  }),
+  metricsTokenFile: option({
+    flag: null,
+    env: 'METRICS_TOKEN_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/metrics_token',
+    help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
   }),
 };
 
@@ -731,6 +793,8 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl,
     filesSecret,
     filesSecretFile,
+    metricsToken,
+    metricsTokenFile,
     demo,
     previewMaxBytes,
     previewMaxUnzippedBytes,
@@ -752,6 +816,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
+    metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
     kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
     previews: {
       maxBytes: previewMaxBytes,
@@ -800,6 +865,12 @@ function workspacePaths(values: OptionValues) {
 }
 
 function requireWebhookSecret(values: OptionValues): void {
+  if (values.webhookRetryMaxMs < values.webhookRetryMinMs) {
+    throw new OptionsError(
+      'ERR_OPTIONS_WEBHOOK_RETRY',
+      `--webhook-retry-max (${values.webhookRetryMaxMs} ms) is shorter than --webhook-retry-min (${values.webhookRetryMinMs} ms). Example: --webhook-retry-min ${OPTIONS.webhookRetryMinMs.example} --webhook-retry-max ${OPTIONS.webhookRetryMaxMs.example}`,
+    );
+  }
   if (values.webhookUrl && !values.webhookSecret) {
     throw new OptionsError(
       'ERR_OPTIONS_WEBHOOK_SECRET',
@@ -813,13 +884,7 @@ function requireWebhookSecret(values: OptionValues): void {
  * secret: it is then not in the environment, which any process of the same user can read).
  */
 function filesApiSecret(secret: string | null, file: string | null): string | null {
-  if (file && secret) {
-    throw new OptionsError(
-      'ERR_OPTIONS_SECRET_TWICE',
-      'Both FILES_API_SECRET and FILES_API_SECRET_FILE are set: unset one of them.',
-    );
-  }
-  const found = file ? readSecretFile(file) : secret;
+  const found = secretFromEnvOrFile('FILES_API_SECRET', secret, file);
   if (found && Buffer.byteLength(found) < 32) {
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_TOO_SHORT',
@@ -829,7 +894,15 @@ function filesApiSecret(secret: string | null, file: string | null): string | nu
   return found;
 }
 
-function readSecretFile(file: string): string {
+/** A secret from its variable (`NAME`) or from the file `NAME_FILE` names, never both. */
+function secretFromEnvOrFile(name: string, secret: string | null, file: string | null): string | null {
+  if (file && secret) {
+    throw new OptionsError('ERR_OPTIONS_SECRET_TWICE', `Both ${name} and ${name}_FILE are set: unset one of them.`);
+  }
+  return file ? readSecretFile(`${name}_FILE`, file) : secret;
+}
+
+function readSecretFile(variable: string, file: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -837,12 +910,11 @@ function readSecretFile(file: string): string {
     const errno = errorCode(error) ?? String(error);
     throw new OptionsError(
       'ERR_OPTIONS_SECRET_FILE',
-      `FILES_API_SECRET_FILE ${JSON.stringify(file)} cannot be read (${errno}). Example: FILES_API_SECRET_FILE=${OPTIONS.filesSecretFile.example}`,
+      `${variable} ${JSON.stringify(file)} cannot be read (${errno}). Example: ${variable}=/run/secrets/${variable.replace(/_FILE$/, '').toLowerCase()}`,
     );
   }
   const secret = text.replace(/\r?\n$/, '');
-  if (!secret)
-    throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `FILES_API_SECRET_FILE ${JSON.stringify(file)} is empty.`);
+  if (!secret) throw new OptionsError('ERR_OPTIONS_SECRET_FILE', `${variable} ${JSON.stringify(file)} is empty.`);
   return secret;
 }
 

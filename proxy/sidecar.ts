@@ -32,6 +32,12 @@ import type { SidecarOptions } from './options.ts';
 import { previewCacheDir } from './previews/preview-cache.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
+import { createSidecarMetrics, type SidecarMetrics } from './metrics/sidecar-metrics.ts';
+import { meteredStore } from './metrics/metered-store.ts';
+import { meteredObserver } from './metrics/metered-observer.ts';
+import { httpMeter } from './metrics/http-meter.ts';
+import { createMetricsRoute } from './metrics/metrics-route.ts';
+import { UpgradeMeter } from './metrics/upgrade-meter.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -41,8 +47,8 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
-  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
-  webhookBackoff?: { minMs: number; maxMs: number };
+  /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
+  metrics?: SidecarMetrics;
 }
 
 export interface Sidecar {
@@ -56,6 +62,8 @@ export interface Sidecar {
   recorder: ArtifactRecorder;
   /** Present with --webhook-url. */
   webhooks: WebhookDispatcher | null;
+  /** With --metrics: every metric, for parts added later (a tool server counts its calls here). */
+  metrics: SidecarMetrics | null;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -67,8 +75,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const logger = parts.logger ?? quietLogger;
   const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot);
   await workspaces.realRoot();
+  const metrics = options.metrics ? (parts.metrics ?? createSidecarMetrics()) : null;
   const stores = await openStores(options, logger);
-  const { store, blobs, kernelChats } = stores;
+  const { blobs, kernelChats } = stores;
+  const store = metrics ? meteredStore(stores.store, metrics) : stores.store;
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
   const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
   // Assigned once the server exists; only called after listen().
@@ -82,7 +92,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           links,
           linkBase: () => options.publicUrl ?? listeningBase(),
           maxAgeMs: options.webhookMaxAgeMs,
-          backoff: parts.webhookBackoff,
+          backoff: { minMs: options.webhookRetryMinMs, maxMs: options.webhookRetryMaxMs },
           logger,
         })
       : null;
@@ -101,12 +111,22 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       allowHardLinks: options.allowHardLinks,
     }),
     scanTimeoutMs: options.scanTimeoutMs,
+    onScan: metrics ? (cause, seconds, outcome) => metrics.scanSeconds.observe({ cause, outcome }, seconds) : undefined,
   });
   const previews = new PreviewService({
     blobs,
     cacheDir: previewCacheDir(options.dataDir),
     // Only the limits that were set: the rest keep their defaults.
     limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
+    observer: metrics
+      ? {
+          looked: (task, hit) => metrics.previewCache.inc({ task, result: hit ? 'hit' : 'miss' }),
+          rendered: (task, outcome, seconds) => {
+            metrics.previewRenders.inc({ task, outcome });
+            metrics.previewRenderSeconds.observe({ task }, seconds);
+          },
+        }
+      : undefined,
   });
   const retention = new Retention(
     { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive, blobCaches: [previews] },
@@ -130,10 +150,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.set('etag', false);
 
   app.use(hostCheck(hosts));
+  if (metrics) app.use(createMetricsRoute(metrics, options.metricsToken));
   app.use(peelChatPrefix);
 
   app.use(
     API_PREFIX,
+    ...(metrics ? [httpMeter(metrics)] : []),
     createFilesApi({
       store,
       blobs,
@@ -192,7 +214,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     assignment,
     workspaces,
     provisional,
-    observer: parts.observer ?? recorder,
+    observer: metrics ? meteredObserver(parts.observer ?? recorder, metrics) : (parts.observer ?? recorder),
     announce: {
       mode: options.announceFiles,
       links,
@@ -207,9 +229,22 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     passthrough: (req, socket, head) => passthrough.upgrade(req, socket as never, head),
   });
 
+  const upgrades = metrics ? new UpgradeMeter() : null;
+  if (metrics) {
+    Object.assign(metrics.sources, {
+      connections: channels.connections,
+      liveKernels: () => upgrades!.liveKernels(),
+      relayedBytes: () => upgrades!.bytes(),
+      sseClients: () => stores.events.listenerCount(),
+      previewRendersRunning: () => previews.running,
+      webhookOutbox: webhooks ? () => store.outboxSummary() : undefined,
+    } satisfies typeof metrics.sources);
+  }
+
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
     if (!upgradeHostAllowed(hosts, req, socket)) return;
+    upgrades?.track(req, socket);
     channels.handleUpgrade(req, socket, head).catch((error) => {
       logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
       refuseUpgradeFor(socket, error);
@@ -228,6 +263,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     blobs,
     recorder,
     webhooks,
+    metrics,
     connections: channels.connections,
     listen() {
       return new Promise((resolve, reject) => {

@@ -72,7 +72,11 @@ export interface ArtifactRecorderOptions {
    */
   watch?: false | ChangeJournalOptions;
   now?: () => Date;
+  /** Told of every scan once it ends: its cause, how long it took, and how it ended (metrics). */
+  onScan?: (cause: ScanCause['source'], seconds: number, outcome: ScanOutcome) => void;
 }
+
+export type ScanOutcome = 'ok' | 'timeout' | 'store-unavailable' | 'error';
 
 export interface ScanResult {
   recorded: FileRecord[];
@@ -102,6 +106,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #locks = new KeyedMutex();
   readonly #states: ChatStates;
   readonly #gate = new ScanGate();
+  readonly #onScan: ArtifactRecorderOptions['onScan'];
 
   constructor(options: ArtifactRecorderOptions) {
     this.#store = options.store;
@@ -118,6 +123,7 @@ export class ArtifactRecorder implements ExecutionObserver {
       inUse: (chatId) => this.#locks.isLocked(chatId),
     });
     this.#outbox = options.outbox;
+    this.#onScan = options.onScan;
     this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
     this.#walking = new WalkerSetup(this.#workspaces, this.#logger, options.walker);
     const watch = options.watch ?? false;
@@ -211,10 +217,19 @@ export class ArtifactRecorder implements ExecutionObserver {
       }),
     );
     work.catch(() => {}); // its failure after a timeout was already reported as the timeout
+    const started = performance.now();
+    let outcome: ScanOutcome = 'error';
     try {
-      return await Promise.race([work, timedOut]);
+      const result = await Promise.race([work, timedOut]);
+      outcome = 'ok';
+      return result;
+    } catch (error) {
+      if (error instanceof ScanTimeoutError) outcome = 'timeout';
+      else if (error instanceof StoreUnavailableError) outcome = 'store-unavailable';
+      throw error;
     } finally {
       clearTimeout(timer);
+      this.#onScan?.(cause.source, (performance.now() - started) / 1000, outcome);
     }
   }
 

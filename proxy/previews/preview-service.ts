@@ -22,6 +22,15 @@ export interface PreviewServiceOptions {
   /** Where rendered previews are kept (`{dataDir}/previews`). */
   cacheDir: string;
   limits?: Partial<PreviewLimits>;
+  /** Told of each lookup (cache hit or miss) and each render on a worker (metrics). */
+  observer?: PreviewObserver;
+}
+
+export type RenderOutcome = 'ok' | 'refused' | 'timeout' | 'busy' | 'error';
+
+export interface PreviewObserver {
+  looked(task: 'preview' | 'diff', hit: boolean): void;
+  rendered(task: 'preview' | 'diff', outcome: RenderOutcome, seconds: number): void;
 }
 
 /** URLs the answer may point at, made by the routes (they know the chat and the prefix). */
@@ -42,9 +51,11 @@ export class PreviewService {
   readonly #blobs: BlobStore;
   readonly #cache: PreviewCache;
   readonly #pool: RenderPool;
+  readonly #observer: PreviewObserver | undefined;
 
   constructor(options: PreviewServiceOptions) {
     this.limits = { ...DEFAULT_PREVIEW_LIMITS, ...options.limits };
+    this.#observer = options.observer;
     this.#blobs = options.blobs;
     this.#cache = new PreviewCache(options.cacheDir);
     this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
@@ -80,14 +91,12 @@ export class PreviewService {
     }
     this.#checkSize(record);
     const key = this.#key('preview', kind);
-    const text = await this.#cache.getOrRender(record.sha256, key, () =>
-      this.#render({
-        task: 'preview',
-        file: { path: this.#blobs.pathFor(record.sha256), label: record.name },
-        kind,
-        limits: this.limits,
-      }),
-    );
+    const text = await this.#lookup(record.sha256, key, {
+      task: 'preview',
+      file: { path: this.#blobs.pathFor(record.sha256), label: record.name },
+      kind,
+      limits: this.limits,
+    });
     return `${head}${unwrap(text)}}`;
   }
 
@@ -102,15 +111,13 @@ export class PreviewService {
     this.#checkSize(from);
     this.#checkSize(to);
     const key = `${this.#key('diff', kind)}-${from.sha256}`;
-    const text = await this.#cache.getOrRender(to.sha256, key, () =>
-      this.#render({
-        task: 'diff',
-        before: { path: this.#blobs.pathFor(from.sha256), label: `${from.name} (version ${from.version})` },
-        after: { path: this.#blobs.pathFor(to.sha256), label: `${to.name} (version ${to.version})` },
-        kind,
-        limits: this.limits,
-      }),
-    );
+    const text = await this.#lookup(to.sha256, key, {
+      task: 'diff',
+      before: { path: this.#blobs.pathFor(from.sha256), label: `${from.name} (version ${from.version})` },
+      after: { path: this.#blobs.pathFor(to.sha256), label: `${to.name} (version ${to.version})` },
+      kind,
+      limits: this.limits,
+    });
     return `${head}${unwrap(text)}}`;
   }
 
@@ -136,20 +143,38 @@ export class PreviewService {
     return createHash('sha256').update(what).digest('hex').slice(0, 16);
   }
 
+  /** The cached answer, or a render of `job`; the observer is told which. */
+  async #lookup(sha256: string, key: string, job: Parameters<RenderPool['run']>[0]): Promise<string> {
+    let rendered = false;
+    const text = await this.#cache.getOrRender(sha256, key, () => {
+      rendered = true;
+      return this.#render(job);
+    });
+    this.#observer?.looked(job.task, !rendered);
+    return text;
+  }
+
   async #render(job: Parameters<RenderPool['run']>[0]): Promise<{ text: string; store: boolean }> {
+    const started = performance.now();
+    let outcome: RenderOutcome = 'error';
     try {
       // The worker's answer is JSON text already: wrapped, never parsed.
       const json = await this.#pool.run(job);
+      outcome = 'ok';
       return { text: `{"ok":true,"value":${json}}`, store: true };
     } catch (error) {
       // A refusal for these bytes is as cacheable as a preview; a timeout or a full queue is not.
       if (error instanceof PreviewError && error.isDeterministic) {
+        outcome = 'refused';
         return {
           text: JSON.stringify({ ok: false, code: error.code, message: error.message } satisfies Cached),
           store: true,
         };
       }
+      if (error instanceof PreviewError) outcome = error.code === 'ERR_PREVIEW_TIMEOUT' ? 'timeout' : 'busy';
       throw error;
+    } finally {
+      this.#observer?.rendered(job.task, outcome, (performance.now() - started) / 1000);
     }
   }
 }

@@ -16,8 +16,8 @@ export interface WebhookDispatcherOptions {
   linkBase: () => URL;
   /** Deliveries still failing this long after they were queued are kept as failed. */
   maxAgeMs: number;
-  /** Retry delays: doubled from `minMs` after each failure, at most `maxMs` (with jitter). */
-  backoff?: { minMs: number; maxMs: number };
+  /** Retry delays: doubled from `minMs` after each failure, at most `maxMs` (with jitter). Options: `--webhook-retry-min`, `--webhook-retry-max`. */
+  backoff: { minMs: number; maxMs: number };
   /** One attempt's time limit. */
   timeoutMs?: number;
   /**
@@ -53,7 +53,7 @@ const CLAIM_BATCH = 20;
  * a log.
  */
 export class WebhookDispatcher implements FileOutbox {
-  readonly #o: Required<Omit<WebhookDispatcherOptions, 'backoff'>> & { backoff: { minMs: number; maxMs: number } };
+  readonly #o: Required<WebhookDispatcherOptions>;
   #failedAttempts = 0;
   #delivered = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -63,15 +63,21 @@ export class WebhookDispatcher implements FileOutbox {
   #stopped = false;
 
   constructor(options: WebhookDispatcherOptions) {
+    // Each default where the option is missing *or undefined*: spreading `{ backoff: undefined }`
+    // over the defaults once left every failed attempt throwing a TypeError (issue 22).
     const timeoutMs = options.timeoutMs ?? 10_000;
+    const backoff = options.backoff;
+    if (!(backoff?.minMs > 0) || !(backoff.maxMs >= backoff.minMs)) {
+      throw new TypeError('WebhookDispatcher needs backoff { minMs > 0, maxMs >= minMs }.');
+    }
     this.#o = {
-      backoff: { minMs: 1000, maxMs: 5 * 60_000 },
-      timeoutMs,
-      leaseMs: timeoutMs + 30_000,
-      pollMs: 30_000,
-      logger: quietLogger,
-      now: Date.now,
       ...options,
+      backoff,
+      timeoutMs,
+      leaseMs: options.leaseMs ?? timeoutMs + 30_000,
+      pollMs: options.pollMs ?? 30_000,
+      logger: options.logger ?? quietLogger,
+      now: options.now ?? Date.now,
     };
   }
 

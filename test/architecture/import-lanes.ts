@@ -36,6 +36,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   'local-jupyter': 14,
   options: 14,
   http: 14,
+  // measures every lane at its seams (the store, the observer, the preview service, the routes)
+  metrics: 14,
   sidecar: 15,
   main: 16,
 };

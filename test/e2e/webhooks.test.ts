@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import type { FileRecordedPayload } from '../../proxy/webhooks/webhook-payload.ts';
-import { DELIVERY_HEADER, SIGNATURE_HEADER, verifySignature } from '../../proxy/webhooks/webhook-signature.ts';
+import { verifySignature } from '../../proxy/webhooks/webhook-signature.ts';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { freePort } from '../support/free-port.ts';
+import { WebhookReceiver } from '../support/webhook-receiver.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 
 const WEBHOOK_SECRET = 'whsec-test-0123456789abcdef';
@@ -27,48 +27,10 @@ before(async () => {
 });
 after(() => bed?.stop());
 
-/** A receiver like an app would write: verifies, dedupes by delivery id, answers 204. */
-class Receiver {
-  readonly deliveries = new Map<string, FileRecordedPayload>();
-  duplicates = 0;
-  forged = 0;
-  #server: http.Server | null = null;
-  #waiters: Array<() => void> = [];
-
-  async listen(port = 0): Promise<number> {
-    this.#server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (!verifySignature(WEBHOOK_SECRET, body, req.headers[SIGNATURE_HEADER] as string | undefined)) {
-          this.forged++;
-          res.writeHead(400).end();
-          return;
-        }
-        const id = req.headers[DELIVERY_HEADER] as string;
-        const payload = JSON.parse(body) as FileRecordedPayload;
-        assert.equal(payload.deliveryId, id);
-        if (this.deliveries.has(id)) this.duplicates++;
-        else this.deliveries.set(id, payload);
-        res.writeHead(204).end();
-        for (const wake of this.#waiters.splice(0)) wake();
-      });
-    });
-    this.#server.listen(port, '127.0.0.1');
-    await once(this.#server, 'listening');
-    return (this.#server.address() as AddressInfo).port;
-  }
-
-  async close(): Promise<void> {
-    if (!this.#server) return;
-    this.#server.closeAllConnections();
-    await new Promise((resolve) => this.#server!.close(resolve));
-    this.#server = null;
-  }
-
-  async waitFor(count: number): Promise<void> {
-    while (this.deliveries.size < count) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+/** A receiver like an app would write: verifies, dedupes by the signed delivery id, answers 204. */
+class Receiver extends WebhookReceiver {
+  constructor() {
+    super(WEBHOOK_SECRET);
   }
 }
 
@@ -140,8 +102,8 @@ describe('webhooks', () => {
     const port = await freePort();
     const proxy = await startSidecar(
       bed,
-      { 'webhook-url': `http://127.0.0.1:${port}/hook` },
-      { webhookBackoff: { minMs: 20, maxMs: 200 } },
+      { 'webhook-url': `http://127.0.0.1:${port}/hook`, 'webhook-retry-min': '20ms', 'webhook-retry-max': '200ms' },
+      {},
       { WEBHOOK_SECRET },
     );
     const receiver = new Receiver();
@@ -175,8 +137,9 @@ describe('webhooks', () => {
     const port = await freePort();
     const proxy = await startSidecar(
       bed,
+      // Otherwise as main.ts builds it: the default retry delays.
       { 'webhook-url': `http://127.0.0.1:${port}/`, 'webhook-max-age': '0.001' },
-      { webhookBackoff: { minMs: 5, maxMs: 5 } },
+      {},
       { WEBHOOK_SECRET },
     );
     try {
@@ -203,8 +166,12 @@ describe('webhooks', () => {
     await once(bouncer, 'listening');
     const proxy = await startSidecar(
       bed,
-      { 'webhook-url': `http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/` },
-      { webhookBackoff: { minMs: 10, maxMs: 10 } },
+      {
+        'webhook-url': `http://127.0.0.1:${(bouncer.address() as AddressInfo).port}/`,
+        'webhook-retry-min': '10ms',
+        'webhook-retry-max': '10ms',
+      },
+      {},
       { WEBHOOK_SECRET },
     );
     try {

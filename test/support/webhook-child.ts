@@ -15,10 +15,15 @@ const bed = {
 } as unknown as TestBed;
 const proxy = await startSidecar(
   bed,
-  { 'data-dir': args.dataDir!, 'webhook-url': args.webhookUrl! },
   // Retries come soon (and fail: the receiver is down until the kill), so the restarted sidecar
   // finds each delivery due within ~50 ms instead of waiting out a long backoff saved with it.
-  { webhookBackoff: { minMs: 50, maxMs: 50 } },
+  {
+    'data-dir': args.dataDir!,
+    'webhook-url': args.webhookUrl!,
+    'webhook-retry-min': '50ms',
+    'webhook-retry-max': '50ms',
+  },
+  {},
   { WEBHOOK_SECRET: args.secret! },
 );
 const base = `${proxy.url}chats/${args.chat}/`;

@@ -354,6 +354,7 @@ describe('webhook deliveries from two sidecars on one database', () => {
         links: new FileLinks({ secret: null, ttlSeconds: 0 }),
         linkBase: () => new URL('http://files.example.test/'),
         maxAgeMs: 60_000,
+        backoff: { minMs: 50, maxMs: 50 },
         pollMs: 50,
       });
     const [da, db] = [dispatcher(a), dispatcher(b)];

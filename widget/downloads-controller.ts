@@ -1,6 +1,6 @@
 import type { ReactiveControllerHost } from 'lit';
 import { GeneratedFilesDownloadEvent, type GeneratedFilesDownloadDetail } from './events.ts';
-import { FilesApiError, withToken, type FilesClient } from './files-client.ts';
+import type { FilesClient } from './files-client.ts';
 import { withoutBidiControls } from '../contract/files-api.ts';
 
 export interface DownloadsOptions {
@@ -8,6 +8,8 @@ export interface DownloadsOptions {
   announce(message: string): void;
   /** Bytes above which a download goes through the browser's download manager. */
   linkThreshold(): number;
+  /** A download failed before the browser took it over: say why (the host page stays put). */
+  failed(name: string, error: unknown): void;
 }
 
 export interface DownloadTarget {
@@ -56,13 +58,9 @@ export class DownloadsController {
       setTimeout(() => URL.revokeObjectURL(objectUrl), 60_000);
       this.#options.announce(`Downloaded ${name}`);
     } catch (error) {
-      if (error instanceof FilesApiError) {
-        this.#options.announce(`Could not download ${name}: ${error.message}`);
-      } else {
-        // fetch itself failed (CORS not set up, network): let the browser
-        // fetch it as a plain link, the token in the query.
-        clickDownload(withToken(url, await client.token(false).catch(() => null)), name);
-      }
+      // Never a plain link to the sidecar here: cross-origin, the browser ignores `download`
+      // and navigates the whole host page (to its error page when the sidecar is down).
+      this.#options.failed(name, error);
     } finally {
       this.#setBusy(busyKey, false);
     }
@@ -77,11 +75,26 @@ export class DownloadsController {
   }
 }
 
-/** Saves through a detached link, so page-level click handlers never see it. */
+/**
+ * Saves through a detached link, so page-level click handlers never see it. A URL of another
+ * origin (a short-lived link to the sidecar) opens in a hidden frame of its own: the browser
+ * ignores `download` across origins and would navigate the host page itself, to an error page
+ * if the sidecar went away; in the frame, an attachment downloads and an error stays unseen.
+ */
 function clickDownload(href: string, name: string): void {
   const link = document.createElement('a');
   link.href = href;
   link.download = withoutBidiControls(name);
   link.rel = 'noopener';
+  if (link.origin !== location.origin && !href.startsWith('blob:')) {
+    let frame = document.querySelector<HTMLIFrameElement>('iframe[name=generated-files-download]');
+    if (!frame) {
+      frame = document.createElement('iframe');
+      frame.name = 'generated-files-download';
+      frame.hidden = true;
+      document.body.append(frame);
+    }
+    link.target = frame.name;
+  }
   link.click();
 }

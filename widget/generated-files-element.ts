@@ -5,7 +5,6 @@ import { DownloadsController } from './downloads-controller.ts';
 import { GeneratedFilesChangeEvent } from './events.ts';
 import { FilesClient, FilesApiError } from './files-client.ts';
 import { LiveUpdatesController, type LiveState } from './live-updates-controller.ts';
-import { SandboxLinksController } from './sandbox-links-controller.ts';
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 import type { UploadsController } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
@@ -13,13 +12,14 @@ import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { withoutBidiControls } from '../contract/files-api.ts';
 import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
 import { PreviewController } from './preview-controller.ts';
+import { explain, isNetworkError, renderProblem, tokenChat, type Problem } from './problems.ts';
 import { styles } from './styles.ts';
 
 /** What the element shows: nothing to show yet, a first load, the list, or a failed load. */
 export type LoadState = 'idle' | 'loading' | 'ready' | 'error';
 
 export type { LiveState } from './live-updates-controller.ts';
-export { sandboxPath } from './sandbox-links-controller.ts';
+export { sandboxPath } from './sandbox-path.ts';
 
 /**
  * Supplies a bearer token before each request and reconnect. `refresh` is true
@@ -156,6 +156,8 @@ export class GeneratedFilesElement extends LitElement {
     _files: { state: true, attribute: false },
     _skipped: { state: true, attribute: false },
     _error: { state: true, attribute: false },
+    _problem: { state: true, attribute: false },
+    _offline: { state: true, attribute: false },
     _announcement: { state: true, attribute: false },
   };
 
@@ -183,6 +185,10 @@ export class GeneratedFilesElement extends LitElement {
   declare private _files: FileSummary[];
   declare private _skipped: SkippedFile[];
   declare private _error: Error | null;
+  /** What the last failure means, in plain words: the list's, or a download's. */
+  declare private _problem: Problem | null;
+  /** The last request got no answer at all: the list may be stale. */
+  declare private _offline: boolean;
   declare private _announcement: string;
 
   #loadAbort: AbortController | null = null;
@@ -206,6 +212,13 @@ export class GeneratedFilesElement extends LitElement {
     client: () => this.#client(),
     announce: (message) => void this.#announce(message),
     linkThreshold: () => (Number.isFinite(this.linkThreshold) ? this.linkThreshold : DEFAULT_LINK_THRESHOLD),
+    failed: async (name, error) => {
+      this._offline = isNetworkError(error);
+      const { text, detail } = await explain(error, this.#base());
+      this._problem = { text: `Could not download ${name}. ${text}`, detail };
+      // Offline: the poll that notices the sidecar is back clears it.
+      if (this._offline && !this.#live.running) void this.#live.start();
+    },
   });
   /** Loaded on first need (the `uploads` attribute, or `upload()`): most pages never give files. */
   #uploads: UploadsController | null = null;
@@ -213,6 +226,9 @@ export class GeneratedFilesElement extends LitElement {
   /** Why the upload code did not load (a network failure); null: loaded, loading or not tried. */
   #uploadsFailed: string | null = null;
   #xhrUpload: ((request: UploadRequest) => UploadTransfer) | null = null;
+  // Set once (`??=`), cleared after a failed import so the next update tries again.
+  // eslint-disable-next-line no-unused-private-class-members
+  #sandboxLinksLoading: Promise<void> | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
   // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
   readonly #previews = new PreviewController(this, () => this.#client());
@@ -233,6 +249,8 @@ export class GeneratedFilesElement extends LitElement {
     this._files = [];
     this._skipped = [];
     this._error = null;
+    this._problem = null;
+    this._offline = false;
     this._announcement = '';
   }
 
@@ -343,6 +361,7 @@ export class GeneratedFilesElement extends LitElement {
       this.#split = { made, given, size };
     }
     if (this.uploads && !this.#uploads && this.#uploadsFailed === null) this.#loadUploads().catch(() => {});
+    if (this.sandboxLinks) this.#loadSandboxLinks();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -367,18 +386,30 @@ export class GeneratedFilesElement extends LitElement {
     this.#loadAbort = abort;
     this._state = 'loading';
     this._error = null;
+    this._problem = null;
     this.dispatchEvent(new Event('loadstart'));
+    const client = this.#client();
+    const chatId = this.chatId;
     try {
-      const list = await this.#client()
-        .list(abort.signal)
-        .catch((error: unknown) => {
-          // A chat that has not run code yet has no files yet: show it empty and keep
-          // listening (the stream then polls) until its first file arrives.
-          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND')
-            return {} as Partial<FileListResponse>;
-          throw error;
-        });
+      const list = await client.list(abort.signal).catch(async (error: unknown) => {
+        // A chat that has not run code yet has no files yet: show it empty and keep
+        // listening (the stream then polls) until its first file arrives.
+        if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
+          // The sidecar answers a token for another chat as it does an unknown chat (it
+          // tells no chats apart); the token's own claim says which it is.
+          const chat = tokenChat(await client.token(false).catch(() => null));
+          if (chat && chat !== chatId)
+            throw new FilesApiError(
+              404,
+              'ERR_TOKEN_OTHER_CHAT',
+              `This page's token is for chat "${chat}", not for chat "${chatId}": the token and the chat disagree.`,
+            );
+          return {} as Partial<FileListResponse>;
+        }
+        throw error;
+      });
       if (abort.signal.aborted) return;
+      this._offline = false;
       this._files = list.files ?? [];
       this._skipped = list.skipped ?? [];
       this._state = 'ready';
@@ -386,9 +417,16 @@ export class GeneratedFilesElement extends LitElement {
       if (!this.#live.running) void this.#live.start();
     } catch (error) {
       if (abort.signal.aborted) return;
+      // Worded before the state changes, so `error` finds the message on screen.
+      const problem = await explain(error, this.#base());
+      if (abort.signal.aborted) return;
       this._error = error instanceof Error ? error : new Error(String(error));
+      this._problem = problem;
+      this._offline = isNetworkError(error);
       this._state = 'error';
       this.dispatchEvent(new CustomEvent('error', { detail: { error: this._error } }));
+      // No answer at all: keep trying on our own (the stream, else polls with backoff).
+      if (this._offline) void this.#live.start();
     } finally {
       if (!abort.signal.aborted) {
         this.#loadAbort = null;
@@ -430,9 +468,13 @@ export class GeneratedFilesElement extends LitElement {
     return this._files.reduce((sum, f) => sum + f.size, 0);
   }
 
+  #base(): string {
+    return this.src || SCRIPT_ORIGIN;
+  }
+
   #client(): FilesClient {
     return new FilesClient({
-      base: this.src || SCRIPT_ORIGIN,
+      base: this.#base(),
       chatId: this.chatId ?? '',
       token: async ({ refresh }) => (this.tokenProvider ? await this.tokenProvider({ refresh }) : this.token) || null,
       send: (request) => this.fetch(request),
@@ -444,6 +486,7 @@ export class GeneratedFilesElement extends LitElement {
     this.#previews.hostDisconnected();
     this._files = [];
     this._skipped = [];
+    this._offline = false;
     this.#fresh.clear();
     void this.reload();
   }
@@ -457,10 +500,13 @@ export class GeneratedFilesElement extends LitElement {
     let list: FileListResponse;
     try {
       list = await this.#client().list();
-    } catch {
+    } catch (error) {
+      if (chatId === this.chatId) this._offline = isNetworkError(error);
       return;
     }
     if (chatId !== this.chatId) return;
+    this._offline = false;
+    if (this._problem && this._state !== 'error') this._problem = null;
     // The list was taken when the request left: a file or skipped event that arrived since is newer.
     const listed = list.files ?? [];
     const newer = this._files.filter(
@@ -474,6 +520,7 @@ export class GeneratedFilesElement extends LitElement {
     if (this._state === 'error') {
       this._state = 'ready';
       this._error = null;
+      this._problem = null;
     }
   }
 
@@ -506,13 +553,21 @@ export class GeneratedFilesElement extends LitElement {
     this._announcement = message;
   }
 
-  // Registered with the element in its constructor; nothing calls it directly.
-  // eslint-disable-next-line no-unused-private-class-members
-  readonly #sandboxLinks = new SandboxLinksController(this, {
-    enabled: () => this.sandboxLinks,
-    find: (path) => this.#findFile(path),
-    download: (file) => void this.download(file),
-  });
+  /** Loads the `sandbox-links` code once it is first wanted; it listens from then on, while wanted. */
+  #loadSandboxLinks(): void {
+    this.#sandboxLinksLoading ??= import('./sandbox-links-controller.ts').then(
+      ({ SandboxLinksController }) => {
+        // It adds itself to the element, and listens from now on while wanted.
+        new SandboxLinksController(this, {
+          enabled: () => this.sandboxLinks,
+          find: (path) => this.#findFile(path),
+          download: (file) => void this.download(file),
+        }).hostUpdated();
+        this.requestUpdate();
+      },
+      () => void (this.#sandboxLinksLoading = null),
+    );
+  }
 
   #findFile(path: string): FileSummary | undefined {
     const name = path.slice(path.lastIndexOf('/') + 1);
@@ -537,6 +592,7 @@ export class GeneratedFilesElement extends LitElement {
               ? html`<span part="count">${count}<span class="visually-hidden"> ${count === 1 ? 'file' : 'files'}</span></span>`
               : nothing
           }
+          ${this.#renderLiveStatus()}
           ${
             count > 0
               ? html`<button
@@ -550,6 +606,15 @@ export class GeneratedFilesElement extends LitElement {
               : nothing
           }
         </header>
+        ${
+          this._problem && this._state !== 'error'
+            ? renderProblem(
+                'notice',
+                this._problem,
+                html`<button type="button" @click=${() => (this._problem = null)}>Dismiss</button>`,
+              )
+            : nothing
+        }
         ${this.uploads ? (this.#uploads?.render() ?? this.#renderUploadsFailed()) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
       </section>
@@ -559,10 +624,11 @@ export class GeneratedFilesElement extends LitElement {
   #renderUploadsFailed(): TemplateResult | typeof nothing {
     return this.#uploadsFailed === null
       ? nothing
-      : html`<p part="uploads-error" role="alert">
-          Could not load the upload code: ${this.#uploadsFailed}
-          <button part="retry-button" type="button" @click=${() => this.#retryUploads()}>Retry</button>
-        </p>`;
+      : renderProblem(
+          'uploads-error',
+          { text: 'Could not load the upload code: the network dropped.', detail: this.#uploadsFailed },
+          html`<button part="retry-button" type="button" @click=${() => this.#retryUploads()}>Retry</button>`,
+        );
   }
 
   #renderBody(): TemplateResult {
@@ -606,10 +672,28 @@ export class GeneratedFilesElement extends LitElement {
   }
 
   #renderError(): TemplateResult {
-    return html`<div part="message error" role="alert">
-      <span>Could not load files: ${this._error?.message ?? 'unknown error'}</span>
-      <button part="retry-button" type="button" @click=${() => this.reload()}>Retry</button>
-    </div>`;
+    return renderProblem(
+      'message error',
+      {
+        text: `Could not load files. ${this._problem?.text ?? ''}`,
+        detail: this._problem?.detail ?? this._error?.message ?? '',
+      },
+      html`<button part="retry-button" type="button" @click=${() => this.reload()}>Retry</button>`,
+    );
+  }
+
+  /** Whether the list is current: live, (re)connecting, or offline (retrying on its own; Retry now). */
+  #renderLiveStatus(): TemplateResult | typeof nothing {
+    if (this._offline)
+      return html`<button part="live-status" data-state="offline" type="button" @click=${() => this.reload()}>
+        Offline · Retry now
+      </button>`;
+    const state = this.live === 'off' || this._state !== 'ready' ? 'off' : this.#live.state;
+    return state === 'off'
+      ? nothing
+      : html`<span part="live-status" data-state=${state}
+          >${state === 'open' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…'}</span
+        >`;
   }
 
   #renderFile(file: FileSummary, index: number): TemplateResult {

@@ -2,6 +2,7 @@ import { html, nothing, type ReactiveController, type ReactiveControllerHost, ty
 import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
 import type { DiffResponse, FilePreview, PreviewResponse } from '../contract/files-api.ts';
 import { withToken, type FilesClient } from './files-client.ts';
+import { renderProblem } from './problems.ts';
 import type * as PreviewViewModule from './preview-view.ts';
 
 type PreviewView = typeof PreviewViewModule;
@@ -149,10 +150,11 @@ export class PreviewController implements ReactiveController {
   ): TemplateResult {
     return html`<div part="preview" id=${id} role="region" aria-label=${label}>${
       panel.kind === 'unloaded'
-        ? html`<p role="alert">
-            Could not load the preview: ${panel.message}
-            <button part="retry-button" type="button" @click=${panel.retry}>Retry</button>
-          </p>`
+        ? renderProblem(
+            'preview-error',
+            { text: 'Could not load the preview: the network dropped.', detail: panel.message },
+            html`<button part="retry-button" type="button" @click=${panel.retry}>Retry</button>`,
+          )
         : panel.kind === 'loading' || !this.#view
           ? html`<p>${loading}</p>`
           : show(this.#view)

@@ -1,5 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { FileSummary } from '../contract/files-api.ts';
+import { sandboxPath } from './sandbox-path.ts';
 
 export interface SandboxLinksOptions {
   enabled(): boolean;
@@ -10,7 +11,8 @@ export interface SandboxLinksOptions {
 /**
  * Handles the page's `sandbox:/mnt/data/...` links (which lead nowhere in a browser) by
  * downloading this chat's file, with one capture-phase click listener on the document
- * while enabled and connected.
+ * while enabled and connected. A chunk of its own in the script-tag build, imported when
+ * `sandbox-links` is first set: most pages never use it.
  */
 export class SandboxLinksController implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
@@ -54,18 +56,4 @@ export class SandboxLinksController implements ReactiveController {
     event.preventDefault();
     this.#options.download(file);
   };
-}
-
-/** `sandbox:/mnt/data/out/a.csv` -> `out/a.csv`; null for any other link. */
-export function sandboxPath(href: string): string | null {
-  const match = /^sandbox:(.*)$/i.exec(href.trim());
-  if (!match) return null;
-  let path = match[1] ?? '';
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // Keep it as written.
-  }
-  path = path.replace(/^\/+/, '').replace(/^mnt\/data\//, '');
-  return path || null;
 }

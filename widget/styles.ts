@@ -121,13 +121,17 @@ export const styles = css`
     color: var(--_accent-text);
   }
 
-  [part~='message'] {
+  [part~='message'],
+  [part~='notice'] {
     margin: 0;
     padding: calc(var(--_space) * 1.5) var(--_space);
     color: var(--_muted);
     text-align: center;
   }
 
+  [part~='notice'],
+  [part~='uploads-error'],
+  [part~='preview-error'],
   [part~='error'] {
     color: var(--_danger);
     display: flex;
@@ -248,6 +252,40 @@ export const styles = css`
     border-top: 1px solid var(--_border);
     color: var(--_muted);
     font-size: 0.9em;
+  }
+
+  [part~='live-status'] {
+    display: inline-flex;
+    align-items: center;
+    gap: 0.35em;
+    padding: 0 0.5em;
+    border-radius: 999px;
+    color: var(--_muted);
+    font-size: 0.85em;
+    white-space: nowrap;
+  }
+
+  [part~='live-status']::before {
+    content: '';
+    width: 0.5em;
+    height: 0.5em;
+    border-radius: 50%;
+    background: currentColor;
+  }
+
+  [data-state='open']::before {
+    background: #1a7f37;
+  }
+
+  [data-state='offline'] {
+    color: var(--_danger);
+  }
+
+  [part~='error-details'] {
+    flex-basis: 100%;
+    color: var(--_muted);
+    font-size: 0.9em;
+    overflow-wrap: anywhere;
   }
 
   [part~='status'] {

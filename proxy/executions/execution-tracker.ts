@@ -11,6 +11,9 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** Runs while a message is held: the second of the pair may never come. */
   pairTimer: NodeJS.Timeout | undefined;
+  /** Resolves once the execution has ended and its observer has recorded it (never rejects). */
+  recorded: Promise<void>;
+  markRecorded: () => void;
 }
 
 /** One execution that ended, and what its observer recorded (undefined when it does not say). */
@@ -78,19 +81,64 @@ export class ExecutionTracker {
   /** Before the execute_request is forwarded: take the before-snapshot, then start watching. */
   async begin(msgId: string, requestHeader: Record<string, unknown> = {}): Promise<void> {
     if (this.pending.has(msgId)) return;
-    const { chatId, kernelId, owner, observer, logger } = this.options;
+    const { kernelId, owner } = this.options;
     const ref: ExecutionRef = { kernelId, msgId, owner };
+    await this.started(ref);
+    this.watch(ref, requestHeader);
+    // The connection closed during the before-snapshot: nothing more comes for it, and watching
+    // it until the timeout would record its files only then.
+    if (this.closed) this.end(msgId, 'socket-closed');
+  }
+
+  /** The execution most recently sent that has not ended: a new request queues behind it in the kernel. */
+  lastInFlight(): string | undefined {
+    let last: string | undefined;
+    for (const msgId of this.pending.keys()) last = msgId;
+    return last;
+  }
+
+  /**
+   * An execute_request the kernel will queue behind the execution in flight: watched from now
+   * on, but its before-snapshot is not taken now (that execution is still writing files). The
+   * returned function takes it at the kernel's boundary between the two: it waits until the
+   * execution before has ended and been recorded, then tells the observer this one started.
+   * Without a boundary (no barrier), the execution before's after-snapshot is this one's start.
+   */
+  enqueue(msgId: string, requestHeader: Record<string, unknown> = {}): () => Promise<void> {
+    const before = this.pending.get(this.lastInFlight() ?? '');
+    const { kernelId, owner } = this.options;
+    const ref: ExecutionRef = { kernelId, msgId, owner };
+    if (!this.pending.has(msgId)) this.watch(ref, requestHeader);
+    return async () => {
+      await before?.recorded;
+      if (this.pending.has(msgId)) await this.started(ref);
+    };
+  }
+
+  private async started(ref: ExecutionRef): Promise<void> {
+    const { chatId, observer, logger } = this.options;
     try {
       await observer.executionStarted(chatId, ref);
     } catch (error) {
       logger.error(`[sidecar] before-snapshot failed for chat ${chatId}: ${describeError(error)}`);
     }
+  }
+
+  private watch(ref: ExecutionRef, requestHeader: Record<string, unknown>): void {
+    const { msgId } = ref;
     const timer = setTimeout(() => this.endByTimer(msgId, 'timeout'), this.options.timeoutMs);
     timer.unref();
-    this.pending.set(msgId, { ref, requestHeader, held: undefined, timer, pairTimer: undefined });
-    // The connection closed during the before-snapshot: nothing more comes for it, and watching
-    // it until the timeout would record its files only then.
-    if (this.closed) this.end(msgId, 'socket-closed');
+    let markRecorded = () => {};
+    const recorded = new Promise<void>((resolve) => (markRecorded = resolve));
+    this.pending.set(msgId, {
+      ref,
+      requestHeader,
+      held: undefined,
+      timer,
+      pairTimer: undefined,
+      recorded,
+      markRecorded,
+    });
   }
 
   /** Look at one message from the kernel, in order. */
@@ -144,7 +192,9 @@ export class ExecutionTracker {
     this.pending.delete(msgId);
     clearTimeout(pending.timer);
     clearTimeout(pending.pairTimer);
-    return { msgId, held: pending.held, ended: this.record(pending, reason) };
+    const ended = this.record(pending, reason);
+    void ended.then(pending.markRecorded);
+    return { msgId, held: pending.held, ended };
   }
 
   private async record(pending: Pending, reason: ExecutionEndReason): Promise<EndedExecution> {

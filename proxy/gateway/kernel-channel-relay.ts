@@ -1,6 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { EndedExecution, EndingExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
+import { KernelOrderBarriers } from '../executions/kernel-order-barrier.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { rewriteExecuteRequest } from '../rewrite/execute-request.ts';
 import type { PathRewriter } from '../rewrite/path-rewriter.ts';
@@ -26,6 +27,11 @@ export interface RelayOptions {
   streamHoldMs: number;
   /** Frame bytes held across all connections; shared by every relay. */
   budget: FrameBudget;
+  /**
+   * How long a gateway socket stays open after its client left while the kernel still has to
+   * pass a barrier of this connection (it would wait on it for ever otherwise).
+   */
+  barrierLingerMs: number;
 }
 
 const MAX_QUEUED = 256;
@@ -56,6 +62,7 @@ export class KernelChannelRelay {
   private readonly down = new OrderedLane((e) => this.fail(e));
   private readonly splicer: StreamSplicer;
   private readonly acks: GatewayAcks;
+  private readonly barriers: KernelOrderBarriers;
   private closed = false;
   private readonly waiting = new Map<WebSocket, number>();
 
@@ -70,6 +77,8 @@ export class KernelChannelRelay {
       (frame) => this.send(this.client, this.upstream, frame.encode()),
       options.streamHoldMs,
     );
+    this.barriers = new KernelOrderBarriers(options.codec, (frame) => this.send(this.upstream, this.client, frame));
+    this.barriers.askLanguage();
     // An execution the tracker ends on a timer still has its held message to deliver, in order.
     options.tracker.onEndedByTimer((ending) => this.down.run(() => this.finish(ending)));
 
@@ -84,7 +93,13 @@ export class KernelChannelRelay {
       options.budget.forget(client);
       this.splicer.discard();
       this.options.tracker.close();
-      this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
+      const closeUpstream = () => this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
+      if (this.barriers.open === 0) return closeUpstream();
+      // The kernel still has barriers of this connection ahead: answer them at once, and keep
+      // the gateway socket until it has passed them (or for a bounded time), or it would wait.
+      this.barriers.releaseAll();
+      this.barriers.whenSettled(closeUpstream);
+      setTimeout(closeUpstream, options.barrierLingerMs).unref();
     });
     upstream.on('close', (code, reason) => {
       options.budget.forget(upstream);
@@ -141,6 +156,15 @@ export class KernelChannelRelay {
     }
     if (frame.msgType === 'execute_request') {
       const { silent } = rewriteExecuteRequest(frame, this.options.rewriter);
+      if (frame.msgId && !silent && this.options.tracker.lastInFlight() !== undefined) {
+        // Queued in the kernel behind an execution still in flight: its start is the kernel's
+        // boundary between the two (a barrier, where the kernel can run one), not now.
+        const header = frame.header() ?? {};
+        const startAtBoundary = this.options.tracker.enqueue(frame.msgId, header);
+        if (this.barriers.available) this.barriers.sendBarrier(header, startAtBoundary);
+        this.send(this.upstream, this.client, frame.encode());
+        return;
+      }
       if (frame.msgId && !silent) {
         return this.options.tracker
           .begin(frame.msgId, frame.header())
@@ -159,6 +183,9 @@ export class KernelChannelRelay {
       this.send(this.client, this.upstream, { data, binary });
       return;
     }
+    // Answers to the sidecar's own requests (barriers, its kernel_info_request) are its own.
+    if (this.barriers.claim(frame)) return;
+    if (frame.msgType === 'kernel_info_reply') this.barriers.learn(frame);
     const observed = this.options.tracker.observe(frame);
     if (observed === 'held') return;
     if (observed === 'pass') {

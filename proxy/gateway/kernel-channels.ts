@@ -261,6 +261,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           recordWaitMs: options.recordWaitMs,
           streamHoldMs: STREAM_HOLD_MS,
           budget,
+          barrierLingerMs: options.executionTimeoutMs,
         });
       });
     });

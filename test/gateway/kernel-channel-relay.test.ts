@@ -70,6 +70,7 @@ describe('kernel channel relay: both sockets close while an execution is startin
           recordWaitMs: 1000,
           streamHoldMs: 500,
           budget: new FrameBudget(256 * 1024 * 1024),
+          barrierLingerMs: 1000,
         });
         resolve({ client, upstream });
       });

@@ -50,7 +50,10 @@ describe('<generated-files> preview code, loaded on first use', () => {
 
     await copy.fail();
     const alert = await waitFor(() => part(el, 'preview')?.querySelector('[role=alert]'), 'the failure');
-    assert(alert.textContent!.includes('Could not load the preview'), alert.textContent!);
+    const [said, detail] = [alert.querySelector(':scope > span')!.textContent!, alert.querySelector('details')!];
+    assertEqual(said, 'Could not load the preview: the network dropped.', 'plain words');
+    assert(detail.textContent!.includes(CHUNK), `the module's URL, behind Details: ${detail.textContent}`);
+    assert(!detail.open, 'Details closed');
     assert(!part(el, 'preview')!.querySelector('table'), 'no half-shown preview');
 
     await copy.serve();

@@ -1,5 +1,15 @@
 // The upload code is a chunk of its own, imported next to the bundle by an element with `uploads`.
-import { assert, bundleCopy, cleanup, mount, part, server, uniqueChatId, waitFor } from './support/widget.ts';
+import {
+  assert,
+  assertEqual,
+  bundleCopy,
+  cleanup,
+  mount,
+  part,
+  server,
+  uniqueChatId,
+  waitFor,
+} from './support/widget.ts';
 
 const CHUNK = 'generated-files-uploads-controller.js';
 
@@ -19,7 +29,11 @@ describe('<generated-files> upload code, loaded on first use', () => {
     await copy.fail();
     const alert = await waitFor(() => part(el, 'uploads-error'), 'the failure');
     assert(alert.getAttribute('role') === 'alert', 'announced');
-    assert(alert.textContent!.includes('Could not load the upload code'), alert.textContent!);
+    assertEqual(
+      alert.querySelector(':scope > span')!.textContent,
+      'Could not load the upload code: the network dropped.',
+    );
+    assert(alert.querySelector('details')!.textContent!.includes(CHUNK), "the module's URL, behind Details");
     // Further updates do not import it again by themselves: only Retry does.
     const tries = () =>
       performance.getEntriesByType('resource').filter((entry) => entry.name.endsWith(`/${CHUNK}`)).length;

@@ -3,7 +3,11 @@
  * on a real port, for the browser tests. Started and stopped with the test run by this
  * @web/test-runner plugin. The tests reach it cross-origin, as a page embedding the element
  * does, and drive it through control routes on the test server:
- *   GET  /__real/origin                       -> { origin }
+ *   GET  /__real/origin                       -> { origin, strict, flaky }: the API's origin; the same API
+ *                                                allowing only another page's origin (CORS refused); and
+ *                                                the same API on a server the test can stop and start again
+ *   POST /__real/down                         -> the flaky server stops listening, its connections cut
+ *   POST /__real/up                           -> it listens again, on the same port
  *   POST /__real/seed    { chatId, files }    -> files written into the workspace, one real scan
  *   POST /__real/token   { chat }             -> { token } for that chat
  *   POST /__real/hold    { chatId }           -> the chat's next upload is held before the routes see it
@@ -33,6 +37,25 @@ interface Running {
   server: http.Server;
   origin: string;
   holds: Map<string, UploadHold>;
+  /** The same records and routes, for a page whose origin is not allowed. */
+  strict: { server: http.Server; origin: string };
+  /** The same records and routes, on a server that goes down and comes back on cue. */
+  flaky: { server: http.Server; origin: string; port: number };
+}
+
+/** The page of another origin that the strict server allows instead of the test page. */
+export const STRICT_CORS_ORIGIN = 'https://chat.elsewhere.example';
+
+async function listen(server: http.Server, port = 0): Promise<number> {
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function stop(server: http.Server): Promise<void> {
+  if (!server.listening) return;
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
 }
 
 /** One held upload: the test learns when it arrived and decides when it goes on. */
@@ -69,22 +92,30 @@ async function start(): Promise<Running> {
     await hold.released;
     next();
   });
-  app.use(
-    API_PREFIX,
+  const api = (corsOrigins: string[]) =>
     createFilesApi({
       ...fixture,
       ...filesApiParts(fixture),
       auth: { secret: REAL_API_SECRET },
-      corsOrigins: ['*'],
+      corsOrigins,
       uploadLimitBytes: REAL_API_UPLOAD_LIMIT,
       sseHeartbeatMs: 1000,
-    }),
-  );
+    });
+  app.use(API_PREFIX, api(['*']));
   const server = http.createServer(app);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { fixture, server, origin: `http://127.0.0.1:${port}`, holds };
+  const port = await listen(server);
+  const strict = http.createServer(express().use(API_PREFIX, api([STRICT_CORS_ORIGIN])));
+  const strictPort = await listen(strict);
+  const flaky = http.createServer(express().use(API_PREFIX, api(['*'])));
+  const flakyPort = await listen(flaky);
+  return {
+    fixture,
+    server,
+    origin: `http://127.0.0.1:${port}`,
+    holds,
+    strict: { server: strict, origin: `http://127.0.0.1:${strictPort}` },
+    flaky: { server: flaky, origin: `http://127.0.0.1:${flakyPort}`, port: flakyPort },
+  };
 }
 
 async function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
@@ -104,8 +135,7 @@ export function realFilesApi() {
     },
     async serverStop() {
       if (!running) return;
-      running.server.closeAllConnections();
-      await new Promise((resolve) => running!.server.close(resolve));
+      for (const server of [running.server, running.strict.server, running.flaky.server]) await stop(server);
       await running.fixture.recorder.close();
       await running.fixture.cleanup();
     },
@@ -121,7 +151,17 @@ export function realFilesApi() {
       const api = running!;
       const action = ctx.path.slice('/__real/'.length);
       if (action === 'origin') {
-        ctx.body = { origin: api.origin };
+        ctx.body = { origin: api.origin, strict: api.strict.origin, flaky: api.flaky.origin };
+        return;
+      }
+      if (action === 'down') {
+        await stop(api.flaky.server);
+        ctx.body = {};
+        return;
+      }
+      if (action === 'up') {
+        if (!api.flaky.server.listening) await listen(api.flaky.server, api.flaky.port);
+        ctx.body = {};
         return;
       }
       const body = await readJson(ctx.req);

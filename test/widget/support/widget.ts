@@ -270,6 +270,12 @@ async function realControl<T>(action: string, body?: unknown): Promise<T> {
 
 export const realApi = {
   origin: async () => (await realControl<{ origin: string }>('origin')).origin,
+  /** The same API, allowing only another page's origin: this page's requests are refused by CORS. */
+  strictOrigin: async () => (await realControl<{ strict: string }>('origin')).strict,
+  /** The same API on a server that `down()` stops (connections refused) and `up()` starts again. */
+  flakyOrigin: async () => (await realControl<{ flaky: string }>('origin')).flaky,
+  down: () => realControl('down', {}),
+  up: () => realControl('up', {}),
   token: async (chat: string) => (await realControl<{ token: string }>('token', { chat })).token,
   /** Writes files into the chat's workspace and records them through one real scan. */
   seed: (chatId: string, files: Record<string, string>) => realControl<FileListResponse>('seed', { chatId, files }),

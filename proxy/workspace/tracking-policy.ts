@@ -1,5 +1,5 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
-import { extensionOf } from './format-label.ts';
+import { extensionOf } from '../../contract/previewable.ts';
 
 export const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
   'xlsx',

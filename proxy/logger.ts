@@ -1,5 +1,9 @@
-/** The logger the sidecar writes to. Quiet by default; main.ts passes the console. */
-export type Logger = Pick<Console, 'info' | 'warn' | 'error'>;
+/**
+ * The logger the sidecar writes to. Quiet by default; main.ts passes a structured one
+ * (structured-logger.ts), and the console fits too. `debug` is optional: where it is missing,
+ * debug lines (one per request) are not written.
+ */
+export type Logger = Pick<Console, 'info' | 'warn' | 'error'> & { debug?: Console['debug'] };
 
 export const quietLogger: Logger = {
   info() {},

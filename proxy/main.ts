@@ -11,8 +11,10 @@
 import path from 'node:path';
 import { startLocalJupyter, type LocalJupyter } from './local-jupyter.ts';
 import { describeError } from './logger.ts';
-import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions } from './options.ts';
+import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions, type SidecarOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
+import { createStructuredLogger, defaultLogFormat, type StructuredLogger } from './structured-logger.ts';
+import { MCP_PATH } from './mcp/mcp-routes.ts';
 import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';
 import { migrateStore } from './storage/migrate-store.ts';
 import { DatabaseStartError } from './storage/store-errors.ts';
@@ -45,12 +47,21 @@ async function main(): Promise<void> {
 
   let jupyter: LocalJupyter | undefined;
   let options;
+  let logger: StructuredLogger;
+  const loggerFor = (o: SidecarOptions) =>
+    createStructuredLogger({
+      format: o.logFormat ?? defaultLogFormat(),
+      level: o.logLevel,
+      chatIds: o.logChatIds,
+    });
   if (gatewayGiven(flags, process.env)) {
     options = resolveOptions(flags, process.env);
+    logger = loggerFor(options);
   } else {
     // No gateway: start Debian's Jupyter Server serving the workspace root, on loopback.
     const draft = resolveOptions(flags, process.env, new URL('http://127.0.0.1/'));
-    console.info('[sidecar] no --gateway-url: starting a local Jupyter Server…');
+    logger = loggerFor(draft);
+    logger.info('[sidecar] no --gateway-url: starting a local Jupyter Server…');
     jupyter = await startLocalJupyter({
       rootDir: draft.workspaceRoot,
       token: process.env.JUPYTER_TOKEN,
@@ -58,11 +69,13 @@ async function main(): Promise<void> {
     });
     options = resolveOptions(flags, process.env, new URL(jupyter.url));
     options.gatewayRootDir = draft.workspaceRoot;
+    // The MCP server's own kernels need the local server's token, which only this process knows.
+    options.mcp.gatewayToken ??= jupyter.token;
   }
 
   if (!options.filesSecret) {
     const exposed = !['127.0.0.1', 'localhost', '::1'].includes(options.host);
-    console.warn(
+    logger.warn(
       `[sidecar] WARNING: FILES_API_SECRET is not set: the files API (${API_PREFIX}) is open to anyone who can reach ${options.host}:${options.port}.` +
         (exposed
           ? ' It is NOT bound to loopback: set FILES_API_SECRET before exposing it.'
@@ -71,39 +84,58 @@ async function main(): Promise<void> {
   }
 
   if (!options.publicUrl && options.announceFiles !== 'off') {
-    console.info(
+    logger.info(
       "[sidecar] no --public-url: links in file cards use the Host each client connected with; set --public-url to the address users' browsers reach.",
     );
   }
 
   const sidecar = await createSidecar(options, {
-    logger: console,
+    logger,
     demoConfig: () => ({ token: jupyter?.token ?? null, apiPrefix: API_PREFIX, widget: WIDGET_PATH }),
   });
   const url = await sidecar.listen();
-  console.info(
+  logger.info(
     `[sidecar] gateway ${options.gatewayUrl.origin}${options.gatewayUrl.pathname} (workspaces in ${path.relative(process.cwd(), options.workspaceRoot) || '.'})`,
   );
-  console.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
-  console.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
-  if (options.demo) console.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
+  logger.info(`[sidecar] listening on ${url} — point your chat app's Jupyter URL here (or at ${url}chats/{chatId}/)`);
+  logger.info(`[sidecar] widget: ${new URL(WIDGET_PATH, url)}`);
+  if (options.demo) logger.info(`[sidecar] demo: ${new URL('/sidecar/demo/', url)}`);
+  if (options.mcp.enabled) {
+    const auth = options.mcp.apiKey
+      ? 'MCP_API_KEY'
+      : options.filesSecret
+        ? 'files-API tokens'
+        : 'none: loopback callers only (set MCP_API_KEY)';
+    logger.info(`[sidecar] MCP: ${new URL(MCP_PATH, url)} (auth: ${auth})`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.info(`[sidecar] ${signal}: closing connections…`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    logger.info(
+      `[sidecar] ${signal}: no new connections; executions in flight get ${options.shutdownGraceMs} ms to finish`,
+    );
+    // A last resort, past the grace period and what closing takes (a webhook delivery in progress).
+    const force = setTimeout(() => {
+      logger.error('[sidecar] shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, options.shutdownGraceMs + 15_000);
     force.unref();
-    await sidecar.close().catch((e) => console.error(`[sidecar] ${describeError(e)}`));
+    let code = 0;
+    await sidecar.close({ graceMs: options.shutdownGraceMs }).catch((e) => {
+      logger.error(`[sidecar] ${describeError(e)}`);
+      code = 1;
+    });
     await jupyter?.stop();
-    process.exit(0);
+    logger.info(`[sidecar] stopped`);
+    process.exit(code);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   jupyter?.process.once('exit', (code) => {
     if (!stopping)
-      console.error(`[sidecar] the local Jupyter Server exited (${code}); the sidecar answers 502 until it is back.`);
+      logger.error(`[sidecar] the local Jupyter Server exited (${code}); the sidecar answers 502 until it is back.`);
   });
 }
 

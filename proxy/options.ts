@@ -95,7 +95,44 @@ export interface SidecarOptions {
   metrics: boolean;
   /** Bearer token /metrics asks for (METRICS_TOKEN or METRICS_TOKEN_FILE); null: open. Never logged. */
   metricsToken: string | null;
+  /** JSON lines, or readable lines for a person; null: pretty on a terminal, JSON otherwise. */
+  logFormat: LogFormat | null;
+  logLevel: LogLevel;
+  /** Whether log lines carry chat ids (they may identify users' conversations). */
+  logChatIds: boolean;
+  /** On SIGTERM, how long executions in flight get to finish recording before the sidecar exits. */
+  shutdownGraceMs: number;
+  /** The MCP server at /mcp (code execution as a tool, per chat). */
+  mcp: McpOptions;
+  /** Most files a file card names one by one; the rest are counted and linked as one zip. */
+  cardMaxFiles: number;
 }
+
+/** The MCP server's settings (proxy/mcp/). */
+export interface McpOptions {
+  enabled: boolean;
+  /** Bearer key callers send (MCP_API_KEY or its file); null: files-API tokens only, or loopback only. */
+  apiKey: string | null;
+  /** The gateway's token for the sidecar's own kernel calls (GATEWAY_TOKEN or its file); null: none sent. */
+  gatewayToken: string | null;
+  /** Request headers that name the chat, lower case, first found wins. */
+  chatHeaders: string[];
+  /** A tool call running longer is interrupted. */
+  timeoutMs: number;
+  /** Calls waiting per chat behind the running one; past it a call is refused as busy. */
+  queueLength: number;
+  /** A chat's tool kernel unused this long is shut down; null: never. */
+  idleMs: number | null;
+  /** Tool kernels this sidecar keeps at once. */
+  maxKernels: number;
+  /** Characters of text output a tool result carries before it is cut to head and tail. */
+  outputChars: number;
+}
+
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type OptionSource = Record<string, string | undefined>;
 
@@ -274,6 +311,41 @@ const postgresUrl: Parser<string> = (raw, where) => {
     );
   }
   return raw;
+};
+
+const oneOf =
+  <T extends string>(code: OptionsError['code'], values: readonly T[]): Parser<T> =>
+  (raw, where) => {
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new OptionsError(
+        code,
+        `${where.name} takes ${values.join(', ')}, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+      );
+    }
+    return raw as T;
+  };
+/** Minutes as ms; `0`: never (null). */
+const minutesOrNever: Parser<number | null> = (raw, where) => {
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new OptionsError(
+      'ERR_OPTIONS_NUMBER',
+      `${where.name} must be a number of minutes (0: never), got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return value === 0 ? null : Math.round(value * 60_000);
+};
+
+/** HTTP header names, lower-cased (Node gives them so). */
+const headerNames: Parser<string[]> = (raw, where) => {
+  const names = list(raw).map((h) => h.toLowerCase());
+  if (names.length === 0 || names.some((h) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(h))) {
+    throw new OptionsError(
+      'ERR_OPTIONS_HEADER',
+      `${where.name} takes header names, comma-separated, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return names;
 };
 
 const extensions: Parser<string[]> = (raw) => list(raw).map((e) => e.replace(/^\./, '').toLowerCase());
@@ -682,6 +754,102 @@ export const OPTIONS = {
     example: '86400',
     help: 'Files-API tokens valid for longer than this are refused.',
   }),
+  cardMaxFiles: option({
+    flag: 'card-max-files',
+    env: 'CARD_MAX_FILES',
+    default: '5',
+    parse: positive(1),
+    example: '5',
+    help: "Files a file card names one by one; a run that wrote more gets their count and one link to the chat's zip.",
+  }),
+  mcp: option({
+    flag: 'mcp',
+    env: 'SIDECAR_MCP',
+    default: 'off',
+    parse: bool,
+    example: 'true',
+    help: "Serve MCP (Streamable HTTP) at /mcp: an execute_code tool and the chat's files as resources, through the same gateway.",
+  }),
+  mcpApiKey: option({
+    flag: null,
+    env: 'MCP_API_KEY',
+    default: unset<string | null>(null, 'none (files-API tokens, else loopback only)'),
+    parse: text,
+    example: '$(openssl rand -hex 32)',
+    help: 'Bearer key MCP hosts send. Without it (and without FILES_API_SECRET) /mcp answers loopback callers only.',
+  }),
+  mcpApiKeyFile: option({
+    flag: null,
+    env: 'MCP_API_KEY_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/mcp_api_key',
+    help: 'A file holding the MCP key instead (a trailing newline is ignored; not with MCP_API_KEY).',
+  }),
+  gatewayToken: option({
+    flag: null,
+    env: 'GATEWAY_TOKEN',
+    default: unset<string | null>(null, "the local Jupyter Server's, else none"),
+    parse: text,
+    example: '$JUPYTER_TOKEN',
+    help: "The gateway's token, for the kernels the MCP server starts itself (clients of the Jupyter path send their own).",
+  }),
+  gatewayTokenFile: option({
+    flag: null,
+    env: 'GATEWAY_TOKEN_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/jupyter_token',
+    help: "A file holding the gateway's token instead (not with GATEWAY_TOKEN).",
+  }),
+  mcpChatHeaders: option({
+    flag: 'mcp-chat-header',
+    env: 'MCP_CHAT_HEADER',
+    default: 'X-OpenWebUI-Chat-Id,X-Chat-Id',
+    parse: headerNames,
+    example: 'X-OpenWebUI-Chat-Id,X-Chat-Id',
+    help: "Headers that name the chat of an MCP call, first found wins (else the token's chat, else the MCP session).",
+  }),
+  mcpTimeoutMs: option({
+    flag: 'mcp-timeout-s',
+    env: 'MCP_TIMEOUT_S',
+    default: '120',
+    parse: positive(1000),
+    example: '120',
+    help: 'An execute_code call running longer is interrupted, and its result says so.',
+  }),
+  mcpQueueLength: option({
+    flag: 'mcp-queue',
+    env: 'MCP_QUEUE',
+    default: '4',
+    parse: positive(1),
+    example: '4',
+    help: "Calls that may wait behind a chat's running call; more are refused as busy.",
+  }),
+  mcpIdleMs: option({
+    flag: 'mcp-idle-min',
+    env: 'MCP_IDLE_MIN',
+    default: '30',
+    parse: minutesOrNever,
+    example: '30',
+    help: "A chat's tool kernel unused this many minutes is shut down (its files stay; 0: never).",
+  }),
+  mcpMaxKernels: option({
+    flag: 'mcp-max-kernels',
+    env: 'MCP_MAX_KERNELS',
+    default: '20',
+    parse: positive(1),
+    example: '20',
+    help: 'Tool kernels this sidecar keeps at once; a new chat past it gets a clear error.',
+  }),
+  mcpOutputChars: option({
+    flag: 'mcp-output-chars',
+    env: 'MCP_OUTPUT_CHARS',
+    default: '20000',
+    parse: positive(1),
+    example: '20000',
+    help: 'Characters of text a tool result carries; longer output is cut to its head and tail, with a note.',
+  }),
   metrics: option({
     flag: 'metrics',
     env: 'METRICS',
@@ -705,6 +873,38 @@ export const OPTIONS = {
     parse: text,
     example: '/run/secrets/metrics_token',
     help: 'A file holding the metrics token instead (a trailing newline is ignored; not with METRICS_TOKEN).',
+  }),
+  logFormat: option({
+    flag: 'log-format',
+    env: 'LOG_FORMAT',
+    default: unset<LogFormat | null>(null, 'pretty on a terminal, else json'),
+    parse: oneOf('ERR_OPTIONS_LOG_FORMAT', LOG_FORMATS),
+    example: 'json',
+    help: 'json: one JSON object per line (level, time, msg, reqId, kernelId, chatId); pretty: readable lines.',
+  }),
+  logLevel: option({
+    flag: 'log-level',
+    env: 'LOG_LEVEL',
+    default: 'info',
+    parse: oneOf('ERR_OPTIONS_LOG_LEVEL', LOG_LEVELS),
+    example: 'warn',
+    help: 'Lines below this level are not written: debug, info, warn, error or silent.',
+  }),
+  logChatIds: option({
+    flag: 'log-chat-ids',
+    env: 'LOG_CHAT_IDS',
+    default: 'on',
+    parse: bool,
+    example: 'off',
+    help: "Put the chat id on log lines (chatId). Off: the field is left out and chat ids in messages are replaced by 'chat:…'.",
+  }),
+  shutdownGraceMs: option({
+    flag: 'shutdown-grace-s',
+    env: 'SHUTDOWN_GRACE_S',
+    default: '8',
+    parse: positive(1000),
+    example: '25',
+    help: "On SIGTERM, executions in flight get this long to finish and be recorded before the sidecar exits; keep it under the container's stop timeout (10 s by default).",
   }),
 };
 
@@ -805,6 +1005,17 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxCellChars,
     previewTimeoutMs,
     previewConcurrency,
+    mcp,
+    mcpApiKey,
+    mcpApiKeyFile,
+    gatewayToken,
+    gatewayTokenFile,
+    mcpChatHeaders,
+    mcpTimeoutMs,
+    mcpQueueLength,
+    mcpIdleMs,
+    mcpMaxKernels,
+    mcpOutputChars,
     kernelVolumeClaim,
     kernelVolumeSubPath,
     ...direct
@@ -812,6 +1023,17 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   requireWebhookSecret(values);
   return {
     ...direct,
+    mcp: {
+      enabled: mcp,
+      apiKey: secretFromEnvOrFile('MCP_API_KEY', mcpApiKey, mcpApiKeyFile),
+      gatewayToken: secretFromEnvOrFile('GATEWAY_TOKEN', gatewayToken, gatewayTokenFile),
+      chatHeaders: mcpChatHeaders,
+      timeoutMs: mcpTimeoutMs,
+      queueLength: mcpQueueLength,
+      idleMs: mcpIdleMs,
+      maxKernels: mcpMaxKernels,
+      outputChars: mcpOutputChars,
+    },
     ...workspacePaths(values),
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),
     demo: demo ?? (gatewayUrl === null && localGateway !== undefined),

@@ -22,14 +22,19 @@ import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
+import { startSessionsInWorkspaces } from './gateway/session-create.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
-import { createErrorHandler, refuseUpgradeFor } from './errors.ts';
+import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
 import { previewCacheDir } from './previews/preview-cache.ts';
+import { ChatFiles } from './mcp/chat-files.ts';
+import { ChatKernels } from './mcp/chat-kernels.ts';
+import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
 import { createSidecarMetrics, type SidecarMetrics } from './metrics/sidecar-metrics.ts';
@@ -38,6 +43,9 @@ import { meteredObserver } from './metrics/metered-observer.ts';
 import { httpMeter } from './metrics/http-meter.ts';
 import { createMetricsRoute } from './metrics/metrics-route.ts';
 import { UpgradeMeter } from './metrics/upgrade-meter.ts';
+import { ExecutionsInFlight } from './executions/executions-in-flight.ts';
+import { requestContext, contextOf } from './http/request-context.ts';
+import { logContext } from './structured-logger.ts';
 
 export interface SidecarParts {
   logger?: Logger;
@@ -47,6 +55,10 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
+  webhookBackoff?: { minMs: number; maxMs: number };
+  /** Told of every MCP tool call (tool, outcome, duration): the hook for metrics. */
+  onToolCall?: ToolCallObserver;
   /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
   metrics?: SidecarMetrics;
 }
@@ -66,7 +78,15 @@ export interface Sidecar {
   metrics: SidecarMetrics | null;
   /** Start listening; resolves with the URL. */
   listen(): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Stop: refuse new requests and connections (readiness 503), give executions in flight up to
+   * `graceMs` (default 0) to end and be recorded, then close every connection; executions still
+   * running are recorded as ended by the closed socket. Records and owed webhooks are durable
+   * before this resolves; a delivery in progress completes first, so none is sent twice.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  /** Executions started and not yet recorded. */
+  executionsInFlight(): number;
   connections(): number;
 }
 
@@ -149,7 +169,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  let closing = false;
+  app.use(requestContext(logger));
   app.use(hostCheck(hosts));
+  // Shutting down: new requests (on connections already open) get a 503 and the connection closes.
+  app.use((req, res, next) => {
+    if (!closing || req.path.endsWith('/health/live') || req.path.endsWith('/health/ready')) return next();
+    sendJsonError(res, { code: 'ERR_SIDECAR_CLOSING', headers: { Connection: 'close' } });
+  });
   if (metrics) app.use(createMetricsRoute(metrics, options.metricsToken));
   app.use(peelChatPrefix);
 
@@ -169,9 +196,45 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       previews,
       webhookHealth: webhooks ? () => webhooks.health() : undefined,
       storeHealth: stores.health,
+      closing: () => closing,
     }),
   );
   app.use(createStaticRoutes({ demo: options.demo, demoConfig: parts.demoConfig }));
+
+  // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
+  const mcpKernels = options.mcp.enabled
+    ? new ChatKernels({
+        selfBase: () => selfBase(),
+        gatewayBasePath: options.gatewayUrl.pathname,
+        gatewayToken: options.mcp.gatewayToken,
+        kernelChats,
+        timeoutMs: options.mcp.timeoutMs,
+        queueLength: options.mcp.queueLength,
+        idleMs: options.mcp.idleMs,
+        maxKernels: options.mcp.maxKernels,
+        logger,
+      })
+    : null;
+  const mcp = mcpKernels
+    ? createMcpRoutes({
+        kernels: mcpKernels,
+        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
+        store,
+        outputChars: options.mcp.outputChars,
+        logger,
+        onToolCall: (tool, outcome, ms) => {
+          metrics?.toolCalls.inc({ tool, outcome });
+          parts.onToolCall?.(tool, outcome, ms);
+        },
+        caller: {
+          apiKey: options.mcp.apiKey,
+          auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
+          chatHeaders: options.mcp.chatHeaders,
+        },
+        linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      })
+    : null;
+  if (mcp) app.use(mcp.router);
   for (const router of parts.routes ?? []) app.use(router);
 
   // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
@@ -196,6 +259,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     createKernelCreateProxy(gatewayOptions, rememberCreatedKernel(createDeps)),
   );
 
+  app.post(
+    `${base}api/sessions`,
+    express.raw({ type: () => true, limit: '1mb' }),
+    startSessionsInWorkspaces({ ...createDeps, ...gatewayOptions, base }),
+  );
+
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
     onResponse: forgetGoneKernels({ base, kernelChats, logger }),
@@ -209,16 +278,33 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  /** This sidecar as its own MCP client reaches it: the listening address, loopback for a wildcard. */
+  const selfBase = (): URL => {
+    const address = server.address() as AddressInfo | null;
+    const host =
+      options.host === '0.0.0.0' || options.host === ''
+        ? '127.0.0.1'
+        : options.host === '::'
+          ? '[::1]'
+          : options.host.includes(':')
+            ? `[${options.host}]`
+            : options.host;
+    return new URL(`http://${host}:${address?.port ?? options.port}/`);
+  };
+  const inFlight = new ExecutionsInFlight();
   const channels = createKernelChannelsUpgrade({
     gateway: options.gatewayUrl,
     assignment,
     workspaces,
     provisional,
-    observer: metrics ? meteredObserver(parts.observer ?? recorder, metrics) : (parts.observer ?? recorder),
+    observer: inFlight.wrap(
+      metrics ? meteredObserver(parts.observer ?? recorder, metrics) : (parts.observer ?? recorder),
+    ),
     announce: {
       mode: options.announceFiles,
       links,
       linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+      maxFiles: options.cardMaxFiles,
     },
     logger,
     executionTimeoutMs: options.executionTimeoutMs,
@@ -242,14 +328,17 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   }
 
   const server = createServer(app);
-  server.on('upgrade', (req, socket, head) => {
-    if (!upgradeHostAllowed(hosts, req, socket)) return;
-    upgrades?.track(req, socket);
-    channels.handleUpgrade(req, socket, head).catch((error) => {
-      logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
-      refuseUpgradeFor(socket, error);
-    });
-  });
+  server.on('upgrade', (req, socket, head) =>
+    logContext.run(contextOf(req), () => {
+      if (!upgradeHostAllowed(hosts, req, socket)) return;
+      if (closing) return refuseUpgrade(socket, { code: 'ERR_SIDECAR_CLOSING' });
+      upgrades?.track(req, socket);
+      channels.handleUpgrade(req, socket, head).catch((error) => {
+        logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
+        refuseUpgradeFor(socket, error);
+      });
+    }),
+  );
 
   retention.start();
 
@@ -277,11 +366,30 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         });
       });
     },
-    async close() {
-      retention.stop();
-      await webhooks?.stop();
-      channels.close();
+    executionsInFlight: () => inFlight.count,
+    async close({ graceMs = 0 } = {}) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      retention.stop();
+      // Executions get the grace period to end on their own, less a reserve in which those still
+      // running when it is up are ended (their socket closed) and recorded.
+      const deadline = Date.now() + graceMs;
+      const reserve = Math.min(2000, graceMs / 2);
+      if (inFlight.count > 0) {
+        logger.info(`[sidecar] waiting up to ${graceMs} ms for ${inFlight.count} execution(s) in flight`);
+        if (!(await inFlight.settled(graceMs - reserve)))
+          logger.warn(`[sidecar] ${inFlight.count} execution(s) still running: recorded as ended by the shutdown`);
+      }
+      // The relay sends an ended execution's held reply or idle, and its file card, once its files
+      // are recorded: a moment for that before the sockets close.
+      if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(250, reserve)));
+      mcpKernels?.close();
+      await mcp?.close();
+      channels.close();
+      await inFlight.settled(Math.max(0, deadline - Date.now()));
+      // After the last records: their deliveries are in the outbox, sent by whichever sidecar runs next.
+      await webhooks?.stop();
       server.closeIdleConnections();
       // Event streams and downloads in progress get a moment to finish, then are cut.
       setTimeout(() => server.closeAllConnections(), 2000).unref();

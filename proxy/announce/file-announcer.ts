@@ -10,6 +10,8 @@ export interface FileAnnouncerOptions {
   /** The sidecar as this connection's user reaches it (public URL or the client's Host). */
   linkBase: URL;
   codec: WireCodec;
+  /** Files the card names one by one (--card-max-files); past it, one zip link. */
+  maxFiles?: number;
 }
 
 /** Turns an ended execution into the file card to show in its output, for one kernel connection. */
@@ -25,10 +27,15 @@ export class FileAnnouncer {
     const files = ended.files;
     if (mode === 'off' || !files) return undefined;
     if (!files.deferred && files.recorded.length === 0 && files.skipped.length === 0) return undefined;
+    const maxFiles = this.options.maxFiles ?? Infinity;
     const cardFiles = await Promise.all(
-      files.recorded.map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })),
+      files.recorded.slice(0, maxFiles).map(async (record) => ({ record, url: await links.urlFor(record, linkBase) })),
     );
-    const data = fileCardData(cardFiles, files.skipped, mode, files.deferred);
+    // Past the budget the rest are only counted: their records without links, and one zip link.
+    for (const record of files.recorded.slice(maxFiles)) cardFiles.push({ record, url: '' });
+    const over = files.recorded.length > maxFiles ? files.recorded[0] : undefined;
+    const budget = over ? { maxFiles, archiveUrl: await links.archiveUrlFor(over.chatId, linkBase) } : { maxFiles };
+    const data = fileCardData(cardFiles, files.skipped, mode, files.deferred, budget);
     if (!data) return undefined;
     return codec.encodeMessage(fileCardMessage(ended.requestHeader, kernelFrame.header(), data));
   }

@@ -1,5 +1,6 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
+import { escapeCardText } from './card-text.ts';
 
 /** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */
 export type AnnounceMode = 'off' | 'text' | 'rich';
@@ -30,21 +31,63 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-const mountPath = (rel: string) => `${MOUNT}/${rel}`;
+/** Every text from kernel code (names, paths, labels) goes through escapeCardText in every format. */
+const mountPath = (rel: string) => `${MOUNT}/${escapeCardText(rel)}`;
+const shown = escapeCardText;
 
-function plainText(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+/**
+ * What a card may cost a model's context: at most `maxFiles` files named one by one; the rest are
+ * counted, with one link to the chat's zip (`archiveUrl`) instead of a link each.
+ */
+export interface CardBudget {
+  maxFiles: number;
+  archiveUrl?: string;
+}
+
+interface CardParts {
+  files: readonly CardFile[];
+  skipped: readonly SkippedFile[];
+  /** Files past the budget: count and bytes, and where they all are. */
+  more: { count: number; bytes: number; archiveUrl?: string } | null;
+  moreSkipped: number;
+}
+
+function withinBudget(files: readonly CardFile[], skipped: readonly SkippedFile[], budget?: CardBudget): CardParts {
+  const max = budget?.maxFiles ?? Infinity;
+  const rest = files.slice(max);
+  return {
+    files: files.slice(0, max),
+    skipped: skipped.slice(0, max),
+    more: rest.length
+      ? { count: rest.length, bytes: rest.reduce((n, f) => n + f.record.size, 0), archiveUrl: budget?.archiveUrl }
+      : null,
+    moreSkipped: Math.max(0, skipped.length - max),
+  };
+}
+
+const moreText = (more: NonNullable<CardParts['more']>) =>
+  `${more.count} more file${more.count === 1 ? '' : 's'} (${formatBytes(more.bytes)})`;
+
+function plainText({ files, skipped, more, moreSkipped }: CardParts): string {
   const lines: string[] = [];
   if (files.length > 0) {
     lines.push(
-      files.length === 1 ? 'File saved (give the user this link):' : 'Files saved (give the user these links):',
+      files.length === 1 && !more
+        ? 'File saved (give the user this link):'
+        : 'Files saved (give the user these links):',
     );
     for (const { record, url } of files) {
       lines.push(
-        `- ${mountPath(record.path)} (${formatBytes(record.size)}, ${record.format}, version ${record.version}): ${url}`,
+        `- ${mountPath(record.path)} (${formatBytes(record.size)}, ${shown(record.format)}, version ${record.version}): ${shown(url)}`,
       );
     }
   }
+  if (more)
+    lines.push(
+      `- and ${moreText(more)}${more.archiveUrl ? `: all of the chat's files as one zip: ${more.archiveUrl}` : ''}`,
+    );
   for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  if (moreSkipped) lines.push(`- and ${moreSkipped} more not kept`);
   return lines.join('\n');
 }
 
@@ -55,17 +98,24 @@ function escapeMarkdown(text: string): string {
   );
 }
 
-function markdown(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+function markdown({ files, skipped, more, moreSkipped }: CardParts): string {
   const lines: string[] = [];
   if (files.length > 0) lines.push(files.length === 1 ? '**File saved**' : '**Files saved**', '');
   for (const { record, url } of files) {
     // An autolink-safe target: <...> keeps parentheses in the URL from ending the link.
     lines.push(
-      `- [${escapeMarkdown(record.name)}](<${url.replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(record.format)}, version ${record.version}`,
+      `- [${escapeMarkdown(shown(record.name))}](<${shown(url).replace(/[<>\s]/g, encodeURIComponent)}>) — ${escapeMarkdown(mountPath(record.path))}, ${formatBytes(record.size)}, ${escapeMarkdown(shown(record.format))}, version ${record.version}`,
     );
+  }
+  if (more) {
+    const zip = more.archiveUrl
+      ? `: [all of the chat's files as one zip](<${more.archiveUrl.replace(/[<>\s]/g, encodeURIComponent)}>)`
+      : '';
+    lines.push(`- and ${escapeMarkdown(moreText(more))}${zip}`);
   }
   for (const s of skipped)
     lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  if (moreSkipped) lines.push(`- and ${moreSkipped} more not kept`);
   return lines.join('\n');
 }
 
@@ -73,17 +123,25 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-function html(files: readonly CardFile[], skipped: readonly SkippedFile[]): string {
+function html({ files, skipped, more, moreSkipped }: CardParts): string {
   const items = files.map(
     ({ record, url }) =>
-      `<li><a href="${escapeHtml(url)}" download="${escapeHtml(record.name)}" target="_blank" rel="noopener noreferrer">${escapeHtml(record.name)}</a>` +
-      ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(record.format)} · version ${record.version}</small></li>`,
+      `<li><a href="${escapeHtml(shown(url))}" download="${escapeHtml(shown(record.name))}" target="_blank" rel="noopener noreferrer">${escapeHtml(shown(record.name))}</a>` +
+      ` <small>${escapeHtml(mountPath(record.path))} · ${escapeHtml(formatBytes(record.size))} · ${escapeHtml(shown(record.format))} · version ${record.version}</small></li>`,
   );
   for (const s of skipped)
     items.push(
       `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`,
     );
-  const title = files.length === 0 ? '' : `<strong>${files.length === 1 ? 'File saved' : 'Files saved'}</strong>`;
+  if (more) {
+    const zip = more.archiveUrl
+      ? `: <a href="${escapeHtml(more.archiveUrl)}" target="_blank" rel="noopener noreferrer">all of the chat's files as one zip</a>`
+      : '';
+    items.push(`<li>and ${escapeHtml(moreText(more))}${zip}</li>`);
+  }
+  if (moreSkipped) items.push(`<li>and ${moreSkipped} more not kept</li>`);
+  const title =
+    files.length === 0 ? '' : `<strong>${files.length === 1 && !more ? 'File saved' : 'Files saved'}</strong>`;
   return `<div class="generated-files-card">${title}<ul>${items.join('')}</ul></div>`;
 }
 
@@ -113,14 +171,16 @@ export function fileCardData(
   skipped: readonly SkippedFile[],
   mode: AnnounceMode,
   deferred = false,
+  budget?: CardBudget,
 ): Record<string, string> | undefined {
   if (mode === 'off') return undefined;
   if (deferred) return deferredCard(mode);
   if (files.length === 0 && skipped.length === 0) return undefined;
-  const data: Record<string, string> = { 'text/plain': plainText(files, skipped) };
+  const parts = withinBudget(files, skipped, budget);
+  const data: Record<string, string> = { 'text/plain': plainText(parts) };
   if (mode === 'rich') {
-    data['text/markdown'] = markdown(files, skipped);
-    data['text/html'] = html(files, skipped);
+    data['text/markdown'] = markdown(parts);
+    data['text/html'] = html(parts);
   }
   return data;
 }

@@ -47,6 +47,8 @@ export interface FilesApiDeps {
   storeHealth?: () => Promise<'up' | 'down' | 'none'>;
   /** Reported by GET /health as `fs`; 'stuck' answers 503. Probes the blob store's folder by default. */
   fileSystemHealth?: () => Promise<FileSystemHealth>;
+  /** True once the sidecar is shutting down: readiness answers 503. */
+  closing?: () => boolean;
   /** SSE heartbeat period (default 15 s). */
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
@@ -70,12 +72,15 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   router.use(createCors(deps.corsOrigins ?? []));
 
   const fileSystemHealth = deps.fileSystemHealth ?? createFileSystemProbe(blobs.dir);
-  router.get('/health', async (_req, res) => {
-    const [gateway, fs, database] = await Promise.all([
+  const probeParts = () =>
+    Promise.all([
       deps.gatewayHealth ? deps.gatewayHealth().catch(() => 'down' as const) : ('unknown' as const),
       fileSystemHealth(),
       deps.storeHealth ? deps.storeHealth().catch(() => 'down' as const) : ('none' as const),
     ]);
+
+  router.get('/health', async (_req, res) => {
+    const [gateway, fs, database] = await probeParts();
     // Counted in the store: left out while the database is down.
     const webhooks = deps.webhookHealth && database !== 'down' ? await deps.webhookHealth().catch(() => null) : null;
     // A stuck pool means downloads, lists and uploads hang: not healthy, whatever the gateway says.
@@ -90,6 +95,24 @@ export function createFilesApi(deps: FilesApiDeps): Router {
         database,
         ...(webhooks ? { webhooks } : {}),
       });
+  });
+
+  // Liveness: the process answers. Nothing it depends on is asked, so a gateway or database that
+  // is away never gets a healthy sidecar restarted.
+  router.get('/health/live', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+  });
+
+  // Readiness: send it traffic only when the gateway, the file system and the store (as /health
+  // knows them) all work, and it is not shutting down.
+  router.get('/health/ready', async (_req, res) => {
+    const [gateway, fs, database] = await probeParts();
+    const closing = deps.closing?.() ?? false;
+    const ready = !closing && gateway !== 'down' && fs === 'ok' && database !== 'down';
+    res
+      .status(ready ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json({ status: closing ? 'closing' : ready ? 'ready' : 'not-ready', gateway, fs, database });
   });
 
   router.use('/chats', authenticate);

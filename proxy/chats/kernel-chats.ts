@@ -7,6 +7,8 @@ export interface KernelChat {
   chatId: string;
   owner: string | null;
   createdAt: string;
+  /** Started by the MCP server as the chat's tool kernel (one per chat; see toolKernelOf). */
+  tool?: boolean;
 }
 
 interface KernelChatsData {
@@ -21,6 +23,8 @@ export interface KernelChatStore {
   get(kernelId: string): Promise<KernelChat | undefined>;
   set(kernelId: string, entry: KernelChat): Promise<void>;
   delete(kernelId: string): Promise<void>;
+  /** The chat's tool kernel (the newest, should two sidecars have started one each), so any sidecar finds it. */
+  toolKernelOf(chatId: string): Promise<string | undefined>;
   /** Every pairing (migrate-store copies them). */
   entries(): Promise<Array<[string, KernelChat]>>;
   close(): Promise<void>;
@@ -52,6 +56,15 @@ export class KernelChats implements KernelChatStore {
     if (!Object.hasOwn(this.db.data.kernels, kernelId)) return;
     delete this.db.data.kernels[kernelId];
     await this.save();
+  }
+
+  async toolKernelOf(chatId: string): Promise<string | undefined> {
+    let found: [string, KernelChat] | undefined;
+    for (const entry of Object.entries(this.db.data.kernels)) {
+      const [, kernel] = entry;
+      if (kernel.tool && kernel.chatId === chatId && (!found || kernel.createdAt >= found[1].createdAt)) found = entry;
+    }
+    return found?.[0];
   }
 
   async entries(): Promise<Array<[string, KernelChat]>> {

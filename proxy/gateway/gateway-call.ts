@@ -30,7 +30,7 @@ export async function callGateway(
   gateway: URL,
   req: IncomingMessage,
   pathAndQuery: string,
-  init: { method?: string; json?: unknown; timeoutMs: number },
+  init: { method?: string; json?: unknown; raw?: Buffer; contentType?: string; timeoutMs: number },
 ): Promise<GatewayAnswer> {
   const headers: Record<string, string> = {};
   for (const name of CLIENT_AUTH_HEADERS) {
@@ -41,10 +41,13 @@ export async function callGateway(
   if (origin) headers.origin = origin;
   else if (req.headers.origin) headers.origin = req.headers.origin;
   if (referer) headers.referer = referer;
-  let body: string | undefined;
+  let body: string | Blob | undefined;
   if (init.json !== undefined) {
     body = JSON.stringify(init.json);
     headers['content-type'] = 'application/json';
+  } else if (init.raw !== undefined) {
+    body = new Blob([new Uint8Array(init.raw)]);
+    headers['content-type'] = init.contentType ?? 'application/json';
   }
   try {
     const res = await fetch(new URL(pathAndQuery, gateway.origin), {

@@ -30,7 +30,13 @@ export interface KernelChannelsOptions {
   provisional: ProvisionalWorkspaces;
   observer: ExecutionObserver;
   /** The file card; absent or mode 'off': none. */
-  announce?: { mode: AnnounceMode; links: FileLinks; linkBase: (hostHeader: string | undefined) => URL };
+  announce?: {
+    mode: AnnounceMode;
+    links: FileLinks;
+    linkBase: (hostHeader: string | undefined) => URL;
+    /** Files a card names one by one; the rest get one zip link. */
+    maxFiles?: number;
+  };
   logger: Logger;
   executionTimeoutMs: number;
   recordWaitMs: number;
@@ -254,6 +260,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
                   links: announce.links,
                   linkBase: announce.linkBase(req.headers.host),
                   codec,
+                  maxFiles: announce.maxFiles,
                 })
               : undefined,
           logger: options.logger,

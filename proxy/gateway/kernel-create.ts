@@ -22,7 +22,7 @@ export interface KernelCreateDeps {
   kernelVolume?: KernelVolume | null;
 }
 
-interface PendingKernel {
+export interface PendingKernel {
   chatId: string;
   owner: string | null;
   workspace: ProvisionalWorkspace;
@@ -50,38 +50,59 @@ export function prepareKernelCreate(deps: KernelCreateDeps) {
       res.locals.kernelBody = raw;
       return next();
     }
-    const env = isPlainObject(body.env) ? { ...body.env } : {};
-    refuseClientVolumes(env);
-    const fromEnv =
-      typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
-    const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
-    const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
-    const kernelCwd = deps.workspaces.kernelPathFor(chatId);
-    const volumeEnv = deps.kernelVolume ? kernelVolumeEnv(deps.kernelVolume, chatId, kernelCwd) : {};
-
-    // Nothing is remembered until the gateway answers 201: a refused request leaves nothing behind.
-    const releaseOwner = await deps.owners.reserve(chatId, owner);
-    let workspace: ProvisionalWorkspace;
-    try {
-      workspace = await deps.provisional.open(chatId);
-    } catch (error) {
-      releaseOwner();
-      throw error;
-    }
-    const pending: PendingKernel = { chatId, owner, workspace, releaseOwner };
-    // Gone already, during the awaits above: 'close' will not come again, and a gateway that is
-    // down would leave nothing else to let go. No kernel is made for a client that is not there.
-    if (res.destroyed) return settle(pending, false);
-    // Whatever the gateway did (refused, failed, never answered), the response ends: release then.
-    // An accepted kernel committed first, so this is a no-op for it.
-    res.once('close', () => void settle(pending, false));
-    const relative = path.posix.relative(deps.gatewayRootDir, kernelCwd);
-    if (!relative.startsWith('..') && !path.posix.isAbsolute(relative)) body.path = relative;
-    body.env = { ...env, ...volumeEnv, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
-    res.locals.kernelBody = Buffer.from(JSON.stringify(body), 'utf8');
-    res.locals.pendingKernel = pending;
+    const reserved = await reserveKernel(deps, req, res, body);
+    if (!reserved) return;
+    res.locals.kernelBody = Buffer.from(JSON.stringify(reserved.body), 'utf8');
+    res.locals.pendingKernel = reserved.pending;
     next();
   };
+}
+
+/**
+ * Picks the new kernel's chat (prefix, X-Chat-Id, env.KERNEL_CHAT_ID, else the anonymous policy)
+ * and owner, reserves them, opens the chat's workspace provisionally, and returns the kernel
+ * body for the gateway with the workspace as the kernel's working directory. Until
+ * `commitKernel` is called with an id, the response's end lets everything go again. Null: the
+ * client left meanwhile (nothing is made for it).
+ */
+export async function reserveKernel(
+  deps: KernelCreateDeps,
+  req: Request,
+  res: Response,
+  body: Record<string, unknown>,
+): Promise<{ body: Record<string, unknown>; pending: PendingKernel } | null> {
+  const env = isPlainObject(body.env) ? { ...body.env } : {};
+  refuseClientVolumes(env);
+  const fromEnv =
+    typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
+  const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);
+  const owner = ownerFromRequest(req) ?? (typeof env.KERNEL_USERNAME === 'string' ? env.KERNEL_USERNAME : null);
+  const kernelCwd = deps.workspaces.kernelPathFor(chatId);
+  const volumeEnv = deps.kernelVolume ? kernelVolumeEnv(deps.kernelVolume, chatId, kernelCwd) : {};
+
+  // Nothing is remembered until the gateway answers 201: a refused request leaves nothing behind.
+  const releaseOwner = await deps.owners.reserve(chatId, owner);
+  let workspace: ProvisionalWorkspace;
+  try {
+    workspace = await deps.provisional.open(chatId);
+  } catch (error) {
+    releaseOwner();
+    throw error;
+  }
+  const pending: PendingKernel = { chatId, owner, workspace, releaseOwner };
+  // Gone already, during the awaits above: 'close' will not come again, and a gateway that is
+  // down would leave nothing else to let go. No kernel is made for a client that is not there.
+  if (res.destroyed) {
+    await settle(pending, false);
+    return null;
+  }
+  // Whatever the gateway did (refused, failed, never answered), the response ends: release then.
+  // An accepted kernel committed first, so this is a no-op for it.
+  res.once('close', () => void settle(pending, false));
+  const relative = path.posix.relative(deps.gatewayRootDir, kernelCwd);
+  if (!relative.startsWith('..') && !path.posix.isAbsolute(relative)) body.path = relative;
+  body.env = { ...env, ...volumeEnv, KERNEL_WORKING_DIR: kernelCwd, KERNEL_CHAT_ID: chatId };
+  return { body, pending };
 }
 
 async function settle(pending: PendingKernel, accepted: boolean): Promise<void> {
@@ -103,16 +124,25 @@ export function rememberCreatedKernel(deps: KernelCreateDeps) {
         // no id: nothing to remember
       }
     }
-    if (typeof id !== 'string') return settle(pending, false);
-    try {
-      await deps.kernelChats.set(id, {
-        chatId: pending.chatId,
-        owner: pending.owner,
-        createdAt: new Date().toISOString(),
-      });
-      if (pending.owner) await deps.owners.claim(pending.chatId, pending.owner);
-    } finally {
-      await settle(pending, true);
-    }
+    await commitKernel(deps, pending, typeof id === 'string' ? id : undefined);
   };
+}
+
+/** The gateway made kernel `id` (undefined: it made none): remember its chat and owner, keep its folder. */
+export async function commitKernel(
+  deps: KernelCreateDeps,
+  pending: PendingKernel,
+  id: string | undefined,
+): Promise<void> {
+  if (id === undefined) return settle(pending, false);
+  try {
+    await deps.kernelChats.set(id, {
+      chatId: pending.chatId,
+      owner: pending.owner,
+      createdAt: new Date().toISOString(),
+    });
+    if (pending.owner) await deps.owners.claim(pending.chatId, pending.owner);
+  } finally {
+    await settle(pending, true);
+  }
 }

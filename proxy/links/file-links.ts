@@ -1,4 +1,4 @@
-import { filesApiPaths } from '../../contract/files-api.ts';
+import { ARCHIVE_LINK_ID, filesApiPaths } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { secretKey, signFileLinkToken } from './link-token.ts';
 
@@ -24,13 +24,21 @@ export class FileLinks {
 
   /** `base` is the sidecar as the user's browser reaches it, ending in `/`. */
   async urlFor(record: Pick<FileRecord, 'chatId' | 'id'>, base: URL): Promise<string> {
-    const url = new URL(filesApiPaths.fileContent(record.chatId, record.id).slice(1), base);
+    return this.#signed(
+      new URL(filesApiPaths.fileContent(record.chatId, record.id).slice(1), base),
+      record.chatId,
+      record.id,
+    );
+  }
+
+  /** The chat's zip (the latest version of every file), with a token that opens only it. */
+  archiveUrlFor(chatId: string, base: URL): Promise<string> {
+    return this.#signed(new URL(filesApiPaths.archive(chatId).slice(1), base), chatId, ARCHIVE_LINK_ID);
+  }
+
+  async #signed(url: URL, chatId: string, fileId: string): Promise<string> {
     if (this.#key) {
-      const token = await signFileLinkToken(
-        this.#key,
-        { chatId: record.chatId, fileId: record.id, issuedMs: this.#now() },
-        this.#ttlSeconds,
-      );
+      const token = await signFileLinkToken(this.#key, { chatId, fileId, issuedMs: this.#now() }, this.#ttlSeconds);
       url.searchParams.set('token', token);
     }
     return url.href;

@@ -13,7 +13,15 @@ export function signatureHeader(secret: string, body: string, timestampSeconds: 
   return `t=${timestampSeconds},v1=${mac}`;
 }
 
-/** What a receiver does: true when `header` signs `body` and is at most `toleranceSeconds` old. */
+/** The one shape the sidecar sends: `t=` digits, `,v1=`, 64 lowercase hex digits; nothing before, between or after. */
+const SIGNATURE_SHAPE = /^t=(\d{1,12}),v1=([0-9a-f]{64})$/;
+
+/**
+ * What a receiver does: true when `header` signs `body` and is at most `toleranceSeconds` old.
+ * The header is parsed strictly (SIGNATURE_SHAPE): `Number()` and `Buffer.from(…, 'hex')` accept
+ * `+`, spaces and trailing junk, and drop an odd last nibble, so a header that is not exactly what
+ * the sidecar sent is refused rather than read generously. Deduplicate on the body's `deliveryId`.
+ */
 export function verifySignature(
   secret: string,
   body: string,
@@ -21,12 +29,9 @@ export function verifySignature(
   toleranceSeconds = 300,
   nowSeconds = Date.now() / 1000,
 ): boolean {
-  if (!header) return false;
-  const fields = new Map(header.split(',').map((part) => part.split('=', 2) as [string, string]));
-  const t = Number(fields.get('t'));
-  const given = fields.get('v1');
-  if (!Number.isInteger(t) || !given || Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = Buffer.from(signatureHeader(secret, body, t).split('v1=')[1]!, 'hex');
-  const actual = Buffer.from(given, 'hex');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  const match = header ? SIGNATURE_SHAPE.exec(header) : null;
+  if (!match) return false;
+  if (Math.abs(nowSeconds - Number(match[1])) > toleranceSeconds) return false;
+  const expected = createHmac('sha256', secret).update(`${match[1]}.${body}`).digest();
+  return timingSafeEqual(Buffer.from(match[2]!, 'hex'), expected);
 }

@@ -12,6 +12,7 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   contract: 0,
   errors: 0,
   logger: 0,
+  'structured-logger': 0,
   'package-root': 0,
   'lru-map': 0,
   // code and output lane
@@ -31,6 +32,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   // the edges: the gateway side and the files API
   gateway: 12,
   api: 13,
+  // the MCP server: a Jupyter client of the sidecar's own routes, beside the files API
+  mcp: 13,
   // wiring
   'allowed-hosts': 14,
   'local-jupyter': 14,

@@ -87,6 +87,7 @@ describe('webhooks', () => {
       // The same link on the sidecar's real address downloads the exact bytes.
       assert.equal(await (await fetch(new URL(link.pathname + link.search, proxy.url))).text(), 'a,1\n');
       assert.equal(receiver.forged, 0);
+      assert.equal(receiver.headerMismatches, 0);
       // The receiver has both; the sidecar counts each once its answer is in and the entry removed.
       while ((await healthOf(proxy)).delivered < 2) await new Promise((resolve) => setImmediate(resolve));
       assert.deepEqual(await healthOf(proxy), { pending: 0, failed: 0, failedAttempts: 0, delivered: 2 });
@@ -121,6 +122,7 @@ describe('webhooks', () => {
         'd3.csv',
       ]);
       assert.equal(receiver.forged, 0);
+      assert.equal(receiver.headerMismatches, 0);
       while ((await healthOf(proxy)).pending > 0) await new Promise((resolve) => setImmediate(resolve));
       assert.equal(
         (await proxy.sidecar.store.listOutbox()).filter((e) => e.chatId === 'hook-down').length,
@@ -234,6 +236,7 @@ describe('webhooks', () => {
       await receiver.waitFor(3);
       assert.deepEqual([...receiver.deliveries.values()].map((d) => d.path).sort(), ['k0.csv', 'k1.csv', 'k2.csv']);
       assert.equal(receiver.forged, 0);
+      assert.equal(receiver.headerMismatches, 0);
     } finally {
       await restarted.stop();
       await receiver.close();

@@ -137,7 +137,7 @@ test("the element's npm build has types a consumer's TypeScript accepts, and shi
   await run(process.execPath, [tsc, '-p', app]).catch((error: { stdout?: string }) => {
     assert.fail(`tsc rejected the package's types:\n${error.stdout}`);
   });
-  // The npm build's imports on first use (uploads, the preview view) name files the package ships.
+  // The npm build's imports on first use (uploads, the preview view, sandbox links) name files the package ships.
   const npmBuild = path.join(app, 'node_modules/generated-files-sidecar/dist/widget/npm');
   const lazy: string[] = [];
   for (const file of await readdir(npmBuild)) {
@@ -147,7 +147,7 @@ test("the element's npm build has types a consumer's TypeScript accepts, and shi
     ))
       lazy.push(target!);
   }
-  assert.deepEqual(lazy.sort(), ['./preview-view.js', './uploads-controller.js']);
+  assert.deepEqual(lazy.sort(), ['./preview-view.js', './sandbox-links-controller.js', './uploads-controller.js']);
   for (const target of lazy) assert.ok(existsSync(path.join(npmBuild, target)), `${target} is in the package`);
   const manifest = JSON.parse(
     await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'),

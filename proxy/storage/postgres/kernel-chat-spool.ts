@@ -89,8 +89,8 @@ function parseEntry(text: string): KernelChat | undefined {
     return undefined;
   }
   if (!value || typeof value !== 'object') return undefined;
-  const { chatId, owner, createdAt } = value as Record<string, unknown>;
+  const { chatId, owner, createdAt, tool } = value as Record<string, unknown>;
   if (!isValidChatId(chatId) || typeof createdAt !== 'string') return undefined;
   if (owner !== null && typeof owner !== 'string') return undefined;
-  return { chatId, owner, createdAt };
+  return tool === true ? { chatId, owner, createdAt, tool } : { chatId, owner, createdAt };
 }

@@ -34,9 +34,9 @@ export class PgKernelChats implements KernelChatStore {
   async get(kernelId: string): Promise<KernelChat | undefined> {
     let rows;
     try {
-      rows = await query<{ chat_id: string; owner: string | null; created_at: string }>(
+      rows = await query<{ chat_id: string; owner: string | null; created_at: string; tool: boolean }>(
         this.#pool,
-        'SELECT chat_id, owner, created_at FROM kernel_chats WHERE kernel_id = $1',
+        'SELECT chat_id, owner, created_at, tool FROM kernel_chats WHERE kernel_id = $1',
         [kernelId],
       );
     } catch (error) {
@@ -52,7 +52,8 @@ export class PgKernelChats implements KernelChatStore {
       if (spooled) this.#scheduleFlush(0);
       return spooled;
     }
-    const entry = { chatId: row.chat_id, owner: row.owner, createdAt: row.created_at };
+    const entry: KernelChat = { chatId: row.chat_id, owner: row.owner, createdAt: row.created_at };
+    if (row.tool) entry.tool = true;
     this.#seen.set(kernelId, entry);
     return entry;
   }
@@ -74,14 +75,23 @@ export class PgKernelChats implements KernelChatStore {
   async #insert(kernelId: string, entry: KernelChat, conflict: 'replace' | 'keep'): Promise<void> {
     await query(
       this.#pool,
-      `INSERT INTO kernel_chats (kernel_id, chat_id, owner, created_at) VALUES ($1, $2, $3, $4)
+      `INSERT INTO kernel_chats (kernel_id, chat_id, owner, created_at, tool) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (kernel_id) DO ${
          conflict === 'replace'
-           ? 'UPDATE SET chat_id = EXCLUDED.chat_id, owner = EXCLUDED.owner, created_at = EXCLUDED.created_at'
+           ? 'UPDATE SET chat_id = EXCLUDED.chat_id, owner = EXCLUDED.owner, created_at = EXCLUDED.created_at, tool = EXCLUDED.tool'
            : 'NOTHING'
        }`,
-      [kernelId, entry.chatId, entry.owner, entry.createdAt],
+      [kernelId, entry.chatId, entry.owner, entry.createdAt, entry.tool === true],
     );
+  }
+
+  async toolKernelOf(chatId: string): Promise<string | undefined> {
+    const rows = await query<{ kernel_id: string }>(
+      this.#pool,
+      'SELECT kernel_id FROM kernel_chats WHERE chat_id = $1 AND tool ORDER BY created_at DESC LIMIT 1',
+      [chatId],
+    );
+    return rows[0]?.kernel_id;
   }
 
   async delete(kernelId: string): Promise<void> {

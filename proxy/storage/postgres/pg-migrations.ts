@@ -84,6 +84,15 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       WHERE chats.chat_id = totals.chat_id;
     `,
   },
+  {
+    version: 4,
+    name: "each chat's tool kernel",
+    sql: `
+      -- The kernel the MCP server started for a chat, found by whichever sidecar a call lands on.
+      ALTER TABLE kernel_chats ADD COLUMN tool boolean NOT NULL DEFAULT false;
+      CREATE INDEX kernel_chats_tool ON kernel_chats (chat_id, created_at) WHERE tool;
+    `,
+  },
 ];
 
 export const SCHEMA_TABLE = 'generated_files_schema';

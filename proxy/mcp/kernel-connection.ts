@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import WebSocket from 'ws';
+import { FILE_CARD_MARK } from '../announce/file-card-message.ts';
+
+/** An image an execution displayed, as MCP `image` content takes it. */
+export interface OutputImage {
+  mimeType: 'image/png' | 'image/jpeg';
+  /** base64, as the kernel sent it. */
+  data: string;
+}
+
+/**
+ * How an execution ended, as this client saw it: its reply's status, `timeout` (interrupted at the
+ * time limit), `kernel-died` (the kernel went away mid-run: Jupyter restarted it or gave it up),
+ * `closed` (the connection closed first).
+ */
+export type ExecutionStatus = 'ok' | 'error' | 'aborted' | 'timeout' | 'kernel-died' | 'closed';
+
+export interface ExecutionOutput {
+  msgId: string;
+  status: ExecutionStatus;
+  /** stdout, stderr, results and tracebacks in the order they came (ANSI colours removed). */
+  text: string;
+  images: OutputImage[];
+}
+
+interface Running {
+  msgId: string;
+  chunks: string[];
+  images: OutputImage[];
+  replyStatus: string | null;
+  idle: boolean;
+  settle: (status: ExecutionStatus) => void;
+}
+
+// IPython colours tracebacks; a model reads text.
+// eslint-disable-next-line no-control-regex -- ESC is exactly what is matched
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.join('') : '');
+
+/**
+ * One kernel WebSocket of the MCP server, opened on the sidecar's own channels route (so the
+ * relay rewrites /mnt/data, records files, sends webhooks and live events exactly as for any
+ * client) in the JSON wire format. One execution at a time: the chat's queue sees to that.
+ * Whatever the kernel sends is read defensively: a message that is not what it should be is skipped.
+ */
+export class KernelConnection {
+  readonly #socket: WebSocket;
+  readonly #session = randomUUID();
+  #running: Running | null = null;
+  #closed = false;
+  /** The kernel restarted (or died) while no call was running: the next result says so. */
+  #restartedWhileIdle = false;
+
+  private constructor(socket: WebSocket) {
+    this.#socket = socket;
+    socket.on('message', (data, isBinary) => {
+      if (!isBinary) this.#onMessage(data.toString());
+    });
+    socket.on('close', () => {
+      this.#closed = true;
+      this.#running?.settle('closed');
+    });
+    socket.on('error', () => {});
+  }
+
+  /** Opens the channels; rejects with `{ status }` when the sidecar refuses (404: no such kernel). */
+  static open(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<KernelConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      socket.once('unexpected-response', (_req, res) => {
+        res.resume();
+        socket.terminate();
+        reject(Object.assign(new Error(`kernel channels refused: ${res.statusCode}`), { status: res.statusCode }));
+      });
+      socket.once('error', (error) => reject(error));
+      socket.once('open', () => resolve(new KernelConnection(socket)));
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether the kernel restarted since the last call (and clears it). */
+  takeRestartedWhileIdle(): boolean {
+    const was = this.#restartedWhileIdle;
+    this.#restartedWhileIdle = false;
+    return was;
+  }
+
+  /**
+   * Runs `code` and resolves when its reply and its idle have both come (the relay sends the file
+   * card before them, so the run's files are recorded by then). `onTimeout` is called once when
+   * `timeoutMs` passes (it interrupts the kernel); `graceMs` after that the call ends anyway.
+   */
+  execute(code: string, timeoutMs: number, onTimeout: () => void, graceMs: number): Promise<ExecutionOutput> {
+    if (this.#running) return Promise.reject(new Error('an execution is already running on this connection'));
+    const msgId = randomUUID();
+    return new Promise((resolve) => {
+      let timedOut = false;
+      let timer = setTimeout(() => {
+        timedOut = true;
+        onTimeout();
+        timer = setTimeout(() => running.settle('timeout'), graceMs);
+      }, timeoutMs);
+      const running: Running = {
+        msgId,
+        chunks: [],
+        images: [],
+        replyStatus: null,
+        idle: false,
+        settle: (status) => {
+          if (this.#running !== running) return;
+          clearTimeout(timer);
+          this.#running = null;
+          resolve({
+            msgId,
+            status: timedOut && status !== 'kernel-died' && status !== 'closed' ? 'timeout' : status,
+            text: running.chunks.join('').replace(ANSI, ''),
+            images: running.images,
+          });
+        },
+      };
+      this.#running = running;
+      if (this.#closed) return running.settle('closed');
+      this.#socket.send(
+        JSON.stringify({
+          channel: 'shell',
+          header: {
+            msg_id: msgId,
+            msg_type: 'execute_request',
+            username: 'mcp',
+            session: this.#session,
+            date: new Date().toISOString(),
+            version: '5.3',
+          },
+          parent_header: {},
+          metadata: {},
+          content: {
+            code,
+            silent: false,
+            store_history: true,
+            user_expressions: {},
+            allow_stdin: false,
+            stop_on_error: true,
+          },
+          buffers: [],
+        }),
+      );
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket.close(1000);
+  }
+
+  #onMessage(text: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (!isObject(message) || !isObject(message.header) || !isObject(message.content)) return;
+    const type = message.header.msg_type;
+    const content = message.content;
+    if (type === 'status' && (content.execution_state === 'restarting' || content.execution_state === 'dead')) {
+      if (this.#running) this.#running.settle('kernel-died');
+      else this.#restartedWhileIdle = true;
+      return;
+    }
+    const running = this.#running;
+    const parent = isObject(message.parent_header) ? message.parent_header.msg_id : undefined;
+    if (!running || parent !== running.msgId) return;
+    switch (type) {
+      case 'stream':
+        running.chunks.push(str(content.text));
+        break;
+      case 'execute_result':
+      case 'display_data':
+        if (isObject(message.metadata) && message.metadata[FILE_CARD_MARK] === true) break;
+        this.#display(running, content.data);
+        break;
+      case 'error':
+        running.chunks.push(
+          `${Array.isArray(content.traceback) ? content.traceback.map(str).join('\n') : `${str(content.ename)}: ${str(content.evalue)}`}\n`,
+        );
+        break;
+      case 'execute_reply':
+        running.replyStatus = typeof content.status === 'string' ? content.status : 'error';
+        break;
+      case 'status':
+        if (content.execution_state === 'idle') running.idle = true;
+        break;
+      default:
+        return;
+    }
+    if (running.idle && running.replyStatus !== null) {
+      const status = running.replyStatus;
+      running.settle(status === 'ok' || status === 'aborted' ? status : 'error');
+    }
+  }
+
+  #display(running: Running, data: unknown): void {
+    if (!isObject(data)) return;
+    for (const mimeType of ['image/png', 'image/jpeg'] as const) {
+      const image = data[mimeType];
+      if (typeof image === 'string') {
+        running.images.push({ mimeType, data: image.replace(/\s+/g, '') });
+        return;
+      }
+    }
+    const plain = str(data['text/plain']);
+    if (plain) running.chunks.push(`${plain}\n`);
+  }
+}

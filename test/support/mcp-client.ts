@@ -1,0 +1,28 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+/** The official SDK's client on the sidecar's /mcp, with the headers a host would send. */
+export async function connectMcp(sidecarUrl: string, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'sidecar-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL('mcp', sidecarUrl), { requestInit: { headers } }));
+  return client;
+}
+
+/** The text parts of a tool result, joined. */
+export function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((c) => c.type === 'text')
+    .map((c) => (c as { text: string }).text)
+    .join('\n');
+}
+
+export async function execute(client: Client, code: string): Promise<CallToolResult> {
+  return (await client.callTool({ name: 'execute_code', arguments: { code } })) as CallToolResult;
+}
+
+export type ResourceLinkContent = Extract<CallToolResult['content'][number], { type: 'resource_link' }>;
+
+export function linksOf(result: CallToolResult): ResourceLinkContent[] {
+  return result.content.filter((c): c is ResourceLinkContent => c.type === 'resource_link');
+}

@@ -95,13 +95,17 @@ export async function startBenchBed(options: { quick: boolean; nodelay?: boolean
     '1000000',
     '--upload-max-mb',
     '2048',
+    // MCP for bench/mcp-execute.ts (loopback callers only: no key); idle on every other scenario.
+    '--mcp',
+    '--mcp-max-kernels',
+    '100',
     ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
   ];
   const startSidecar = async (): Promise<ChildProcess> => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FILES_API_SECRET: '' },
+      env: { ...process.env, FILES_API_SECRET: '', MCP_API_KEY: '', GATEWAY_TOKEN: bed.jupyter.token },
     });
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });

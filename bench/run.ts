@@ -17,6 +17,7 @@ import { benchPreviews } from './previews.ts';
 import { benchFileCard } from './file-card.ts';
 import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
 import { benchTwoSidecars } from './two-sidecars.ts';
+import { benchMcpExecute } from './mcp-execute.ts';
 import {
   consoleTable,
   machineDescription,
@@ -46,6 +47,7 @@ const SCENARIOS: Scenario[] = [
   { n: 10, name: '10 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
   { n: 11, name: '11 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
   { n: 12, name: '12 two sidecars', needsBed: false, run: (_b, quick) => benchTwoSidecars(quick) },
+  { n: 13, name: '13 MCP execute_code', needsBed: false, run: (_b, quick) => benchMcpExecute(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

@@ -47,7 +47,10 @@ export interface FileListResponse {
 export interface SkippedFile {
   path: string;
   size: number;
-  reason: 'too-large' | 'quota-exceeded' | 'copy-failed';
+  /** `transfer-refused`: the kernel file transport (`--file-transport kernel`) would not take it; `detail` says why. */
+  reason: 'too-large' | 'quota-exceeded' | 'copy-failed' | 'transfer-refused';
+  /** What exactly was refused, in words for the user (transfer refusals). */
+  detail?: string;
   at: string;
   /** The file's mtime when it was skipped (ISO); a change of it makes the recorder try again. */
   modifiedAt?: string;

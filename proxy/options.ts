@@ -25,6 +25,8 @@ export interface SidecarOptions {
   gatewayRootDir: string;
   /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its own chat's folder of; null: none. */
   kernelVolume: KernelVolume | null;
+  /** How files reach the sidecar: a disk both see (`shared`), or the kernel's own channel (`kernel`). */
+  fileTransport: FileTransport;
   /** Where records, blobs and the kernel-to-chat memory live (blobs only, with a database). */
   dataDir: string;
   /** postgres://… for several sidecars on one store; null: lowdb files in dataDir. Never logged. */
@@ -129,6 +131,7 @@ export interface McpOptions {
   outputChars: number;
 }
 
+export type FileTransport = 'shared' | 'kernel';
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -281,6 +284,16 @@ const kernelPath: Parser<string> = (raw, where) => {
   return raw;
 };
 
+const fileTransport: Parser<FileTransport> = (raw, where) => {
+  if (raw !== 'shared' && raw !== 'kernel') {
+    throw new OptionsError(
+      'ERR_OPTIONS_FILE_TRANSPORT',
+      `${where.name} takes shared or kernel, got ${JSON.stringify(raw)}. Example: ${where.example}`,
+    );
+  }
+  return raw;
+};
+
 const claimName: Parser<string> = (raw, where) => {
   if (!isValidClaimName(raw)) {
     throw new OptionsError(
@@ -417,6 +430,14 @@ export const OPTIONS = {
     parse: subPath,
     example: 'workspaces',
     help: 'Where --workspace-root lies inside the claim, as a relative path.',
+  }),
+  fileTransport: option({
+    flag: 'file-transport',
+    env: 'FILE_TRANSPORT',
+    default: 'shared',
+    parse: fileTransport,
+    example: 'kernel',
+    help: "'shared': the sidecar reads the kernel's workspace on a disk both see. 'kernel': no shared disk; files travel over the kernel's own channel (Python kernels; with --kernel-workspace-root /mnt/data each kernel has /mnt/data itself).",
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',

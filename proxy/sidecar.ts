@@ -28,6 +28,8 @@ import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
+import { createKernelTransport } from './transport/kernel-transport.ts';
+import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
 import { previewCacheDir } from './previews/preview-cache.ts';
@@ -55,6 +57,8 @@ export interface SidecarParts {
   routes?: Router[];
   /** What the demo page is told (the local gateway's token); only with options.demo. */
   demoConfig?: () => Record<string, unknown>;
+  /** The kernel file transport's limits (tests lower them); DEFAULT_TRANSFER_LIMITS otherwise. */
+  transferLimits?: Partial<TransferLimits>;
   /** Webhook retry delays (tests shorten them); 1 s doubling to 5 min by default. */
   webhookBackoff?: { minMs: number; maxMs: number };
   /** Told of every MCP tool call (tool, outcome, duration): the hook for metrics. */
@@ -93,7 +97,10 @@ export interface Sidecar {
 /** The Express app and the upgrade handler, wired: the sidecar minus its start-up. */
 export async function createSidecar(options: SidecarOptions, parts: SidecarParts = {}): Promise<Sidecar> {
   const logger = parts.logger ?? quietLogger;
-  const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot);
+  const workspaces = new Workspaces(options.workspaceRoot, options.kernelWorkspaceRoot, {
+    // A kernel that really has /mnt/data (its own container, no shared disk): no folder per chat, no rewriting.
+    kernelFolderPerChat: !(options.fileTransport === 'kernel' && options.kernelWorkspaceRoot === '/mnt/data'),
+  });
   await workspaces.realRoot();
   const metrics = options.metrics ? (parts.metrics ?? createSidecarMetrics()) : null;
   const stores = await openStores(options, logger);
@@ -133,6 +140,10 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     scanTimeoutMs: options.scanTimeoutMs,
     onScan: metrics ? (cause, seconds, outcome) => metrics.scanSeconds.observe({ cause, outcome }, seconds) : undefined,
   });
+  const transport =
+    options.fileTransport === 'kernel'
+      ? createKernelTransport({ workspaces, policy: recorder.policy, logger, limits: parts.transferLimits })
+      : null;
   const previews = new PreviewService({
     blobs,
     cacheDir: previewCacheDir(options.dataDir),
@@ -278,6 +289,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return new URL(`http://${host}:${address?.port ?? options.port}/`);
   };
+  // --file-transport kernel: the kernel's files are brought over before the recorder scans.
+  const observer = transport ? transport.observe(parts.observer ?? recorder) : (parts.observer ?? recorder);
   /** This sidecar as its own MCP client reaches it: the listening address, loopback for a wildcard. */
   const selfBase = (): URL => {
     const address = server.address() as AddressInfo | null;
@@ -297,9 +310,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     assignment,
     workspaces,
     provisional,
-    observer: inFlight.wrap(
-      metrics ? meteredObserver(parts.observer ?? recorder, metrics) : (parts.observer ?? recorder),
-    ),
+    observer: inFlight.wrap(metrics ? meteredObserver(observer, metrics) : observer),
+    kernelChannels: transport?.channels,
     announce: {
       mode: options.announceFiles,
       links,

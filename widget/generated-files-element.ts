@@ -47,6 +47,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
   'too-large': 'too large',
   'quota-exceeded': 'over the quota',
   'copy-failed': 'could not be copied',
+  'transfer-refused': 'refused by the kernel transfer',
 };
 
 /**

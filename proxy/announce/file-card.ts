@@ -17,7 +17,11 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
   'too-large': 'not kept: over the size limit',
   'quota-exceeded': "not kept: over the chat's storage quota",
   'copy-failed': 'not kept: it could not be copied',
+  'transfer-refused': 'not kept: the kernel file transfer refused it',
 };
+
+/** The reason in words, with its detail when it has one. */
+const skipText = (s: SkippedFile) => (s.detail ? `${SKIP_REASONS[s.reason]} (${s.detail})` : SKIP_REASONS[s.reason]);
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -86,7 +90,7 @@ function plainText({ files, skipped, more, moreSkipped }: CardParts): string {
     lines.push(
       `- and ${moreText(more)}${more.archiveUrl ? `: all of the chat's files as one zip: ${more.archiveUrl}` : ''}`,
     );
-  for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+  for (const s of skipped) lines.push(`- ${mountPath(s.path)} (${formatBytes(s.size)}): ${skipText(s)}`);
   if (moreSkipped) lines.push(`- and ${moreSkipped} more not kept`);
   return lines.join('\n');
 }
@@ -114,7 +118,7 @@ function markdown({ files, skipped, more, moreSkipped }: CardParts): string {
     lines.push(`- and ${escapeMarkdown(moreText(more))}${zip}`);
   }
   for (const s of skipped)
-    lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${SKIP_REASONS[s.reason]}`);
+    lines.push(`- ${escapeMarkdown(mountPath(s.path))} (${formatBytes(s.size)}): ${skipText(s)}`);
   if (moreSkipped) lines.push(`- and ${moreSkipped} more not kept`);
   return lines.join('\n');
 }
@@ -131,7 +135,7 @@ function html({ files, skipped, more, moreSkipped }: CardParts): string {
   );
   for (const s of skipped)
     items.push(
-      `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(SKIP_REASONS[s.reason])}</small></li>`,
+      `<li>${escapeHtml(mountPath(s.path))} <small>${escapeHtml(formatBytes(s.size))} · ${escapeHtml(skipText(s))}</small></li>`,
     );
   if (more) {
     const zip = more.archiveUrl

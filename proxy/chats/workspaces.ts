@@ -12,9 +12,13 @@ export class Workspaces {
   /** Absolute path of the workspace root as the kernel sees it. */
   readonly kernelRoot: string;
 
-  constructor(root: string, kernelRoot: string = root) {
+  /** False: each kernel has its own folder at kernelRoot itself (a container with its own `/mnt/data`). */
+  readonly kernelFolderPerChat: boolean;
+
+  constructor(root: string, kernelRoot: string = root, options: { kernelFolderPerChat?: boolean } = {}) {
     this.root = path.resolve(root);
     this.kernelRoot = kernelRoot.replace(/\/+$/, '') || '/';
+    this.kernelFolderPerChat = options.kernelFolderPerChat ?? true;
   }
 
   /** The chat's folder as the sidecar sees it. */
@@ -24,7 +28,9 @@ export class Workspaces {
 
   /** The chat's folder as the kernel sees it: what `/mnt/data` becomes in code. */
   kernelPathFor(chatId: string): string {
-    return path.posix.join(this.kernelRoot, assertChatId(chatId));
+    assertChatId(chatId);
+    if (!this.kernelFolderPerChat) return this.kernelRoot;
+    return path.posix.join(this.kernelRoot, chatId);
   }
 
   /** Create the chat's folder (idempotent) and return its path as the sidecar sees it. */

@@ -9,6 +9,7 @@ import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
 import { OrderedLane } from './ordered-lane.ts';
+import type { SilentExecutions } from './silent-executions.ts';
 import { GatewayAcks } from './prompt-ack.ts';
 import { holdWritesUntilNextTick } from './tick-cork.ts';
 
@@ -27,6 +28,8 @@ export interface RelayOptions {
   streamHoldMs: number;
   /** Frame bytes held across all connections; shared by every relay. */
   budget: FrameBudget;
+  /** The kernel file transport's executions on this connection (`--file-transport kernel`); none otherwise. */
+  silent?: SilentExecutions;
   /**
    * How long a gateway socket stays open after its client left while the kernel still has to
    * pass a barrier of this connection (it would wait on it for ever otherwise).
@@ -85,7 +88,11 @@ export class KernelChannelRelay {
     const fromClient: MessageHandler = (data, binary) => this.fromClient(data, binary);
     const fromGateway: MessageHandler = (data, binary) => this.fromGateway(data, binary);
     client.on('message', (data, binary) => this.receive(this.up, client, toBuffer(data), binary, fromClient));
-    upstream.on('message', (data, binary) => this.receive(this.down, upstream, toBuffer(data), binary, fromGateway));
+    upstream.on('message', (data, binary) => {
+      const buffer = toBuffer(data);
+      if (this.isSilent(buffer, binary)) return;
+      this.receive(this.down, upstream, buffer, binary, fromGateway);
+    });
     client.on('ping', (data) => upstream.readyState === upstream.OPEN && upstream.ping(data));
     upstream.on('ping', (data) => client.readyState === client.OPEN && client.ping(data));
 
@@ -103,6 +110,7 @@ export class KernelChannelRelay {
     });
     upstream.on('close', (code, reason) => {
       options.budget.forget(upstream);
+      options.silent?.close();
       this.acks.stop();
       // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
       this.down.run(async () => {
@@ -141,6 +149,25 @@ export class KernelChannelRelay {
     });
   }
 
+  /**
+   * The sidecar's own executions (the file transport) are taken out before the lanes: the
+   * execution whose end waits for them holds the lane, and no client may see any of their messages.
+   * Only while some are in flight is a frame decoded for this.
+   */
+  private isSilent(data: Buffer, binary: boolean): boolean {
+    const silent = this.options.silent;
+    if (!silent?.watching) return false;
+    let frame: KernelFrame;
+    try {
+      frame = this.options.codec.decode(data, binary);
+    } catch {
+      return false;
+    }
+    if (!silent.intercept(frame)) return false;
+    this.acks.now();
+    return true;
+  }
+
   private fromClient(data: Buffer, binary: boolean): Promise<void> | undefined {
     const frame = this.decode(data, binary, 'client');
     if (!frame && (binary || this.options.codec.name === 'v1')) {
@@ -161,7 +188,9 @@ export class KernelChannelRelay {
         // boundary between the two (a barrier, where the kernel can run one), not now.
         const header = frame.header() ?? {};
         const startAtBoundary = this.options.tracker.enqueue(frame.msgId, header);
-        if (this.barriers.available) this.barriers.sendBarrier(header, startAtBoundary);
+        // Not with the kernel file transport: its collector would queue in the kernel behind a
+        // barrier that waits for that very collection (the execution before must be recorded first).
+        if (this.barriers.available && !this.options.silent) this.barriers.sendBarrier(header, startAtBoundary);
         this.send(this.upstream, this.client, frame.encode());
         return;
       }

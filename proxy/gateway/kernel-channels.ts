@@ -20,6 +20,8 @@ import { refuseUpgrade, refuseUpgradeFor, SidecarError, writeRawResponse } from 
 import { gatewayFailure } from './gateway-errors.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
+import { SilentExecutions, SilentMessageIds } from './silent-executions.ts';
+import type { KernelChannels } from '../transport/kernel-command-channel.ts';
 import { legacyCodec } from '../wire/wire-legacy.ts';
 import { V1_PROTOCOL, v1Codec } from '../wire/wire-v1.ts';
 
@@ -45,6 +47,8 @@ export interface KernelChannelsOptions {
   maxPayload: number;
   /** Frame bytes held across all connections before reads pause (--max-in-flight-mb). */
   maxInFlightBytes: number;
+  /** `--file-transport kernel`: every kernel connection joins it, so the transport can run its executions. */
+  kernelChannels?: KernelChannels;
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
   passthrough: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
@@ -87,6 +91,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   });
 
   const upstreams = new Set<WebSocket>();
+  const silentIds = new SilentMessageIds();
 
   type ChannelsTarget =
     | { kind: 'other'; url: string }
@@ -249,7 +254,14 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
         });
         const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
         const { announce } = options;
+        let silent: SilentExecutions | undefined;
+        if (options.kernelChannels) {
+          silent = new SilentExecutions(upstream, codec, silentIds);
+          const detach = options.kernelChannels.attach(kernelId, silent);
+          upstream.once('close', detach);
+        }
         new KernelChannelRelay(client, upstream, {
+          silent,
           codec,
           rewriter,
           tracker,

@@ -25,6 +25,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   // files lane
   workspace: 6,
   artifacts: 7,
+  // the kernel file transport: wraps the recorder's observer, fills the workspace over the kernel's channel
+  transport: 7.5,
   links: 8,
   announce: 9,
   webhooks: 10,

@@ -19,6 +19,7 @@ import { startTestBed, type TestBed } from '../../support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { RawKernelClient, visibleText } from '../../support/raw-kernel-client.ts';
 import { rawUpgrade, waitFor } from '../../reliability/reliability-helpers.ts';
+import { connectMcp, execute, textOf } from '../../support/mcp-client.ts';
 
 const mainTs = path.resolve(import.meta.dirname, '../../../proxy/main.ts');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -35,7 +36,7 @@ let cluster: TestPostgres;
 let databaseUrl: string;
 const running: SidecarProcess[] = [];
 
-async function startSidecarProcess(flags: string[] = []): Promise<SidecarProcess> {
+async function startSidecarProcess(flags: string[] = [], env: Record<string, string> = {}): Promise<SidecarProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -54,7 +55,10 @@ async function startSidecarProcess(flags: string[] = []): Promise<SidecarProcess
       '5000',
       ...flags,
     ],
-    { env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: '4', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -496,6 +500,32 @@ describe('the per-chat quota with two sidecars on one PostgreSQL', () => {
       assert.equal(new Set(records.map((r) => r.path)).size, 10);
     } finally {
       await Promise.all([qa.stop(), qb.stop()]);
+    }
+  });
+});
+
+describe('MCP through two sidecars on one PostgreSQL', () => {
+  test("a chat's calls alternate between the sidecars and keep one kernel's state and files", async () => {
+    const env = { MCP_API_KEY: 'two-sidecar-key', GATEWAY_TOKEN: bed.jupyter.token };
+    const [a, b] = await Promise.all([startSidecarProcess(['--mcp'], env), startSidecarProcess(['--mcp'], env)]);
+    const headers = { authorization: 'Bearer two-sidecar-key', 'x-openwebui-chat-id': 'mcp-alternating' };
+    const [onA, onB] = await Promise.all([connectMcp(a.url, headers), connectMcp(b.url, headers)]);
+    try {
+      const pid = /pid (\d+)/;
+      const first = textOf(await execute(onA, "import os\ncount = 1\nprint('pid', os.getpid())"));
+      const second = textOf(
+        await execute(onB, "count += 1\nopen('/mnt/data/count.txt', 'w').write(str(count))\nprint('pid', os.getpid())"),
+      );
+      assert.equal(pid.exec(second)?.[1], pid.exec(first)?.[1], `one kernel for the chat: ${first} / ${second}`);
+      const third = await execute(onA, "count += 1\nprint(count, open('/mnt/data/count.txt').read())");
+      assert.match(textOf(third), /^3 2$/m);
+      const fourth = await execute(onB, 'print(count + 1)');
+      assert.match(textOf(fourth), /^4$/m);
+      const listed = textOf((await onA.callTool({ name: 'list_files', arguments: {} })) as never);
+      assert.match(listed, /\/mnt\/data\/count\.txt/);
+    } finally {
+      await Promise.all([onA.close(), onB.close()]);
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });

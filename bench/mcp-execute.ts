@@ -1,0 +1,163 @@
+/**
+ * Scenario 13: execute_code through the sidecar's MCP server against a direct Jupyter client, on
+ * the Jupyter Server patched to TCP_NODELAY (so no delayed-ACK stall hides what MCP adds): a `1+1`
+ * round trip on a warm kernel, the first call in a new chat (kernel start included) against a
+ * direct kernel start and first execution, and twenty chats calling at once.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { connectMcp, execute, textOf } from '../test/support/mcp-client.ts';
+import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+import { connectTo, startBenchBed, startKernel, type BenchBed } from './bench-bed.ts';
+import { medianRow, type ResultRow, type ScenarioResult } from './results-table.ts';
+import { alternate, signedMs, summarize, timed } from './stats.ts';
+
+const SCENARIO = '13 MCP execute_code';
+
+async function mcpFor(bench: BenchBed, chat: string): Promise<Client> {
+  return connectMcp(bench.sidecarUrl, { 'x-chat-id': chat });
+}
+
+async function mcpOnePlusOne(client: Client): Promise<void> {
+  const result = await execute(client, '1+1');
+  if (result.isError || !/^2$/m.test(textOf(result))) throw new Error(`1+1 through MCP: ${textOf(result)}`);
+}
+
+async function directOnePlusOne(client: RawKernelClient): Promise<void> {
+  const result = await client.execute('1+1');
+  if (result.reply?.content.status !== 'ok') throw new Error(`1+1 failed: ${JSON.stringify(result.reply?.content)}`);
+}
+
+async function gatewayKernels(bench: BenchBed): Promise<string[]> {
+  const res = await fetch(`${bench.gatewayUrl}api/kernels?token=${bench.token}`);
+  return ((await res.json()) as { id: string }[]).map((k) => k.id);
+}
+
+async function shutDownAll(bench: BenchBed, ids: readonly string[]): Promise<void> {
+  await Promise.all(
+    ids.map((id) =>
+      fetch(`${bench.gatewayUrl}api/kernels/${id}?token=${bench.token}`, { method: 'DELETE' }).catch(() => {}),
+    ),
+  );
+}
+
+async function roundTrip(bench: BenchBed, runs: number): Promise<ResultRow> {
+  const mcp = await mcpFor(bench, 'bench-mcp-roundtrip');
+  await mcpOnePlusOne(mcp); // starts the chat's kernel
+  const kernel = await startKernel(bench, 'direct');
+  const direct = await kernel.connect();
+  try {
+    const samples = await alternate(
+      runs,
+      20,
+      () => timed(() => directOnePlusOne(direct)),
+      () => timed(() => mcpOnePlusOne(mcp)),
+    );
+    const row = medianRow(
+      SCENARIO,
+      `\`1+1\` round trip, ${runs} runs (warm kernel)`,
+      samples,
+      'added ≤ 3 ms',
+      (s, d) => s - d <= 3,
+    );
+    row.detail = signedMs(row.sidecar.median - row.direct.median);
+    return row;
+  } finally {
+    await direct.close();
+    await kernel.shutdown();
+    await mcp.close();
+  }
+}
+
+async function firstCall(bench: BenchBed, runs: number): Promise<ResultRow> {
+  const before = new Set(await gatewayKernels(bench));
+  let n = 0;
+  const samples = await alternate(
+    runs,
+    0,
+    async () => {
+      let client: RawKernelClient | undefined;
+      let id = '';
+      const ms = await timed(async () => {
+        const kernel = await startKernel(bench, 'direct');
+        id = kernel.id;
+        client = await kernel.connect();
+        await directOnePlusOne(client);
+      });
+      await client?.close();
+      await shutDownAll(bench, [id]);
+      return ms;
+    },
+    async () => {
+      const client = await mcpFor(bench, `bench-mcp-first-${n++}`);
+      const ms = await timed(() => mcpOnePlusOne(client));
+      await client.close();
+      return ms;
+    },
+  );
+  await shutDownAll(
+    bench,
+    (await gatewayKernels(bench)).filter((id) => !before.has(id)),
+  );
+  return medianRow(
+    SCENARIO,
+    `first call in a new chat (kernel start + \`1+1\`), ${runs} runs`,
+    samples,
+    'ratio ≤ 1.1',
+    (s, d) => s / d <= 1.1,
+  );
+}
+
+async function crowd(bench: BenchBed, rounds: number, chats: number): Promise<ResultRow> {
+  const before = new Set(await gatewayKernels(bench));
+  const clients = await Promise.all(Array.from({ length: chats }, (_, i) => mcpFor(bench, `bench-mcp-crowd-${i}`)));
+  await Promise.all(clients.map(mcpOnePlusOne));
+  const ids = (await gatewayKernels(bench)).filter((id) => !before.has(id));
+  // The same kernels, each with a direct client of its own: only the path differs.
+  const direct = await Promise.all(ids.map((id) => connectTo(bench, id, 'direct', null)));
+  try {
+    const perSecond = (ms: number) => (chats * 1000) / ms;
+    const samples = await alternate(
+      rounds,
+      2,
+      async () => perSecond(await timed(() => Promise.all(direct.map(directOnePlusOne)))),
+      async () => perSecond(await timed(() => Promise.all(clients.map(mcpOnePlusOne)))),
+    );
+    const d = summarize(samples.a);
+    const s = summarize(samples.b);
+    return {
+      scenario: SCENARIO,
+      metric: `${chats} chats at once, \`1+1\` each, ${rounds} rounds`,
+      unit: 'executions/s',
+      direct: d,
+      sidecar: s,
+      ratio: s.median / d.median,
+      goal: 'no errors; report',
+      pass: true,
+    };
+  } finally {
+    await Promise.all(direct.map((c) => c.close()));
+    await Promise.all(clients.map((c) => c.close()));
+    await shutDownAll(bench, ids);
+  }
+}
+
+export async function benchMcpExecute(quick: boolean): Promise<ScenarioResult> {
+  const bench = await startBenchBed({ quick, nodelay: true });
+  try {
+    const rows = [
+      await roundTrip(bench, quick ? 50 : 200),
+      await firstCall(bench, quick ? 3 : 8),
+      await crowd(bench, quick ? 3 : 10, 20),
+    ];
+    return {
+      rows,
+      notes: [
+        'A Jupyter Server patched to TCP_NODELAY (bench/jupyter-nodelay.ts) and the compiled sidecar with --mcp. MCP: the official SDK client (Streamable HTTP) calling execute_code with X-Chat-Id; direct: a legacy-format WebSocket client straight to the gateway. The MCP path is a Jupyter client of the sidecar itself, so it includes the whole sidecar relay (rewriting, tracking, the workspace scan) plus one loopback WebSocket hop and the HTTP round trip of the tool call.',
+        'First call: direct is POST /api/kernels at the gateway, connect, `1+1`; MCP is the first execute_code of a new chat (the MCP session already open), which creates the kernel through the sidecar and runs `1+1`. Alternated, one at a time.',
+        "Twenty chats: the same 20 kernels for both arms (each started by its chat's first MCP call), each with a direct client too; every round runs `1+1` in all 20 at once. Any error fails the run.",
+      ],
+    };
+  } finally {
+    await bench.stop();
+  }
+}

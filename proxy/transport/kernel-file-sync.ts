@@ -1,0 +1,302 @@
+import { randomUUID } from 'node:crypto';
+import type { SkippedFile } from '../../contract/files-api.ts';
+import { LruMap } from '../lru-map.ts';
+import type { TrackingPolicy } from '../workspace/tracking-policy.ts';
+import { collectorExpression, pathArg } from './collector-source.ts';
+import { TransportError, type KernelCommandChannel } from './kernel-command-channel.ts';
+import { parseListing, parseRead, parseWritten, type KernelEntry, type Listing } from './kernel-replies.ts';
+import { MirrorFolder, type IncomingFile, type MirrorStat } from './mirror-folder.ts';
+import type { TransferLimits } from './transfer-limits.ts';
+
+/** A file as both sides last agreed on it: the kernel's state and the mirror's. */
+interface Synced {
+  size: number;
+  mtimeNs: string;
+  ino: string;
+  mirror: MirrorStat;
+}
+
+/** Per chat: what was synced, and which refusals the card has named already (named once). */
+interface ChatSync {
+  files: Map<string, Synced>;
+  named: Set<string>;
+}
+
+export interface KernelFileSyncOptions {
+  policy: TrackingPolicy;
+  limits: TransferLimits;
+  /** The chat's folder as the sidecar sees it (the mirror) and as the kernel sees it. */
+  mirrorFor: (chatId: string) => string;
+  kernelPathFor: (chatId: string) => string;
+  maxCachedChats?: number;
+}
+
+/** One transfer's clock and byte count. */
+interface Budget {
+  deadline: number;
+  bytesLeft: number;
+}
+
+/** Files travel between a kernel's workspace and its mirror over the kernel's own channel. */
+export class KernelFileSync {
+  readonly #options: KernelFileSyncOptions;
+  readonly #chats: LruMap<string, ChatSync>;
+  /** Kernels whose working directory was set to their workspace (once per kernel process). */
+  readonly #prepared = new Set<string>();
+
+  constructor(options: KernelFileSyncOptions) {
+    this.#options = options;
+    this.#chats = new LruMap(options.maxCachedChats ?? 256);
+  }
+
+  /** A restarted or dead kernel starts again from its own working directory. */
+  forgetKernel(kernelId: string): void {
+    this.#prepared.delete(kernelId);
+  }
+
+  #chat(chatId: string): ChatSync {
+    let state = this.#chats.get(chatId);
+    if (!state) {
+      state = { files: new Map(), named: new Set() };
+      this.#chats.set(chatId, state);
+      this.#chats.evict(() => true);
+    }
+    return state;
+  }
+
+  #budget(): Budget {
+    return {
+      deadline: Date.now() + this.#options.limits.timeBudgetMs,
+      bytesLeft: this.#options.limits.bytesPerExecution,
+    };
+  }
+
+  async #evaluate(channel: KernelCommandChannel, budget: Budget, args: Record<string, unknown>, data?: string) {
+    const left = budget.deadline - Date.now();
+    if (left <= 0) throw new TransportError('ERR_TRANSPORT_TIMEOUT', 'the transfer ran out of time');
+    return channel.evaluate(collectorExpression(args, data), Math.min(left, this.#options.limits.requestTimeoutMs));
+  }
+
+  async #list(channel: KernelCommandChannel, chatId: string, budget: Budget, chdir: boolean): Promise<Listing> {
+    const { limits, policy, kernelPathFor } = this.#options;
+    const text = await this.#evaluate(channel, budget, {
+      op: 'list',
+      root: pathArg(kernelPathFor(chatId)),
+      depth: limits.maxDepth,
+      max: limits.maxEntries,
+      hidden: policy.options.includeHidden,
+      chdir,
+    });
+    return parseListing(text, limits);
+  }
+
+  /**
+   * Before an execution: the kernel's first one makes its workspace and starts there, and files
+   * uploaded to the mirror since the last transfer go to the kernel, so the execution sees them.
+   */
+  async push(chatId: string, kernelId: string, channel: KernelCommandChannel): Promise<SkippedFile[]> {
+    const budget = this.#budget();
+    const state = this.#chat(chatId);
+    const mirror = new MirrorFolder(this.#options.mirrorFor(chatId));
+    let kernelNow: Map<string, KernelEntry> | null = null;
+    if (!this.#prepared.has(kernelId)) {
+      const listing = await this.#list(channel, chatId, budget, true);
+      this.#prepared.add(kernelId);
+      kernelNow = new Map(listing.files.map((f) => [f.path, f]));
+      // What this process has not seen yet (a restart, a new chat): files the same on both sides are in sync.
+      for (const entry of listing.files) {
+        if (state.files.has(entry.path)) continue;
+        const m = await mirror.stat(entry.path);
+        if (m && m.size === entry.size && Math.abs(m.mtimeMs - mtimeMsOf(entry.mtimeNs)) < 2)
+          state.files.set(entry.path, { ...entry, mirror: m });
+      }
+    }
+    const local = await mirror.list(this.#options.limits.maxEntries, this.#options.limits.maxDepth);
+    const skipped: SkippedFile[] = [];
+    for (const [rel, m] of local) {
+      const known = state.files.get(rel);
+      if (known && known.mirror.size === m.size && known.mirror.mtimeMs === m.mtimeMs) continue;
+      // The kernel has its own, newer version the mirror has not seen: the kernel's wins (pulled after).
+      if (!known && kernelNow?.has(rel)) continue;
+      if (m.size > budget.bytesLeft) {
+        skipped.push(refusal(rel, m.size, 'an upload over the per-execution transfer budget'));
+        continue;
+      }
+      const written = await this.#send(channel, chatId, rel, m.size, mirror, budget);
+      if (written) state.files.set(rel, { ...written, mirror: m });
+    }
+    return skipped;
+  }
+
+  async #send(
+    channel: KernelCommandChannel,
+    chatId: string,
+    rel: string,
+    size: number,
+    mirror: MirrorFolder,
+    budget: Budget,
+  ): Promise<{ size: number; mtimeNs: string; ino: string } | null> {
+    const { chunkBytes } = this.#options.limits;
+    const temp = randomUUID();
+    let offset = 0;
+    for (;;) {
+      const data = await mirror.read(rel, offset, Math.min(chunkBytes, size - offset));
+      const last = offset + data.length >= size || data.length === 0;
+      const text = await this.#evaluate(
+        channel,
+        budget,
+        { op: 'write', root: pathArg(this.#options.kernelPathFor(chatId)), path: pathArg(rel), temp, offset, last },
+        data.toString('base64'),
+      );
+      budget.bytesLeft -= data.length;
+      offset += data.length;
+      if (last) return parseWritten(text);
+    }
+  }
+
+  /**
+   * After an execution: list the kernel's workspace, bring what changed into the mirror (within
+   * the limits), drop what the kernel deleted. Returns what the card must name as not kept.
+   */
+  async pull(chatId: string, channel: KernelCommandChannel): Promise<SkippedFile[]> {
+    const { policy, limits } = this.#options;
+    const budget = this.#budget();
+    const state = this.#chat(chatId);
+    const mirror = new MirrorFolder(this.#options.mirrorFor(chatId));
+    const listing = await this.#list(channel, chatId, budget, false);
+    const skipped: SkippedFile[] = [];
+    const nameOnce = (key: string, entry: SkippedFile) => {
+      if (state.named.has(key)) return;
+      if (state.named.size > limits.maxEntries) state.named.clear();
+      state.named.add(key);
+      skipped.push(entry);
+    };
+    for (const r of listing.refused)
+      nameOnce(`refused\0${r.shown}\0${r.size}`, refusal(r.shown, r.size, `the kernel listed it with ${r.why}`));
+
+    const listed = new Set<string>();
+    const wanted: KernelEntry[] = [];
+    for (const entry of listing.files) {
+      listed.add(entry.path);
+      if (!policy.tracks(entry.path) || policy.isHiddenOrPartial(entry.path)) continue;
+      const known = state.files.get(entry.path);
+      if (known && known.size === entry.size && known.mtimeNs === entry.mtimeNs && known.ino === entry.ino) continue;
+      if (entry.size > Math.min(policy.maxFileBytes, limits.bytesPerExecution)) {
+        nameOnce(`large\0${entry.path}\0${entry.mtimeNs}`, {
+          path: entry.path,
+          size: entry.size,
+          reason: 'too-large',
+          at: new Date().toISOString(),
+        });
+        continue;
+      }
+      wanted.push(entry);
+    }
+    // Deleted in the kernel: deleted in the mirror too (its records stay), unless it is an upload still on its way.
+    if (!listing.truncated) {
+      for (const [rel, known] of state.files) {
+        if (listed.has(rel)) continue;
+        const m = await mirror.stat(rel);
+        if (m && (m.size !== known.mirror.size || m.mtimeMs !== known.mirror.mtimeMs)) continue;
+        await mirror.remove(rel);
+        state.files.delete(rel);
+      }
+    }
+    skipped.push(...(await this.#fetch(channel, chatId, state, mirror, wanted, budget)));
+    return skipped;
+  }
+
+  /** Fetch files in chunks, several small ones per request, one piece per file at a time. */
+  async #fetch(
+    channel: KernelCommandChannel,
+    chatId: string,
+    state: ChatSync,
+    mirror: MirrorFolder,
+    wanted: KernelEntry[],
+    budget: Budget,
+  ): Promise<SkippedFile[]> {
+    const { chunkBytes } = this.#options.limits;
+    const skipped: SkippedFile[] = [];
+    const open = new Map<string, IncomingFile>();
+    const queue = [...wanted];
+    try {
+      while (queue.length > 0) {
+        const batch: { entry: KernelEntry; offset: number; length: number }[] = [];
+        let room = Math.min(chunkBytes, budget.bytesLeft);
+        while (queue.length > 0 && room > 0) {
+          const entry = queue[0]!;
+          const offset = open.get(entry.path)?.written ?? 0;
+          const length = Math.min(entry.size - offset, room);
+          if (length <= 0 && entry.size > 0) break;
+          batch.push({ entry, offset, length });
+          room -= length;
+          if (offset + length >= entry.size) queue.shift();
+          else break;
+        }
+        if (batch.length === 0) {
+          for (const entry of queue)
+            skipped.push(
+              refusal(entry.path, entry.size, 'over the per-execution transfer budget (sent with a later run)'),
+            );
+          break;
+        }
+        const pieces = batch.map((b) => [pathArg(b.entry.path), b.offset, b.length, b.entry.ino]);
+        const text = await this.#evaluate(channel, budget, {
+          op: 'read',
+          root: pathArg(this.#options.kernelPathFor(chatId)),
+          pieces,
+        });
+        const replies = parseRead(
+          text,
+          batch.map((b) => b.length),
+        );
+        for (let i = 0; i < batch.length; i++) {
+          const { entry, offset, length } = batch[i]!;
+          const piece = replies[i]!;
+          budget.bytesLeft -= length;
+          const changed =
+            piece === 'gone' || piece.size !== entry.size || piece.mtimeNs !== entry.mtimeNs || piece.ino !== entry.ino;
+          if (changed || piece.data.length !== length) {
+            // Changed while it travelled (or the kernel lied about its size): left for the next run.
+            await open.get(entry.path)?.abandon();
+            open.delete(entry.path);
+            const idx = queue.indexOf(entry);
+            if (idx >= 0) queue.splice(idx, 1);
+            skipped.push(
+              refusal(
+                entry.path,
+                entry.size,
+                changed
+                  ? 'it changed while it was sent, or the kernel misreported it; sent with a later run'
+                  : 'a chunk of another length than its listed size',
+              ),
+            );
+            continue;
+          }
+          let file = open.get(entry.path);
+          if (!file) {
+            file = await mirror.receive(entry.path);
+            open.set(entry.path, file);
+          }
+          await file.append(piece.data);
+          if (offset + length >= entry.size) {
+            open.delete(entry.path);
+            const m = await file.commit(entry.mtimeNs);
+            state.files.set(entry.path, { size: entry.size, mtimeNs: entry.mtimeNs, ino: entry.ino, mirror: m });
+          }
+        }
+      }
+    } finally {
+      for (const file of open.values()) await file.abandon();
+    }
+    return skipped;
+  }
+}
+
+function mtimeMsOf(mtimeNs: string): number {
+  return Number(BigInt(mtimeNs) / 1_000_000n);
+}
+
+export function refusal(path: string, size: number, detail: string): SkippedFile {
+  return { path, size, reason: 'transfer-refused', detail, at: new Date().toISOString() };
+}

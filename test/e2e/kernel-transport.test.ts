@@ -1,0 +1,302 @@
+/**
+ * `--file-transport kernel` end to end: a real Jupyter Server whose files the sidecar cannot see
+ * (another folder tree; where user namespaces allow it, a tmpfs in Jupyter's own mount namespace),
+ * real clients in both wire formats, and a hostile kernel.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
+import type { FileRecord } from '../../proxy/storage/file-record.ts';
+import type { RunningSidecar } from '../support/harness.ts';
+import { jupyterLabKernels } from '../support/jupyterlab.ts';
+import {
+  startKernelElsewhere,
+  startKernelTransportSidecar,
+  type KernelElsewhere,
+} from '../support/kernel-elsewhere.ts';
+import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
+import { RawKernelClient, type KernelMessage } from '../support/raw-kernel-client.ts';
+
+const MiB = 1024 * 1024;
+let bed: KernelElsewhere;
+let proxy: RunningSidecar;
+
+before(async () => {
+  bed = await startKernelElsewhere();
+  if (!bed.privateMounts)
+    console.log('# unshare -r -m is not allowed here: the kernel runs in another folder tree only');
+  // The card waits for the whole transfer (50 MB through Jupyter Server takes seconds on a busy machine).
+  proxy = await startKernelTransportSidecar(
+    bed,
+    { 'record-wait-ms': '300000', 'card-max-files': '20' },
+    { transferLimits: { chunkBytes: 1 * MiB, bytesPerExecution: 80 * MiB } },
+  );
+});
+after(async () => {
+  await proxy?.stop();
+  await bed?.stop();
+});
+
+const ws = (url: string) => url.replace(/^http/, 'ws');
+const cardText = (m: KernelMessage) =>
+  m.header.msg_type === 'display_data' ? String(m.content.data?.['text/plain'] ?? '') : '';
+const linksIn = (text: string) => [...text.matchAll(/https?:\/\/\S+/g)].map((m) => m[0]);
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function openKernel(chat: string, format: 'legacy' | 'v1') {
+  const base = `${proxy.url}chats/${chat}/`;
+  const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+  assert.equal(res.status, 201);
+  const { id } = (await res.json()) as { id: string };
+  const connect = (f: 'legacy' | 'v1') =>
+    RawKernelClient.connect(`${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`, f);
+  return { client: await connect(format), id, connect };
+}
+
+/** The sidecar's own executions run in a session of its own (`sidecar-…`): no message of theirs may reach a client. */
+const isCollectors = (parent: unknown) =>
+  String((parent as { session?: unknown })?.session ?? '').startsWith('sidecar-');
+
+/**
+ * No message of the collector reached the client, and the client did get the executions' own
+ * (Jupyter Server's kernel_info nudges are its own too, so only the collector's session is looked for).
+ */
+function assertOnlyOwnMessages(client: RawKernelClient, sent: ReadonlySet<string>): void {
+  for (const m of client.received)
+    assert.ok(!isCollectors(m.parent_header), `a collector message reached the client: ${m.header.msg_type}`);
+  const seen = new Set(client.received.map((m) => m.parent_header?.msg_id));
+  for (const id of sent) assert.ok(seen.has(id), 'the execution’s own messages arrived');
+}
+
+async function records(chat: string): Promise<FileRecord[]> {
+  return proxy.sidecar.store.listChat(chat);
+}
+
+async function download(record: FileRecord, chat: string): Promise<Buffer> {
+  const res = await fetch(`${proxy.url}sidecar/v1/chats/${chat}/files/${record.id}/content`);
+  assert.equal(res.status, 200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+describe('files reach the user with no shared disk', () => {
+  test('Open WebUI, unchanged: the card before idle, its link downloads the bytes; the sidecar never saw the kernel’s disk', async () => {
+    const run = await runLikeOpenWebUi(
+      `${proxy.url}chats/owui/`,
+      bed.jupyter.token,
+      "import os\nopen('/mnt/data/table.csv', 'w').write('a,b\\n1,2\\n')\nprint(os.getcwd())",
+    );
+    assert.equal(run.stdout, '/mnt/data\n', 'the kernel starts in its workspace, and its path reads /mnt/data');
+    assert.equal(run.result.length, 1, 'one card');
+    assert.match(run.result[0]!, /^- \/mnt\/data\/table\.csv \(8 B, CSV, version 1\): http/m);
+    assert.equal(run.seen.at(-1), 'status', 'it stopped at idle');
+    assert.ok(run.seen.indexOf('display_data') > run.seen.indexOf('stream'), 'the card is the last output');
+    const res = await fetch(linksIn(run.result[0]!)[0]!);
+    assert.equal(await res.text(), 'a,b\n1,2\n');
+    if (bed.privateMounts)
+      assert.equal(
+        existsSync(path.join(bed.kernelRoot, 'workspaces', 'owui')),
+        false,
+        'the kernel’s disk is not the sidecar’s',
+      );
+  });
+
+  for (const format of ['legacy', 'v1'] as const) {
+    test(`${format}: written, rewritten (v2), and a large file arrive byte-identical; no client sees the collector`, async () => {
+      const chat = `bytes-${format}`;
+      const { client, connect } = await openKernel(chat, format);
+      const watcher = await connect(format === 'legacy' ? 'v1' : 'legacy');
+      const sent = new Set<string>();
+      const run = async (code: string) => {
+        const result = await client.execute(code);
+        sent.add(result.reply!.parent_header.msg_id!);
+        return result;
+      };
+      const first = await run("open('/mnt/data/notes.txt', 'w').write('one')");
+      assert.match(first.messages.map(cardText).join(''), /notes\.txt \(3 B, .*version 1\)/);
+      const second = await run("open('/mnt/data/notes.txt', 'w').write('two, longer')");
+      assert.match(second.messages.map(cardText).join(''), /notes\.txt \(11 B, .*version 2\)/);
+      // 50 MB in one wire format, 5 MB in the other: the transfer is the same code, and CI time is not.
+      const bigMiB = format === 'v1' ? 50 : 5;
+      const big = await run(
+        `import random\nrandom.seed(7)\ndata = random.randbytes(${bigMiB} * 1024 * 1024)\nopen('/mnt/data/big.parquet', 'wb').write(data)\nimport hashlib\nprint(hashlib.sha256(data).hexdigest())`,
+      );
+      const kernelSha = big.stream.trim();
+      const versions = await records(chat);
+      const notes = versions.filter((r) => r.path === 'notes.txt').sort((a, b) => a.version - b.version);
+      assert.deepEqual(await Promise.all(notes.map(async (r) => (await download(r, chat)).toString())), [
+        'one',
+        'two, longer',
+      ]);
+      const bigRecord = versions.find((r) => r.path === 'big.parquet')!;
+      assert.equal(bigRecord.size, bigMiB * MiB);
+      assert.equal(sha(await download(bigRecord, chat)), kernelSha);
+      assertOnlyOwnMessages(client, sent);
+      // The other connection to the same kernel gets the execution's broadcast iopub, never the collector's.
+      assertOnlyOwnMessages(watcher, sent);
+      await watcher.close();
+      await client.close();
+    });
+  }
+
+  test('an upload is in the kernel for the next execution', async () => {
+    const chat = 'uploads';
+    const { client } = await openKernel(chat, 'v1');
+    await client.execute('1');
+    const put = await fetch(`${proxy.url}sidecar/v1/chats/${chat}/uploads/in/data.csv`, {
+      method: 'PUT',
+      body: 'x,y\n3,4\n',
+    });
+    assert.ok(put.ok, `upload: ${put.status}`);
+    const read = await client.execute("print(open('/mnt/data/in/data.csv').read(), end='')");
+    assert.equal(read.stream, 'x,y\n3,4\n');
+    await client.close();
+  });
+
+  test('@jupyterlab/services: the card is an output of the execution, and no collector message is seen', async () => {
+    const manager = await jupyterLabKernels(proxy.url, 'jlab', bed.jupyter.token);
+    const kernel = await manager.startNew({ name: 'python3' });
+    const foreign: string[] = [];
+    let received = 0;
+    kernel.anyMessage.connect((_k, { msg, direction }) => {
+      if (direction !== 'recv') return;
+      received++;
+      if (isCollectors(msg.parent_header)) foreign.push(msg.header.msg_type);
+    });
+    const outputs: string[] = [];
+    const future = kernel.requestExecute({ code: "open('/mnt/data/lab.json', 'w').write('{}')" });
+    future.onIOPub = (msg) => {
+      if (JLKernelMessage.isDisplayDataMsg(msg)) outputs.push(String(msg.content.data['text/plain']));
+    };
+    assert.equal((await future.done).content.status, 'ok');
+    assert.equal(outputs.length, 1);
+    assert.match(outputs[0]!, /lab\.json \(2 B/);
+    assert.deepEqual(foreign, []);
+    assert.ok(received > 0);
+    await kernel.shutdown();
+    manager.dispose();
+  });
+});
+
+/** What the sidecar wrote, as relative paths under its own folders (the mirror and the store). */
+async function sidecarTree(): Promise<string[]> {
+  const root = path.join(bed.dir, 'sidecar-host');
+  const entries = await readdir(root, { recursive: true });
+  return entries.map((e) => String(e));
+}
+
+describe('a hostile kernel', () => {
+  const LIE_NAMES = `
+import json, base64
+_real_dumps = json.dumps
+_names = [b'../victim/evil.csv', b'/etc/evil.csv', b'a\\x00b.csv', 'x\\u202egnp.csv'.encode(), b'x' * 5000 + b'.csv',
+          b'\\xff\\xfe.csv', b'sub/../../victim/evil.csv', b'./evil.csv', b'bad\\nline.csv']
+def _lying(obj, *a, **k):
+    if isinstance(obj, dict) and 'files' in obj:
+        obj = {'files': [[base64.b64encode(n).decode(), 10, '1', '1'] for n in _names] + obj['files'], 'truncated': False}
+    return _real_dumps(obj, *a, **k)
+json.dumps = _lying
+open('/mnt/data/fine.csv', 'w').write('ok\\n')
+`;
+
+  test('names that leave its folder, lie or hide are refused, named in the card, and reach nothing outside its chat', async () => {
+    const victim = await openKernel('victim', 'legacy');
+    await victim.client.execute("open('/mnt/data/evil.csv', 'w').write('the victim’s own')");
+    const victimBefore = await records('victim');
+    const { client } = await openKernel('attacker', 'legacy');
+    const run = await client.execute(LIE_NAMES);
+    const card = run.messages.map(cardText).join('\n');
+    assert.match(card, /fine\.csv \(3 B, .*version 1\)/, card);
+    for (const why of [
+      'a path that leaves the workspace',
+      'an absolute path',
+      'a NUL in its name',
+      'a bidirectional control character in its name',
+      'a name that is too long',
+      'a name that is not UTF-8',
+      'a malformed path',
+      'a control character in its name',
+    ])
+      assert.ok(card.includes(why), `the card names ${why}:\n${card}`);
+    assert.ok(!/[\u202e\0]/.test(card), 'the card spells hostile characters out');
+    assert.deepEqual(
+      (await records('attacker')).map((r) => r.path),
+      ['fine.csv'],
+    );
+    assert.deepEqual(await records('victim'), victimBefore);
+    assert.deepEqual((await proxy.sidecar.store.listChatIds()).includes('etc'), false);
+    for (const entry of await sidecarTree()) assert.ok(!entry.endsWith('evil.csv') || entry.includes('victim'), entry);
+    await client.close();
+    await victim.client.close();
+  });
+
+  test('a replaced collector, invalid base64 and chunks longer than asked are refused and named; nothing is recorded until the kernel stops lying', async () => {
+    const { client } = await openKernel('forger', 'v1');
+    const replaced = await client.execute(
+      "def exec(source, ns):\n    ns['run'] = lambda a, d: \"' or anything\"\nopen('/mnt/data/a.csv', 'w').write('1')",
+    );
+    const recorded = async () => (await records('forger')).map((r) => r.path).sort();
+    assert.match(
+      replaced.messages.map(cardText).join(''),
+      /answer was refused: the kernel answered something that is not the collector/,
+    );
+    assert.deepEqual(await recorded(), []);
+    await client.execute('del exec');
+    const badBase64 = await client.execute(
+      "import base64\n_b64 = base64.b64encode\nbase64.b64encode = lambda b: _b64(b) if len(b) < 100 else _b64(b)[1:]\nopen('/mnt/data/b.csv', 'w').write('2' * 1000)",
+    );
+    assert.match(badBase64.messages.map(cardText).join(''), /answer was refused: the kernel sent invalid base64/);
+    assert.deepEqual(await recorded(), ['a.csv']);
+    await client.execute('base64.b64encode = _b64');
+    const longer = await client.execute(
+      "import os\n_pread = os.pread\nos.pread = lambda fd, n, off: _pread(fd, n, off) + b'more'\nopen('/mnt/data/c.csv', 'w').write('3')",
+    );
+    assert.match(longer.messages.map(cardText).join(''), /answer was refused: a piece is longer than asked for/);
+    assert.deepEqual(await recorded(), ['a.csv', 'b.csv']);
+    await client.execute('os.pread = _pread');
+    // Once the kernel's code stops lying, what it wrote arrives, exactly.
+    const byPath = Object.fromEntries((await records('forger')).map((r) => [r.path, r]));
+    assert.deepEqual(Object.keys(byPath).sort(), ['a.csv', 'b.csv', 'c.csv']);
+    assert.equal((await download(byPath['b.csv']!, 'forger')).toString(), '2'.repeat(1000));
+    assert.equal((await download(byPath['c.csv']!, 'forger')).toString(), '3');
+    await client.close();
+  });
+
+  test('a file claimed far larger than it is costs the sidecar at most its limits, in memory and on disk', async () => {
+    const { client } = await openKernel('inflater', 'v1');
+    // The kernel's fstat and listing say 40 MB, and every read answers as much as asked: the sidecar
+    // takes it in 1 MiB chunks (its own chat may hold what its code makes up), never more at once.
+    const rssBefore = process.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      const run = await client.execute(
+        [
+          'import os, json',
+          "open('/mnt/data/huge.csv', 'w').write('x')",
+          '_fstat, _pread, _dumps = os.fstat, os.pread, json.dumps',
+          'class _S:',
+          '    def __init__(self, s): self.s = s',
+          '    def __getattr__(self, k): return 40 * 1024 * 1024 if k == "st_size" else getattr(self.s, k)',
+          'os.fstat = lambda fd: _S(_fstat(fd))',
+          "os.pread = lambda fd, n, off: b'y' * n",
+          'def _big(obj, *a, **k):',
+          "    if isinstance(obj, dict) and 'files' in obj:",
+          "        obj = {'files': [[f[0], 40 * 1024 * 1024, f[2], f[3]] for f in obj['files']], 'truncated': False}",
+          '    return _dumps(obj, *a, **k)',
+          'json.dumps = _big',
+        ].join('\n'),
+      );
+      assert.match(run.messages.map(cardText).join(''), /huge\.csv \(40 MB/);
+    } finally {
+      clearInterval(sampler);
+      await client.execute('os.fstat, os.pread, json.dumps = _fstat, _pread, _dumps').catch(() => {});
+    }
+    const growth = peak - rssBefore;
+    assert.ok(growth < 48 * MiB, `the sidecar grew ${(growth / MiB).toFixed(1)} MB for a 40 MB transfer`);
+    await client.close();
+  });
+});

@@ -66,6 +66,7 @@ export interface SidecarOptions {
     maxCells: number | null;
     maxAnswerBytes: number | null;
     maxCellChars: number | null;
+    cacheMaxBytes: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
   };
@@ -655,6 +656,14 @@ export const OPTIONS = {
     example: '1000',
     help: 'Characters of one cell shown in a preview or diff; longer cells are cut and end in …',
   }),
+  previewCacheMaxBytes: option({
+    flag: 'preview-cache-mb',
+    env: 'PREVIEW_CACHE_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.cacheMaxBytes / MiB)),
+    parse: positive(MiB),
+    example: '512',
+    help: 'Rendered previews and diffs kept on disk ({data-dir}/previews, shared by all chats); past it the least recently used are deleted. Entries of deleted files go with retention.',
+  }),
   previewTimeoutMs: option({
     flag: 'preview-timeout-ms',
     env: 'PREVIEW_TIMEOUT_MS',
@@ -1024,6 +1033,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewMaxCells,
     previewMaxAnswerBytes,
     previewMaxCellChars,
+    previewCacheMaxBytes,
     previewTimeoutMs,
     previewConcurrency,
     mcp,
@@ -1069,6 +1079,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       maxCells: previewMaxCells,
       maxAnswerBytes: previewMaxAnswerBytes,
       maxCellChars: previewMaxCellChars,
+      cacheMaxBytes: previewCacheMaxBytes,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
     },

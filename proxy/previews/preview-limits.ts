@@ -11,6 +11,8 @@ export interface PreviewLimits {
   maxAnswerBytes: number;
   /** Characters of one cell (or key, header, sheet name) in an answer; longer ones are cut and marked. */
   maxCellChars: number;
+  /** Bytes of rendered answers kept on disk (all chats together); the least recently used go first. */
+  cacheMaxBytes: number;
   /** Wall time of one render on its worker thread; the worker is terminated after it. */
   timeoutMs: number;
   /** Renders running at once; more wait in a short queue, beyond it they get 503. */
@@ -25,6 +27,7 @@ export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
   maxCells: 2_000_000,
   maxAnswerBytes: 16 * 1024 * 1024,
   maxCellChars: 1000,
+  cacheMaxBytes: 512 * 1024 * 1024,
   timeoutMs: 10_000,
   concurrency: 2,
 };

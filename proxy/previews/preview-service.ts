@@ -57,7 +57,7 @@ export class PreviewService {
     this.limits = { ...DEFAULT_PREVIEW_LIMITS, ...options.limits };
     this.#observer = options.observer;
     this.#blobs = options.blobs;
-    this.#cache = new PreviewCache(options.cacheDir);
+    this.#cache = new PreviewCache(options.cacheDir, this.limits.cacheMaxBytes);
     this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
   }
 
@@ -132,7 +132,7 @@ export class PreviewService {
 
   /** Everything that changes the answer for the same bytes: the renderer, the kind, the limits. */
   #key(task: string, kind: PreviewKind): string {
-    const { concurrency: _c, timeoutMs: _t, ...limits } = this.limits;
+    const { concurrency: _c, timeoutMs: _t, cacheMaxBytes: _m, ...limits } = this.limits;
     const what = JSON.stringify({
       v: RENDER_VERSION,
       task,

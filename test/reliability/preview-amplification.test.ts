@@ -10,12 +10,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { FileSummary, PreviewResponse } from '../../contract/files-api.ts';
+import type { DiffResponse, FileSummary, PreviewResponse } from '../../contract/files-api.ts';
+import { odsRow, odsWith } from '../previews/hostile-files.ts';
 import { DEFAULT_PREVIEW_LIMITS } from '../../proxy/previews/preview-limits.ts';
 import { amplifyingOds, amplifyingXls, amplifyingXlsx, LONGEST_CELL } from './amplifying-files.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';
@@ -28,6 +29,8 @@ const MiB = 1024 * 1024;
  * its own heap (tsx included); before the fix the xlsx diff alone reached 4 GB and was killed.
  */
 const PEAK_RSS_BOUND = 512 * MiB;
+/** The preview cache's cap in this file's sidecar: room for two amplified previews (~5 MB each). */
+const CACHE_MB = 12;
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sidecar-child.ts');
 let dir: string;
 let sidecar: ChildProcess;
@@ -36,6 +39,13 @@ let idleRss = 0;
 
 const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
 const kib = (text: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)![1]) * 1024;
+async function folderBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(folder, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
 before(async () => {
@@ -52,7 +62,7 @@ before(async () => {
         // No kernel is needed: only the files API is attacked.
         jupyterUrl: 'http://127.0.0.1:9/',
         token: '',
-        env: {},
+        env: { PREVIEW_CACHE_MB: String(CACHE_MB) },
       }),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
@@ -131,6 +141,48 @@ test('xls (xlwt): 201 rows x 60 columns of one shared string', async () => {
   const v1 = await amplifyingXls(dir, 201, 60, 'a');
   const v2 = await amplifyingXls(dir, 201, 60, 'b');
   await attack('bomb-xls', 'book.xls', v1, v2, 60);
+});
+
+test(`five tiny uploads that preview large: the shared preview cache stays under its cap (${CACHE_MB} MiB)`, async () => {
+  const cacheDir = path.join(dir, 'store', 'previews');
+  for (let i = 0; i < 5; i++) {
+    const bytes = await amplifyingOds(101, 60, String.fromCharCode(99 + i));
+    const res = await fetch(api(`cache/uploads/tiny${i}.ods`), { method: 'PUT', body: new Uint8Array(bytes) });
+    const { id } = (await res.json()) as FileSummary;
+    const preview = await fetch(api(`cache/files/${id}/preview`));
+    assert.equal(preview.status, 200);
+    await preview.arrayBuffer();
+  }
+  const size = await folderBytes(cacheDir);
+  console.log(`# preview cache after five amplifying uploads: ${mib(size)} (cap ${CACHE_MB} MiB)`);
+  assert.ok(size > 0 && size <= CACHE_MB * MiB, `${size} bytes`);
+  refused(5);
+});
+
+test('control characters in cells are previewed and diffed as JSON escapes, never a 500', async () => {
+  const cells = ['a\u0000b', 'c\u0001\u001b[31m', '\u007f\u0085\u2028', 'tab\tcr\r'];
+  const csv = (last: string) => Buffer.from(`key,value\n${cells.map((c, i) => `k${i},${c}${last}`).join('\n')}\n`);
+  const ods = (last: string) =>
+    odsWith(
+      `<table:table table:name="S\u0001">${cells.map((c, i) => odsRow(`k${i}`, `${c}${last}`)).join('')}</table:table>`,
+    );
+  for (const [name, v1, v2] of [
+    ['ctl.csv', csv('1'), csv('2')],
+    ['ctl.ods', await ods('1'), await ods('2')],
+  ] as const) {
+    const file = await uploadTwice('controls', name, v1, v2);
+    const older = file.versions.find((v) => v.id !== file.id)!;
+    const preview = await fetch(api(`controls/files/${file.id}/preview`));
+    assert.equal(preview.status, 200, name);
+    const shown = ((await preview.json()) as PreviewResponse).preview;
+    assert.ok(shown.kind === 'table', name);
+    // CSV keeps every character; an XML reader may drop what XML forbids, but answers.
+    if (name.endsWith('.csv')) assert.equal(shown.sheets[0]!.rows[1]![1], 'a\u0000b2');
+    const diff = await fetch(api(`controls/files/${file.id}/diff?from=${older.id}`));
+    assert.equal(diff.status, 200, name);
+    assert.equal(((await diff.json()) as DiffResponse).diff.kind, 'table');
+    refused();
+  }
 });
 
 test(`the sidecar lived through it: answering, its peak RSS under ${mib(PEAK_RSS_BOUND)}`, async () => {

@@ -18,6 +18,7 @@ import { MB, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';
 import { alternate, signedMs, summarize, timed } from './stats.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+import { defaultOf } from '../proxy/options.ts';
 
 const FILES_PER_FOLDER = 1000;
 
@@ -106,7 +107,7 @@ export async function benchSnapshotCost(bench: BenchBed): Promise<ScenarioResult
       }
 
       // What the sidecar's scan itself costs now: a watched workspace, one file touched, in-process.
-      const journal = new ChangeJournal(policy);
+      const journal = new ChangeJournal(policy, { auditIntervalMs: defaultOf('workspaceAuditMs') });
       const watchedScans: number[] = [];
       try {
         const realDir = await realpath(dir);

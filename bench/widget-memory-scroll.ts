@@ -9,6 +9,7 @@
  * The files come from the sidecar's real files API (its routes over real records and blobs).
  */
 import { once } from 'node:events';
+import { filesApiParts } from '../test/support/api-fixture.ts';
 import { mkdir, mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,7 +34,7 @@ const HEAP_GOAL_BYTES = 5 * MB;
 /** The files API and a page that loads the script-tag bundle, on one origin. */
 async function startServer(fixture: Fixture): Promise<{ origin: string; close(): Promise<void> }> {
   const app = express();
-  app.use(API_PREFIX, createFilesApi({ ...fixture, auth: { secret: SECRET } }));
+  app.use(API_PREFIX, createFilesApi({ ...fixture, ...filesApiParts(fixture), auth: { secret: SECRET } }));
   app.use('/widget', express.static(WIDGET_DIR));
   app.get('/', (_req, res) => {
     res

@@ -102,6 +102,11 @@ export const filesApiPaths = {
   files: (chatId: string) => `${API_PREFIX}/chats/${seg(chatId)}/files`,
   fileContent: (chatId: string, fileId: string) => `${API_PREFIX}/chats/${seg(chatId)}/files/${seg(fileId)}/content`,
   fileLink: (chatId: string, fileId: string) => `${API_PREFIX}/chats/${seg(chatId)}/files/${seg(fileId)}/link`,
+  /** A version's preview (JSON; its HTML frame: previewFramePath); a diff against the version `fromId`; a restore (POST). */
+  filePreview: (chatId: string, fileId: string) => `${API_PREFIX}/chats/${seg(chatId)}/files/${seg(fileId)}/preview`,
+  fileDiff: (chatId: string, fileId: string, fromId: string) =>
+    `${API_PREFIX}/chats/${seg(chatId)}/files/${seg(fileId)}/diff?from=${seg(fromId)}`,
+  fileRestore: (chatId: string, fileId: string) => `${API_PREFIX}/chats/${seg(chatId)}/files/${seg(fileId)}/restore`,
   archive: (chatId: string) => `${API_PREFIX}/chats/${seg(chatId)}/archive.zip`,
   archiveLink: (chatId: string) => `${API_PREFIX}/chats/${seg(chatId)}/archive.zip/link`,
   events: (chatId: string) => `${API_PREFIX}/chats/${seg(chatId)}/events`,
@@ -109,6 +114,10 @@ export const filesApiPaths = {
   upload: (chatId: string, relPath: string) =>
     `${API_PREFIX}/chats/${seg(chatId)}/uploads/${relPath.split('/').map(seg).join('/')}`,
 } as const;
+
+/** Where a previewed HTML version is shown, in a sandboxed frame (the preview's `url` says it to the element). */
+export const previewFramePath = (chatId: string, fileId: string) =>
+  `${filesApiPaths.filePreview(chatId, fileId)}/frame`;
 
 // ---- Previews, diffs and restores: rendered by the sidecar, only shown by the element. ----
 

@@ -17,8 +17,11 @@ interface HostPattern {
   port: string | null;
 }
 
-/** `name`, `name:port`, `[v6]` or `[v6]:port`, lower-cased; null for anything else. */
-function parseHostHeader(value: string): HostPattern | null {
+/**
+ * `name`, `name:port`, `[v6]` or `[v6]:port`, lower-cased; null for anything else. The one
+ * pattern for Host values: --allowed-hosts is checked with it at start and requests at run time.
+ */
+export function parseHostHeader(value: string): HostPattern | null {
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/.exec(value.trim().toLowerCase());
   if (!match) return null;
   return { hostname: match[1]!.replace(/\.$/, ''), port: match[2] ?? null };

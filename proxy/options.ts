@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
-import { DEFAULT_UPLOAD_LIMIT_BYTES } from './artifacts/artifact-recorder.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
+import { parseHostHeader } from './allowed-hosts.ts';
 import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
@@ -41,7 +41,7 @@ export interface SidecarOptions {
   trackExtensions: string[] | null;
   maxFileBytes: number | null;
   chatQuotaBytes: number | null;
-  uploadMaxBytes: number | null;
+  uploadMaxBytes: number;
   /** Workspace files untouched this many days are deleted (their records and copies stay); null: never. */
   workspaceMaxAgeDays: number | null;
   /** Watch local workspaces with inotify so a scan stats only touched paths (full walks stay the fallback). */
@@ -531,7 +531,7 @@ export const OPTIONS = {
   uploadMaxBytes: option({
     flag: 'upload-max-mb',
     env: 'UPLOAD_MAX_MB',
-    default: unset<number | null>(null, String(DEFAULT_UPLOAD_LIMIT_BYTES / MiB)),
+    default: '100',
     parse: positive(MiB),
     example: '100',
     help: 'Largest upload. A larger one gets a 413.',
@@ -999,6 +999,14 @@ function readTable(flags: OptionSource, env: OptionSource): OptionValues {
   return values as OptionValues;
 }
 
+/**
+ * An option's default value, as resolveOptions gives it: for parts built without the whole
+ * options (tests, benches), so they get the same value the sidecar does.
+ */
+export function defaultOf<K extends keyof typeof OPTIONS>(key: K): OptionValues[K] {
+  return readTable({}, {})[key];
+}
+
 /** Whether a gateway was given, so the entry point knows to start a local one. */
 export function gatewayGiven(flags: OptionSource, env: OptionSource): boolean {
   const { flag, env: variable } = OPTIONS.gatewayUrl;
@@ -1164,10 +1172,10 @@ function readSecretFile(variable: string, file: string): string {
   return secret;
 }
 
-/** Host header values: a name or an IP literal, with an optional port. */
+/** Host header values: a name or an IP literal, with an optional port (allowed-hosts.ts's one pattern). */
 function checkAllowedHosts(hostList: string[], where: Where): string[] {
   for (const host of hostList) {
-    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
+    if (!parseHostHeader(host)) {
       throw new OptionsError(
         'ERR_OPTIONS_ALLOWED_HOSTS',
         `${where.name} takes host names or host:port, got ${JSON.stringify(host)}. Example: ${where.example}`,

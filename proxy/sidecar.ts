@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import { signChatToken } from './links/chat-token.ts';
 import { secretKey } from './links/link-token.ts';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express, { type Router } from 'express';
 import { createHostAllowList, listenAddressHosts } from './allowed-hosts.ts';
 import { API_PREFIX } from '../contract/files-api.ts';
@@ -35,6 +34,7 @@ import { createKernelTransport } from './transport/kernel-transport.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
+import { previewCacheDir } from './previews/preview-cache.ts';
 import { ChatFiles } from './mcp/chat-files.ts';
 import { ChatKernels } from './mcp/chat-kernels.ts';
 import { createMcpRoutes } from './mcp/mcp-routes.ts';
@@ -148,7 +148,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       : null;
   const previews = new PreviewService({
     blobs,
-    cacheDir: path.join(options.dataDir, 'previews'),
+    cacheDir: previewCacheDir(options.dataDir),
     // Only the limits that were set: the rest keep their defaults.
     limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
     observer: metrics
@@ -204,7 +204,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       logger,
       auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
-      uploadLimitBytes: options.uploadMaxBytes ?? undefined,
+      uploadLimitBytes: options.uploadMaxBytes,
       gatewayHealth: gatewayHealthProbe(options.gatewayUrl),
       previews,
       webhookHealth: webhooks ? () => webhooks.health() : undefined,

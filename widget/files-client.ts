@@ -66,6 +66,10 @@ export class FilesClient {
     return this.url(filesApiPaths.archive(this.#options.chatId));
   }
 
+  get chatId(): string {
+    return this.#options.chatId;
+  }
+
   uploadUrl(relPath: string): string {
     return this.url(filesApiPaths.upload(this.#options.chatId, relPath));
   }

@@ -1,4 +1,5 @@
 import { svg, type SVGTemplateResult } from 'lit';
+import { extensionOf as nameExtension } from '../contract/previewable.ts';
 
 /** What kind of file this is, for the icon colour and the preview. */
 export type FormatKind =
@@ -60,8 +61,8 @@ const KINDS: Record<string, FormatKind> = {
  * Never the API's `format`: that is a label for people (`Excel workbook`), not an extension.
  */
 export function extensionOf(file: { name: string; mimeType?: string }): string {
-  const dot = file.name.lastIndexOf('.');
-  if (dot > 0) return file.name.slice(dot + 1).toLowerCase();
+  const ext = nameExtension(file.name);
+  if (ext) return ext;
   const subtype = /^[\w-]+\/([\w-]+)$/.exec(file.mimeType ?? '')?.[1];
   return subtype && subtype !== 'octet-stream' ? subtype.toLowerCase() : '';
 }

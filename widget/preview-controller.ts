@@ -1,6 +1,7 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { FileSummary, FileVersionSummary } from '../contract/files-api.ts';
-import type { DiffResponse, FilePreview, PreviewResponse } from '../contract/files-api.ts';
+import { filesApiPaths, type DiffResponse, type FilePreview, type PreviewResponse } from '../contract/files-api.ts';
+import { isPreviewable } from '../contract/previewable.ts';
 import { withToken, type FilesClient } from './files-client.ts';
 import { renderProblem } from './problems.ts';
 import type * as PreviewViewModule from './preview-view.ts';
@@ -14,12 +15,6 @@ export type PanelState =
   | { kind: 'unloaded'; message: string; retry: () => void }
   | { kind: 'preview'; preview: FilePreview; sheet: number; src?: string }
   | { kind: 'diff'; diff: DiffResponse };
-
-/** Formats the sidecar previews (by extension); the rest only download. */
-const PREVIEWED =
-  /\.(csv|tsv|tab|xls[xm]?|ods|docx|md|markdown|json|geojson|jsonl|txt|log|py|js|mjs|ts|css|sql|r|sh|ya?ml|xml|toml|ini|ipynb|html?|png|jpe?g|gif|webp|avif|bmp|svg|pdf)$/i;
-
-const apiUrl = (version: FileVersionSummary, tail: string) => version.downloadUrl.replace(/\/content$/, `/${tail}`);
 
 /**
  * Previews, "what changed" diffs and restores of one element's files. The sidecar renders;
@@ -49,7 +44,8 @@ export class PreviewController implements ReactiveController {
   }
 
   canPreview(file: FileSummary): boolean {
-    return PREVIEWED.test(file.name);
+    // The sidecar's own list (contract/previewable.ts); the rest only download.
+    return isPreviewable(file.name);
   }
 
   isOpen(key: string): boolean {
@@ -60,7 +56,7 @@ export class PreviewController implements ReactiveController {
     if (this.#closeIfOpen(file.id)) return;
     await this.#load(file.id, async (client) => {
       const { preview } = (await (
-        await client.request(client.contentUrl(apiUrl(file, 'preview')))
+        await client.request(client.url(filesApiPaths.filePreview(client.chatId, file.id)))
       ).json()) as PreviewResponse;
       let src: string | undefined;
       if (preview.kind === 'image' || preview.kind === 'pdf')
@@ -76,7 +72,7 @@ export class PreviewController implements ReactiveController {
     const key = `diff:${version.id}`;
     if (this.#closeIfOpen(key)) return;
     await this.#load(key, async (client) => {
-      const url = client.contentUrl(`${apiUrl(version, 'diff')}?from=${encodeURIComponent(previous.id)}`);
+      const url = client.url(filesApiPaths.fileDiff(client.chatId, version.id, previous.id));
       return { kind: 'diff', diff: (await (await client.request(url)).json()) as DiffResponse };
     });
   }
@@ -92,7 +88,7 @@ export class PreviewController implements ReactiveController {
     const client = this.#client();
     try {
       const restored = (await (
-        await client.request(client.contentUrl(apiUrl(version, 'restore')), { method: 'POST' })
+        await client.request(client.url(filesApiPaths.fileRestore(client.chatId, version.id)), { method: 'POST' })
       ).json()) as FileSummary;
       this.#restoreMessage = `Version ${version.version} restored as version ${restored.version}.`;
     } catch (error) {

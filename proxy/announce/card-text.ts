@@ -7,7 +7,7 @@
  * One function, so every format of the card (text/plain, Markdown, HTML) and every other surface
  * that carries the same names escapes the same way.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's whole job
+// eslint-disable-next-line no-control-regex -- control characters are what this escapes
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
 
 export function escapeCardText(text: string): string {

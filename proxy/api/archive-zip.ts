@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileRecord } from '../storage/file-record.ts';
-import { extensionOf } from '../workspace/format-label.ts';
+import { extensionOf } from '../../contract/previewable.ts';
 import type { Logger } from '../logger.ts';
 import { describeError } from '../logger.ts';
 import { contentDisposition } from './content-disposition.ts';

@@ -1,8 +1,7 @@
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import express, { type Request, type Response, type Router } from 'express';
-import { DEFAULT_UPLOAD_LIMIT_BYTES, type ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
+import type { ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { latestByPath, type RecordStore } from '../storage/record-store.ts';
 import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
@@ -23,7 +22,7 @@ import {
   type FileListResponse,
 } from '../../contract/files-api.ts';
 import { addPreviewRoutes } from './preview-routes.ts';
-import { PreviewService } from '../previews/preview-service.ts';
+import type { PreviewService } from '../previews/preview-service.ts';
 import { signFileLinkToken } from '../links/link-token.ts';
 import type { WebhookHealth } from '../webhooks/webhook-dispatcher.ts';
 import { ApiError, chatNotFound, notFoundHandler } from './http-errors.ts';
@@ -38,8 +37,8 @@ export interface FilesApiDeps {
   logger?: Logger;
   /** Origins allowed to call the API from a browser; `['*']` for any; none by default. */
   corsOrigins?: readonly string[];
-  /** Largest upload in bytes (default 100 MiB). */
-  uploadLimitBytes?: number;
+  /** Largest upload in bytes (--upload-max-mb). */
+  uploadLimitBytes: number;
   /** Reported by GET /health; 'unknown' when not given. */
   gatewayHealth?: () => Promise<'up' | 'down'>;
   /** Reported by GET /health when webhooks are on: pending and failed deliveries. */
@@ -54,8 +53,8 @@ export interface FilesApiDeps {
   sseHeartbeatMs?: number;
   /** How long a download link's token lives, in seconds (default 120): long enough for a save dialog. */
   downloadLinkTtlSeconds?: number;
-  /** Previews and diffs; one with default limits, cached next to the blobs, when not given. */
-  previews?: PreviewService;
+  /** Previews and diffs (their limits and cache folder come from the options). */
+  previews: PreviewService;
 }
 
 const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = 120;
@@ -67,7 +66,7 @@ const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = 120;
 export function createFilesApi(deps: FilesApiDeps): Router {
   const { store, blobs, recorder, workspaces } = deps;
   const logger = deps.logger ?? quietLogger;
-  const uploadLimit = deps.uploadLimitBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES;
+  const { uploadLimitBytes: uploadLimit, previews } = deps;
   const authenticate = createAuthenticate(deps.auth ?? {});
   const router = express.Router();
   router.use(createCors(deps.corsOrigins ?? []));
@@ -285,7 +284,6 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     }
   });
 
-  const previews = deps.previews ?? new PreviewService({ blobs, cacheDir: path.join(blobs.dir, '..', 'previews') });
   addPreviewRoutes(router, { store, blobs, recorder, previews, authorizedChat });
 
   router.use(notFoundHandler);

@@ -10,6 +10,7 @@ import type { Access } from './auth.ts';
 import { contentDisposition } from './content-disposition.ts';
 import { downloadUrlFor, summarizePath } from './file-summary.ts';
 import { ApiError, sendError } from './http-errors.ts';
+import { previewFramePath } from '../../contract/files-api.ts';
 
 export interface PreviewRoutesDeps {
   store: RecordStore;
@@ -54,13 +55,12 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
   router.get('/chats/:chatId/files/:fileId/preview', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     const record = await recordOf(chatId, req.params.fileId);
-    const content = downloadUrlFor(record);
     try {
       sendJsonText(
         res,
         await previews.preview(record, {
-          content: `${content}?disposition=inline`,
-          frame: content.replace(/\/content$/, '/preview/frame'),
+          content: `${downloadUrlFor(record)}?disposition=inline`,
+          frame: previewFramePath(record.chatId, record.id),
         }),
       );
     } catch (error) {

@@ -38,8 +38,6 @@ import { WalkerSetup } from './walker-setup.ts';
 
 export type { ScanCause } from './record-drafts.ts';
 
-export const DEFAULT_UPLOAD_LIMIT_BYTES = 100 * 1024 ** 2;
-
 /**
  * Deliveries owed for new records (webhooks): the recorder writes them in the same store append
  * as the records, then says they are durable.
@@ -72,7 +70,7 @@ export interface ArtifactRecorderOptions {
    * scan (`ChangeJournal`; it falls back to a full walk whenever events cannot be trusted).
    * Off by default here; the sidecar turns it on (`--watch-workspaces`).
    */
-  watch?: boolean | ChangeJournalOptions;
+  watch?: false | ChangeJournalOptions;
   now?: () => Date;
   /** Told of every scan once it ends: its cause, how long it took, and how it ended (metrics). */
   onScan?: (cause: ScanCause['source'], seconds: number, outcome: ScanOutcome) => void;
@@ -129,9 +127,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS);
     this.#walking = new WalkerSetup(this.#workspaces, this.#logger, options.walker);
     const watch = options.watch ?? false;
-    this.#journal = watch
-      ? new ChangeJournal(this.policy, { logger: this.#logger, ...(watch === true ? {} : watch) })
-      : null;
+    this.#journal = watch ? new ChangeJournal(this.policy, { logger: this.#logger, ...watch }) : null;
   }
 
   /** The change journal, when workspaces are watched (for tests and the bench). */
@@ -247,7 +243,7 @@ export class ArtifactRecorder implements ExecutionObserver {
     relPath: string,
     stream: Readable,
     owner: string | null,
-    options: { maxBytes?: number; createOnly?: boolean; source?: 'upload' | 'restore' } = {},
+    options: { maxBytes: number; createOnly?: boolean; source?: 'upload' | 'restore' },
   ): Promise<FileRecord> {
     assertChatId(chatId);
     const requested = normalizeUploadPath(relPath);
@@ -257,7 +253,7 @@ export class ArtifactRecorder implements ExecutionObserver {
         `Invalid upload path: hidden and partial names (${requested}) are never recorded.`,
       );
     }
-    const maxBytes = Math.min(options.maxBytes ?? DEFAULT_UPLOAD_LIMIT_BYTES, this.policy.maxFileBytes);
+    const maxBytes = Math.min(options.maxBytes, this.policy.maxFileBytes);
     return this.#gate.busy(async () => {
       let put: PutResult;
       try {

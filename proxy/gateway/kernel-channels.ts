@@ -14,6 +14,7 @@ import type { Workspaces } from '../chats/workspaces.ts';
 import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
+import { STREAM_HOLD_MS } from '../rewrite/stream-splicer.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
 import { refuseUpgrade, refuseUpgradeFor, SidecarError, writeRawResponse } from '../errors.ts';
 import { gatewayFailure } from './gateway-errors.ts';
@@ -42,12 +43,10 @@ export interface KernelChannelsOptions {
   executionTimeoutMs: number;
   recordWaitMs: number;
   handshakeTimeoutMs: number;
-  /** Largest frame accepted from either side. */
-  maxPayload?: number;
-  /** Frame bytes held across all connections before reads pause. */
-  maxInFlightBytes?: number;
-  highWaterMark?: number;
-  streamHoldMs?: number;
+  /** Largest frame accepted from either side (--max-frame-mb). */
+  maxPayload: number;
+  /** Frame bytes held across all connections before reads pause (--max-in-flight-mb). */
+  maxInFlightBytes: number;
   /** `--file-transport kernel`: every kernel connection joins it, so the transport can run its executions. */
   kernelChannels?: KernelChannels;
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
@@ -64,6 +63,9 @@ const FORWARDED_HEADERS = [
   'x-forwarded-proto',
 ];
 
+/** Bytes buffered toward one side before the other side's reads pause. */
+const RELAY_HIGH_WATER_MARK = 16 * 1024 * 1024;
+
 const UPSTREAM_PROTOCOL = Symbol('upstreamProtocol');
 type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
 
@@ -76,8 +78,8 @@ type UpgradeRequest = IncomingMessage & { [UPSTREAM_PROTOCOL]?: string };
 export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   const base = options.gateway.pathname;
   const channelsPath = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}api/kernels/([^/]+)/channels$`);
-  const maxPayload = options.maxPayload ?? 32 * 1024 * 1024;
-  const budget = new FrameBudget(options.maxInFlightBytes ?? 256 * 1024 * 1024);
+  const { maxPayload } = options;
+  const budget = new FrameBudget(options.maxInFlightBytes);
   const server = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -274,9 +276,9 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
                 })
               : undefined,
           logger: options.logger,
-          highWaterMark: options.highWaterMark ?? 16 * 1024 * 1024,
+          highWaterMark: RELAY_HIGH_WATER_MARK,
           recordWaitMs: options.recordWaitMs,
-          streamHoldMs: options.streamHoldMs ?? 500,
+          streamHoldMs: STREAM_HOLD_MS,
           budget,
           barrierLingerMs: options.executionTimeoutMs,
         });

@@ -2,6 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+/** `<sha256>.<key>.json`, where a diff's key ends in `-<sha256 of the other version>`. */
+const ENTRY = /^([0-9a-f]{64})\.[0-9a-f]+(?:-([0-9a-f]{64}))?\.json$/;
+/** A temp file older than this was left by a crash, not by a write in progress. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** The preview cache's folder: next to the store's, in --data-dir. */
+export const previewCacheDir = (dataDir: string): string => path.join(dataDir, 'previews');
+
 /**
  * Rendered previews and diffs on disk, by content hash: `{dir}/ab/<sha256>.<key>.json`. The same
  * bytes are rendered once for every chat and every restart. An entry is written to a temp file
@@ -15,11 +23,6 @@ import path from 'node:path';
  * recently used entries are deleted past the cap, and an answer larger than the cap is not kept.
  * Several processes sharing one data dir each keep their own count: each evicts what it knows.
  */
-/** `<sha256>.<key>.json`, where a diff's key ends in `-<sha256 of the other version>`. */
-const ENTRY = /^([0-9a-f]{64})\.[0-9a-f]+(?:-([0-9a-f]{64}))?\.json$/;
-/** A temp file older than this was left by a crash, not by a write in progress. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
-
 export class PreviewCache {
   readonly dir: string;
   readonly maxBytes: number;

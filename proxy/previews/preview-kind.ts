@@ -1,4 +1,4 @@
-import { extensionOf } from '../workspace/format-label.ts';
+import { extensionOf, previewGroupOf } from '../../contract/previewable.ts';
 import type { TextLanguage } from './text-render.ts';
 
 /** The spreadsheet formats with a reader of their own. */
@@ -15,48 +15,33 @@ export type PreviewKind =
   | { render: 'pdf' }
   | { render: 'none'; reason: string };
 
-const CODE = new Set([
-  'py',
-  'js',
-  'mjs',
-  'ts',
-  'css',
-  'sql',
-  'r',
-  'sh',
-  'yaml',
-  'yml',
-  'xml',
-  'toml',
-  'ini',
-  'java',
-  'c',
-  'h',
-  'cpp',
-  'go',
-  'rs',
-  'rb',
-  'ipynb',
-]);
-const TEXT = new Set(['txt', 'log', 'text']);
-const IMAGES = new Set(['png', 'jpg', 'jpeg', 'gif', 'webp', 'avif', 'bmp', 'svg']);
-
+/** The sidecar's renderer for each group of contract/previewable.ts, by extension. */
 export function previewKindOf(name: string): PreviewKind {
   const ext = extensionOf(name);
-  if (ext === 'csv') return { render: 'delimited', delimiter: ',' };
-  if (ext === 'tsv' || ext === 'tab') return { render: 'delimited', delimiter: '\t' };
-  if (ext === 'xlsx' || ext === 'xlsm') return { render: 'workbook', format: 'xlsx' };
-  if (ext === 'ods') return { render: 'workbook', format: 'ods' };
-  if (ext === 'xls') return { render: 'workbook', format: 'xls' };
-  if (ext === 'docx') return { render: 'document' };
-  if (ext === 'md' || ext === 'markdown') return { render: 'text', language: 'markdown' };
-  if (ext === 'json' || ext === 'geojson' || ext === 'jsonl') return { render: 'text', language: 'json' };
-  if (CODE.has(ext)) return { render: 'text', language: 'code' };
-  if (TEXT.has(ext)) return { render: 'text', language: 'text' };
-  if (ext === 'html' || ext === 'htm') return { render: 'frame' };
-  if (IMAGES.has(ext)) return { render: 'image' };
-  if (ext === 'pdf') return { render: 'pdf' };
-  return { render: 'none', reason: `No preview for ${ext ? `.${ext}` : 'this'} files: download it to open it.` };
+  switch (previewGroupOf(name)) {
+    case 'delimited':
+      return { render: 'delimited', delimiter: ext === 'csv' ? ',' : '\t' };
+    case 'workbook':
+      return { render: 'workbook', format: ext === 'ods' ? 'ods' : ext === 'xls' ? 'xls' : 'xlsx' };
+    case 'document':
+      return { render: 'document' };
+    case 'markdown':
+      return { render: 'text', language: 'markdown' };
+    case 'json':
+      return { render: 'text', language: 'json' };
+    case 'code':
+      return { render: 'text', language: 'code' };
+    case 'text':
+      return { render: 'text', language: 'text' };
+    case 'frame':
+      return { render: 'frame' };
+    case 'image':
+      return { render: 'image' };
+    case 'pdf':
+      return { render: 'pdf' };
+    case null:
+      return { render: 'none', reason: `No preview for ${ext ? `.${ext}` : 'this'} files: download it to open it.` };
+  }
 }
 
 /** How two versions are compared: rows for tables, lines for text, size and hash for the rest. */

@@ -13,6 +13,9 @@ interface Held {
   timer: NodeJS.Timeout;
 }
 
+/** How long a stream message that may end mid-path is held for its continuation. */
+export const STREAM_HOLD_MS = 500;
+
 /**
  * Rewrites outgoing messages in order, joining stream text across messages: ipykernel flushes
  * stdout every 0.2 s, so a workspace path can arrive as `/work/ws/ch` + `atA/report.xlsx`.
@@ -30,7 +33,7 @@ export class StreamSplicer {
   constructor(
     private readonly rewriter: PathRewriter,
     private readonly emit: (frame: KernelFrame) => void,
-    private readonly holdMs = 500,
+    private readonly holdMs: number,
   ) {}
 
   push(frame: KernelFrame): void {

@@ -16,8 +16,8 @@ import type { SnapshotEntry, WorkspaceSnapshot } from './workspace-snapshot.ts';
 import { SidecarError } from '../errors.ts';
 
 export interface ChangeJournalOptions {
-  /** A chat's workspace is walked whole at least this often (0: only when events cannot be trusted). */
-  auditIntervalMs?: number;
+  /** A chat's workspace is walked whole at least this often, 0: only when events cannot be trusted (--workspace-audit-min). */
+  auditIntervalMs: number;
   /** More touched paths than this in one window: walk instead (a walk is cheaper than that many events). */
   maxTouchedPaths?: number;
   /** A chat with more folders than this is not watched (each folder is one inotify watch). */
@@ -71,7 +71,11 @@ interface ChatWatch {
   lastWalkAt: number;
 }
 
-const DEFAULT_AUDIT_MS = 10 * 60_000;
+/** With audits off (0), a chat that could not be watched is tried again after this long. */
+const WATCH_RETRY_WITHOUT_AUDIT_MS = 10 * 60_000;
+
+/** The journal's own limits, unless given (not options: no operator has needed to change them). */
+const JOURNAL_LIMITS = { maxTouchedPaths: 1000, maxWatchedFolders: 10_000, maxWatchedChats: 256 };
 
 function readMaxQueuedEvents(): number {
   try {
@@ -136,16 +140,17 @@ export class ChangeJournal {
   #events = 0;
   #closed = false;
 
-  constructor(policy: TrackingPolicy, options: ChangeJournalOptions = {}) {
+  constructor(policy: TrackingPolicy, options: ChangeJournalOptions) {
     this.#policy = policy;
     this.#watch = options.watch ?? watchFolder;
     this.#remoteAt = options.remoteFileSystemAt ?? remoteFileSystemAt;
     this.#logger = options.logger ?? quietLogger;
     this.#now = options.now ?? Date.now;
-    this.#auditMs = options.auditIntervalMs ?? DEFAULT_AUDIT_MS;
-    this.#maxTouched = options.maxTouchedPaths ?? 1000;
-    this.#maxFolders = options.maxWatchedFolders ?? 10_000;
-    this.#chats = new LruMap(options.maxWatchedChats ?? 256);
+    const limits = { ...JOURNAL_LIMITS, ...options };
+    this.#auditMs = options.auditIntervalMs;
+    this.#maxTouched = limits.maxTouchedPaths;
+    this.#maxFolders = limits.maxWatchedFolders;
+    this.#chats = new LruMap(limits.maxWatchedChats);
     // Overflow means the queue held max_queued_events undelivered events, all delivered to us
     // before the barrier; half leaves room for events of watches already closed, never counted.
     this.#overflowAt = Math.max(1, Math.floor((options.maxQueuedEvents ?? readMaxQueuedEvents()) / 2));
@@ -303,7 +308,7 @@ export class ChangeJournal {
       this.#logger.warn(`[artifacts] cannot watch chat ${chatId} (${why}): its workspace is walked whole`);
       this.#unwatchable.set(chatId, {
         reason: 'watch-failed',
-        retryAt: this.#now() + (this.#auditMs || DEFAULT_AUDIT_MS),
+        retryAt: this.#now() + (this.#auditMs || WATCH_RETRY_WITHOUT_AUDIT_MS),
       });
       return { kind: 'walk', reason: 'watch-failed' };
     }

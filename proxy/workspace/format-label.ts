@@ -1,4 +1,5 @@
 import { lookup } from 'mime-types';
+import { extensionOf } from '../../contract/previewable.ts';
 
 const LABELS: Record<string, string> = {
   xlsx: 'Excel workbook',
@@ -26,13 +27,6 @@ const LABELS: Record<string, string> = {
   webp: 'WebP image',
   svg: 'SVG image',
 };
-
-/** Lower-case extension without the dot; '' when the name has none (or is a dotfile). */
-export function extensionOf(name: string): string {
-  const base = name.slice(name.lastIndexOf('/') + 1);
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? base.slice(dot + 1).toLowerCase() : '';
-}
 
 /** A human label for the file's format: `Excel workbook`, `CSV`, `PDF`, or `XYZ file` when unknown. */
 export function formatLabel(name: string): string {

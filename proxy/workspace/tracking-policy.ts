@@ -1,7 +1,7 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
-import { extensionOf } from './format-label.ts';
+import { extensionOf } from '../../contract/previewable.ts';
 
-const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
+export const DEFAULT_TRACKED_EXTENSIONS: readonly string[] = [
   'xlsx',
   'xls',
   'ods',

@@ -4,7 +4,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { signToken } from '../support/tokens.ts';
 import { AuthConfigError } from '../../proxy/links/link-token.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
-import { seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
+import { filesApiParts, seed, SECRET, startApi, url, type ApiFixture } from '../support/api-fixture.ts';
 
 describe('files API auth', () => {
   let api: ApiFixture;
@@ -84,6 +84,6 @@ describe('files API auth', () => {
   });
 
   it('refuses a secret shorter than 32 bytes at construction', () => {
-    assert.throws(() => createFilesApi({ ...api, auth: { secret: 'short' } }), AuthConfigError);
+    assert.throws(() => createFilesApi({ ...api, ...filesApiParts(api), auth: { secret: 'short' } }), AuthConfigError);
   });
 });

@@ -7,6 +7,9 @@ import { text } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
 import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
 import { createFixture, execution, fakeDisk, type Fixture } from '../support/recorder-fixture.ts';
+import { defaultOf } from '../../proxy/options.ts';
+
+const UPLOAD = { maxBytes: defaultOf('uploadMaxBytes') };
 
 describe('artifact recorder', () => {
   let fx: Fixture;
@@ -202,16 +205,16 @@ describe('artifact recorder', () => {
 
   it('records uploads into the workspace with source upload', async () => {
     fx = await createFixture({ store: () => new MemoryRecordStore() });
-    const record = await fx.recorder.recordUpload('c1', 'in/data.csv', Readable.from(['x,y\n']), 'carol');
+    const record = await fx.recorder.recordUpload('c1', 'in/data.csv', Readable.from(['x,y\n']), 'carol', UPLOAD);
     assert.equal(record.source, 'upload');
     assert.equal(record.owner, 'carol');
     assert.equal(record.path, 'in/data.csv');
     // A following scan does not record the uploaded file again.
     assert.deepEqual((await fx.recorder.scan('c1', { source: 'between-executions' })).recorded, []);
-    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x']), null), {
+    await assert.rejects(fx.recorder.recordUpload('c1', '../x.csv', Readable.from(['x']), null, UPLOAD), {
       code: 'ERR_INVALID_PATH',
     });
-    await assert.rejects(fx.recorder.recordUpload('c1', '.env', Readable.from(['x']), null), {
+    await assert.rejects(fx.recorder.recordUpload('c1', '.env', Readable.from(['x']), null, UPLOAD), {
       code: 'ERR_INVALID_PATH',
     });
     await assert.rejects(
@@ -222,7 +225,7 @@ describe('artifact recorder', () => {
     );
     await mkdir(path.join(fx.base, 'outside'));
     await symlink(path.join(fx.base, 'outside'), path.join(fx.workspaces.pathFor('c1'), 'escape'));
-    await assert.rejects(fx.recorder.recordUpload('c1', 'escape/x.csv', Readable.from(['x']), null), {
+    await assert.rejects(fx.recorder.recordUpload('c1', 'escape/x.csv', Readable.from(['x']), null, UPLOAD), {
       code: 'ERR_PATH_OUTSIDE_WORKSPACE',
     });
     assert.deepEqual(await readdir(path.join(fx.base, 'outside')), []);

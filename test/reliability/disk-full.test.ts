@@ -20,6 +20,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { signToken } from '../support/tokens.ts';
+import { filesApiParts } from '../support/api-fixture.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
 import { ArtifactRecorder } from '../../proxy/artifacts/artifact-recorder.ts';
@@ -147,7 +148,16 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
 
   test('an upload while the disk is full: 507 with a clear error, nothing written into the workspace', async () => {
     const app = express();
-    app.use('/sidecar/v1', createFilesApi({ store, blobs, recorder, workspaces }));
+    app.use(
+      '/sidecar/v1',
+      createFilesApi({
+        store,
+        blobs,
+        recorder,
+        workspaces,
+        ...filesApiParts({ blobs, dataDir: path.join(base, 'data') }),
+      }),
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     try {

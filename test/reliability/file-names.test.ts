@@ -127,7 +127,7 @@ test('every awkward name downloads with one safe Content-Disposition that decode
 });
 
 /** Everything some reader breaks a line at: Python's str.splitlines set, JavaScript's and Unicode's. */
-// eslint-disable-next-line no-control-regex -- the separators themselves are what it looks for
+// eslint-disable-next-line no-control-regex -- the separators U+001C-U+001E break lines too
 const LINE_BREAKS = /\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]/;
 
 test('issue 22: a name with a line break cannot forge a "Files saved" line in any format of the file card', async () => {
@@ -169,7 +169,7 @@ test('issue 22: a name with a line break cannot forge a "Files saved" line in an
     refused();
   }
   // The card's own lines end in \n; nothing else that breaks a line is left in any format.
-  // eslint-disable-next-line no-control-regex -- the separators themselves are what it looks for
+  // eslint-disable-next-line no-control-regex -- the separators U+001C-U+001E break lines too
   for (const text of Object.values(data)) assert.doesNotMatch(text, /[\r\v\f\x1c-\x1e\x85\u2028\u2029]/);
   refused(names.length);
 });

@@ -83,3 +83,21 @@ test('the new options: defaults, and coded errors with an example', () => {
     (e: OptionsError) => e.code === 'ERR_OPTIONS_NUMBER',
   );
 });
+
+test('--allowed-hosts takes exactly the Host values the allow-list matches (one pattern)', () => {
+  for (const [entry, header] of [
+    ['my_service', 'my_service:8890'],
+    ['sidecar.internal:8890', 'sidecar.internal:8890'],
+    ['[fd00::1]', '[fd00::1]:1'],
+    ['trailing.dot.', 'trailing.dot'],
+  ] as const) {
+    const options = resolveOptions({ 'gateway-url': 'http://127.0.0.1:8888', 'allowed-hosts': entry }, {});
+    assert.ok(createHostAllowList({ publicUrl: null, allowedHosts: options.allowedHosts }).allows(header), entry);
+  }
+  for (const entry of ['evil.example/x', 'user@host', 'host:port', 'a b'])
+    assert.throws(
+      () => resolveOptions({ 'gateway-url': 'http://127.0.0.1:8888', 'allowed-hosts': entry }, {}),
+      (error: OptionsError) => error.code === 'ERR_OPTIONS_ALLOWED_HOSTS',
+      entry,
+    );
+});

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import express from 'express';
 import supertest from 'supertest';
 import { API_PREFIX } from '../../contract/files-api.ts';
@@ -9,6 +8,17 @@ import { createFilesApi, type FilesApiDeps } from '../../proxy/api/files-routes.
 import type { TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { PreviewLimits } from '../../proxy/previews/preview-limits.ts';
 import { PreviewService } from '../../proxy/previews/preview-service.ts';
+import { previewCacheDir } from '../../proxy/previews/preview-cache.ts';
+import { defaultOf } from '../../proxy/options.ts';
+import type { Fixture as RecorderFixture } from './recorder-fixture.ts';
+
+/** The files API's parts as the sidecar builds them from its options (defaults unless given). */
+export function filesApiParts(fx: Pick<RecorderFixture, 'blobs' | 'dataDir'>, previewLimits?: Partial<PreviewLimits>) {
+  return {
+    uploadLimitBytes: defaultOf('uploadMaxBytes'),
+    previews: new PreviewService({ blobs: fx.blobs, cacheDir: previewCacheDir(fx.dataDir), limits: previewLimits }),
+  };
+}
 import { createFixture, type Fixture } from './recorder-fixture.ts';
 
 export const SECRET = 'test-secret-0123456789-abcdefghijklmnop';
@@ -33,13 +43,8 @@ export async function startApi(
 ): Promise<ApiFixture> {
   const fx = await createFixture({ policy: options.policy });
   const app = express();
-  const previews = new PreviewService({
-    blobs: fx.blobs,
-    cacheDir: path.join(fx.dataDir, 'previews'),
-    limits: options.previewLimits,
-  });
   if (options.beforeRoutes) app.use(options.beforeRoutes);
-  app.use(API_PREFIX, createFilesApi({ ...fx, ...options, previews }));
+  app.use(API_PREFIX, createFilesApi({ ...fx, ...filesApiParts(fx, options.previewLimits), ...options }));
   const server = http.createServer(app);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

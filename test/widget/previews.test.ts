@@ -94,11 +94,12 @@ describe('<generated-files> previews', () => {
     await assertAccessible(el);
   });
 
-  it('offers a preview for every spreadsheet the sidecar reads (xls and ods too), not for other binaries', async () => {
+  it('offers a preview for every format the sidecar previews (xls, ods, code), not for other binaries', async () => {
+    const previewed = ['report.xlsx', 'legacy.xls', 'calc.ods', 'main.go', 'lib.rs', 'util.c', 'App.java'];
     const { el } = await mountWith({
-      files: ['report.xlsx', 'legacy.xls', 'calc.ods', 'data.parquet'].map((name) => makeFile('x', name)),
+      files: [...previewed, 'data.parquet'].map((name) => makeFile('x', name)),
     });
-    for (const name of ['report.xlsx', 'legacy.xls', 'calc.ods']) {
+    for (const name of previewed) {
       assert(part(item(el, name), 'preview-button'), `${name} has a preview button`);
     }
     assert(!part(item(el, 'data.parquet'), 'preview-button'), 'data.parquet downloads only');

@@ -7,6 +7,7 @@ import { ChangeJournal, type ChangeJournalOptions, type ScanPlan } from '../../p
 import { watchFolder, type WatchFolder } from '../../proxy/workspace/inotify-barrier.ts';
 import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 import { createFixture, execution, type Fixture } from '../support/recorder-fixture.ts';
+import { defaultOf } from '../../proxy/options.ts';
 
 const policy = createTrackingPolicy();
 
@@ -36,7 +37,8 @@ function recordingWatch(): { watch: WatchFolder; made: Array<ReturnType<WatchFol
 describe('change journal (real inotify)', () => {
   let dir: string;
   let journal: ChangeJournal;
-  const open = (options: ChangeJournalOptions = {}) => (journal = new ChangeJournal(policy, options));
+  const open = (options: Partial<ChangeJournalOptions> = {}) =>
+    (journal = new ChangeJournal(policy, { auditIntervalMs: defaultOf('workspaceAuditMs'), ...options }));
   beforeEach(async () => {
     dir = await realpath(await mkdtemp(path.join(tmpdir(), 'journal-test-')));
   });
@@ -170,7 +172,7 @@ describe('recorder with watched workspaces', () => {
   afterEach(() => fx.cleanup());
 
   it('records what each execution wrote, attributed as a full walk would', async () => {
-    fx = await createFixture({ watch: true });
+    fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs') } });
     await fx.write('c1', 'before.csv', 'a');
     await fx.recorder.executionStarted('c1', execution('m1'));
     await fx.write('c1', 'out/one.csv', '1');
@@ -192,7 +194,7 @@ describe('recorder with watched workspaces', () => {
   });
 
   it('loses no file when the journal falls back (overflow)', async () => {
-    fx = await createFixture({ watch: { maxQueuedEvents: 10 } });
+    fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs'), maxQueuedEvents: 10 } });
     await fx.recorder.scan('c1', { source: 'between-executions' });
     for (let i = 0; i < 12; i++) await fx.write('c1', `f${i}.csv`, String(i));
     const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });

@@ -19,6 +19,9 @@ import type { PackedWalk, WalkRoot } from '../../proxy/workspace/workspace-walk.
 import { walkWorkspaceSync } from '../../proxy/workspace/workspace-walk.ts';
 import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
 import { createFixture, execution, type Fixture } from '../support/recorder-fixture.ts';
+import { defaultOf } from '../../proxy/options.ts';
+
+const UPLOAD = { maxBytes: defaultOf('uploadMaxBytes') };
 
 const mkfifo = (file: string) => execFileSync('mkfifo', [file]);
 
@@ -131,7 +134,7 @@ describe('hard links', () => {
     await fx.write('c1', 'mine.csv', 'mine');
     await mkdir(fx.workspaces.pathFor('c1'), { recursive: true });
     await link(theirs, path.join(fx.workspaces.pathFor('c1'), 'stolen.csv'));
-    await fx.recorder.recordUpload('c1', 'in/upload.csv', Readable.from([Buffer.from('uploaded')]), null);
+    await fx.recorder.recordUpload('c1', 'in/upload.csv', Readable.from([Buffer.from('uploaded')]), null, UPLOAD);
     // The kernel links the upload elsewhere in its own workspace: still the sidecar's bytes.
     await link(
       path.join(fx.workspaces.pathFor('c1'), 'in', 'upload.csv'),

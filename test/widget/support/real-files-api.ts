@@ -16,6 +16,7 @@
  *   POST /__real/release { chatId }           -> lets it through (or finds its connection closed)
  */
 import { once } from 'node:events';
+import { filesApiParts } from '../../support/api-fixture.ts';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -94,6 +95,7 @@ async function start(): Promise<Running> {
   const api = (corsOrigins: string[]) =>
     createFilesApi({
       ...fixture,
+      ...filesApiParts(fixture),
       auth: { secret: REAL_API_SECRET },
       corsOrigins,
       uploadLimitBytes: REAL_API_UPLOAD_LIMIT,

@@ -33,7 +33,7 @@ export async function explain(error: unknown, sidecar: string): Promise<Problem>
   const detail = error instanceof FilesApiError ? `${error.status} ${error.code}: ${error.message}` : String(error);
   if (error instanceof FilesApiError) {
     if (error.status === 401)
-      return { text: 'This page is not signed in to these files: its token is missing, expired or not valid.', detail };
+      return { text: 'This page is not signed in: its token is missing, expired or invalid.', detail };
     return { text: `The sidecar refused: ${error.message}`, detail };
   }
   const origin = new URL(sidecar, location.href).origin;
@@ -43,7 +43,7 @@ export async function explain(error: unknown, sidecar: string): Promise<Problem>
   );
   return reachable && origin !== location.origin
     ? {
-        text: `The sidecar at ${origin} answered, but does not let this page (${location.origin}) read it. Start it with --cors-origins ${location.origin}`,
+        text: `The sidecar at ${origin} refuses this page's origin (CORS). Start it with --cors-origins ${location.origin}`,
         detail,
       }
     : { text: `Cannot reach the sidecar at ${origin}. Retrying on its own.`, detail };

@@ -21,7 +21,8 @@ let client: RawKernelClient;
 
 before(async () => {
   bed = await startTestBed();
-  proxy = await startSidecar(bed, {}, {}, { FILES_API_SECRET: SECRET });
+  // Every forging name must be listed on a line of its own, so the card names them all (the default names 5).
+  proxy = await startSidecar(bed, { 'card-max-files': '20' }, {}, { FILES_API_SECRET: SECRET });
   const res = await fetch(`${proxy.url}chats/names/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
   const { id } = (await res.json()) as { id: string };
   client = await RawKernelClient.connect(

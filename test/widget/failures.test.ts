@@ -135,7 +135,7 @@ describe('<generated-files> says what is wrong (real files API)', () => {
     await el.updateComplete;
     const error = part(el, 'error')!;
     assert(plainText(error).includes(`--cors-origins ${location.origin}`), plainText(error));
-    assert(plainText(error).includes(`The sidecar at ${origin} answered`), plainText(error));
+    assert(plainText(error).includes(`The sidecar at ${origin} refuses this page's origin (CORS)`), plainText(error));
     assert(details(error).includes('Failed to fetch'), details(error));
   });
 

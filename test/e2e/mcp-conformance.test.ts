@@ -65,11 +65,17 @@ test('every applicable conformance scenario passes; the baseline names only scen
   const listed = await run(node, [CLI, 'list', '--server']);
   const known = new Set([...listed.output.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1]!));
   assert.ok(known.size > 20, listed.output);
-  for (const scenario of Object.keys(baseline)) assert.ok(known.has(scenario), `${scenario} is a scenario of the suite`);
+  for (const scenario of Object.keys(baseline))
+    assert.ok(known.has(scenario), `${scenario} is a scenario of the suite`);
 
   // The suite's own baseline format (YAML), written from ours.
   const expected = path.join(scratch, 'expected-failures.yml');
-  await writeFile(expected, `server:\n${Object.keys(baseline).map((s) => `  - ${s}\n`).join('')}`);
+  await writeFile(
+    expected,
+    `server:\n${Object.keys(baseline)
+      .map((s) => `  - ${s}\n`)
+      .join('')}`,
+  );
   const results = path.join(scratch, 'results');
   const { code, output } = await run(node, [
     CLI,
@@ -82,7 +88,11 @@ test('every applicable conformance scenario passes; the baseline names only scen
     results,
   ]);
   const summary = output.slice(output.lastIndexOf('=== SUMMARY ==='));
-  assert.equal(code, 0, `the conformance suite failed outside the baseline (or a baseline entry now passes):\n${summary}`);
+  assert.equal(
+    code,
+    0,
+    `the conformance suite failed outside the baseline (or a baseline entry now passes):\n${summary}`,
+  );
 
   // Every scenario of the active suite ran, and those outside the baseline passed every check.
   const ran = await readdir(results);

@@ -31,6 +31,7 @@ import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createKernelTransport } from './transport/kernel-transport.ts';
+import { pythonKernelsOnly } from './transport/python-kernels-only.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
@@ -273,6 +274,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     owners: new ChatOwners(store),
     gatewayRootDir: options.gatewayRootDir,
     kernelVolume: options.kernelVolume,
+    acceptsKernel: transport
+      ? pythonKernelsOnly({ gateway: options.gatewayUrl, base, timeoutMs: options.gatewayTimeoutMs })
+      : undefined,
   };
   app.post(
     `${base}api/kernels`,

@@ -52,6 +52,10 @@ const CASES: { name: string; code: (i: number) => string; runs: number; quickRun
   },
 ];
 
+/** Rotated by `i`, so each run writes new bytes (a new version), made before the execution. */
+const writeFifty = (i: number) =>
+  `open('/mnt/data/fifty.parquet', 'wb').write(fifty[${(i % 9) + 1}:] + fifty[:${(i % 9) + 1}])`;
+
 async function localCopyMs(): Promise<number> {
   const dir = await mkdtemp(path.join(tmpdir(), 'gf-bench-copy-'));
   try {
@@ -94,9 +98,19 @@ export async function benchKernelTransport(quick: boolean): Promise<ScenarioResu
     const fifty = await alternate(
       quick ? 3 : 5,
       1,
-      () => timed(() => run(a, `open('/mnt/data/fifty.bin', 'wb').write(fifty[${n % 5}:] + fifty[:${n++ % 5}])`)),
-      () => timed(() => run(b, `open('/mnt/data/fifty.bin', 'wb').write(fifty[${n % 5}:] + fifty[:${n++ % 5}])`)),
+      () => timed(() => run(a, writeFifty(n++))),
+      () => timed(() => run(b, writeFifty(n++))),
     );
+    // Both sides recorded it whole, or the figure would time nothing.
+    for (const [proxy, label] of [
+      [sharedProxy, 'shared disk'],
+      [kernelProxy, 'kernel transport'],
+    ] as const) {
+      const fiftyRecord = (await proxy.sidecar.store.listChat('bench-transport')).find(
+        (r) => r.path === 'fifty.parquet',
+      );
+      if (fiftyRecord?.size !== 50 * MB) throw new Error(`${label}: the 50 MB file was not recorded whole`);
+    }
     const channelMs = summarize(fifty.b).median - summarize(fifty.a).median;
     const copies: number[] = [];
     for (let i = 0; i < 5; i++) copies.push(await localCopyMs());

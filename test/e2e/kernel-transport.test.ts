@@ -230,6 +230,47 @@ describe('kernels the transport cannot serve', () => {
   });
 });
 
+describe('a collector that never answers', () => {
+  test('the execution still ends for the client, the card names the refusal, and nothing is left waiting', async () => {
+    // A sidecar of its own on the same Jupyter, with a short time budget.
+    const strict = await startKernelTransportSidecar(
+      bed,
+      { 'record-wait-ms': '300000' },
+      { transferLimits: { requestTimeoutMs: 1500, timeBudgetMs: 3000 } },
+    );
+    try {
+      const base = `${strict.url}chats/sleeper/`;
+      const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+      const { id } = (await res.json()) as { id: string };
+      const client = await RawKernelClient.connect(
+        `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+        'v1',
+      );
+      await client.execute(`import sys, time\n_m = sys.modules['${COLLECTOR_MODULE}']\n_run = _m.run`);
+      const stuck = await client.execute(
+        "_m.run = lambda a, d='': time.sleep(10 ** 6)\nopen('/mnt/data/late.csv', 'w').write('1')",
+      );
+      assert.equal(stuck.reply?.content.status, 'ok');
+      assert.match(stuck.messages.map(cardText).join(''), /did not answer the file transfer in time/);
+      assert.equal(strict.sidecar.executionsInFlight(), 0);
+      assert.deepEqual(await strict.sidecar.store.listChat('sleeper'), []);
+      // The kernel still sleeps in the collector: interrupted, it goes on, and the file comes with the next run.
+      await fetch(`${base}api/kernels/${id}/interrupt?token=${bed.jupyter.token}`, { method: 'POST' });
+      const next = await client.execute('_m.run = _run');
+      assert.equal(next.reply?.content.status, 'ok');
+      assert.deepEqual(
+        (await strict.sidecar.store.listChat('sleeper')).map((r) => r.path),
+        ['late.csv'],
+      );
+      assertOnlyOwnMessages(client, new Set([stuck.reply!.parent_header.msg_id!, next.reply!.parent_header.msg_id!]));
+      assert.equal(strict.sidecar.executionsInFlight(), 0);
+      await client.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
 describe('a hostile kernel', () => {
   const LIE_NAMES = `
 import json, base64

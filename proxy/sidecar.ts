@@ -31,7 +31,7 @@ import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createKernelTransport } from './transport/kernel-transport.ts';
-import { pythonKernelsOnly } from './transport/python-kernels-only.ts';
+import { pythonKernelsOnly } from './gateway/python-kernels-only.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SidecarError } from '../errors.ts';
-import { callGateway, queryOf } from '../gateway/gateway-call.ts';
+import { callGateway, queryOf } from './gateway-call.ts';
 import { isPlainObject } from '../wire/kernel-frame.ts';
 
 export class KernelNotPythonError extends SidecarError<'ERR_KERNEL_NOT_PYTHON'> {

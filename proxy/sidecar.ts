@@ -31,6 +31,7 @@ import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createKernelTransport } from './transport/kernel-transport.ts';
+import { pythonKernelsOnly } from './gateway/python-kernels-only.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
@@ -223,6 +224,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
 
+  const owners = new ChatOwners(store);
+
   // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
   const mcpKernels = options.mcp.enabled
     ? new ChatKernels({
@@ -240,8 +243,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const mcp = mcpKernels
     ? createMcpRoutes({
         kernels: mcpKernels,
-        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
-        store,
+        files: new ChatFiles({
+          store,
+          blobs,
+          links,
+          cardMaxFiles: options.cardMaxFiles,
+          cardsAnnounced: options.announceFiles !== 'off',
+        }),
+        owners,
         outputChars: options.mcp.outputChars,
         logger,
         onToolCall: (tool, outcome, ms) => {
@@ -270,9 +279,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     kernelChats,
     workspaces,
     provisional,
-    owners: new ChatOwners(store),
+    owners,
     gatewayRootDir: options.gatewayRootDir,
     kernelVolume: options.kernelVolume,
+    acceptsKernel: transport
+      ? pythonKernelsOnly({ gateway: options.gatewayUrl, base, timeoutMs: options.gatewayTimeoutMs })
+      : undefined,
   };
   app.post(
     `${base}api/kernels`,

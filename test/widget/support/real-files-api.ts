@@ -104,7 +104,9 @@ async function start(): Promise<Running> {
   const api = (corsOrigins: string[]) =>
     createFilesApi({
       ...fixture,
-      ...filesApiParts(fixture),
+      // Renders get a minute: a loaded machine can take longer than the 10 s default, and the
+      // deadline itself is tested in test/previews, not here.
+      ...filesApiParts(fixture, { timeoutMs: 60_000 }),
       auth: { secret: REAL_API_SECRET },
       corsOrigins,
       uploadLimitBytes: REAL_API_UPLOAD_LIMIT,

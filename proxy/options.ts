@@ -464,6 +464,14 @@ export const OPTIONS = {
     example: 'postgres://sidecar:PASSWORD@db:5432/sidecar',
     help: 'postgres://user:password@host:port/db: records, events, link revocations, the webhook outbox and kernel memory in PostgreSQL, for several sidecars. Prefer the variable: a flag shows in ps. Never logged.',
   }),
+  databaseUrlFile: option({
+    flag: null,
+    env: 'DATABASE_URL_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/database_url',
+    help: 'A file holding the database URL instead, so its password is not in the environment (a trailing newline is ignored; not with DATABASE_URL).',
+  }),
   databasePoolSize: option({
     flag: 'database-pool-size',
     env: 'DATABASE_POOL_SIZE',
@@ -727,6 +735,14 @@ export const OPTIONS = {
     parse: text,
     example: '$(openssl rand -hex 32)',
     help: 'HMAC-SHA256 key for webhook signatures; required with --webhook-url.',
+  }),
+  webhookSecretFile: option({
+    flag: null,
+    env: 'WEBHOOK_SECRET_FILE',
+    default: unset<string | null>(null, 'none'),
+    parse: text,
+    example: '/run/secrets/webhook_secret',
+    help: 'A file holding the webhook key instead (a trailing newline is ignored; not with WEBHOOK_SECRET).',
   }),
   webhookMaxAgeMs: option({
     flag: 'webhook-max-age',
@@ -1041,6 +1057,10 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     mcpApiKeyFile,
     gatewayToken,
     gatewayTokenFile,
+    webhookSecret,
+    webhookSecretFile,
+    databaseUrl,
+    databaseUrlFile,
     mcpChatHeaders,
     mcpTimeoutMs,
     mcpQueueLength,
@@ -1051,9 +1071,17 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     kernelVolumeSubPath,
     ...direct
   } = values;
-  requireWebhookSecret(values);
+  const webhookKey = secretFromEnvOrFile('WEBHOOK_SECRET', webhookSecret, webhookSecretFile);
+  requireWebhookSecret({ ...values, webhookSecret: webhookKey });
   return {
     ...direct,
+    webhookSecret: webhookKey,
+    databaseUrl: databaseUrlFile
+      ? postgresUrl(secretFromEnvOrFile('DATABASE_URL', databaseUrl, databaseUrlFile)!, {
+          name: 'The URL in DATABASE_URL_FILE',
+          example: OPTIONS.databaseUrl.example,
+        })
+      : databaseUrl,
     mcp: {
       enabled: mcp,
       apiKey: secretFromEnvOrFile('MCP_API_KEY', mcpApiKey, mcpApiKeyFile),
@@ -1128,7 +1156,7 @@ function requireWebhookSecret(values: OptionValues): void {
   if (values.webhookUrl && !values.webhookSecret) {
     throw new OptionsError(
       'ERR_OPTIONS_WEBHOOK_SECRET',
-      `--webhook-url needs WEBHOOK_SECRET in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=${OPTIONS.webhookSecret.example}`,
+      `--webhook-url needs WEBHOOK_SECRET (or WEBHOOK_SECRET_FILE) in the environment, so receivers can verify deliveries. Example: WEBHOOK_SECRET=${OPTIONS.webhookSecret.example}`,
     );
   }
 }

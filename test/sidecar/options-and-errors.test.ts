@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { gatewayFailure } from '../../proxy/gateway/gateway-errors.ts';
-import { OptionsError, parseFlags, resolveOptions } from '../../proxy/options.ts';
+import { OPTIONS, OptionsError, parseFlags, resolveOptions } from '../../proxy/options.ts';
 import { splitChatPrefix } from '../../proxy/chats/chat-request.ts';
 import { InvalidChatIdError } from '../../proxy/chats/chat-id.ts';
 
@@ -140,4 +140,47 @@ test('options: workspaces are watched by default, audited every 10 minutes; both
     resolveOptions(parseFlags(['--gateway-url', 'http://h']), { WATCH_WORKSPACES: 'off' }).watchWorkspaces,
     false,
   );
+});
+
+test('every secret setting can come from a file: WEBHOOK_SECRET_FILE and DATABASE_URL_FILE too', async () => {
+  const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const path = await import('node:path');
+  const dir = await mkdtemp(path.join(tmpdir(), 'secret-file-'));
+  try {
+    const at = (name: string) => path.join(dir, name);
+    await writeFile(at('webhook'), 'whsec-from-file\n');
+    await writeFile(at('database'), 'postgres://sidecar:pw@db:5432/sidecar\n');
+    await writeFile(at('not-a-url'), 'mysql://db\n');
+    const flags = { 'gateway-url': 'http://h', 'webhook-url': 'http://hook.example/' };
+    const options = resolveOptions(flags, {
+      WEBHOOK_SECRET_FILE: at('webhook'),
+      DATABASE_URL_FILE: at('database'),
+    });
+    assert.equal(options.webhookSecret, 'whsec-from-file');
+    assert.equal(options.databaseUrl, 'postgres://sidecar:pw@db:5432/sidecar');
+    const code = (c: string) => (e: unknown) => e instanceof OptionsError && e.code === c;
+    assert.throws(
+      () => resolveOptions(flags, { WEBHOOK_SECRET_FILE: at('webhook'), WEBHOOK_SECRET: 'x' }),
+      code('ERR_OPTIONS_SECRET_TWICE'),
+    );
+    assert.throws(
+      () => resolveOptions(flags, { WEBHOOK_SECRET: 'x', DATABASE_URL_FILE: at('not-a-url') }),
+      code('ERR_OPTIONS_DATABASE_URL'),
+    );
+    assert.throws(() => resolveOptions(flags, {}), code('ERR_OPTIONS_WEBHOOK_SECRET'));
+    // Every option named like a secret has its _FILE twin.
+    const variables = new Set(Object.values(OPTIONS).map((o) => o.env));
+    for (const name of [
+      'FILES_API_SECRET',
+      'METRICS_TOKEN',
+      'WEBHOOK_SECRET',
+      'DATABASE_URL',
+      'MCP_API_KEY',
+      'GATEWAY_TOKEN',
+    ])
+      assert.ok(variables.has(`${name}_FILE`), `${name}_FILE`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -39,6 +39,7 @@ import { previewCacheDir } from './previews/preview-cache.ts';
 import { ChatFiles } from './mcp/chat-files.ts';
 import { ChatKernels } from './mcp/chat-kernels.ts';
 import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import { SessionIds } from './mcp/session-ids.ts';
 import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
@@ -263,6 +264,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           chatHeaders: options.mcp.chatHeaders,
         },
         linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+        sessionIds: new SessionIds(options.filesSecret || options.mcp.apiKey),
       })
     : null;
   if (mcp) app.use(mcp.router);

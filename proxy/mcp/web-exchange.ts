@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Request, Response } from 'express';
 
 /**
@@ -32,7 +33,7 @@ export async function sendWebResponse(answer: globalThis.Response, res: Response
     return;
   }
   res.flushHeaders();
-  const events = Readable.fromWeb(answer.body as import('node:stream/web').ReadableStream);
+  const events = Readable.fromWeb(answer.body as WebReadableStream);
   res.once('close', () => events.destroy());
   events.on('error', () => res.destroy());
   events.pipe(res);

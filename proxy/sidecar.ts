@@ -153,7 +153,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
     observer: metrics
       ? {
-          looked: (task, hit) => metrics.previewCache.inc({ task, result: hit ? 'hit' : 'miss' }),
+          looked: (task, result) => metrics.previewCache.inc({ task, result }),
           rendered: (task, outcome, seconds) => {
             metrics.previewRenders.inc({ task, outcome });
             metrics.previewRenderSeconds.observe({ task }, seconds);

@@ -73,7 +73,7 @@ test('four 190 kB docx files that inflate to 195 MiB each, previewed at once', a
   console.log(`# docx previews: ${answers.map((a) => `${a.status} ${JSON.parse(a.body).error.code}`).join(', ')}`);
 });
 
-test('the sidecar lived through it, its peak RSS within its workers\' heap caps', async () => {
+test("the sidecar lived through it, its peak RSS within its workers' heap caps", async () => {
   const health = await fetch(`${sidecar.base}sidecar/v1/health`);
   assert.ok(health.status === 200 || health.status === 503, `health answered ${health.status}`);
   const peak = sidecar.peakRss();

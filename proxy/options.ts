@@ -1267,12 +1267,12 @@ export function helpText(): string {
   const lines = ['Usage: generated-files-sidecar [options]', '', 'Options (flag, environment variable; flags win):'];
   for (const [, o] of ENTRIES) {
     lines.push(
-      `  ${(o.flag ? `--${o.flag}` : '').padEnd(26)}${o.env}${o.flag ? '' : ' (environment only)'}`,
+      `  ${(o.flag ? `--${o.flag}` : '').padEnd(28)}${o.env}${o.flag ? '' : ' (environment only)'}`,
       `      ${o.help} Default: ${shownDefault(o)}.`,
     );
   }
   lines.push('', 'For the local Jupyter Server (started without --gateway-url):');
   for (const v of LOCAL_JUPYTER_VARIABLES)
-    lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
+    lines.push(`  ${''.padEnd(28)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
   return lines.join('\n');
 }

@@ -20,6 +20,9 @@ function startWorker(heapMb: number): Worker {
   );
 }
 
+/** A render worker that has not loaded in this long is given up (the machine is overloaded, not the file at fault). */
+const WORKER_START_MS = 60_000;
+
 export interface RenderPoolOptions {
   /** Renders running at once, all chats together. */
   concurrency: number;
@@ -117,8 +120,9 @@ export class RenderPool {
 
   /**
    * The job on a fresh worker. Its time limit counts from when the worker has loaded and holds the
-   * job (it says `started`), so a slow start on a busy machine is not charged to the file; the
-   * start itself gets the same time again, and past it the render counts as timed out too.
+   * job (it says `started`), so a slow start on a busy machine is not charged to the file (and not
+   * remembered as the file's timeout); a worker not started within WORKER_START_MS is given up as
+   * busy (503).
    */
   #runOnWorker(job: RenderJob): Promise<string> {
     const { timeoutMs, workerHeapMb } = this.#options;
@@ -139,7 +143,13 @@ export class RenderPool {
             new PreviewError('ERR_PREVIEW_TIMEOUT', `The preview took longer than ${timeoutMs} ms and was stopped.`),
           ),
         );
-      timer = setTimeout(timeUp, timeoutMs);
+      timer = setTimeout(
+        () =>
+          finish(() =>
+            reject(new PreviewError('ERR_PREVIEW_BUSY', 'The sidecar is too busy to start a preview: try again.')),
+          ),
+        WORKER_START_MS,
+      );
       worker.on('message', (message: RenderWorkerMessage) => {
         if ('started' in message) {
           clearTimeout(timer);

@@ -26,7 +26,7 @@ import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { startSessionsInWorkspaces } from './gateway/session-create.ts';
 import { startPatchedKernelsInWorkspaces } from './gateway/session-patch.ts';
-import { applyChatTokenToUpgrade, chatFromTokenMiddleware, chatTokenReader } from './chats/chat-from-token.ts';
+import { applyChatTokenToUpgrade, chatFromTokenMiddleware, chatTokenReader } from './http/chat-from-token.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';

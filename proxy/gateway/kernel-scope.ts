@@ -60,7 +60,7 @@ export function sessionKernelId(session: unknown): string | undefined {
 
 /**
  * A chat's kernels are only its own. A request that names a chat (its `/chats/{id}/` prefix,
- * X-Chat-Id, or a chat token: `chat-token-name.ts`) sees, through Jupyter's kernel and session
+ * X-Chat-Id, or a chat token: `http/chat-from-token.ts`) sees, through Jupyter's kernel and session
  * routes, only the kernels the sidecar paired with that chat: the lists are filtered, and a call
  * on another chat's kernel or session (get, delete, interrupt, restart, patch) is sent to the
  * gateway with an id that cannot exist, so it acts on nothing and the client gets, byte for byte,

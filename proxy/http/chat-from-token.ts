@@ -4,8 +4,8 @@ import type { RequestHandler } from 'express';
 import { tokenTimeProblem } from '../api/auth.ts';
 import { refuseUpgradeFor, SidecarError } from '../errors.ts';
 import { loadJose, secretKey } from '../links/link-token.ts';
-import { isValidChatId } from './chat-id.ts';
-import { splitChatPrefix } from './chat-request.ts';
+import { isValidChatId } from '../chats/chat-id.ts';
+import { splitChatPrefix } from '../chats/chat-request.ts';
 
 /** Clocks of the signer and the sidecar may differ by this much (as the files API allows). */
 const CLOCK_TOLERANCE_S = 30;

@@ -71,7 +71,7 @@ export async function callGateway(
   }
 }
 
-/** The query of a request URL, `?` included; '' when it has none. */
+/** A request URL's query (with its `?`), passed on to the gateway with the client's token in it; '' without. */
 export function queryOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? '' : url.slice(q);

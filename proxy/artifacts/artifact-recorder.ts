@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import { assertChatId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
@@ -25,7 +24,7 @@ import { RecordCommit, type FileOutbox } from './record-commit.ts';
 import type { ScanCause } from './record-drafts.ts';
 import { ScanCopies } from './scan-copies.ts';
 import { ScanGate } from './scan-gate.ts';
-import { recordUpload, type UploadOptions, type UploadParts } from './upload-recorder.ts';
+import { recordUpload, type UploadParts, type UploadRequest } from './upload-recorder.ts';
 import { WalkerSetup } from './walker-setup.ts';
 
 export type { ScanCause } from './record-drafts.ts';
@@ -225,13 +224,7 @@ export class ArtifactRecorder implements ExecutionObserver {
   }
 
   /** Stores an uploaded file in the workspace and records it (`upload-recorder.ts`). */
-  recordUpload(
-    chatId: string,
-    relPath: string,
-    stream: Readable,
-    owner: string | null,
-    options: UploadOptions,
-  ): Promise<FileRecord> {
-    return recordUpload(this.#uploads, chatId, relPath, stream, owner, options);
+  recordUpload(...upload: UploadRequest): Promise<FileRecord> {
+    return recordUpload(this.#uploads, ...upload);
   }
 }

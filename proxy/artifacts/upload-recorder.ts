@@ -39,13 +39,18 @@ export interface UploadParts {
  * chat, writes it into the workspace at `relPath` and records it with source 'upload' (or
  * 'restore', when an older version is put back).
  */
-export async function recordUpload(
-  parts: UploadParts,
+/** An upload: the chat, the path asked for, the bytes, who sent them, and the limits. */
+export type UploadRequest = [
   chatId: string,
   relPath: string,
   stream: Readable,
   owner: string | null,
   options: UploadOptions,
+];
+
+export async function recordUpload(
+  parts: UploadParts,
+  ...[chatId, relPath, stream, owner, options]: UploadRequest
 ): Promise<FileRecord> {
   assertChatId(chatId);
   const requested = normalizeUploadPath(relPath);

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 const BUNDLE = 'dist/widget/generated-files.js';
 const CHUNKS = [
   { file: 'dist/widget/generated-files-uploads-controller.js', loaded: 'with uploads only' },
-  { file: 'dist/widget/generated-files-preview-view.js', loaded: 'when a preview first opens' },
+  { file: 'dist/widget/generated-files-file-viewer.js', loaded: 'when a file first opens' },
   { file: 'dist/widget/generated-files-sandbox-links-controller.js', loaded: 'with sandbox-links only' },
 ];
 /** Lit with `keyed` is about 6 kB gzipped; the element adds the rest. */

@@ -196,8 +196,7 @@ export const styles = css`
     gap: 0.4em;
   }
 
-  [part~='versions'],
-  [part~='preview'] {
+  [part~='versions'] {
     grid-column: 2 / -1;
     margin-top: 0.5em;
   }
@@ -227,14 +226,9 @@ export const styles = css`
     color: var(--_color);
   }
 
-  /* An open diff, loading or shown, takes a line of its own under the version's buttons. */
-  [part~='version'] [part~='preview'] {
-    flex-basis: 100%;
-  }
-
+  /* The viewer's loading line (or its failed load) until the viewer's code is in. */
   [part~='preview'] {
-    overflow: auto;
-    max-height: 20rem;
+    margin: 0.5em var(--_space);
     border: 1px solid var(--_border);
     border-radius: calc(var(--_radius) * 0.75);
     background: var(--_surface);

@@ -10,7 +10,7 @@ import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
 import { recordOf } from './chat-record.ts';
 import { secretKey } from '../links/link-token.ts';
-import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
+import { createAuthenticate, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
 import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
@@ -134,7 +134,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     options: { mayCreate?: boolean; linkFor?: string } = {},
   ): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
-    const access = res.locals.access as Access;
+    const access = res.locals.access!;
     if ((access.kind === 'chat' || access.kind === 'file') && access.chatId !== chatId) throw chatNotFound();
     if (access.kind === 'file') {
       // A link's token opens the one download it was minted for; it lists, streams and uploads nothing.
@@ -255,7 +255,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     req.on('close', aborted);
     // Gone already, during the await above: 'close' will not come again.
     if (req.destroyed) aborted();
-    const access = res.locals.access as Access;
+    const access = res.locals.access!;
     // If-None-Match: * asks to create only (RFC 9110): a client that wants to ask before replacing.
     const createOnly = req.headers['if-none-match']?.trim() === '*';
     try {

@@ -6,7 +6,6 @@ import type { RecordStore } from '../storage/record-store.ts';
 import { recordOf } from './chat-record.ts';
 import { PreviewError } from '../previews/preview-errors.ts';
 import type { PreviewService } from '../previews/preview-service.ts';
-import type { Access } from './auth.ts';
 import { contentDisposition } from './content-disposition.ts';
 import { downloadUrlFor, summarizePath } from './file-summary.ts';
 import { ApiError, sendError } from './http-errors.ts';
@@ -107,7 +106,7 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
   router.post('/chats/:chatId/files/:fileId/restore', async (req, res) => {
     const chatId = await authorizedChat(req, res);
     const record = await recordOf(store, chatId, req.params.fileId);
-    const access = res.locals.access as Access;
+    const access = res.locals.access!;
     const before = summarizePath(await store.listChat(chatId), record.path);
     // The upload path: blob first, then the workspace through a temp file and rename, recorded.
     const bytes = await blobs.open(record.sha256);

@@ -16,13 +16,17 @@ export interface ChatOwnerStore {
 export class ChatOwners {
   readonly #pending = new Map<string, { owner: string; count: number }>();
 
-  constructor(private readonly store: ChatOwnerStore) {}
+  readonly #store: ChatOwnerStore;
+
+  constructor(store: ChatOwnerStore) {
+    this.#store = store;
+  }
 
   /** Hold the chat for `owner` while its kernel is created; throws 409 for another owner. Returns the release. */
   async reserve(chatId: string, owner: string | null): Promise<() => void> {
     if (!owner) return () => {};
     // hasChat first: asking an unknown chat's owner would load (and cache) an empty chat.
-    const standing = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
+    const standing = (await this.#store.hasChat(chatId)) ? await this.#store.getOwner(chatId) : null;
     const pending = this.#pending.get(chatId);
     if ((standing !== null && standing !== owner) || (pending && pending.owner !== owner)) {
       throw new ChatAssignmentError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
@@ -40,6 +44,6 @@ export class ChatOwners {
 
   /** The gateway created the kernel: the owner becomes the chat's, unless it already has one. */
   claim(chatId: string, owner: string): Promise<string> {
-    return this.store.claimOwner(chatId, owner);
+    return this.#store.claimOwner(chatId, owner);
   }
 }

@@ -224,6 +224,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
 
+  const owners = new ChatOwners(store);
+
   // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
   const mcpKernels = options.mcp.enabled
     ? new ChatKernels({
@@ -241,8 +243,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const mcp = mcpKernels
     ? createMcpRoutes({
         kernels: mcpKernels,
-        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
-        store,
+        files: new ChatFiles({
+          store,
+          blobs,
+          links,
+          cardMaxFiles: options.cardMaxFiles,
+          cardsAnnounced: options.announceFiles !== 'off',
+        }),
+        owners,
         outputChars: options.mcp.outputChars,
         logger,
         onToolCall: (tool, outcome, ms) => {
@@ -271,7 +279,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     kernelChats,
     workspaces,
     provisional,
-    owners: new ChatOwners(store),
+    owners,
     gatewayRootDir: options.gatewayRootDir,
     kernelVolume: options.kernelVolume,
     acceptsKernel: transport

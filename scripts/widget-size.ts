@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 
 const BUNDLE = 'dist/widget/generated-files.js';
 const CHUNKS = [
+  { file: 'dist/widget/generated-files-file-list-view.js', loaded: 'with the first list, beside it' },
   { file: 'dist/widget/generated-files-uploads-controller.js', loaded: 'with uploads only' },
   { file: 'dist/widget/generated-files-preview-view.js', loaded: 'when a preview first opens' },
   { file: 'dist/widget/generated-files-sandbox-links-controller.js', loaded: 'with sandbox-links only' },

@@ -39,7 +39,7 @@ test('a card for 43 files names the first few and links the zip, in every mode',
   assert.equal((plain.match(/https:\/\/s\/f\d+/g) ?? []).length, 5);
   assert.match(
     plain,
-    /- and 38 more files \([\d.]+ KB\): all of the chat's files as one zip: https:\/\/s\/archive\.zip\?token=z/,
+    /- and 38 more files \([\d.]+ kB\): all of the chat's files as one zip: https:\/\/s\/archive\.zip\?token=z/,
   );
   assert.ok(plain.length < 1200, `the card costs ${plain.length} characters`);
   assert.match(data['text/markdown']!, /38 more files.*\(<https:\/\/s\/archive\.zip\?token=z>\)/);

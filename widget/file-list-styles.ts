@@ -99,24 +99,10 @@ export const fileListStyles = css`
     font-weight: 600;
   }
 
-  .open bdi {
-    display: flex;
-    min-width: 0;
-  }
-
   .open::after {
     content: '';
     position: absolute;
     inset: 0;
-  }
-
-  .head {
-    overflow: hidden;
-    text-overflow: ellipsis;
-  }
-
-  .tail {
-    flex: none;
   }
 
   .actions {
@@ -188,13 +174,6 @@ export const fileListStyles = css`
   [part~='versions'],
   [part~='item'] > [part~='preview'] {
     margin: 0.5em 0 0 calc(2rem + var(--_space));
-  }
-
-  summary {
-    cursor: pointer;
-    color: var(--_muted);
-    width: fit-content;
-    border-radius: 4px;
   }
 
   /* The versions of one file stay a part of its row: a short list that scrolls, never a screen. */
@@ -341,20 +320,14 @@ export const fileListStyles = css`
       grid-column: 2;
     }
 
-    .actions button,
-    [part~='run-toggle'],
-    [part~='version'] button,
-    [part~='menu'] button,
-    [part~='filter-input'],
-    summary {
+    /* Buttons are 44 px here already (styles.ts). */
+    [part~='filter-input'] {
       min-height: 44px;
-      min-width: 44px;
-      justify-content: center;
     }
 
+    /* Tall enough to tap, and still a list item: the disclosure triangle stays. */
     summary {
-      display: flex;
-      align-items: center;
+      line-height: 44px;
     }
 
     [part~='versions'],

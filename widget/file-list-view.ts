@@ -2,9 +2,9 @@ import { html, nothing, type ReactiveController, type ReactiveControllerHost, ty
 import { keyed } from 'lit/directives/keyed.js';
 import { withoutBidiControls, type FileSummary, type FileVersionSummary } from '../contract/files-api.ts';
 import { fileListStyles } from './file-list-styles.ts';
-import { matching, nameParts, runsOf, type Run } from './file-runs.ts';
+import { matching, runsOf, type Run } from './file-runs.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
-import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
+import { folderOf, formatBytes, formatRelativeTime, nameParts } from './format.ts';
 import type { PreviewController } from './preview-controller.ts';
 import type { VisibleRowsController } from './visible-rows-controller.ts';
 
@@ -171,7 +171,7 @@ export class FileListView implements ReactiveController {
           <span class="title"
             ><button part="name" class="open" type="button" title=${name} aria-controls=${previewable ? previewId : nothing}
               aria-expanded=${previewable ? (preview ? 'true' : 'false') : nothing} @click=${() => this.#options.open(file)}
-              ><bdi><span class="head">${head}</span>${tail ? html`<span class="tail">${tail}</span>` : nothing}</bdi></button
+              ><bdi class="mid"><span class="head">${head}</span>${tail ? html`<span class="tail">${tail}</span>` : nothing}</bdi></button
             >${
               versions.length > 1
                 ? html`<span part="version-badge" title="${versions.length} versions"

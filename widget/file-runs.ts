@@ -38,14 +38,3 @@ export function matching(files: readonly FileSummary[], filter: string): FileSum
   const wanted = filter.trim().toLowerCase();
   return wanted ? files.filter((f) => f.path.toLowerCase().includes(wanted)) : [...files];
 }
-
-/**
- * A name cut for truncation in the middle: the head may be elided (CSS ellipsis), the tail
- * (the last characters before the extension, and the extension) always shows.
- */
-export function nameParts(name: string): [head: string, tail: string] {
-  const dot = name.lastIndexOf('.');
-  const ext = dot > 0 && name.length - dot <= 10 ? name.length - dot : 0;
-  const cut = Math.max(0, name.length - ext - 6);
-  return cut < 8 ? [name, ''] : [name.slice(0, cut), name.slice(cut)];
-}

@@ -35,3 +35,14 @@ export function folderOf(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash > 0 ? path.slice(0, slash) : '';
 }
+
+/**
+ * A name cut for truncation in the middle: the head may be elided (CSS ellipsis), the tail
+ * (the last characters before the extension, and the extension) always shows.
+ */
+export function nameParts(name: string): [head: string, tail: string] {
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.length - dot : 0;
+  const cut = Math.max(0, name.length - ext - 6);
+  return cut < 8 ? [name, ''] : [name.slice(0, cut), name.slice(cut)];
+}

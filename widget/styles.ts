@@ -112,6 +112,13 @@ export const styles = css`
     opacity: 0.6;
   }
 
+  summary {
+    cursor: pointer;
+    color: var(--_muted);
+    width: fit-content;
+    border-radius: 4px;
+  }
+
   [part~='download-all-button'] {
     margin-inline-start: auto;
   }
@@ -199,6 +206,22 @@ export const styles = css`
   [part~='status']:not(:empty) {
     padding-block: calc(var(--_space) * 0.5);
     border-top: 1px solid var(--_border);
+  }
+
+  /* A name cut in the middle (format.ts's nameParts): the head gives way, the extension stays. */
+  .mid {
+    display: flex;
+    min-width: 0;
+    white-space: nowrap;
+  }
+
+  .head {
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+
+  .tail {
+    flex: none;
   }
 
   .visually-hidden {

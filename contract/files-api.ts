@@ -136,7 +136,14 @@ export type FilePreview =
   | { kind: 'table'; sheets: PreviewSheet[] }
   /** A docx as HTML, sanitized on the sidecar: no script, handlers, remote URLs or `javascript:`. */
   | { kind: 'document'; html: string }
-  | { kind: 'text'; language: 'markdown' | 'json' | 'code' | 'text'; text: string; truncated: boolean }
+  | {
+      kind: 'text';
+      language: 'markdown' | 'json' | 'code' | 'text';
+      text: string;
+      truncated: boolean;
+      /** Markdown rendered to HTML and sanitized on the sidecar exactly as a docx is (absent when cut short). */
+      html?: string;
+    }
   /** HTML the code wrote: load `url` in an `<iframe sandbox>`; the sidecar adds `Content-Security-Policy: sandbox`. */
   | { kind: 'frame'; url: string }
   /** Raster images and SVG (shown as an image, so SVG script never runs) and PDF: the content URL. */

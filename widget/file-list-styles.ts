@@ -1,7 +1,7 @@
 import { css } from 'lit';
 
 /**
- * The list's styles: rows, runs, the row menu, versions, previews, icons and thumbnails. They
+ * The list's styles: rows, runs, the row menu, versions, icons and thumbnails. They
  * load with the list's code (file-list-view.ts) and join the element's sheet. Narrow layouts
  * (a phone, a sidebar) are container queries on the element's own width, not the viewport's.
  */
@@ -171,8 +171,7 @@ export const fileListStyles = css`
     white-space: nowrap;
   }
 
-  [part~='versions'],
-  [part~='item'] > [part~='preview'] {
+  [part~='versions'] {
     margin: 0.5em 0 0 calc(2rem + var(--_space));
   }
 
@@ -201,25 +200,6 @@ export const fileListStyles = css`
 
   [part~='version'] button {
     color: var(--_color);
-  }
-
-  /* An open diff, loading or shown, takes a line of its own under the version's buttons. */
-  [part~='version'] [part~='preview'] {
-    flex-basis: 100%;
-  }
-
-  [part~='preview'] {
-    overflow: auto;
-    max-height: 20rem;
-    border: 1px solid var(--_border);
-    border-radius: calc(var(--_radius) * 0.75);
-    background: var(--_surface);
-  }
-
-  [part~='preview'] p {
-    margin: 0;
-    padding: 0.5em;
-    color: var(--_muted);
   }
 
   [part~='uploaded-heading'] {
@@ -330,8 +310,7 @@ export const fileListStyles = css`
       line-height: 44px;
     }
 
-    [part~='versions'],
-    [part~='item'] > [part~='preview'] {
+    [part~='versions'] {
       margin-inline-start: 0;
     }
   }

@@ -5,7 +5,6 @@ import { fileListStyles } from './file-list-styles.ts';
 import { matching, runsOf, type Run } from './file-runs.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime, nameParts } from './format.ts';
-import type { PreviewController } from './preview-controller.ts';
 import type { VisibleRowsController } from './visible-rows-controller.ts';
 
 /** More files than this get a filter box. */
@@ -14,11 +13,12 @@ const FILTER_FROM = 6;
 const THUMBNAIL_MAX_BYTES = 2_000_000;
 
 export interface FileListOptions {
-  previews: PreviewController;
   rows: VisibleRowsController;
+  /** Whether the viewer shows this file (else opening it downloads it). */
+  canOpen(file: FileSummary): boolean;
   busy(id: string): boolean;
   download(file: FileSummary, version?: FileVersionSummary): void;
-  /** The whole row's action: shows the file (its preview; a download when it has none). */
+  /** The whole row's action: the file in the viewer (a download when it has no preview). */
   open(file: FileSummary): void;
   /** The bytes of a version, with the element's auth, for a thumbnail. */
   fetchBlob(version: FileVersionSummary): Promise<Blob>;
@@ -49,6 +49,8 @@ export class FileListView implements ReactiveController {
   /** Thumbnails by version id: an object URL, or '' while loading or after a failure. */
   readonly #thumbnails = new Map<string, string>();
   #observer: IntersectionObserver | null = null;
+  /** The files as the list shows them (runs open, the filter), for the viewer's arrow keys. */
+  shown: readonly FileSummary[] = [];
 
   constructor(host: ReactiveControllerHost & HTMLElement, options: FileListOptions) {
     this.#host = host;
@@ -95,6 +97,7 @@ export class FileListView implements ReactiveController {
       entries.push({ run, open });
       if (open) entries.push(...run.files.map((file) => ({ file })));
     });
+    this.shown = [...entries.flatMap((e) => ('file' in e ? [e.file] : [])), ...shownGiven];
     const { rows, padding } = this.#options.rows.rows(entries, (entry, index) =>
       'run' in entry
         ? keyed(`run:${entry.run.key}`, this.#renderRun(entry.run, entry.open))
@@ -153,24 +156,24 @@ export class FileListView implements ReactiveController {
     const kind = kindOf(format, file.mimeType);
     const folder = folderOf(file.path);
     const versions = file.versions ?? [];
-    const { previews } = this.#options;
-    const previewable = previews.canPreview(file);
-    const preview = previews.isOpen(file.id);
-    const previewId = `preview-${index}`;
+    const openable = this.#options.canOpen(file);
     const menuId = `menu-${index}`;
     const menuOpen = this.#menu === file.id;
+    const versionsOpen = this.#versionsOpen.has(file.path);
     const name = withoutBidiControls(file.name);
     const [head, tail] = nameParts(name);
-    const thumbnail = kind === 'image' && file.size <= THUMBNAIL_MAX_BYTES ? this.#thumbnails.get(file.id) : undefined;
-    const hasMenu = previewable || versions.length > 1;
+    const thumbnailed = kind === 'image' && file.size <= THUMBNAIL_MAX_BYTES;
+    const thumbnail = thumbnailed ? this.#thumbnails.get(file.id) : undefined;
+    // The name is the row's own button: it opens the file (its ::after covers the row).
     return html`<li part="item" class=${this.#options.fresh(file.id) ? 'fresh' : ''} @animationend=${() => this.#options.settled(file.id)}>
       <div class="row">
-        <span part="icon" ?data-thumbnail=${kind === 'image' && file.size <= THUMBNAIL_MAX_BYTES} data-id=${file.id}
+        <span part="icon" ?data-thumbnail=${thumbnailed} data-id=${file.id}
           >${thumbnail ? html`<img part="thumbnail" src=${thumbnail} alt="" width="32" height="32" />` : formatIcon(format, kind)}</span>
         <div class="info">
           <span class="title"
-            ><button part="name" class="open" type="button" title=${name} aria-controls=${previewable ? previewId : nothing}
-              aria-expanded=${previewable ? (preview ? 'true' : 'false') : nothing} @click=${() => this.#options.open(file)}
+            ><button part=${openable ? 'name preview-button' : 'name'} class="open" type="button"
+              title=${openable ? `Open ${name}` : `Download ${name}`} aria-haspopup=${openable ? 'dialog' : nothing}
+              @click=${() => this.#options.open(file)}
               ><bdi class="mid"><span class="head">${head}</span>${tail ? html`<span class="tail">${tail}</span>` : nothing}</bdi></button
             >${
               versions.length > 1
@@ -189,21 +192,21 @@ export class FileListView implements ReactiveController {
           <button part="download-button" type="button" aria-label="Download ${file.name}" ?disabled=${this.#options.busy(file.id)}
             @click=${() => this.#options.download(file)}>Download</button>
           ${
-            hasMenu
-              ? html`<button part="menu-button" type="button" aria-label="More actions for ${file.name}" aria-haspopup="true"
+            openable || versions.length > 1
+              ? html`<button part="menu-button" type="button" aria-label="More actions for ${file.name}"
                   aria-expanded=${menuOpen ? 'true' : 'false'} aria-controls=${menuId} @click=${() => this.#toggleMenu(file.id)}
                   @keydown=${this.#onMenuKey}>⋯</button>
                 <div part="menu" id=${menuId} role="group" aria-label="Actions for ${file.name}" ?hidden=${!menuOpen} @keydown=${this.#onMenuKey}>
                   ${
-                    previewable
-                      ? html`<button part="preview-button" type="button" aria-expanded=${preview ? 'true' : 'false'} aria-controls=${previewId}
-                        @click=${() => this.#menuAction(() => previews.togglePreview(file))}>${preview ? 'Hide preview' : 'Preview'}</button>`
+                    openable
+                      ? html`<button part="open-button" type="button" aria-haspopup="dialog"
+                          @click=${(e: Event) => this.#menuAction(e, () => this.#options.open(file))}>Open</button>`
                       : nothing
                   }
                   ${
                     versions.length > 1
-                      ? html`<button part="versions-button" type="button" aria-expanded=${this.#versionsOpen.has(file.path) ? 'true' : 'false'}
-                        @click=${() => this.#menuAction(() => this.#toggleVersions(file.path))}>${this.#versionsOpen.has(file.path) ? 'Hide versions' : `All ${versions.length} versions`}</button>`
+                      ? html`<button part="versions-button" type="button" aria-expanded=${versionsOpen ? 'true' : 'false'}
+                        @click=${(e: Event) => this.#menuAction(e, () => this.#toggleVersions(file.path))}>${versionsOpen ? 'Hide versions' : `All ${versions.length} versions`}</button>`
                       : nothing
                   }
                 </div>`
@@ -211,7 +214,7 @@ export class FileListView implements ReactiveController {
           }
         </div>
       </div>
-      ${versions.length > 1 ? this.#renderVersions(file, versions) : nothing} ${previews.renderPreview(file, previewId)}
+      ${versions.length > 1 ? this.#renderVersions(file, versions) : nothing}
     </li>`;
   }
 
@@ -224,24 +227,25 @@ export class FileListView implements ReactiveController {
       );
   }
 
-  /** A menu item acts, then the menu closes and focus goes back to its button. */
-  #menuAction(act: () => unknown): void {
+  /** A menu item acts once the menu has closed and its button has the focus again (where a viewer returns it). */
+  #menuAction(event: Event, act: () => unknown): void {
+    (event.currentTarget as Element).closest('.actions')?.querySelector<HTMLElement>('[part~="menu-button"]')?.focus();
+    this.#menu = null;
+    this.#host.requestUpdate();
     void act();
-    this.#closeMenu();
   }
 
+  /** Escape: the menu closes, focus back on its button. */
   #closeMenu(): void {
     const id = this.#menu;
     if (!id) return;
     this.#menu = null;
     this.#host.requestUpdate();
-    void this.#host.updateComplete.then(() =>
-      this.#host.shadowRoot
-        ?.querySelector(`[data-id="${CSS.escape(id)}"]`)
-        ?.closest('[part~="item"]')
-        ?.querySelector<HTMLElement>('[part~="menu-button"]')
-        ?.focus(),
-    );
+    this.#host.shadowRoot
+      ?.querySelector(`[data-id="${CSS.escape(id)}"]`)
+      ?.closest('[part~="item"]')
+      ?.querySelector<HTMLElement>('[part~="menu-button"]')
+      ?.focus();
   }
 
   #onMenuKey = (event: KeyboardEvent): void => {
@@ -262,14 +266,13 @@ export class FileListView implements ReactiveController {
       <summary>${versions.length} versions</summary>
       <ul part="version-list" role="list">
         ${versions.map(
-          (version, i) => html`<li part="version">
+          (version) => html`<li part="version">
             <span class="version-meta"
               >Version ${version.version}${version.id === file.id ? ' (latest)' : ''} · ${formatBytes(version.size)} ·
               ${this.#renderTime(version.modifiedAt)}</span
             >
             <button part="version-download-button" type="button" aria-label="Download ${file.name}, version ${version.version}"
               ?disabled=${this.#options.busy(version.id)} @click=${() => this.#options.download(file, version)}>Download</button>
-            ${this.#options.previews.renderVersionActions(file, version, versions[i + 1], `changes-${version.id}`)}
           </li>`,
         )}
       </ul>

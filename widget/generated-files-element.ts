@@ -8,8 +8,9 @@ import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 import type { UploadsController } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
 import type { FileListView } from './file-list-view.ts';
-import { formatBytes } from './format.ts';
-import { PreviewController } from './preview-controller.ts';
+import { formatBytes } from '../contract/format-bytes.ts';
+import type { FileViewer } from './file-viewer.ts';
+import { isPreviewable } from '../contract/previewable.ts';
 import { explain, isNetworkError, renderProblem, tokenChat, type Problem } from './problems.ts';
 import { styles } from './styles.ts';
 
@@ -102,12 +103,27 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart version-list - The list inside it.
  * @csspart version - One version.
  * @csspart version-download-button - Download one version.
- * @csspart preview-button - Shows or hides the preview (every format the sidecar previews). The first preview or diff opened loads the preview code (`generated-files-preview-view.js`, next to this script).
- * @csspart preview - The preview, or the changes of a version.
+ * @csspart preview-button - Opens the file in the viewer (every format the sidecar previews). The first file opened loads the viewer's code (`generated-files-file-viewer.js`, next to this script).
+ * @csspart viewer - The viewer: a modal `<dialog>` over the whole page, one file at a time (← → between files, Esc closes).
+ * @csspart viewer-toolbar - Its toolbar: the name, version, size, position, and the file's actions.
+ * @csspart viewer-title - The file's name in the viewer.
+ * @csspart viewer-meta - Folder, version, size and "file N of M".
+ * @csspart viewer-previous - The previous file.
+ * @csspart viewer-next - The next file.
+ * @csspart viewer-download-button - Download the version shown.
+ * @csspart viewer-close - Close the viewer (as Esc does); focus returns to the file's row.
+ * @csspart viewer-versions - Every version of the file, each with Show, What changed, Download and Restore.
+ * @csspart viewer-version - One version there.
+ * @csspart preview - What the viewer shows: the preview, or the changes of a version. Before the viewer's code loads, the loading line (or the failed load, with Retry).
+ * @csspart preview-count - How much of a table is shown ("100 of 3,000 rows").
+ * @csspart source-toggle - Markdown and JSON: rendered, or the source as written.
+ * @csspart json-tree - JSON as a tree of disclosures.
+ * @csspart zoom - An image's zoom buttons.
  * @csspart diff-button - "What changed": a version against the one before it.
  * @csspart restore-button - Restore an older version (asks first).
  * @csspart restore-confirm - The "Restore? Yes / No" group.
- * @csspart restore-status - What the last restore did.
+ * @csspart restore-status - What the last restore did, until the viewer closes, with Undo.
+ * @csspart undo-button - Restores the version that was current before the restore.
  * @csspart download-button - Download the latest version.
  * @csspart skipped - Files seen but not kept.
  * @csspart download-all-size - The zip's size, shown before it starts.
@@ -158,6 +174,7 @@ export class GeneratedFilesElement extends LitElement {
     _problem: { state: true, attribute: false },
     _offline: { state: true, attribute: false },
     _announcement: { state: true, attribute: false },
+    _opening: { state: true, attribute: false },
   };
 
   /** Registers the element once; a second call (or a second copy of the script) is a no-op. */
@@ -189,6 +206,8 @@ export class GeneratedFilesElement extends LitElement {
   /** The last request got no answer at all: the list may be stale. */
   declare private _offline: boolean;
   declare private _announcement: string;
+  /** A file waiting for the viewer's code, and why that code did not load (null: loading). */
+  declare private _opening: { file: FileSummary; failed: string | null } | null;
 
   #loadAbort: AbortController | null = null;
   /** The code's files, the user's (`source: 'upload'`), and the zip's size, as of the last update. */
@@ -234,8 +253,9 @@ export class GeneratedFilesElement extends LitElement {
   /** Why the list's code did not load (a network failure); null: loaded, loading or not tried. */
   #listFailed: string | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
-  // Previews, diffs and restores: rendered by the sidecar, shown by this controller.
-  readonly #previews = new PreviewController(this, () => this.#client());
+  /** The viewer (previews, diffs, restores), loaded the first time a file opens. */
+  #viewer: FileViewer | null = null;
+  #viewerLoading: Promise<FileViewer> | null = null;
 
   constructor() {
     super();
@@ -256,6 +276,7 @@ export class GeneratedFilesElement extends LitElement {
     this._problem = null;
     this._offline = false;
     this._announcement = '';
+    this._opening = null;
   }
 
   /** The files shown, newest first. */
@@ -311,12 +332,11 @@ export class GeneratedFilesElement extends LitElement {
       ({ FileListView }) => {
         this.#listFailed = null;
         this.#list = new FileListView(this, {
-          previews: this.#previews,
+          canOpen: (file) => isPreviewable(file.name),
           rows: this.#rows,
           busy: (id) => this.#downloads.busy.has(id),
           download: (file, version) => void this.download(file, version),
-          open: (file) =>
-            void (this.#previews.canPreview(file) ? this.#previews.togglePreview(file) : this.download(file)),
+          open: (file) => void (isPreviewable(file.name) ? this.openFile(file) : this.download(file)),
           fetchBlob: (version) => this.#client().blob(this.#client().contentUrl(version.downloadUrl)),
           fresh: (id) => this.#fresh.has(id),
           settled: (id) => this.#fresh.delete(id),
@@ -331,6 +351,30 @@ export class GeneratedFilesElement extends LitElement {
       },
     );
     return this.#listLoading;
+  }
+
+  /** Opens a file in the viewer, over the page. The viewer's code loads the first time. */
+  async openFile(file: FileSummary): Promise<void> {
+    const opener = this.shadowRoot?.activeElement;
+    this._opening = { file, failed: null };
+    try {
+      // A chunk of its own next to this module: a page where nobody opens a file never downloads it.
+      this.#viewerLoading ??= import('./file-viewer.ts').then(
+        ({ FileViewer }) =>
+          (this.#viewer = new FileViewer(this, {
+            client: () => this.#client(),
+            // In the order the list shows them (runs, the filter), for the arrow keys.
+            files: () => this.#list?.shown ?? [...this.#split.made, ...this.#split.given],
+            download: (f, version) => void this.download(f, version),
+            restored: (f) => this.#merge([f]),
+          })),
+      );
+      (await this.#viewerLoading).show(file, opener);
+      this._opening = null;
+    } catch (error) {
+      this.#viewerLoading = null;
+      this._opening = { file, failed: (error as Error).message };
+    }
   }
 
   #loadUploads(): Promise<UploadsController> {
@@ -520,7 +564,7 @@ export class GeneratedFilesElement extends LitElement {
 
   #restart(): void {
     this.#live.stop();
-    this.#previews.hostDisconnected();
+    this.#viewer?.close();
     this._files = [];
     this._skipped = [];
     this._offline = false;
@@ -652,10 +696,29 @@ export class GeneratedFilesElement extends LitElement {
               )
             : nothing
         }
+        ${this.#renderOpening()} ${this.#viewer?.render()}
         ${this.uploads ? (this.#uploads?.render() ?? this.#renderUploadsFailed()) : nothing} ${this.#renderBody()} ${this.#renderSkipped()}
         <div part="status" role="status" aria-live="polite">${this._announcement}</div>
       </section>
     `;
+  }
+
+  /** Before the viewer's code is in: its loading line, or a failed load with Retry. */
+  #renderOpening(): TemplateResult | typeof nothing {
+    const opening = this._opening;
+    return opening
+      ? html`<div part="preview" role="region" aria-label="Preview of ${opening.file.name}">
+          ${
+            opening.failed === null
+              ? html`<p>Loading preview…</p>`
+              : renderProblem(
+                  'preview-error',
+                  { text: 'Could not load the preview: the network dropped.', detail: opening.failed },
+                  html`<button part="retry-button" type="button" @click=${() => this.openFile(opening.file)}>Retry</button>`,
+                )
+          }
+        </div>`
+      : nothing;
   }
 
   #renderUploadsFailed(): TemplateResult | typeof nothing {

@@ -1,22 +1,124 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import type { FileDiff, PreviewSheet } from '../contract/files-api.ts';
-import type { PanelState } from './preview-controller.ts';
-import { previewStyles } from './preview-styles.ts';
+import type { FileDiff } from '../contract/files-api.ts';
+import type { PanelState, ViewState } from './file-viewer.ts';
+import { renderJsonTree } from './json-tree.ts';
+import { renderSheetTable } from './sheet-table.ts';
 
 /*
- * The preview and diff panels' contents, imported by preview-controller.ts the first time a
- * panel opens: the script-tag build makes this a chunk of its own (with its styles), so pages
- * where nobody opens a preview never download it. The loading line is the controller's.
+ * What the viewer shows of one version or one diff, from the sidecar's JSON. Part of the viewer's
+ * chunk: pages where nobody opens a file never download it.
  */
 
-/** Adds the panels' styles to an element's own, once, when this code loads. */
-export function adoptPreviewStyles(root: unknown): void {
-  const sheet = previewStyles.styleSheet;
-  if (root instanceof ShadowRoot && sheet && !root.adoptedStyleSheets.includes(sheet))
-    root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+const status = (text: string) => html`<p>${text}</p>`;
+
+/**
+ * Tables in a document frame get the borders Word draws; the frame follows the page's colour
+ * scheme. Only a style element: the frame runs no script, whatever its HTML says.
+ */
+const FRAME_STYLE =
+  '<style>:root{color-scheme:light dark;font:14px/1.5 system-ui,sans-serif}body{margin:1em}' +
+  'table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #8c959f;padding:.25em .5em;vertical-align:top}' +
+  'img{max-width:100%}</style>';
+
+/** Sanitized HTML (the sidecar's) in a frame with no script and a blank origin: a second wall. */
+export const frameDocument = (html: string): string => FRAME_STYLE + html;
+
+function sanitizedFrame(title: string, body: string): TemplateResult {
+  return html`<iframe sandbox="" title=${title} srcdoc=${frameDocument(body)}></iframe>`;
 }
 
-const status = (text: string) => html`<p>${text}</p>`;
+/** Rendered or as written: the button that switches a Markdown or JSON view. */
+function sourceToggle(view: ViewState, set: (patch: Partial<ViewState>) => void): TemplateResult {
+  return html`<button part="source-toggle" type="button" aria-pressed=${view.source ? 'true' : 'false'} @click=${() => set({ source: !view.source })}>
+    Source
+  </button>`;
+}
+
+const ZOOM_STEPS = [0.25, 0.5, 1, 1.5, 2, 3, 4];
+
+function zoomable(
+  name: string,
+  src: string,
+  view: ViewState,
+  set: (patch: Partial<ViewState>) => void,
+): TemplateResult {
+  const zoom = view.zoom;
+  const step = (direction: 1 | -1) => {
+    const current = zoom || 1;
+    const next =
+      direction > 0 ? ZOOM_STEPS.find((z) => z > current) : [...ZOOM_STEPS].reverse().find((z) => z < current);
+    set({ zoom: next ?? current });
+  };
+  return html`<div part="zoom" role="group" aria-label="Zoom">
+      <button type="button" aria-label="Zoom out" ?disabled=${zoom === ZOOM_STEPS[0]} @click=${() => step(-1)}>−</button>
+      <button type="button" aria-pressed=${zoom === 0 ? 'true' : 'false'} @click=${() => set({ zoom: 0 })}>Fit</button>
+      <output aria-live="polite">${zoom === 0 ? 'Fit' : `${Math.round(zoom * 100)} %`}</output>
+      <button type="button" aria-label="Zoom in" ?disabled=${zoom === ZOOM_STEPS.at(-1)} @click=${() => step(1)}>+</button>
+    </div>
+    <img
+      class=${zoom === 0 ? 'fit' : 'zoomed'}
+      style=${zoom && view.naturalWidth ? `width:${Math.round(view.naturalWidth * zoom)}px` : ''}
+      src=${src}
+      alt="Preview of ${name}"
+      @load=${(e: Event) => set({ naturalWidth: (e.target as HTMLImageElement).naturalWidth })}
+      @click=${() => set({ zoom: zoom === 0 ? 1 : 0 })}
+    />`;
+}
+
+/**
+ * One preview, from the sidecar's JSON. Text is set as text (never parsed as HTML); the docx and
+ * Markdown HTML, already sanitized by the sidecar, go into a sandboxed srcdoc frame (no script, a
+ * blank origin) as a second wall; HTML files load in a sandboxed frame from the sidecar, which
+ * adds a CSP sandbox.
+ */
+export function renderPreview(
+  name: string,
+  panel: PanelState,
+  view: ViewState,
+  set: (patch: Partial<ViewState>) => void,
+): TemplateResult {
+  if (panel.kind === 'refused') return html`<p role="alert">No preview: ${panel.message}</p>`;
+  if (panel.kind !== 'preview') return html``;
+  const { preview } = panel;
+  switch (preview.kind) {
+    case 'table': {
+      const sheet = preview.sheets[view.sheet] ?? preview.sheets[0];
+      if (!sheet) return status('The workbook has no sheets.');
+      return html`${
+        preview.sheets.length > 1
+          ? html`<div role="tablist" aria-label="Sheets of ${name}">
+              ${preview.sheets.map(
+                (s, i) =>
+                  html`<button type="button" role="tab" aria-selected=${s === sheet ? 'true' : 'false'} @click=${() => set({ sheet: i, sort: null })}>${s.name}</button>`,
+              )}
+            </div>`
+          : nothing
+      }${renderSheetTable(`${sheet.name} of ${name}`, sheet, view.sort, (sort) => set({ sort }))}`;
+    }
+    case 'document':
+      return sanitizedFrame(`Document preview of ${name}`, preview.html);
+    case 'text': {
+      const rendered =
+        view.source || preview.truncated
+          ? null
+          : preview.language === 'markdown' && preview.html !== undefined
+            ? sanitizedFrame(`Rendered Markdown of ${name}`, preview.html)
+            : preview.language === 'json'
+              ? renderJsonTree(name, preview.text, view.open, (open) => set({ open }))
+              : null;
+      const switchable = !preview.truncated && (preview.language === 'json' || preview.html !== undefined);
+      return html`${switchable ? sourceToggle(view, set) : nothing}${
+        rendered ?? html`<pre tabindex="0" aria-label="Text of ${name}">${preview.text}</pre>`
+      }`;
+    }
+    case 'frame':
+      return html`<iframe sandbox="" referrerpolicy="no-referrer" title="Preview of ${name}, scripts disabled" src=${panel.src ?? ''}></iframe>`;
+    case 'image':
+      return zoomable(name, panel.src ?? '', view, set);
+    case 'pdf':
+      return html`<iframe src=${panel.src ?? ''} title="Preview of ${name}"></iframe>`;
+  }
+}
 
 function table(caption: string, header: string[], rows: TemplateResult[]): TemplateResult {
   return html`<table>
@@ -26,51 +128,20 @@ function table(caption: string, header: string[], rows: TemplateResult[]): Templ
   </table>`;
 }
 
-function sheetTable(name: string, sheet: PreviewSheet): TemplateResult {
-  const [head = [], ...rows] = sheet.rows;
-  return html`${table(
-    `${sheet.name} of ${name}`,
-    head,
-    rows.map((row) => html`<tr>${row.map((cell) => html`<td>${cell}</td>`)}</tr>`),
-  )}
-  ${sheet.truncated ? status(`First ${rows.length} of ${sheet.rowCount - 1} rows, ${Math.min(head.length, sheet.columnCount)} of ${sheet.columnCount} columns.`) : nothing}`;
-}
-
-/**
- * One preview, from the sidecar's JSON. Text is set as text (never parsed); the docx HTML, already
- * sanitized by the sidecar, goes into a sandboxed srcdoc frame (no script, a blank origin) as a
- * second wall; HTML files load in a sandboxed frame from the sidecar, which adds a CSP sandbox.
- */
-export function renderPreview(name: string, panel: PanelState, selectSheet: (index: number) => void): TemplateResult {
-  if (panel.kind === 'refused') return html`<p role="alert">No preview: ${panel.message}</p>`;
-  if (panel.kind !== 'preview') return html``;
-  const { preview } = panel;
-  switch (preview.kind) {
-    case 'table': {
-      const sheet = preview.sheets[panel.sheet] ?? preview.sheets[0];
-      if (!sheet) return status('The workbook has no sheets.');
-      return html`${
-        preview.sheets.length > 1
-          ? html`<div role="tablist" aria-label="Sheets of ${name}">
-              ${preview.sheets.map(
-                (s, i) =>
-                  html`<button type="button" role="tab" aria-selected=${s === sheet ? 'true' : 'false'} @click=${() => selectSheet(i)}>${s.name}</button>`,
-              )}
-            </div>`
-          : nothing
-      }${sheetTable(name, sheet)}`;
-    }
-    case 'document':
-      return html`<iframe sandbox="" title="Document preview of ${name}" srcdoc=${preview.html}></iframe>`;
-    case 'text':
-      return html`<pre tabindex="0" aria-label="Text of ${name}">${preview.text}</pre>`;
-    case 'frame':
-      return html`<iframe sandbox="" referrerpolicy="no-referrer" title="Preview of ${name}, scripts disabled" src=${panel.src ?? ''}></iframe>`;
-    case 'image':
-      return html`<img src=${panel.src ?? ''} alt="Preview of ${name}" />`;
-    case 'pdf':
-      return html`<iframe src=${panel.src ?? ''} title="Preview of ${name}"></iframe>`;
-  }
+/** A unified diff, one line per row, coloured by what happened to it; the +/- stays as text. */
+function patchLines(patch: string): TemplateResult[] {
+  return patch.split('\n').map((line) => {
+    const kind = /^(\+\+\+|---) /.test(line)
+      ? 'file'
+      : line[0] === '+'
+        ? 'add'
+        : line[0] === '-'
+          ? 'del'
+          : line.startsWith('@@')
+            ? 'hunk'
+            : '';
+    return html`<span class=${kind}>${line}\n</span>`;
+  });
 }
 
 function diffBody(diff: FileDiff): TemplateResult {
@@ -98,7 +169,7 @@ function diffBody(diff: FileDiff): TemplateResult {
       )}`;
     case 'text':
       return html`<p>${diff.counts.added} lines added, ${diff.counts.removed} removed${diff.truncated ? ' (too many changes to list)' : ''}</p>
-        <pre tabindex="0" aria-label="Line changes">${diff.patch}</pre>`;
+        <pre class="patch" tabindex="0" aria-label="Line changes">${patchLines(diff.patch)}</pre>`;
     case 'binary':
       return html``;
   }

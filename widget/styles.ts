@@ -155,6 +155,20 @@ export const styles = css`
     padding: 0;
   }
 
+  /* The viewer's loading line (or its failed load) until the viewer's code is in. */
+  [part~='preview'] {
+    margin: 0.5em var(--_space);
+    border: 1px solid var(--_border);
+    border-radius: calc(var(--_radius) * 0.75);
+    background: var(--_surface);
+  }
+
+  [part~='preview'] p {
+    margin: 0;
+    padding: 0.5em;
+    color: var(--_muted);
+  }
+
   [part~='skipped'] {
     margin: 0;
     padding: calc(var(--_space) * 0.5) var(--_space);

@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { AnnounceMode } from '../announce/file-card.ts';
 import type { ExecutionObserver } from '../executions/execution-observer.ts';
@@ -15,9 +15,8 @@ import { ExecutionTracker } from '../executions/execution-tracker.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { STREAM_HOLD_MS } from '../rewrite/stream-splicer.ts';
-import { sameOriginAsGateway } from './forward-headers.ts';
-import { refuseUpgrade, refuseUpgradeFor, SidecarError, writeRawResponse } from '../errors.ts';
-import { gatewayFailure } from './gateway-errors.ts';
+import { refuseUpgradeFor, SidecarError } from '../errors.ts';
+import { awaitHandshake, dialGateway } from './gateway-handshake.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
 import { SilentExecutions, SilentMessageIds } from './silent-executions.ts';
@@ -52,16 +51,6 @@ export interface KernelChannelsOptions {
   /** Upgrades that are not kernel channels (terminals, events): a plain byte pipe. */
   passthrough: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
-
-/** Headers the gateway needs to authenticate the socket, and nothing that belongs to this hop. */
-const FORWARDED_HEADERS = [
-  'authorization',
-  'cookie',
-  'x-xsrftoken',
-  'user-agent',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-];
 
 /** Bytes buffered toward one side before the other side's reads pause. */
 const RELAY_HIGH_WATER_MARK = 16 * 1024 * 1024;
@@ -134,6 +123,38 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     }
   }
 
+  /** Step 3: the chat's folder, provisional until the gateway accepts, and a rewriter that knows its real path. */
+  async function openWorkspace(chatId: string): Promise<{ workspace: ProvisionalWorkspace; rewriter: PathRewriter }> {
+    const workspace = await options.provisional.open(chatId);
+    try {
+      return { workspace, rewriter: new PathRewriter(await options.workspaces.formsFor(chatId)) };
+    } catch (error) {
+      await workspace.release();
+      throw error;
+    }
+  }
+
+  /** The gateway refused or failed: take the folder away; a 404 says the kernel is gone, so forget its chat. */
+  function undo(workspace: ProvisionalWorkspace, kernelId: string, status: number): void {
+    void workspace.release();
+    if (status === 404)
+      options.assignment
+        .forget(kernelId)
+        .catch((e) => options.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
+  }
+
+  /** Step 4: dial the gateway; its socket is closed with ours at shutdown. */
+  function dial(req: UpgradeRequest, url: URL, chatId: string): WebSocket {
+    const upstream = dialGateway(req, url, chatId, options);
+    upstreams.add(upstream);
+    upstream.once('close', () => upstreams.delete(upstream));
+    return upstream;
+  }
+
+  /**
+   * Validate (the URL, the chat), then complete (folder, gateway handshake, client handshake with the
+   * gateway's subprotocol, relay). The kernel is remembered only once the gateway accepted.
+   */
   async function handleUpgrade(req: UpgradeRequest, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const target = readChannelsTarget(req.url ?? '/');
@@ -142,147 +163,79 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       return options.passthrough(req, socket, head);
     }
     if (target.kind === 'refused') return void refuseUpgradeFor(socket, target.error);
-    const { kernelId, url } = target;
+    const { kernelId } = target;
     const assigned = await assignChat(req, socket, kernelId, target.prefixChatId);
     if (!assigned) return;
-    const { chatId, owner, remember } = assigned;
-
-    // The folder must exist for the rewriter to learn its real path; it is taken away again if the
-    // gateway refuses the connection, and the kernel is remembered only once the gateway accepted.
-    const workspace: ProvisionalWorkspace = await options.provisional.open(chatId);
-    let rewriter: PathRewriter;
-    try {
-      rewriter = new PathRewriter(await options.workspaces.formsFor(chatId));
-    } catch (error) {
-      await workspace.release();
-      throw error;
-    }
-    const refused = (status: number) => {
-      void workspace.release();
-      // The gateway says the kernel is gone: forget its chat, so the map does not keep dead kernels.
-      if (status === 404)
-        options.assignment
-          .forget(kernelId)
-          .catch((e) => options.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
-    };
-
-    // One upstream session per client connection, stable across that client's reconnects
-    // (Jupyter replays buffered output to a reconnect with the same session_id).
-    const clientSession = url.searchParams.get('session_id');
-    url.searchParams.set(
-      'session_id',
-      clientSession
-        ? createHash('sha256').update(`${chatId}\u0000${clientSession}`).digest('hex').slice(0, 32)
-        : randomUUID(),
+    const { workspace, rewriter } = await openWorkspace(assigned.chatId);
+    const upstream = dial(req, target.url, assigned.chatId);
+    awaitHandshake(
+      upstream,
+      socket,
+      { kernelId, logger: options.logger },
+      {
+        failed: (status) => undo(workspace, kernelId, status),
+        opened: () => {
+          workspace.commit();
+          assigned
+            .remember?.()
+            .catch((e) => options.logger.warn(`[sidecar] remembering kernel ${kernelId}: ${describeError(e)}`));
+          if (socket.destroyed) return upstream.close(1001);
+          if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
+          server.handleUpgrade(req, socket, head, (client) =>
+            startRelay(req, client, upstream, { ...assigned, kernelId, rewriter }),
+          );
+        },
+      },
     );
-    const upstreamUrl = new URL(url.pathname + url.search, options.gateway);
-    upstreamUrl.protocol = options.gateway.protocol === 'https:' ? 'wss:' : 'ws:';
+  }
 
-    const headers: Record<string, string> = {};
-    for (const name of FORWARDED_HEADERS) {
-      const value = req.headers[name];
-      if (typeof value === 'string') headers[name] = value;
+  /** Step 5: the client is connected; relay its frames through the rewriter, tracker and file card. */
+  function startRelay(
+    req: UpgradeRequest,
+    client: WebSocket,
+    upstream: WebSocket,
+    channel: { chatId: string; owner: string | null; kernelId: string; rewriter: PathRewriter },
+  ): void {
+    const { chatId, owner, kernelId, rewriter } = channel;
+    const tracker = new ExecutionTracker({
+      chatId,
+      kernelId,
+      owner,
+      observer: options.observer,
+      timeoutMs: options.executionTimeoutMs,
+      // The held first of reply and idle is released at the latest when a record wait would be.
+      pairWaitMs: options.recordWaitMs,
+      logger: options.logger,
+    });
+    const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
+    const { announce } = options;
+    let silent: SilentExecutions | undefined;
+    if (options.kernelChannels) {
+      silent = new SilentExecutions(upstream, codec, silentIds);
+      const detach = options.kernelChannels.attach(kernelId, silent);
+      upstream.once('close', detach);
     }
-    // A browser same-origin to the sidecar sends no Origin upstream (Jupyter then allows it);
-    // a cross-origin one keeps its Origin for the gateway's allow_origin to judge.
-    if (req.headers.origin && !sameOriginAsGateway(req.headers, options.gateway).origin)
-      headers.origin = req.headers.origin;
-    const offered = (req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-
-    const upstream = new WebSocket(upstreamUrl, offered, {
-      headers,
-      perMessageDeflate: false,
-      handshakeTimeout: options.handshakeTimeoutMs,
-      maxPayload,
-    });
-    upstreams.add(upstream);
-    upstream.once('close', () => upstreams.delete(upstream));
-    let settled = false;
-    const abandon = () => {
-      if (settled) return;
-      settled = true;
-      upstream.terminate();
-      void workspace.release();
-    };
-    socket.once('close', abandon);
-
-    upstream.once('unexpected-response', (_request, response) => {
-      settled = true;
-      refused(response.statusCode ?? 502);
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const status = response.statusCode ?? 502;
-        const contentType = response.headers['content-type'] ?? 'text/plain';
-        writeRawResponse(socket, status, contentType, body, response.statusMessage ?? '');
-        upstream.terminate();
-      });
-      response.on('error', () => socket.destroy());
-    });
-    upstream.once('error', (error: Error & { code?: string }) => {
-      if (settled) return;
-      settled = true;
-      refused(0);
-      const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
-      const failure = gatewayFailure(code);
-      // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
-      const known = code && !error.code ? { code, message: error.message } : error;
-      options.logger.warn(`[sidecar] kernel ${kernelId} channels -> gateway: ${describeError(known)}`);
-      refuseUpgrade(socket, { code: failure.code });
-    });
-    upstream.once('open', () => {
-      settled = true;
-      socket.off('close', abandon);
-      workspace.commit();
-      remember?.().catch((e) => options.logger.warn(`[sidecar] remembering kernel ${kernelId}: ${describeError(e)}`));
-      if (socket.destroyed) return upstream.close(1001);
-      if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
-      server.handleUpgrade(req, socket, head, (client) => {
-        const tracker = new ExecutionTracker({
-          chatId,
-          kernelId,
-          owner,
-          observer: options.observer,
-          timeoutMs: options.executionTimeoutMs,
-          // The held first of reply and idle is released at the latest when a record wait would be.
-          pairWaitMs: options.recordWaitMs,
-          logger: options.logger,
-        });
-        const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
-        const { announce } = options;
-        let silent: SilentExecutions | undefined;
-        if (options.kernelChannels) {
-          silent = new SilentExecutions(upstream, codec, silentIds);
-          const detach = options.kernelChannels.attach(kernelId, silent);
-          upstream.once('close', detach);
-        }
-        new KernelChannelRelay(client, upstream, {
-          silent,
-          codec,
-          rewriter,
-          tracker,
-          announcer:
-            announce && announce.mode !== 'off'
-              ? new FileAnnouncer({
-                  mode: announce.mode,
-                  links: announce.links,
-                  linkBase: announce.linkBase(req.headers.host),
-                  codec,
-                  maxFiles: announce.maxFiles,
-                })
-              : undefined,
-          logger: options.logger,
-          highWaterMark: RELAY_HIGH_WATER_MARK,
-          recordWaitMs: options.recordWaitMs,
-          streamHoldMs: STREAM_HOLD_MS,
-          budget,
-          barrierLingerMs: options.executionTimeoutMs,
-        });
-      });
+    new KernelChannelRelay(client, upstream, {
+      silent,
+      codec,
+      rewriter,
+      tracker,
+      announcer:
+        announce && announce.mode !== 'off'
+          ? new FileAnnouncer({
+              mode: announce.mode,
+              links: announce.links,
+              linkBase: announce.linkBase(req.headers.host),
+              codec,
+              maxFiles: announce.maxFiles,
+            })
+          : undefined,
+      logger: options.logger,
+      highWaterMark: RELAY_HIGH_WATER_MARK,
+      recordWaitMs: options.recordWaitMs,
+      streamHoldMs: STREAM_HOLD_MS,
+      budget,
+      barrierLingerMs: options.executionTimeoutMs,
     });
   }
 

@@ -78,7 +78,7 @@ test('demo: run code that writes report.xlsx, the file appears live, the downloa
   const original = await readFile(path.join(bed.workspaceRoot, 'chat-1', 'report.xlsx'));
   assert.deepEqual(await readFile(path.join(downloads, 'report.xlsx')), original);
 
-  const chunk = `${proxy.url}sidecar/widget/generated-files-preview-view.js`;
+  const chunk = `${proxy.url}sidecar/widget/generated-files-file-viewer.js`;
   assert.ok(!scripts.some((s) => s.endsWith(chunk)), 'no preview code before a preview opens');
   await page.evaluate(() =>
     document

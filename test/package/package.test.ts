@@ -22,7 +22,7 @@ const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.js
 const CHUNKS = [
   'generated-files-file-list-view.js',
   'generated-files-uploads-controller.js',
-  'generated-files-preview-view.js',
+  'generated-files-file-viewer.js',
   'generated-files-sandbox-links-controller.js',
 ];
 
@@ -154,7 +154,7 @@ test("the element's npm build has types a consumer's TypeScript accepts, and shi
   }
   assert.deepEqual(lazy.sort(), [
     './file-list-view.js',
-    './preview-view.js',
+    './file-viewer.js',
     './sandbox-links-controller.js',
     './uploads-controller.js',
   ]);

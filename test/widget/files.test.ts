@@ -153,13 +153,13 @@ describe('<generated-files> files', () => {
     await oneEvent(el, 'load');
     await el.updateComplete;
     const toggle = part(el, 'preview-button')!;
-    assertEqual(toggle.getAttribute('aria-expanded'), 'false');
+    assertEqual(toggle.getAttribute('aria-haspopup'), 'dialog');
+    toggle.focus();
     toggle.click();
     const table = await waitFor(() => part(el, 'preview')?.querySelector('table'), 'the table');
-    assertEqual(toggle.getAttribute('aria-expanded'), 'true');
-    assertEqual(part(el, 'preview')?.id, toggle.getAttribute('aria-controls'));
+    assert(part(el, 'viewer')!.contains(part(el, 'preview')), 'in the viewer');
     assertEqual(
-      [...table.querySelectorAll('th')].map((c) => c.textContent),
+      [...table.querySelectorAll('th')].map((c) => c.textContent!.trim()),
       ['name', 'notes', 'amount'],
     );
     const cells = [...table.querySelectorAll('tbody tr')].map((r) =>
@@ -173,9 +173,9 @@ describe('<generated-files> files', () => {
       (await server.log(chatId)).some((r) => r.path.endsWith(`/files/${file.id}/preview`)),
       'asked the sidecar for the preview',
     );
-    toggle.click();
-    await el.updateComplete;
-    assert(!part(el, 'preview'), 'closes');
+    part(el, 'viewer-close')!.click();
+    await waitFor(() => !part(el, 'preview'), 'the viewer closed');
+    await waitFor(() => el.shadowRoot!.activeElement === toggle, 'focus back on the button that opened it');
   });
 
   it('previews an image', async () => {

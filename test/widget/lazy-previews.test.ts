@@ -15,7 +15,7 @@ import {
   waitFor,
 } from './support/widget.ts';
 
-const CHUNK = 'generated-files-preview-view.js';
+const CHUNK = 'generated-files-file-viewer.js';
 
 async function mountWithTable(name: string, tag?: string) {
   const chatId = uniqueChatId('lazy');
@@ -46,7 +46,7 @@ describe('<generated-files> preview code, loaded on first use', () => {
     await copy.held();
     await el.updateComplete;
     assertEqual(part(el, 'preview')!.textContent!.trim(), 'Loading preview…');
-    assertEqual(button.getAttribute('aria-expanded'), 'true');
+    assertEqual(button.getAttribute('aria-haspopup'), 'dialog');
 
     await copy.fail();
     const alert = await waitFor(() => part(el, 'preview')?.querySelector('[role=alert]'), 'the failure');
@@ -60,7 +60,7 @@ describe('<generated-files> preview code, loaded on first use', () => {
     part(part(el, 'preview')!, 'retry-button')!.click();
     const table = await waitFor(() => part(el, 'preview')?.querySelector('table'), 'the table after Retry');
     assert(copy.requested(CHUNK), 'the chunk came from next to the bundle');
-    assertEqual(table.querySelector('th')!.textContent, 'id');
+    assertEqual(table.querySelector('th')!.textContent!.trim(), 'id');
     assert(!part(el, 'preview')!.querySelector('[role=alert]'), 'the failure is gone');
     // The chunk's styles joined the element's.
     assertEqual(getComputedStyle(table).borderCollapse, 'collapse');

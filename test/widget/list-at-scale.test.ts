@@ -151,12 +151,13 @@ describe('<generated-files> at scale, on the real files API', () => {
       await waitFor(() => names(el).includes('notes.md'), 'the run opened');
       assertEqual(runToggles(el)[1]!.getAttribute('aria-expanded'), 'true');
 
-      // The row's own button opens the file (its preview, until the viewer).
+      // The row's own button opens the file in the viewer; Esc brings the focus back to it.
       const notes = () => part(rowOf(el, 'notes.md')!, 'name');
       await tabTo(el, notes, "notes.md's row");
       await sendKeys({ press: 'Enter' });
-      await waitFor(() => notes()!.getAttribute('aria-expanded') === 'true', 'the file opened');
-      await waitFor(() => part(rowOf(el, 'notes.md')!, 'preview')?.textContent?.includes('notes'), 'its preview');
+      await waitFor(() => part(el, 'viewer-title')?.textContent?.includes('notes.md'), 'the file opened in the viewer');
+      await sendKeys({ press: 'Escape' });
+      await waitFor(() => !part(el, 'viewer-title') && active(el) === notes(), 'closed, focus back on the row');
 
       // One primary action, then the menu: it opens on Enter with the focus inside, Escape closes it.
       await sendKeys({ press: 'Tab' });
@@ -194,7 +195,10 @@ describe('<generated-files> at scale, on the real files API', () => {
     const row = rowOf(el, 'summary.txt')!;
     const meta = part(row, 'meta')!.getBoundingClientRect();
     await sendMouse({ type: 'click', position: [Math.round(meta.left + 4), Math.round(meta.top + meta.height / 2)] });
-    await waitFor(() => part(row, 'name')!.getAttribute('aria-expanded') === 'true', 'a click on the size opened it');
+    await waitFor(
+      () => part(el, 'viewer-title')?.textContent?.includes('summary.txt'),
+      'a click on the size opened it in the viewer',
+    );
   });
 
   it('shows image thumbnails, fetched only once their row is shown', async () => {
@@ -266,7 +270,7 @@ describe('<generated-files> upload chips', () => {
 
   it('has no axe violations in light and dark mode with uploads open, a chip, a menu and versions', async function () {
     // Two full axe runs over a long list: slow on a loaded machine (the limit only bounds a failure).
-    this.timeout(30_000);
+    (this as { timeout(ms: number): void }).timeout(30_000);
     const chatId = await chatWithRuns();
     const { el } = await mountOn(chatId, { uploads: true });
     await uploadsReady(el);

@@ -83,7 +83,7 @@ describe('<generated-files> previews', () => {
           : null,
       'sheet tabs',
     );
-    assertEqual(part(el, 'preview')!.querySelector('th')!.textContent, 'id');
+    assertEqual(part(el, 'preview')!.querySelector('th')!.textContent!.trim(), 'id');
     assertEqual(tabs[0]!.getAttribute('aria-selected'), 'true');
     tabs[1]!.focus();
     tabs[1]!.click();
@@ -212,12 +212,12 @@ describe('<generated-files> previews', () => {
       files: [file],
       answers: { [`diff/${latest!.id}`]: { body: diff }, [`restore/${previous!.id}`]: { status: 201, body: restored } },
     });
-    (part(el, 'versions') as HTMLDetailsElement).open = true;
-    const whatChanged = part(el, 'diff-button')!;
-    assertEqual(whatChanged.getAttribute('aria-label'), 'What changed in table.csv, version 2');
+    part(el, 'preview-button')!.click();
+    const whatChanged = await waitFor(() => part(el, 'diff-button'), 'the viewer with its versions');
+    assertEqual(whatChanged.getAttribute('aria-label'), 'What changed in version 2');
     whatChanged.click();
     const table = await waitFor(() => el.shadowRoot!.querySelector('[aria-label^="Changes in"] table'), 'the diff');
-    assertEqual(whatChanged.getAttribute('aria-expanded'), 'true');
+    assertEqual(whatChanged.getAttribute('aria-pressed'), 'true');
     assert(table.textContent!.includes('c → C'), table.textContent!);
     assert(el.shadowRoot!.querySelector('[aria-label^="Changes in"]')!.textContent!.includes('1 added'), 'counts');
     await assertAccessible(el);
@@ -229,7 +229,8 @@ describe('<generated-files> previews', () => {
     await assertAccessible(el);
     confirm.querySelector('button')!.click();
     const status = await waitFor(() => part(el, 'restore-status'), 'the restore status');
-    assertEqual(status.textContent, 'Version 1 restored as version 3.');
+    assertEqual(status.querySelector('span')!.textContent, 'Version 1 restored as version 3.');
+    assert(part(status, 'undo-button'), 'with Undo');
     assert(
       (await server.log(chatId)).some((r) => r.path === `/files/${previous!.id}/restore`),
       'POSTed restore',

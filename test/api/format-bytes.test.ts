@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatBytes } from '../../contract/format-bytes.ts';
 import { fileCardData } from '../../proxy/announce/file-card.ts';
-import type { FileRecord } from '../../proxy/storage/file-record.ts';
+import { fileRecord } from '../support/file-record-fixture.ts';
 import { formatBytes as elementFormatBytes } from '../../widget/format.ts';
 
 test('sizes in decimal units, one decimal under 100, none above', () => {
@@ -28,22 +28,7 @@ test('sizes in decimal units, one decimal under 100, none above', () => {
 
 test("the file card says each size as the element's list does, in text, Markdown and HTML", () => {
   assert.equal(elementFormatBytes, formatBytes, 'the element uses the contract function itself');
-  const record: FileRecord = {
-    id: 'id1',
-    chatId: 'c1',
-    name: 'sales.csv',
-    path: 'sales.csv',
-    size: 12_345,
-    mimeType: 'text/csv',
-    format: 'CSV',
-    sha256: 'a'.repeat(64),
-    createdAt: '2026-01-01T00:00:00.000Z',
-    modifiedAt: '2026-01-01T00:00:00.000Z',
-    version: 1,
-    execution: null,
-    source: 'execution',
-    owner: null,
-  };
+  const record = fileRecord({ id: 'id1', name: 'sales.csv', size: 12_345 });
   const data = fileCardData([{ record, url: 'https://s/f1' }], [], 'rich', false)!;
   for (const [type, body] of Object.entries(data))
     assert.ok(String(body).includes(formatBytes(12_345, 'en')), `${type} says 12.3 kB: ${String(body)}`);

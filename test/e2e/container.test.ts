@@ -8,9 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { filesApiPaths, type FileListResponse } from '../../contract/files-api.ts';
+import { answers, assertRecordKept, executeAndDownload } from '../support/container-checks.ts';
 import { freePort } from '../support/free-port.ts';
-import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { buildRepoImage, ensureBaseImages, podman, podmanUnavailable, PodmanScope } from '../support/podman.ts';
 
 const skip = podmanUnavailable();
@@ -20,20 +19,6 @@ const JUPYTER_IMAGE = 'quay.io/jupyter/base-notebook:latest';
 const POSTGRES_IMAGE = 'docker.io/library/postgres:15-bookworm';
 const JUPYTER_TOKEN = 'container-test-token-5e1b';
 const STOP_TIMEOUT_S = 10;
-
-/** Waits until `url` answers `status` (a container's server is up), for at most `withinMs`. */
-async function answers(url: string, status = 200, withinMs = 120_000): Promise<void> {
-  const until = Date.now() + withinMs;
-  for (;;) {
-    const got = await fetch(url).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (got === status) return;
-    if (Date.now() > until) throw new Error(`${url} did not answer ${status} (last: ${got})`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('the image, with real containers', { skip: skip ?? false }, () => {
   const scope = new PodmanScope();
@@ -96,23 +81,6 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
     return { name, url };
   }
 
-  /** Open WebUI's calls under a chat's prefix, the file listed and downloaded; returns its id. */
-  async function executeAndDownload(url: string, chatId: string): Promise<string> {
-    const run = await runLikeOpenWebUi(
-      `${url}chats/${chatId}/`,
-      JUPYTER_TOKEN,
-      "import os\nopen('/mnt/data/made-in-container.csv', 'w').write('x,y\\n1,2\\n')\nprint(os.getcwd())",
-    );
-    assert.equal(run.stdout, '/mnt/data\n', 'the kernel sees /mnt/data, not the volume path');
-    assert.match(run.result.at(-1) ?? '', /made-in-container\.csv/, 'the file card');
-    const list = (await (await fetch(new URL(filesApiPaths.files(chatId), url))).json()) as FileListResponse;
-    const file = list.files.find((f) => f.path === 'made-in-container.csv');
-    assert.ok(file, 'recorded by the sidecar container from the shared volume');
-    const content = await fetch(new URL(filesApiPaths.fileContent(chatId, file.id), url));
-    assert.equal(await content.text(), 'x,y\n1,2\n');
-    return file.id;
-  }
-
   /** `podman stop`: exit 0 within the grace period (137 would be the kill after it). */
   async function stopCleanly(name: string): Promise<void> {
     const started = performance.now();
@@ -125,14 +93,7 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
   async function restartAndFind(name: string, url: string, chatId: string, fileId: string): Promise<void> {
     await podman(['start', name]);
     await answers(`${url}sidecar/v1/health/ready`);
-    const list = (await (await fetch(new URL(filesApiPaths.files(chatId), url))).json()) as FileListResponse;
-    assert.deepEqual(
-      list.files.map((f) => f.id),
-      [fileId],
-      'the record is there after the restart',
-    );
-    const content = await fetch(new URL(filesApiPaths.fileContent(chatId, fileId), url));
-    assert.equal(await content.text(), 'x,y\n1,2\n');
+    await assertRecordKept({ url }, chatId, fileId);
   }
 
   test('runs as non-root with a health check, and runs an execution beside a Jupyter container', async () => {
@@ -148,7 +109,7 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
     const data = await scope.volume('data');
     const sidecar = await runSidecar('sidecar', data, []);
     assert.equal(await podman(['exec', sidecar.name, 'id', '-u']), '1000');
-    const fileId = await executeAndDownload(sidecar.url, 'container-chat');
+    const fileId = await executeAndDownload(sidecar, JUPYTER_TOKEN, 'container-chat');
     await stopCleanly(sidecar.name);
     await restartAndFind(sidecar.name, sidecar.url, 'container-chat', fileId);
     await stopCleanly(sidecar.name);
@@ -187,7 +148,7 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
     const sidecar = await runSidecar('sidecar-pg', data, [
       `DATABASE_URL=postgres://sidecar:container-pg-password@127.0.0.1:${pgPort}/sidecar`,
     ]);
-    const fileId = await executeAndDownload(sidecar.url, 'container-pg-chat');
+    const fileId = await executeAndDownload(sidecar, JUPYTER_TOKEN, 'container-pg-chat');
     await stopCleanly(sidecar.name);
     await restartAndFind(sidecar.name, sidecar.url, 'container-pg-chat', fileId);
     await stopCleanly(sidecar.name);

@@ -1,35 +1,17 @@
 /**
  * compose.yaml holds together: read with a real YAML parser (Debian's python3-yaml), every rule
  * the stack depends on is checked against the file itself and against the options table, so a
- * renamed variable or a moved mount fails here. (Running it: test/e2e/container.test.ts runs the
- * same images with the same settings through podman; Open WebUI's image cannot be had here.)
+ * renamed variable or a moved mount fails here. (Running it: test/e2e/compose-stack.test.ts starts
+ * it with podman-compose; Open WebUI's image cannot be had here.)
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { OPTIONS } from '../../proxy/options.ts';
+import { readCompose, repoRoot as root, seconds, type ComposeService as Service } from '../support/compose-file.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-
-interface Service {
-  image?: string;
-  build?: unknown;
-  restart?: string;
-  environment?: Record<string, string>;
-  volumes?: string[];
-  healthcheck?: { test: string[] };
-  stop_grace_period?: string;
-  command?: string[];
-}
-
-const compose = JSON.parse(
-  execFileSync('python3', ['-c', 'import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))'], {
-    input: readFileSync(path.join(root, 'compose.yaml')),
-    encoding: 'utf8',
-  }),
-) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+const compose = readCompose();
 const { sidecar, jupyter, postgres } = compose.services as Record<string, Service>;
 const openWebUi = compose.services['open-webui']!;
 
@@ -73,7 +55,11 @@ test('health checks and restart policies everywhere; the stop grace outlasts the
     if (name !== 'open-webui') assert.ok(service.healthcheck?.test.length, `${name} has a health check`);
   }
   assert.match(sidecar!.healthcheck!.test.join(' '), /health\/ready/, 'dependants wait for readiness');
-  const stopS = Number(/^(\d+)s$/.exec(sidecar!.stop_grace_period!)?.[1]);
+  // One shell string: podman-compose 1.0.3 breaks CMD lists whose words hold spaces or parentheses.
+  for (const [name, service] of Object.entries(compose.services))
+    if (service.healthcheck)
+      assert.deepEqual([service.healthcheck.test[0], service.healthcheck.test.length], ['CMD-SHELL', 2], name);
+  const stopS = seconds(sidecar!.stop_grace_period!);
   assert.ok(stopS > Number(sidecar!.environment![OPTIONS.shutdownGraceMs.env]));
 });
 

@@ -12,7 +12,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const containersConf = path.join(root, 'scripts/containers.conf');
 
 /** podman's environment: this repo's settings unless the system's already choose runc. */
-function podmanEnv(): NodeJS.ProcessEnv {
+export function podmanEnv(): NodeJS.ProcessEnv {
   const system = existsSync('/etc/containers/containers.conf')
     ? readFileSync('/etc/containers/containers.conf', 'utf8')
     : '';
@@ -35,14 +35,35 @@ export function podmanUnavailable(): string | null {
   return null;
 }
 
-export function podman(args: string[], options: { input?: string } = {}): Promise<string> {
+/**
+ * Why podman-compose cannot run compose.yaml here (printed as the skip reason), or null. Its
+ * services find each other by name, which podman's CNI networks do only with the dnsname plugin.
+ */
+export function composeUnavailable(): string | null {
+  const which = spawnSync('sh', ['-c', 'command -v podman-compose'], { encoding: 'utf8' });
+  if (which.status !== 0) return 'podman-compose is not installed (apt-get install podman-compose)';
+  const backend = spawnSync('podman', ['info', '--format', '{{.Host.NetworkBackend}}'], {
+    encoding: 'utf8',
+    env: podmanEnv(),
+  }).stdout.trim();
+  if (backend === 'cni' && !existsSync('/usr/lib/cni/dnsname'))
+    return "podman's networks resolve no service names (apt-get install golang-github-containernetworking-plugin-dnsname)";
+  return null;
+}
+
+/** Runs a program of the podman family (`podman`, `podman-compose`) with podman's settings. */
+function runPodmanTool(
+  program: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile(
-      'podman',
+      program,
       args,
-      { env: podmanEnv(), maxBuffer: 64 * 1024 * 1024 },
+      { env: { ...podmanEnv(), ...options.env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
-        if (error) reject(new Error(`podman ${args.join(' ')}: ${stderr || error.message}`));
+        if (error) reject(new Error(`${program} ${args.join(' ')}: ${stderr || error.message}`));
         else resolve(stdout.trim());
       },
     );
@@ -50,12 +71,21 @@ export function podman(args: string[], options: { input?: string } = {}): Promis
   });
 }
 
+export function podman(args: string[], options: { input?: string } = {}): Promise<string> {
+  return runPodmanTool('podman', args, options);
+}
+
+/** `podman-compose …` with `env` for the compose file's variables; resolves with its output. */
+export function podmanCompose(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return runPodmanTool('podman-compose', args, { env });
+}
+
 /** Makes the base images that are missing (minutes on a fresh machine, nothing once made). */
 export function ensureBaseImages(): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(
-      'bash',
-      [path.join(root, 'scripts/container-base-images.sh')],
+      'nice',
+      ['-n', '10', 'bash', path.join(root, 'scripts/container-base-images.sh')],
       { env: podmanEnv(), maxBuffer: 16 * 1024 * 1024 },
       (error, _stdout, stderr) => (error ? reject(new Error(`base images: ${stderr || error.message}`)) : resolve()),
     );
@@ -101,7 +131,11 @@ export async function buildRepoImage(name: string): Promise<{ tag: string; built
     ca && existsSync(ca)
       ? ['-v', `${ca}:/run/host-ca.crt:ro`, '--build-arg', 'NODE_EXTRA_CA_CERTS=/run/host-ca.crt']
       : [];
-  await podman([
+  // Niced: a cold build takes minutes of CPU on machines shared with other work.
+  await runPodmanTool('nice', [
+    '-n',
+    '10',
+    'podman',
     'build',
     '--network',
     'host',
@@ -146,4 +180,35 @@ export class PodmanScope {
     for (const c of this.#containers.reverse()) await podman(['rm', '-f', '-t', '0', c]).catch(() => {});
     for (const v of this.#volumes) await podman(['volume', 'rm', '-f', v]).catch(() => {});
   }
+}
+
+/**
+ * Runs a container's own health check (the image's or the compose file's) until it passes:
+ * podman schedules health checks through systemd timers, which these machines lack, so nothing
+ * else would run them.
+ */
+export async function untilHealthy(container: string, withinMs = 180_000): Promise<void> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    const healthy = await podman(['healthcheck', 'run', container]).then(
+      () => true,
+      () => false,
+    );
+    if (healthy) return;
+    if (Date.now() > until) {
+      const logs = await podman(['logs', '--tail', '20', container]).catch((e: Error) => e.message);
+      throw new Error(`${container} is not healthy; its last lines:\n${logs}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** Removes whatever podman-compose made for `project`: containers, volumes, its network. */
+export async function removeComposeProject(project: string): Promise<void> {
+  const label = `label=io.podman.compose.project=${project}`;
+  const containers = (await podman(['ps', '-aq', '--filter', label]).catch(() => '')).split('\n').filter(Boolean);
+  if (containers.length) await podman(['rm', '-f', '-t', '0', ...containers]).catch(() => {});
+  const volumes = (await podman(['volume', 'ls', '-q', '--filter', label]).catch(() => '')).split('\n').filter(Boolean);
+  if (volumes.length) await podman(['volume', 'rm', '-f', ...volumes]).catch(() => {});
+  await podman(['network', 'rm', '-f', `${project}_default`]).catch(() => {});
 }

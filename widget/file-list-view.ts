@@ -2,6 +2,7 @@ import { html, nothing, type ReactiveController, type ReactiveControllerHost, ty
 import { keyed } from 'lit/directives/keyed.js';
 import { withoutBidiControls, type FileSummary, type FileVersionSummary } from '../contract/files-api.ts';
 import { fileListStyles } from './file-list-styles.ts';
+import { iconStyles } from './icon-styles.ts';
 import { matching, runsOf, type Run } from './file-runs.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime, nameParts } from './format.ts';
@@ -58,9 +59,9 @@ export class FileListView implements ReactiveController {
     host.addController(this);
     const root = host.shadowRoot;
     // The element's own sheet is adopted already; this one joins it once, when this code loads.
-    const sheet = fileListStyles.styleSheet;
-    if (root && sheet && !root.adoptedStyleSheets.includes(sheet))
-      root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+    const sheets = [fileListStyles.styleSheet!, iconStyles.styleSheet!];
+    if (root && !root.adoptedStyleSheets.includes(sheets[0]!))
+      root.adoptedStyleSheets = [...root.adoptedStyleSheets, ...sheets];
   }
 
   hostConnected(): void {}

@@ -62,6 +62,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @attr {string} token - A bearer token, sent as `Authorization: Bearer` (and as `?token=` for the event stream).
  * @attr {string} live - Live updates over SSE; `off` disables them. Default `on`.
  * @attr {boolean} sandbox-links - Download this chat's file when a `sandbox:/mnt/data/...` link on the page is clicked.
+ * @attr {boolean} sandbox-chips - Show the page's `sandbox:/mnt/data/...` links to this chat's files as file chips: icon, name, size, a download button; a click opens the file in the viewer.
  * @attr {string} heading - The heading text. Default `Generated files`.
  * @attr {number} poll-interval - Milliseconds before the first poll after the stream drops; doubles up to a minute. Default 2000.
  * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data. Loads the upload code (`generated-files-uploads-controller.js`, next to this script) on first use.
@@ -162,6 +163,7 @@ export class GeneratedFilesElement extends LitElement {
     token: {},
     live: {},
     sandboxLinks: { attribute: 'sandbox-links', type: Boolean, reflect: true },
+    sandboxChips: { attribute: 'sandbox-chips', type: Boolean, reflect: true },
     heading: {},
     pollInterval: { attribute: 'poll-interval', type: Number },
     uploads: { type: Boolean, reflect: true },
@@ -191,6 +193,7 @@ export class GeneratedFilesElement extends LitElement {
   declare token: string | null;
   declare live: string;
   declare sandboxLinks: boolean;
+  declare sandboxChips: boolean;
   declare heading: string;
   declare pollInterval: number;
   declare uploads: boolean;
@@ -264,6 +267,7 @@ export class GeneratedFilesElement extends LitElement {
     this.token = null;
     this.live = 'on';
     this.sandboxLinks = false;
+    this.sandboxChips = false;
     this.heading = 'Generated files';
     this.pollInterval = 2000;
     this.uploads = false;
@@ -326,6 +330,11 @@ export class GeneratedFilesElement extends LitElement {
     (this.#uploads ?? (await this.#loadUploads())).add(files);
   }
 
+  /** A row's (or a chip's) own action: the file in the viewer; a download when the viewer does not show its format. */
+  #open(file: FileSummary): void {
+    void (isPreviewable(file.name) ? this.openFile(file) : this.download(file));
+  }
+
   /** Imports the list's code once (again after a failure, on Retry); never rejects. */
   #loadList(): Promise<void> {
     this.#listLoading ??= import('./file-list-view.ts').then(
@@ -336,7 +345,7 @@ export class GeneratedFilesElement extends LitElement {
           rows: this.#rows,
           busy: (id) => this.#downloads.busy.has(id),
           download: (file, version) => void this.download(file, version),
-          open: (file) => void (isPreviewable(file.name) ? this.openFile(file) : this.download(file)),
+          open: (file) => this.#open(file),
           fetchBlob: (version) => this.#client().blob(this.#client().contentUrl(version.downloadUrl)),
           fresh: (id) => this.#fresh.has(id),
           settled: (id) => this.#fresh.delete(id),
@@ -438,7 +447,7 @@ export class GeneratedFilesElement extends LitElement {
     }
     if (this._files.length && !this.#list && this.#listFailed === null) void this.#loadList();
     if (this.uploads && !this.#uploads && this.#uploadsFailed === null) this.#loadUploads().catch(() => {});
-    if (this.sandboxLinks) this.#loadSandboxLinks();
+    if (this.sandboxLinks || this.sandboxChips) this.#loadSandboxLinks();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -641,8 +650,10 @@ export class GeneratedFilesElement extends LitElement {
         // It adds itself to the element, and listens from now on while wanted.
         new SandboxLinksController(this, {
           enabled: () => this.sandboxLinks,
+          chips: () => this.sandboxChips,
           find: (path) => this.#findFile(path),
           download: (file) => void this.download(file),
+          open: (file) => this.#open(file),
         }).hostUpdated();
         this.requestUpdate();
       },

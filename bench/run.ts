@@ -18,6 +18,7 @@ import { benchFileCard } from './file-card.ts';
 import { benchWidgetMemoryScroll } from './widget-memory-scroll.ts';
 import { benchTwoSidecars } from './two-sidecars.ts';
 import { benchMcpExecute } from './mcp-execute.ts';
+import { benchKernelTransport } from './kernel-transport.ts';
 import {
   consoleTable,
   machineDescription,
@@ -48,6 +49,7 @@ const SCENARIOS: Scenario[] = [
   { n: 11, name: '11 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
   { n: 12, name: '12 two sidecars', needsBed: false, run: (_b, quick) => benchTwoSidecars(quick) },
   { n: 13, name: '13 MCP execute_code', needsBed: false, run: (_b, quick) => benchMcpExecute(quick) },
+  { n: 14, name: '14 kernel file transport', needsBed: false, run: (_b, quick) => benchKernelTransport(quick) },
 ];
 
 function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number> | null } {

@@ -34,6 +34,7 @@ export const ERRORS = {
   ERR_PATH_OUTSIDE_WORKSPACE: { status: 400, client: true },
   ERR_CHAT_REQUIRED: { status: 400, client: true },
   ERR_KERNEL_ENV_REFUSED: { status: 400, client: true },
+  ERR_KERNEL_NOT_PYTHON: { status: 400, client: true },
   // MCP tool calls (answered as tool errors with these codes; statuses for HTTP's sake).
   ERR_MCP_CHAT_MISMATCH: { status: 403, client: true },
   ERR_MCP_RESOURCE_TOO_LARGE: { status: 413, client: true },

@@ -31,6 +31,7 @@ import { FileLinks, linkBaseFor } from './links/file-links.ts';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
 import { describeError, quietLogger, type Logger } from './logger.ts';
 import { createKernelTransport } from './transport/kernel-transport.ts';
+import { pythonKernelsOnly } from './gateway/python-kernels-only.ts';
 import type { TransferLimits } from './transport/transfer-limits.ts';
 import { createErrorHandler, refuseUpgrade, refuseUpgradeFor, sendJsonError } from './errors.ts';
 import type { SidecarOptions } from './options.ts';
@@ -47,7 +48,7 @@ import { meteredObserver } from './metrics/metered-observer.ts';
 import { httpMeter } from './metrics/http-meter.ts';
 import { createMetricsRoute } from './metrics/metrics-route.ts';
 import { UpgradeMeter } from './metrics/upgrade-meter.ts';
-import { ExecutionsInFlight } from './executions/executions-in-flight.ts';
+import { ExecutionsInFlight, settledWithin } from './executions/executions-in-flight.ts';
 import { requestContext, contextOf } from './http/request-context.ts';
 import { logContext } from './structured-logger.ts';
 
@@ -223,6 +224,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     }),
   );
 
+  const owners = new ChatOwners(store);
+
   // MCP: a Jupyter client of this very sidecar (its kernels go through the routes below).
   const mcpKernels = options.mcp.enabled
     ? new ChatKernels({
@@ -240,8 +243,14 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const mcp = mcpKernels
     ? createMcpRoutes({
         kernels: mcpKernels,
-        files: new ChatFiles({ store, blobs, links, cardMaxFiles: options.cardMaxFiles }),
-        store,
+        files: new ChatFiles({
+          store,
+          blobs,
+          links,
+          cardMaxFiles: options.cardMaxFiles,
+          cardsAnnounced: options.announceFiles !== 'off',
+        }),
+        owners,
         outputChars: options.mcp.outputChars,
         logger,
         onToolCall: (tool, outcome, ms) => {
@@ -270,9 +279,12 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     kernelChats,
     workspaces,
     provisional,
-    owners: new ChatOwners(store),
+    owners,
     gatewayRootDir: options.gatewayRootDir,
     kernelVolume: options.kernelVolume,
+    acceptsKernel: transport
+      ? pythonKernelsOnly({ gateway: options.gatewayUrl, base, timeoutMs: options.gatewayTimeoutMs })
+      : undefined,
   };
   app.post(
     `${base}api/kernels`,
@@ -404,9 +416,20 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         if (!(await inFlight.settled(graceMs - reserve)))
           logger.warn(`[sidecar] ${inFlight.count} execution(s) still running: recorded as ended by the shutdown`);
       }
-      // The relay sends an ended execution's held reply or idle, and its file card, once its files
-      // are recorded: a moment for that before the sockets close.
-      if (graceMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(250, reserve)));
+      // Every execution a client sent (queued ones too) ends and reaches it, its file card and idle
+      // before the 1001, within the grace period: only what is still running then is cut.
+      const queued = channels.executionsPending();
+      if (queued > 0)
+        logger.info(
+          `[sidecar] waiting for ${queued} execution(s) on kernel connections to end and reach their clients`,
+        );
+      if (
+        !(await settledWithin(channels.delivered(), deadline - reserve / 2 - Date.now())) &&
+        channels.executionsPending()
+      )
+        logger.warn(
+          `[sidecar] ${channels.executionsPending()} execution(s) did not end in time: their sockets are closed`,
+        );
       mcpKernels?.close();
       await mcp?.close();
       channels.close();

@@ -3,7 +3,8 @@
 # a real Jupyter Server (Debian's /usr/bin/python3), the libraries realistic model code uses,
 # Chromium for the browser tests (no test tool downloads a browser), PostgreSQL (tests start
 # throwaway clusters of their own; the service Debian starts is not used), Prometheus's promtool
-# (test/e2e/metrics.test.ts checks /metrics with it; 19 MB), and the npm packages.
+# (test/e2e/metrics.test.ts checks /metrics with it; 19 MB), the npm packages, and a Node 22 binary
+# from the npm registry (the MCP conformance suite in test/e2e/mcp-conformance.test.ts needs 22+).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -21,3 +22,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+# Cached outside the repo (~/.cache/generated-files-sidecar/node); prints the binary's path.
+bash scripts/node-binary.sh 22

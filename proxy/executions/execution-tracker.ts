@@ -62,12 +62,19 @@ export interface ExecutionTrackerOptions {
 export class ExecutionTracker {
   private readonly pending = new Map<string, Pending>();
   private closed = false;
+  private idleWaiters: Array<() => void> = [];
   private onSelfEnded: (ending: EndingExecution[]) => void = () => {};
 
   constructor(private readonly options: ExecutionTrackerOptions) {}
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Resolves once no execution sent through this connection is running or queued. */
+  whenIdle(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /**
@@ -190,6 +197,7 @@ export class ExecutionTracker {
     const pending = this.pending.get(msgId);
     if (!pending) return undefined;
     this.pending.delete(msgId);
+    if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     clearTimeout(pending.timer);
     clearTimeout(pending.pairTimer);
     const ended = this.record(pending, reason);

@@ -45,3 +45,14 @@ export class ExecutionsInFlight {
     });
   }
 }
+
+/** Whether `promise` settles within `ms` (at once when it has already); never rejects. */
+export function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = new Promise<boolean>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms), false)));
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, timeUp]).finally(() => clearTimeout(timer));
+}

@@ -68,3 +68,9 @@ export async function callGateway(
     throw new GatewayCallError(code, { cause: error });
   }
 }
+
+/** A request URL's query (with its `?`), passed on to the gateway with the client's token in it; '' without. */
+export function queryOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q);
+}

@@ -123,6 +123,25 @@ export class KernelChannelRelay {
     upstream.on('error', (error) => this.options.logger.warn(`[sidecar] gateway socket: ${describeError(error)}`));
   }
 
+  /** Executions sent through this connection that are running or queued in the kernel. */
+  get executionsPending(): number {
+    return this.options.tracker.inFlight;
+  }
+
+  /**
+   * Resolves once every execution sent through this connection has ended and its end has been
+   * passed to the client (outputs, file card, execute_reply and idle), or the connection closed:
+   * a shutdown closes the socket only then. An ending execution's delivery is a step of the
+   * lane from the kernel, so a step queued behind it runs once that has gone out.
+   */
+  async delivered(): Promise<void> {
+    while (!this.closed) {
+      await this.options.tracker.whenIdle();
+      await new Promise<void>((resolve) => this.down.run(() => void resolve()));
+      if (this.options.tracker.inFlight === 0) return;
+    }
+  }
+
   /**
    * Every message counts against the frame budget until it is passed on (so a spent budget
    * pauses every side that sends). It is handled at once when nothing waits in its lane; one

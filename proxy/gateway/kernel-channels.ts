@@ -80,6 +80,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   });
 
   const upstreams = new Set<WebSocket>();
+  const relays = new Set<KernelChannelRelay>();
   const silentIds = new SilentMessageIds();
 
   type ChannelsTarget =
@@ -215,7 +216,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       const detach = options.kernelChannels.attach(kernelId, silent);
       upstream.once('close', detach);
     }
-    new KernelChannelRelay(client, upstream, {
+    const relay = new KernelChannelRelay(client, upstream, {
       silent,
       codec,
       rewriter,
@@ -237,6 +238,20 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       budget,
       barrierLingerMs: options.executionTimeoutMs,
     });
+    relays.add(relay);
+    client.once('close', () => relays.delete(relay));
+  }
+
+  /** Executions running or queued on the kernel connections open now. */
+  function executionsPending(): number {
+    let count = 0;
+    for (const relay of relays) count += relay.executionsPending;
+    return count;
+  }
+
+  /** Resolves once every execution on an open connection has ended and reached its client. */
+  async function delivered(): Promise<void> {
+    await Promise.all([...relays].map((relay) => relay.delivered()));
   }
 
   /** Close every kernel connection: clients are told the sidecar is going away (1001). */
@@ -246,5 +261,12 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     server.close();
   }
 
-  return { handleUpgrade, close, connections: () => server.clients.size, framesInFlight: () => budget.inFlight };
+  return {
+    handleUpgrade,
+    close,
+    delivered,
+    executionsPending,
+    connections: () => server.clients.size,
+    framesInFlight: () => budget.inFlight,
+  };
 }

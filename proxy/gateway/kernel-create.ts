@@ -20,6 +20,8 @@ export interface KernelCreateDeps {
   gatewayRootDir: string;
   /** Enterprise Gateway on Kubernetes: the claim each kernel pod mounts its chat's folder of; null: none. */
   kernelVolume?: KernelVolume | null;
+  /** Refuses a kernel the sidecar cannot serve (`--file-transport kernel`: one not in Python), before it starts. */
+  acceptsKernel?: (req: Request, kernelName: unknown) => Promise<void>;
 }
 
 export interface PendingKernel {
@@ -73,6 +75,7 @@ export async function reserveKernel(
 ): Promise<{ body: Record<string, unknown>; pending: PendingKernel } | null> {
   const env = isPlainObject(body.env) ? { ...body.env } : {};
   refuseClientVolumes(env);
+  await deps.acceptsKernel?.(req, body.name);
   const fromEnv =
     typeof env.KERNEL_CHAT_ID === 'string' && env.KERNEL_CHAT_ID ? assertChatId(env.KERNEL_CHAT_ID) : null;
   const chatId = deps.assignment.forNewKernel(chatFromRequest(req, res.locals.chatId ?? null) ?? fromEnv);

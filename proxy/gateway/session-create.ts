@@ -3,7 +3,7 @@ import { chatFromRequest } from '../chats/chat-request.ts';
 import { sendJsonError } from '../errors.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { isPlainObject } from '../wire/kernel-frame.ts';
-import { callGateway, GatewayCallError, type GatewayAnswer } from './gateway-call.ts';
+import { callGateway, GatewayCallError, queryOf, type GatewayAnswer } from './gateway-call.ts';
 import { commitKernel, reserveKernel, type KernelCreateDeps } from './kernel-create.ts';
 
 export interface SessionCreateDeps extends KernelCreateDeps {
@@ -103,11 +103,6 @@ function parseObject(raw: Buffer): Record<string, unknown> | null {
 function stringId(body: Buffer): string | undefined {
   const parsed = parseObject(body);
   return typeof parsed?.id === 'string' ? parsed.id : undefined;
-}
-
-function queryOf(url: string): string {
-  const q = url.indexOf('?');
-  return q === -1 ? '' : url.slice(q);
 }
 
 function relay(res: Response, answer: GatewayAnswer): void {

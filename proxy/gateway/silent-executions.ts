@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
-import { TransportError, type KernelCommandChannel } from '../transport/kernel-command-channel.ts';
+import {
+  TransportError,
+  type EvaluateBounds,
+  type KernelAnswer,
+  type KernelCommandChannel,
+} from '../transport/kernel-command-channel.ts';
 import { isPlainObject, type KernelFrame, type WireCodec } from '../wire/kernel-frame.ts';
 
 /** The sidecar's own session on a kernel connection: its messages are told apart by msg_id, not by this. */
@@ -53,9 +58,13 @@ export class SilentMessageIds {
 }
 
 interface Waiting {
-  resolve: (text: string) => void;
+  resolve: (answer: KernelAnswer) => void;
   reject: (error: TransportError) => void;
   timer: NodeJS.Timeout;
+  bounds: EvaluateBounds;
+  /** The comm messages' buffers so far, in order, within the bounds; null once past them. */
+  buffers: Buffer[] | null;
+  bytes: number;
   /** Its reply, kept until its idle has come too (or its idle, until the reply). */
   reply?: KernelFrame;
   idle?: boolean;
@@ -77,7 +86,12 @@ export class SilentExecutions implements KernelCommandChannel {
     private readonly ids: SilentMessageIds,
   ) {}
 
-  evaluate(expression: string, timeoutMs: number): Promise<string> {
+  /** Requests still waiting for their answer. */
+  get pending(): number {
+    return this.#waiting.size;
+  }
+
+  evaluate(expression: string, bounds: EvaluateBounds): Promise<KernelAnswer> {
     if (this.#closed || this.upstream.readyState !== this.upstream.OPEN)
       return Promise.reject(new TransportError('ERR_TRANSPORT_CLOSED', 'the kernel connection is closed'));
     const msgId = randomUUID();
@@ -103,13 +117,13 @@ export class SilentExecutions implements KernelCommandChannel {
         stop_on_error: false,
       },
     });
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<KernelAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(msgId);
         reject(new TransportError('ERR_TRANSPORT_TIMEOUT', 'the kernel did not answer in time'));
-      }, timeoutMs);
+      }, bounds.timeoutMs);
       timer.unref();
-      this.#waiting.set(msgId, { resolve, reject, timer });
+      this.#waiting.set(msgId, { resolve, reject, timer, bounds, buffers: [], bytes: 0 });
       this.upstream.send(frame.data, { binary: frame.binary });
     });
   }
@@ -126,6 +140,7 @@ export class SilentExecutions implements KernelCommandChannel {
     const waiting = this.#waiting.get(parent!);
     if (!waiting) return true;
     if (frame.msgType === 'execute_reply' && frame.channel !== 'iopub') waiting.reply = frame;
+    else if (frame.msgType === 'comm_msg') this.#take(waiting, frame.buffers());
     else if (frame.msgType === 'status' && frame.content()?.execution_state === 'idle') waiting.idle = true;
     // The reply can come before the idle (shell and iopub travel apart): the next request waits for both.
     if (waiting.reply && waiting.idle) {
@@ -133,6 +148,20 @@ export class SilentExecutions implements KernelCommandChannel {
       this.#settle(parent!, waiting.reply);
     }
     return true;
+  }
+
+  /** Buffers are kept only within the request's bounds: past them, none is kept, and the answer is refused. */
+  #take(waiting: Waiting, buffers: readonly Buffer[]): void {
+    if (!waiting.buffers) return;
+    for (const buffer of buffers) waiting.bytes += buffer.length;
+    if (
+      waiting.bytes > waiting.bounds.maxBytes ||
+      waiting.buffers.length + buffers.length > waiting.bounds.maxBuffers
+    ) {
+      waiting.buffers = null;
+      return;
+    }
+    waiting.buffers.push(...buffers);
   }
 
   #settle(msgId: string, reply: KernelFrame): void {
@@ -150,7 +179,9 @@ export class SilentExecutions implements KernelCommandChannel {
     const text = isPlainObject(result.data) ? result.data['text/plain'] : undefined;
     if (typeof text !== 'string')
       waiting.reject(new TransportError('ERR_TRANSPORT_PROTOCOL', 'the collector’s answer has no text'));
-    else waiting.resolve(text);
+    else if (!waiting.buffers)
+      waiting.reject(new TransportError('ERR_TRANSPORT_PROTOCOL', 'the kernel sent more bytes than it was asked for'));
+    else waiting.resolve({ text, buffers: waiting.buffers });
   }
 
   /** The connection closed: everything waiting fails now, not at its timeout. */

@@ -28,7 +28,14 @@ export interface ResourceLink {
  */
 export class ChatFiles {
   constructor(
-    private readonly deps: { store: RecordStore; blobs: BlobStore; links: FileLinks; cardMaxFiles: number },
+    private readonly deps: {
+      store: RecordStore;
+      blobs: BlobStore;
+      links: FileLinks;
+      cardMaxFiles: number;
+      /** --announce-files is not `off`: the relay sends a card after every execution that recorded files. */
+      cardsAnnounced: boolean;
+    },
   ) {}
 
   async latest(chatId: string): Promise<FileRecord[]> {
@@ -37,8 +44,14 @@ export class ChatFiles {
     return records.sort((a, b) => a.path.localeCompare(b.path));
   }
 
-  /** The versions one execution recorded (the relay records them before the execution ends). */
-  async ofExecution(chatId: string, msgId: string): Promise<FileRecord[]> {
+  /**
+   * The versions one execution recorded (the relay records them before the execution ends). With
+   * file cards on, the relay sends one exactly when an execution recorded or skipped files, so an
+   * execution without a card recorded none and the store is not asked.
+   */
+  async ofExecution(chatId: string, run: { msgId: string; cardSeen: boolean }): Promise<FileRecord[]> {
+    if (this.deps.cardsAnnounced && !run.cardSeen) return [];
+    const { msgId } = run;
     if (!(await this.deps.store.hasChat(chatId))) return [];
     return (await this.deps.store.listChat(chatId)).filter((r) => r.execution?.msgId === msgId);
   }

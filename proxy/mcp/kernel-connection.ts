@@ -22,6 +22,8 @@ export interface ExecutionOutput {
   /** stdout, stderr, results and tracebacks in the order they came (ANSI colours removed). */
   text: string;
   images: OutputImage[];
+  /** The sidecar's file card for this execution came: it recorded (or skipped) files. */
+  cardSeen: boolean;
 }
 
 interface Running {
@@ -30,6 +32,7 @@ interface Running {
   images: OutputImage[];
   replyStatus: string | null;
   idle: boolean;
+  cardSeen: boolean;
   settle: (status: ExecutionStatus) => void;
 }
 
@@ -112,6 +115,7 @@ export class KernelConnection {
         images: [],
         replyStatus: null,
         idle: false,
+        cardSeen: false,
         settle: (status) => {
           if (this.#running !== running) return;
           clearTimeout(timer);
@@ -121,6 +125,7 @@ export class KernelConnection {
             status: timedOut && status !== 'kernel-died' && status !== 'closed' ? 'timeout' : status,
             text: running.chunks.join('').replace(ANSI, ''),
             images: running.images,
+            cardSeen: running.cardSeen,
           });
         },
       };
@@ -182,7 +187,10 @@ export class KernelConnection {
         break;
       case 'execute_result':
       case 'display_data':
-        if (isObject(message.metadata) && message.metadata[FILE_CARD_MARK] === true) break;
+        if (isObject(message.metadata) && message.metadata[FILE_CARD_MARK] === true) {
+          running.cardSeen = true;
+          break;
+        }
         this.#display(running, content.data);
         break;
       case 'error':

@@ -70,6 +70,8 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
       lastUsed: Date.now(),
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        // One JSON answer per request: no tool streams progress, and an SSE stream per call costs time.
+        enableJsonResponse: true,
         onsessioninitialized: (id) => void sessions.set(id, session),
       }),
     };

@@ -11,8 +11,8 @@ import { filesApiPaths } from '../../contract/files-api.ts';
 import { formatBytes } from '../announce/file-card.ts';
 import { errorCode, type ErrorCode } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
-import type { RecordStore } from '../storage/record-store.ts';
 import type { ChatFiles } from './chat-files.ts';
+import type { ChatOwners } from '../chats/chat-owners.ts';
 import type { ChatKernels, ChatRun } from './chat-kernels.ts';
 import type { McpCaller } from './mcp-caller.ts';
 import { MAX_RESULT_IMAGE_CHARS, MAX_RESULT_IMAGES, withinOutputBudget } from './output-budget.ts';
@@ -31,7 +31,7 @@ export type ToolCallObserver = (tool: string, outcome: 'ok' | 'error' | 'refused
 export interface McpToolsDeps {
   kernels: ChatKernels;
   files: ChatFiles;
-  store: RecordStore;
+  owners: ChatOwners;
   outputChars: number;
   logger: Logger;
   onToolCall?: ToolCallObserver;
@@ -89,9 +89,12 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
         'No chat: send the chat id in a header (X-OpenWebUI-Chat-Id or X-Chat-Id), use a token with a "chat" claim, or an MCP session.',
       );
     }
-    const owner = (await deps.store.hasChat(chatId)) ? await deps.store.getOwner(chatId) : null;
-    if (owner !== null && caller.user !== null && owner !== caller.user)
-      throw new McpToolError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
+    // A caller that names no user is not held to an owner (as on the files API), so no lookup.
+    if (caller.user !== null) {
+      const owner = await deps.owners.ownerOf(chatId);
+      if (owner !== null && owner !== caller.user)
+        throw new McpToolError('ERR_CHAT_OTHER_OWNER', 'This chat belongs to another user.');
+    }
     return { chatId, user: caller.user };
   }
 
@@ -125,7 +128,7 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
         const ctx = contextOf(extra.authInfo);
         const { chatId, user } = await chatOf(ctx, extra.sessionId);
         const run = await deps.kernels.run(chatId, user, code);
-        return executeResult(run, await deps.files.ofExecution(chatId, run.msgId), ctx.linkBase);
+        return executeResult(run, await deps.files.ofExecution(chatId, run), ctx.linkBase);
       }),
   );
 

@@ -3,13 +3,31 @@ import { SidecarError } from '../errors.ts';
 /**
  * The one thing the kernel file transport needs from a kernel connection: evaluate one Python
  * expression as a silent execution of the sidecar's own (`silent: true`, `store_history: false`,
- * no code, the expression in `user_expressions`) and hand back its `text/plain` value. The relay
- * implements it (`gateway/silent-executions.ts`) and makes sure no message of such an execution
- * reaches any client. Whatever comes back was written by the kernel: it is hostile input.
+ * no code, the expression in `user_expressions`) and hand back its `text/plain` value, with the
+ * binary buffers of the comm messages the execution sent meanwhile (file bytes travel as raw
+ * buffers, not as text: Jupyter Server relays them as binary WebSocket frames in both wire
+ * formats). The relay implements it (`gateway/silent-executions.ts`) and makes sure no message of
+ * such an execution reaches any client. Whatever comes back was written by the kernel: it is
+ * hostile input.
  */
 export interface KernelCommandChannel {
-  /** Rejects with a TransportError (timeout, an error in the kernel, a reply of the wrong shape, a closed socket). */
-  evaluate(expression: string, timeoutMs: number): Promise<string>;
+  /**
+   * At most `maxBytes` of buffers (and `maxBuffers` of them) are held; past that the answer is
+   * refused. Rejects with a TransportError (timeout, an error in the kernel, a reply of the wrong
+   * shape, too many bytes, a closed socket).
+   */
+  evaluate(expression: string, bounds: EvaluateBounds): Promise<KernelAnswer>;
+}
+
+export interface EvaluateBounds {
+  timeoutMs: number;
+  maxBytes: number;
+  maxBuffers: number;
+}
+
+export interface KernelAnswer {
+  text: string;
+  buffers: Buffer[];
 }
 
 export type TransportErrorCode =

@@ -4,7 +4,7 @@ import { LruMap } from '../lru-map.ts';
 import type { TrackingPolicy } from '../workspace/tracking-policy.ts';
 import { collectorExpression, pathArg } from './collector-source.ts';
 import { TransportError, type KernelCommandChannel } from './kernel-command-channel.ts';
-import { parseListing, parseRead, parseWritten, type KernelEntry, type Listing } from './kernel-replies.ts';
+import { parseListingAnswer, parseRead, parseWritten, type KernelEntry, type Listing } from './kernel-replies.ts';
 import { MirrorFolder, type IncomingFile, type MirrorStat } from './mirror-folder.ts';
 import type { TransferLimits } from './transfer-limits.ts';
 
@@ -16,10 +16,12 @@ interface Synced {
   mirror: MirrorStat;
 }
 
-/** Per chat: what was synced, and which refusals the card has named already (named once). */
+/** Per chat: what was synced, which refusals the card has named already (named once), the last listing. */
 interface ChatSync {
   files: Map<string, Synced>;
   named: Set<string>;
+  /** The last listing the kernel sent and its digest: the kernel answers "unchanged" against it. */
+  listed?: { digest: string; listing: Listing };
 }
 
 export interface KernelFileSyncOptions {
@@ -71,23 +73,44 @@ export class KernelFileSync {
     };
   }
 
-  async #evaluate(channel: KernelCommandChannel, budget: Budget, args: Record<string, unknown>, data?: string) {
+  async #evaluate(
+    channel: KernelCommandChannel,
+    budget: Budget,
+    args: Record<string, unknown>,
+    receive: { maxBytes: number; maxBuffers: number } = { maxBytes: 0, maxBuffers: 0 },
+    data?: string,
+  ) {
     const left = budget.deadline - Date.now();
     if (left <= 0) throw new TransportError('ERR_TRANSPORT_TIMEOUT', 'the transfer ran out of time');
-    return channel.evaluate(collectorExpression(args, data), Math.min(left, this.#options.limits.requestTimeoutMs));
+    const timeoutMs = Math.min(left, this.#options.limits.requestTimeoutMs);
+    return channel.evaluate(collectorExpression(args, data), { timeoutMs, ...receive });
   }
 
+  /** One request: the kernel lists its workspace, or says it is as it was at the listing the sidecar has. */
   async #list(channel: KernelCommandChannel, chatId: string, budget: Budget, chdir: boolean): Promise<Listing> {
     const { limits, policy, kernelPathFor } = this.#options;
-    const text = await this.#evaluate(channel, budget, {
-      op: 'list',
-      root: pathArg(kernelPathFor(chatId)),
-      depth: limits.maxDepth,
-      max: limits.maxEntries,
-      hidden: policy.options.includeHidden,
-      chdir,
-    });
-    return parseListing(text, limits);
+    const state = this.#chat(chatId);
+    const answer = await this.#evaluate(
+      channel,
+      budget,
+      {
+        op: 'list',
+        root: pathArg(kernelPathFor(chatId)),
+        depth: limits.maxDepth,
+        max: limits.maxEntries,
+        hidden: policy.options.includeHidden,
+        chdir,
+        since: state.listed?.digest ?? null,
+      },
+      { maxBytes: limits.listingBytes, maxBuffers: 1 },
+    );
+    const parsed = parseListingAnswer(answer, limits);
+    if (parsed.unchanged) {
+      if (!state.listed) throw new TransportError('ERR_TRANSPORT_PROTOCOL', 'the kernel said unchanged before listing');
+      return state.listed.listing;
+    }
+    state.listed = { digest: parsed.digest, listing: parsed.listing };
+    return parsed.listing;
   }
 
   /**
@@ -142,15 +165,16 @@ export class KernelFileSync {
     for (;;) {
       const data = await mirror.read(rel, offset, Math.min(chunkBytes, size - offset));
       const last = offset + data.length >= size || data.length === 0;
-      const text = await this.#evaluate(
+      const answer = await this.#evaluate(
         channel,
         budget,
         { op: 'write', root: pathArg(this.#options.kernelPathFor(chatId)), path: pathArg(rel), temp, offset, last },
+        undefined,
         data.toString('base64'),
       );
       budget.bytesLeft -= data.length;
       offset += data.length;
-      if (last) return parseWritten(text);
+      if (last) return parseWritten(answer);
     }
   }
 
@@ -206,7 +230,10 @@ export class KernelFileSync {
     return skipped;
   }
 
-  /** Fetch files in chunks, several small ones per request, one piece per file at a time. */
+  /**
+   * Fetch files in pieces of at most `chunkBytes` (each its own comm message), as many pieces per
+   * request as `bytesPerRequest` allows: small files several to a request, a large one in a few.
+   */
   async #fetch(
     channel: KernelCommandChannel,
     chatId: string,
@@ -215,23 +242,25 @@ export class KernelFileSync {
     wanted: KernelEntry[],
     budget: Budget,
   ): Promise<SkippedFile[]> {
-    const { chunkBytes } = this.#options.limits;
+    const { chunkBytes, bytesPerRequest } = this.#options.limits;
     const skipped: SkippedFile[] = [];
     const open = new Map<string, IncomingFile>();
+    /** Bytes asked for so far of each file (pieces of one file go in order). */
+    const asked = new Map<KernelEntry, number>();
     const queue = [...wanted];
     try {
       while (queue.length > 0) {
         const batch: { entry: KernelEntry; offset: number; length: number }[] = [];
-        let room = Math.min(chunkBytes, budget.bytesLeft);
+        let room = Math.min(bytesPerRequest, budget.bytesLeft);
         while (queue.length > 0 && room > 0) {
           const entry = queue[0]!;
-          const offset = open.get(entry.path)?.written ?? 0;
-          const length = Math.min(entry.size - offset, room);
+          const offset = asked.get(entry) ?? 0;
+          const length = Math.min(entry.size - offset, room, chunkBytes);
           if (length <= 0 && entry.size > 0) break;
           batch.push({ entry, offset, length });
+          asked.set(entry, offset + length);
           room -= length;
           if (offset + length >= entry.size) queue.shift();
-          else break;
         }
         if (batch.length === 0) {
           for (const entry of queue)
@@ -240,24 +269,29 @@ export class KernelFileSync {
             );
           break;
         }
-        const pieces = batch.map((b) => [pathArg(b.entry.path), b.offset, b.length, b.entry.ino]);
-        const text = await this.#evaluate(channel, budget, {
-          op: 'read',
-          root: pathArg(this.#options.kernelPathFor(chatId)),
-          pieces,
-        });
-        const replies = parseRead(
-          text,
-          batch.map((b) => b.length),
+        const lengths = batch.map((b) => b.length);
+        const answer = await this.#evaluate(
+          channel,
+          budget,
+          {
+            op: 'read',
+            root: pathArg(this.#options.kernelPathFor(chatId)),
+            pieces: batch.map((b) => [pathArg(b.entry.path), b.offset, b.length, b.entry.ino]),
+          },
+          { maxBytes: lengths.reduce((a, b) => a + b, 0), maxBuffers: batch.length },
         );
+        const replies = parseRead(answer, lengths);
+        const dropped = new Set<KernelEntry>();
         for (let i = 0; i < batch.length; i++) {
           const { entry, offset, length } = batch[i]!;
           const piece = replies[i]!;
           budget.bytesLeft -= length;
+          if (dropped.has(entry)) continue;
           const changed =
             piece === 'gone' || piece.size !== entry.size || piece.mtimeNs !== entry.mtimeNs || piece.ino !== entry.ino;
           if (changed || piece.data.length !== length) {
             // Changed while it travelled (or the kernel lied about its size): left for the next run.
+            dropped.add(entry);
             await open.get(entry.path)?.abandon();
             open.delete(entry.path);
             const idx = queue.indexOf(entry);

@@ -1,4 +1,5 @@
-import { TransportError } from './kernel-command-channel.ts';
+import { createHash } from 'node:crypto';
+import { TransportError, type KernelAnswer } from './kernel-command-channel.ts';
 import { MAX_PATH_BYTES, MAX_SEGMENT_BYTES, type TransferLimits } from './transfer-limits.ts';
 
 /**
@@ -85,12 +86,29 @@ function isSize(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-export function parseListing(text: string, limits: TransferLimits): Listing {
+/** A listing's answer: unchanged since the listing whose digest was given, or a new listing and its digest. */
+export type ListingAnswer = { unchanged: true } | { unchanged: false; digest: string; listing: Listing };
+
+export function parseListingAnswer(answer: KernelAnswer, limits: TransferLimits): ListingAnswer {
+  const inner = unquote(answer.text);
+  if (inner === '=') {
+    if (answer.buffers.length !== 0) throw protocol('the kernel sent a listing it said was unchanged');
+    return { unchanged: true };
+  }
+  const match = /^L([0-9a-f]{64})$/.exec(inner);
+  if (!match || answer.buffers.length !== 1) throw protocol('the kernel’s listing has the wrong shape');
+  const bytes = answer.buffers[0]!;
+  // The digest is the sidecar's own: what the kernel claims is only compared, never trusted.
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== match[1]) throw protocol('the kernel’s listing does not match its digest');
+  return { unchanged: false, digest, listing: parseListing(bytes, limits) };
+}
+
+export function parseListing(json: Buffer, limits: TransferLimits): Listing {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(strictBase64(unquote(text)).toString('utf8'));
-  } catch (error) {
-    if (error instanceof TransportError) throw error;
+    parsed = JSON.parse(utf8.decode(json));
+  } catch {
     throw protocol('the kernel’s listing is not JSON');
   }
   const body = parsed as { files?: unknown; truncated?: unknown };
@@ -130,26 +148,33 @@ export function parseListing(text: string, limits: TransferLimits): Listing {
   return { files, refused, truncated: body.truncated };
 }
 
-/** The pieces of a read, one per piece asked for, each no longer than asked. */
-export function parseRead(text: string, asked: readonly number[]): ReadPiece[] {
-  const parts = unquote(text).split(',');
+/**
+ * The pieces of a read, one per piece asked for: the text says each piece's file state and
+ * length, and each piece that is not gone has one buffer of exactly that length, no longer than asked.
+ */
+export function parseRead(answer: KernelAnswer, asked: readonly number[]): ReadPiece[] {
+  const parts = unquote(answer.text).split(',');
   if (parts.length !== asked.length) throw protocol('the kernel answered a different number of pieces');
-  return parts.map((part, i) => {
+  let next = 0;
+  const pieces = parts.map((part, i): ReadPiece => {
     if (part === '-') return 'gone';
-    const match = /^(\d{1,16}):(\d{1,24}):(\d{1,24}):(.*)$/.exec(part);
+    const match = /^(\d{1,16}):(\d{1,24}):(\d{1,24}):(\d{1,16})$/.exec(part);
     if (!match) throw protocol('a piece has the wrong shape');
     const size = Number(match[1]);
-    if (!isSize(size)) throw protocol('a piece has an impossible size');
-    // Checked before decoding: the decoded bytes are never more than 3/4 of the text.
-    if (match[4]!.length > Math.ceil(asked[i]! / 3) * 4) throw protocol('a piece is longer than asked for');
-    const data = strictBase64(match[4]!);
-    if (data.length > asked[i]!) throw protocol('a piece is longer than asked for');
+    const length = Number(match[4]);
+    if (!isSize(size) || !isSize(length)) throw protocol('a piece has an impossible size');
+    if (length > asked[i]!) throw protocol('a piece is longer than asked for');
+    const data = answer.buffers[next++];
+    if (!data) throw protocol('a piece the kernel announced did not come');
+    if (data.length !== length) throw protocol('a piece is not as long as the kernel said');
     return { size, mtimeNs: match[2]!, ino: match[3]!, data };
   });
+  if (next !== answer.buffers.length) throw protocol('the kernel sent pieces it was not asked for');
+  return pieces;
 }
 
 /** The state of a file the kernel wrote (an upload's last chunk). */
-export function parseWritten(text: string): { size: number; mtimeNs: string; ino: string } | null {
+export function parseWritten({ text }: KernelAnswer): { size: number; mtimeNs: string; ino: string } | null {
   const inner = unquote(text);
   if (inner === '') return null;
   const match = /^(\d{1,16}):(\d{1,24}):(\d{1,24})$/.exec(inner);

@@ -3,8 +3,12 @@
  * code does. Every reply is checked against these before anything is kept.
  */
 export interface TransferLimits {
-  /** Raw bytes of file content per request (a chunk); its reply is at most ~4/3 of it plus a header. */
+  /** Raw bytes of file content in one comm message's buffer (a chunk). */
   chunkBytes: number;
+  /** Raw bytes of file content asked for in one request (several chunks); held in memory until written. */
+  bytesPerRequest: number;
+  /** Bytes of one listing (its JSON); a larger one is refused. */
+  listingBytes: number;
   /** Content bytes fetched per execution; files past it wait for the next execution. */
   bytesPerExecution: number;
   /** Entries one listing may name; a larger workspace is listed up to here. */
@@ -18,7 +22,9 @@ export interface TransferLimits {
 }
 
 export const DEFAULT_TRANSFER_LIMITS: TransferLimits = {
-  chunkBytes: 4 * 1024 * 1024,
+  chunkBytes: 256 * 1024,
+  bytesPerRequest: 32 * 1024 * 1024,
+  listingBytes: 16 * 1024 * 1024,
   bytesPerExecution: 512 * 1024 * 1024,
   maxEntries: 10_000,
   timeBudgetMs: 120_000,

@@ -20,6 +20,8 @@ export interface KernelFrame {
    * rule a large output out with a byte search instead of parsing it. Undefined otherwise.
    */
   rawContent(): Buffer | undefined;
+  /** The binary buffers the message carries (comm messages may), as they came; none: empty. */
+  buffers(): readonly Buffer[];
   /** Mark the content returned by content() as changed, so encode() re-serializes it. */
   markContentChanged(): void;
   /**

@@ -25,7 +25,7 @@ class LegacyFrame implements KernelFrame {
     private readonly original: EncodedFrame,
     private readonly message: Record<string, unknown>,
     /** Binary frames only: the buffers after the JSON part, kept as they came. */
-    private readonly buffers: Buffer[] | null,
+    private readonly binaryBuffers: Buffer[] | null,
   ) {
     const header = message.header;
     this.channel = stringField(message, 'channel');
@@ -44,6 +44,10 @@ class LegacyFrame implements KernelFrame {
     return isPlainObject(content) ? content : undefined;
   }
 
+  buffers(): readonly Buffer[] {
+    return this.binaryBuffers ?? [];
+  }
+
   rawContent(): undefined {
     // The whole message was parsed to route it: nothing to save by looking at bytes.
     return undefined;
@@ -56,8 +60,8 @@ class LegacyFrame implements KernelFrame {
   encode(): EncodedFrame {
     if (!this.changed) return this.original;
     const json = JSON.stringify(this.message);
-    if (!this.buffers) return { data: json, binary: false };
-    return { data: packLegacyBinary(Buffer.from(json, 'utf8'), this.buffers), binary: true };
+    if (!this.binaryBuffers) return { data: json, binary: false };
+    return { data: packLegacyBinary(Buffer.from(json, 'utf8'), this.binaryBuffers), binary: true };
   }
 }
 

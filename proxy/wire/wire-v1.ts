@@ -66,6 +66,10 @@ class V1Frame implements KernelFrame {
     return this.contentPieces ? Buffer.concat(this.contentPieces) : this.parts[CONTENT]!;
   }
 
+  buffers(): readonly Buffer[] {
+    return this.parts.slice(FIRST_BUFFER);
+  }
+
   markContentChanged(): void {
     this.changed = true;
   }

@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import type { FileRecord } from '../../proxy/storage/file-record.ts';
+import { COLLECTOR_MODULE } from '../../proxy/transport/collector-source.ts';
 import type { RunningSidecar } from '../support/harness.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import {
@@ -25,7 +27,17 @@ const MiB = 1024 * 1024;
 let bed: KernelElsewhere;
 let proxy: RunningSidecar;
 
+let specs: string;
+
 before(async () => {
+  // A real kernelspec of another language (it never has to start: it is refused before).
+  specs = await mkdtemp(path.join(tmpdir(), 'gf-kernelspecs-'));
+  await mkdir(path.join(specs, 'kernels', 'not-python'), { recursive: true });
+  await writeFile(
+    path.join(specs, 'kernels', 'not-python', 'kernel.json'),
+    JSON.stringify({ argv: ['/bin/false', '{connection_file}'], display_name: 'Not Python', language: 'not-python' }),
+  );
+  process.env.JUPYTER_PATH = specs;
   bed = await startKernelElsewhere();
   if (!bed.privateMounts)
     console.log('# unshare -r -m is not allowed here: the kernel runs in another folder tree only');
@@ -33,12 +45,13 @@ before(async () => {
   proxy = await startKernelTransportSidecar(
     bed,
     { 'record-wait-ms': '300000', 'card-max-files': '20' },
-    { transferLimits: { chunkBytes: 1 * MiB, bytesPerExecution: 80 * MiB } },
+    { transferLimits: { chunkBytes: 1 * MiB, bytesPerRequest: 4 * MiB, bytesPerExecution: 80 * MiB } },
   );
 });
 after(async () => {
   await proxy?.stop();
   await bed?.stop();
+  await rm(specs, { recursive: true, force: true });
 });
 
 const ws = (url: string) => url.replace(/^http/, 'ws');
@@ -188,6 +201,76 @@ async function sidecarTree(): Promise<string[]> {
   return entries.map((e) => String(e));
 }
 
+describe('kernels the transport cannot serve', () => {
+  test('a kernel of another language is refused at creation (kernels and sessions), saying to use a shared volume; none starts', async () => {
+    const kernels = async () =>
+      ((await (await fetch(`${bed.jupyter.url}api/kernels?token=${bed.jupyter.token}`)).json()) as unknown[]).length;
+    const before = await kernels();
+    const base = `${proxy.url}chats/other-language/`;
+    for (const [route, body] of [
+      ['api/kernels', { name: 'not-python' }],
+      ['api/sessions', { path: 'x.ipynb', type: 'notebook', name: 'x', kernel: { name: 'not-python' } }],
+    ] as const) {
+      const res = await fetch(`${base}${route}?token=${bed.jupyter.token}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      assert.equal(res.status, 400, route);
+      const text = await res.text();
+      assert.match(text, /ERR_KERNEL_NOT_PYTHON/);
+      assert.match(text, /Kernel 'not-python' runs \\?"not-python\\?".*Python kernels only.*shared volume/, text);
+    }
+    assert.equal(await kernels(), before, 'no kernel was started');
+    // The gateway's default kernelspec (Python) still starts.
+    const ok = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+    assert.equal(ok.status, 201);
+    const { id } = (await ok.json()) as { id: string };
+    await fetch(`${bed.jupyter.url}api/kernels/${id}?token=${bed.jupyter.token}`, { method: 'DELETE' });
+  });
+});
+
+describe('a collector that never answers', () => {
+  test('the execution still ends for the client, the card names the refusal, and nothing is left waiting', async () => {
+    // A sidecar of its own on the same Jupyter, with a short time budget.
+    const strict = await startKernelTransportSidecar(
+      bed,
+      { 'record-wait-ms': '300000' },
+      { transferLimits: { requestTimeoutMs: 1500, timeBudgetMs: 3000 } },
+    );
+    try {
+      const base = `${strict.url}chats/sleeper/`;
+      const res = await fetch(`${base}api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
+      const { id } = (await res.json()) as { id: string };
+      const client = await RawKernelClient.connect(
+        `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+        'v1',
+      );
+      await client.execute(`import sys, time\n_m = sys.modules['${COLLECTOR_MODULE}']\n_run = _m.run`);
+      const stuck = await client.execute(
+        "_m.run = lambda a, d='': time.sleep(10 ** 6)\nopen('/mnt/data/late.csv', 'w').write('1')",
+      );
+      assert.equal(stuck.reply?.content.status, 'ok');
+      assert.match(stuck.messages.map(cardText).join(''), /did not answer the file transfer in time/);
+      assert.equal(strict.sidecar.executionsInFlight(), 0);
+      assert.deepEqual(await strict.sidecar.store.listChat('sleeper'), []);
+      // The kernel still sleeps in the collector: interrupted, it goes on, and the file comes with the next run.
+      await fetch(`${base}api/kernels/${id}/interrupt?token=${bed.jupyter.token}`, { method: 'POST' });
+      const next = await client.execute('_m.run = _run');
+      assert.equal(next.reply?.content.status, 'ok');
+      assert.deepEqual(
+        (await strict.sidecar.store.listChat('sleeper')).map((r) => r.path),
+        ['late.csv'],
+      );
+      assertOnlyOwnMessages(client, new Set([stuck.reply!.parent_header.msg_id!, next.reply!.parent_header.msg_id!]));
+      assert.equal(strict.sidecar.executionsInFlight(), 0);
+      await client.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+});
+
 describe('a hostile kernel', () => {
   const LIE_NAMES = `
 import json, base64
@@ -233,10 +316,11 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
     await victim.client.close();
   });
 
-  test('a replaced collector, invalid base64 and chunks longer than asked are refused and named; nothing is recorded until the kernel stops lying', async () => {
+  test('a replaced collector, invalid base64, pieces longer than asked and endless chunks are refused and named; nothing is recorded until the kernel stops lying', async () => {
     const { client } = await openKernel('forger', 'v1');
+    await client.execute(`import sys\n_m = sys.modules['${COLLECTOR_MODULE}']\n_run, _send = _m.run, _m._send`);
     const replaced = await client.execute(
-      "def exec(source, ns):\n    ns['run'] = lambda a, d: \"' or anything\"\nopen('/mnt/data/a.csv', 'w').write('1')",
+      "_m.run = lambda a, d='': \"' or anything\"\nopen('/mnt/data/a.csv', 'w').write('1')",
     );
     const recorded = async () => (await records('forger')).map((r) => r.path).sort();
     assert.match(
@@ -244,9 +328,9 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
       /answer was refused: the kernel answered something that is not the collector/,
     );
     assert.deepEqual(await recorded(), []);
-    await client.execute('del exec');
+    await client.execute('_m.run = _run');
     const badBase64 = await client.execute(
-      "import base64\n_b64 = base64.b64encode\nbase64.b64encode = lambda b: _b64(b) if len(b) < 100 else _b64(b)[1:]\nopen('/mnt/data/b.csv', 'w').write('2' * 1000)",
+      "import base64\n_b64 = base64.b64encode\nbase64.b64encode = lambda b: _b64(b)[1:] if b == b'b.csv' else _b64(b)\nopen('/mnt/data/b.csv', 'w').write('2' * 1000)",
     );
     assert.match(badBase64.messages.map(cardText).join(''), /answer was refused: the kernel sent invalid base64/);
     assert.deepEqual(await recorded(), ['a.csv']);
@@ -254,14 +338,28 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
     const longer = await client.execute(
       "import os\n_pread = os.pread\nos.pread = lambda fd, n, off: _pread(fd, n, off) + b'more'\nopen('/mnt/data/c.csv', 'w').write('3')",
     );
-    assert.match(longer.messages.map(cardText).join(''), /answer was refused: a piece is longer than asked for/);
+    assert.match(
+      longer.messages.map(cardText).join(''),
+      /answer was refused: the kernel sent more bytes than it was asked for/,
+    );
     assert.deepEqual(await recorded(), ['a.csv', 'b.csv']);
     await client.execute('os.pread = _pread');
+    // Every chunk sent a thousand times over: the sidecar keeps none past what it asked for.
+    const endless = await client.execute(
+      "_m._send = lambda buffers: [_send(buffers) for _ in range(1000)]\nopen('/mnt/data/d.csv', 'w').write('4' * 5000)",
+    );
+    assert.match(
+      endless.messages.map(cardText).join(''),
+      /answer was refused: the kernel sent more bytes than it was asked for/,
+    );
+    assert.deepEqual(await recorded(), ['a.csv', 'b.csv', 'c.csv']);
+    await client.execute('_m._send = _send');
     // Once the kernel's code stops lying, what it wrote arrives, exactly.
     const byPath = Object.fromEntries((await records('forger')).map((r) => [r.path, r]));
-    assert.deepEqual(Object.keys(byPath).sort(), ['a.csv', 'b.csv', 'c.csv']);
+    assert.deepEqual(Object.keys(byPath).sort(), ['a.csv', 'b.csv', 'c.csv', 'd.csv']);
     assert.equal((await download(byPath['b.csv']!, 'forger')).toString(), '2'.repeat(1000));
     assert.equal((await download(byPath['c.csv']!, 'forger')).toString(), '3');
+    assert.equal((await download(byPath['d.csv']!, 'forger')).toString(), '4'.repeat(5000));
     await client.close();
   });
 

@@ -277,6 +277,8 @@ describe('limits', () => {
         'mcp-timeout-s': '2',
         'mcp-queue': '1',
         'mcp-max-kernels': '2',
+        // No card in the kernel's output: the tool still finds the execution's files itself.
+        'announce-files': 'off',
         'data-dir': `${bed.dir}/limited-store`,
       },
       {},
@@ -285,9 +287,16 @@ describe('limits', () => {
   });
   after(() => limited?.stop());
 
+  test('with file cards off (--announce-files off) the files still come back as links', async () => {
+    const client = await chatClient('slow', undefined, limited);
+    const result = await execute(client, "before = 7\nopen('/mnt/data/no-card.txt', 'w').write('found anyway')");
+    const [link] = linksOf(result);
+    assert.equal(link?.name, 'no-card.txt', textOf(result));
+    assert.equal(await (await fetch(link.uri)).text(), 'found anyway');
+  });
+
   test('a call past the timeout is interrupted and says so; the kernel keeps its state', async () => {
     const client = await chatClient('slow', undefined, limited);
-    await execute(client, 'before = 7');
     const result = await execute(client, 'import time\nprint("started", flush=True)\ntime.sleep(600)');
     assert.equal(result.isError, true);
     assert.match(textOf(result), /ran past the 2 s limit and was interrupted/);

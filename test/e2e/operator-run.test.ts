@@ -2,8 +2,9 @@
  * The sidecar as an operator runs it: the real CLI process (proxy/main.ts) in front of a real
  * Jupyter Server, with every secret set, JSON logs at debug level. A full run (an execution with
  * Open WebUI's calls, a download through a link token, an upload, a webhook delivery, /metrics),
- * then SIGTERM while an execution is in flight: the process stops taking connections, the
- * execution finishes and is recorded, it exits 0; after a restart the records are all there and
+ * then SIGTERM while an execution runs and another waits behind it: the process stops taking
+ * connections, both executions finish and are recorded, and their ends (output, file card, idle)
+ * reach the client before its socket closes with 1001; it exits 0; after a restart the records are all there and
  * no webhook was delivered twice. Every line of both runs' logs is JSON with a level, and no
  * token, secret or link token appears in any of them.
  */
@@ -18,7 +19,7 @@ import { after, before, test } from 'node:test';
 import { API_PREFIX, filesApiPaths, type FileLinkResponse, type FileListResponse } from '../../contract/files-api.ts';
 import { startTestBed, type TestBed } from '../support/harness.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
-import { RawKernelClient } from '../support/raw-kernel-client.ts';
+import { RawKernelClient, visibleText } from '../support/raw-kernel-client.ts';
 import { signToken } from '../support/tokens.ts';
 
 const mainTs = path.resolve(import.meta.dirname, '../../proxy/main.ts');
@@ -78,6 +79,13 @@ function startSidecarProcess(): Promise<SidecarProcess> {
 }
 
 const nextDelivery = () => new Promise<void>((resolve) => (onDelivery = resolve));
+/** Resolves once the receiver has had `count` deliveries in all. */
+const deliveriesReach = (count: number) =>
+  new Promise<void>((resolve) => {
+    const check = () => deliveries.length >= count && resolve();
+    onDelivery = check;
+    check();
+  });
 
 before(async () => {
   bed = await startTestBed();
@@ -97,7 +105,7 @@ after(async () => {
   await bed?.stop();
 });
 
-test('a full run, SIGTERM with an execution in flight, a restart: exit 0, records kept, nothing delivered twice, no secret in any log', async () => {
+test('a full run, SIGTERM with executions in flight, a restart: exit 0, records kept, nothing delivered twice, no secret in any log', async () => {
   const jupyterToken = bed.jupyter.token;
   const chatToken = await signToken(FILES_API_SECRET, { chat: CHAT });
   const auth = { authorization: `Bearer ${chatToken}` };
@@ -160,23 +168,47 @@ test('a full run, SIGTERM with an execution in flight, a restart: exit 0, record
     { timeoutMs: 120_000 },
   );
   await waiting;
-  delivered = nextDelivery();
+  // A second cell, queued in the kernel behind the first: sent before the signal, so in flight too.
+  const queued = client.execute(
+    [
+      "while not os.path.exists('/mnt/data/go-queued'): time.sleep(0.02)",
+      "open('/mnt/data/queued-at-shutdown.txt', 'w').write('queued')",
+      "print('queued done')",
+    ].join('\n'),
+    { timeoutMs: 120_000 },
+  );
+  let closeCode: number | undefined;
+  client.ws.once('close', (code) => (closeCode = code));
   first.child.kill('SIGTERM');
-  // Stopped taking connections: wait for the line that says so, then release the execution.
-  await new Promise<void>((resolve) => {
-    const check = () => /SIGTERM: no new connections/.test(first.logs()) && resolve();
-    first.child.stdout!.on('data', check);
-    check();
-  });
+  const logSays = (pattern: RegExp) =>
+    Promise.race([
+      new Promise<void>((resolve) => {
+        const check = () => pattern.test(first.logs()) && resolve();
+        first.child.stdout!.on('data', check);
+        check();
+      }),
+      first.exited.then((code) => assert.fail(`exited (${code}) before logging ${pattern}:\n${first.logs()}`)),
+    ]);
+  // Stopped taking connections: wait for the line that says so, then release the first cell.
+  await logSays(/SIGTERM: no new connections/);
   await assert.rejects(fetch(at(`${API_PREFIX}/health/live`)), 'the listening socket is closed');
   await writeFile(path.join(bed.workspaceRoot, CHAT, 'go'), '');
-  // The client sees the end of its execution, or its socket closed by the shutdown (1001) once
-  // the execution was recorded; what matters is below: the exit code and the record.
-  const seen = await Promise.race([
-    execution.then((r) => r.stream),
-    new Promise<string>((resolve) => client.ws.once('close', (code) => resolve(`closed ${code}`))),
-  ]);
-  assert.ok(seen === 'waiting\ndone\n' || seen === 'closed 1001', seen);
+  // Its end reaches the client before the socket closes: the output, the file card, idle.
+  const ended = await execution;
+  assert.equal(ended.stream, 'waiting\ndone\n');
+  assert.match(visibleText(ended.messages), /during-shutdown\.txt/, 'the file card');
+  assert.equal(closeCode, undefined, 'the socket is open after the first cell ended');
+  // The shutdown waits for the queued cell too; release it once the sidecar says it waits.
+  await logSays(/waiting for 1 execution\(s\) on kernel connections/);
+  await writeFile(path.join(bed.workspaceRoot, CHAT, 'go-queued'), '');
+  const queuedEnded = await queued;
+  assert.equal(queuedEnded.stream, 'queued done\n');
+  assert.match(visibleText(queuedEnded.messages), /queued-at-shutdown\.txt/, "the queued cell's file card");
+  // Only then the socket closes, going away (1001).
+  await new Promise<void>((resolve) =>
+    closeCode !== undefined ? resolve() : client.ws.once('close', () => resolve()),
+  );
+  assert.equal(closeCode, 1001);
   assert.equal(await first.exited, 0, 'exit 0 after recording');
   await client.close().catch(() => {});
 
@@ -187,11 +219,13 @@ test('a full run, SIGTERM with an execution in flight, a restart: exit 0, record
       await fetch(new URL(filesApiPaths.files(CHAT), second.url), { headers: auth })
     ).json()) as FileListResponse;
     const paths = again.files.map((f) => f.path).sort();
-    assert.deepEqual(paths, ['during-shutdown.txt', 'made.csv', 'sent.txt']);
-    const during = again.files.find((f) => f.path === 'during-shutdown.txt')!;
-    assert.equal(during.source, 'execution', 'recorded as its execution, not found later');
-    await delivered;
-    assert.equal(deliveries.length, 3, 'one delivery per recorded file');
+    assert.deepEqual(paths, ['during-shutdown.txt', 'made.csv', 'queued-at-shutdown.txt', 'sent.txt']);
+    for (const name of ['during-shutdown.txt', 'queued-at-shutdown.txt']) {
+      const during = again.files.find((f) => f.path === name)!;
+      assert.equal(during.source, 'execution', `${name}: recorded as its execution, not found later`);
+    }
+    await deliveriesReach(4);
+    assert.equal(deliveries.length, 4, 'one delivery per recorded file');
     assert.equal(new Set(deliveries).size, deliveries.length, 'none delivered twice');
     await fetch(new URL(`api/kernels/${kernelId}?token=${jupyterToken}`, second.url), { method: 'DELETE' });
   } finally {

@@ -1,10 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseListing, parseRead, pathRefusal, shownName, unquote } from '../../proxy/transport/kernel-replies.ts';
+import { createHash } from 'node:crypto';
+import {
+  parseListing,
+  parseListingAnswer,
+  parseRead,
+  pathRefusal,
+  shownName,
+  unquote,
+} from '../../proxy/transport/kernel-replies.ts';
 import { DEFAULT_TRANSFER_LIMITS } from '../../proxy/transport/transfer-limits.ts';
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
-const listing = (files: unknown[], truncated = false) => `'${b64(JSON.stringify({ files, truncated }))}'`;
+const listing = (files: unknown[], truncated = false) => Buffer.from(JSON.stringify({ files, truncated }));
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('what a kernel answers the transport', () => {
   it('takes only plain relative paths', () => {
@@ -65,7 +74,10 @@ describe('what a kernel answers the transport', () => {
     ];
     for (const files of bad)
       assert.throws(() => parseListing(listing(files), DEFAULT_TRANSFER_LIMITS), { code: 'ERR_TRANSPORT_PROTOCOL' });
-    assert.throws(() => parseListing(listing([]).replace(/'$/, ''), DEFAULT_TRANSFER_LIMITS), {
+    assert.throws(() => parseListing(Buffer.from('{"files": ['), DEFAULT_TRANSFER_LIMITS), {
+      code: 'ERR_TRANSPORT_PROTOCOL',
+    });
+    assert.throws(() => parseListing(Buffer.from([0x7b, 0xff, 0x7d]), DEFAULT_TRANSFER_LIMITS), {
       code: 'ERR_TRANSPORT_PROTOCOL',
     });
     const many = Array.from({ length: 3 }, (_, i) => [b64(`f${i}`), 1, '1', String(i)]);
@@ -74,16 +86,35 @@ describe('what a kernel answers the transport', () => {
     });
   });
 
-  it('reads pieces no longer than asked, in strict base64, one per piece asked for', () => {
-    assert.deepEqual(parseRead(`'1:2:3:${b64('x')},-'`, [1, 5]), [
-      { size: 1, mtimeNs: '2', ino: '3', data: Buffer.from('x') },
+  it('takes a listing only with its own digest, and "unchanged" only without one', () => {
+    const bytes = listing([[b64('a.csv'), 3, '1', '2']]);
+    const answer = parseListingAnswer({ text: `'L${sha(bytes)}'`, buffers: [bytes] }, DEFAULT_TRANSFER_LIMITS);
+    assert.equal(answer.unchanged, false);
+    assert.deepEqual(answer.unchanged ? [] : answer.listing.files.map((f) => f.path), ['a.csv']);
+    assert.deepEqual(parseListingAnswer({ text: `'='`, buffers: [] }, DEFAULT_TRANSFER_LIMITS), { unchanged: true });
+    const refused = [
+      { text: `'='`, buffers: [bytes] },
+      { text: `'L${sha(Buffer.from('other'))}'`, buffers: [bytes] },
+      { text: `'L${sha(bytes)}'`, buffers: [] },
+      { text: `'L${sha(bytes)}'`, buffers: [bytes, bytes] },
+      { text: `'Lxyz'`, buffers: [bytes] },
+    ];
+    for (const bad of refused)
+      assert.throws(() => parseListingAnswer(bad, DEFAULT_TRANSFER_LIMITS), { code: 'ERR_TRANSPORT_PROTOCOL' });
+  });
+
+  it('reads pieces no longer than asked, each exactly as long as announced, one buffer per piece sent', () => {
+    const x = Buffer.from('x');
+    assert.deepEqual(parseRead({ text: `'1:2:3:1,-'`, buffers: [x] }, [1, 5]), [
+      { size: 1, mtimeNs: '2', ino: '3', data: x },
       'gone',
     ]);
-    assert.throws(() => parseRead(`'1:2:3:${b64('xy')}'`, [1]), /longer than asked/);
-    assert.throws(() => parseRead(`'1:2:3:${b64('x')}'`, [1, 1]), /number of pieces/);
-    assert.throws(() => parseRead(`'1:2:3:eA='`, [1]), /invalid base64/);
-    assert.throws(() => parseRead(`'1:2:3:e=A='`, [1]), /invalid base64/);
-    assert.throws(() => parseRead(`'1:2:x:eA=='`, [1]), /wrong shape/);
+    assert.throws(() => parseRead({ text: `'1:2:3:2'`, buffers: [Buffer.from('xy')] }, [1]), /longer than asked/);
+    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [x] }, [1, 1]), /number of pieces/);
+    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [Buffer.from('xy')] }, [5]), /not as long/);
+    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [] }, [1]), /did not come/);
+    assert.throws(() => parseRead({ text: `'1:2:3:1,-'`, buffers: [x, x] }, [1, 1]), /not asked for/);
+    assert.throws(() => parseRead({ text: `'1:2:x:1'`, buffers: [x] }, [1]), /wrong shape/);
     assert.throws(() => unquote(`"1"`), /not the collector/);
     assert.throws(() => unquote(`'a\\'b'`), /not the collector/);
   });

@@ -52,7 +52,7 @@ describe('<generated-files sandbox-chips> on the real files API', () => {
     await assertAccessible(chip.getRootNode() instanceof ShadowRoot ? link('report').nextElementSibling! : chip);
   });
 
-  it('downloads in one click, and opens the viewer on a click of the chip, from the keyboard', async () => {
+  it('downloads in one click, is reached by Tab, and opens the viewer on a click of the chip', async () => {
     const { el } = await mountReal({ 'sandbox-chips': true, live: 'off' }, { 'out/report.csv': 'a,b\n1,2\n' });
     await oneEvent(el, 'load');
     await waitFor(() => chipFor('report'), 'the chip');

@@ -201,6 +201,13 @@ export class FileViewer implements ReactiveController {
       this.#message = { text: `Could not restore: ${(error as Error).message}` };
     }
     this.#host.requestUpdate();
+    // The button that had focus is gone: focus Undo (or the message), so the keyboard stays here.
+    await this.#host.updateComplete;
+    const dialog = this.#dialog();
+    (
+      dialog?.querySelector<HTMLElement>('[part~="undo-button"]') ??
+      dialog?.querySelector<HTMLElement>('[part~="restore-status"]')
+    )?.focus();
   }
 
   #set(panel: PanelState): void {
@@ -300,7 +307,7 @@ export class FileViewer implements ReactiveController {
 
   #renderMessage(message: RestoreMessage): TemplateResult {
     const undo = message.undo;
-    return html`<div part="restore-status" role="status">
+    return html`<div part="restore-status" role="status" tabindex="-1">
       <span>${message.text}</span>
       ${undo ? html`<button part="undo-button" type="button" @click=${() => this.#restore(undo, true)}>Undo</button>` : nothing}
     </div>`;

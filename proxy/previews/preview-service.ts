@@ -15,7 +15,7 @@ import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
-const RENDER_VERSION = 3;
+const RENDER_VERSION = 4; // 4: Markdown also as sanitized HTML; links with target="_blank".
 
 export interface PreviewServiceOptions {
   blobs: BlobStore;

@@ -6,6 +6,7 @@ import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
 import { readTables } from './sheets/table-read.ts';
 import { renderText } from './text-render.ts';
+import { renderMarkdown } from './markdown-render.ts';
 import { diffText, diffWorkbooks } from './version-diff.ts';
 
 /** A blob to read on the worker: its path in the blob store and a label for diffs. */
@@ -40,11 +41,12 @@ async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<st
         { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) },
         limits,
       );
-    case 'text':
-      return answerJson(
-        { kind: 'text', language: kind.language, ...renderText(await readFile(job.file.path), kind.language) },
-        limits,
-      );
+    case 'text': {
+      const text = renderText(await readFile(job.file.path), kind.language);
+      // Markdown cut short is shown as written: a half table or an open code block would mislead.
+      const html = kind.language === 'markdown' && !text.truncated ? await renderMarkdown(text.text) : undefined;
+      return answerJson({ kind: 'text', language: kind.language, ...text, html }, limits);
+    }
     default:
       throw new PreviewError('ERR_PREVIEW_UNSUPPORTED', 'This format is not rendered on a worker.');
   }

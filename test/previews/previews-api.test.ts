@@ -228,7 +228,7 @@ describe('previews', () => {
     assert.equal(tsv.preview.kind === 'table' && tsv.preview.sheets[0]!.rows[1]![1], '2');
   });
 
-  it('JSON pretty-printed, Markdown and code as text, long text cut with a marker', async () => {
+  it('JSON pretty-printed, Markdown as text and sanitized HTML, long text cut with a marker', async () => {
     api = await startApi();
     await seed(api, 'c1', { 'a.json': '{"a":[1,2]}', 'notes.md': '# Title\n', 'big.txt': 'x'.repeat(300 * 1024) });
     const json = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'a.json')).expect(200)).body as PreviewResponse;
@@ -239,9 +239,54 @@ describe('previews', () => {
       truncated: false,
     });
     const md = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'notes.md')).expect(200)).body as PreviewResponse;
-    assert.deepEqual(md.preview, { kind: 'text', language: 'markdown', text: '# Title\n', truncated: false });
+    assert.deepEqual(md.preview, {
+      kind: 'text',
+      language: 'markdown',
+      text: '# Title\n',
+      truncated: false,
+      html: '<h1>Title</h1>\n',
+    });
     const big = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'big.txt')).expect(200)).body as PreviewResponse;
     assert.ok(big.preview.kind === 'text' && big.preview.truncated && big.preview.text.endsWith('… (truncated)'));
+  });
+
+  it('Markdown renders with the sanitizer a docx has: no script, handler, style or outside origin', async () => {
+    api = await startApi();
+    const hostile = [
+      '# Report',
+      '',
+      '| region | total |',
+      '| --- | ---: |',
+      '| EU | 1,200 |',
+      '',
+      '<script>parent.postMessage("script ran", "*")</script>',
+      '<img src="https://tracker.example/pixel.gif" alt="pixel"> <img src=x onerror="alert(1)">',
+      '![remote](https://tracker.example/remote.png) [bad](javascript:alert(1)) [ok](https://example.com/doc)',
+      '<p style="position:fixed" onclick="alert(1)">styled</p><iframe src="https://evil.example"></iframe>',
+      '<a href="//evil.example/x">relative to the protocol</a>',
+    ].join('\n');
+    await seed(api, 'c1', { 'notes.md': hostile });
+    const { preview } = (await previewOf(api, 'c1', await fileAt(api, 'c1', 'notes.md')).expect(200))
+      .body as PreviewResponse;
+    assert.ok(preview.kind === 'text' && preview.html !== undefined, 'rendered');
+    const html = preview.html;
+    assert.match(html, /<h1>Report<\/h1>/);
+    assert.match(html, /<table>[\s\S]*<td>EU<\/td>[\s\S]*<\/table>/, 'a GitHub-flavoured table');
+    for (const gone of [
+      /<script/i,
+      /onerror|onclick/i,
+      /style=/i,
+      /<iframe/i,
+      /tracker\.example/,
+      /javascript:/i,
+      /evil\.example/,
+    ])
+      assert.doesNotMatch(html, gone);
+    assert.match(
+      html,
+      /<a href="https:\/\/example\.com\/doc" rel="noopener noreferrer nofollow" target="_blank">ok<\/a>/,
+    );
+    assert.equal(preview.text, hostile, 'the source is kept as written, for the Source view');
   });
 
   it('HTML: a frame URL served with a CSP sandbox that allows no script; SVG as an image', async () => {

@@ -8,7 +8,10 @@
  *                                                the same API on a server the test can stop and start again
  *   POST /__real/down                         -> the flaky server stops listening, its connections cut
  *   POST /__real/up                           -> it listens again, on the same port
- *   POST /__real/seed    { chatId, files, run? } -> files written into the workspace, one real scan (as run `run`)
+ *   POST /__real/seed    { chatId, files, run? } -> files written into the workspace, one real scan (as
+ *                                                run `run`); a `base64:` content is bytes, `fixture:docx` a
+ *                                                docx with a table (and script-like text, a javascript: link,
+ *                                                a remote image)
  *   POST /__real/token   { chat }             -> { token } for that chat
  *   POST /__real/hold    { chatId }           -> the chat's next upload is held before the routes see it
  *   POST /__real/held    { chatId }           -> answers once that upload has arrived and is held
@@ -25,6 +28,7 @@ import { createFilesApi } from '../../../proxy/api/files-routes.ts';
 import { API_PREFIX, type FileListResponse } from '../../../contract/files-api.ts';
 import { summarizeFiles } from '../../../proxy/api/file-summary.ts';
 import { createFixture, type Fixture } from '../../support/recorder-fixture.ts';
+import { hostileDocx } from '../../previews/hostile-files.ts';
 
 export const REAL_API_SECRET = 'widget-tests-secret-0123456789-abcdefgh';
 /** Small, so a refused upload is quick to provoke. */
@@ -45,6 +49,12 @@ interface Running {
 
 /** The page of another origin that the strict server allows instead of the test page. */
 export const STRICT_CORS_ORIGIN = 'https://chat.elsewhere.example';
+
+/** What a seeded file holds: text as given, or bytes a browser test cannot write as text. */
+async function seedBytes(content: string): Promise<string | Buffer> {
+  if (content.startsWith('base64:')) return Buffer.from(content.slice('base64:'.length), 'base64');
+  return content === 'fixture:docx' ? hostileDocx() : content;
+}
 
 async function listen(server: http.Server, port = 0): Promise<number> {
   server.listen(port, '127.0.0.1');
@@ -95,7 +105,9 @@ async function start(): Promise<Running> {
   const api = (corsOrigins: string[]) =>
     createFilesApi({
       ...fixture,
-      ...filesApiParts(fixture),
+      // Renders get a minute: a loaded machine can take longer than the 10 s default, and the
+      // deadline itself is tested in test/previews, not here.
+      ...filesApiParts(fixture, { timeoutMs: 60_000 }),
       auth: { secret: REAL_API_SECRET },
       corsOrigins,
       uploadLimitBytes: REAL_API_UPLOAD_LIMIT,
@@ -194,7 +206,8 @@ export function realFilesApi() {
       if (action === 'seed') {
         const chatId = String(body.chatId);
         const files = (body.files ?? {}) as Record<string, string>;
-        for (const [rel, content] of Object.entries(files)) await api.fixture.write(chatId, rel, content);
+        for (const [rel, content] of Object.entries(files))
+          await api.fixture.write(chatId, rel, await seedBytes(content));
         await api.fixture.recorder.scan(chatId, {
           source: 'execution',
           // One scan is one run of code; a test names its runs to see files grouped by them.

@@ -42,7 +42,7 @@ function poke(): void {
  * Resolves with the probe's first truthy value. The probe is tried now and again after each
  * event that can change its answer: an update of a mounted element (a Lit controller's
  * `hostUpdated`), a DOM change in the page or in an element's shadow root, one of the element's
- * own events, or a poke from these helpers. Never on a timer: `timeout` only bounds a failure.
+ * own events, focus moving in it, or a poke from these helpers. Never on a timer: `timeout` only bounds a failure.
  * A probe that asks the server must wait for the server's own signal instead (`server.clients`).
  */
 export function waitFor<T>(
@@ -63,6 +63,9 @@ export function waitFor<T>(
       'generated-files-change',
       'generated-files-download',
       'generated-files-upload',
+      // Focus moving inside the element (composed, so they reach the host): no DOM changes then.
+      'focusin',
+      'focusout',
     ];
     const finish = () => {
       settled = true;

@@ -7,6 +7,7 @@ import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
+import { DEFAULT_TRANSFER_LIMITS } from './transport/transfer-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
@@ -69,6 +70,17 @@ export interface SidecarOptions {
     cacheMaxBytes: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
+  };
+  /** What the kernel file transport may cost (nulls: the defaults in transport/transfer-limits.ts). */
+  transfer: {
+    chunkBytes: number | null;
+    bytesPerRequest: number | null;
+    bytesPerExecution: number | null;
+    listingBytes: number | null;
+    maxEntries: number | null;
+    maxDepth: number | null;
+    timeBudgetMs: number | null;
+    requestTimeoutMs: number | null;
   };
   /** The file card added to an execution's output: off, text/plain only, or text + Markdown + HTML. */
   announceFiles: AnnounceMode;
@@ -166,6 +178,7 @@ export interface Option<T> {
   help: string;
 }
 
+const KiB = 1024;
 const MiB = 1024 * 1024;
 
 const option = <T>(o: Option<T>): Option<T> => o;
@@ -373,7 +386,7 @@ const hosts: Parser<string[]> = (raw, where) =>
 /**
  * Every option, once: flag, environment variable, default, parser and help. `resolveOptions`
  * reads it, `helpText()` prints it, and test/sidecar/readme-options.test.ts holds README's
- * configuration table to it. Keys are SidecarOptions fields (`preview*` fill `previews`).
+ * configuration table to it. Keys are SidecarOptions fields (`preview*` fill `previews`, `transfer*` fill `transfer`).
  */
 export const OPTIONS = {
   gatewayUrl: option({
@@ -439,6 +452,70 @@ export const OPTIONS = {
     parse: fileTransport,
     example: 'kernel',
     help: "'shared': the sidecar reads the kernel's workspace on a disk both see. 'kernel': no shared disk; files travel over the kernel's own channel (Python kernels; with --kernel-workspace-root /mnt/data each kernel has /mnt/data itself).",
+  }),
+  transferChunkBytes: option({
+    flag: 'transfer-chunk-kb',
+    env: 'TRANSFER_CHUNK_KB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.chunkBytes / KiB)),
+    parse: positive(KiB),
+    example: '256',
+    help: '--file-transport kernel: bytes of a file in one comm message from the kernel (each its own binary WebSocket frame).',
+  }),
+  transferBytesPerRequest: option({
+    flag: 'transfer-request-mb',
+    env: 'TRANSFER_REQUEST_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerRequest / MiB)),
+    parse: positive(MiB),
+    example: '32',
+    help: '--file-transport kernel: file bytes asked of the kernel in one request, held in memory until written; more is refused.',
+  }),
+  transferBytesPerExecution: option({
+    flag: 'transfer-max-mb',
+    env: 'TRANSFER_MAX_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerExecution / MiB)),
+    parse: positive(MiB),
+    example: '512',
+    help: '--file-transport kernel: file bytes brought over after one execution; files past it come with a later one (named in the card).',
+  }),
+  transferListingBytes: option({
+    flag: 'transfer-listing-mb',
+    env: 'TRANSFER_LISTING_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.listingBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "--file-transport kernel: bytes of one listing of the kernel's workspace; a larger one is refused.",
+  }),
+  transferMaxEntries: option({
+    flag: 'transfer-max-files',
+    env: 'TRANSFER_MAX_FILES',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.maxEntries)),
+    parse: positive(1),
+    example: '10000',
+    help: "--file-transport kernel: files one listing of the kernel's workspace names at most.",
+  }),
+  transferMaxDepth: option({
+    flag: 'transfer-max-depth',
+    env: 'TRANSFER_MAX_DEPTH',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.maxDepth)),
+    parse: positive(1),
+    example: '64',
+    help: '--file-transport kernel: folder levels a listing goes down.',
+  }),
+  transferTimeBudgetMs: option({
+    flag: 'transfer-budget-s',
+    env: 'TRANSFER_BUDGET_S',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.timeBudgetMs / 1000)),
+    parse: positive(1000),
+    example: '120',
+    help: '--file-transport kernel: how long the whole transfer after one execution may take; then the execution ends with the refusal in its card.',
+  }),
+  transferRequestTimeoutMs: option({
+    flag: 'transfer-timeout-s',
+    env: 'TRANSFER_TIMEOUT_S',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.requestTimeoutMs / 1000)),
+    parse: positive(1000),
+    example: '30',
+    help: '--file-transport kernel: how long one request to the kernel may take.',
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',
@@ -1049,6 +1126,14 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     mcpOutputChars,
     kernelVolumeClaim,
     kernelVolumeSubPath,
+    transferChunkBytes,
+    transferBytesPerRequest,
+    transferBytesPerExecution,
+    transferListingBytes,
+    transferMaxEntries,
+    transferMaxDepth,
+    transferTimeBudgetMs,
+    transferRequestTimeoutMs,
     ...direct
   } = values;
   requireWebhookSecret(values);
@@ -1071,6 +1156,16 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
     metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
     kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
+    transfer: {
+      chunkBytes: transferChunkBytes,
+      bytesPerRequest: transferBytesPerRequest,
+      bytesPerExecution: transferBytesPerExecution,
+      listingBytes: transferListingBytes,
+      maxEntries: transferMaxEntries,
+      maxDepth: transferMaxDepth,
+      timeBudgetMs: transferTimeBudgetMs,
+      requestTimeoutMs: transferRequestTimeoutMs,
+    },
     previews: {
       maxBytes: previewMaxBytes,
       maxUnzippedBytes: previewMaxUnzippedBytes,

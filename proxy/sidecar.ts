@@ -145,13 +145,18 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   });
   const transport =
     options.fileTransport === 'kernel'
-      ? createKernelTransport({ workspaces, policy: recorder.policy, logger, limits: parts.transferLimits })
+      ? createKernelTransport({
+          workspaces,
+          policy: recorder.policy,
+          logger,
+          // Only the limits that were set: the rest keep their defaults (tests lower some through parts).
+          limits: { ...setOnly(options.transfer), ...parts.transferLimits },
+        })
       : null;
   const previews = new PreviewService({
     blobs,
     cacheDir: previewCacheDir(options.dataDir),
-    // Only the limits that were set: the rest keep their defaults.
-    limits: Object.fromEntries(Object.entries(options.previews).filter(([, v]) => v !== null)),
+    limits: setOnly(options.previews),
     observer: metrics
       ? {
           looked: (task, hit) => metrics.previewCache.inc({ task, result: hit ? 'hit' : 'miss' }),
@@ -444,4 +449,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       await stores.close();
     },
   };
+}
+
+/** The limits an operator set (the rest are null in the options): the others keep their defaults. */
+function setOnly<T extends Record<string, number | null>>(limits: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== null)) as { [K in keyof T]?: number };
 }

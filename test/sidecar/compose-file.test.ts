@@ -70,3 +70,35 @@ test('the images are the ones scripts/container-base-images.sh stands in for her
   assert.match(readFileSync(path.join(root, 'Dockerfile'), 'utf8'), /ARG NODE_IMAGE=node:22-bookworm-slim/);
   assert.ok(script.includes('NODE=docker.io/library/node:22-bookworm-slim'));
 });
+
+test('compose.ha.yaml: sidecar-2 is the sidecar without a published port, and the proxy sends to both', () => {
+  const ha = readCompose('compose.ha.yaml');
+  const second = ha.services['sidecar-2']!;
+  const hosts = OPTIONS.allowedHosts.env;
+  const { [hosts]: firstHosts, ...firstEnv } = { ...sidecar!.environment!, ...ha.services.sidecar!.environment! };
+  const { [hosts]: secondHosts, ...secondEnv } = second.environment!;
+  assert.deepEqual(secondEnv, firstEnv, 'the same settings');
+  for (const key of [
+    'image',
+    'restart',
+    'stop_grace_period',
+    'secrets',
+    'volumes',
+    'depends_on',
+    'healthcheck',
+  ] as const)
+    assert.deepEqual(second[key], sidecar![key], key);
+  assert.equal(second.ports, undefined, 'only the proxy and the first sidecar publish a port');
+  assert.deepEqual(firstHosts?.split(','), ['sidecar', 'proxy']);
+  assert.deepEqual(secondHosts?.split(','), ['sidecar-2', 'proxy']);
+  for (const prefix of ['CODE_INTERPRETER', 'CODE_EXECUTION'])
+    assert.equal(ha.services['open-webui']!.environment![`${prefix}_JUPYTER_URL`], 'http://proxy:8890/');
+  const config = readFileSync(path.join(root, 'scripts/compose/haproxy.cfg'), 'utf8');
+  assert.deepEqual(
+    [...config.matchAll(/^\s*server \S+ (\S+):8890\b/gm)].map((m) => m[1]),
+    ['sidecar', 'sidecar-2'],
+  );
+  assert.match(config, /uri \/sidecar\/v1\/health\/ready/, 'a sidecar that is not ready gets no requests');
+  const script = readFileSync(path.join(root, 'scripts/container-base-images.sh'), 'utf8');
+  assert.ok(script.includes(`HAPROXY=docker.io/library/${ha.services.proxy!.image}`));
+});

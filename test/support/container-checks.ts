@@ -39,28 +39,38 @@ async function listFiles(sidecar: SidecarAt, chatId: string): Promise<FileListRe
   return ((await list.json()) as FileListResponse).files;
 }
 
-async function assertDownloads(sidecar: SidecarAt, chatId: string, fileId: string): Promise<void> {
+async function assertDownloads(
+  sidecar: SidecarAt,
+  chatId: string,
+  fileId: string,
+  expected = CONTAINER_FILE.content,
+): Promise<void> {
   const content = await fetch(new URL(filesApiPaths.fileContent(chatId, fileId), sidecar.url), {
     headers: filesApiHeaders(sidecar),
   });
-  assert.equal(await content.text(), CONTAINER_FILE.content);
+  assert.equal(await content.text(), expected);
 }
 
 /**
  * Open WebUI's calls under a chat's prefix (`jupyterToken` for the gateway), the file the code
- * wrote listed and downloaded; returns its id.
+ * wrote (with `content`: a run that changes nothing gets no card) listed and downloaded; returns its id.
  */
-export async function executeAndDownload(sidecar: SidecarAt, jupyterToken: string, chatId: string): Promise<string> {
+export async function executeAndDownload(
+  sidecar: SidecarAt,
+  jupyterToken: string,
+  chatId: string,
+  content = CONTAINER_FILE.content,
+): Promise<string> {
   const run = await runLikeOpenWebUi(
     `${sidecar.url}chats/${chatId}/`,
     jupyterToken,
-    `import os\nopen('/mnt/data/${CONTAINER_FILE.name}', 'w').write(${JSON.stringify(CONTAINER_FILE.content)})\nprint(os.getcwd())`,
+    `import os\nopen('/mnt/data/${CONTAINER_FILE.name}', 'w').write(${JSON.stringify(content)})\nprint(os.getcwd())`,
   );
   assert.equal(run.stdout, '/mnt/data\n', 'the kernel sees /mnt/data, not the volume path');
   assert.ok(run.result.at(-1)?.includes(CONTAINER_FILE.name), 'the file card');
   const file = (await listFiles(sidecar, chatId)).find((f) => f.path === CONTAINER_FILE.name);
   assert.ok(file, 'recorded by the sidecar container from the shared volume');
-  await assertDownloads(sidecar, chatId, file.id);
+  await assertDownloads(sidecar, chatId, file.id, content);
   return file.id;
 }
 

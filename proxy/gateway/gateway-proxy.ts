@@ -18,7 +18,7 @@ export interface GatewayProxyOptions {
 
 /** Set by the chat-prefix middleware: the `/chats/{id}` the client used, to put back on redirects and cookies. */
 function chatPrefixOf(res: ServerResponse): string | undefined {
-  return (res as Response).locals?.chatPrefix as string | undefined;
+  return (res as Response).locals?.chatPrefix;
 }
 
 /**
@@ -87,7 +87,7 @@ export function createKernelCreateProxy(
     ...baseProxyOptions(options),
     selfHandleResponse: true,
     plugins: [
-      gatewayPlugin(options, (res) => (res as Response).locals.kernelBody as Buffer | undefined),
+      gatewayPlugin(options, (res) => (res as Response).locals.kernelBody),
       (proxy) => {
         proxy.on(
           'proxyRes',

@@ -4,7 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createErrorHandler } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createMcpCaller, type McpCaller, type McpCallerOptions } from './mcp-caller.ts';
+import { createMcpCaller, type McpCallerOptions } from './mcp-caller.ts';
 import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts';
 
 /** Where MCP is served on the sidecar. */
@@ -60,7 +60,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
       session = await openSession();
     }
     session.lastUsed = Date.now();
-    const caller = res.locals.mcpCaller as McpCaller;
+    const caller = res.locals.mcpCaller!;
     (req as Request & { auth?: unknown }).auth = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
     await session.transport.handleRequest(req, res, req.body);
   }

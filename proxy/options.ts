@@ -7,6 +7,7 @@ import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
+import { DEFAULT_TRANSFER_LIMITS } from './transport/transfer-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
@@ -69,6 +70,24 @@ export interface SidecarOptions {
     cacheMaxBytes: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
+    chatConcurrency: number | null;
+    chatQueue: number | null;
+    timeoutMemoryMs: number | null;
+    workerHeapMb: number | null;
+    shownRows: number | null;
+    shownColumns: number | null;
+    diffListedRows: number | null;
+  };
+  /** What the kernel file transport may cost (nulls: the defaults in transport/transfer-limits.ts). */
+  transfer: {
+    chunkBytes: number | null;
+    bytesPerRequest: number | null;
+    bytesPerExecution: number | null;
+    listingBytes: number | null;
+    maxEntries: number | null;
+    maxDepth: number | null;
+    timeBudgetMs: number | null;
+    requestTimeoutMs: number | null;
   };
   /** The file card added to an execution's output: off, text/plain only, or text + Markdown + HTML. */
   announceFiles: AnnounceMode;
@@ -166,6 +185,7 @@ export interface Option<T> {
   help: string;
 }
 
+const KiB = 1024;
 const MiB = 1024 * 1024;
 
 const option = <T>(o: Option<T>): Option<T> => o;
@@ -373,7 +393,7 @@ const hosts: Parser<string[]> = (raw, where) =>
 /**
  * Every option, once: flag, environment variable, default, parser and help. `resolveOptions`
  * reads it, `helpText()` prints it, and test/sidecar/readme-options.test.ts holds README's
- * configuration table to it. Keys are SidecarOptions fields (`preview*` fill `previews`).
+ * configuration table to it. Keys are SidecarOptions fields (`preview*` fill `previews`, `transfer*` fill `transfer`).
  */
 export const OPTIONS = {
   gatewayUrl: option({
@@ -439,6 +459,70 @@ export const OPTIONS = {
     parse: fileTransport,
     example: 'kernel',
     help: "'shared': the sidecar reads the kernel's workspace on a disk both see. 'kernel': no shared disk; files travel over the kernel's own channel (Python kernels; with --kernel-workspace-root /mnt/data each kernel has /mnt/data itself).",
+  }),
+  transferChunkBytes: option({
+    flag: 'transfer-chunk-kb',
+    env: 'TRANSFER_CHUNK_KB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.chunkBytes / KiB)),
+    parse: positive(KiB),
+    example: '256',
+    help: '--file-transport kernel: bytes of a file in one comm message from the kernel (each its own binary WebSocket frame).',
+  }),
+  transferBytesPerRequest: option({
+    flag: 'transfer-request-mb',
+    env: 'TRANSFER_REQUEST_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerRequest / MiB)),
+    parse: positive(MiB),
+    example: '32',
+    help: '--file-transport kernel: file bytes asked of the kernel in one request, held in memory until written; more is refused.',
+  }),
+  transferBytesPerExecution: option({
+    flag: 'transfer-max-mb',
+    env: 'TRANSFER_MAX_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerExecution / MiB)),
+    parse: positive(MiB),
+    example: '512',
+    help: '--file-transport kernel: file bytes brought over after one execution; files past it come with a later one (named in the card).',
+  }),
+  transferListingBytes: option({
+    flag: 'transfer-listing-mb',
+    env: 'TRANSFER_LISTING_MB',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.listingBytes / MiB)),
+    parse: positive(MiB),
+    example: '16',
+    help: "--file-transport kernel: bytes of one listing of the kernel's workspace; a larger one is refused.",
+  }),
+  transferMaxEntries: option({
+    flag: 'transfer-max-files',
+    env: 'TRANSFER_MAX_FILES',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.maxEntries)),
+    parse: positive(1),
+    example: '10000',
+    help: "--file-transport kernel: files one listing of the kernel's workspace names at most.",
+  }),
+  transferMaxDepth: option({
+    flag: 'transfer-max-depth',
+    env: 'TRANSFER_MAX_DEPTH',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.maxDepth)),
+    parse: positive(1),
+    example: '64',
+    help: '--file-transport kernel: folder levels a listing goes down.',
+  }),
+  transferTimeBudgetMs: option({
+    flag: 'transfer-budget-s',
+    env: 'TRANSFER_BUDGET_S',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.timeBudgetMs / 1000)),
+    parse: positive(1000),
+    example: '120',
+    help: '--file-transport kernel: how long the whole transfer after one execution may take; then the execution ends with the refusal in its card.',
+  }),
+  transferRequestTimeoutMs: option({
+    flag: 'transfer-timeout-s',
+    env: 'TRANSFER_TIMEOUT_S',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.requestTimeoutMs / 1000)),
+    parse: positive(1000),
+    example: '30',
+    help: '--file-transport kernel: how long one request to the kernel may take.',
   }),
   gatewayRootDir: option({
     flag: 'gateway-root-dir',
@@ -670,7 +754,7 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.timeoutMs)),
     parse: positive(1),
     example: '10000',
-    help: 'A render still running after this long is stopped, its worker thread terminated (422 ERR_PREVIEW_TIMEOUT).',
+    help: 'A render still running this long after its worker thread started is stopped, the thread terminated (422 ERR_PREVIEW_TIMEOUT).',
   }),
   previewConcurrency: option({
     flag: 'preview-concurrency',
@@ -678,7 +762,63 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.concurrency)),
     parse: positive(1),
     example: '2',
-    help: 'Renders at once, each on its own worker thread; a few more wait, then 503 ERR_PREVIEW_BUSY.',
+    help: 'Renders at once, all chats together, each on its own worker thread; the rest wait in a queue per chat.',
+  }),
+  previewChatConcurrency: option({
+    flag: 'preview-chat-concurrency',
+    env: 'PREVIEW_CHAT_CONCURRENCY',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.chatConcurrency)),
+    parse: positive(1),
+    example: '1',
+    help: "Renders one chat may run at once, so one chat's slow files never hold the whole pool; freed slots go to waiting chats in turn.",
+  }),
+  previewChatQueue: option({
+    flag: 'preview-chat-queue',
+    env: 'PREVIEW_CHAT_QUEUE',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.chatQueue)),
+    parse: positive(1),
+    example: '8',
+    help: "Renders one chat may have waiting; past it that chat's new ones get 503 ERR_PREVIEW_BUSY (other chats' queues are their own).",
+  }),
+  previewTimeoutMemoryMs: option({
+    flag: 'preview-timeout-memory-s',
+    env: 'PREVIEW_TIMEOUT_MEMORY_S',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.timeoutMemoryMs / 1000)),
+    parse: positive(1000),
+    example: '600',
+    help: 'A preview or diff that ran out of time is remembered this long (by content hash and kind, for every chat) and answered 422 ERR_PREVIEW_TIMEOUT at once instead of being rendered again.',
+  }),
+  previewWorkerHeapMb: option({
+    flag: 'preview-worker-heap-mb',
+    env: 'PREVIEW_WORKER_HEAP_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.workerHeapMb)),
+    parse: positive(1),
+    example: '512',
+    help: "Heap of one render worker thread; a render that needs more is stopped (413 ERR_PREVIEW_TOO_LARGE). Renders keep files' unpacked contents on this heap, so the sidecar's memory for previews is about --preview-concurrency times this.",
+  }),
+  previewRows: option({
+    flag: 'preview-rows',
+    env: 'PREVIEW_ROWS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownRows)),
+    parse: positive(1),
+    example: '100',
+    help: 'Rows a table preview shows (all are counted).',
+  }),
+  previewColumns: option({
+    flag: 'preview-columns',
+    env: 'PREVIEW_COLUMNS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownColumns)),
+    parse: positive(1),
+    example: '50',
+    help: 'Columns a table preview or diff shows of each row (all are counted; the answer says how many there are).',
+  }),
+  diffRows: option({
+    flag: 'diff-rows',
+    env: 'DIFF_ROWS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.diffListedRows)),
+    parse: positive(1),
+    example: '200',
+    help: 'Changed rows a table diff lists per sheet (all are counted).',
   }),
   demo: option({
     flag: 'demo',
@@ -1036,6 +1176,13 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewCacheMaxBytes,
     previewTimeoutMs,
     previewConcurrency,
+    previewChatConcurrency,
+    previewChatQueue,
+    previewTimeoutMemoryMs,
+    previewWorkerHeapMb,
+    previewRows,
+    previewColumns,
+    diffRows,
     mcp,
     mcpApiKey,
     mcpApiKeyFile,
@@ -1049,6 +1196,14 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     mcpOutputChars,
     kernelVolumeClaim,
     kernelVolumeSubPath,
+    transferChunkBytes,
+    transferBytesPerRequest,
+    transferBytesPerExecution,
+    transferListingBytes,
+    transferMaxEntries,
+    transferMaxDepth,
+    transferTimeBudgetMs,
+    transferRequestTimeoutMs,
     ...direct
   } = values;
   requireWebhookSecret(values);
@@ -1071,6 +1226,16 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     filesSecret: filesApiSecret(filesSecret, filesSecretFile),
     metricsToken: secretFromEnvOrFile('METRICS_TOKEN', metricsToken, metricsTokenFile),
     kernelVolume: kernelVolumeClaim ? { claimName: kernelVolumeClaim, subPath: kernelVolumeSubPath } : null,
+    transfer: {
+      chunkBytes: transferChunkBytes,
+      bytesPerRequest: transferBytesPerRequest,
+      bytesPerExecution: transferBytesPerExecution,
+      listingBytes: transferListingBytes,
+      maxEntries: transferMaxEntries,
+      maxDepth: transferMaxDepth,
+      timeBudgetMs: transferTimeBudgetMs,
+      requestTimeoutMs: transferRequestTimeoutMs,
+    },
     previews: {
       maxBytes: previewMaxBytes,
       maxUnzippedBytes: previewMaxUnzippedBytes,
@@ -1082,6 +1247,13 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       cacheMaxBytes: previewCacheMaxBytes,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
+      chatConcurrency: previewChatConcurrency,
+      chatQueue: previewChatQueue,
+      timeoutMemoryMs: previewTimeoutMemoryMs,
+      workerHeapMb: previewWorkerHeapMb,
+      shownRows: previewRows,
+      shownColumns: previewColumns,
+      diffListedRows: diffRows,
     },
   };
 }
@@ -1190,12 +1362,12 @@ export function helpText(): string {
   const lines = ['Usage: generated-files-sidecar [options]', '', 'Options (flag, environment variable; flags win):'];
   for (const [, o] of ENTRIES) {
     lines.push(
-      `  ${(o.flag ? `--${o.flag}` : '').padEnd(26)}${o.env}${o.flag ? '' : ' (environment only)'}`,
+      `  ${(o.flag ? `--${o.flag}` : '').padEnd(28)}${o.env}${o.flag ? '' : ' (environment only)'}`,
       `      ${o.help} Default: ${shownDefault(o)}.`,
     );
   }
   lines.push('', 'For the local Jupyter Server (started without --gateway-url):');
   for (const v of LOCAL_JUPYTER_VARIABLES)
-    lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
+    lines.push(`  ${''.padEnd(28)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
   return lines.join('\n');
 }

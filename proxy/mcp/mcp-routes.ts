@@ -3,7 +3,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import { isInitializeRequest, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { createErrorHandler } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createMcpCaller, type McpCaller, type McpCallerOptions } from './mcp-caller.ts';
+import { createMcpCaller, type McpCallerOptions } from './mcp-caller.ts';
 import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts';
 import type { SessionIds } from './session-ids.ts';
 import { sendWebResponse, webRequestOf } from './web-exchange.ts';
@@ -70,7 +70,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
       }
     }
     session.lastUsed = Date.now();
-    const caller = res.locals.mcpCaller as McpCaller;
+    const caller = res.locals.mcpCaller!;
     const authInfo = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
     const answer = await session.transport.handleRequest(webRequestOf(req, res), {
       authInfo,

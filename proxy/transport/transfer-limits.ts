@@ -1,6 +1,7 @@
 /**
  * What a kernel may make the sidecar hold or wait for through the file transport, whatever its
- * code does. Every reply is checked against these before anything is kept.
+ * code does. Every reply is checked against these before anything is kept. Each is a sidecar
+ * option (`--transfer-*`, options.ts), defaulting to the values here.
  */
 export interface TransferLimits {
   /** Raw bytes of file content in one comm message's buffer (a chunk). */

@@ -464,7 +464,7 @@ describe('the per-chat quota with two sidecars on one PostgreSQL', () => {
       await c1.execute(write(['a2.csv'], 300_000));
       // 900,000 bytes recorded, 600,000 of them through A: B must not take the chat to 1,200,000.
       const over = await c2.execute(write(['b2.csv'], 300_000));
-      assert.match(visibleText(over.messages), /b2\.csv \(293 KB\): not kept: over the chat's storage quota/);
+      assert.match(visibleText(over.messages), /b2\.csv \(300 kB\): not kept: over the chat's storage quota/);
       assert.deepEqual((await recordsInDatabase(chat)).map((r) => r.path).sort(), ['a1.csv', 'a2.csv', 'b1.csv']);
       const listed = await listFiles(qa, chat);
       assert.deepEqual(

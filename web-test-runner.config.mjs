@@ -10,13 +10,14 @@ import { filesApiFixtures } from './test/widget/support/files-api-fixtures.mjs';
 import { realFilesApi } from './test/widget/support/real-files-api.ts';
 import { fileChooserPlugin } from './test/widget/support/file-chooser-plugin.ts';
 import { chunkFaults } from './test/widget/support/chunk-faults.ts';
+import { screenshotPlugin } from './test/widget/support/screenshot-plugin.ts';
 
 const realApi = realFilesApi();
 
 export default {
   files: ['test/widget/*.test.ts'],
   nodeResolve: true,
-  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin, fileChooserPlugin()],
+  plugins: [esbuildPlugin({ ts: true, target: 'es2022' }), realApi.plugin, fileChooserPlugin(), screenshotPlugin()],
   middleware: [chunkFaults(), filesApiFixtures(), realApi.middleware],
   browsers: [
     chromeLauncher({

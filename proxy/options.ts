@@ -70,6 +70,13 @@ export interface SidecarOptions {
     cacheMaxBytes: number | null;
     timeoutMs: number | null;
     concurrency: number | null;
+    chatConcurrency: number | null;
+    chatQueue: number | null;
+    timeoutMemoryMs: number | null;
+    workerHeapMb: number | null;
+    shownRows: number | null;
+    shownColumns: number | null;
+    diffListedRows: number | null;
   };
   /** What the kernel file transport may cost (nulls: the defaults in transport/transfer-limits.ts). */
   transfer: {
@@ -755,7 +762,7 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.timeoutMs)),
     parse: positive(1),
     example: '10000',
-    help: 'A render still running after this long is stopped, its worker thread terminated (422 ERR_PREVIEW_TIMEOUT).',
+    help: 'A render still running this long after its worker thread started is stopped, the thread terminated (422 ERR_PREVIEW_TIMEOUT).',
   }),
   previewConcurrency: option({
     flag: 'preview-concurrency',
@@ -763,7 +770,63 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.concurrency)),
     parse: positive(1),
     example: '2',
-    help: 'Renders at once, each on its own worker thread; a few more wait, then 503 ERR_PREVIEW_BUSY.',
+    help: 'Renders at once, all chats together, each on its own worker thread; the rest wait in a queue per chat.',
+  }),
+  previewChatConcurrency: option({
+    flag: 'preview-chat-concurrency',
+    env: 'PREVIEW_CHAT_CONCURRENCY',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.chatConcurrency)),
+    parse: positive(1),
+    example: '1',
+    help: "Renders one chat may run at once, so one chat's slow files never hold the whole pool; freed slots go to waiting chats in turn.",
+  }),
+  previewChatQueue: option({
+    flag: 'preview-chat-queue',
+    env: 'PREVIEW_CHAT_QUEUE',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.chatQueue)),
+    parse: positive(1),
+    example: '8',
+    help: "Renders one chat may have waiting; past it that chat's new ones get 503 ERR_PREVIEW_BUSY (other chats' queues are their own).",
+  }),
+  previewTimeoutMemoryMs: option({
+    flag: 'preview-timeout-memory-s',
+    env: 'PREVIEW_TIMEOUT_MEMORY_S',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.timeoutMemoryMs / 1000)),
+    parse: positive(1000),
+    example: '600',
+    help: 'A preview or diff that ran out of time is remembered this long (by content hash and kind, for every chat) and answered 422 ERR_PREVIEW_TIMEOUT at once instead of being rendered again.',
+  }),
+  previewWorkerHeapMb: option({
+    flag: 'preview-worker-heap-mb',
+    env: 'PREVIEW_WORKER_HEAP_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.workerHeapMb)),
+    parse: positive(1),
+    example: '512',
+    help: "Heap of one render worker thread; a render that needs more is stopped (413 ERR_PREVIEW_TOO_LARGE). Renders keep files' unpacked contents on this heap, so the sidecar's memory for previews is about --preview-concurrency times this.",
+  }),
+  previewRows: option({
+    flag: 'preview-rows',
+    env: 'PREVIEW_ROWS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownRows)),
+    parse: positive(1),
+    example: '100',
+    help: 'Rows a table preview shows (all are counted).',
+  }),
+  previewColumns: option({
+    flag: 'preview-columns',
+    env: 'PREVIEW_COLUMNS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownColumns)),
+    parse: positive(1),
+    example: '50',
+    help: 'Columns a table preview or diff shows of each row (all are counted; the answer says how many there are).',
+  }),
+  diffRows: option({
+    flag: 'diff-rows',
+    env: 'DIFF_ROWS',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.diffListedRows)),
+    parse: positive(1),
+    example: '200',
+    help: 'Changed rows a table diff lists per sheet (all are counted).',
   }),
   demo: option({
     flag: 'demo',
@@ -1129,6 +1192,13 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewCacheMaxBytes,
     previewTimeoutMs,
     previewConcurrency,
+    previewChatConcurrency,
+    previewChatQueue,
+    previewTimeoutMemoryMs,
+    previewWorkerHeapMb,
+    previewRows,
+    previewColumns,
+    diffRows,
     mcp,
     mcpApiKey,
     mcpApiKeyFile,
@@ -1205,6 +1275,13 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       cacheMaxBytes: previewCacheMaxBytes,
       timeoutMs: previewTimeoutMs,
       concurrency: previewConcurrency,
+      chatConcurrency: previewChatConcurrency,
+      chatQueue: previewChatQueue,
+      timeoutMemoryMs: previewTimeoutMemoryMs,
+      workerHeapMb: previewWorkerHeapMb,
+      shownRows: previewRows,
+      shownColumns: previewColumns,
+      diffListedRows: diffRows,
     },
   };
 }
@@ -1313,12 +1390,12 @@ export function helpText(): string {
   const lines = ['Usage: generated-files-sidecar [options]', '', 'Options (flag, environment variable; flags win):'];
   for (const [, o] of ENTRIES) {
     lines.push(
-      `  ${(o.flag ? `--${o.flag}` : '').padEnd(26)}${o.env}${o.flag ? '' : ' (environment only)'}`,
+      `  ${(o.flag ? `--${o.flag}` : '').padEnd(28)}${o.env}${o.flag ? '' : ' (environment only)'}`,
       `      ${o.help} Default: ${shownDefault(o)}.`,
     );
   }
   lines.push('', 'For the local Jupyter Server (started without --gateway-url):');
   for (const v of LOCAL_JUPYTER_VARIABLES)
-    lines.push(`  ${''.padEnd(26)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
+    lines.push(`  ${''.padEnd(28)}${v.env}`, `      ${v.help} Default: ${v.shown}.`);
   return lines.join('\n');
 }

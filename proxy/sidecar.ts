@@ -18,13 +18,15 @@ import { ChatOwners } from './chats/chat-owners.ts';
 import type { KernelChatStore } from './chats/kernel-chats.ts';
 import { ProvisionalWorkspaces } from './chats/provisional-workspaces.ts';
 import { Workspaces } from './chats/workspaces.ts';
-import { createKernelCreateProxy, createRestPassthrough } from './gateway/gateway-proxy.ts';
+import { createKernelCreateProxy, createRestPassthrough, createScopedKernelProxy } from './gateway/gateway-proxy.ts';
 import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { startSessionsInWorkspaces } from './gateway/session-create.ts';
+import { startPatchedKernelsInWorkspaces } from './gateway/session-patch.ts';
+import { applyChatTokenToUpgrade, chatFromTokenMiddleware, chatTokenReader } from './http/chat-from-token.ts';
 import { peelChatPrefix } from './http/chat-prefix.ts';
 import { hostCheck, upgradeHostAllowed } from './http/host-check.ts';
 import { FileLinks, linkBaseFor } from './links/file-links.ts';
@@ -39,6 +41,7 @@ import { previewCacheDir } from './previews/preview-cache.ts';
 import { ChatFiles } from './mcp/chat-files.ts';
 import { ChatKernels } from './mcp/chat-kernels.ts';
 import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import { SessionIds } from './mcp/session-ids.ts';
 import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
 import { openStores, type StoreBackend } from './storage/open-stores.ts';
@@ -159,7 +162,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     limits: setOnly(options.previews),
     observer: metrics
       ? {
-          looked: (task, hit) => metrics.previewCache.inc({ task, result: hit ? 'hit' : 'miss' }),
+          looked: (task, result) => metrics.previewCache.inc({ task, result }),
           rendered: (task, outcome, seconds) => {
             metrics.previewRenders.inc({ task, outcome });
             metrics.previewRenderSeconds.observe({ task }, seconds);
@@ -268,14 +271,24 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
           chatHeaders: options.mcp.chatHeaders,
         },
         linkBase: (host) => linkBaseFor(options.publicUrl, host, listeningBase()),
+        sessionIds: new SessionIds(options.filesSecret || options.mcp.apiKey),
       })
     : null;
   if (mcp) app.use(mcp.router);
   for (const router of parts.routes ?? []) app.use(router);
 
-  // Under a chat's prefix or X-Chat-Id, Jupyter's kernel and session routes see only that chat's kernels.
+  // A chat token names the chat on Jupyter's routes like the prefix and X-Chat-Id do.
+  const readChatToken = chatTokenReader({ secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS });
+  app.use(chatFromTokenMiddleware(readChatToken));
+  const forgetGone = forgetGoneKernels({ base, kernelChats, logger });
+  // Under a chat's prefix, X-Chat-Id or token, Jupyter's kernel and session routes see only that chat's kernels.
   app.use(
-    scopeKernelRoutes({ base, gateway: options.gatewayUrl, timeoutMs: options.gatewayTimeoutMs, kernelChats, logger }),
+    scopeKernelRoutes({
+      base,
+      ...gatewayOptions,
+      kernelChats,
+      proxy: createScopedKernelProxy({ ...gatewayOptions, onResponse: forgetGone }),
+    }),
   );
 
   const provisional = new ProvisionalWorkspaces(workspaces);
@@ -303,10 +316,15 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
     express.raw({ type: () => true, limit: '1mb' }),
     startSessionsInWorkspaces({ ...createDeps, ...gatewayOptions, base }),
   );
+  app.patch(
+    `${base}api/sessions/:sessionId`,
+    express.raw({ type: () => true, limit: '1mb' }),
+    startPatchedKernelsInWorkspaces({ ...createDeps, ...gatewayOptions, base }),
+  );
 
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
-    onResponse: forgetGoneKernels({ base, kernelChats, logger }),
+    onResponse: forgetGone,
   });
   app.use(passthrough);
 
@@ -373,10 +391,13 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       if (!upgradeHostAllowed(hosts, req, socket)) return;
       if (closing) return refuseUpgrade(socket, { code: 'ERR_SIDECAR_CLOSING' });
       upgrades?.track(req, socket);
-      channels.handleUpgrade(req, socket, head).catch((error) => {
+      const failed = (error: unknown) => {
         logger.error(`[sidecar] upgrade failed: ${describeError(error)}`);
         refuseUpgradeFor(socket, error);
-      });
+      };
+      applyChatTokenToUpgrade(readChatToken, req, socket).then((named) => {
+        if (named) channels.handleUpgrade(req, socket, head).catch(failed);
+      }, failed);
     }),
   );
 

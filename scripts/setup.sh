@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(python3-jupyter-server python3-ipykernel python3-pandas python3-openpyxl python3-odf python3-xlwt python3-matplotlib python3-reportlab python3-docx python3-yaml python3-jinja2 chromium unzip postgresql prometheus)
+packages=(python3-jupyter-server python3-ipykernel python3-nbclient python3-pandas python3-openpyxl python3-odf python3-xlwt python3-matplotlib python3-reportlab python3-docx python3-yaml python3-jinja2 chromium unzip postgresql prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

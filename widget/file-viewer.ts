@@ -38,6 +38,8 @@ export interface ViewState {
   open: ReadonlyMap<string, boolean>;
 }
 
+export type ViewPatch = Partial<ViewState> | ((view: ViewState) => Partial<ViewState>);
+
 const FRESH_VIEW: ViewState = { sheet: 0, sort: null, source: false, zoom: 0, naturalWidth: 0, open: new Map() };
 
 export interface FileViewerOptions {
@@ -221,8 +223,9 @@ export class FileViewer implements ReactiveController {
     this.#panel = { kind: 'loading' };
   }
 
-  #setView = (patch: Partial<ViewState>): void => {
-    this.#view = { ...this.#view, ...patch };
+  /** A patch, or a function of the view as it is now (two quick clicks each see the other's change). */
+  #setView = (patch: ViewPatch): void => {
+    this.#view = { ...this.#view, ...(typeof patch === 'function' ? patch(this.#view) : patch) };
     this.#host.requestUpdate();
   };
 

@@ -1,28 +1,10 @@
 /** Human-readable sizes and times for the file list. Pure functions, no DOM. */
 
-const UNITS = ['B', 'kB', 'MB', 'GB', 'TB'] as const;
+/** Sizes are said one way, by the element and the sidecar's file card alike. */
+export { formatBytes } from '../contract/format-bytes.ts';
 
-/** Made once per locale and options: making one costs tens of µs, and each update formats every row on screen. */
-const formats = new Map<string, Intl.NumberFormat | Intl.RelativeTimeFormat>();
-function cached<T extends Intl.NumberFormat | Intl.RelativeTimeFormat>(key: string, make: () => T): T {
-  let format = formats.get(key) as T | undefined;
-  if (!format) formats.set(key, (format = make()));
-  return format;
-}
-
-/** `1234` -> `1.2 kB` (decimal units, like the browser's download shelf). */
-export function formatBytes(bytes: number, locale?: string): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return '';
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 ? 0 : 1;
-  const format = cached(`n${digits}${locale}`, () => new Intl.NumberFormat(locale, { maximumFractionDigits: digits }));
-  return `${format.format(value)} ${UNITS[unit]}`;
-}
+/** Made once per locale: making one costs tens of µs, and each update formats every row on screen. */
+const formats = new Map<string | undefined, Intl.RelativeTimeFormat>();
 
 const STEPS: [number, Intl.RelativeTimeFormatUnit][] = [
   [60, 'second'],
@@ -38,7 +20,8 @@ const STEPS: [number, Intl.RelativeTimeFormatUnit][] = [
 export function formatRelativeTime(date: Date, now: number = Date.now(), locale?: string): string {
   let delta = (date.getTime() - now) / 1000;
   if (Number.isNaN(delta)) return '';
-  const rtf = cached(`r${locale}`, () => new Intl.RelativeTimeFormat(locale, { numeric: 'auto' }));
+  let rtf = formats.get(locale);
+  if (!rtf) formats.set(locale, (rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' })));
   if (Math.abs(delta) < 45) return rtf.format(0, 'second');
   for (const [size, unit] of STEPS) {
     if (Math.abs(delta) < size) return rtf.format(Math.round(delta), unit);
@@ -51,4 +34,15 @@ export function formatRelativeTime(date: Date, now: number = Date.now(), locale?
 export function folderOf(path: string): string {
   const slash = path.lastIndexOf('/');
   return slash > 0 ? path.slice(0, slash) : '';
+}
+
+/**
+ * A name cut for truncation in the middle: the head may be elided (CSS ellipsis), the tail
+ * (the last characters before the extension, and the extension) always shows.
+ */
+export function nameParts(name: string): [head: string, tail: string] {
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 10 ? name.length - dot : 0;
+  const cut = Math.max(0, name.length - ext - 6);
+  return cut < 8 ? [name, ''] : [name.slice(0, cut), name.slice(cut)];
 }

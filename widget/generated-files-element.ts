@@ -1,5 +1,4 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { keyed } from 'lit/directives/keyed.js';
 import type { FileListResponse, FileSummary, FileVersionSummary, SkippedFile } from '../contract/files-api.ts';
 import { DownloadsController } from './downloads-controller.ts';
 import { GeneratedFilesChangeEvent } from './events.ts';
@@ -8,9 +7,8 @@ import { LiveUpdatesController, type LiveState } from './live-updates-controller
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 import type { UploadsController } from './uploads-controller.ts';
 import { VisibleRowsController } from './visible-rows-controller.ts';
-import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
-import { withoutBidiControls } from '../contract/files-api.ts';
-import { folderOf, formatBytes, formatRelativeTime } from './format.ts';
+import type { FileListView } from './file-list-view.ts';
+import { formatBytes } from '../contract/format-bytes.ts';
 import type { FileViewer } from './file-viewer.ts';
 import { isPreviewable } from '../contract/previewable.ts';
 import { explain, isNetworkError, renderProblem, tokenChat, type Problem } from './problems.ts';
@@ -64,6 +62,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @attr {string} token - A bearer token, sent as `Authorization: Bearer` (and as `?token=` for the event stream).
  * @attr {string} live - Live updates over SSE; `off` disables them. Default `on`.
  * @attr {boolean} sandbox-links - Download this chat's file when a `sandbox:/mnt/data/...` link on the page is clicked.
+ * @attr {boolean} sandbox-chips - Show the page's `sandbox:/mnt/data/...` links to this chat's files as file chips: icon, name, size, a download button; a click opens the file in the viewer.
  * @attr {string} heading - The heading text. Default `Generated files`.
  * @attr {number} poll-interval - Milliseconds before the first poll after the stream drops; doubles up to a minute. Default 2000.
  * @attr {boolean} uploads - Lets the user give files to the code: drop, pick or paste them; each goes to the chat's /mnt/data. Loads the upload code (`generated-files-uploads-controller.js`, next to this script) on first use.
@@ -164,6 +163,7 @@ export class GeneratedFilesElement extends LitElement {
     token: {},
     live: {},
     sandboxLinks: { attribute: 'sandbox-links', type: Boolean, reflect: true },
+    sandboxChips: { attribute: 'sandbox-chips', type: Boolean, reflect: true },
     heading: {},
     pollInterval: { attribute: 'poll-interval', type: Number },
     uploads: { type: Boolean, reflect: true },
@@ -193,6 +193,7 @@ export class GeneratedFilesElement extends LitElement {
   declare token: string | null;
   declare live: string;
   declare sandboxLinks: boolean;
+  declare sandboxChips: boolean;
   declare heading: string;
   declare pollInterval: number;
   declare uploads: boolean;
@@ -249,6 +250,11 @@ export class GeneratedFilesElement extends LitElement {
   // Set once (`??=`), cleared after a failed import so the next update tries again.
   // eslint-disable-next-line no-unused-private-class-members
   #sandboxLinksLoading: Promise<void> | null = null;
+  /** The list's code (rows, runs, menus, thumbnails): loaded with the first list, beside it. */
+  #list: FileListView | null = null;
+  #listLoading: Promise<void> | null = null;
+  /** Why the list's code did not load (a network failure); null: loaded, loading or not tried. */
+  #listFailed: string | null = null;
   readonly #rows = new VisibleRowsController(this, () => this.renderRoot?.querySelector('[part~="list"]') ?? null);
   /** The viewer (previews, diffs, restores), loaded the first time a file opens. */
   #viewer: FileViewer | null = null;
@@ -261,6 +267,7 @@ export class GeneratedFilesElement extends LitElement {
     this.token = null;
     this.live = 'on';
     this.sandboxLinks = false;
+    this.sandboxChips = false;
     this.heading = 'Generated files';
     this.pollInterval = 2000;
     this.uploads = false;
@@ -323,6 +330,38 @@ export class GeneratedFilesElement extends LitElement {
     (this.#uploads ?? (await this.#loadUploads())).add(files);
   }
 
+  /** A row's (or a chip's) own action: the file in the viewer; a download when the viewer does not show its format. */
+  #open(file: FileSummary): void {
+    void (isPreviewable(file.name) ? this.openFile(file) : this.download(file));
+  }
+
+  /** Imports the list's code once (again after a failure, on Retry); never rejects. */
+  #loadList(): Promise<void> {
+    this.#listLoading ??= import('./file-list-view.ts').then(
+      ({ FileListView }) => {
+        this.#listFailed = null;
+        this.#list = new FileListView(this, {
+          canOpen: (file) => isPreviewable(file.name),
+          rows: this.#rows,
+          busy: (id) => this.#downloads.busy.has(id),
+          download: (file, version) => void this.download(file, version),
+          open: (file) => this.#open(file),
+          fetchBlob: (version) => this.#client().blob(this.#client().contentUrl(version.downloadUrl)),
+          fresh: (id) => this.#fresh.has(id),
+          settled: (id) => this.#fresh.delete(id),
+          find: (id) => this._files.find((f) => f.id === id),
+        });
+        this.requestUpdate();
+      },
+      (error: Error) => {
+        this.#listLoading = null;
+        this.#listFailed = error.message;
+        this.requestUpdate();
+      },
+    );
+    return this.#listLoading;
+  }
+
   /** Opens a file in the viewer, over the page. The viewer's code loads the first time. */
   async openFile(file: FileSummary): Promise<void> {
     const opener = this.shadowRoot?.activeElement;
@@ -333,7 +372,8 @@ export class GeneratedFilesElement extends LitElement {
         ({ FileViewer }) =>
           (this.#viewer = new FileViewer(this, {
             client: () => this.#client(),
-            files: () => [...this.#split.made, ...this.#split.given],
+            // In the order the list shows them (runs, the filter), for the arrow keys.
+            files: () => this.#list?.shown ?? [...this.#split.made, ...this.#split.given],
             download: (f, version) => void this.download(f, version),
             restored: (f) => this.#merge([f]),
           })),
@@ -405,8 +445,9 @@ export class GeneratedFilesElement extends LitElement {
       }
       this.#split = { made, given, size };
     }
+    if (this._files.length && !this.#list && this.#listFailed === null) void this.#loadList();
     if (this.uploads && !this.#uploads && this.#uploadsFailed === null) this.#loadUploads().catch(() => {});
-    if (this.sandboxLinks) this.#loadSandboxLinks();
+    if (this.sandboxLinks || this.sandboxChips) this.#loadSandboxLinks();
     if (!this.hasUpdated || changed.has('chatId') || changed.has('src')) {
       this.#restart();
     } else if (changed.has('live') || changed.has('token') || changed.has('tokenProvider')) {
@@ -436,23 +477,27 @@ export class GeneratedFilesElement extends LitElement {
     const client = this.#client();
     const chatId = this.chatId;
     try {
-      const list = await client.list(abort.signal).catch(async (error: unknown) => {
-        // A chat that has not run code yet has no files yet: show it empty and keep
-        // listening (the stream then polls) until its first file arrives.
-        if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
-          // The sidecar answers a token for another chat as it does an unknown chat (it
-          // tells no chats apart); the token's own claim says which it is.
-          const chat = tokenChat(await client.token(false).catch(() => null));
-          if (chat && chat !== chatId)
-            throw new FilesApiError(
-              404,
-              'ERR_TOKEN_OTHER_CHAT',
-              `This page's token is for chat "${chat}", not for chat "${chatId}": the token and the chat disagree.`,
-            );
-          return {} as Partial<FileListResponse>;
-        }
-        throw error;
-      });
+      // The list's code comes beside the first list, so `load` finds the rows drawn.
+      const [list] = await Promise.all([
+        client.list(abort.signal).catch(async (error: unknown) => {
+          // A chat that has not run code yet has no files yet: show it empty and keep
+          // listening (the stream then polls) until its first file arrives.
+          if (error instanceof FilesApiError && error.code === 'ERR_CHAT_NOT_FOUND') {
+            // The sidecar answers a token for another chat as it does an unknown chat (it
+            // tells no chats apart); the token's own claim says which it is.
+            const chat = tokenChat(await client.token(false).catch(() => null));
+            if (chat && chat !== chatId)
+              throw new FilesApiError(
+                404,
+                'ERR_TOKEN_OTHER_CHAT',
+                `This page's token is for chat "${chat}", not for chat "${chatId}": the token and the chat disagree.`,
+              );
+            return {} as Partial<FileListResponse>;
+          }
+          throw error;
+        }),
+        this.#loadList(),
+      ]);
       if (abort.signal.aborted) return;
       this._offline = false;
       this._files = list.files ?? [];
@@ -605,8 +650,10 @@ export class GeneratedFilesElement extends LitElement {
         // It adds itself to the element, and listens from now on while wanted.
         new SandboxLinksController(this, {
           enabled: () => this.sandboxLinks,
+          chips: () => this.sandboxChips,
           find: (path) => this.#findFile(path),
           download: (file) => void this.download(file),
+          open: (file) => this.#open(file),
         }).hostUpdated();
         this.requestUpdate();
       },
@@ -698,20 +745,18 @@ export class GeneratedFilesElement extends LitElement {
   #renderBody(): TemplateResult {
     if (this._files.length > 0) {
       // A failed reload keeps the list it had, under the error.
-      // The user's files stand apart from what the code made. `keyed`, not `repeat`: a row
-      // never carries another file's open details, and it costs ~1 kB less in the bundle.
       const { made, given } = this.#split;
-      const { rows, padding } = this.#rows.rows(made, (file) => keyed(file.path, this.#renderFile(file)));
-      return html`${this._state === 'error' ? this.#renderError() : nothing}
-        ${made.length ? html`<ul part="list" role="list" style=${padding}>${rows}</ul>` : nothing}
-        ${
-          given.length
-            ? html`<h3 part="uploaded-heading">Your uploads</h3>
-              <ul part="uploaded-list" role="list">
-                ${given.map((file) => keyed(file.path, this.#renderFile(file)))}
-              </ul>`
-            : nothing
-        }`;
+      return html`${this._state === 'error' ? this.#renderError() : nothing}${
+        this.#list
+          ? this.#list.render(made, given)
+          : this.#listFailed === null
+            ? html`<p part="message loading">Loading files…</p>`
+            : renderProblem(
+                'message list-error',
+                { text: 'Could not load the file list: the network dropped.', detail: this.#listFailed },
+                html`<button part="retry-button" type="button" @click=${() => void this.#loadList()}>Retry</button>`,
+              )
+      }`;
     }
     switch (this._state) {
       case 'idle':
@@ -758,88 +803,5 @@ export class GeneratedFilesElement extends LitElement {
       : html`<span part="live-status" data-state=${state}
           >${state === 'open' ? 'Live' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…'}</span
         >`;
-  }
-
-  #renderFile(file: FileSummary): TemplateResult {
-    const format = extensionOf(file);
-    const kind = kindOf(format, file.mimeType);
-    const folder = folderOf(file.path);
-    const versions = file.versions ?? [];
-    const previewable = isPreviewable(file.name);
-    // Only a version that arrived while shown animates in; its row forgets that once it did.
-    return html`<li part="item" class=${this.#fresh.has(file.id) ? 'fresh' : ''} @animationend=${() => this.#fresh.delete(file.id)}>
-      <span part="icon">${formatIcon(format, kind)}</span>
-      <div class="info">
-        <span part="name"><bdi>${withoutBidiControls(file.name)}</bdi></span>${
-          versions.length > 1
-            ? html`<span part="version-badge" title="${versions.length} versions"
-              ><span aria-hidden="true">v${file.version}</span
-              ><span class="visually-hidden">, version ${file.version}</span></span
-            >`
-            : nothing
-        }
-        ${folder ? html`<span part="folder">in ${folder}/</span>` : nothing}
-        <span part="meta">${formatBytes(file.size)} · ${this.#renderTime(file.modifiedAt)}<span class="visually-hidden">
-            · ${file.format}</span
-          ></span>
-      </div>
-      <div class="actions">
-        ${
-          previewable
-            ? html`<button
-              part="preview-button"
-              type="button"
-              aria-haspopup="dialog"
-              aria-label="Open ${file.name}"
-              @click=${() => this.openFile(file)}
-            >
-              Open
-            </button>`
-            : nothing
-        }
-        <button
-          part="download-button"
-          type="button"
-          aria-label="Download ${file.name}"
-          ?disabled=${this.#downloads.busy.has(file.id)}
-          @click=${() => this.download(file)}
-        >
-          Download
-        </button>
-      </div>
-      ${versions.length > 1 ? this.#renderVersions(file, versions) : nothing}
-    </li>`;
-  }
-
-  #renderVersions(file: FileSummary, versions: FileVersionSummary[]): TemplateResult {
-    return html`<details part="versions">
-      <summary>${versions.length} versions</summary>
-      <ul part="version-list" role="list">
-        ${versions.map(
-          (version) => html`<li part="version">
-            <span
-              >Version ${version.version}${version.id === file.id ? ' (latest)' : ''} · ${formatBytes(version.size)} ·
-              ${this.#renderTime(version.modifiedAt)}</span
-            >
-            <button
-              part="version-download-button"
-              type="button"
-              aria-label="Download ${file.name}, version ${version.version}"
-              ?disabled=${this.#downloads.busy.has(version.id)}
-              @click=${() => this.download(file, version)}
-            >
-              Download
-            </button>
-          </li>`,
-        )}
-      </ul>
-    </details>`;
-  }
-
-  #renderTime(iso: string): TemplateResult {
-    const date = new Date(iso);
-    return html`<time datetime=${iso} title=${Number.isNaN(date.getTime()) ? '' : date.toLocaleString()}
-      >${formatRelativeTime(date)}</time
-    >`;
   }
 }

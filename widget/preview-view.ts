@@ -1,6 +1,6 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import type { FileDiff } from '../contract/files-api.ts';
-import type { PanelState, ViewState } from './file-viewer.ts';
+import type { PanelState, ViewPatch, ViewState } from './file-viewer.ts';
 import { renderJsonTree } from './json-tree.ts';
 import { renderSheetTable } from './sheet-table.ts';
 
@@ -28,7 +28,7 @@ function sanitizedFrame(title: string, body: string): TemplateResult {
 }
 
 /** Rendered or as written: the button that switches a Markdown or JSON view. */
-function sourceToggle(view: ViewState, set: (patch: Partial<ViewState>) => void): TemplateResult {
+function sourceToggle(view: ViewState, set: (patch: ViewPatch) => void): TemplateResult {
   return html`<button part="source-toggle" type="button" aria-pressed=${view.source ? 'true' : 'false'} @click=${() => set({ source: !view.source })}>
     Source
   </button>`;
@@ -36,19 +36,16 @@ function sourceToggle(view: ViewState, set: (patch: Partial<ViewState>) => void)
 
 const ZOOM_STEPS = [0.25, 0.5, 1, 1.5, 2, 3, 4];
 
-function zoomable(
-  name: string,
-  src: string,
-  view: ViewState,
-  set: (patch: Partial<ViewState>) => void,
-): TemplateResult {
+function zoomable(name: string, src: string, view: ViewState, set: (patch: ViewPatch) => void): TemplateResult {
   const zoom = view.zoom;
-  const step = (direction: 1 | -1) => {
-    const current = zoom || 1;
-    const next =
-      direction > 0 ? ZOOM_STEPS.find((z) => z > current) : [...ZOOM_STEPS].reverse().find((z) => z < current);
-    set({ zoom: next ?? current });
-  };
+  // From the zoom as it is now, not as rendered: two quick clicks each step from the other's.
+  const step = (direction: 1 | -1) =>
+    set(({ zoom: now }) => {
+      const current = now || 1;
+      const next =
+        direction > 0 ? ZOOM_STEPS.find((z) => z > current) : [...ZOOM_STEPS].reverse().find((z) => z < current);
+      return { zoom: next ?? current };
+    });
   return html`<div part="zoom" role="group" aria-label="Zoom">
       <button type="button" aria-label="Zoom out" ?disabled=${zoom === ZOOM_STEPS[0]} @click=${() => step(-1)}>−</button>
       <button type="button" aria-pressed=${zoom === 0 ? 'true' : 'false'} @click=${() => set({ zoom: 0 })}>Fit</button>
@@ -75,7 +72,7 @@ export function renderPreview(
   name: string,
   panel: PanelState,
   view: ViewState,
-  set: (patch: Partial<ViewState>) => void,
+  set: (patch: ViewPatch) => void,
 ): TemplateResult {
   if (panel.kind === 'refused') return html`<p role="alert">No preview: ${panel.message}</p>`;
   if (panel.kind !== 'preview') return html``;

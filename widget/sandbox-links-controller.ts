@@ -1,15 +1,19 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { FileSummary } from '../contract/files-api.ts';
+import { SandboxChips } from './sandbox-chips.ts';
 import { sandboxPath } from './sandbox-path.ts';
 
 export interface SandboxLinksOptions {
   enabled(): boolean;
+  /** Whether the page's sandbox links become file chips (the `sandbox-chips` attribute). */
+  chips(): boolean;
   find(path: string): FileSummary | undefined;
   download(file: FileSummary): void;
+  open(file: FileSummary): void;
 }
 
 /**
- * Handles the page's `sandbox:/mnt/data/...` links (which lead nowhere in a browser) by
+ * With `sandbox-chips`, shows those links as file chips (sandbox-chips.ts). Handles the page's `sandbox:/mnt/data/...` links (which lead nowhere in a browser) by
  * downloading this chat's file, with one capture-phase click listener on the document
  * while enabled and connected. A chunk of its own in the script-tag build, imported when
  * `sandbox-links` is first set: most pages never use it.
@@ -18,10 +22,12 @@ export class SandboxLinksController implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #options: SandboxLinksOptions;
   #listening: Document | null = null;
+  readonly #chips: SandboxChips;
 
   constructor(host: ReactiveControllerHost & HTMLElement, options: SandboxLinksOptions) {
     this.#host = host;
     this.#options = options;
+    this.#chips = new SandboxChips(options);
     host.addController(this);
   }
 
@@ -35,6 +41,8 @@ export class SandboxLinksController implements ReactiveController {
   }
 
   #sync(): void {
+    // Every update: a file that arrived may be one a link names.
+    this.#chips.sync(this.#host.isConnected && this.#options.chips() ? this.#host.ownerDocument : null);
     const wanted = this.#host.isConnected && this.#options.enabled() ? this.#host.ownerDocument : null;
     if (wanted === this.#listening) return;
     this.#listening?.removeEventListener('click', this.#onClick, true);

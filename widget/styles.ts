@@ -31,6 +31,7 @@ export const styles = css`
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
     color-scheme: light dark;
+    container: generated-files / inline-size;
   }
 
   @media (prefers-color-scheme: dark) {
@@ -58,6 +59,7 @@ export const styles = css`
 
   [part~='header'] {
     display: flex;
+    flex-wrap: wrap;
     align-items: center;
     gap: calc(var(--_space) * 0.75);
     padding: calc(var(--_space) * 0.75) var(--_space);
@@ -110,11 +112,17 @@ export const styles = css`
     opacity: 0.6;
   }
 
+  summary {
+    cursor: pointer;
+    color: var(--_muted);
+    width: fit-content;
+    border-radius: 4px;
+  }
+
   [part~='download-all-button'] {
     margin-inline-start: auto;
   }
 
-  [part~='download-button'],
   [part~='download-all-button'] {
     background: var(--_accent);
     border-color: var(--_accent);
@@ -145,85 +153,6 @@ export const styles = css`
     list-style: none;
     margin: 0;
     padding: 0;
-  }
-
-  [part~='item'] {
-    display: grid;
-    grid-template-columns: auto minmax(0, 1fr) auto;
-    align-items: center;
-    column-gap: var(--_space);
-    padding: calc(var(--_space) * 0.75) var(--_space);
-    border-top: 1px solid var(--_border);
-  }
-
-  [part~='item']:first-child {
-    border-top: 0;
-  }
-
-  .info {
-    min-width: 0;
-  }
-
-  [part~='name'] {
-    font-weight: 600;
-    overflow-wrap: anywhere;
-  }
-
-  [part~='folder'] {
-    color: var(--_muted);
-    overflow-wrap: anywhere;
-  }
-
-  [part~='meta'] {
-    display: block;
-    color: var(--_muted);
-    font-size: 0.9em;
-  }
-
-  [part~='version-badge'] {
-    margin-inline-start: 0.4em;
-    padding: 0 0.45em;
-    border-radius: 999px;
-    border: 1px solid var(--_accent);
-    color: var(--_accent);
-    font-size: 0.8em;
-    font-weight: 600;
-    vertical-align: 0.1em;
-  }
-
-  .actions {
-    display: flex;
-    gap: 0.4em;
-  }
-
-  [part~='versions'] {
-    grid-column: 2 / -1;
-    margin-top: 0.5em;
-  }
-
-  summary {
-    cursor: pointer;
-    color: var(--_muted);
-    width: fit-content;
-    border-radius: 4px;
-  }
-
-  [part~='version-list'] {
-    margin-top: 0.25em;
-  }
-
-  [part~='version'] {
-    display: flex;
-    flex-wrap: wrap;
-    align-items: center;
-    justify-content: space-between;
-    gap: var(--_space);
-    padding: 0.25em 0;
-    color: var(--_muted);
-  }
-
-  [part~='version'] button {
-    color: var(--_color);
   }
 
   /* The viewer's loading line (or its failed load) until the viewer's code is in. */
@@ -293,55 +222,20 @@ export const styles = css`
     border-top: 1px solid var(--_border);
   }
 
-  .icon {
-    display: block;
-    width: 2rem;
-    height: 2rem;
-    --_kind: var(--_muted);
+  /* A name cut in the middle (format.ts's nameParts): the head gives way, the extension stays. */
+  .mid {
+    display: flex;
+    min-width: 0;
+    white-space: nowrap;
   }
 
-  .icon path {
-    fill: none;
-    stroke: var(--_kind);
-    stroke-width: 1.5;
+  .head {
+    overflow: hidden;
+    text-overflow: ellipsis;
   }
 
-  .icon__page {
-    fill: var(--_background);
-  }
-
-  .icon__band {
-    fill: var(--_kind);
-  }
-
-  .icon__label {
-    fill: #fff;
-    font: 700 6.5px/1 var(--_font);
-    letter-spacing: 0.02em;
-  }
-
-  .icon--spreadsheet,
-  .icon--csv {
-    --_kind: #1a7f37;
-  }
-  .icon--document {
-    --_kind: #0550ae;
-  }
-  .icon--pdf {
-    --_kind: #cf222e;
-  }
-  .icon--image {
-    --_kind: #8250df;
-  }
-  .icon--slides {
-    --_kind: #bc4c00;
-  }
-  .icon--archive {
-    --_kind: #9a6700;
-  }
-  .icon--code,
-  .icon--data {
-    --_kind: #1b7c83;
+  .tail {
+    flex: none;
   }
 
   .visually-hidden {
@@ -354,17 +248,12 @@ export const styles = css`
     white-space: nowrap;
   }
 
-  @keyframes appear {
-    from {
-      opacity: 0;
-      transform: translateY(-2px);
+  /* A phone or a sidebar: touch-sized targets. */
+  @container generated-files (max-width: 480px) {
+    button {
+      min-height: 44px;
+      min-width: 44px;
+      justify-content: center;
     }
   }
-
-  @media (prefers-reduced-motion: no-preference) {
-    .fresh {
-      animation: appear 160ms ease-out;
-    }
-  }
-
 `;

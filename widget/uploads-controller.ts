@@ -1,12 +1,14 @@
-import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import { html, nothing, svg, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { FileSummary } from '../contract/files-api.ts';
 import { GeneratedFilesUploadEvent, type GeneratedFilesUploadDetail } from './events.ts';
 import { FilesApiError, errorFrom, type FilesClient } from './files-client.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes, nameParts } from './format.ts';
 import { uploadsStyles } from './uploads-styles.ts';
 import type { UploadRequest, UploadTransfer } from './upload-transfer.ts';
 
 export { xhrUpload } from './upload-transfer.ts';
+
+const PAPERCLIP = svg`<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round"/></svg>`;
 
 /** One file given by the user, from the pick (or drop, or paste) to the sidecar's answer. */
 export interface Upload {
@@ -102,15 +104,24 @@ export class UploadsController implements ReactiveController {
     this.#host.requestUpdate();
   }
 
-  /** The upload area: the folder field, the native picker (the keyboard's way in), each upload. */
+  /**
+   * The upload area, as chat apps have it: a paperclip (the native picker, the keyboard's way
+   * in), drops anywhere on the element, one chip per upload with its progress, and the folder
+   * field behind an "Advanced" disclosure.
+   */
   render(): TemplateResult {
     return html`<div part="uploads">
-      <label>Folder <input part="upload-folder" type="text" .value=${this.folder}
-        @input=${(e: Event) => (this.folder = (e.target as HTMLInputElement).value)} /></label>
-      <label part="upload-button">Add files<input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
+      <label part="upload-button" title="Attach files">${PAPERCLIP}<span>Attach files</span
+        ><input class="visually-hidden" type="file" multiple @change=${this.#onPick} /></label>
+      <span part="upload-hint">${this.dragging ? 'Drop to upload' : 'or drop files here'}</span>
+      <details part="upload-advanced" ?open=${this.folder !== ''}>
+        <summary>Advanced</summary>
+        <label>Folder in /mnt/data <input part="upload-folder" type="text" placeholder="top" .value=${this.folder}
+          @input=${(e: Event) => (this.folder = (e.target as HTMLInputElement).value)} /></label>
+      </details>
       ${
         this.uploads.length
-          ? html`<ul role="list">
+          ? html`<ul part="upload-chips" role="list">
             ${this.uploads.map((u) => this.#renderUpload(u))}
           </ul>`
           : nothing
@@ -118,14 +129,20 @@ export class UploadsController implements ReactiveController {
     </div>`;
   }
 
+  /** One chip: the name (cut in the middle), its progress or its outcome, and its buttons. */
   #renderUpload(upload: Upload): TemplateResult {
     const uploading = upload.state === 'uploading';
+    const [head, tail] = nameParts(upload.file.name);
     return html`<li part="upload" data-state=${upload.state}>
-      <span>${upload.path}</span>
+      <span class="chip-name" title=${upload.path}><bdi class="mid"><span class="head">${head}</span>${
+        tail ? html`<span class="tail">${tail}</span>` : nothing
+      }</bdi></span>
       ${
         uploading
-          ? html`<progress part="upload-progress" max=${upload.file.size || 1} value=${upload.sent}></progress>`
-          : html`<span class=${upload.state === 'error' ? 'error' : ''}>${upload.message}</span>`
+          ? html`<progress part="upload-progress" aria-label="Uploading ${upload.file.name}" max=${upload.file.size || 1}
+              value=${upload.sent}></progress
+            ><span class="chip-size">${formatBytes(upload.sent)} of ${formatBytes(upload.file.size)}</span>`
+          : html`<span class="chip-message ${upload.state === 'error' ? 'error' : ''}">${upload.message}</span>`
       }
       ${
         upload.state === 'conflict'
@@ -133,7 +150,7 @@ export class UploadsController implements ReactiveController {
           : nothing
       }
       <button part="upload-cancel-button" type="button" aria-label="${uploading ? 'Cancel' : 'Dismiss'} ${upload.file.name}"
-        @click=${() => this.cancel(upload)}>${uploading ? 'Cancel' : 'Dismiss'}</button>
+        title=${uploading ? 'Cancel' : 'Dismiss'} @click=${() => this.cancel(upload)}>×</button>
     </li>`;
   }
 

@@ -1,5 +1,6 @@
 import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from '../storage/file-record.ts';
+import { formatBytes as formatSize } from '../../contract/format-bytes.ts';
 import { escapeCardText } from './card-text.ts';
 
 /** What the file card carries: `off` none, `text` text/plain only, `rich` text, Markdown and HTML. */
@@ -23,17 +24,8 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
 /** The reason in words, with its detail when it has one. */
 const skipText = (s: SkippedFile) => (s.detail ? `${SKIP_REASONS[s.reason]} (${s.detail})` : SKIP_REASONS[s.reason]);
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
-}
+/** Sizes as the element shows them (one function for both), with an English decimal mark. */
+export const formatBytes = (bytes: number): string => formatSize(bytes, 'en');
 
 /** Every text from kernel code (names, paths, labels) goes through escapeCardText in every format. */
 const mountPath = (rel: string) => `${MOUNT}/${escapeCardText(rel)}`;

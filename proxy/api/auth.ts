@@ -4,6 +4,13 @@ import { isValidChatId } from '../chats/chat-id.ts';
 import { FILE_SCOPE, fileLinkClaimsOf, loadJose, secretKey } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** Who the files API's caller is, once authenticate ran. */
+    access?: Access;
+  }
+}
+
 export interface AuthOptions {
   /** HS256 secret (at least 32 bytes). Without one the API is open. */
   secret?: string | null;

@@ -4,12 +4,13 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { latestByPath, type RecordStore } from '../storage/record-store.ts';
-import { assertChatId, isValidOpaqueId } from '../chats/chat-id.ts';
+import { assertChatId } from '../chats/chat-id.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { quietLogger, type Logger } from '../logger.ts';
 import { sendArchive } from './archive-zip.ts';
+import { recordOf } from './chat-record.ts';
 import { secretKey } from '../links/link-token.ts';
-import { createAuthenticate, type Access, type AuthOptions } from './auth.ts';
+import { createAuthenticate, type AuthOptions } from './auth.ts';
 import { createCors } from './cors.ts';
 import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
@@ -133,7 +134,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     options: { mayCreate?: boolean; linkFor?: string } = {},
   ): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
-    const access = res.locals.access as Access;
+    const access = res.locals.access!;
     if ((access.kind === 'chat' || access.kind === 'file') && access.chatId !== chatId) throw chatNotFound();
     if (access.kind === 'file') {
       // A link's token opens the one download it was minted for; it lists, streams and uploads nothing.
@@ -157,28 +158,19 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     return chatId;
   }
 
-  const recordsOf = async (chatId: string) => ((await store.hasChat(chatId)) ? store.listChat(chatId) : []);
-
   router.get('/chats/:chatId/files', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const hasRecords = await store.hasChat(chatId);
     const body: FileListResponse = {
       chatId,
-      files: summarizeFiles(await recordsOf(chatId)),
-      skipped: hasRecords ? await store.listSkipped(chatId) : [],
+      files: summarizeFiles(await store.listChat(chatId)),
+      skipped: await store.listSkipped(chatId),
     };
     res.set('Cache-Control', 'no-store').json(body);
   });
 
   router.get('/chats/:chatId/files/:fileId/content', async (req, res) => {
     const chatId = await authorizedChat(req, res, { linkFor: req.params.fileId });
-    const fileId = req.params.fileId;
-    if (!isValidOpaqueId(fileId)) {
-      throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
-    }
-    const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
-    if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
-    await sendFileContent(req, res, record, blobs);
+    await sendFileContent(req, res, await recordOf(store, chatId, req.params.fileId), blobs);
   });
 
   /**
@@ -203,18 +195,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
 
   router.post('/chats/:chatId/files/:fileId/link', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const fileId = req.params.fileId;
-    if (!isValidOpaqueId(fileId)) {
-      throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
-    }
-    const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
-    if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
-    await sendLink(res, chatId, fileId, filesApiPaths.fileContent(chatId, fileId), record.size);
+    const record = await recordOf(store, chatId, req.params.fileId);
+    await sendLink(res, chatId, record.id, filesApiPaths.fileContent(chatId, record.id), record.size);
   });
 
   router.post('/chats/:chatId/archive.zip/link', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const latest = [...latestByPath(await recordsOf(chatId)).values()];
+    const latest = [...latestByPath(await store.listChat(chatId)).values()];
     await sendLink(
       res,
       chatId,
@@ -226,7 +213,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
 
   router.get('/chats/:chatId/archive.zip', async (req, res) => {
     const chatId = await authorizedChat(req, res, { linkFor: ARCHIVE_LINK_ID });
-    const latest = [...latestByPath(await recordsOf(chatId)).values()];
+    const latest = [...latestByPath(await store.listChat(chatId)).values()];
     await sendArchive(res, `${chatId}-files.zip`, latest, blobs, logger);
   });
 
@@ -268,7 +255,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     req.on('close', aborted);
     // Gone already, during the await above: 'close' will not come again.
     if (req.destroyed) aborted();
-    const access = res.locals.access as Access;
+    const access = res.locals.access!;
     // If-None-Match: * asks to create only (RFC 9110): a client that wants to ask before replacing.
     const createOnly = req.headers['if-none-match']?.trim() === '*';
     try {

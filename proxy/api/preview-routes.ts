@@ -3,10 +3,9 @@ import type { ArtifactRecorder } from '../artifacts/artifact-recorder.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import type { RecordStore } from '../storage/record-store.ts';
-import { isValidOpaqueId } from '../chats/chat-id.ts';
+import { recordOf } from './chat-record.ts';
 import { PreviewError } from '../previews/preview-errors.ts';
 import type { PreviewService } from '../previews/preview-service.ts';
-import type { Access } from './auth.ts';
 import { contentDisposition } from './content-disposition.ts';
 import { downloadUrlFor, summarizePath } from './file-summary.ts';
 import { ApiError, sendError } from './http-errors.ts';
@@ -33,15 +32,6 @@ const FRAME_CSP =
 export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void {
   const { store, blobs, recorder, previews, authorizedChat } = deps;
 
-  async function recordOf(chatId: string, fileId: string | undefined): Promise<FileRecord> {
-    if (!fileId || !isValidOpaqueId(fileId)) {
-      throw new ApiError('ERR_INVALID_FILE_ID', 'Invalid file id: use 1-64 letters, digits, "_" or "-".');
-    }
-    const record = (await store.hasChat(chatId)) ? await store.get(chatId, fileId) : undefined;
-    if (!record) throw new ApiError('ERR_FILE_NOT_FOUND', 'No such file in this chat.');
-    return record;
-  }
-
   const sendJsonText = (res: Response, text: string) =>
     res.status(200).type('application/json').set('Cache-Control', 'private, no-cache').send(text);
 
@@ -54,7 +44,7 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
 
   router.get('/chats/:chatId/files/:fileId/preview', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const record = await recordOf(chatId, req.params.fileId);
+    const record = await recordOf(store, chatId, req.params.fileId);
     try {
       sendJsonText(
         res,
@@ -70,7 +60,7 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
 
   router.get('/chats/:chatId/files/:fileId/preview/frame', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const record = await recordOf(chatId, req.params.fileId);
+    const record = await recordOf(store, chatId, req.params.fileId);
     if (previews.kindOf(record).render !== 'frame') {
       return sendError(res, { code: 'ERR_PREVIEW_UNSUPPORTED', message: 'Only HTML files are shown in a frame.' });
     }
@@ -101,10 +91,10 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
 
   router.get('/chats/:chatId/files/:fileId/diff', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const to = await recordOf(chatId, req.params.fileId);
+    const to = await recordOf(store, chatId, req.params.fileId);
     const fromId = typeof req.query.from === 'string' ? req.query.from : undefined;
     if (!fromId) throw new ApiError('ERR_BAD_REQUEST', 'Say which version to compare with: ?from={versionId}.');
-    const from = await recordOf(chatId, fromId);
+    const from = await recordOf(store, chatId, fromId);
     if (from.path !== to.path) throw new ApiError('ERR_BAD_REQUEST', 'Both versions must be of the same file.');
     try {
       sendJsonText(res, await previews.diff(from, to));
@@ -115,8 +105,8 @@ export function addPreviewRoutes(router: Router, deps: PreviewRoutesDeps): void 
 
   router.post('/chats/:chatId/files/:fileId/restore', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const record = await recordOf(chatId, req.params.fileId);
-    const access = res.locals.access as Access;
+    const record = await recordOf(store, chatId, req.params.fileId);
+    const access = res.locals.access!;
     const before = summarizePath(await store.listChat(chatId), record.path);
     // The upload path: blob first, then the workspace through a temp file and rename, recorded.
     const bytes = await blobs.open(record.sha256);

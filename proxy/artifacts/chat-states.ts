@@ -2,6 +2,8 @@ import { LruMap } from '../lru-map.ts';
 import { usedBytesOf } from '../storage/chat-data.ts';
 import type { FileRecord } from '../storage/file-record.ts';
 import { latestByPath, type RecordStore } from '../storage/record-store.ts';
+import type { TrackingPolicy } from '../workspace/tracking-policy.ts';
+import { ChatUsage } from './chat-usage.ts';
 import { SkipLedger } from './skip-ledger.ts';
 
 export interface KnownFile {
@@ -23,8 +25,8 @@ function knownFiles(records: readonly FileRecord[]): Map<string, KnownFile> {
 export interface ChatState {
   files: Map<string, KnownFile>;
   skipped: SkipLedger;
-  /** Bytes of every recorded version: what the quota counts. */
-  usedBytes: number;
+  /** Bytes of every recorded version against the quota. */
+  usage: ChatUsage;
   owner: string | null;
   /**
    * Inodes this sidecar wrote into the chat's workspace (uploads): recorded even when the kernel
@@ -44,10 +46,15 @@ export interface ChatState {
 export class ChatStates {
   readonly #store: RecordStore;
   readonly #inUse: (chatId: string) => boolean;
+  readonly #policy: TrackingPolicy;
   readonly #states: LruMap<string, Promise<ChatState>>;
 
-  constructor(store: RecordStore, options: { maxCachedChats: number; inUse: (chatId: string) => boolean }) {
+  constructor(
+    store: RecordStore,
+    options: { policy: TrackingPolicy; maxCachedChats: number; inUse: (chatId: string) => boolean },
+  ) {
     this.#store = store;
+    this.#policy = options.policy;
     this.#inUse = options.inUse;
     this.#states = new LruMap(options.maxCachedChats);
   }
@@ -76,7 +83,7 @@ export class ChatStates {
     const records = await this.#store.listChat(chatId);
     state.files.clear();
     for (const [rel, known] of knownFiles(records)) state.files.set(rel, known);
-    state.usedBytes = usedBytesOf(records);
+    state.usage.reset(usedBytesOf(records));
   }
 
   async #load(chatId: string): Promise<ChatState> {
@@ -85,7 +92,7 @@ export class ChatStates {
     return {
       files: knownFiles(records),
       skipped,
-      usedBytes: usedBytesOf(records),
+      usage: new ChatUsage(usedBytesOf(records), this.#policy),
       owner: await this.#store.getOwner(chatId),
       sidecarInodes: new Set<number>(),
       refusedLinks: new Map<string, number>(),

@@ -21,14 +21,18 @@ export class ChatOwners {
   readonly #pending = new Map<string, { owner: string; count: number }>();
   readonly #known = new Map<string, string>();
 
-  constructor(private readonly store: ChatOwnerStore) {}
+  readonly #store: ChatOwnerStore;
+
+  constructor(store: ChatOwnerStore) {
+    this.#store = store;
+  }
 
   /** The chat's owner, or null while it has none. */
   async ownerOf(chatId: string): Promise<string | null> {
     const known = this.#known.get(chatId);
     if (known !== undefined) return known;
     // hasChat first: asking an unknown chat's owner would load (and cache) an empty chat.
-    const owner = (await this.store.hasChat(chatId)) ? await this.store.getOwner(chatId) : null;
+    const owner = (await this.#store.hasChat(chatId)) ? await this.#store.getOwner(chatId) : null;
     if (owner !== null) this.#remember(chatId, owner);
     return owner;
   }
@@ -59,7 +63,7 @@ export class ChatOwners {
 
   /** The gateway created the kernel: the owner becomes the chat's, unless it already has one. */
   async claim(chatId: string, owner: string): Promise<string> {
-    const standing = await this.store.claimOwner(chatId, owner);
+    const standing = await this.#store.claimOwner(chatId, owner);
     this.#remember(chatId, standing);
     return standing;
   }

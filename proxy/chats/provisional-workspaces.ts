@@ -25,10 +25,14 @@ export class ProvisionalWorkspaces {
   /** Folders being taken away: a new request waits, then makes its folder again. */
   readonly #removing = new Map<string, Promise<void>>();
 
-  constructor(private readonly workspaces: Workspaces) {}
+  readonly #workspaces: Workspaces;
+
+  constructor(workspaces: Workspaces) {
+    this.#workspaces = workspaces;
+  }
 
   async open(chatId: string): Promise<ProvisionalWorkspace> {
-    const dir = this.workspaces.pathFor(chatId);
+    const dir = this.#workspaces.pathFor(chatId);
     this.#holders.set(chatId, (this.#holders.get(chatId) ?? 0) + 1);
     let done = false;
     const letGo = () => {
@@ -41,7 +45,7 @@ export class ProvisionalWorkspaces {
     };
     try {
       await this.#removing.get(chatId);
-      await mkdir(this.workspaces.root, { recursive: true });
+      await mkdir(this.#workspaces.root, { recursive: true });
       await mkdir(dir);
       this.#madeHere.add(chatId);
     } catch (error) {

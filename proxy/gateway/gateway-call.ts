@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { errorCode, SidecarError } from '../errors.ts';
+import type { Response } from 'express';
+import { describeError, redactUrl, type Logger } from '../logger.ts';
+import { errorCode, sendJsonError, SidecarError } from '../errors.ts';
 import { gatewayFailure, type GatewayFailureCode } from './gateway-errors.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
 
@@ -73,4 +75,31 @@ export async function callGateway(
 export function queryOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? '' : url.slice(q);
+}
+
+export interface GatewayCallDeps {
+  gateway: URL;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * callGateway for a route handler: a network failure is logged in one line and answered to the
+ * client with its code (502/504), and null is returned, so the handler only stops.
+ */
+export async function callGatewayOrAnswer(
+  deps: GatewayCallDeps,
+  req: IncomingMessage,
+  res: Response,
+  pathAndQuery: string,
+  init: Omit<Parameters<typeof callGateway>[3], 'timeoutMs'> = {},
+): Promise<GatewayAnswer | null> {
+  try {
+    return await callGateway(deps.gateway, req, pathAndQuery, { ...init, timeoutMs: deps.timeoutMs });
+  } catch (error) {
+    if (!(error instanceof GatewayCallError)) throw error;
+    deps.logger.warn(`[sidecar] ${req.method} ${redactUrl(req.url)} -> gateway: ${describeError(error.cause)}`);
+    sendJsonError(res, { code: error.code, jupyter: true });
+    return null;
+  }
 }

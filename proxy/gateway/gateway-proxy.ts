@@ -6,6 +6,7 @@ import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { prefixResponseHeaders, sameOriginAsGateway } from './forward-headers.ts';
 import { sendJsonError } from '../errors.ts';
 import { gatewayFailure } from './gateway-errors.ts';
+import { swapIdBack } from './disguised-id.ts';
 
 export interface GatewayProxyOptions {
   gateway: URL;
@@ -17,7 +18,7 @@ export interface GatewayProxyOptions {
 
 /** Set by the chat-prefix middleware: the `/chats/{id}` the client used, to put back on redirects and cookies. */
 function chatPrefixOf(res: ServerResponse): string | undefined {
-  return (res as Response).locals?.chatPrefix as string | undefined;
+  return (res as Response).locals?.chatPrefix;
 }
 
 /**
@@ -86,7 +87,7 @@ export function createKernelCreateProxy(
     ...baseProxyOptions(options),
     selfHandleResponse: true,
     plugins: [
-      gatewayPlugin(options, (res) => (res as Response).locals.kernelBody as Buffer | undefined),
+      gatewayPlugin(options, (res) => (res as Response).locals.kernelBody),
       (proxy) => {
         proxy.on(
           'proxyRes',
@@ -102,6 +103,39 @@ export function createKernelCreateProxy(
               );
             }
             return buffer;
+          }),
+        );
+      },
+    ],
+  });
+  return middleware as unknown as RequestHandler;
+}
+
+/** Set on `res.locals.disguise` when a refused request was sent on with an id that cannot exist. */
+export interface Disguise {
+  fake: string;
+  real: string;
+}
+
+/**
+ * Every call on one kernel or session under a chat, allowed or refused, goes through this one
+ * proxy, so both kinds of answer are made the same way, header for header. A refused call comes
+ * with its id replaced by one that cannot exist (`res.locals.disguise`); the gateway's answer
+ * about that id (its 403 to a client without credentials, its 404 or 400 to one with them) is
+ * relayed with the real id put back, exactly what a kernel that does not exist gets.
+ */
+export function createScopedKernelProxy(options: GatewayProxyOptions): RequestHandler {
+  const middleware = createProxyMiddleware<IncomingMessage, ServerResponse>({
+    ...baseProxyOptions(options),
+    selfHandleResponse: true,
+    plugins: [
+      gatewayPlugin(options),
+      (proxy) => {
+        proxy.on(
+          'proxyRes',
+          responseInterceptor(async (buffer, _proxyRes, _req, res) => {
+            const disguise = (res as Response).locals.disguise as Disguise | undefined;
+            return disguise ? swapIdBack(buffer, disguise.fake, disguise.real) : buffer;
           }),
         );
       },

@@ -10,6 +10,15 @@ import type { Workspaces } from '../chats/workspaces.ts';
 import { assertChatId } from '../chats/chat-id.ts';
 import { kernelVolumeEnv, refuseClientVolumes, type KernelVolume } from './kernel-pod-volume.ts';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The kernel-creation body sent on to the gateway, rewritten (`path`, `env`) or as received. */
+    kernelBody?: Buffer;
+    /** The kernel being created, settled once the gateway answers. */
+    pendingKernel?: PendingKernel;
+  }
+}
+
 export interface KernelCreateDeps {
   assignment: ChatAssignment;
   kernelChats: KernelChatStore;
@@ -117,7 +126,7 @@ async function settle(pending: PendingKernel, accepted: boolean): Promise<void> 
 /** After the gateway answered: remember which chat the new kernel belongs to, only if it made one. */
 export function rememberCreatedKernel(deps: KernelCreateDeps) {
   return async (status: number, body: Buffer, res: Response): Promise<void> => {
-    const pending = res.locals.pendingKernel as PendingKernel | undefined;
+    const pending = res.locals.pendingKernel;
     if (!pending) return;
     let id: unknown;
     if (status >= 200 && status < 300) {

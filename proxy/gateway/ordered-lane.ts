@@ -11,7 +11,11 @@ export class OrderedLane {
   readonly #waiting: LaneStep[] = [];
   #busy = false;
 
-  constructor(private readonly onError: (error: unknown) => void) {}
+  readonly #onError: (error: unknown) => void;
+
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+  }
 
   /** Nothing runs or waits: a step given now runs at once. */
   get idle(): boolean {
@@ -33,13 +37,13 @@ export class OrderedLane {
       try {
         pending = step();
       } catch (error) {
-        this.onError(error);
+        this.#onError(error);
       }
       if (pending) {
         pending.then(
           () => this.#drain(undefined),
           (error: unknown) => {
-            this.onError(error);
+            this.#onError(error);
             this.#drain(undefined);
           },
         );

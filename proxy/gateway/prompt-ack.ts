@@ -35,12 +35,20 @@ export class GatewayAcks {
   #lastRunMessageAt = Number.NEGATIVE_INFINITY;
   #runStartedAt = 0;
 
+  readonly #gateway: Pick<WebSocket, 'pong' | 'readyState' | 'OPEN'>;
+  readonly #quietMs: number;
+  readonly #clock: () => number;
+
   constructor(
-    private readonly gateway: Pick<WebSocket, 'pong' | 'readyState' | 'OPEN'>,
-    private readonly quietMs = 2,
+    gateway: Pick<WebSocket, 'pong' | 'readyState' | 'OPEN'>,
+    quietMs = 2,
     /** Milliseconds, monotonic; a seam for tests that drive time. */
-    private readonly clock: () => number = () => performance.now(),
-  ) {}
+    clock: () => number = () => performance.now(),
+  ) {
+    this.#gateway = gateway;
+    this.#quietMs = quietMs;
+    this.#clock = clock;
+  }
 
   /** A message that may be followed by one a client is waiting for. */
   now(): void {
@@ -51,21 +59,21 @@ export class GatewayAcks {
 
   /** A message in a run of output: acknowledge once the run pauses. */
   afterRun(): void {
-    const at = this.clock();
+    const at = this.#clock();
     if (at - this.#lastRunMessageAt >= LONG_RUN_MS) this.#runStartedAt = at;
     this.#lastRunMessageAt = at;
     this.#afterRun ??= setTimeout(this.#whenQuiet, this.#nextLook(at, 0)).unref();
   }
 
   readonly #whenQuiet = (): void => {
-    const at = this.clock();
+    const at = this.#clock();
     const quietFor = at - this.#lastRunMessageAt;
-    if (quietFor >= this.quietMs) return this.#send();
+    if (quietFor >= this.#quietMs) return this.#send();
     this.#afterRun = setTimeout(this.#whenQuiet, this.#nextLook(at, quietFor)).unref();
   };
 
   #nextLook(at: number, quietFor: number): number {
-    return at - this.#runStartedAt >= LONG_RUN_MS ? LONG_RUN_CHECK_MS : this.quietMs - quietFor;
+    return at - this.#runStartedAt >= LONG_RUN_MS ? LONG_RUN_CHECK_MS : this.#quietMs - quietFor;
   }
 
   stop(): void {
@@ -76,6 +84,6 @@ export class GatewayAcks {
     this.#due = false;
     clearTimeout(this.#afterRun);
     this.#afterRun = undefined;
-    if (this.gateway.readyState === this.gateway.OPEN) this.gateway.pong();
+    if (this.#gateway.readyState === this.#gateway.OPEN) this.#gateway.pong();
   }
 }

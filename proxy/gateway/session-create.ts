@@ -1,9 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { chatFromRequest } from '../chats/chat-request.ts';
-import { sendJsonError } from '../errors.ts';
-import { describeError, redactUrl, type Logger } from '../logger.ts';
+import type { Logger } from '../logger.ts';
 import { isPlainObject } from '../wire/kernel-frame.ts';
-import { callGateway, GatewayCallError, queryOf, type GatewayAnswer } from './gateway-call.ts';
+import { callGateway, callGatewayOrAnswer, queryOf, type GatewayAnswer } from './gateway-call.ts';
 import { commitKernel, reserveKernel, type KernelCreateDeps } from './kernel-create.ts';
 
 export interface SessionCreateDeps extends KernelCreateDeps {
@@ -20,9 +19,10 @@ export interface SessionCreateDeps extends KernelCreateDeps {
  * show a real server path. So a session that asks for a new kernel gets one made the way
  * `POST api/kernels` makes it (the chat's workspace as its working directory, its chat
  * remembered), and the session is then created on that kernel (`kernel.id`), with the client's
- * own path, name and type. A session on an existing kernel passes as it is, but under a chat it
- * may only name that chat's kernel (404 otherwise, as for a kernel that does not exist). If the
- * gateway refuses the session, the kernel made for it is shut down again.
+ * own path, name and type. A session on an existing kernel passes as it is; under a chat, one
+ * naming another chat's kernel is treated as Jupyter treats a kernel id that does not exist: a
+ * new kernel is started for it (here, in the chat's workspace). If the gateway refuses the
+ * session, the kernel made for it is shut down again.
  */
 export function startSessionsInWorkspaces(deps: SessionCreateDeps): RequestHandler {
   return async (req, res) => {
@@ -30,16 +30,14 @@ export function startSessionsInWorkspaces(deps: SessionCreateDeps): RequestHandl
     const body = parseObject(raw);
     // Not ours to judge: the gateway answers a malformed body itself.
     if (!body) return relayCall(req, res, req.url, { method: 'POST', raw, contentType: req.headers['content-type'] });
-    const kernel = isPlainObject(body.kernel) ? body.kernel : {};
-    if (typeof kernel.id === 'string') {
+    const { id: askedId, ...kernel } = isPlainObject(body.kernel) ? body.kernel : {};
+    if (typeof askedId === 'string') {
       const chatId = chatFromRequest(req, res.locals.chatId ?? null);
-      if (chatId && (await deps.kernelChats.get(kernel.id))?.chatId !== chatId)
-        return sendJsonError(res, {
-          code: 'ERR_NOT_FOUND',
-          message: `Kernel does not exist: ${kernel.id}`,
-          jupyter: true,
-        });
-      return relayCall(req, res, req.url, { method: 'POST', json: body });
+      if (!chatId || (await deps.kernelChats.get(askedId))?.chatId === chatId)
+        return relayCall(req, res, req.url, { method: 'POST', json: body });
+      // Under a chat, another chat's kernel is one that does not exist. Jupyter answers a session
+      // on a kernel that does not exist by starting a new one; so does the sidecar, in the chat's
+      // workspace (no answer here confirms that the other kernel exists).
     }
 
     const kernelBody: Record<string, unknown> = typeof kernel.name === 'string' ? { name: kernel.name } : {};
@@ -55,43 +53,40 @@ export function startSessionsInWorkspaces(deps: SessionCreateDeps): RequestHandl
     const session = await call(req, res, req.url, { method: 'POST', json: { ...body, kernel: { ...kernel, id } } });
     if (session && session.status >= 200 && session.status < 300) return relay(res, session);
     // No session was made: the kernel made for it goes again, as Jupyter's own would.
-    const shutDown = await callGateway(deps.gateway, req, `${deps.base}api/kernels/${id}${queryOf(req.url)}`, {
-      method: 'DELETE',
-      timeoutMs: deps.timeoutMs,
-    }).catch(() => undefined);
-    if (shutDown?.status === 204 || shutDown?.status === 404) await deps.kernelChats.delete(id).catch(() => {});
+    await discardKernel(deps, req, id);
     if (session) relay(res, session);
   };
 
-  /** A call on the client's behalf; null when it failed on the network (the client has its error then). */
-  async function call(
+  function call(
     req: Request,
     res: Response,
     pathAndQuery: string,
-    init: Omit<Parameters<typeof callGateway>[3], 'timeoutMs'>,
+    init: Parameters<typeof callGatewayOrAnswer>[4],
   ): Promise<GatewayAnswer | null> {
-    try {
-      return await callGateway(deps.gateway, req, pathAndQuery, { ...init, timeoutMs: deps.timeoutMs });
-    } catch (error) {
-      if (!(error instanceof GatewayCallError)) throw error;
-      deps.logger.warn(`[sidecar] ${req.method} ${redactUrl(req.url)} -> gateway: ${describeError(error.cause)}`);
-      sendJsonError(res, { code: error.code, jupyter: true });
-      return null;
-    }
+    return callGatewayOrAnswer(deps, req, res, pathAndQuery, init);
   }
 
   async function relayCall(
     req: Request,
     res: Response,
     pathAndQuery: string,
-    init: Omit<Parameters<typeof callGateway>[3], 'timeoutMs'>,
+    init: Parameters<typeof callGatewayOrAnswer>[4],
   ): Promise<void> {
     const answer = await call(req, res, pathAndQuery, init);
     if (answer) relay(res, answer);
   }
 }
 
-function parseObject(raw: Buffer): Record<string, unknown> | null {
+/** Shuts down kernel `id`, made for a session the gateway then refused, and forgets its chat. */
+export async function discardKernel(deps: SessionCreateDeps, req: Request, id: string): Promise<void> {
+  const shutDown = await callGateway(deps.gateway, req, `${deps.base}api/kernels/${id}${queryOf(req.url)}`, {
+    method: 'DELETE',
+    timeoutMs: deps.timeoutMs,
+  }).catch(() => undefined);
+  if (shutDown?.status === 204 || shutDown?.status === 404) await deps.kernelChats.delete(id).catch(() => {});
+}
+
+export function parseObject(raw: Buffer): Record<string, unknown> | null {
   try {
     const parsed: unknown = raw.length ? JSON.parse(raw.toString('utf8')) : {};
     return isPlainObject(parsed) ? parsed : null;
@@ -100,12 +95,12 @@ function parseObject(raw: Buffer): Record<string, unknown> | null {
   }
 }
 
-function stringId(body: Buffer): string | undefined {
+export function stringId(body: Buffer): string | undefined {
   const parsed = parseObject(body);
   return typeof parsed?.id === 'string' ? parsed.id : undefined;
 }
 
-function relay(res: Response, answer: GatewayAnswer): void {
+export function relay(res: Response, answer: GatewayAnswer): void {
   const session = parseObject(answer.body);
   // Jupyter answers a new session 201 with its URL in Location; a /chats/{id} client gets it under its prefix.
   if (answer.status === 201 && typeof session?.id === 'string')

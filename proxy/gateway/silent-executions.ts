@@ -22,11 +22,15 @@ const SESSION = `sidecar-${randomUUID()}`;
 export class SilentMessageIds {
   readonly #ids = new Map<string, number>();
 
-  constructor(
-    private readonly ttlMs = 10 * 60_000,
-    private readonly graceMs = 1_000,
-    private readonly max = 4096,
-  ) {}
+  readonly #ttlMs: number;
+  readonly #graceMs: number;
+  readonly #max: number;
+
+  constructor(ttlMs = 10 * 60_000, graceMs = 1_000, max = 4096) {
+    this.#ttlMs = ttlMs;
+    this.#graceMs = graceMs;
+    this.#max = max;
+  }
 
   /** Ids still held (expired ones are let go first). */
   get size(): number {
@@ -37,8 +41,8 @@ export class SilentMessageIds {
   add(msgId: string): void {
     const now = Date.now();
     this.#purge(now);
-    while (this.#ids.size >= this.max) this.#ids.delete(this.#ids.keys().next().value!);
-    this.#ids.set(msgId, now + this.ttlMs);
+    while (this.#ids.size >= this.#max) this.#ids.delete(this.#ids.keys().next().value!);
+    this.#ids.set(msgId, now + this.#ttlMs);
   }
 
   has(msgId: string | undefined): boolean {
@@ -49,7 +53,7 @@ export class SilentMessageIds {
   settled(msgId: string): void {
     if (!this.#ids.has(msgId)) return;
     this.#ids.delete(msgId);
-    this.#ids.set(msgId, Date.now() + this.graceMs);
+    this.#ids.set(msgId, Date.now() + this.#graceMs);
   }
 
   #purge(now: number): void {
@@ -80,11 +84,15 @@ export class SilentExecutions implements KernelCommandChannel {
   readonly #waiting = new Map<string, Waiting>();
   #closed = false;
 
-  constructor(
-    private readonly upstream: WebSocket,
-    private readonly codec: WireCodec,
-    private readonly ids: SilentMessageIds,
-  ) {}
+  readonly #upstream: WebSocket;
+  readonly #codec: WireCodec;
+  readonly #ids: SilentMessageIds;
+
+  constructor(upstream: WebSocket, codec: WireCodec, ids: SilentMessageIds) {
+    this.#upstream = upstream;
+    this.#codec = codec;
+    this.#ids = ids;
+  }
 
   /** Requests still waiting for their answer. */
   get pending(): number {
@@ -92,11 +100,11 @@ export class SilentExecutions implements KernelCommandChannel {
   }
 
   evaluate(expression: string, bounds: EvaluateBounds): Promise<KernelAnswer> {
-    if (this.#closed || this.upstream.readyState !== this.upstream.OPEN)
+    if (this.#closed || this.#upstream.readyState !== this.#upstream.OPEN)
       return Promise.reject(new TransportError('ERR_TRANSPORT_CLOSED', 'the kernel connection is closed'));
     const msgId = randomUUID();
-    this.ids.add(msgId);
-    const frame = this.codec.encodeMessage({
+    this.#ids.add(msgId);
+    const frame = this.#codec.encodeMessage({
       channel: 'shell',
       header: {
         msg_id: msgId,
@@ -124,19 +132,19 @@ export class SilentExecutions implements KernelCommandChannel {
       }, bounds.timeoutMs);
       timer.unref();
       this.#waiting.set(msgId, { resolve, reject, timer, bounds, buffers: [], bytes: 0 });
-      this.upstream.send(frame.data, { binary: frame.binary });
+      this.#upstream.send(frame.data, { binary: frame.binary });
     });
   }
 
   /** Whether any of the sidecar's executions may still send messages (only then are frames looked at). */
   get watching(): boolean {
-    return this.ids.size > 0;
+    return this.#ids.size > 0;
   }
 
   /** Is this one of the sidecar's own messages? Then it is consumed here and goes no further. */
   intercept(frame: KernelFrame): boolean {
     const parent = frame.parentMsgId;
-    if (!this.ids.has(parent)) return false;
+    if (!this.#ids.has(parent)) return false;
     const waiting = this.#waiting.get(parent!);
     if (!waiting) return true;
     if (frame.msgType === 'execute_reply' && frame.channel !== 'iopub') waiting.reply = frame;
@@ -144,7 +152,7 @@ export class SilentExecutions implements KernelCommandChannel {
     else if (frame.msgType === 'status' && frame.content()?.execution_state === 'idle') waiting.idle = true;
     // The reply can come before the idle (shell and iopub travel apart): the next request waits for both.
     if (waiting.reply && waiting.idle) {
-      this.ids.settled(parent!);
+      this.#ids.settled(parent!);
       this.#settle(parent!, waiting.reply);
     }
     return true;

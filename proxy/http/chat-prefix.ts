@@ -1,6 +1,15 @@
 import type { RequestHandler } from 'express';
 import { splitChatPrefix } from '../chats/chat-request.ts';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** `/chats/{chatId}` as the client sent it, peeled off `req.url` (peelChatPrefix). */
+    chatPrefix?: string;
+    /** The chat the URL's prefix names. */
+    chatId?: string;
+  }
+}
+
 /**
  * `/chats/{chatId}/...` is a gateway base URL for clients that can only set a URL: the prefix
  * is peeled off `req.url` and remembered in `res.locals` (`chatPrefix`, `chatId`). A bad chat id

@@ -6,6 +6,13 @@ import { ApiError } from '../api/http-errors.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
 import type { ErrorCode } from '../errors.ts';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The MCP caller, once createMcpCaller ran. */
+    mcpCaller?: McpCaller;
+  }
+}
+
 /**
  * Who is calling the MCP server and for which chat, found before anything of the request is read.
  * `chatId` null: the call's MCP session names the chat. `problem`: the caller is authenticated but
@@ -73,7 +80,7 @@ export function createMcpCaller(options: McpCallerOptions): RequestHandler {
     } else if (authenticate && bearer) {
       // Throws a 401 ApiError for a token that is not valid.
       await authenticate(req, res, () => {});
-      access = res.locals.access as Access;
+      access = res.locals.access!;
       if (access.kind === 'file') unauthorized(res, "A link's token opens one file; it does not open the MCP server.");
     } else if (key || authenticate) {
       unauthorized(res, 'This MCP server needs "Authorization: Bearer <MCP_API_KEY or a files-API token>".');
@@ -83,7 +90,7 @@ export function createMcpCaller(options: McpCallerOptions): RequestHandler {
       unauthorized(res, 'No MCP_API_KEY is configured, so this MCP server answers loopback callers only.');
     }
     // A `/chats/{id}/mcp` URL names the chat like a header (for hosts that can only set a URL).
-    const prefixChat = typeof res.locals.chatId === 'string' ? res.locals.chatId : null;
+    const prefixChat = res.locals.chatId ?? null;
     res.locals.mcpCaller = callerFor(req, access, options.chatHeaders, prefixChat);
     next();
   };

@@ -1,11 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isInitializeRequest, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { createErrorHandler } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { createMcpCaller, type McpCaller, type McpCallerOptions } from './mcp-caller.ts';
+import { createMcpCaller, type McpCallerOptions } from './mcp-caller.ts';
 import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts';
+import type { SessionIds } from './session-ids.ts';
+import { sendWebResponse, webRequestOf } from './web-exchange.ts';
 
 /** Where MCP is served on the sidecar. */
 export const MCP_PATH = '/mcp';
@@ -16,13 +17,15 @@ const SESSION_IDLE_MS = 60 * 60 * 1000;
 
 export interface McpRoutesDeps extends McpToolsDeps {
   caller: McpCallerOptions;
+  /** Mints session ids, and recognises those another sidecar of this deployment minted. */
+  sessionIds: SessionIds;
   /** Where links point for a request with this Host (--public-url first). */
   linkBase: (hostHeader: string | undefined) => URL;
   logger: Logger;
 }
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   lastUsed: number;
 }
 
@@ -31,10 +34,12 @@ function jsonRpcError(res: Response, status: number, code: number, message: stri
 }
 
 /**
- * MCP over Streamable HTTP at /mcp, with the official SDK's transport: one transport and one
- * McpServer per MCP session (in this process's memory; a host that reaches another sidecar
- * starts a new session there, and the chat, named by header or token, keeps its kernel and files).
- * The caller is authenticated before the body is read.
+ * MCP over Streamable HTTP at /mcp, with the official SDK's (web-standard) transport: one
+ * transport and one McpServer per MCP session, in this process's memory. A session id another
+ * sidecar of the deployment minted (see session-ids.ts) is taken over here: its session is opened
+ * again under the same id, so the host carries on, and the chat (named by header or token, else by
+ * the session id) keeps its kernel and files through the shared stores. The caller is
+ * authenticated before the body is read.
  */
 export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close(): Promise<void> } {
   const sessions = new Map<string, Session>();
@@ -52,24 +57,36 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
     const sessionId = req.headers['mcp-session-id'];
     let session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (!session) {
-      if (sessionId !== undefined) return jsonRpcError(res, 404, -32001, 'Session not found: initialize a new one.');
-      if (req.method !== 'POST' || !isInitializeRequest(req.body))
-        return jsonRpcError(res, 400, -32000, 'Bad request: no valid MCP session id; send initialize first.');
-      if (sessions.size >= MAX_SESSIONS)
-        return jsonRpcError(res, 503, -32000, 'Too many MCP sessions on this sidecar; try again later.');
-      session = await openSession();
+      if (sessionId !== undefined) {
+        if (typeof sessionId !== 'string' || !deps.sessionIds.isOurs(sessionId))
+          return jsonRpcError(res, 404, -32001, 'Session not found: initialize a new one.');
+        if (sessions.size >= MAX_SESSIONS) return tooMany(res);
+        session = await takeOver(sessionId, req.headers['mcp-protocol-version']);
+      } else {
+        if (req.method !== 'POST' || !isInitializeRequest(req.body))
+          return jsonRpcError(res, 400, -32000, 'Bad request: no valid MCP session id; send initialize first.');
+        if (sessions.size >= MAX_SESSIONS) return tooMany(res);
+        session = await openSession(() => deps.sessionIds.mint());
+      }
     }
     session.lastUsed = Date.now();
-    const caller = res.locals.mcpCaller as McpCaller;
-    (req as Request & { auth?: unknown }).auth = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
-    await session.transport.handleRequest(req, res, req.body);
+    const caller = res.locals.mcpCaller!;
+    const authInfo = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
+    const answer = await session.transport.handleRequest(webRequestOf(req, res), {
+      authInfo,
+      parsedBody: req.method === 'POST' ? req.body : undefined,
+    });
+    await sendWebResponse(answer, res);
   }
 
-  async function openSession(): Promise<Session> {
+  const tooMany = (res: Response) =>
+    jsonRpcError(res, 503, -32000, 'Too many MCP sessions on this sidecar; try again later.');
+
+  async function openSession(sessionIdGenerator: () => string): Promise<Session> {
     const session: Session = {
       lastUsed: Date.now(),
-      transport: new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
+      transport: new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator,
         // One JSON answer per request: no tool streams progress, and an SSE stream per call costs time.
         enableJsonResponse: true,
         onsessioninitialized: (id) => void sessions.set(id, session),
@@ -80,6 +97,34 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
       if (id && sessions.get(id) === session) sessions.delete(id);
     };
     await createMcpServer(deps).connect(session.transport);
+    return session;
+  }
+
+  /**
+   * A session another sidecar opened: the same id, initialized here by replaying an initialize
+   * (the host's own came before, elsewhere). What a session holds here (the chat it names, its
+   * tools) is rebuilt from the id and the shared stores; only the host's declared capabilities are
+   * not known, and no tool uses them.
+   */
+  async function takeOver(sessionId: string, protocolVersion: string | string[] | undefined): Promise<Session> {
+    const session = await openSession(() => sessionId);
+    const version = typeof protocolVersion === 'string' ? protocolVersion : LATEST_PROTOCOL_VERSION;
+    const answer = await session.transport.handleRequest(
+      new globalThis.Request(`http://sidecar.invalid${MCP_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      }),
+      {
+        parsedBody: {
+          jsonrpc: '2.0',
+          id: 0,
+          method: 'initialize',
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'taken-over', version: '0' } },
+        },
+      },
+    );
+    await answer.body?.cancel();
+    deps.logger.info(`[mcp] took over a session another sidecar opened`);
     return session;
   }
 

@@ -6,14 +6,18 @@ export class SerialQueue {
   #waiting = 0;
   #running = false;
 
-  constructor(private readonly maxWaiting: number) {}
+  readonly #maxWaiting: number;
+
+  constructor(maxWaiting: number) {
+    this.#maxWaiting = maxWaiting;
+  }
 
   get idle(): boolean {
     return !this.#running && this.#waiting === 0;
   }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#running && this.#waiting >= this.maxWaiting) {
+    if (this.#running && this.#waiting >= this.#maxWaiting) {
       return Promise.reject(
         new McpToolError(
           'ERR_MCP_BUSY',

@@ -161,7 +161,7 @@ export function createSidecarMetrics(options: { processMetrics?: boolean } = {})
     }),
     previewCache: new Counter({
       name: 'sidecar_preview_cache_total',
-      help: 'Preview and diff lookups, by task and result (hit, miss).',
+      help: 'Preview and diff lookups, by task and result (hit, miss, remembered: a recent timeout answered without a render).',
       labelNames: ['task', 'result'] as const,
       ...on,
     }),

@@ -1,9 +1,9 @@
 import type { FileDiff, FilePreview, RowChange, SheetDiff } from '../../contract/files-api.ts';
-import { PREVIEW_COLUMNS, type PreviewLimits } from './preview-limits.ts';
+import type { PreviewLimits } from './preview-limits.ts';
 import { PreviewError } from './preview-errors.ts';
 import { toPreviewSheet, type Table } from './sheets/table-shape.ts';
 
-export type AnswerLimits = Pick<PreviewLimits, 'maxAnswerBytes' | 'maxCellChars'>;
+export type AnswerLimits = Pick<PreviewLimits, 'maxAnswerBytes' | 'maxCellChars' | 'shownRows' | 'shownColumns'>;
 
 /** Marks a cell that was cut (one character, so the cut cell stays within maxCellChars + 1). */
 export const CUT_MARK = '…';
@@ -35,7 +35,8 @@ export class AnswerBudget {
 
   /** The columns shown of a row, each cell cut. */
   row(cells: readonly string[]): string[] {
-    const shown = cells.length > PREVIEW_COLUMNS ? cells.slice(0, PREVIEW_COLUMNS) : cells;
+    const columns = this.#limits.shownColumns;
+    const shown = cells.length > columns ? cells.slice(0, columns) : cells;
     return shown.map((c) => this.cell(c ?? ''));
   }
 
@@ -81,7 +82,7 @@ export function tablePreviewJson(tables: readonly Table[], limits: AnswerLimits)
   const budget = new AnswerBudget(limits);
   budget.write('{"kind":"table","sheets":');
   budget.list(tables, (table) => {
-    const sheet = toPreviewSheet(table);
+    const sheet = toPreviewSheet(table, limits);
     budget.write(`{"name":${JSON.stringify(budget.cell(sheet.name))},"rows":`);
     budget.list(sheet.rows, (row) => budget.value(budget.row(row)));
     budget.write(

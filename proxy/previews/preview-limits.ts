@@ -15,8 +15,22 @@ export interface PreviewLimits {
   cacheMaxBytes: number;
   /** Wall time of one render on its worker thread; the worker is terminated after it. */
   timeoutMs: number;
-  /** Renders running at once; more wait in a short queue, beyond it they get 503. */
+  /** Renders running at once, all chats together. */
   concurrency: number;
+  /** Renders one chat may run at once, so other chats always find a slot. */
+  chatConcurrency: number;
+  /** Renders one chat may have waiting; past it that chat gets 503 ERR_PREVIEW_BUSY. */
+  chatQueue: number;
+  /** How long a render that ran out of time is remembered (by content hash and kind) and answered at once, not run again. */
+  timeoutMemoryMs: number;
+  /** Heap (old generation) of one render worker, in MiB: a hostile file past the other limits still cannot take the sidecar's memory. */
+  workerHeapMb: number;
+  /** Rows a table preview shows (all are counted). */
+  shownRows: number;
+  /** Columns a table preview or a diff shows of each row (all are counted: `columnCount`). */
+  shownColumns: number;
+  /** Changed rows a diff lists per sheet (all are counted). */
+  diffListedRows: number;
 }
 
 export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
@@ -30,21 +44,20 @@ export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
   cacheMaxBytes: 512 * 1024 * 1024,
   timeoutMs: 10_000,
   concurrency: 2,
+  chatConcurrency: 1,
+  chatQueue: 8,
+  timeoutMemoryMs: 10 * 60 * 1000,
+  workerHeapMb: 512,
+  shownRows: 100,
+  shownColumns: 50,
+  diffListedRows: 200,
 };
 
-/** What a preview shows: a first screen, not the file. Fixed, so cached previews stay comparable. */
-export const PREVIEW_ROWS = 100;
-export const PREVIEW_COLUMNS = 50;
+/** What a text preview shows: a first screen, not the file. */
 export const PREVIEW_TEXT_BYTES = 256 * 1024;
 /** Characters kept of one spreadsheet cell: Excel's own limit for a cell. */
 export const MAX_CELL_CHARS = 32_767;
-/** Changed rows listed per sheet in a diff (all are counted). */
-export const DIFF_LISTED_ROWS = 200;
 /** Text diffs of larger versions are refused: a line diff is quadratic in the worst case. */
 export const DIFF_TEXT_BYTES = 4 * 1024 * 1024;
 /** Entries in one zip (a real workbook has tens). */
 export const MAX_ZIP_ENTRIES = 10_000;
-/** Renders waiting for a slot before new ones get 503. */
-export const RENDER_QUEUE_LENGTH = 32;
-/** Heap of one render worker: a hostile file that gets past the other limits still cannot take the sidecar's memory. */
-export const RENDER_WORKER_HEAP_MB = 512;

@@ -3,16 +3,12 @@ import type { FileRecord } from '../storage/file-record.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
 import { PreviewCache } from './preview-cache.ts';
-import {
-  DEFAULT_PREVIEW_LIMITS,
-  PREVIEW_COLUMNS,
-  PREVIEW_ROWS,
-  PREVIEW_TEXT_BYTES,
-  type PreviewLimits,
-} from './preview-limits.ts';
+import { DEFAULT_PREVIEW_LIMITS, PREVIEW_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import { LruMap } from '../lru-map.ts';
 import { diffKindOf, previewKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { RenderPool } from './render-pool.ts';
+import type { RenderJob } from './render-job.ts';
 
 /** Bumped when a renderer's output changes, so old cache entries are not served. */
 const RENDER_VERSION = 4; // 4: Markdown also as sanitized HTML; links with target="_blank".
@@ -24,12 +20,17 @@ export interface PreviewServiceOptions {
   limits?: Partial<PreviewLimits>;
   /** Told of each lookup (cache hit or miss) and each render on a worker (metrics). */
   observer?: PreviewObserver;
+  /** The clock remembered timeouts expire by (tests). */
+  now?: () => number;
 }
 
 export type RenderOutcome = 'ok' | 'refused' | 'timeout' | 'busy' | 'error';
 
+/** How a lookup was answered: from the cache, by a render, or from a remembered timeout (no render). */
+export type LookupResult = 'hit' | 'miss' | 'remembered';
+
 export interface PreviewObserver {
-  looked(task: 'preview' | 'diff', hit: boolean): void;
+  looked(task: 'preview' | 'diff', result: LookupResult): void;
   rendered(task: 'preview' | 'diff', outcome: RenderOutcome, seconds: number): void;
 }
 
@@ -38,6 +39,9 @@ export interface PreviewUrls {
   content: string;
   frame: string;
 }
+
+/** Renders that ran out of time, remembered at most (the least recently used are forgotten first). */
+const REMEMBERED_TIMEOUTS = 10_000;
 
 type Cached = { ok: true; value: FilePreview | FileDiff } | { ok: false; code: string; message: string };
 
@@ -52,13 +56,18 @@ export class PreviewService {
   readonly #cache: PreviewCache;
   readonly #pool: RenderPool;
   readonly #observer: PreviewObserver | undefined;
+  /** `<sha256>.<key>` of renders that timed out, with when they may be tried again. */
+  readonly #timedOut = new LruMap<string, { until: number; message: string }>(REMEMBERED_TIMEOUTS);
+  readonly #now: () => number;
 
   constructor(options: PreviewServiceOptions) {
     this.limits = { ...DEFAULT_PREVIEW_LIMITS, ...options.limits };
     this.#observer = options.observer;
     this.#blobs = options.blobs;
     this.#cache = new PreviewCache(options.cacheDir, this.limits.cacheMaxBytes);
-    this.#pool = new RenderPool({ concurrency: this.limits.concurrency, timeoutMs: this.limits.timeoutMs });
+    this.#now = options.now ?? Date.now;
+    const { concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb } = this.limits;
+    this.#pool = new RenderPool({ concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb });
   }
 
   /** Drops cached previews and diffs of blobs that are gone (see Retention's `blobCaches`). */
@@ -91,7 +100,7 @@ export class PreviewService {
     }
     this.#checkSize(record);
     const key = this.#key('preview', kind);
-    const text = await this.#lookup(record.sha256, key, {
+    const text = await this.#lookup(record.sha256, key, record.chatId, {
       task: 'preview',
       file: { path: this.#blobs.pathFor(record.sha256), label: record.name },
       kind,
@@ -111,7 +120,7 @@ export class PreviewService {
     this.#checkSize(from);
     this.#checkSize(to);
     const key = `${this.#key('diff', kind)}-${from.sha256}`;
-    const text = await this.#lookup(to.sha256, key, {
+    const text = await this.#lookup(to.sha256, key, to.chatId, {
       task: 'diff',
       before: { path: this.#blobs.pathFor(from.sha256), label: `${from.name} (version ${from.version})` },
       after: { path: this.#blobs.pathFor(to.sha256), label: `${to.name} (version ${to.version})` },
@@ -132,34 +141,50 @@ export class PreviewService {
 
   /** Everything that changes the answer for the same bytes: the renderer, the kind, the limits. */
   #key(task: string, kind: PreviewKind): string {
-    const { concurrency: _c, timeoutMs: _t, cacheMaxBytes: _m, ...limits } = this.limits;
-    const what = JSON.stringify({
-      v: RENDER_VERSION,
-      task,
-      kind,
-      limits,
-      shown: [PREVIEW_ROWS, PREVIEW_COLUMNS, PREVIEW_TEXT_BYTES],
-    });
+    // Limits on how renders are run (not on what they answer) leave cached answers valid.
+    const {
+      concurrency: _c,
+      chatConcurrency: _cc,
+      chatQueue: _q,
+      timeoutMs: _t,
+      timeoutMemoryMs: _tm,
+      workerHeapMb: _h,
+      cacheMaxBytes: _m,
+      ...limits
+    } = this.limits;
+    const what = JSON.stringify({ v: RENDER_VERSION, task, kind, limits, shown: PREVIEW_TEXT_BYTES });
     return createHash('sha256').update(what).digest('hex').slice(0, 16);
   }
 
-  /** The cached answer, or a render of `job`; the observer is told which. */
-  async #lookup(sha256: string, key: string, job: Parameters<RenderPool['run']>[0]): Promise<string> {
-    let rendered = false;
-    const text = await this.#cache.getOrRender(sha256, key, () => {
-      rendered = true;
-      return this.#render(job);
-    });
-    this.#observer?.looked(job.task, !rendered);
+  /**
+   * The cached answer, or a render of `job` for `chat`'s share of the pool; the observer is told
+   * which. A render of these bytes that ran out of time lately is not run again: its timeout is
+   * answered at once (by content hash and key, so for every chat), until `timeoutMemoryMs` passed.
+   */
+  async #lookup(sha256: string, key: string, chat: string, job: RenderJob): Promise<string> {
+    const id = `${sha256}.${key}`;
+    let result: LookupResult = 'hit';
+    const text = await this.#cache
+      .getOrRender(sha256, key, () => {
+        const remembered = this.#timedOut.get(id);
+        if (remembered && remembered.until > this.#now()) {
+          result = 'remembered';
+          throw new PreviewError('ERR_PREVIEW_TIMEOUT', remembered.message);
+        }
+        this.#timedOut.delete(id);
+        result = 'miss';
+        return this.#render(job, chat, id);
+      })
+      .finally(() => this.#observer?.looked(job.task, result));
     return text;
   }
 
-  async #render(job: Parameters<RenderPool['run']>[0]): Promise<{ text: string; store: boolean }> {
+  async #render(job: RenderJob, chat: string, id: string): Promise<{ text: string; store: boolean }> {
     const started = performance.now();
     let outcome: RenderOutcome = 'error';
     try {
       // The worker's answer is JSON text already: wrapped, never parsed.
-      const json = await this.#pool.run(job);
+      const json = await this.#pool.run(job, chat);
       outcome = 'ok';
       return { text: `{"ok":true,"value":${json}}`, store: true };
     } catch (error) {
@@ -171,7 +196,15 @@ export class PreviewService {
           store: true,
         };
       }
-      if (error instanceof PreviewError) outcome = error.code === 'ERR_PREVIEW_TIMEOUT' ? 'timeout' : 'busy';
+      if (error instanceof PreviewError && error.code === 'ERR_PREVIEW_TIMEOUT') {
+        outcome = 'timeout';
+        const minutes = Math.max(1, Math.round(this.limits.timeoutMemoryMs / 60_000));
+        const message = `${error.message} It is not tried again for ${minutes} minute${minutes === 1 ? '' : 's'}: download the file instead.`;
+        this.#timedOut.set(id, { until: this.#now() + this.limits.timeoutMemoryMs, message });
+        this.#timedOut.evict();
+        throw new PreviewError('ERR_PREVIEW_TIMEOUT', message);
+      }
+      if (error instanceof PreviewError) outcome = 'busy';
       throw error;
     } finally {
       this.#observer?.rendered(job.task, outcome, (performance.now() - started) / 1000);

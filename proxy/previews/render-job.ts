@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { answerJson, tableDiffJson, tablePreviewJson } from './answer-budget.ts';
-import { DIFF_TEXT_BYTES, PREVIEW_ROWS, type PreviewLimits } from './preview-limits.ts';
+import { DIFF_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
 import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
@@ -26,6 +26,9 @@ export type RenderJob =
  */
 export type RenderResult = { ok: true; json: string } | { ok: false; code: string; message: string };
 
+/** What a render worker posts: `started` once it holds the job (its time limit counts from then), then its result. */
+export type RenderWorkerMessage = { started: true } | RenderResult;
+
 const decode = (bytes: Buffer) => new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 
 async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<string> {
@@ -33,7 +36,7 @@ async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<st
   switch (kind.render) {
     case 'workbook':
     case 'delimited': {
-      const tables = await readTables(await readFile(job.file.path), kind, limits, PREVIEW_ROWS);
+      const tables = await readTables(await readFile(job.file.path), kind, limits, limits.shownRows);
       return tablePreviewJson(tables, limits);
     }
     case 'document':
@@ -60,7 +63,7 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<string> 
         readFile(job.before.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
         readFile(job.after.path).then((bytes) => readTables(bytes, kind, limits, Infinity)),
       ]);
-      return tableDiffJson(diffWorkbooks(before, after), limits);
+      return tableDiffJson(diffWorkbooks(before, after, limits.diffListedRows), limits);
     }
     case 'text': {
       const [before, after] = await Promise.all([readFile(job.before.path), readFile(job.after.path)]);

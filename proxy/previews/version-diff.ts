@@ -1,5 +1,4 @@
 import type { RowChange, SheetDiff } from '../../contract/files-api.ts';
-import { DIFF_LISTED_ROWS } from './preview-limits.ts';
 import type { Table } from './sheets/table-shape.ts';
 
 const sameRow = (a: readonly string[], b: readonly string[]) => {
@@ -20,7 +19,7 @@ function keysOf(rows: readonly string[][]): Map<string, string[]> | null {
 }
 
 /** Rows added, removed and changed between two versions of one sheet; the first row is the header. */
-function diffSheet(name: string, before: Table | undefined, after: Table | undefined): SheetDiff {
+function diffSheet(name: string, before: Table | undefined, after: Table | undefined, listedRows: number): SheetDiff {
   const [headBefore = [], ...bodyBefore] = before?.rows ?? [];
   const [headAfter = [], ...bodyAfter] = after?.rows ?? [];
   const status: SheetDiff['status'] = !before ? 'added' : !after ? 'removed' : 'same';
@@ -28,7 +27,7 @@ function diffSheet(name: string, before: Table | undefined, after: Table | undef
   const rows: RowChange[] = [];
   const note = (change: RowChange) => {
     counts[change.change]++;
-    if (rows.length < DIFF_LISTED_ROWS) rows.push(change);
+    if (rows.length < listedRows) rows.push(change);
   };
   const keysBefore = keysOf(bodyBefore);
   const keysAfter = keysBefore && keysOf(bodyAfter);
@@ -65,10 +64,11 @@ function diffSheet(name: string, before: Table | undefined, after: Table | undef
 }
 
 /** Sheets matched by name, in the newer version's order, then sheets that were removed. */
-export function diffWorkbooks(before: readonly Table[], after: readonly Table[]): SheetDiff[] {
+export function diffWorkbooks(before: readonly Table[], after: readonly Table[], listedRows: number): SheetDiff[] {
   const old = new Map(before.map((t) => [t.name, t]));
-  const diffs = after.map((t) => diffSheet(t.name, old.get(t.name), t));
-  for (const t of before) if (!after.some((a) => a.name === t.name)) diffs.push(diffSheet(t.name, t, undefined));
+  const diffs = after.map((t) => diffSheet(t.name, old.get(t.name), t, listedRows));
+  for (const t of before)
+    if (!after.some((a) => a.name === t.name)) diffs.push(diffSheet(t.name, t, undefined, listedRows));
   return diffs;
 }
 

@@ -1,5 +1,4 @@
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import yazl from 'yazl';
 import { MAX_ZIP_ENTRIES } from './preview-limits.ts';
 import { PreviewError } from './preview-errors.ts';
 
@@ -48,12 +47,70 @@ function listEntries(zip: ZipFile): Promise<Entry[]> {
   });
 }
 
-function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit: number }): Promise<Buffer> {
+/**
+ * A part's text, decoded as it inflates: pieces of at most one inflated chunk each. Strings live
+ * on the render worker's heap, under its cap; a Buffer (inflated bytes) would not: Buffers are
+ * memory outside the V8 heap, which `resourceLimits` does not count. So no part is ever held
+ * whole as bytes: only the chunk being decoded is.
+ */
+export type PartText = readonly string[];
+
+/** `xml`: UTF-8 unless the part starts with a UTF-16 byte-order mark (XML allows both); `base64`: the bytes as base64. */
+export type PartEncoding = 'xml' | 'base64';
+
+/** One part of the zip as text, or undefined when the zip holds no such part. */
+export type ReadPart = (name: string, encoding?: PartEncoding) => Promise<PartText | undefined>;
+
+/** Turns inflated chunks into text pieces; `end` flushes what a chunk boundary held back. */
+interface ChunkDecoder {
+  write(chunk: Buffer): string;
+  end(): string;
+}
+
+function xmlDecoder(): ChunkDecoder {
+  let decoder: TextDecoder | undefined;
+  return {
+    write(chunk) {
+      decoder ??= new TextDecoder(
+        chunk[0] === 0xff && chunk[1] === 0xfe
+          ? 'utf-16le'
+          : chunk[0] === 0xfe && chunk[1] === 0xff
+            ? 'utf-16be'
+            : 'utf-8',
+        { fatal: false },
+      );
+      return decoder.decode(chunk, { stream: true });
+    },
+    end: () => decoder?.decode() ?? '',
+  };
+}
+
+/** Base64 in pieces: each piece covers a multiple of 3 bytes, the rest waits for the next chunk. */
+function base64Decoder(): ChunkDecoder {
+  let carry = Buffer.alloc(0);
+  return {
+    write(chunk) {
+      const bytes = carry.byteLength ? Buffer.concat([carry, chunk]) : chunk;
+      const whole = bytes.byteLength - (bytes.byteLength % 3);
+      carry = Buffer.from(bytes.subarray(whole));
+      return bytes.toString('base64', 0, whole);
+    },
+    end: () => carry.toString('base64'),
+  };
+}
+
+function inflateEntry(
+  zip: ZipFile,
+  entry: Entry,
+  budget: { left: number; limit: number },
+  encoding: PartEncoding,
+): Promise<string[]> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (error, stream) => {
       if (error || !stream)
         return reject(new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} cannot be read.`));
-      const chunks: Buffer[] = [];
+      const decoder = encoding === 'xml' ? xmlDecoder() : base64Decoder();
+      const pieces: string[] = [];
       stream.on('data', (chunk: Buffer) => {
         budget.left -= chunk.byteLength;
         // Our own count as well as yauzl's check against the declared size: a lie is caught either way.
@@ -62,7 +119,7 @@ function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit:
           reject(tooLarge(budget.limit, 'while inflating'));
           return;
         }
-        chunks.push(chunk);
+        pieces.push(decoder.write(chunk));
       });
       stream.on('error', (cause: Error) =>
         reject(
@@ -71,21 +128,27 @@ function inflateEntry(zip: ZipFile, entry: Entry, budget: { left: number; limit:
             : new PreviewError('ERR_PREVIEW_UNREADABLE', `The zip entry ${entry.fileName} is damaged.`),
         ),
       );
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
+      stream.on('end', () => {
+        pieces.push(decoder.end());
+        resolve(pieces);
+      });
     });
   });
 }
 
 /**
- * The zip's directory, checked before anything is inflated: entries counted, and the declared
- * sizes summed against `maxUnzippedBytes`, so a zip bomb is refused without inflating a byte.
- * Then `use` inflates what it needs under a running cap shared by all entries (declared sizes can
- * lie: yauzl fails an entry that inflates past its declared size, and our own count stops at the cap).
+ * Reads parts of a zip (xlsx, ods, docx) by name, on demand, as text (`PartText`). The zip's
+ * directory is checked before anything is inflated: entries counted, and the declared sizes
+ * summed against `maxUnzippedBytes`, so a zip bomb is refused without inflating a byte. Parts are
+ * then inflated under a running cap shared by all of them (declared sizes can lie: yauzl fails an
+ * entry that inflates past its declared size, and our own count stops at the cap); parts the
+ * reader never asks for are never inflated, and every part read (again) counts against the cap.
+ * `read` answers undefined for a name the zip does not hold; `names` are the parts it holds.
  */
-async function withCheckedZip<T>(
+export async function withZipParts<T>(
   bytes: Buffer,
   maxUnzippedBytes: number,
-  use: (entries: Entry[], inflate: (entry: Entry) => Promise<Buffer>) => Promise<T>,
+  use: (read: ReadPart, names: ReadonlySet<string>) => Promise<T>,
 ): Promise<T> {
   const zip = await openZip(bytes);
   try {
@@ -94,47 +157,15 @@ async function withCheckedZip<T>(
     for (const entry of entries) declared += entry.uncompressedSize;
     if (declared > maxUnzippedBytes) throw tooLarge(maxUnzippedBytes, `its directory declares ${declared} bytes`);
     const budget = { left: maxUnzippedBytes, limit: maxUnzippedBytes };
-    return await use(entries, (entry) => inflateEntry(zip, entry, budget));
+    const byName = new Map<string, Entry>();
+    for (const entry of entries) if (!byName.has(entry.fileName)) byName.set(entry.fileName, entry);
+    for (const name of byName.keys()) if (name.endsWith('/')) byName.delete(name);
+    const read: ReadPart = async (name, encoding = 'xml') => {
+      const entry = byName.get(name);
+      return entry ? inflateEntry(zip, entry, budget, encoding) : undefined;
+    };
+    return await use(read, new Set(byName.keys()));
   } finally {
     zip.close();
   }
-}
-
-/**
- * Makes a zip safe to hand to a parser that inflates without limits (mammoth does): every entry
- * is inflated under the cap and the result is packed again uncompressed. The parser then reads
- * only bytes that were counted.
- */
-export async function defuseZip(bytes: Buffer, maxUnzippedBytes: number): Promise<Buffer> {
-  return withCheckedZip(bytes, maxUnzippedBytes, async (entries, inflate) => {
-    const out = new yazl.ZipFile();
-    for (const entry of entries) {
-      if (entry.fileName.endsWith('/')) continue;
-      out.addBuffer(await inflate(entry), entry.fileName, { compress: false });
-    }
-    out.end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of out.outputStream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  });
-}
-
-/**
- * Reads parts of a zip (xlsx, ods) by name, on demand, under the same checks as `defuseZip`: parts
- * the reader never asks for are never inflated, and every part read (again) counts against the cap.
- * `read` answers undefined for a name the zip does not hold.
- */
-export async function withZipParts<T>(
-  bytes: Buffer,
-  maxUnzippedBytes: number,
-  use: (read: (name: string) => Promise<Buffer | undefined>) => Promise<T>,
-): Promise<T> {
-  return withCheckedZip(bytes, maxUnzippedBytes, async (entries, inflate) => {
-    const byName = new Map<string, Entry>();
-    for (const entry of entries) if (!byName.has(entry.fileName)) byName.set(entry.fileName, entry);
-    return use(async (name) => {
-      const entry = byName.get(name);
-      return entry && !name.endsWith('/') ? inflate(entry) : undefined;
-    });
-  });
 }

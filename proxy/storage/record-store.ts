@@ -97,6 +97,7 @@ export interface RecordStore {
   hasChat(chatId: string): Promise<boolean>;
   /** Every record of a chat, oldest first; [] for an unknown chat (caching nothing for it). */
   listChat(chatId: string): Promise<FileRecord[]>;
+  /** One record of a chat by id; undefined for an unknown chat (caching nothing for it). */
   get(chatId: string, id: string): Promise<FileRecord | undefined>;
   /** Chats that have anything stored (records, owner or skipped files). */
   listChatIds(): Promise<string[]>;
@@ -108,7 +109,7 @@ export interface RecordStore {
    * creation must not hand the chat to someone else). Resolves with the owner that stands.
    */
   claimOwner(chatId: string, owner: string): Promise<string>;
-  /** Files seen but not kept, as of the chat's last scan. */
+  /** Files seen but not kept, as of the chat's last scan; [] for an unknown chat (caching nothing for it). */
   listSkipped(chatId: string): Promise<SkippedFile[]>;
   /** Replaces the chat's skipped list; each of `newlySkipped` also gets a `skipped` event. */
   setSkipped(chatId: string, skipped: readonly SkippedFile[], newlySkipped?: readonly SkippedFile[]): Promise<void>;

@@ -21,12 +21,17 @@ export class KernelTransportObserver implements ExecutionObserver {
   /** Transfers of one chat run one at a time, in order. */
   readonly #chains = new Map<string, Promise<unknown>>();
 
-  constructor(
-    private readonly inner: ExecutionObserver,
-    private readonly sync: KernelFileSync,
-    private readonly channels: KernelChannels,
-    private readonly logger: Logger,
-  ) {}
+  readonly #inner: ExecutionObserver;
+  readonly #sync: KernelFileSync;
+  readonly #channels: KernelChannels;
+  readonly #logger: Logger;
+
+  constructor(inner: ExecutionObserver, sync: KernelFileSync, channels: KernelChannels, logger: Logger) {
+    this.#inner = inner;
+    this.#sync = sync;
+    this.#channels = channels;
+    this.#logger = logger;
+  }
 
   #serial<T>(chatId: string, task: () => Promise<T>): Promise<T> {
     const before = this.#chains.get(chatId) ?? Promise.resolve();
@@ -40,16 +45,17 @@ export class KernelTransportObserver implements ExecutionObserver {
   }
 
   async executionStarted(chatId: string, execution: ExecutionRef): Promise<void> {
-    const channel = this.channels.for(execution.kernelId);
+    const channel = this.#channels.for(execution.kernelId);
     if (channel) {
       try {
-        const refused = await this.#serial(chatId, () => this.sync.push(chatId, execution.kernelId, channel));
-        for (const r of refused) this.logger.warn(`[transport] chat ${chatId}: upload ${r.path} not sent: ${r.detail}`);
+        const refused = await this.#serial(chatId, () => this.#sync.push(chatId, execution.kernelId, channel));
+        for (const r of refused)
+          this.#logger.warn(`[transport] chat ${chatId}: upload ${r.path} not sent: ${r.detail}`);
       } catch (error) {
-        this.logger.warn(`[transport] before execution ${execution.msgId} in chat ${chatId}: ${describeError(error)}`);
+        this.#logger.warn(`[transport] before execution ${execution.msgId} in chat ${chatId}: ${describeError(error)}`);
       }
     }
-    return this.inner.executionStarted(chatId, execution);
+    return this.#inner.executionStarted(chatId, execution);
   }
 
   async executionEnded(
@@ -58,17 +64,17 @@ export class KernelTransportObserver implements ExecutionObserver {
     reason: ExecutionEndReason,
   ): Promise<ExecutionFiles | undefined> {
     const refused: SkippedFile[] = [];
-    if (reason === 'kernel-restarted' || reason === 'kernel-dead') this.sync.forgetKernel(execution.kernelId);
-    const channel = reason === 'completed' || reason === 'timeout' ? this.channels.for(execution.kernelId) : undefined;
+    if (reason === 'kernel-restarted' || reason === 'kernel-dead') this.#sync.forgetKernel(execution.kernelId);
+    const channel = reason === 'completed' || reason === 'timeout' ? this.#channels.for(execution.kernelId) : undefined;
     if (channel) {
       try {
-        refused.push(...(await this.#serial(chatId, () => this.sync.pull(chatId, channel))));
+        refused.push(...(await this.#serial(chatId, () => this.#sync.pull(chatId, channel))));
       } catch (error) {
-        this.logger.warn(`[transport] after execution ${execution.msgId} in chat ${chatId}: ${describeError(error)}`);
+        this.#logger.warn(`[transport] after execution ${execution.msgId} in chat ${chatId}: ${describeError(error)}`);
         refused.push(refusal('', 0, failureDetail(error)));
       }
     }
-    const files = (await this.inner.executionEnded(chatId, execution, reason)) ?? undefined;
+    const files = (await this.#inner.executionEnded(chatId, execution, reason)) ?? undefined;
     if (refused.length === 0) return files;
     return { ...(files ?? { recorded: [] }), skipped: [...(files?.skipped ?? []), ...refused] };
   }

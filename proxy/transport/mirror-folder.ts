@@ -99,36 +99,40 @@ export class MirrorFolder {
 
 export class IncomingFile {
   #written = 0;
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly temp: string,
-    private readonly target: string,
-  ) {}
+  readonly #handle: FileHandle;
+  readonly #temp: string;
+  readonly #target: string;
+
+  constructor(handle: FileHandle, temp: string, target: string) {
+    this.#handle = handle;
+    this.#temp = temp;
+    this.#target = target;
+  }
 
   get written(): number {
     return this.#written;
   }
 
   async append(data: Buffer): Promise<void> {
-    await this.handle.write(data, 0, data.length, this.#written);
+    await this.#handle.write(data, 0, data.length, this.#written);
     this.#written += data.length;
   }
 
   /** Put in place with the kernel's modification time; returns what the mirror now holds. */
   async commit(mtimeNs: string): Promise<MirrorStat> {
-    await this.handle.close();
+    await this.#handle.close();
     const seconds = Number(BigInt(mtimeNs) / 1000n) / 1e6;
-    await utimes(this.temp, seconds, seconds);
+    await utimes(this.#temp, seconds, seconds);
     // A folder where the file goes (the kernel turned `a/` into `a`): the file wins.
-    const existing = await lstat(this.target).catch(() => null);
-    if (existing?.isDirectory()) await rm(this.target, { recursive: true, force: true });
-    await rename(this.temp, this.target);
-    const s = await lstat(this.target);
+    const existing = await lstat(this.#target).catch(() => null);
+    if (existing?.isDirectory()) await rm(this.#target, { recursive: true, force: true });
+    await rename(this.#temp, this.#target);
+    const s = await lstat(this.#target);
     return { size: s.size, mtimeMs: s.mtimeMs };
   }
 
   async abandon(): Promise<void> {
-    await this.handle.close().catch(() => {});
-    await rm(this.temp, { force: true });
+    await this.#handle.close().catch(() => {});
+    await rm(this.#temp, { force: true });
   }
 }

@@ -64,7 +64,7 @@ describe('Open WebUI, unchanged', () => {
     assert.equal(run.result.length, 1, 'one card');
     const card = run.result[0]!;
     assert.match(card, /^Files saved \(give the user these links\):$/m);
-    assert.match(card, /^- \/mnt\/data\/blob\.pdf \(10 KB, .*, version 1\): http:\/\//m);
+    assert.match(card, /^- \/mnt\/data\/blob\.pdf \(10\.2 kB, .*, version 1\): http:\/\//m);
     assert.equal(run.seen.at(-1), 'status', 'it stopped at idle');
     assert.ok(run.seen.indexOf('display_data') < run.seen.lastIndexOf('status'));
     const blobLink = linksIn(card.split('\n').find((line) => line.includes('blob.pdf'))!)[0];
@@ -134,7 +134,7 @@ describe('raw clients in both wire formats', () => {
       assert.deepEqual(Object.keys(card!.content.data), ['text/plain'], '--announce-files text');
       assert.match(
         card!.content.data['text/plain'],
-        /^- \/mnt\/data\/big\.csv \(4\.9 KB\): not kept: over the size limit$/m,
+        /^- \/mnt\/data\/big\.csv \(5 kB\): not kept: over the size limit$/m,
       );
       assert.match(card!.content.data['text/plain'], /small\.csv/);
       await client.close();

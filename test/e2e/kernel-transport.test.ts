@@ -388,7 +388,7 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
           'json.dumps = _big',
         ].join('\n'),
       );
-      assert.match(run.messages.map(cardText).join(''), /huge\.csv \(40 MB/);
+      assert.match(run.messages.map(cardText).join(''), /huge\.csv \(41\.9 MB/);
     } finally {
       clearInterval(sampler);
       await client.execute('os.fstat, os.pread, json.dumps = _fstat, _pread, _dumps').catch(() => {});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ServerConnection, SessionManager, KernelManager } from '@jupyterlab/services';
+import { ServerConnection, SessionManager, KernelManager, type Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
@@ -44,6 +44,32 @@ const WHERE = [
   "open('rel.txt', 'w').write('x')",
 ].join('\n');
 
+/** JupyterLab's own session and kernel managers, on the sidecar's bare URL (no chat named). */
+async function jupyterLabSessions() {
+  const serverSettings = ServerConnection.makeSettings({
+    baseUrl: proxy.url,
+    wsUrl: ws(proxy.url),
+    token: bed.jupyter.token,
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    appendToken: true,
+  });
+  const kernelManager = new KernelManager({ serverSettings });
+  const sessions = new SessionManager({ serverSettings, kernelManager });
+  await sessions.ready;
+  return { sessions, kernelManager };
+}
+
+/** What WHERE prints, run through JupyterLab's kernel future. */
+async function printedWhere(kernel: Kernel.IKernelConnection): Promise<string> {
+  const lines: string[] = [];
+  const future = kernel.requestExecute({ code: WHERE });
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') lines.push((msg.content as { text: string }).text);
+  };
+  assert.equal((await future.done).content.status, 'ok');
+  return lines.join('');
+}
+
 describe('sessions start their kernels in the workspace', () => {
   test('raw POST /api/sessions under a chat: the kernel works in /mnt/data, the session keeps its path', async () => {
     const chat = 'sess-raw';
@@ -77,25 +103,10 @@ describe('sessions start their kernels in the workspace', () => {
   });
 
   test("JupyterLab's SessionManager, with no chat named: the kernel gets a workspace of its own, never Jupyter's root", async () => {
-    const serverSettings = ServerConnection.makeSettings({
-      baseUrl: proxy.url,
-      wsUrl: ws(proxy.url),
-      token: bed.jupyter.token,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-      appendToken: true,
-    });
-    const kernelManager = new KernelManager({ serverSettings });
-    const sessions = new SessionManager({ serverSettings, kernelManager });
-    await sessions.ready;
+    const { sessions, kernelManager } = await jupyterLabSessions();
     const session = await sessions.startNew({ path: 'report.ipynb', name: 'report.ipynb', type: 'notebook' });
     assert.equal(session.path, 'report.ipynb');
-    const lines: string[] = [];
-    const future = session.kernel!.requestExecute({ code: WHERE });
-    future.onIOPub = (msg) => {
-      if (msg.header.msg_type === 'stream') lines.push((msg.content as { text: string }).text);
-    };
-    assert.equal((await future.done).content.status, 'ok');
-    assert.equal(lines.join(''), '/mnt/data\n/mnt/data/rel.txt\n');
+    assert.equal(await printedWhere(session.kernel!), '/mnt/data\n/mnt/data/rel.txt\n');
     const chat = (await proxy.sidecar.kernelChats.get(session.kernel!.id))?.chatId;
     assert.match(chat ?? '', /^anon-/);
     assert.ok(existsSync(path.join(bed.workspaceRoot, chat!, 'rel.txt')));
@@ -105,7 +116,7 @@ describe('sessions start their kernels in the workspace', () => {
     kernelManager.dispose();
   });
 
-  test('a session on another chat is a 404; a kernel the gateway refuses leaves no session, kernel or folder', async () => {
+  test("a session on another chat's kernel gets a kernel of its own; a kernel the gateway refuses leaves no session, kernel or folder", async () => {
     const other = await post(`${proxy.url}chats/sess-owner/api/kernels`, {});
     assert.equal(other.status, 201);
     const stolen = await post(`${proxy.url}chats/sess-thief/api/sessions`, {
@@ -114,8 +125,10 @@ describe('sessions start their kernels in the workspace', () => {
       name: 'x.ipynb',
       kernel: { id: other.body.id },
     });
-    assert.equal(stolen.status, 404);
-    assert.equal(stolen.body.message, `Kernel does not exist: ${other.body.id}`);
+    // As Jupyter answers a kernel id that does not exist: a new kernel, here in the thief's own chat.
+    assert.equal(stolen.status, 201);
+    assert.notEqual(stolen.body.kernel.id, other.body.id);
+    assert.equal((await proxy.sidecar.kernelChats.get(stolen.body.kernel.id))?.chatId, 'sess-thief');
 
     const refused = await post(`${proxy.url}chats/sess-refused/api/sessions`, {
       path: 'y.ipynb',
@@ -127,5 +140,52 @@ describe('sessions start their kernels in the workspace', () => {
     const sessions = await (await fetch(`${proxy.url}api/sessions?${token()}`)).json();
     assert.ok(!sessions.some((s: { path: string }) => s.path === 'y.ipynb'));
     assert.ok(!existsSync(path.join(bed.workspaceRoot, 'sess-refused')), 'the provisional folder went again');
+  });
+});
+
+describe("changing a session's kernel starts the new one in the workspace too", () => {
+  test('raw PATCH under a chat: the new kernel works in /mnt/data, the old one is gone', async () => {
+    const chat = 'sess-patch';
+    const base = `${proxy.url}chats/${chat}/`;
+    const made = await post(`${base}api/sessions`, {
+      path: 'p.ipynb',
+      name: 'p.ipynb',
+      type: 'notebook',
+      kernel: { name: 'python3' },
+    });
+    assert.equal(made.status, 201);
+    const oldKernel = made.body.kernel.id as string;
+    const res = await fetch(`${base}api/sessions/${made.body.id}?${token()}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kernel: { name: 'python3' } }),
+    });
+    assert.equal(res.status, 200);
+    const patched = await res.json();
+    const newKernel = patched.kernel.id as string;
+    assert.notEqual(newKernel, oldKernel);
+    assert.equal((await proxy.sidecar.kernelChats.get(newKernel))?.chatId, chat);
+    assert.equal(await proxy.sidecar.kernelChats.get(oldKernel), undefined, 'the old kernel is forgotten');
+    assert.equal((await fetch(`${proxy.url}api/kernels/${oldKernel}?${token()}`)).status, 404);
+
+    const client = await RawKernelClient.connect(`${ws(base)}api/kernels/${newKernel}/channels?${token()}`, 'v1');
+    const run = await client.execute(WHERE);
+    assert.equal(run.stream, '/mnt/data\n/mnt/data/rel.txt\n');
+    assert.ok(!JSON.stringify(run.messages).includes(bed.dir), 'no output shows a server path');
+    await client.close();
+    assert.equal((await fetch(`${base}api/sessions/${made.body.id}?${token()}`, { method: 'DELETE' })).status, 204);
+  });
+
+  test("JupyterLab's changeKernel, with no chat named: the new kernel stays in the old kernel's chat and workspace", async () => {
+    const { sessions, kernelManager } = await jupyterLabSessions();
+    const session = await sessions.startNew({ path: 'change.ipynb', name: 'change.ipynb', type: 'notebook' });
+    const chat = (await proxy.sidecar.kernelChats.get(session.kernel!.id))?.chatId;
+    const kernel = await session.changeKernel({ name: 'python3' });
+    assert.ok(kernel);
+    assert.equal((await proxy.sidecar.kernelChats.get(kernel.id))?.chatId, chat);
+    assert.equal(await printedWhere(kernel), '/mnt/data\n/mnt/data/rel.txt\n');
+    await session.shutdown();
+    sessions.dispose();
+    kernelManager.dispose();
   });
 });

@@ -3,24 +3,9 @@ import { test } from 'node:test';
 import { fileCardData } from '../../proxy/announce/file-card.ts';
 import { fileIdOf } from '../../proxy/mcp/chat-files.ts';
 import { withinOutputBudget } from '../../proxy/mcp/output-budget.ts';
-import type { FileRecord } from '../../proxy/storage/file-record.ts';
+import { fileRecord } from '../support/file-record-fixture.ts';
 
-const record = (i: number): FileRecord => ({
-  id: `id${i}`,
-  chatId: 'c1',
-  name: `f${i}.csv`,
-  path: `f${i}.csv`,
-  size: 1024 * (i + 1),
-  mimeType: 'text/csv',
-  format: 'CSV',
-  sha256: 'a'.repeat(64),
-  createdAt: '2026-01-01T00:00:00.000Z',
-  modifiedAt: '2026-01-01T00:00:00.000Z',
-  version: 1,
-  execution: null,
-  source: 'execution',
-  owner: null,
-});
+const record = (i: number) => fileRecord({ id: `id${i}`, name: `f${i}.csv`, size: 1024 * (i + 1) });
 
 test('output within the budget is left as it is; over it, head and tail stay with a note of the cut', () => {
   assert.equal(withinOutputBudget('short', 100), 'short');
@@ -39,7 +24,7 @@ test('a card for 43 files names the first few and links the zip, in every mode',
   assert.equal((plain.match(/https:\/\/s\/f\d+/g) ?? []).length, 5);
   assert.match(
     plain,
-    /- and 38 more files \([\d.]+ KB\): all of the chat's files as one zip: https:\/\/s\/archive\.zip\?token=z/,
+    /- and 38 more files \([\d.]+ kB\): all of the chat's files as one zip: https:\/\/s\/archive\.zip\?token=z/,
   );
   assert.ok(plain.length < 1200, `the card costs ${plain.length} characters`);
   assert.match(data['text/markdown']!, /38 more files.*\(<https:\/\/s\/archive\.zip\?token=z>\)/);

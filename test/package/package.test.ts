@@ -19,7 +19,12 @@ const LIT_VERSION = JSON.parse(await readFile(path.join(projectRoot, 'package.js
   .lit as string;
 
 /** What the script-tag bundle imports on first use: uploads, and the preview view. */
-const CHUNKS = ['generated-files-uploads-controller.js', 'generated-files-file-viewer.js'];
+const CHUNKS = [
+  'generated-files-file-list-view.js',
+  'generated-files-uploads-controller.js',
+  'generated-files-file-viewer.js',
+  'generated-files-sandbox-links-controller.js',
+];
 
 let dir: string;
 let app: string;
@@ -147,7 +152,12 @@ test("the element's npm build has types a consumer's TypeScript accepts, and shi
     ))
       lazy.push(target!);
   }
-  assert.deepEqual(lazy.sort(), ['./file-viewer.js', './sandbox-links-controller.js', './uploads-controller.js']);
+  assert.deepEqual(lazy.sort(), [
+    './file-list-view.js',
+    './file-viewer.js',
+    './sandbox-links-controller.js',
+    './uploads-controller.js',
+  ]);
   for (const target of lazy) assert.ok(existsSync(path.join(npmBuild, target)), `${target} is in the package`);
   const manifest = JSON.parse(
     await readFile(path.join(app, 'node_modules/generated-files-sidecar/dist/widget/custom-elements.json'), 'utf8'),

@@ -58,6 +58,31 @@ export async function zipBomb(kind: 'xlsx' | 'docx' | 'ods', inflatedBytes: numb
 }
 
 /**
+ * A well-formed docx whose one paragraph is `inflatedBytes` of one letter: it reaches mammoth's XML
+ * parser and HTML writer, not just the zip guard. A few hundred kB for hundreds of MB.
+ */
+export async function docxTextBomb(inflatedBytes: number): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  const head = Buffer.from(
+    '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>',
+  );
+  const tail = Buffer.from('</w:t></w:r></w:p></w:body></w:document>');
+  zip.addBuffer(Buffer.from(CONTENT_TYPES('')), '[Content_Types].xml');
+  zip.addReadStream(
+    Readable.from(
+      (async function* () {
+        yield head;
+        yield* repeated(inflatedBytes, 'a');
+        yield tail;
+      })(),
+    ),
+    'word/document.xml',
+    { compress: true, size: head.byteLength + inflatedBytes + tail.byteLength },
+  );
+  return collect(zip);
+}
+
+/**
  * The same bomb with every declared size rewritten to `declared`: a reader that trusts the
  * central directory sees a small file. Local headers too, so nothing looks inconsistent.
  */

@@ -144,7 +144,7 @@ describe('previews', () => {
     assert.ok(preview.kind === 'table' && preview.sheets[0]!.rowCount === 400);
   });
 
-  it('a python-docx document with a table: sanitized HTML', async () => {
+  it('a python-docx document with a table and a picture: sanitized HTML, the picture inlined byte for byte', async () => {
     api = await startApi();
     const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
     await runPython(DOCX_PY(dir));
@@ -157,6 +157,8 @@ describe('previews', () => {
     assert.match(preview.html, /<table>.*Region.*EU.*<\/table>/s);
     assert.match(preview.html, /&lt;script&gt;/);
     assert.doesNotMatch(preview.html, /<script/i);
+    const png = await readFile(path.join(dir, 'pixel.png'));
+    assert.ok(preview.html.includes(`<img src="data:image/png;base64,${png.toString('base64')}"`), preview.html);
   });
 
   it('a hostile docx: no script, no handler, no javascript: link, no remote image', async () => {

@@ -87,9 +87,15 @@ print("formats written")
 `;
 
 export const DOCX_PY = (dir: string) => `
-import docx
+import docx, struct, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+# A 3x2 RGB PNG (IHDR, IDAT, IEND): the image mammoth inlines as a data: URI.
+png = b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\\x00" + b"\\xff\\x00\\x00" * 3 + b"\\x00" + b"\\x00\\x00\\xff" * 3)) + chunk(b"IEND", b"")
+open(${JSON.stringify(`${dir}/pixel.png`)}, "wb").write(png)
 d = docx.Document()
 d.add_heading("Quarterly report", 1)
+d.add_picture(${JSON.stringify(`${dir}/pixel.png`)})
 d.add_paragraph("<script>window.pwned = 1</script> stays text.")
 t = d.add_table(rows=2, cols=2)
 t.cell(0, 0).text, t.cell(0, 1).text, t.cell(1, 0).text, t.cell(1, 1).text = "Region", "Total", "EU", "3"

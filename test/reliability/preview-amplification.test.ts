@@ -8,22 +8,19 @@
  * stay under PEAK_RSS_BOUND for the whole run.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { DiffResponse, FileSummary, PreviewResponse } from '../../contract/files-api.ts';
 import { odsRow, odsWith } from '../previews/hostile-files.ts';
 import { DEFAULT_PREVIEW_LIMITS } from '../../proxy/previews/preview-limits.ts';
 import { amplifyingOds, amplifyingXls, amplifyingXlsx, LONGEST_CELL } from './amplifying-files.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';
+import { MiB, mib, startChildSidecar, type ChildSidecar } from './child-sidecar.ts';
 
 reportAfter('preview-amplification');
 
-const MiB = 1024 * 1024;
 /**
  * The sidecar's peak RSS over the whole file: an idle sidecar is ~100 MiB, each render worker adds
  * its own heap (tsx included); before the fix the xlsx diff alone reached 4 GB and was killed.
@@ -31,14 +28,10 @@ const MiB = 1024 * 1024;
 const PEAK_RSS_BOUND = 512 * MiB;
 /** The preview cache's cap in this file's sidecar: room for two amplified previews (~5 MB each). */
 const CACHE_MB = 12;
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sidecar-child.ts');
 let dir: string;
-let sidecar: ChildProcess;
+let sidecar: ChildSidecar;
 let base: string;
-let idleRss = 0;
 
-const status = (pid: number) => readFileSync(`/proc/${pid}/status`, 'utf8');
-const kib = (text: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)![1]) * 1024;
 async function folderBytes(folder: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(folder, { withFileTypes: true, recursive: true })) {
@@ -46,42 +39,15 @@ async function folderBytes(folder: string): Promise<number> {
   }
   return total;
 }
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'gf-amplify-'));
-  sidecar = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      child,
-      JSON.stringify({
-        dir,
-        workspaceRoot: path.join(dir, 'workspaces'),
-        // No kernel is needed: only the files API is attacked.
-        jupyterUrl: 'http://127.0.0.1:9/',
-        token: '',
-        env: { PREVIEW_CACHE_MB: String(CACHE_MB) },
-      }),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  base = await new Promise<string>((resolve, reject) => {
-    let pending = '';
-    sidecar.stdout!.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const match = /^url (\S+)$/m.exec(pending);
-      if (match) resolve(match[1]!);
-    });
-    sidecar.once('exit', (code) => reject(new Error(`the sidecar exited (${code})`)));
-  });
-  idleRss = kib(status(sidecar.pid!), 'VmRSS');
+  sidecar = await startChildSidecar(dir, { PREVIEW_CACHE_MB: String(CACHE_MB) });
+  base = sidecar.base;
 });
 
 after(async () => {
-  sidecar.kill('SIGTERM');
-  await new Promise((resolve) => sidecar.once('exit', resolve));
+  await sidecar.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -188,10 +154,9 @@ test('control characters in cells are previewed and diffed as JSON escapes, neve
 test(`the sidecar lived through it: answering, its peak RSS under ${mib(PEAK_RSS_BOUND)}`, async () => {
   const health = await fetch(`${base}sidecar/v1/health`);
   assert.ok(health.status === 200 || health.status === 503, `health answered ${health.status}`);
-  const now = status(sidecar.pid!);
-  const peak = kib(now, 'VmHWM');
+  const peak = sidecar.peakRss();
   console.log(
-    `# sidecar RSS: idle ${mib(idleRss)}, peak ${mib(peak)} (bound ${mib(PEAK_RSS_BOUND)}), now ${mib(kib(now, 'VmRSS'))}; every cell ${LONGEST_CELL} characters`,
+    `# sidecar RSS: idle ${mib(sidecar.idleRss)}, peak ${mib(peak)} (bound ${mib(PEAK_RSS_BOUND)}), now ${mib(sidecar.rss())}; every cell ${LONGEST_CELL} characters`,
   );
   assert.ok(peak < PEAK_RSS_BOUND, `peak RSS ${mib(peak)} is over ${mib(PEAK_RSS_BOUND)}`);
   survived();

@@ -3,10 +3,25 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /** The official SDK's client on the sidecar's /mcp, with the headers a host would send. */
-export async function connectMcp(sidecarUrl: string, headers: Record<string, string> = {}): Promise<Client> {
+export async function connectMcp(
+  sidecarUrl: string,
+  headers: Record<string, string> = {},
+  /** Carry on an MCP session opened elsewhere (as a host does after reaching another sidecar). */
+  sessionId?: string,
+): Promise<Client> {
   const client = new Client({ name: 'sidecar-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL('mcp', sidecarUrl), { requestInit: { headers } }));
+  const transport = new StreamableHTTPClientTransport(new URL('mcp', sidecarUrl), {
+    requestInit: { headers },
+    sessionId,
+  });
+  // Given a session id, the SDK's client skips initialize: the session is already open.
+  await client.connect(transport);
   return client;
+}
+
+/** The MCP session id the sidecar gave this client. */
+export function sessionIdOf(client: Client): string | undefined {
+  return (client.transport as StreamableHTTPClientTransport | undefined)?.sessionId;
 }
 
 /** The text parts of a tool result, joined. */

@@ -86,6 +86,8 @@ export function describeRecordStoreContract(
     it("versions drafts itself, leaves out a draft equal to its path's latest, and numbers events", async () => {
       const store = await make();
       assert.deepEqual(await store.listChat('fresh'), [], 'listChat needs no hasChat first');
+      assert.equal(await store.get('fresh', 'r1'), undefined, 'nor does get');
+      assert.deepEqual(await store.listSkipped('fresh'), [], 'nor does listSkipped');
       assert.equal(await store.hasChat('fresh'), false, 'and caches nothing for an unknown chat');
       assert.equal(await store.lastEventSeq('v'), 0);
       const same = { path: 'a.csv', name: 'a.csv' };

@@ -163,7 +163,7 @@ describe('<generated-files> uploads, on the real files API', () => {
     assertEqual((await error).detail.error?.message, 'Uploads are limited to 65536 bytes.');
   });
 
-  it('works from the keyboard alone: Tab to the folder, type, Tab to the picker, Space, pick', async () => {
+  it('works from the keyboard alone: Tab to the paperclip, on to "Advanced", open it, type a folder, back to the paperclip, Space, pick', async () => {
     const before = document.createElement('button');
     before.textContent = 'before';
     document.body.prepend(before);
@@ -172,12 +172,23 @@ describe('<generated-files> uploads, on the real files API', () => {
       await oneEvent(el, 'load');
       await uploadsReady(el);
       before.focus();
-      await sendKeys({ press: 'Tab' });
-      assertEqual(el.shadowRoot!.activeElement, part(el, 'upload-folder'), 'Tab reaches the folder field first');
-      await sendKeys({ type: 'kb' });
-      await sendKeys({ press: 'Tab' });
       const input = el.shadowRoot!.querySelector<HTMLInputElement>('input[type=file]')!;
-      assertEqual(el.shadowRoot!.activeElement, input, 'then the picker');
+      const folder = part(el, 'upload-folder')!;
+      assert(!folder.checkVisibility(), 'the folder field is folded away, under "Advanced"');
+      await sendKeys({ press: 'Tab' });
+      assertEqual(el.shadowRoot!.activeElement, input, 'Tab reaches the paperclip (the picker) first');
+      await sendKeys({ press: 'Tab' });
+      assertEqual(el.shadowRoot!.activeElement, part(el, 'upload-advanced')!.querySelector('summary'), 'then Advanced');
+      await sendKeys({ press: 'Enter' });
+      await waitFor(() => folder.checkVisibility(), 'the folder field shown');
+      await sendKeys({ press: 'Tab' });
+      assertEqual(el.shadowRoot!.activeElement, folder, 'then the folder field');
+      await sendKeys({ type: 'kb' });
+      await sendKeys({ down: 'Shift' });
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ up: 'Shift' });
+      assertEqual(el.shadowRoot!.activeElement, input, 'and back to the paperclip');
       assert(getComputedStyle(part(el, 'upload-button')!).outlineStyle !== 'none', 'its label shows the focus');
       const done = phase(el, 'done');
       await executeServerCommand('file-chooser-arm');

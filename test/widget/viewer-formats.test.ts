@@ -107,8 +107,8 @@ describe('<generated-files> viewer formats', function () {
     zoom.querySelector<HTMLButtonElement>('[aria-label="Zoom in"]')!.click();
     await waitFor(() => img.getBoundingClientRect().width === 300, 'zoomed to 150 %');
     assertEqual(zoom.querySelector('output')!.textContent, '150 %');
+    // Two quick clicks, before the element updates in between: each steps from the other's zoom.
     zoom.querySelector<HTMLButtonElement>('[aria-label="Zoom out"]')!.click();
-    await waitFor(() => zoom.querySelector('output')!.textContent === '100 %', 'zoomed out to 100 %');
     zoom.querySelector<HTMLButtonElement>('[aria-label="Zoom out"]')!.click();
     await waitFor(() => img.getBoundingClientRect().width === 100, 'zoomed out to 50 %');
     img.click();

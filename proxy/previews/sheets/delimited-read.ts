@@ -1,4 +1,3 @@
-import { PREVIEW_ROWS } from '../preview-limits.ts';
 import { checkShape, type Table, type TableLimits } from './table-shape.ts';
 
 /**
@@ -10,7 +9,7 @@ export function readDelimited(
   text: string,
   delimiter: string,
   limits: TableLimits,
-  keepRows = PREVIEW_ROWS,
+  keepRows: number,
   name = 'Sheet1',
 ): Table {
   const rows: string[][] = [];

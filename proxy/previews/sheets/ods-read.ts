@@ -3,7 +3,7 @@ import { PreviewError } from '../preview-errors.ts';
 import { appendCapped, SheetBuilder, type CellBudget } from './sheet-builder.ts';
 import { checkShape, type Table, type TableLimits } from './table-shape.ts';
 import { parseXml } from './xml-stream.ts';
-import { withZipParts } from '../zip-guard.ts';
+import { withZipParts, type PartText } from '../zip-guard.ts';
 
 /** Spaces one `<text:s text:c>` may stand for: a cell's text is cut far below this anyway. */
 const MAX_SPACES = 1024;
@@ -72,7 +72,7 @@ function hasValue(cell: OdsCell): boolean {
  * costs nothing, a repeated row with values is refused by the limits before it is stored. Text
  * inside annotations (comments) and drawings is not the cell's.
  */
-function readContent(bytes: Buffer, limits: TableLimits, keepRows: number): Table[] {
+function readContent(bytes: PartText, limits: TableLimits, keepRows: number): Table[] {
   const tables: Table[] = [];
   const budget: CellBudget = { cells: 0 };
   let sheet: SheetBuilder | null = null;

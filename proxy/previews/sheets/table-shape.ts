@@ -1,5 +1,5 @@
 import type { PreviewSheet } from '../../../contract/files-api.ts';
-import { PREVIEW_COLUMNS, PREVIEW_ROWS, type PreviewLimits } from '../preview-limits.ts';
+import type { PreviewLimits } from '../preview-limits.ts';
 import { PreviewError } from '../preview-errors.ts';
 
 /** A sheet as display strings, as many rows as were kept, with the full counts. */
@@ -32,12 +32,15 @@ export function checkShape(rowCount: number, columnCount: number, cells: number,
 }
 
 /** The first rows and columns of a table, for the preview JSON. */
-export function toPreviewSheet(table: Table): PreviewSheet {
+export function toPreviewSheet(
+  table: Table,
+  { shownRows, shownColumns }: Pick<PreviewLimits, 'shownRows' | 'shownColumns'>,
+): PreviewSheet {
   return {
     name: table.name,
-    rows: table.rows.slice(0, PREVIEW_ROWS).map((row) => row.slice(0, PREVIEW_COLUMNS)),
+    rows: table.rows.slice(0, shownRows).map((row) => row.slice(0, shownColumns)),
     rowCount: table.rowCount,
     columnCount: table.columnCount,
-    truncated: table.rowCount > PREVIEW_ROWS || table.columnCount > PREVIEW_COLUMNS,
+    truncated: table.rowCount > shownRows || table.columnCount > shownColumns,
   };
 }

@@ -5,9 +5,7 @@ import { appendCapped, SheetBuilder, type CellBudget } from './sheet-builder.ts'
 import type { Table, TableLimits } from './table-shape.ts';
 import { readCellFormats } from './xlsx-styles.ts';
 import { parseXml } from './xml-stream.ts';
-import { withZipParts } from '../zip-guard.ts';
-
-type ReadPart = (name: string) => Promise<Buffer | undefined>;
+import { withZipParts, type PartText, type ReadPart } from '../zip-guard.ts';
 
 interface Relationship {
   type: string;
@@ -41,7 +39,7 @@ const byType = (rels: Map<string, Relationship>, type: string) =>
   [...rels.values()].find((r) => r.type.endsWith(`/${type}`))?.target;
 
 /** The shared strings (`<si>`: plain `<t>` or rich runs; phonetic `<rPh>` hints are not shown). */
-function readSharedStrings(bytes: Buffer | undefined, limits: TableLimits): string[] {
+function readSharedStrings(bytes: PartText | undefined, limits: TableLimits): string[] {
   const strings: string[] = [];
   if (!bytes) return strings;
   let current: string | null = null;
@@ -118,7 +116,7 @@ function display(type: string, value: string, inline: string, style: number, boo
 }
 
 /** One worksheet part, streamed: `<row r>` and `<c r t s>` with `<v>` or `<is>`, positions by reference or in order. */
-function readSheet(bytes: Buffer, sheet: SheetBuilder, book: Workbook): void {
+function readSheet(bytes: PartText, sheet: SheetBuilder, book: Workbook): void {
   let row = -1;
   let col = -1;
   let cell: { type: string; style: number; value: string; inline: string } | null = null;

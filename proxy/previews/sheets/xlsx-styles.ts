@@ -1,5 +1,6 @@
 import { builtInFormat } from './number-format.ts';
 import { parseXml } from './xml-stream.ts';
+import type { PartText } from '../zip-guard.ts';
 
 /** Excel's own ceiling is 64,000 cell formats; more in a file (or more codes) are read as General. */
 const MAX_CELL_FORMATS = 65_536;
@@ -9,7 +10,7 @@ const MAX_CELL_FORMATS = 65_536;
  * attribute names: `cellXfs/xf@numFmtId`, resolved through `numFmts` (the workbook's own codes)
  * or the built-in table. An index with no entry is General.
  */
-export function readCellFormats(styles: Buffer | undefined): string[] {
+export function readCellFormats(styles: PartText | undefined): string[] {
   if (!styles) return [];
   const codes = new Map<number, string>();
   const formatIds: number[] = [];

@@ -19,7 +19,7 @@ import { startTestBed, type TestBed } from '../../support/harness.ts';
 import { startTestPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { RawKernelClient, visibleText } from '../../support/raw-kernel-client.ts';
 import { rawUpgrade, waitFor } from '../../reliability/reliability-helpers.ts';
-import { connectMcp, execute, textOf } from '../../support/mcp-client.ts';
+import { connectMcp, execute, sessionIdOf, textOf } from '../../support/mcp-client.ts';
 
 const mainTs = path.resolve(import.meta.dirname, '../../../proxy/main.ts');
 const sha256 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex');
@@ -464,7 +464,7 @@ describe('the per-chat quota with two sidecars on one PostgreSQL', () => {
       await c1.execute(write(['a2.csv'], 300_000));
       // 900,000 bytes recorded, 600,000 of them through A: B must not take the chat to 1,200,000.
       const over = await c2.execute(write(['b2.csv'], 300_000));
-      assert.match(visibleText(over.messages), /b2\.csv \(293 KB\): not kept: over the chat's storage quota/);
+      assert.match(visibleText(over.messages), /b2\.csv \(300 kB\): not kept: over the chat's storage quota/);
       assert.deepEqual((await recordsInDatabase(chat)).map((r) => r.path).sort(), ['a1.csv', 'a2.csv', 'b1.csv']);
       const listed = await listFiles(qa, chat);
       assert.deepEqual(
@@ -523,6 +523,31 @@ describe('MCP through two sidecars on one PostgreSQL', () => {
       assert.match(textOf(fourth), /^4$/m);
       const listed = textOf((await onA.callTool({ name: 'list_files', arguments: {} })) as never);
       assert.match(listed, /\/mnt\/data\/count\.txt/);
+
+      // A session opened on A, whose chat is the session itself (no header), carries on at B.
+      const key = { authorization: 'Bearer two-sidecar-key' };
+      const session = await connectMcp(a.url, key);
+      await execute(session, "kept = 'set through A'\nopen('/mnt/data/session.txt', 'w').write('file from A')");
+      const sessionId = sessionIdOf(session);
+      assert.ok(sessionId);
+      const onBWithA = await connectMcp(b.url, key, sessionId);
+      const carried = await execute(onBWithA, "print(kept, '/', open('/mnt/data/session.txt').read())");
+      assert.equal(carried.isError, false, textOf(carried));
+      assert.match(textOf(carried), /^set through A \/ file from A$/m);
+      assert.match(textOf((await onBWithA.callTool({ name: 'list_files', arguments: {} })) as never), /session\.txt/);
+      await session.close();
+      // An id no sidecar of this deployment minted is still unknown.
+      const forged = await fetch(new URL('mcp', b.url), {
+        method: 'POST',
+        headers: {
+          ...key,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': `${sessionId.slice(0, -4)}AAAA`,
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      });
+      assert.equal(forged.status, 404);
     } finally {
       await Promise.all([onA.close(), onB.close()]);
       await Promise.all([a.stop(), b.stop()]);

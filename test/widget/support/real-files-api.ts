@@ -8,9 +8,10 @@
  *                                                the same API on a server the test can stop and start again
  *   POST /__real/down                         -> the flaky server stops listening, its connections cut
  *   POST /__real/up                           -> it listens again, on the same port
- *   POST /__real/seed    { chatId, files }    -> files written into the workspace, one real scan; a
- *                                                `base64:` content is bytes, `fixture:docx` a docx with a table
- *                                                (and script-like text, a javascript: link, a remote image)
+ *   POST /__real/seed    { chatId, files, run? } -> files written into the workspace, one real scan (as
+ *                                                run `run`); a `base64:` content is bytes, `fixture:docx` a
+ *                                                docx with a table (and script-like text, a javascript: link,
+ *                                                a remote image)
  *   POST /__real/token   { chat }             -> { token } for that chat
  *   POST /__real/hold    { chatId }           -> the chat's next upload is held before the routes see it
  *   POST /__real/held    { chatId }           -> answers once that upload has arrived and is held
@@ -209,7 +210,8 @@ export function realFilesApi() {
           await api.fixture.write(chatId, rel, await seedBytes(content));
         await api.fixture.recorder.scan(chatId, {
           source: 'execution',
-          execution: { kernelId: 'k1', msgId: 'm1', owner: null },
+          // One scan is one run of code; a test names its runs to see files grouped by them.
+          execution: { kernelId: 'k1', msgId: typeof body.run === 'string' ? body.run : 'm1', owner: null },
         });
         const list: FileListResponse = {
           chatId,

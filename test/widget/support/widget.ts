@@ -281,7 +281,8 @@ export const realApi = {
   up: () => realControl('up', {}),
   token: async (chat: string) => (await realControl<{ token: string }>('token', { chat })).token,
   /** Writes files into the chat's workspace and records them through one real scan. */
-  seed: (chatId: string, files: Record<string, string>) => realControl<FileListResponse>('seed', { chatId, files }),
+  seed: (chatId: string, files: Record<string, string>, run?: string) =>
+    realControl<FileListResponse>('seed', { chatId, files, run }),
   /** Holds the chat's next upload at the sidecar, before its routes see it. */
   hold: (chatId: string) => realControl('hold', { chatId }),
   /** Resolves once the held upload has reached the sidecar. */

@@ -135,12 +135,15 @@ async function burst(clients: RawKernelClient[], round: number): Promise<{ peak:
   return { peak, slowestHealthMs };
 }
 
-// Skipped: since this round's merges the sidecar stops answering its health route during the burst
-// ("fetch failed", reproducible alone); the cause is not found yet. Tracked in the closing note.
+// Skipped: on a loaded machine the health fetch fails during the burst (ECONNRESET: the server's
+// keep-alive timer fires late), at a334ffe as on main. On a nearly idle one every memory bound
+// holds (+361 MiB peak for 192 MiB of frames, JS heap and Buffers back to the baseline) but the
+// slowest /health (which waits on the gateway and a file-system probe) took 8.1 s against 5 s.
+// Which of the three is slow is not found yet; tracked in the closing note.
 test(
   'four 48 MiB execute_requests at once, twice: responsive, bounded peak, memory comes back',
   {
-    skip: 'regression under investigation: health fetch fails during the 4 x 48 MiB burst',
+    skip: 'under investigation: /health takes over 5 s during the 4 x 48 MiB burst',
   },
   async () => {
     const clients = await Promise.all([0, 1, 2, 3].map((i) => RawKernelClient.connect(channels(i), 'v1')));

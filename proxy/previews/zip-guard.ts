@@ -1,4 +1,5 @@
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { TextDecoder } from 'node:util';
 import { MAX_ZIP_ENTRIES } from './preview-limits.ts';
 import { PreviewError } from './preview-errors.ts';
 

@@ -29,7 +29,8 @@ export class SessionIds {
   /** True for an id some sidecar with the same secret minted. */
   isOurs(sessionId: string): boolean {
     if (!this.#key) return false;
-    const at = sessionId.lastIndexOf('_');
+    // The id part is a UUID (no '_'); the base64url tag may itself hold '_', so split at the first.
+    const at = sessionId.indexOf('_');
     if (at === -1) return false;
     const given = Buffer.from(sessionId.slice(at + 1));
     const expected = Buffer.from(this.#tag(sessionId.slice(0, at)));

@@ -100,6 +100,8 @@ export interface SidecarOptions {
   publicUrl: URL | null;
   /** Lifetime of a link's capability token; null: never expires. */
   linkTtlSeconds: number | null;
+  /** How far sidecars' clocks may differ: a revocation refuses links stamped up to this long after it. */
+  revocationSkewMs: number;
   /** Receiver of one POST per recorded file version; null: no webhooks. */
   webhookUrl: URL | null;
   /** HMAC-SHA256 key for webhook signatures (environment only). */
@@ -262,6 +264,9 @@ const delayMs: Parser<number> = (raw, where) => {
   }
   return value;
 };
+
+/** A duration as above, as milliseconds; `0` allowed. */
+const durationOrZeroMs: Parser<number> = (raw, where) => seconds(raw, where, true) * 1000;
 
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
@@ -904,6 +909,14 @@ export const OPTIONS = {
     parse: lifetime,
     example: '7d',
     help: "Lifetime of a link's token: seconds, or with s/m/h/d (90, 15m, 12h, 7d; 0: never expires). Only with FILES_API_SECRET.",
+  }),
+  revocationSkewMs: option({
+    flag: 'revocation-skew-s',
+    env: 'REVOCATION_SKEW_S',
+    default: '30',
+    parse: durationOrZeroMs,
+    example: '30',
+    help: "How far the clocks of sidecars sharing one store may differ, in seconds (or with s/m/h/d; the tokens' own clock tolerance is 30 s). Revoking a chat's links refuses every link stamped before the revocation plus this, so a link minted by a sidecar whose clock is ahead does not outlive the revocation; links minted in the first this-long after a revocation are refused too.",
   }),
   webhookUrl: option({
     flag: 'webhook-url',

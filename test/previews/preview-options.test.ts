@@ -3,51 +3,30 @@
  * the renders of a whole sidecar (createSidecar, real routes, a real render worker).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DiffResponse, FileListResponse, PreviewResponse } from '../../contract/files-api.ts';
-import { resolveOptions } from '../../proxy/options.ts';
-import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';
-import { startFakeGateway, type FakeGateway } from '../support/fake-gateway.ts';
+import { startFakeGatewaySidecar, type FakeGatewaySidecar } from '../support/fake-gateway-sidecar.ts';
 import { hostileDocx } from './hostile-files.ts';
 
 type ErrorBody = { error: { code: string; message: string } };
 
-let dir: string;
-let gateway: FakeGateway;
-let sidecar: Sidecar;
+let running: FakeGatewaySidecar;
 let base: string;
 
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'gf-preview-options-'));
-  gateway = await startFakeGateway();
-  const options = resolveOptions(
-    {
-      'gateway-url': gateway.url,
-      'workspace-root': path.join(dir, 'ws'),
-      'data-dir': path.join(dir, 'store'),
-      'preview-text-kb': '1',
-      // 0.002 MiB: 2,097 bytes.
-      'diff-text-mb': '0.002',
-      'preview-max-zip-entries': '2',
-    },
-    {},
-  );
-  options.port = 0;
-  sidecar = await createSidecar(options);
-  base = `${await sidecar.listen()}sidecar/v1/chats/c1`;
+  running = await startFakeGatewaySidecar({
+    'preview-text-kb': '1',
+    // 0.002 MiB: 2,097 bytes.
+    'diff-text-mb': '0.002',
+    'preview-max-zip-entries': '2',
+  });
+  base = `${running.url}sidecar/v1/chats/c1`;
 });
 
-after(async () => {
-  await sidecar?.close();
-  await gateway?.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => running?.stop());
 
 async function upload(name: string, body: string | Buffer): Promise<string> {
-  const res = await fetch(`${base}/uploads/${name}`, { method: 'PUT', body });
+  const res = await fetch(`${base}/uploads/${name}`, { method: 'PUT', body: new Uint8Array(Buffer.from(body)) });
   assert.equal(res.status, 201, await res.text());
   const list = (await (await fetch(`${base}/files`)).json()) as FileListResponse;
   return list.files.find((f) => f.path === name)!.id;

@@ -5,19 +5,15 @@
  * card names exactly the file it wrote, and each record names its own execution.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { DEFAULT_JUPYTER_PYTHON } from '../../proxy/local-jupyter.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
-
-let bed: TestBed;
-let proxy: RunningSidecar;
-let specs: string;
+import { useSidecarBed } from '../support/harness.ts';
 
 /**
  * A real kernel of another language: ipykernel, saying in its kernel_info_reply that its language
@@ -32,28 +28,22 @@ class NotPythonKernel(IPythonKernel):
 IPKernelApp.launch_instance(kernel_class=NotPythonKernel)
 `;
 
-before(async () => {
-  specs = await mkdtemp(path.join(tmpdir(), 'gf-kernelspecs-'));
-  const dir = path.join(specs, 'kernels', 'not-python');
-  await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, 'not_python_kernel.py'), NOT_PYTHON_KERNEL);
-  await writeFile(
-    path.join(dir, 'kernel.json'),
-    JSON.stringify({
-      argv: [DEFAULT_JUPYTER_PYTHON, path.join(dir, 'not_python_kernel.py'), '-f', '{connection_file}'],
-      display_name: 'Not Python',
-      language: 'not-python',
-    }),
-  );
-  process.env.JUPYTER_PATH = specs;
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-});
-after(async () => {
-  await proxy?.stop();
-  await bed?.stop();
-  await rm(specs, { recursive: true, force: true });
-});
+// Written before the bed's Jupyter Server starts (it reads JUPYTER_PATH from its environment).
+const specs = mkdtempSync(path.join(tmpdir(), 'gf-kernelspecs-'));
+const specDir = path.join(specs, 'kernels', 'not-python');
+mkdirSync(specDir, { recursive: true });
+writeFileSync(path.join(specDir, 'not_python_kernel.py'), NOT_PYTHON_KERNEL);
+writeFileSync(
+  path.join(specDir, 'kernel.json'),
+  JSON.stringify({
+    argv: [DEFAULT_JUPYTER_PYTHON, path.join(specDir, 'not_python_kernel.py'), '-f', '{connection_file}'],
+    display_name: 'Not Python',
+    language: 'not-python',
+  }),
+);
+process.env.JUPYTER_PATH = specs;
+const { bed, proxy } = useSidecarBed();
+after(() => rm(specs, { recursive: true, force: true }));
 
 interface Cell {
   msgId: string;

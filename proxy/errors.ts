@@ -31,6 +31,7 @@ export const ERRORS = {
   ERR_INVALID_FILE_ID: { status: 400, client: true },
   ERR_INVALID_KERNEL_ID: { status: 400, client: true },
   ERR_INVALID_PATH: { status: 400, client: true },
+  ERR_UPLOAD_NAME_NOT_PORTABLE: { status: 400, client: true },
   ERR_PATH_OUTSIDE_WORKSPACE: { status: 400, client: true },
   ERR_CHAT_REQUIRED: { status: 400, client: true },
   ERR_KERNEL_ENV_REFUSED: { status: 400, client: true },

@@ -77,6 +77,11 @@ export interface SidecarOptions {
     shownRows: number | null;
     shownColumns: number | null;
     diffListedRows: number | null;
+    textBytes: number | null;
+    diffTextBytes: number | null;
+    maxZipEntries: number | null;
+    rememberedTimeouts: number | null;
+    workerStartMs: number | null;
   };
   /** What the kernel file transport may cost (nulls: the defaults in transport/transfer-limits.ts). */
   transfer: {
@@ -95,6 +100,8 @@ export interface SidecarOptions {
   publicUrl: URL | null;
   /** Lifetime of a link's capability token; null: never expires. */
   linkTtlSeconds: number | null;
+  /** How far sidecars' clocks may differ: a revocation refuses links stamped up to this long after it. */
+  revocationSkewMs: number;
   /** Receiver of one POST per recorded file version; null: no webhooks. */
   webhookUrl: URL | null;
   /** HMAC-SHA256 key for webhook signatures (environment only). */
@@ -259,6 +266,9 @@ const delayMs: Parser<number> = (raw, where) => {
   }
   return value;
 };
+
+/** A duration as above, as milliseconds; `0` allowed. */
+const durationOrZeroMs: Parser<number> = (raw, where) => seconds(raw, where, true) * 1000;
 
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
@@ -830,6 +840,46 @@ export const OPTIONS = {
     example: '200',
     help: 'Changed rows a table diff lists per sheet (all are counted).',
   }),
+  previewTextBytes: option({
+    flag: 'preview-text-kb',
+    env: 'PREVIEW_TEXT_KB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.textBytes / KiB)),
+    parse: positive(KiB),
+    example: '256',
+    help: 'Kilobytes of a text, code, JSON or Markdown file a preview shows; the rest is cut, and the preview says so.',
+  }),
+  diffTextBytes: option({
+    flag: 'diff-text-mb',
+    env: 'DIFF_TEXT_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.diffTextBytes / MiB)),
+    parse: positive(MiB),
+    example: '4',
+    help: 'Text versions larger than this are not diffed (413 ERR_PREVIEW_TOO_LARGE): a line diff is quadratic in the worst case.',
+  }),
+  previewMaxZipEntries: option({
+    flag: 'preview-max-zip-entries',
+    env: 'PREVIEW_MAX_ZIP_ENTRIES',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxZipEntries)),
+    parse: positive(1),
+    example: '10000',
+    help: 'An xlsx, ods or docx whose zip lists more entries is not previewed (413 ERR_PREVIEW_UNZIPPED_TOO_LARGE); a real workbook has tens.',
+  }),
+  previewRememberedTimeouts: option({
+    flag: 'preview-timeouts-kept',
+    env: 'PREVIEW_TIMEOUTS_KEPT',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.rememberedTimeouts)),
+    parse: positive(1),
+    example: '10000',
+    help: 'Renders that ran out of time remembered at once (see --preview-timeout-memory-s); past it the least recently used are forgotten.',
+  }),
+  previewWorkerStartMs: option({
+    flag: 'preview-worker-start-s',
+    env: 'PREVIEW_WORKER_START_S',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.workerStartMs / 1000)),
+    parse: positive(1000),
+    example: '60',
+    help: "A render worker thread that has not loaded in this long is given up (503 ERR_PREVIEW_BUSY): the machine is overloaded, not the file at fault. The render's own time (--preview-timeout-ms) counts from when its worker has loaded.",
+  }),
   demo: option({
     flag: 'demo',
     env: 'SIDECAR_DEMO',
@@ -861,6 +911,14 @@ export const OPTIONS = {
     parse: lifetime,
     example: '7d',
     help: "Lifetime of a link's token: seconds, or with s/m/h/d (90, 15m, 12h, 7d; 0: never expires). Only with FILES_API_SECRET.",
+  }),
+  revocationSkewMs: option({
+    flag: 'revocation-skew-s',
+    env: 'REVOCATION_SKEW_S',
+    default: '30',
+    parse: durationOrZeroMs,
+    example: '30',
+    help: "How far the clocks of sidecars sharing one store may differ, in seconds (or with s/m/h/d; the tokens' own clock tolerance is 30 s). Revoking a chat's links refuses every link stamped before the revocation plus this, so a link minted by a sidecar whose clock is ahead does not outlive the revocation; links minted in the first this-long after a revocation are refused too.",
   }),
   webhookUrl: option({
     flag: 'webhook-url',
@@ -1209,6 +1267,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewRows,
     previewColumns,
     diffRows,
+    previewTextBytes,
+    diffTextBytes,
+    previewMaxZipEntries,
+    previewRememberedTimeouts,
+    previewWorkerStartMs,
     mcp,
     mcpApiKey,
     mcpApiKeyFile,
@@ -1294,6 +1357,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       shownRows: previewRows,
       shownColumns: previewColumns,
       diffListedRows: diffRows,
+      textBytes: previewTextBytes,
+      diffTextBytes,
+      maxZipEntries: previewMaxZipEntries,
+      rememberedTimeouts: previewRememberedTimeouts,
+      workerStartMs: previewWorkerStartMs,
     },
   };
 }

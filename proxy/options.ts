@@ -7,7 +7,7 @@ import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
-import { DEFAULT_TRANSFER_LIMITS } from './transport/transfer-limits.ts';
+import { DEFAULT_TRANSFER_LIMITS, MAX_UPLOAD_CHUNK_BYTES, TRANSFER_FRAME_MARGIN } from './transport/transfer-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
@@ -87,6 +87,7 @@ export interface SidecarOptions {
   transfer: {
     chunkBytes: number | null;
     bytesPerRequest: number | null;
+    requestsInFlight: number | null;
     bytesPerExecution: number | null;
     listingBytes: number | null;
     maxEntries: number | null;
@@ -475,16 +476,24 @@ export const OPTIONS = {
     env: 'TRANSFER_CHUNK_KB',
     default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.chunkBytes / KiB)),
     parse: positive(KiB),
-    example: '256',
-    help: '--file-transport kernel: bytes of a file in one comm message from the kernel (each its own binary WebSocket frame).',
+    example: '1024',
+    help: '--file-transport kernel: bytes of a file in one binary buffer of a reply from the kernel, and in one upload request.',
   }),
   transferBytesPerRequest: option({
     flag: 'transfer-request-mb',
     env: 'TRANSFER_REQUEST_MB',
     default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerRequest / MiB)),
     parse: positive(MiB),
-    example: '32',
-    help: '--file-transport kernel: file bytes asked of the kernel in one request, held in memory until written; more is refused.',
+    example: '4',
+    help: '--file-transport kernel: file bytes asked of the kernel in one request (its reply is one WebSocket frame, under --max-frame-mb), held in memory until written; more is refused.',
+  }),
+  transferRequestsInFlight: option({
+    flag: 'transfer-in-flight',
+    env: 'TRANSFER_IN_FLIGHT',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.requestsInFlight)),
+    parse: positive(1),
+    example: '3',
+    help: '--file-transport kernel: read requests asked of the kernel at once; the sidecar holds at most this many times --transfer-request-mb per transfer.',
   }),
   transferBytesPerExecution: option({
     flag: 'transfer-max-mb',
@@ -1281,6 +1290,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     kernelVolumeSubPath,
     transferChunkBytes,
     transferBytesPerRequest,
+    transferRequestsInFlight,
     transferBytesPerExecution,
     transferListingBytes,
     transferMaxEntries,
@@ -1291,6 +1301,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   } = values;
   const webhookKey = secretFromEnvOrFile('WEBHOOK_SECRET', webhookSecret, webhookSecretFile);
   requireWebhookSecret({ ...values, webhookSecret: webhookKey });
+  requireTransferWithinFrames(values);
   return {
     ...direct,
     webhookSecret: webhookKey,
@@ -1320,6 +1331,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     transfer: {
       chunkBytes: transferChunkBytes,
       bytesPerRequest: transferBytesPerRequest,
+      requestsInFlight: transferRequestsInFlight,
       bytesPerExecution: transferBytesPerExecution,
       listingBytes: transferListingBytes,
       maxEntries: transferMaxEntries,
@@ -1384,6 +1396,29 @@ function workspacePaths(values: OptionValues) {
     gatewayRootDir: values.gatewayRootDir ?? kernelWorkspaceRoot,
     dataDir: path.resolve(values.dataDir),
   };
+}
+
+/**
+ * --file-transport kernel: a read's reply and a listing are one WebSocket frame each (the relay
+ * closes the socket on a larger one), and an upload chunk is one message to Jupyter Server,
+ * which refuses messages over 10 MiB by default (`websocket_max_message_size`).
+ */
+function requireTransferWithinFrames(values: OptionValues): void {
+  const limits = DEFAULT_TRANSFER_LIMITS;
+  const request = values.transferBytesPerRequest ?? limits.bytesPerRequest;
+  const listing = values.transferListingBytes ?? limits.listingBytes;
+  const largest = Math.max(request, listing);
+  if (largest + TRANSFER_FRAME_MARGIN > values.maxFrameBytes)
+    throw new OptionsError(
+      'ERR_OPTIONS_TRANSFER',
+      `--transfer-request-mb (${request / MiB}) and --transfer-listing-mb (${listing / MiB}) must each stay 1 MiB under --max-frame-mb (${values.maxFrameBytes / MiB}): each is one WebSocket frame. Example: --transfer-request-mb ${OPTIONS.transferBytesPerRequest.example}`,
+    );
+  const chunk = values.transferChunkBytes ?? limits.chunkBytes;
+  if (chunk > MAX_UPLOAD_CHUNK_BYTES)
+    throw new OptionsError(
+      'ERR_OPTIONS_TRANSFER',
+      `--transfer-chunk-kb (${chunk / KiB}) is over ${MAX_UPLOAD_CHUNK_BYTES / KiB}: an upload chunk is one message to Jupyter Server, which refuses messages over 10 MiB. Example: --transfer-chunk-kb ${OPTIONS.transferChunkBytes.example}`,
+    );
 }
 
 function requireWebhookSecret(values: OptionValues): void {

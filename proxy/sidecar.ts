@@ -11,6 +11,7 @@ import { ArtifactRecorder } from './artifacts/artifact-recorder.ts';
 import type { BlobStore } from './storage/blob-store.ts';
 import type { ExecutionObserver } from './executions/execution-observer.ts';
 import type { RecordStore } from './storage/record-store.ts';
+import { DEFAULT_CACHED_CHATS } from './storage/chat-data.ts';
 import { Retention } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './workspace/tracking-policy.ts';
 import { ChatAssignment } from './chats/chat-assignment.ts';
@@ -144,6 +145,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       allowHardLinks: options.allowHardLinks,
     }),
     scanTimeoutMs: options.scanTimeoutMs,
+    maxCachedChats: DEFAULT_CACHED_CHATS,
     onScan: metrics ? (cause, seconds, outcome) => metrics.scanSeconds.observe({ cause, outcome }, seconds) : undefined,
   });
   const transport =

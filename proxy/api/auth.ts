@@ -18,8 +18,8 @@ export interface AuthOptions {
   maxLifetimeS?: number;
 }
 
-/** Clocks of the signer and the sidecar may differ by this much. */
-const CLOCK_TOLERANCE_S = 30;
+/** Clocks of the signer and the sidecar may differ by this much (for every token the sidecar checks). */
+export const CLOCK_TOLERANCE_S = 30;
 const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
 
 /**

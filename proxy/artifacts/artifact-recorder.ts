@@ -11,11 +11,10 @@ import type {
 import type { FileRecord } from '../storage/file-record.ts';
 import { InProcessFileEventBus, type FileEventBus } from '../storage/file-events.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
-import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import type { RecordStore } from '../storage/record-store.ts';
 import { StoreUnavailableError } from '../storage/store-errors.ts';
 import { createTrackingPolicy, type TrackingPolicy } from '../workspace/tracking-policy.ts';
-import { DEFAULT_SCAN_TIMEOUT_MS, ScanTimeoutError } from '../workspace/scan-timeout.ts';
+import { ScanTimeoutError } from '../workspace/scan-timeout.ts';
 import type { WorkspaceWalker } from '../workspace/workspace-walker.ts';
 import { ChangeJournal, type ChangeJournalOptions } from '../workspace/change-journal.ts';
 import { ChatScan, type ScanResult } from './chat-scan.ts';
@@ -45,10 +44,10 @@ export interface ArtifactRecorderOptions {
   copyConcurrency?: number;
   /** Worker threads that walk workspaces; the recorder makes (and closes) its own by default. */
   walker?: WorkspaceWalker;
-  /** Chats whose known file state stays in memory (least recently used dropped first). */
-  maxCachedChats?: number;
-  /** A scan (waiting for its chat, walking, copying) fails with ERR_SCAN_TIMEOUT after this long. */
-  scanTimeoutMs?: number;
+  /** Chats whose known file state stays in memory (least recently used dropped first; at least 1). */
+  maxCachedChats: number;
+  /** A scan (waiting for its chat, walking, copying) fails with ERR_SCAN_TIMEOUT after this long (`--scan-timeout-s`). */
+  scanTimeoutMs: number;
   /**
    * Watch workspaces with inotify so a scan stats only the paths touched since the chat's last
    * scan (`ChangeJournal`; it falls back to a full walk whenever events cannot be trusted).
@@ -91,12 +90,12 @@ export class ArtifactRecorder implements ExecutionObserver {
     this.events = options.events ?? new InProcessFileEventBus();
     const states = (this.#states = new ChatStates(store, {
       policy,
-      maxCachedChats: Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS),
+      maxCachedChats: options.maxCachedChats,
       // A state is dropped only when its chat is not locked: nobody holds it then.
       inUse: (chatId) => this.#locks.isLocked(chatId),
     }));
     this.#onScan = options.onScan;
-    const scanTimeoutMs = (this.#scanTimeoutMs = Math.max(1, options.scanTimeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS));
+    const scanTimeoutMs = (this.#scanTimeoutMs = options.scanTimeoutMs);
     const walking = (this.#walking = new WalkerSetup(workspaces, logger, options.walker));
     const watch = options.watch ?? false;
     const journal = (this.#journal = watch ? new ChangeJournal(policy, { logger, ...watch }) : null);

@@ -1,14 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RequestHandler } from 'express';
-import { tokenTimeProblem } from '../api/auth.ts';
+import { CLOCK_TOLERANCE_S, tokenTimeProblem } from '../api/auth.ts';
 import { refuseUpgradeFor, SidecarError } from '../errors.ts';
 import { loadJose, secretKey } from '../links/link-token.ts';
 import { isValidChatId } from '../chats/chat-id.ts';
 import { splitChatPrefix } from '../chats/chat-request.ts';
-
-/** Clocks of the signer and the sidecar may differ by this much (as the files API allows). */
-const CLOCK_TOLERANCE_S = 30;
 
 export interface ChatTokenOptions {
   /** FILES_API_SECRET; without one no token names a chat. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SkippedFile } from '../../contract/files-api.ts';
 import { LruMap } from '../lru-map.ts';
+import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import type { TrackingPolicy } from '../workspace/tracking-policy.ts';
 import { collectorExpression, pathArg } from './collector-source.ts';
 import { TransportError, type KernelCommandChannel } from './kernel-command-channel.ts';
@@ -48,7 +49,7 @@ export class KernelFileSync {
 
   constructor(options: KernelFileSyncOptions) {
     this.#options = options;
-    this.#chats = new LruMap(options.maxCachedChats ?? 256);
+    this.#chats = new LruMap(options.maxCachedChats ?? DEFAULT_CACHED_CHATS);
   }
 
   /** A restarted or dead kernel starts again from its own working directory. */

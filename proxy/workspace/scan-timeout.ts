@@ -9,5 +9,3 @@ export class ScanTimeoutError extends SidecarError<'ERR_SCAN_TIMEOUT'> {
     );
   }
 }
-
-export const DEFAULT_SCAN_TIMEOUT_MS = 120_000;

@@ -8,14 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { answers, assertRecordKept, executeAndDownload } from '../support/container-checks.ts';
+import { answers, assertRecordKept, executeAndDownload, startJupyterContainer } from '../support/container-checks.ts';
 import { freePort } from '../support/free-port.ts';
 import { buildRepoImage, ensureBaseImages, podman, podmanUnavailable, PodmanScope } from '../support/podman.ts';
 
 const skip = podmanUnavailable();
 if (skip) console.log(`# container test skipped: ${skip}`);
 
-const JUPYTER_IMAGE = 'quay.io/jupyter/base-notebook:latest';
 const POSTGRES_IMAGE = 'docker.io/library/postgres:15-bookworm';
 const JUPYTER_TOKEN = 'container-test-token-5e1b';
 const STOP_TIMEOUT_S = 10;
@@ -35,23 +34,10 @@ describe('the image, with real containers', { skip: skip ?? false }, () => {
       `# image ${image} ${built.built ? 'built' : 'cached'} in ${Math.round((performance.now() - started) / 1000)} s`,
     );
     workspaces = await scope.volume('workspaces');
-    const port = await freePort();
-    await scope.run('jupyter', [
+    ({ url: jupyterUrl } = await startJupyterContainer(scope, 'jupyter', JUPYTER_TOKEN, '/home/jovyan/work', [
       '-v',
       `${workspaces}:/home/jovyan/work`,
-      '-e',
-      `JUPYTER_TOKEN=${JUPYTER_TOKEN}`,
-      JUPYTER_IMAGE,
-      'python3',
-      '-m',
-      'jupyter_server',
-      '--ip=127.0.0.1',
-      `--port=${port}`,
-      '--no-browser',
-      '--ServerApp.root_dir=/home/jovyan/work',
-    ]);
-    jupyterUrl = `http://127.0.0.1:${port}/`;
-    await answers(`${jupyterUrl}api/status?token=${JUPYTER_TOKEN}`);
+    ]));
   });
   after(() => scope.cleanup());
 

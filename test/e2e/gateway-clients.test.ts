@@ -5,24 +5,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { useSidecarBed } from '../support/harness.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { RawKernelClient, visibleText } from '../support/raw-kernel-client.ts';
 
-let bed: TestBed;
-let proxy: RunningSidecar;
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-});
-after(async () => {
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed();
 
 const ws = (url: string) => url.replace(/^http/, 'ws');
 

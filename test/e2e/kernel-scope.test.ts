@@ -6,30 +6,26 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { signChatToken } from '../../proxy/links/chat-token.ts';
 import { secretKey } from '../../proxy/links/link-token.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { startSidecar, useSidecarBed, type RunningSidecar } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { signToken } from '../support/tokens.ts';
 
 const SECRET = 'kernel-scope-secret-of-at-least-32-bytes!!';
-let bed: TestBed;
-let proxy: RunningSidecar;
 /** The same sidecar with FILES_API_SECRET: chat tokens name the chat. */
 let secured: RunningSidecar;
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-  secured = await startSidecar(bed, { 'data-dir': `${bed.dir}/store-secured` }, {}, { FILES_API_SECRET: SECRET });
-});
-after(async () => {
-  await secured?.stop();
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed(
+  {},
+  {
+    async start(bed) {
+      secured = await startSidecar(bed, { 'data-dir': `${bed.dir}/store-secured` }, {}, { FILES_API_SECRET: SECRET });
+    },
+    stop: async () => secured?.stop(),
+  },
+);
 
 const chatBase = (chat: string) => `${proxy.url}chats/${chat}/`;
 const token = () => `token=${bed.jupyter.token}`;

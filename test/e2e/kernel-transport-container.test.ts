@@ -10,62 +10,39 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { resolveOptions } from '../../proxy/options.ts';
-import { createSidecar, type Sidecar } from '../../proxy/sidecar.ts';
-import { answers, executeAndDownload } from '../support/container-checks.ts';
-import { freePort } from '../support/free-port.ts';
+import { executeAndDownload, startJupyterContainer } from '../support/container-checks.ts';
+import { listenSidecar, type RunningSidecar } from '../support/harness.ts';
 import { ensureBaseImages, podman, podmanUnavailable, PodmanScope } from '../support/podman.ts';
 
 const skip = podmanUnavailable();
 if (skip) console.log(`# kernel transport container test skipped: ${skip}`);
 
-const JUPYTER_IMAGE = 'quay.io/jupyter/base-notebook:latest';
 const JUPYTER_TOKEN = 'kernel-transport-container-7c2d';
 
 const scope = new PodmanScope();
 let dir: string;
-let sidecar: Sidecar;
-let url: string;
+let sidecar: RunningSidecar;
 let jupyter: string;
 
 before(async () => {
   if (skip) return;
   await ensureBaseImages();
-  const port = await freePort();
   // No -v at all: the kernel's files exist only inside the container.
-  jupyter = await scope.run('jupyter-alone', [
-    '-e',
-    `JUPYTER_TOKEN=${JUPYTER_TOKEN}`,
-    JUPYTER_IMAGE,
-    'python3',
-    '-m',
-    'jupyter_server',
-    '--ip=127.0.0.1',
-    `--port=${port}`,
-    '--no-browser',
-    '--ServerApp.root_dir=/home/jovyan',
-  ]);
-  await answers(`http://127.0.0.1:${port}/api/status?token=${JUPYTER_TOKEN}`);
+  const container = await startJupyterContainer(scope, 'jupyter-alone', JUPYTER_TOKEN, '/home/jovyan');
+  jupyter = container.name;
   dir = await mkdtemp(path.join(tmpdir(), 'gf-transport-container-'));
-  const options = resolveOptions(
-    {
-      'gateway-url': `http://127.0.0.1:${port}/`,
-      port: '1',
-      'file-transport': 'kernel',
-      'workspace-root': path.join(dir, 'workspaces'),
-      'kernel-workspace-root': '/home/jovyan/chats',
-      'gateway-root-dir': '/home/jovyan',
-      'data-dir': path.join(dir, 'store'),
-    },
-    {},
-  );
-  options.port = 0;
-  sidecar = await createSidecar(options);
-  url = await sidecar.listen();
+  sidecar = await listenSidecar({
+    'gateway-url': container.url,
+    'file-transport': 'kernel',
+    'workspace-root': path.join(dir, 'workspaces'),
+    'kernel-workspace-root': '/home/jovyan/chats',
+    'gateway-root-dir': '/home/jovyan',
+    'data-dir': path.join(dir, 'store'),
+  });
 });
 
 after(async () => {
-  await sidecar?.close();
+  await sidecar?.stop();
   await scope.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -74,7 +51,7 @@ test(
   'a Jupyter container with no shared volume: the file is recorded and downloads byte for byte',
   { skip: skip ?? false },
   async () => {
-    await executeAndDownload({ url }, JUPYTER_TOKEN, 'no-volume-chat');
+    await executeAndDownload({ url: sidecar.url }, JUPYTER_TOKEN, 'no-volume-chat');
     // It is in the container, and nowhere on this side but the sidecar's own copy and store.
     assert.match(await podman(['exec', jupyter, 'ls', '/home/jovyan/chats/no-volume-chat']), /made-in-container\.csv/);
     assert.deepEqual(await readdir(path.join(dir, 'workspaces', 'no-volume-chat')), ['made-in-container.csv']);

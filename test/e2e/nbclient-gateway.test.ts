@@ -14,34 +14,30 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { DEFAULT_JUPYTER_PYTHON, startLocalJupyter, type LocalJupyter } from '../../proxy/local-jupyter.ts';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { useSidecarBed } from '../support/harness.ts';
 
-let bed: TestBed;
-let proxy: RunningSidecar;
 let notebookServer: LocalJupyter;
 const CHAT = 'nbclient-chat';
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-  notebookServer = await startLocalJupyter({
-    rootDir: path.join(bed.dir, 'notebook-server'),
-    token: '',
-    extraArgs: [
-      `--GatewayClient.url=${proxy.url}chats/${CHAT}/`,
-      `--GatewayClient.auth_token=${bed.jupyter.token}`,
-      // Token-less (see above), so nothing would carry its XSRF cookie either.
-      '--ServerApp.disable_check_xsrf=True',
-    ],
-  });
-});
-after(async () => {
-  await notebookServer?.stop();
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed(
+  {},
+  {
+    async start(bed, proxy) {
+      notebookServer = await startLocalJupyter({
+        rootDir: path.join(bed.dir, 'notebook-server'),
+        token: '',
+        extraArgs: [
+          `--GatewayClient.url=${proxy.url}chats/${CHAT}/`,
+          `--GatewayClient.auth_token=${bed.jupyter.token}`,
+          // Token-less (see above), so nothing would carry its XSRF cookie either.
+          '--ServerApp.disable_check_xsrf=True',
+        ],
+      });
+    },
+    stop: async () => notebookServer?.stop(),
+  },
+);
 
 /** nbclient, as a user runs it, against the notebook server's gateway: the executed notebook's outputs. */
 const NBCLIENT = `

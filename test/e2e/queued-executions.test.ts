@@ -7,22 +7,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { useSidecarBed } from '../support/harness.ts';
 
-let bed: TestBed;
-let proxy: RunningSidecar;
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-});
-after(async () => {
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed();
 
 interface Cell {
   msgId: string;

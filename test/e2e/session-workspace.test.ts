@@ -6,23 +6,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ServerConnection, SessionManager, KernelManager, type Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { useSidecarBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 
-let bed: TestBed;
-let proxy: RunningSidecar;
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-});
-after(async () => {
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed();
 
 const token = () => `token=${bed.jupyter.token}`;
 const ws = (url: string) => url.replace(/^http/, 'ws');

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
+import { describe, test } from 'node:test';
+import { useSidecarBed } from '../support/harness.ts';
 import {
   AutoGenLikeExecutor,
   runLikeDatalayer,
@@ -17,17 +17,7 @@ import {
   type ClientRun,
 } from '../support/third-party-clients.ts';
 
-let bed: TestBed;
-let proxy: RunningSidecar;
-
-before(async () => {
-  bed = await startTestBed();
-  proxy = await startSidecar(bed);
-});
-after(async () => {
-  await proxy?.stop();
-  await bed?.stop();
-});
+const { bed, proxy } = useSidecarBed();
 
 const chatBase = (chat: string) => `${proxy.url}chats/${chat}/`;
 const WRITE = (name: string) =>

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import express from 'express';
 import { signToken } from '../support/tokens.ts';
+import { RECORDER_DEFAULTS } from '../support/recorder-fixture.ts';
 import { filesApiParts } from '../support/api-fixture.ts';
 import type { FileListResponse } from '../../contract/files-api.ts';
 import { createFilesApi } from '../../proxy/api/files-routes.ts';
@@ -110,6 +111,7 @@ describe('recorder level: the BlobStore fs seam fills the disk mid-copy', () => 
       events: stores.events,
       workspaces,
       logger: { info() {}, warn: log, error: log },
+      ...RECORDER_DEFAULTS,
     });
   });
   after(async () => {

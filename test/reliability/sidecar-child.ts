@@ -2,9 +2,11 @@
  * Child process for large-frames.test.ts: a whole sidecar in front of the test's Jupyter Server,
  * in a process of its own so the test can read its RSS alone. Prints `url <url>` when listening.
  * SIGUSR2 runs a full GC and prints `gc <rss>` (run with --expose-gc), so "memory came back" is
- * measured after a collection rather than whenever V8 feels like one; SIGTERM closes it cleanly.
+ * measured after a collection rather than whenever V8 feels like one, followed by the longest
+ * stretch its event loop was blocked since the last such line; SIGTERM closes it cleanly.
  * Arguments: a JSON object { dir, workspaceRoot, jupyterUrl, token, env }.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startSidecar, type TestBed } from '../support/harness.ts';
 
 const args = JSON.parse(process.argv[2]!) as {
@@ -20,10 +22,14 @@ const bed = {
   jupyter: { url: args.jupyterUrl, token: args.token },
 } as TestBed;
 const proxy = await startSidecar(bed, {}, {}, args.env);
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 process.on('SIGUSR2', () => {
   (globalThis as { gc?: () => void }).gc?.();
   const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
-  process.stdout.write(`gc ${rss} ${heapUsed} ${arrayBuffers}\n`);
+  const blockedMs = Math.round(loopDelay.max / 1e6);
+  loopDelay.reset();
+  process.stdout.write(`gc ${rss} ${heapUsed} ${arrayBuffers} ${blockedMs}\n`);
 });
 process.on('SIGTERM', () => {
   void proxy.stop().then(() => process.exit(0));

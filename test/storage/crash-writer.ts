@@ -10,6 +10,7 @@ import { quietLogger } from '../../proxy/logger.ts';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
 import { openStores } from '../../proxy/storage/open-stores.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
+import { RECORDER_DEFAULTS } from '../support/recorder-fixture.ts';
 
 const [dataDir, workspaceRoot, compactAfterBytes] = process.argv.slice(2) as [string, string, string?];
 const workspaces = new Workspaces(workspaceRoot);
@@ -18,7 +19,7 @@ const { blobs, events } = stores;
 const store = compactAfterBytes
   ? new LowdbRecordStore(dataDir, { compactAfterBytes: Number(compactAfterBytes) })
   : stores.store;
-const recorder = new ArtifactRecorder({ store, blobs, events, workspaces });
+const recorder = new ArtifactRecorder({ store, blobs, events, workspaces, ...RECORDER_DEFAULTS });
 
 async function burst(chatId: string): Promise<void> {
   const dir = await workspaces.ensure(chatId);

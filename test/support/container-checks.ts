@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { filesApiPaths, type FileListResponse } from '../../contract/files-api.ts';
+import { freePort } from './free-port.ts';
 import { runLikeOpenWebUi } from './open-webui-run.ts';
+import type { PodmanScope } from './podman.ts';
 
 export const CONTAINER_FILE = { name: 'made-in-container.csv', content: 'x,y\n1,2\n' };
 
@@ -21,6 +23,39 @@ export async function answers(url: string, status = 200, withinMs = 120_000): Pr
     if (Date.now() > until) throw new Error(`${url} did not answer ${status} (last: ${got})`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The Jupyter image the container tests run (made locally by scripts/container-base-images.sh). */
+export const JUPYTER_IMAGE = 'quay.io/jupyter/base-notebook:latest';
+
+/**
+ * A Jupyter Server container on the host network serving `rootDir`, with `podmanArgs` (volumes)
+ * before the image; resolves with its name and URL once its REST API answers.
+ */
+export async function startJupyterContainer(
+  scope: PodmanScope,
+  what: string,
+  token: string,
+  rootDir: string,
+  podmanArgs: string[] = [],
+): Promise<{ name: string; url: string }> {
+  const port = await freePort();
+  const name = await scope.run(what, [
+    ...podmanArgs,
+    '-e',
+    `JUPYTER_TOKEN=${token}`,
+    JUPYTER_IMAGE,
+    'python3',
+    '-m',
+    'jupyter_server',
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    '--no-browser',
+    `--ServerApp.root_dir=${rootDir}`,
+  ]);
+  const url = `http://127.0.0.1:${port}/`;
+  await answers(`${url}api/status?token=${token}`);
+  return { name, url };
 }
 
 /** A sidecar as the test reaches it: its URL, and the files API token when it asks for one. */

@@ -1,11 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startLocalJupyter, DEFAULT_JUPYTER_PYTHON, type LocalJupyter } from '../../proxy/local-jupyter.ts';
-import { resolveOptions } from '../../proxy/options.ts';
-import { createSidecar, type SidecarParts } from '../../proxy/sidecar.ts';
-import type { RunningSidecar } from './harness.ts';
+import { DEFAULT_JUPYTER_PYTHON, type LocalJupyter } from '../../proxy/local-jupyter.ts';
+import type { SidecarParts } from '../../proxy/sidecar.ts';
+import { listenSidecar, startJupyterInTempDir, type RunningSidecar } from './harness.ts';
 
 /**
  * A real Jupyter Server whose files the sidecar is not given: its root is another folder tree, and
@@ -28,45 +26,37 @@ export function privateMountsAvailable(): boolean {
 }
 
 export async function startKernelElsewhere(): Promise<KernelElsewhere> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'gf-elsewhere-'));
-  const kernelRoot = path.join(dir, 'kernel-host', 'root');
-  const sidecarRoot = path.join(dir, 'sidecar-host', 'workspaces');
-  await mkdir(kernelRoot, { recursive: true });
   const privateMounts = privateMountsAvailable();
-  let python = DEFAULT_JUPYTER_PYTHON;
-  if (privateMounts) {
-    python = path.join(dir, 'python-in-namespace.sh');
+  const started = await startJupyterInTempDir('gf-elsewhere-', async (dir) => {
+    const kernelRoot = path.join(dir, 'kernel-host', 'root');
+    await mkdir(kernelRoot, { recursive: true });
+    if (!privateMounts) return { rootDir: kernelRoot };
+    const python = path.join(dir, 'python-in-namespace.sh');
     await writeFile(
       python,
       `#!/bin/sh\nexec unshare -r -m sh -c 'mount -t tmpfs -o size=1g none "$0" && exec ${DEFAULT_JUPYTER_PYTHON} "$@"' ${JSON.stringify(kernelRoot)} "$@"\n`,
     );
     await chmod(python, 0o755);
-  }
-  const jupyter = await startLocalJupyter({ rootDir: kernelRoot, python });
+    return { rootDir: kernelRoot, python };
+  });
   return {
-    dir,
-    jupyter,
-    kernelRoot,
-    sidecarRoot,
+    ...started,
+    kernelRoot: path.join(started.dir, 'kernel-host', 'root'),
+    sidecarRoot: path.join(started.dir, 'sidecar-host', 'workspaces'),
     privateMounts,
-    async stop() {
-      await jupyter.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
   };
 }
 
 /** A sidecar with `--file-transport kernel` in front of it, built as main.ts builds one. */
-export async function startKernelTransportSidecar(
+export function startKernelTransportSidecar(
   bed: KernelElsewhere,
   flags: Record<string, string> = {},
   parts: SidecarParts = {},
   env: Record<string, string> = {},
 ): Promise<RunningSidecar> {
-  const options = resolveOptions(
+  return listenSidecar(
     {
       'gateway-url': bed.jupyter.url,
-      port: '1',
       'file-transport': 'kernel',
       'workspace-root': bed.sidecarRoot,
       'kernel-workspace-root': path.join(bed.kernelRoot, 'workspaces'),
@@ -74,10 +64,7 @@ export async function startKernelTransportSidecar(
       'data-dir': path.join(bed.dir, 'sidecar-host', 'store'),
       ...flags,
     },
+    parts,
     env,
   );
-  options.port = 0;
-  const sidecar = await createSidecar(options, parts);
-  const url = await sidecar.listen();
-  return { sidecar, url, options, stop: () => sidecar.close() };
 }

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import { executeRequestText, openKernelSocket } from './client-frames.ts';
 
 export interface OpenWebUiRun {
   stdout: string;
@@ -27,31 +27,14 @@ export async function runLikeOpenWebUi(base: string, token: string, code: string
   const created = await fetch(new URL(`api/kernels${params}`, base), { method: 'POST' });
   assert.equal(created.status, 201);
   const kernelId = ((await created.json()) as { id: string }).id;
-  const socket = new WebSocket(`${ws(base)}api/kernels/${kernelId}/channels${params}`);
-  await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
+  const socket = await openKernelSocket(`${ws(base)}api/kernels/${kernelId}/channels${params}`);
   const msgId = randomUUID().replace(/-/g, '');
   socket.send(
-    JSON.stringify({
-      header: {
-        msg_id: msgId,
-        msg_type: 'execute_request',
-        username: 'user',
-        session: randomUUID().replace(/-/g, ''),
-        date: '',
-        version: '5.3',
-      },
-      parent_header: {},
-      metadata: {},
-      content: {
-        code,
-        silent: false,
-        store_history: true,
-        user_expressions: {},
-        allow_stdin: false,
-        stop_on_error: true,
-      },
-      channel: 'shell',
-    }),
+    executeRequestText(
+      code,
+      { msg_id: msgId, username: 'user', session: randomUUID().replace(/-/g, ''), date: '', version: '5.3' },
+      'shell',
+    ),
   );
   let stdout = '';
   let stderr = '';

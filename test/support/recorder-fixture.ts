@@ -10,6 +10,14 @@ import type { RecordStore } from '../../proxy/storage/record-store.ts';
 import { createTrackingPolicy, type TrackingPolicyOptions } from '../../proxy/workspace/tracking-policy.ts';
 import type { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
 import { Workspaces } from '../../proxy/chats/workspaces.ts';
+import { defaultOf } from '../../proxy/options.ts';
+import { DEFAULT_CACHED_CHATS } from '../../proxy/storage/chat-data.ts';
+
+/** The recorder's limits as the sidecar gives them by default (`--scan-timeout-s`, the chat cache). */
+export const RECORDER_DEFAULTS = {
+  scanTimeoutMs: defaultOf('scanTimeoutMs'),
+  maxCachedChats: DEFAULT_CACHED_CHATS,
+} satisfies Partial<ArtifactRecorderOptions>;
 
 export interface Fixture {
   base: string;
@@ -56,9 +64,10 @@ export async function createFixture(
       events: stores.events,
       workspaces,
       policy: createTrackingPolicy(options.policy),
-      maxCachedChats: options.maxCachedChats,
       walker: options.walker,
-      scanTimeoutMs: options.scanTimeoutMs,
+      ...RECORDER_DEFAULTS,
+      ...(options.maxCachedChats ? { maxCachedChats: options.maxCachedChats } : {}),
+      ...(options.scanTimeoutMs ? { scanTimeoutMs: options.scanTimeoutMs } : {}),
       watch: options.watch,
     });
     return {

@@ -5,8 +5,9 @@
  * client would have handed on (its outputs up to "done") so tests can check what it saw.
  */
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { packV1, unpackV1, V1_PROTOCOL } from '../../proxy/wire/wire-v1.ts';
+import { executeContent, executeRequestText, openKernelSocket } from './client-frames.ts';
 
 export interface ClientRun {
   kernelId: string;
@@ -26,15 +27,6 @@ interface Message {
   parent_header: { msg_id?: string };
   content: Record<string, any>;
   msg_type?: string;
-}
-
-function open(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}) {
-  const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers });
-  return new Promise<WebSocket>((resolve, reject) => {
-    socket.once('open', () => resolve(socket));
-    socket.once('error', reject);
-    socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
-  });
 }
 
 function decode(data: Buffer, binary: boolean, protocol: string): Message {
@@ -102,7 +94,7 @@ export async function runLikeEnterpriseGatewayClient(base: string, code: string,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'python3', env: { KERNEL_USERNAME: 'eg-user' } }),
   });
-  const socket = await open(`${wsUrl(base)}api/kernels/${kernelId}/channels${query}`);
+  const socket = await openKernelSocket(`${wsUrl(base)}api/kernels/${kernelId}/channels${query}`);
   const msgId = randomUUID().replace(/-/g, '');
   const run = readRun(socket, msgId, isIdle, 500);
   socket.send(
@@ -139,7 +131,10 @@ export class AutoGenLikeExecutor {
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'python3' }),
     });
-    return new AutoGenLikeExecutor(await open(`${wsUrl(base)}api/kernels/${kernelId}/channels`, { headers }), kernelId);
+    return new AutoGenLikeExecutor(
+      await openKernelSocket(`${wsUrl(base)}api/kernels/${kernelId}/channels`, { headers }),
+      kernelId,
+    );
   }
 
   private send(msgType: string, content: Record<string, unknown>): string {
@@ -173,14 +168,7 @@ export class AutoGenLikeExecutor {
       // The id is known only once sent: read from the next tick on.
       setImmediate(() => readRun(this.socket, msgId, isIdle).then(resolve, reject));
     });
-    msgId = this.send('execute_request', {
-      code,
-      silent: false,
-      store_history: true,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: true,
-    });
+    msgId = this.send('execute_request', executeContent(code));
     return { kernelId: this.kernelId, ...(await run) };
   }
 
@@ -204,7 +192,7 @@ export async function runLikeDatalayer(
     headers: { ...headers, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'python3' }),
   });
-  const socket = await open(`${wsUrl(base)}api/kernels/${kernelId}/channels${query}`, {
+  const socket = await openKernelSocket(`${wsUrl(base)}api/kernels/${kernelId}/channels${query}`, {
     headers,
     protocols: [V1_PROTOCOL],
   });
@@ -218,14 +206,7 @@ export async function runLikeDatalayer(
     date: new Date().toISOString(),
     version: '5.3',
   };
-  const content = {
-    code,
-    silent: false,
-    store_history: true,
-    user_expressions: {},
-    allow_stdin: false,
-    stop_on_error: true,
-  };
+  const content = executeContent(code);
   const json = (v: unknown) => Buffer.from(JSON.stringify(v));
   if (socket.protocol === V1_PROTOCOL)
     socket.send(packV1([Buffer.from('shell'), json(header), json({}), json({}), json(content)]));
@@ -255,29 +236,11 @@ export class SmolagentsLikeExecutor {
   }
 
   async execute(code: string): Promise<ClientRun> {
-    const socket = await open(`${wsUrl(this.base)}api/kernels/${this.kernelId}/channels${this.query}`);
+    const socket = await openKernelSocket(`${wsUrl(this.base)}api/kernels/${this.kernelId}/channels${this.query}`);
     const msgId = randomUUID();
     const run = readRun(socket, msgId, isIdle);
     socket.send(
-      JSON.stringify({
-        header: {
-          msg_id: msgId,
-          msg_type: 'execute_request',
-          username: 'anonymous',
-          session: randomUUID(),
-          version: '5.0',
-        },
-        parent_header: {},
-        metadata: {},
-        content: {
-          code,
-          silent: false,
-          store_history: true,
-          user_expressions: {},
-          allow_stdin: false,
-          stop_on_error: true,
-        },
-      }),
+      executeRequestText(code, { msg_id: msgId, username: 'anonymous', session: randomUUID(), version: '5.0' }),
     );
     const result = await run;
     socket.close();

@@ -171,7 +171,9 @@ describe('time limits', () => {
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
     walker.after = () => stuck;
-    fx = await createFixture({ walker, scanTimeoutMs: 200 });
+    // Long enough for the real scan at the end on a busy machine (200 ms failed it under load);
+    // the stuck one waits it out whatever it is.
+    fx = await createFixture({ walker, scanTimeoutMs: 2_000 });
     await fx.write('c1', 'a.csv', 'a');
     await assert.rejects(fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') }), {
       code: 'ERR_SCAN_TIMEOUT',

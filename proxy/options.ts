@@ -7,7 +7,7 @@ import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
 import { DEFAULT_PREVIEW_LIMITS } from './previews/preview-limits.ts';
-import { DEFAULT_TRANSFER_LIMITS } from './transport/transfer-limits.ts';
+import { DEFAULT_TRANSFER_LIMITS, MAX_UPLOAD_CHUNK_BYTES, TRANSFER_FRAME_MARGIN } from './transport/transfer-limits.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_QUOTA_BYTES } from './workspace/tracking-policy.ts';
 
 /** A configuration mistake, found once at start, with the fix in its message. */
@@ -77,11 +77,17 @@ export interface SidecarOptions {
     shownRows: number | null;
     shownColumns: number | null;
     diffListedRows: number | null;
+    textBytes: number | null;
+    diffTextBytes: number | null;
+    maxZipEntries: number | null;
+    rememberedTimeouts: number | null;
+    workerStartMs: number | null;
   };
   /** What the kernel file transport may cost (nulls: the defaults in transport/transfer-limits.ts). */
   transfer: {
     chunkBytes: number | null;
     bytesPerRequest: number | null;
+    requestsInFlight: number | null;
     bytesPerExecution: number | null;
     listingBytes: number | null;
     maxEntries: number | null;
@@ -95,6 +101,8 @@ export interface SidecarOptions {
   publicUrl: URL | null;
   /** Lifetime of a link's capability token; null: never expires. */
   linkTtlSeconds: number | null;
+  /** How far sidecars' clocks may differ: a revocation refuses links stamped up to this long after it. */
+  revocationSkewMs: number;
   /** Receiver of one POST per recorded file version; null: no webhooks. */
   webhookUrl: URL | null;
   /** HMAC-SHA256 key for webhook signatures (environment only). */
@@ -257,6 +265,9 @@ const delayMs: Parser<number> = (raw, where) => {
   }
   return value;
 };
+
+/** A duration as above, as milliseconds; `0` allowed. */
+const durationOrZeroMs: Parser<number> = (raw, where) => seconds(raw, where, true) * 1000;
 
 /** A lifetime in seconds; `0`: never expires (null). */
 const lifetime: Parser<number | null> = (raw, where) => seconds(raw, where, true) || null;
@@ -465,16 +476,24 @@ export const OPTIONS = {
     env: 'TRANSFER_CHUNK_KB',
     default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.chunkBytes / KiB)),
     parse: positive(KiB),
-    example: '256',
-    help: '--file-transport kernel: bytes of a file in one comm message from the kernel (each its own binary WebSocket frame).',
+    example: '1024',
+    help: '--file-transport kernel: bytes of a file in one binary buffer of a reply from the kernel, and in one upload request.',
   }),
   transferBytesPerRequest: option({
     flag: 'transfer-request-mb',
     env: 'TRANSFER_REQUEST_MB',
     default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.bytesPerRequest / MiB)),
     parse: positive(MiB),
-    example: '32',
-    help: '--file-transport kernel: file bytes asked of the kernel in one request, held in memory until written; more is refused.',
+    example: '4',
+    help: '--file-transport kernel: file bytes asked of the kernel in one request (its reply is one WebSocket frame, under --max-frame-mb), held in memory until written; more is refused.',
+  }),
+  transferRequestsInFlight: option({
+    flag: 'transfer-in-flight',
+    env: 'TRANSFER_IN_FLIGHT',
+    default: unset<number | null>(null, String(DEFAULT_TRANSFER_LIMITS.requestsInFlight)),
+    parse: positive(1),
+    example: '3',
+    help: '--file-transport kernel: read requests asked of the kernel at once; the sidecar holds at most this many times --transfer-request-mb per transfer.',
   }),
   transferBytesPerExecution: option({
     flag: 'transfer-max-mb',
@@ -828,6 +847,46 @@ export const OPTIONS = {
     example: '200',
     help: 'Changed rows a table diff lists per sheet (all are counted).',
   }),
+  previewTextBytes: option({
+    flag: 'preview-text-kb',
+    env: 'PREVIEW_TEXT_KB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.textBytes / KiB)),
+    parse: positive(KiB),
+    example: '256',
+    help: 'Kilobytes of a text, code, JSON or Markdown file a preview shows; the rest is cut, and the preview says so.',
+  }),
+  diffTextBytes: option({
+    flag: 'diff-text-mb',
+    env: 'DIFF_TEXT_MB',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.diffTextBytes / MiB)),
+    parse: positive(MiB),
+    example: '4',
+    help: 'Text versions larger than this are not diffed (413 ERR_PREVIEW_TOO_LARGE): a line diff is quadratic in the worst case.',
+  }),
+  previewMaxZipEntries: option({
+    flag: 'preview-max-zip-entries',
+    env: 'PREVIEW_MAX_ZIP_ENTRIES',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.maxZipEntries)),
+    parse: positive(1),
+    example: '10000',
+    help: 'An xlsx, ods or docx whose zip lists more entries is not previewed (413 ERR_PREVIEW_UNZIPPED_TOO_LARGE); a real workbook has tens.',
+  }),
+  previewRememberedTimeouts: option({
+    flag: 'preview-timeouts-kept',
+    env: 'PREVIEW_TIMEOUTS_KEPT',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.rememberedTimeouts)),
+    parse: positive(1),
+    example: '10000',
+    help: 'Renders that ran out of time remembered at once (see --preview-timeout-memory-s); past it the least recently used are forgotten.',
+  }),
+  previewWorkerStartMs: option({
+    flag: 'preview-worker-start-s',
+    env: 'PREVIEW_WORKER_START_S',
+    default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.workerStartMs / 1000)),
+    parse: positive(1000),
+    example: '60',
+    help: "A render worker thread that has not loaded in this long is given up (503 ERR_PREVIEW_BUSY): the machine is overloaded, not the file at fault. The render's own time (--preview-timeout-ms) counts from when its worker has loaded.",
+  }),
   demo: option({
     flag: 'demo',
     env: 'SIDECAR_DEMO',
@@ -859,6 +918,14 @@ export const OPTIONS = {
     parse: lifetime,
     example: '7d',
     help: "Lifetime of a link's token: seconds, or with s/m/h/d (90, 15m, 12h, 7d; 0: never expires). Only with FILES_API_SECRET.",
+  }),
+  revocationSkewMs: option({
+    flag: 'revocation-skew-s',
+    env: 'REVOCATION_SKEW_S',
+    default: '30',
+    parse: durationOrZeroMs,
+    example: '30',
+    help: "How far the clocks of sidecars sharing one store may differ, in seconds (or with s/m/h/d; the tokens' own clock tolerance is 30 s). Revoking a chat's links refuses every link stamped before the revocation plus this, so a link minted by a sidecar whose clock is ahead does not outlive the revocation; links minted in the first this-long after a revocation are refused too.",
   }),
   webhookUrl: option({
     flag: 'webhook-url',
@@ -1199,6 +1266,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     previewRows,
     previewColumns,
     diffRows,
+    previewTextBytes,
+    diffTextBytes,
+    previewMaxZipEntries,
+    previewRememberedTimeouts,
+    previewWorkerStartMs,
     mcp,
     mcpApiKey,
     mcpApiKeyFile,
@@ -1218,6 +1290,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     kernelVolumeSubPath,
     transferChunkBytes,
     transferBytesPerRequest,
+    transferRequestsInFlight,
     transferBytesPerExecution,
     transferListingBytes,
     transferMaxEntries,
@@ -1228,6 +1301,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
   } = values;
   const webhookKey = secretFromEnvOrFile('WEBHOOK_SECRET', webhookSecret, webhookSecretFile);
   requireWebhookSecret({ ...values, webhookSecret: webhookKey });
+  requireTransferWithinFrames(values);
   return {
     ...direct,
     webhookSecret: webhookKey,
@@ -1257,6 +1331,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     transfer: {
       chunkBytes: transferChunkBytes,
       bytesPerRequest: transferBytesPerRequest,
+      requestsInFlight: transferRequestsInFlight,
       bytesPerExecution: transferBytesPerExecution,
       listingBytes: transferListingBytes,
       maxEntries: transferMaxEntries,
@@ -1282,6 +1357,11 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       shownRows: previewRows,
       shownColumns: previewColumns,
       diffListedRows: diffRows,
+      textBytes: previewTextBytes,
+      diffTextBytes,
+      maxZipEntries: previewMaxZipEntries,
+      rememberedTimeouts: previewRememberedTimeouts,
+      workerStartMs: previewWorkerStartMs,
     },
   };
 }
@@ -1316,6 +1396,29 @@ function workspacePaths(values: OptionValues) {
     gatewayRootDir: values.gatewayRootDir ?? kernelWorkspaceRoot,
     dataDir: path.resolve(values.dataDir),
   };
+}
+
+/**
+ * --file-transport kernel: a read's reply and a listing are one WebSocket frame each (the relay
+ * closes the socket on a larger one), and an upload chunk is one message to Jupyter Server,
+ * which refuses messages over 10 MiB by default (`websocket_max_message_size`).
+ */
+function requireTransferWithinFrames(values: OptionValues): void {
+  const limits = DEFAULT_TRANSFER_LIMITS;
+  const request = values.transferBytesPerRequest ?? limits.bytesPerRequest;
+  const listing = values.transferListingBytes ?? limits.listingBytes;
+  const largest = Math.max(request, listing);
+  if (largest + TRANSFER_FRAME_MARGIN > values.maxFrameBytes)
+    throw new OptionsError(
+      'ERR_OPTIONS_TRANSFER',
+      `--transfer-request-mb (${request / MiB}) and --transfer-listing-mb (${listing / MiB}) must each stay 1 MiB under --max-frame-mb (${values.maxFrameBytes / MiB}): each is one WebSocket frame. Example: --transfer-request-mb ${OPTIONS.transferBytesPerRequest.example}`,
+    );
+  const chunk = values.transferChunkBytes ?? limits.chunkBytes;
+  if (chunk > MAX_UPLOAD_CHUNK_BYTES)
+    throw new OptionsError(
+      'ERR_OPTIONS_TRANSFER',
+      `--transfer-chunk-kb (${chunk / KiB}) is over ${MAX_UPLOAD_CHUNK_BYTES / KiB}: an upload chunk is one message to Jupyter Server, which refuses messages over 10 MiB. Example: --transfer-chunk-kb ${OPTIONS.transferChunkBytes.example}`,
+    );
 }
 
 function requireWebhookSecret(values: OptionValues): void {

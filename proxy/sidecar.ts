@@ -12,7 +12,7 @@ import type { BlobStore } from './storage/blob-store.ts';
 import type { ExecutionObserver } from './executions/execution-observer.ts';
 import type { RecordStore } from './storage/record-store.ts';
 import { DEFAULT_CACHED_CHATS } from './storage/chat-data.ts';
-import { Retention } from './artifacts/retention.ts';
+import { Retention, type SweepResult } from './artifacts/retention.ts';
 import { createTrackingPolicy } from './workspace/tracking-policy.ts';
 import { ChatAssignment } from './chats/chat-assignment.ts';
 import { ChatOwners } from './chats/chat-owners.ts';
@@ -72,6 +72,11 @@ export interface SidecarParts {
   onToolCall?: ToolCallObserver;
   /** The metrics to fill with --metrics (a registry of the sidecar's own by default). */
   metrics?: SidecarMetrics;
+  /**
+   * The clock links are stamped and revoked by and retention ages blobs by (tests: a sidecar
+   * whose clock is off, or hours later); Date.now by default.
+   */
+  now?: () => number;
 }
 
 export interface Sidecar {
@@ -98,6 +103,8 @@ export interface Sidecar {
   close(options?: { graceMs?: number }): Promise<void>;
   /** Executions started and not yet recorded. */
   executionsInFlight(): number;
+  /** One retention sweep now (it also runs every hour): unreferenced blobs and their cached previews. */
+  sweep(): Promise<SweepResult>;
   connections(): number;
 }
 
@@ -114,7 +121,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const { blobs, kernelChats } = stores;
   const store = metrics ? meteredStore(stores.store, metrics) : stores.store;
   const assignment = new ChatAssignment(kernelChats, options.anonymousChat);
-  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds });
+  const links = new FileLinks({ secret: options.filesSecret, ttlSeconds: options.linkTtlSeconds, now: parts.now });
   // Assigned once the server exists; only called after listen().
   let listeningBase = (): URL => new URL(`http://${options.host}:${options.port}/`);
   const webhooks =
@@ -173,7 +180,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       : undefined,
   });
   const retention = new Retention(
-    { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive, blobCaches: [previews] },
+    { store, blobs, recorder, workspaces, logger, exclusive: stores.exclusive, blobCaches: [previews], now: parts.now },
     { workspaceMaxAgeDays: options.workspaceMaxAgeDays },
   );
   const base = options.gatewayUrl.pathname;
@@ -221,6 +228,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       webhookHealth: webhooks ? () => webhooks.health() : undefined,
       storeHealth: stores.health,
       closing: () => closing,
+      revocationSkewMs: options.revocationSkewMs,
+      now: parts.now,
     }),
   );
   app.use(
@@ -431,6 +440,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       });
     },
     executionsInFlight: () => inFlight.count,
+    sweep: () => retention.sweep(),
     async close({ graceMs = 0 } = {}) {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

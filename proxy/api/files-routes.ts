@@ -56,6 +56,10 @@ export interface FilesApiDeps {
   downloadLinkTtlSeconds?: number;
   /** Previews and diffs (their limits and cache folder come from the options). */
   previews: PreviewService;
+  /** --revocation-skew-s: a revocation refuses links stamped up to this long after it (default 0). */
+  revocationSkewMs?: number;
+  /** The clock links are stamped and revoked by (tests: a sidecar whose clock is off). */
+  now?: () => number;
 }
 
 const DEFAULT_DOWNLOAD_LINK_TTL_SECONDS = 120;
@@ -68,6 +72,8 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   const { store, blobs, recorder, workspaces } = deps;
   const logger = deps.logger ?? quietLogger;
   const { uploadLimitBytes: uploadLimit, previews } = deps;
+  const now = deps.now ?? Date.now;
+  const revocationSkewMs = deps.revocationSkewMs ?? 0;
   const authenticate = createAuthenticate(deps.auth ?? {});
   const router = express.Router();
   router.use(createCors(deps.corsOrigins ?? []));
@@ -141,8 +147,11 @@ export function createFilesApi(deps: FilesApiDeps): Router {
       if (options.linkFor === undefined || access.fileId !== options.linkFor) {
         throw new ApiError('ERR_TOKEN_SCOPE', "A link's token opens its one file version, nothing else.");
       }
+      // Stamped by whichever sidecar minted it, by its clock: one ahead of the revoking sidecar's
+      // would stamp a link minted just before the revocation as after it. So a revocation also
+      // refuses links stamped within the clocks' allowed skew after it.
       const revokedAt = await store.getLinksRevokedAt(chatId);
-      if (revokedAt !== null && access.issuedMs < revokedAt) {
+      if (revokedAt !== null && access.issuedMs < revokedAt + revocationSkewMs) {
         res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
         throw new ApiError('ERR_UNAUTHORIZED', "This chat's links were revoked after this one was issued.");
       }
@@ -182,7 +191,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
     let body: FileLinkResponse = { url: path, expiresAt: null, size };
     if (deps.auth?.secret) {
       const ttl = deps.downloadLinkTtlSeconds ?? DEFAULT_DOWNLOAD_LINK_TTL_SECONDS;
-      const issuedMs = Date.now();
+      const issuedMs = now();
       const token = await signFileLinkToken(secretKey(deps.auth.secret), { chatId, fileId: linkId, issuedMs }, ttl);
       body = {
         url: `${path}?token=${encodeURIComponent(token)}`,
@@ -224,7 +233,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
 
   router.post('/chats/:chatId/links/revoke', async (req, res) => {
     const chatId = await authorizedChat(req, res);
-    const revokedAt = Date.now();
+    const revokedAt = now();
     await store.revokeLinks(chatId, revokedAt);
     res.set('Cache-Control', 'no-store').json({ chatId, linksRevokedAt: new Date(revokedAt).toISOString() });
   });

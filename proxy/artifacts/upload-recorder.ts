@@ -11,7 +11,7 @@ import type { KeyedMutex } from './keyed-mutex.ts';
 import { draftRecord } from './record-drafts.ts';
 import type { RecordCommit } from './record-commit.ts';
 import type { ScanGate } from './scan-gate.ts';
-import { normalizeUploadPath } from './upload-target.ts';
+import { lookAlikeOf, normalizeUploadPath } from './upload-target.ts';
 import { writeUpload } from './upload-writer.ts';
 
 export interface UploadOptions {
@@ -83,11 +83,14 @@ async function storeBytes(blobs: BlobStore, stream: Readable, maxBytes: number):
 async function writeAndRecord(
   parts: UploadParts,
   chatId: string,
-  requested: string,
+  asked: string,
   put: PutResult,
   owner: string | null,
   options: UploadOptions,
 ): Promise<FileRecord> {
+  // A name that only differs from a file of the chat by case or normalization is that file on
+  // Windows and macOS, where it is downloaded and unzipped: the upload is its new version.
+  const requested = lookAlikeOf(asked, latestByPath(await parts.store.listChat(chatId)).keys());
   const state = await parts.states.get(chatId);
   await state.usage.sync(parts.store, chatId);
   if (state.usage.exceeds(put.size)) throw state.usage.overQuotaError(chatId);

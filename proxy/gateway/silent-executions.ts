@@ -6,6 +6,7 @@ import {
   type KernelAnswer,
   type KernelCommandChannel,
 } from '../transport/kernel-command-channel.ts';
+import { REPLY_TYPE, REQUEST_TYPE } from '../transport/collector-source.ts';
 import { isPlainObject, type KernelFrame, type WireCodec } from '../wire/kernel-frame.ts';
 
 /** The sidecar's own session on a kernel connection: its messages are told apart by msg_id, not by this. */
@@ -62,26 +63,29 @@ export class SilentMessageIds {
 }
 
 interface Waiting {
+  kind: 'evaluate' | 'request';
   resolve: (answer: KernelAnswer) => void;
   reject: (error: TransportError) => void;
   timer: NodeJS.Timeout;
   bounds: EvaluateBounds;
-  /** The comm messages' buffers so far, in order, within the bounds; null once past them. */
-  buffers: Buffer[] | null;
-  bytes: number;
-  /** Its reply, kept until its idle has come too (or its idle, until the reply). */
-  reply?: KernelFrame;
-  idle?: boolean;
+  /** The kernel_info_request that follows a request. */
+  probeId?: string;
 }
 
 /**
- * The transport's channel on one kernel connection: a silent execution (`silent`, no history,
- * no stdin, the expression in `user_expressions`) sent on the relay's upstream socket. Its
- * messages are taken out before the relay's lanes (`intercept`), so none reaches the client and
- * its reply is never queued behind the execution whose end is waiting for it.
+ * The transport's channel on one kernel connection. Its messages are sent on the relay's
+ * upstream socket and taken out before the relay's lanes (`intercept`), so none reaches the
+ * client and no answer is queued behind the execution whose end is waiting for it.
+ *   evaluate: a silent execution (`silent`, no history, no stdin, the expression in `user_expressions`).
+ *   request:  a shell message of the collector's own type, answered on shell to this connection only,
+ *             followed by a `kernel_info_request` whose reply, if it comes first, says nothing handled it.
  */
 export class SilentExecutions implements KernelCommandChannel {
   readonly #waiting = new Map<string, Waiting>();
+  /** kernel_info_request id -> the request it follows. */
+  readonly #probes = new Map<string, string>();
+  /** Ids sent on this connection whose reply and idle have not both come yet. */
+  readonly #unsettled = new Map<string, { reply: boolean; idle: boolean }>();
   #closed = false;
 
   readonly #upstream: WebSocket;
@@ -100,15 +104,58 @@ export class SilentExecutions implements KernelCommandChannel {
   }
 
   evaluate(expression: string, bounds: EvaluateBounds): Promise<KernelAnswer> {
+    return this.#ask('evaluate', bounds, (msgId) => {
+      this.#send(msgId, 'execute_request', {
+        code: '',
+        silent: true,
+        store_history: false,
+        user_expressions: { r: expression },
+        allow_stdin: false,
+        stop_on_error: false,
+      });
+    });
+  }
+
+  request(args: Record<string, unknown>, buffers: Buffer[], bounds: EvaluateBounds): Promise<KernelAnswer> {
+    return this.#ask('request', bounds, (msgId) => {
+      this.#send(msgId, REQUEST_TYPE, { args }, buffers);
+      // The kernel answers its shell messages in order, on this connection's socket.
+      const probeId = randomUUID();
+      this.#ids.add(probeId);
+      this.#unsettled.set(probeId, { reply: false, idle: false });
+      this.#probes.set(probeId, msgId);
+      this.#waiting.get(msgId)!.probeId = probeId;
+      this.#send(probeId, 'kernel_info_request', {});
+    });
+  }
+
+  #ask(kind: Waiting['kind'], bounds: EvaluateBounds, send: (msgId: string) => void): Promise<KernelAnswer> {
     if (this.#closed || this.#upstream.readyState !== this.#upstream.OPEN)
       return Promise.reject(new TransportError('ERR_TRANSPORT_CLOSED', 'the kernel connection is closed'));
     const msgId = randomUUID();
     this.#ids.add(msgId);
+    this.#unsettled.set(msgId, { reply: false, idle: false });
+    return new Promise<KernelAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const waiting = this.#waiting.get(msgId);
+        if (!waiting) return;
+        // What never came is not waited for here any more (the shared ids keep dropping it until their TTL).
+        this.#unsettled.delete(msgId);
+        if (waiting.probeId) this.#unsettled.delete(waiting.probeId);
+        this.#fail(msgId, waiting, new TransportError('ERR_TRANSPORT_TIMEOUT', 'the kernel did not answer in time'));
+      }, bounds.timeoutMs);
+      timer.unref();
+      this.#waiting.set(msgId, { kind, resolve, reject, timer, bounds });
+      send(msgId);
+    });
+  }
+
+  #send(msgId: string, msgType: string, content: Record<string, unknown>, buffers?: Buffer[]): void {
     const frame = this.#codec.encodeMessage({
       channel: 'shell',
       header: {
         msg_id: msgId,
-        msg_type: 'execute_request',
+        msg_type: msgType,
         username: 'sidecar',
         session: SESSION,
         date: new Date().toISOString(),
@@ -116,24 +163,10 @@ export class SilentExecutions implements KernelCommandChannel {
       },
       parent_header: {},
       metadata: {},
-      content: {
-        code: '',
-        silent: true,
-        store_history: false,
-        user_expressions: { r: expression },
-        allow_stdin: false,
-        stop_on_error: false,
-      },
+      content,
+      buffers,
     });
-    return new Promise<KernelAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(msgId);
-        reject(new TransportError('ERR_TRANSPORT_TIMEOUT', 'the kernel did not answer in time'));
-      }, bounds.timeoutMs);
-      timer.unref();
-      this.#waiting.set(msgId, { resolve, reject, timer, bounds, buffers: [], bytes: 0 });
-      this.#upstream.send(frame.data, { binary: frame.binary });
-    });
+    this.#upstream.send(frame.data, { binary: frame.binary });
   }
 
   /** Whether any of the sidecar's executions may still send messages (only then are frames looked at). */
@@ -145,60 +178,91 @@ export class SilentExecutions implements KernelCommandChannel {
   intercept(frame: KernelFrame): boolean {
     const parent = frame.parentMsgId;
     if (!this.#ids.has(parent)) return false;
-    const waiting = this.#waiting.get(parent!);
-    if (!waiting) return true;
-    if (frame.msgType === 'execute_reply' && frame.channel !== 'iopub') waiting.reply = frame;
-    else if (frame.msgType === 'comm_msg') this.#take(waiting, frame.buffers());
-    else if (frame.msgType === 'status' && frame.content()?.execution_state === 'idle') waiting.idle = true;
-    // The reply can come before the idle (shell and iopub travel apart): the next request waits for both.
-    if (waiting.reply && waiting.idle) {
-      this.#ids.settled(parent!);
-      this.#settle(parent!, waiting.reply);
+    const id = parent!;
+    const isReply = frame.channel !== 'iopub' && frame.msgType !== undefined && frame.msgType.endsWith('_reply');
+    this.#note(id, isReply, frame.msgType === 'status' && frame.content()?.execution_state === 'idle');
+    if (!isReply) return true;
+    const waiting = this.#waiting.get(id);
+    if (waiting?.kind === 'evaluate' && frame.msgType === 'execute_reply') this.#settleEvaluate(id, waiting, frame);
+    else if (waiting?.kind === 'request' && frame.msgType === REPLY_TYPE) this.#settleRequest(id, waiting, frame);
+    const probed = this.#probes.get(id);
+    if (probed !== undefined && frame.msgType === 'kernel_info_reply') {
+      this.#probes.delete(id);
+      const request = this.#waiting.get(probed);
+      if (request)
+        this.#fail(
+          probed,
+          request,
+          new TransportError('ERR_TRANSPORT_NO_HANDLER', 'the kernel did not answer the collector’s request'),
+        );
     }
     return true;
   }
 
-  /** Buffers are kept only within the request's bounds: past them, none is kept, and the answer is refused. */
-  #take(waiting: Waiting, buffers: readonly Buffer[]): void {
-    if (!waiting.buffers) return;
-    for (const buffer of buffers) waiting.bytes += buffer.length;
-    if (
-      waiting.bytes > waiting.bounds.maxBytes ||
-      waiting.buffers.length + buffers.length > waiting.bounds.maxBuffers
-    ) {
-      waiting.buffers = null;
-      return;
-    }
-    waiting.buffers.push(...buffers);
+  /** Its connection saw an id's reply and its idle: the id is held a little longer for the other connections' iopub. */
+  #note(msgId: string, reply: boolean, idle: boolean): void {
+    const state = this.#unsettled.get(msgId);
+    if (!state) return;
+    state.reply ||= reply;
+    state.idle ||= idle;
+    if (!state.reply || !state.idle) return;
+    this.#unsettled.delete(msgId);
+    this.#ids.settled(msgId);
   }
 
-  #settle(msgId: string, reply: KernelFrame): void {
-    const waiting = this.#waiting.get(msgId);
-    if (!waiting) return;
+  #fail(msgId: string, waiting: Waiting, error: TransportError): void {
+    this.#done(msgId, waiting);
+    waiting.reject(error);
+  }
+
+  #succeed(msgId: string, waiting: Waiting, answer: KernelAnswer): void {
+    this.#done(msgId, waiting);
+    waiting.resolve(answer);
+  }
+
+  #done(msgId: string, waiting: Waiting): void {
     this.#waiting.delete(msgId);
     clearTimeout(waiting.timer);
+    if (waiting.probeId) this.#probes.delete(waiting.probeId);
+  }
+
+  #settleEvaluate(msgId: string, waiting: Waiting, reply: KernelFrame): void {
     const content = reply.content();
     const result = isPlainObject(content?.user_expressions) ? content.user_expressions.r : undefined;
-    if (content?.status !== 'ok' || !isPlainObject(result) || result.status !== 'ok') {
+    if (content?.status !== 'ok' || !isPlainObject(result) || result.status !== 'ok')
       // The kernel's own error text is not passed on: it would reach the file card as the kernel wrote it.
-      waiting.reject(new TransportError('ERR_TRANSPORT_KERNEL_ERROR', 'the collector failed in the kernel'));
-      return;
-    }
+      return this.#fail(msgId, waiting, kernelError());
     const text = isPlainObject(result.data) ? result.data['text/plain'] : undefined;
-    if (typeof text !== 'string')
-      waiting.reject(new TransportError('ERR_TRANSPORT_PROTOCOL', 'the collector’s answer has no text'));
-    else if (!waiting.buffers)
-      waiting.reject(new TransportError('ERR_TRANSPORT_PROTOCOL', 'the kernel sent more bytes than it was asked for'));
-    else waiting.resolve({ text, buffers: waiting.buffers });
+    if (typeof text !== 'string') return this.#fail(msgId, waiting, noText());
+    this.#succeed(msgId, waiting, { text, buffers: [] });
+  }
+
+  /** A reply's buffers are kept only within the request's bounds: past them, the answer is refused. */
+  #settleRequest(msgId: string, waiting: Waiting, reply: KernelFrame): void {
+    const content = reply.content();
+    if (content?.status !== 'ok') return this.#fail(msgId, waiting, kernelError());
+    if (typeof content.text !== 'string') return this.#fail(msgId, waiting, noText());
+    const buffers = reply.buffers();
+    let bytes = 0;
+    for (const buffer of buffers) bytes += buffer.length;
+    if (bytes > waiting.bounds.maxBytes || buffers.length > waiting.bounds.maxBuffers)
+      return this.#fail(
+        msgId,
+        waiting,
+        new TransportError('ERR_TRANSPORT_PROTOCOL', 'the kernel sent more bytes than it was asked for'),
+      );
+    this.#succeed(msgId, waiting, { text: content.text, buffers: [...buffers] });
   }
 
   /** The connection closed: everything waiting fails now, not at its timeout. */
   close(): void {
     this.#closed = true;
-    for (const [, waiting] of this.#waiting) {
-      clearTimeout(waiting.timer);
-      waiting.reject(new TransportError('ERR_TRANSPORT_CLOSED', 'the kernel connection closed'));
-    }
-    this.#waiting.clear();
+    for (const [msgId, waiting] of this.#waiting)
+      this.#fail(msgId, waiting, new TransportError('ERR_TRANSPORT_CLOSED', 'the kernel connection closed'));
+    this.#probes.clear();
+    this.#unsettled.clear();
   }
 }
+
+const kernelError = () => new TransportError('ERR_TRANSPORT_KERNEL_ERROR', 'the collector failed in the kernel');
+const noText = () => new TransportError('ERR_TRANSPORT_PROTOCOL', 'the collector’s answer has no text');

@@ -1,4 +1,4 @@
-import { withZipParts, type ReadPart } from './zip-guard.ts';
+import { withZipParts, type ReadPart, type ZipLimits } from './zip-guard.ts';
 import { PreviewError } from './preview-errors.ts';
 import { sanitizePreviewHtml } from './html-sanitize.ts';
 
@@ -27,9 +27,9 @@ function docxParts(read: ReadPart, names: ReadonlySet<string>) {
  * A docx as sanitized HTML: mammoth converts (it emits semantic HTML and inlines images as data:
  * URIs), and the previews' one sanitizer (html-sanitize.ts) keeps what is safe to show.
  */
-export async function renderDocument(bytes: Buffer, maxUnzippedBytes: number): Promise<string> {
+export async function renderDocument(bytes: Buffer, limits: ZipLimits): Promise<string> {
   const { default: mammoth } = await import('mammoth');
-  const converted = await withZipParts(bytes, maxUnzippedBytes, async (read, names) => {
+  const converted = await withZipParts(bytes, limits, async (read, names) => {
     try {
       // mammoth's typings list path, buffer and arrayBuffer inputs only; `file` is its opened-zip input.
       const input = { file: docxParts(read, names) } as unknown as { buffer: Buffer };

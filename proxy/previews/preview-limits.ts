@@ -31,6 +31,16 @@ export interface PreviewLimits {
   shownColumns: number;
   /** Changed rows a diff lists per sheet (all are counted). */
   diffListedRows: number;
+  /** Bytes of a text file a preview shows: a first screen, not the file. */
+  textBytes: number;
+  /** Text versions larger than this are not diffed: a line diff is quadratic in the worst case. */
+  diffTextBytes: number;
+  /** Entries one zip (xlsx, ods, docx) may list; a real workbook has tens. */
+  maxZipEntries: number;
+  /** Renders that ran out of time remembered at once (the least recently used are forgotten first). */
+  rememberedTimeouts: number;
+  /** A render worker that has not loaded in this long is given up (the machine is overloaded, not the file at fault). */
+  workerStartMs: number;
 }
 
 export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
@@ -51,13 +61,16 @@ export const DEFAULT_PREVIEW_LIMITS: PreviewLimits = {
   shownRows: 100,
   shownColumns: 50,
   diffListedRows: 200,
+  textBytes: 256 * 1024,
+  diffTextBytes: 4 * 1024 * 1024,
+  maxZipEntries: 10_000,
+  rememberedTimeouts: 10_000,
+  workerStartMs: 60_000,
 };
 
-/** What a text preview shows: a first screen, not the file. */
-export const PREVIEW_TEXT_BYTES = 256 * 1024;
-/** Characters kept of one spreadsheet cell: Excel's own limit for a cell. */
+/**
+ * Characters a spreadsheet cell can hold: Excel's own limit, a fact of the formats (xlsx, xls and
+ * ods written by Excel or LibreOffice never hold more), not an operator's choice. Readers stop
+ * gathering a cell's text here; what a preview shows of a cell is `maxCellChars` (an option).
+ */
 export const MAX_CELL_CHARS = 32_767;
-/** Text diffs of larger versions are refused: a line diff is quadratic in the worst case. */
-export const DIFF_TEXT_BYTES = 4 * 1024 * 1024;
-/** Entries in one zip (a real workbook has tens). */
-export const MAX_ZIP_ENTRIES = 10_000;

@@ -3,7 +3,7 @@ import type { FileRecord } from '../storage/file-record.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { FileDiff, FilePreview } from '../../contract/files-api.ts';
 import { PreviewCache } from './preview-cache.ts';
-import { DEFAULT_PREVIEW_LIMITS, PREVIEW_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import { DEFAULT_PREVIEW_LIMITS, type PreviewLimits } from './preview-limits.ts';
 import { LruMap } from '../lru-map.ts';
 import { diffKindOf, previewKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
@@ -40,9 +40,6 @@ export interface PreviewUrls {
   frame: string;
 }
 
-/** Renders that ran out of time, remembered at most (the least recently used are forgotten first). */
-const REMEMBERED_TIMEOUTS = 10_000;
-
 type Cached = { ok: true; value: FilePreview | FileDiff } | { ok: false; code: string; message: string };
 
 /**
@@ -57,7 +54,7 @@ export class PreviewService {
   readonly #pool: RenderPool;
   readonly #observer: PreviewObserver | undefined;
   /** `<sha256>.<key>` of renders that timed out, with when they may be tried again. */
-  readonly #timedOut = new LruMap<string, { until: number; message: string }>(REMEMBERED_TIMEOUTS);
+  readonly #timedOut: LruMap<string, { until: number; message: string }>;
   readonly #now: () => number;
 
   constructor(options: PreviewServiceOptions) {
@@ -66,8 +63,9 @@ export class PreviewService {
     this.#blobs = options.blobs;
     this.#cache = new PreviewCache(options.cacheDir, this.limits.cacheMaxBytes);
     this.#now = options.now ?? Date.now;
-    const { concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb } = this.limits;
-    this.#pool = new RenderPool({ concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb });
+    this.#timedOut = new LruMap(this.limits.rememberedTimeouts);
+    const { concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb, workerStartMs } = this.limits;
+    this.#pool = new RenderPool({ concurrency, chatConcurrency, chatQueue, timeoutMs, workerHeapMb, workerStartMs });
   }
 
   /** Drops cached previews and diffs of blobs that are gone (see Retention's `blobCaches`). */
@@ -148,11 +146,13 @@ export class PreviewService {
       chatQueue: _q,
       timeoutMs: _t,
       timeoutMemoryMs: _tm,
+      rememberedTimeouts: _rt,
       workerHeapMb: _h,
+      workerStartMs: _ws,
       cacheMaxBytes: _m,
       ...limits
     } = this.limits;
-    const what = JSON.stringify({ v: RENDER_VERSION, task, kind, limits, shown: PREVIEW_TEXT_BYTES });
+    const what = JSON.stringify({ v: RENDER_VERSION, task, kind, limits });
     return createHash('sha256').update(what).digest('hex').slice(0, 16);
   }
 

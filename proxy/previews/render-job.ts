@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { answerJson, tableDiffJson, tablePreviewJson } from './answer-budget.ts';
-import { DIFF_TEXT_BYTES, type PreviewLimits } from './preview-limits.ts';
+import type { PreviewLimits } from './preview-limits.ts';
 import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
@@ -41,11 +41,11 @@ async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<st
     }
     case 'document':
       return answerJson(
-        { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits.maxUnzippedBytes) },
+        { kind: 'document', html: await renderDocument(await readFile(job.file.path), limits) },
         limits,
       );
     case 'text': {
-      const text = renderText(await readFile(job.file.path), kind.language);
+      const text = renderText(await readFile(job.file.path), kind.language, limits.textBytes);
       // Markdown cut short is shown as written: a half table or an open code block would mislead.
       const html = kind.language === 'markdown' && !text.truncated ? await renderMarkdown(text.text) : undefined;
       return answerJson({ kind: 'text', language: kind.language, ...text, html }, limits);
@@ -67,10 +67,10 @@ async function diff(job: Extract<RenderJob, { task: 'diff' }>): Promise<string> 
     }
     case 'text': {
       const [before, after] = await Promise.all([readFile(job.before.path), readFile(job.after.path)]);
-      if (before.byteLength > DIFF_TEXT_BYTES || after.byteLength > DIFF_TEXT_BYTES) {
+      if (before.byteLength > limits.diffTextBytes || after.byteLength > limits.diffTextBytes) {
         throw new PreviewError(
           'ERR_PREVIEW_TOO_LARGE',
-          `Line diffs are limited to versions of ${DIFF_TEXT_BYTES} bytes.`,
+          `Line diffs are limited to versions of ${limits.diffTextBytes} bytes.`,
         );
       }
       // Leave the worker's own deadline a margin, so giving up is an answer, not a kill.

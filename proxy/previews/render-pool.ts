@@ -20,9 +20,6 @@ function startWorker(heapMb: number): Worker {
   );
 }
 
-/** A render worker that has not loaded in this long is given up (the machine is overloaded, not the file at fault). */
-const WORKER_START_MS = 60_000;
-
 export interface RenderPoolOptions {
   /** Renders running at once, all chats together. */
   concurrency: number;
@@ -33,6 +30,8 @@ export interface RenderPoolOptions {
   /** Time of one render, counted from when its worker has started and holds the job. */
   timeoutMs: number;
   workerHeapMb: number;
+  /** A worker that has not loaded in this long is given up (the machine is overloaded, not the file at fault). */
+  workerStartMs: number;
 }
 
 /**
@@ -121,11 +120,11 @@ export class RenderPool {
   /**
    * The job on a fresh worker. Its time limit counts from when the worker has loaded and holds the
    * job (it says `started`), so a slow start on a busy machine is not charged to the file (and not
-   * remembered as the file's timeout); a worker not started within WORKER_START_MS is given up as
+   * remembered as the file's timeout); a worker not started within `workerStartMs` is given up as
    * busy (503).
    */
   #runOnWorker(job: RenderJob): Promise<string> {
-    const { timeoutMs, workerHeapMb } = this.#options;
+    const { timeoutMs, workerHeapMb, workerStartMs } = this.#options;
     return new Promise((resolve, reject) => {
       const worker = startWorker(workerHeapMb);
       let settled = false;
@@ -148,7 +147,7 @@ export class RenderPool {
           finish(() =>
             reject(new PreviewError('ERR_PREVIEW_BUSY', 'The sidecar is too busy to start a preview: try again.')),
           ),
-        WORKER_START_MS,
+        workerStartMs,
       );
       worker.on('message', (message: RenderWorkerMessage) => {
         if ('started' in message) {

@@ -1,6 +1,6 @@
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { TextDecoder } from 'node:util';
-import { MAX_ZIP_ENTRIES } from './preview-limits.ts';
+import type { PreviewLimits } from './preview-limits.ts';
 import { PreviewError } from './preview-errors.ts';
 
 const tooLarge = (limit: number, why: string) =>
@@ -23,17 +23,17 @@ function openZip(bytes: Buffer): Promise<ZipFile> {
 }
 
 /** The central directory only: names and declared sizes, nothing inflated. */
-function listEntries(zip: ZipFile): Promise<Entry[]> {
+function listEntries(zip: ZipFile, maxEntries: number): Promise<Entry[]> {
   return new Promise((resolve, reject) => {
     const entries: Entry[] = [];
     zip.on('entry', (entry: Entry) => {
       entries.push(entry);
-      if (entries.length > MAX_ZIP_ENTRIES) {
+      if (entries.length > maxEntries) {
         zip.close();
         reject(
           new PreviewError(
             'ERR_PREVIEW_UNZIPPED_TOO_LARGE',
-            `The file holds more than ${MAX_ZIP_ENTRIES} zip entries: not previewed.`,
+            `The file holds more than ${maxEntries} zip entries: not previewed.`,
           ),
         );
         return;
@@ -58,6 +58,9 @@ export type PartText = readonly string[];
 
 /** `xml`: UTF-8 unless the part starts with a UTF-16 byte-order mark (XML allows both); `base64`: the bytes as base64. */
 export type PartEncoding = 'xml' | 'base64';
+
+/** What a zip may hold: entries counted and bytes inflated, all parts together. */
+export type ZipLimits = Pick<PreviewLimits, 'maxUnzippedBytes' | 'maxZipEntries'>;
 
 /** One part of the zip as text, or undefined when the zip holds no such part. */
 export type ReadPart = (name: string, encoding?: PartEncoding) => Promise<PartText | undefined>;
@@ -148,12 +151,12 @@ function inflateEntry(
  */
 export async function withZipParts<T>(
   bytes: Buffer,
-  maxUnzippedBytes: number,
+  { maxUnzippedBytes, maxZipEntries }: ZipLimits,
   use: (read: ReadPart, names: ReadonlySet<string>) => Promise<T>,
 ): Promise<T> {
   const zip = await openZip(bytes);
   try {
-    const entries = await listEntries(zip);
+    const entries = await listEntries(zip, maxZipEntries);
     let declared = 0;
     for (const entry of entries) declared += entry.uncompressedSize;
     if (declared > maxUnzippedBytes) throw tooLarge(maxUnzippedBytes, `its directory declares ${declared} bytes`);

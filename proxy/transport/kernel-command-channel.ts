@@ -1,22 +1,26 @@
 import { SidecarError } from '../errors.ts';
 
 /**
- * The one thing the kernel file transport needs from a kernel connection: evaluate one Python
- * expression as a silent execution of the sidecar's own (`silent: true`, `store_history: false`,
- * no code, the expression in `user_expressions`) and hand back its `text/plain` value, with the
- * binary buffers of the comm messages the execution sent meanwhile (file bytes travel as raw
- * buffers, not as text: Jupyter Server relays them as binary WebSocket frames in both wire
- * formats). The relay implements it (`gateway/silent-executions.ts`) and makes sure no message of
- * such an execution reaches any client. Whatever comes back was written by the kernel: it is
- * hostile input.
+ * What the kernel file transport needs from a kernel connection. Both run as the sidecar's own
+ * messages on the connection's shell channel, and the relay implements them
+ * (`gateway/silent-executions.ts`), making sure no message of theirs reaches any client in either
+ * wire format. Whatever comes back was written by the kernel: it is hostile input.
  */
 export interface KernelCommandChannel {
   /**
-   * At most `maxBytes` of buffers (and `maxBuffers` of them) are held; past that the answer is
-   * refused. Rejects with a TransportError (timeout, an error in the kernel, a reply of the wrong
-   * shape, too many bytes, a closed socket).
+   * Evaluate one Python expression as a silent execution of the sidecar's own (`silent: true`,
+   * `store_history: false`, no code, the expression in `user_expressions`) and hand back its
+   * `text/plain` value. Used only to install the collector.
    */
   evaluate(expression: string, bounds: EvaluateBounds): Promise<KernelAnswer>;
+  /**
+   * Send the collector a request (a shell message of its own type, `content.args`, `buffers`)
+   * and hand back its reply's `text` and binary buffers. A kernel with no handler for the type
+   * never replies to it; so a `kernel_info_request` follows each request, and when its reply
+   * comes first the request is refused with ERR_TRANSPORT_NO_HANDLER (install, then ask again).
+   * A reply with more than `maxBytes` of buffers (or more than `maxBuffers`) is refused.
+   */
+  request(args: Record<string, unknown>, buffers: Buffer[], bounds: EvaluateBounds): Promise<KernelAnswer>;
 }
 
 export interface EvaluateBounds {
@@ -35,7 +39,8 @@ export type TransportErrorCode =
   | 'ERR_TRANSPORT_CLOSED'
   | 'ERR_TRANSPORT_KERNEL_ERROR'
   | 'ERR_TRANSPORT_PROTOCOL'
-  | 'ERR_TRANSPORT_NO_CHANNEL';
+  | 'ERR_TRANSPORT_NO_CHANNEL'
+  | 'ERR_TRANSPORT_NO_HANDLER';
 
 export class TransportError extends SidecarError<TransportErrorCode> {
   constructor(code: TransportErrorCode, message: string) {

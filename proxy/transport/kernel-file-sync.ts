@@ -3,11 +3,18 @@ import type { SkippedFile } from '../../contract/files-api.ts';
 import { LruMap } from '../lru-map.ts';
 import { DEFAULT_CACHED_CHATS } from '../storage/chat-data.ts';
 import type { TrackingPolicy } from '../workspace/tracking-policy.ts';
-import { collectorExpression, pathArg } from './collector-source.ts';
-import { TransportError, type KernelCommandChannel } from './kernel-command-channel.ts';
-import { parseListingAnswer, parseRead, parseWritten, type KernelEntry, type Listing } from './kernel-replies.ts';
+import { INSTALL_EXPRESSION, pathArg } from './collector-source.ts';
+import { TransportError, type KernelAnswer, type KernelCommandChannel } from './kernel-command-channel.ts';
+import {
+  parseListingAnswer,
+  parseRead,
+  parseWritten,
+  type KernelEntry,
+  type Listing,
+  type ReadPiece,
+} from './kernel-replies.ts';
 import { MirrorFolder, type IncomingFile, type MirrorStat } from './mirror-folder.ts';
-import type { TransferLimits } from './transfer-limits.ts';
+import { MAX_PIECES_PER_REQUEST, type TransferLimits } from './transfer-limits.ts';
 
 /** A file as both sides last agreed on it: the kernel's state and the mirror's. */
 interface Synced {
@@ -46,6 +53,8 @@ export class KernelFileSync {
   readonly #chats: LruMap<string, ChatSync>;
   /** Kernels whose working directory was set to their workspace (once per kernel process). */
   readonly #prepared = new Set<string>();
+  /** The collector's install under way on a connection, shared by the requests that need it. */
+  readonly #installing = new WeakMap<KernelCommandChannel, Promise<void>>();
 
   constructor(options: KernelFileSyncOptions) {
     this.#options = options;
@@ -74,24 +83,53 @@ export class KernelFileSync {
     };
   }
 
-  async #evaluate(
+  #bounds(budget: Budget, receive: { maxBytes: number; maxBuffers: number }) {
+    const left = budget.deadline - Date.now();
+    if (left <= 0) throw new TransportError('ERR_TRANSPORT_TIMEOUT', 'the transfer ran out of time');
+    return { timeoutMs: Math.min(left, this.#options.limits.requestTimeoutMs), ...receive };
+  }
+
+  /**
+   * One request to the collector. A kernel that has no handler for it (its first transfer, a
+   * restart, or its code removed it) gets the collector installed by one silent execution, and
+   * the request once more; concurrent requests share that one install.
+   */
+  async #request(
     channel: KernelCommandChannel,
     budget: Budget,
     args: Record<string, unknown>,
     receive: { maxBytes: number; maxBuffers: number } = { maxBytes: 0, maxBuffers: 0 },
-    data?: string,
-  ) {
-    const left = budget.deadline - Date.now();
-    if (left <= 0) throw new TransportError('ERR_TRANSPORT_TIMEOUT', 'the transfer ran out of time');
-    const timeoutMs = Math.min(left, this.#options.limits.requestTimeoutMs);
-    return channel.evaluate(collectorExpression(args, data), { timeoutMs, ...receive });
+    buffers: Buffer[] = [],
+  ): Promise<KernelAnswer> {
+    try {
+      return await channel.request(args, buffers, this.#bounds(budget, receive));
+    } catch (error) {
+      if (!(error instanceof TransportError) || error.code !== 'ERR_TRANSPORT_NO_HANDLER') throw error;
+    }
+    await this.#install(channel, budget);
+    return channel.request(args, buffers, this.#bounds(budget, receive));
+  }
+
+  #install(channel: KernelCommandChannel, budget: Budget): Promise<void> {
+    let installing = this.#installing.get(channel);
+    if (!installing) {
+      installing = channel
+        .evaluate(INSTALL_EXPRESSION, this.#bounds(budget, { maxBytes: 0, maxBuffers: 0 }))
+        .then((answer) => {
+          if (answer.text !== "'ok'")
+            throw new TransportError('ERR_TRANSPORT_PROTOCOL', 'the collector did not install');
+        })
+        .finally(() => this.#installing.delete(channel));
+      this.#installing.set(channel, installing);
+    }
+    return installing;
   }
 
   /** One request: the kernel lists its workspace, or says it is as it was at the listing the sidecar has. */
   async #list(channel: KernelCommandChannel, chatId: string, budget: Budget, chdir: boolean): Promise<Listing> {
     const { limits, policy, kernelPathFor } = this.#options;
     const state = this.#chat(chatId);
-    const answer = await this.#evaluate(
+    const answer = await this.#request(
       channel,
       budget,
       {
@@ -166,12 +204,12 @@ export class KernelFileSync {
     for (;;) {
       const data = await mirror.read(rel, offset, Math.min(chunkBytes, size - offset));
       const last = offset + data.length >= size || data.length === 0;
-      const answer = await this.#evaluate(
+      const answer = await this.#request(
         channel,
         budget,
         { op: 'write', root: pathArg(this.#options.kernelPathFor(chatId)), path: pathArg(rel), temp, offset, last },
         undefined,
-        data.toString('base64'),
+        [data],
       );
       budget.bytesLeft -= data.length;
       offset += data.length;
@@ -232,8 +270,10 @@ export class KernelFileSync {
   }
 
   /**
-   * Fetch files in pieces of at most `chunkBytes` (each its own comm message), as many pieces per
-   * request as `bytesPerRequest` allows: small files several to a request, a large one in a few.
+   * Fetch files in pieces of at most `chunkBytes`, as many pieces per request as `bytesPerRequest`
+   * allows (small files several to a request, a large one in several), with up to
+   * `requestsInFlight` requests asked at once: the kernel reads the next while the sidecar writes
+   * the last. What is held at once is bounded by `requestsInFlight × bytesPerRequest`.
    */
   async #fetch(
     channel: KernelCommandChannel,
@@ -243,50 +283,36 @@ export class KernelFileSync {
     wanted: KernelEntry[],
     budget: Budget,
   ): Promise<SkippedFile[]> {
-    const { chunkBytes, bytesPerRequest } = this.#options.limits;
-    const skipped: SkippedFile[] = [];
+    const { requestsInFlight } = this.#options.limits;
+    const { batches, left } = this.#plan(wanted, budget);
+    const skipped = left.map((entry) =>
+      refusal(entry.path, entry.size, 'over the per-execution transfer budget (sent with a later run)'),
+    );
+    const root = pathArg(this.#options.kernelPathFor(chatId));
+    const ask = (batch: Piece[]) => {
+      const lengths = batch.map((b) => b.length);
+      const answer = this.#request(
+        channel,
+        budget,
+        { op: 'read', root, pieces: batch.map((b) => [pathArg(b.entry.path), b.offset, b.length, b.entry.ino]) },
+        { maxBytes: lengths.reduce((a, b) => a + b, 0), maxBuffers: batch.length },
+      );
+      // Settled here too, so an answer left behind by an earlier failure is never an unhandled rejection.
+      answer.catch(() => {});
+      return answer.then((a) => parseRead(a, lengths));
+    };
     const open = new Map<string, IncomingFile>();
-    /** Bytes asked for so far of each file (pieces of one file go in order). */
-    const asked = new Map<KernelEntry, number>();
-    const queue = [...wanted];
+    const dropped = new Set<KernelEntry>();
+    const asked: Promise<ReadPiece[]>[] = [];
     try {
-      while (queue.length > 0) {
-        const batch: { entry: KernelEntry; offset: number; length: number }[] = [];
-        let room = Math.min(bytesPerRequest, budget.bytesLeft);
-        while (queue.length > 0 && room > 0) {
-          const entry = queue[0]!;
-          const offset = asked.get(entry) ?? 0;
-          const length = Math.min(entry.size - offset, room, chunkBytes);
-          if (length <= 0 && entry.size > 0) break;
-          batch.push({ entry, offset, length });
-          asked.set(entry, offset + length);
-          room -= length;
-          if (offset + length >= entry.size) queue.shift();
-        }
-        if (batch.length === 0) {
-          for (const entry of queue)
-            skipped.push(
-              refusal(entry.path, entry.size, 'over the per-execution transfer budget (sent with a later run)'),
-            );
-          break;
-        }
-        const lengths = batch.map((b) => b.length);
-        const answer = await this.#evaluate(
-          channel,
-          budget,
-          {
-            op: 'read',
-            root: pathArg(this.#options.kernelPathFor(chatId)),
-            pieces: batch.map((b) => [pathArg(b.entry.path), b.offset, b.length, b.entry.ino]),
-          },
-          { maxBytes: lengths.reduce((a, b) => a + b, 0), maxBuffers: batch.length },
-        );
-        const replies = parseRead(answer, lengths);
-        const dropped = new Set<KernelEntry>();
-        for (let i = 0; i < batch.length; i++) {
-          const { entry, offset, length } = batch[i]!;
-          const piece = replies[i]!;
-          budget.bytesLeft -= length;
+      for (let i = 0; i < batches.length; i++) {
+        while (asked.length < batches.length && asked.length < i + requestsInFlight)
+          asked.push(ask(batches[asked.length]!));
+        const replies = await asked[i]!;
+        const batch = batches[i]!;
+        for (let p = 0; p < batch.length; p++) {
+          const { entry, offset, length } = batch[p]!;
+          const piece = replies[p]!;
           if (dropped.has(entry)) continue;
           const changed =
             piece === 'gone' || piece.size !== entry.size || piece.mtimeNs !== entry.mtimeNs || piece.ino !== entry.ino;
@@ -295,8 +321,6 @@ export class KernelFileSync {
             dropped.add(entry);
             await open.get(entry.path)?.abandon();
             open.delete(entry.path);
-            const idx = queue.indexOf(entry);
-            if (idx >= 0) queue.splice(idx, 1);
             skipped.push(
               refusal(
                 entry.path,
@@ -326,6 +350,50 @@ export class KernelFileSync {
     }
     return skipped;
   }
+
+  /**
+   * The read requests for `wanted`, in order, within the per-execution budget (taken from it
+   * here); what does not fit is `left` for a later run. A piece is at most `chunkBytes`, a
+   * request at most `bytesPerRequest`; pieces of one file go in order.
+   */
+  #plan(wanted: KernelEntry[], budget: Budget): { batches: Piece[][]; left: KernelEntry[] } {
+    const { chunkBytes, bytesPerRequest } = this.#options.limits;
+    const batches: Piece[][] = [];
+    const queue = [...wanted];
+    let offset = 0;
+    while (queue.length > 0) {
+      const batch: Piece[] = [];
+      let room = Math.min(bytesPerRequest, budget.bytesLeft);
+      while (queue.length > 0 && room > 0 && batch.length < MAX_PIECES_PER_REQUEST) {
+        const entry = queue[0]!;
+        const length = Math.min(entry.size - offset, room, chunkBytes);
+        if (length <= 0 && entry.size > 0) break;
+        batch.push({ entry, offset, length });
+        room -= length;
+        budget.bytesLeft -= length;
+        offset += length;
+        if (offset >= entry.size) {
+          queue.shift();
+          offset = 0;
+        }
+      }
+      if (batch.length === 0) break;
+      batches.push(batch);
+    }
+    // A file cut short by the budget is not sent at all: its pieces already planned are dropped.
+    const cut = offset > 0 ? queue[0] : undefined;
+    return {
+      batches: cut ? batches.map((b) => b.filter((p) => p.entry !== cut)).filter((b) => b.length > 0) : batches,
+      left: queue,
+    };
+  }
+}
+
+/** One piece of a read request: `length` bytes of `entry` from `offset`. */
+interface Piece {
+  entry: KernelEntry;
+  offset: number;
+  length: number;
 }
 
 function mtimeMsOf(mtimeNs: string): number {

@@ -44,11 +44,10 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The value between the quotes of a str's repr, in the collector's alphabet only. */
-export function unquote(text: string): string {
-  const match = /^'([A-Za-z0-9+/=:,-]*)'$/.exec(text);
-  if (!match) throw protocol('the kernel answered something that is not the collector’s');
-  return match[1]!;
+/** A reply's text, in the collector's alphabet only (anything else was not written by the collector). */
+export function answerText(text: string): string {
+  if (!/^[A-Za-z0-9+/=:,-]*$/.test(text)) throw protocol('the kernel answered something that is not the collector’s');
+  return text;
 }
 
 /** Strict base64: Node's decoder skips what it does not understand, so the shape is checked first. */
@@ -90,7 +89,7 @@ function isSize(value: unknown): value is number {
 export type ListingAnswer = { unchanged: true } | { unchanged: false; digest: string; listing: Listing };
 
 export function parseListingAnswer(answer: KernelAnswer, limits: TransferLimits): ListingAnswer {
-  const inner = unquote(answer.text);
+  const inner = answerText(answer.text);
   if (inner === '=') {
     if (answer.buffers.length !== 0) throw protocol('the kernel sent a listing it said was unchanged');
     return { unchanged: true };
@@ -153,7 +152,7 @@ export function parseListing(json: Buffer, limits: TransferLimits): Listing {
  * length, and each piece that is not gone has one buffer of exactly that length, no longer than asked.
  */
 export function parseRead(answer: KernelAnswer, asked: readonly number[]): ReadPiece[] {
-  const parts = unquote(answer.text).split(',');
+  const parts = answerText(answer.text).split(',');
   if (parts.length !== asked.length) throw protocol('the kernel answered a different number of pieces');
   let next = 0;
   const pieces = parts.map((part, i): ReadPiece => {
@@ -175,7 +174,7 @@ export function parseRead(answer: KernelAnswer, asked: readonly number[]): ReadP
 
 /** The state of a file the kernel wrote (an upload's last chunk). */
 export function parseWritten({ text }: KernelAnswer): { size: number; mtimeNs: string; ino: string } | null {
-  const inner = unquote(text);
+  const inner = answerText(text);
   if (inner === '') return null;
   const match = /^(\d{1,16}):(\d{1,24}):(\d{1,24})$/.exec(inner);
   if (!match || !isSize(Number(match[1]))) throw protocol('the kernel’s answer to a write has the wrong shape');

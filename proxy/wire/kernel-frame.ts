@@ -37,13 +37,15 @@ export interface EncodedFrame {
   binary: boolean;
 }
 
-/** A message the sidecar itself sends (the file card): every part given, no buffers. */
+/** A message the sidecar itself sends (the file card, the transport's requests): every part given. */
 export interface OutgoingKernelMessage {
   channel: string;
   header: Record<string, unknown>;
   parent_header: Record<string, unknown>;
   metadata: Record<string, unknown>;
   content: Record<string, unknown>;
+  /** Binary buffers (the transport's uploads); none: a legacy message goes as a text frame. */
+  buffers?: Buffer[];
 }
 
 export class FrameDecodeError extends SidecarError<'ERR_FRAME_DECODE'> {

@@ -120,10 +120,9 @@ export const legacyCodec: WireCodec = {
   encodeMessage(message: OutgoingKernelMessage): EncodedFrame {
     // Jupyter Server's legacy JSON also carries msg_id and msg_type at the top level, and
     // clients such as Open WebUI read msg_type from there.
-    const { header } = message;
-    return {
-      data: JSON.stringify({ ...message, msg_id: header.msg_id, msg_type: header.msg_type, buffers: [] }),
-      binary: false,
-    };
+    const { header, buffers = [] } = message;
+    const json = JSON.stringify({ ...message, msg_id: header.msg_id, msg_type: header.msg_type, buffers: [] });
+    if (buffers.length === 0) return { data: json, binary: false };
+    return { data: packLegacyBinary(Buffer.from(json, 'utf8'), buffers), binary: true };
   },
 };

@@ -158,6 +158,7 @@ export const v1Codec: WireCodec = {
         json(message.parent_header),
         json(message.metadata),
         json(message.content),
+        ...(message.buffers ?? []),
       ]),
       binary: true,
     };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import type { FileRecord } from '../../proxy/storage/file-record.ts';
-import { COLLECTOR_MODULE } from '../../proxy/transport/collector-source.ts';
+import { COLLECTOR_MODULE, REQUEST_TYPE } from '../../proxy/transport/collector-source.ts';
 import type { RunningSidecar } from '../support/harness.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import {
@@ -155,6 +155,38 @@ describe('files reach the user with no shared disk', () => {
     });
   }
 
+  test('a client of the kernel that bypasses the sidecar gets none of the file bytes: only the transfer’s busy and idle', async () => {
+    const chat = 'bypass';
+    const { client, id } = await openKernel(chat, 'v1');
+    const direct = await RawKernelClient.connect(
+      `${ws(bed.jupyter.url)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
+      'v1',
+    );
+    const run = await client.execute("open('/mnt/data/p.parquet', 'wb').write(b'q' * 3_000_000)");
+    assert.match(run.messages.map(cardText).join(''), /p\.parquet \(3(\.0)? MB/);
+    // The kernel answers in order and iopub keeps its order: after its own idle, the direct client has seen all before.
+    await direct.execute('1');
+    const transfer = direct.received.filter((m) => isCollectors(m.parent_header));
+    assert.ok(transfer.length > 0, 'the direct client listens to iopub (it sees the transfer’s status messages)');
+    assert.deepEqual([...new Set(transfer.map((m) => m.header.msg_type))], ['status']);
+    for (const m of direct.received) assert.equal(m.buffers?.length ?? 0, 0, `${m.header.msg_type} carried buffers`);
+    await direct.close();
+    await client.close();
+  });
+
+  test('a kernel whose code removed the collector’s handler gets it installed again, and its files still arrive', async () => {
+    const chat = 'unhandled';
+    const { client } = await openKernel(chat, 'legacy');
+    await client.execute("open('/mnt/data/one.csv', 'w').write('1')");
+    const run = await client.execute(
+      `k = get_ipython().kernel\ndel k.shell_handlers['${REQUEST_TYPE}']\nopen('/mnt/data/two.csv', 'w').write('2')`,
+    );
+    assert.match(run.messages.map(cardText).join(''), /two\.csv \(1 B/);
+    assert.deepEqual((await records(chat)).map((r) => r.path).sort(), ['one.csv', 'two.csv']);
+    assert.equal((await client.execute(`print('${REQUEST_TYPE}' in k.shell_handlers)`)).stream, 'True\n');
+    await client.close();
+  });
+
   test('an upload is in the kernel for the next execution', async () => {
     const chat = 'uploads';
     const { client } = await openKernel(chat, 'v1');
@@ -246,9 +278,9 @@ describe('a collector that never answers', () => {
         `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
         'v1',
       );
-      await client.execute(`import sys, time\n_m = sys.modules['${COLLECTOR_MODULE}']\n_run = _m.run`);
+      await client.execute(`import sys, time\n_m = sys.modules['${COLLECTOR_MODULE}']\n_op = _m._op`);
       const stuck = await client.execute(
-        "_m.run = lambda a, d='': time.sleep(10 ** 6)\nopen('/mnt/data/late.csv', 'w').write('1')",
+        "_m._op = lambda a, b: time.sleep(10 ** 6)\nopen('/mnt/data/late.csv', 'w').write('1')",
       );
       assert.equal(stuck.reply?.content.status, 'ok');
       assert.match(stuck.messages.map(cardText).join(''), /did not answer the file transfer in time/);
@@ -256,7 +288,7 @@ describe('a collector that never answers', () => {
       assert.deepEqual(await strict.sidecar.store.listChat('sleeper'), []);
       // The kernel still sleeps in the collector: interrupted, it goes on, and the file comes with the next run.
       await fetch(`${base}api/kernels/${id}/interrupt?token=${bed.jupyter.token}`, { method: 'POST' });
-      const next = await client.execute('_m.run = _run');
+      const next = await client.execute('_m._op = _op');
       assert.equal(next.reply?.content.status, 'ok');
       assert.deepEqual(
         (await strict.sidecar.store.listChat('sleeper')).map((r) => r.path),
@@ -318,9 +350,9 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
 
   test('a replaced collector, invalid base64, pieces longer than asked and endless chunks are refused and named; nothing is recorded until the kernel stops lying', async () => {
     const { client } = await openKernel('forger', 'v1');
-    await client.execute(`import sys\n_m = sys.modules['${COLLECTOR_MODULE}']\n_run, _send = _m.run, _m._send`);
+    await client.execute(`import sys\n_m = sys.modules['${COLLECTOR_MODULE}']\n_op, _reply = _m._op, _m._reply`);
     const replaced = await client.execute(
-      "_m.run = lambda a, d='': \"' or anything\"\nopen('/mnt/data/a.csv', 'w').write('1')",
+      "_m._op = lambda a, b: (\"' or anything\", [])\nopen('/mnt/data/a.csv', 'w').write('1')",
     );
     const recorded = async () => (await records('forger')).map((r) => r.path).sort();
     assert.match(
@@ -328,7 +360,7 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
       /answer was refused: the kernel answered something that is not the collector/,
     );
     assert.deepEqual(await recorded(), []);
-    await client.execute('_m.run = _run');
+    await client.execute('_m._op = _op');
     const badBase64 = await client.execute(
       "import base64\n_b64 = base64.b64encode\nbase64.b64encode = lambda b: _b64(b)[1:] if b == b'b.csv' else _b64(b)\nopen('/mnt/data/b.csv', 'w').write('2' * 1000)",
     );
@@ -346,14 +378,14 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
     await client.execute('os.pread = _pread');
     // Every chunk sent a thousand times over: the sidecar keeps none past what it asked for.
     const endless = await client.execute(
-      "_m._send = lambda buffers: [_send(buffers) for _ in range(1000)]\nopen('/mnt/data/d.csv', 'w').write('4' * 5000)",
+      "_m._reply = lambda s, i, p, c, b: _reply(s, i, p, c, b * 1000)\nopen('/mnt/data/d.csv', 'w').write('4' * 5000)",
     );
     assert.match(
       endless.messages.map(cardText).join(''),
       /answer was refused: the kernel sent more bytes than it was asked for/,
     );
     assert.deepEqual(await recorded(), ['a.csv', 'b.csv', 'c.csv']);
-    await client.execute('_m._send = _send');
+    await client.execute('_m._reply = _reply');
     // Once the kernel's code stops lying, what it wrote arrives, exactly.
     const byPath = Object.fromEntries((await records('forger')).map((r) => [r.path, r]));
     assert.deepEqual(Object.keys(byPath).sort(), ['a.csv', 'b.csv', 'c.csv', 'd.csv']);

@@ -184,3 +184,22 @@ test('every secret setting can come from a file: WEBHOOK_SECRET_FILE and DATABAS
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('kernel transfer: a reply or listing must fit in one frame, an upload chunk in one Jupyter message', () => {
+  const ok = resolveOptions(parseFlags(['--gateway-url', 'http://h', '--transfer-request-mb', '31']), {});
+  assert.equal(ok.transfer.bytesPerRequest, 31 * 1024 * 1024);
+  assert.equal(ok.transfer.requestsInFlight, null, 'unset: the transport’s default');
+  const bad: string[][] = [
+    ['--transfer-request-mb', '32'],
+    ['--transfer-listing-mb', '40'],
+    ['--max-frame-mb', '4'],
+    ['--transfer-chunk-kb', '9000'],
+  ];
+  for (const argv of bad)
+    assert.throws(
+      () => resolveOptions(parseFlags(['--gateway-url', 'http://h', ...argv]), {}),
+      (e: unknown) =>
+        e instanceof OptionsError && e.code === 'ERR_OPTIONS_TRANSFER' && /Example: --transfer/.test(e.message),
+      argv.join(' '),
+    );
+});

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import {
+  answerText,
   parseListing,
   parseListingAnswer,
   parseRead,
   pathRefusal,
   shownName,
-  unquote,
 } from '../../proxy/transport/kernel-replies.ts';
 import { DEFAULT_TRANSFER_LIMITS } from '../../proxy/transport/transfer-limits.ts';
 
@@ -88,16 +88,16 @@ describe('what a kernel answers the transport', () => {
 
   it('takes a listing only with its own digest, and "unchanged" only without one', () => {
     const bytes = listing([[b64('a.csv'), 3, '1', '2']]);
-    const answer = parseListingAnswer({ text: `'L${sha(bytes)}'`, buffers: [bytes] }, DEFAULT_TRANSFER_LIMITS);
+    const answer = parseListingAnswer({ text: `L${sha(bytes)}`, buffers: [bytes] }, DEFAULT_TRANSFER_LIMITS);
     assert.equal(answer.unchanged, false);
     assert.deepEqual(answer.unchanged ? [] : answer.listing.files.map((f) => f.path), ['a.csv']);
-    assert.deepEqual(parseListingAnswer({ text: `'='`, buffers: [] }, DEFAULT_TRANSFER_LIMITS), { unchanged: true });
+    assert.deepEqual(parseListingAnswer({ text: `=`, buffers: [] }, DEFAULT_TRANSFER_LIMITS), { unchanged: true });
     const refused = [
-      { text: `'='`, buffers: [bytes] },
+      { text: `=`, buffers: [bytes] },
       { text: `'L${sha(Buffer.from('other'))}'`, buffers: [bytes] },
-      { text: `'L${sha(bytes)}'`, buffers: [] },
-      { text: `'L${sha(bytes)}'`, buffers: [bytes, bytes] },
-      { text: `'Lxyz'`, buffers: [bytes] },
+      { text: `L${sha(bytes)}`, buffers: [] },
+      { text: `L${sha(bytes)}`, buffers: [bytes, bytes] },
+      { text: `Lxyz`, buffers: [bytes] },
     ];
     for (const bad of refused)
       assert.throws(() => parseListingAnswer(bad, DEFAULT_TRANSFER_LIMITS), { code: 'ERR_TRANSPORT_PROTOCOL' });
@@ -105,17 +105,18 @@ describe('what a kernel answers the transport', () => {
 
   it('reads pieces no longer than asked, each exactly as long as announced, one buffer per piece sent', () => {
     const x = Buffer.from('x');
-    assert.deepEqual(parseRead({ text: `'1:2:3:1,-'`, buffers: [x] }, [1, 5]), [
+    assert.deepEqual(parseRead({ text: `1:2:3:1,-`, buffers: [x] }, [1, 5]), [
       { size: 1, mtimeNs: '2', ino: '3', data: x },
       'gone',
     ]);
-    assert.throws(() => parseRead({ text: `'1:2:3:2'`, buffers: [Buffer.from('xy')] }, [1]), /longer than asked/);
-    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [x] }, [1, 1]), /number of pieces/);
-    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [Buffer.from('xy')] }, [5]), /not as long/);
-    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [] }, [1]), /did not come/);
-    assert.throws(() => parseRead({ text: `'1:2:3:1,-'`, buffers: [x, x] }, [1, 1]), /not asked for/);
-    assert.throws(() => parseRead({ text: `'1:2:x:1'`, buffers: [x] }, [1]), /wrong shape/);
-    assert.throws(() => unquote(`"1"`), /not the collector/);
-    assert.throws(() => unquote(`'a\\'b'`), /not the collector/);
+    assert.throws(() => parseRead({ text: `1:2:3:2`, buffers: [Buffer.from('xy')] }, [1]), /longer than asked/);
+    assert.throws(() => parseRead({ text: `1:2:3:1`, buffers: [x] }, [1, 1]), /number of pieces/);
+    assert.throws(() => parseRead({ text: `1:2:3:1`, buffers: [Buffer.from('xy')] }, [5]), /not as long/);
+    assert.throws(() => parseRead({ text: `1:2:3:1`, buffers: [] }, [1]), /did not come/);
+    assert.throws(() => parseRead({ text: `1:2:3:1,-`, buffers: [x, x] }, [1, 1]), /not asked for/);
+    assert.throws(() => parseRead({ text: `1:2:x:1`, buffers: [x] }, [1]), /wrong shape/);
+    assert.throws(() => answerText(`'1'`), /not the collector/);
+    assert.throws(() => answerText('1:2\n'), /not the collector/);
+    assert.throws(() => parseRead({ text: `'1:2:3:1'`, buffers: [x] }, [1]), /not the collector/);
   });
 });

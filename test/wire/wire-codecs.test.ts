@@ -101,3 +101,30 @@ test('malformed frames are refused with FrameDecodeError, never a crash', () => 
   for (const data of v1bad) assert.throws(() => v1Codec.decode(data, true), FrameDecodeError);
   assert.throws(() => v1Codec.decode(Buffer.from('{}'), false), FrameDecodeError);
 });
+
+test('the sidecar’s own messages carry binary buffers in both formats, as @jupyterlab/services reads them', () => {
+  const buffers = [Buffer.from([0, 1, 2, 255]), Buffer.alloc(0), Buffer.from('tail')];
+  const outgoing = {
+    channel: 'shell',
+    header: message.header,
+    parent_header: {},
+    metadata: {},
+    content: { args: { op: 'write' } },
+    buffers,
+  };
+  for (const [codec, protocol] of [
+    [v1Codec, V1_PROTOCOL],
+    [legacyCodec, ''],
+  ] as const) {
+    const encoded = codec.encodeMessage(outgoing);
+    assert.equal(encoded.binary, true, codec.name);
+    const back = deserialize(exact(encoded.data as Buffer), protocol) as unknown as { buffers: DataView[] };
+    assert.deepEqual(
+      back.buffers.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+      buffers,
+      codec.name,
+    );
+    assert.deepEqual([...codec.decode(encoded.data as Buffer, true).buffers()], buffers, codec.name);
+  }
+  assert.equal(legacyCodec.encodeMessage({ ...outgoing, buffers: [] }).binary, false, 'no buffers: a text frame');
+});

@@ -168,7 +168,7 @@ function readContent(bytes: PartText, limits: TableLimits, keepRows: number): Ta
 
 /** Every sheet of an OpenDocument spreadsheet; `content.xml` is the only part read. */
 export async function readOds(bytes: Buffer, limits: TableLimits, keepRows: number): Promise<Table[]> {
-  return withZipParts(bytes, limits.maxUnzippedBytes, async (read) => {
+  return withZipParts(bytes, limits, async (read) => {
     const content = await read('content.xml');
     if (!content) {
       throw new PreviewError(

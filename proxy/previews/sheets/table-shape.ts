@@ -10,7 +10,10 @@ export interface Table {
   columnCount: number;
 }
 
-export type TableLimits = Pick<PreviewLimits, 'maxRows' | 'maxColumns' | 'maxCells' | 'maxUnzippedBytes'>;
+export type TableLimits = Pick<
+  PreviewLimits,
+  'maxRows' | 'maxColumns' | 'maxCells' | 'maxUnzippedBytes' | 'maxZipEntries'
+>;
 
 /** Refuses a table past any limit; every reader calls it as soon as a count grows. */
 export function checkShape(rowCount: number, columnCount: number, cells: number, limits: TableLimits): void {

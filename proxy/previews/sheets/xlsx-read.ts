@@ -165,7 +165,7 @@ function readSheet(bytes: PartText, sheet: SheetBuilder, book: Workbook): void {
  * read-excel-file gives values only, and a display string needs each cell's style.
  */
 export async function readXlsx(bytes: Buffer, limits: TableLimits, keepRows: number): Promise<Table[]> {
-  return withZipParts(bytes, limits.maxUnzippedBytes, async (read) => {
+  return withZipParts(bytes, limits, async (read) => {
     const root = await readRelationships(read, '');
     const workbookPart = byType(root, 'officeDocument') ?? 'xl/workbook.xml';
     const workbookXml = await read(workbookPart);

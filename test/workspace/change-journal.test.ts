@@ -190,7 +190,7 @@ describe('recorder with watched workspaces', () => {
       'between.csv v1 between-executions -',
       'out/one.csv v2 execution m2',
     ]);
-    assert.equal(fx.recorder.journal?.watchedChats, 1);
+    assert.equal(fx.recorder.watchedChats, 1);
   });
 
   it('copies through the folder the journal looked in: one replaced after the plan is walked instead', async () => {

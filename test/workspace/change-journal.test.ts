@@ -193,6 +193,33 @@ describe('recorder with watched workspaces', () => {
     assert.equal(fx.recorder.watchedChats, 1);
   });
 
+  it('copies through the folder the journal looked in: one replaced after the plan is walked instead', async () => {
+    fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs') } });
+    const dir = await fx.write('c1', 'first.csv', '0').then(path.dirname);
+    await fx.recorder.scan('c1', { source: 'between-executions' });
+    await fx.write('c1', 'old.csv', 'a');
+    // The folder is swapped in the gap between the journal's look (by path) and the copy: the
+    // race a kernel could win. The journal is the recorder's own (its class's plan is wrapped for
+    // this test only); only the timing is forced.
+    const plan = ChangeJournal.prototype.plan;
+    ChangeJournal.prototype.plan = async function (this: ChangeJournal, ...args: Parameters<typeof plan>) {
+      const result = await plan.apply(this, args);
+      await rename(dir, `${dir}-old`);
+      await mkdir(dir);
+      await writeFile(path.join(dir, 'new.csv'), 'b');
+      return result;
+    };
+    try {
+      const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+      assert.deepEqual(
+        recorded.map((r) => r.path),
+        ['new.csv'],
+      );
+    } finally {
+      ChangeJournal.prototype.plan = plan;
+    }
+  });
+
   it('loses no file when the journal falls back (overflow)', async () => {
     fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs'), maxQueuedEvents: 10 } });
     await fx.recorder.scan('c1', { source: 'between-executions' });

@@ -124,6 +124,38 @@ export interface WorkbookSpec {
   extraGlobals?: Buffer[];
 }
 
+/** A workbook with a cell of every kind and two custom formats: the base the reader tests and the fuzz start from. */
+export const SAMPLE_WORKBOOK: WorkbookSpec = {
+  strings: ['name', 'value', 'label'],
+  formats: [[164, '0.00%']],
+  xfFormats: [164, 14],
+  sheets: [
+    {
+      name: 'Données',
+      cells: [
+        labelSst(0, 0, 0),
+        labelSst(0, 1, 1),
+        number(1, 0, 1, 0.256),
+        rk(1, 1, 2, rkInt(45356)),
+        mulRk(2, 0, [
+          [0, rkInt(7)],
+          [0, rkInt(-3)],
+          [0, (rkInt(1234) | 0x01) >>> 0],
+        ]),
+        formula(3, 0, 0, 42.5),
+        formula(3, 1, 0, 'string'),
+        stringResult('from the cache'),
+        formula(3, 2, 0, true),
+        formula(3, 3, 0, { error: 0x07 }),
+        boolErr(4, 0, 0, false),
+        boolErr(4, 1, 0x2a, true),
+        labelSst(5, 4, 2),
+      ],
+    },
+    { name: 'Empty', cells: [] },
+  ],
+};
+
 /** The Workbook stream: globals (with each BOUNDSHEET8 pointing at its sheet), then the sheets. */
 export function workbookStream(spec: WorkbookSpec): Buffer {
   const before = [

@@ -2,6 +2,15 @@
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 
+/** A zip of these parts, as text (those named in `stored` left uncompressed, as ODF's mimetype must be). */
+export function zipOf(parts: Record<string, string>, stored: readonly string[] = []): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, text] of Object.entries(parts))
+    zip.addBuffer(Buffer.from(text), name, { compress: !stored.includes(name) });
+  zip.end();
+  return collect(zip);
+}
+
 async function collect(zip: yazl.ZipFile): Promise<Buffer> {
   zip.end();
   const chunks: Buffer[] = [];

@@ -8,17 +8,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readXls } from '../../proxy/previews/sheets/xls-read.ts';
 import {
-  boolErr,
   compoundFile,
   firstFatOffset,
-  formula,
   labelSst,
-  mulRk,
   number,
   record,
-  rk,
-  rkInt,
-  stringResult,
+  SAMPLE_WORKBOOK,
   T,
   workbookStream,
   type WorkbookSpec,
@@ -28,36 +23,7 @@ import { LIMITS, mutations, readsOrRefuses, refusal } from './reader-helpers.ts'
 const xls = (spec: WorkbookSpec) => compoundFile('Workbook', workbookStream(spec));
 
 describe('xls: BIFF8 in an OLE2 container', () => {
-  const sample: WorkbookSpec = {
-    strings: ['name', 'value', 'label'],
-    formats: [[164, '0.00%']],
-    xfFormats: [164, 14],
-    sheets: [
-      {
-        name: 'Données',
-        cells: [
-          labelSst(0, 0, 0),
-          labelSst(0, 1, 1),
-          number(1, 0, 1, 0.256),
-          rk(1, 1, 2, rkInt(45356)),
-          mulRk(2, 0, [
-            [0, rkInt(7)],
-            [0, rkInt(-3)],
-            [0, (rkInt(1234) | 0x01) >>> 0],
-          ]),
-          formula(3, 0, 0, 42.5),
-          formula(3, 1, 0, 'string'),
-          stringResult('from the cache'),
-          formula(3, 2, 0, true),
-          formula(3, 3, 0, { error: 0x07 }),
-          boolErr(4, 0, 0, false),
-          boolErr(4, 1, 0x2a, true),
-          labelSst(5, 4, 2),
-        ],
-      },
-      { name: 'Empty', cells: [] },
-    ],
-  };
+  const sample = SAMPLE_WORKBOOK;
 
   it('cells of every kind, formula results as cached (never evaluated), numbers through their formats', () => {
     const [sheet, empty] = readXls(xls(sample), LIMITS, 100);

@@ -1,19 +1,12 @@
 /** The xlsx reader, called directly, on parts written by hand: strings, styles, relationships, limits. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import yazl from 'yazl';
 import { readXlsx } from '../../proxy/previews/sheets/xlsx-read.ts';
+import { zipOf } from './hostile-files.ts';
 import { LIMITS, mutations, readsOrRefuses, refusal } from './reader-helpers.ts';
 
 describe('xlsx: our streaming reader', () => {
-  async function xlsx(parts: Record<string, string>): Promise<Buffer> {
-    const zip = new yazl.ZipFile();
-    for (const [name, text] of Object.entries(parts)) zip.addBuffer(Buffer.from(text), name);
-    zip.end();
-    const chunks: Buffer[] = [];
-    for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  }
+  const xlsx = (parts: Record<string, string>) => zipOf(parts);
   const NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
   const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
 

@@ -19,21 +19,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import yazl from 'yazl';
 import type { FileSummary } from '../../contract/files-api.ts';
 import {
   compoundFile,
   firstFatOffset,
-  formula,
-  labelSst,
-  mulRk,
   number,
-  rk,
-  rkInt,
-  stringResult,
+  SAMPLE_WORKBOOK,
   workbookStream,
   type WorkbookSpec,
 } from '../previews/biff8-writer.ts';
+import { zipOf } from '../previews/hostile-files.ts';
 import { LIMITS, mutations, random } from '../previews/reader-helpers.ts';
 import { PreviewError } from '../../proxy/previews/preview-errors.ts';
 import { readOds } from '../../proxy/previews/sheets/ods-read.ts';
@@ -79,15 +74,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function zip(parts: Record<string, string>, stored: string[] = []): Promise<Buffer> {
-  const file = new yazl.ZipFile();
-  for (const [name, text] of Object.entries(parts))
-    file.addBuffer(Buffer.from(text), name, { compress: !stored.includes(name) });
-  file.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of file.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+const zip = zipOf;
 
 const NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
 const REL = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
@@ -130,34 +117,12 @@ const ODS_TABLE =
   '<table:table-row table:number-rows-repeated="2"><table:table-cell office:value-type="float" office:value="1234.5"/><table:table-cell office:value-type="date" office:date-value="2024-03-05T10:00:00"/><table:table-cell office:value-type="percentage" office:value="0.125"/></table:table-row>' +
   '<table:table-row><table:table-cell office:value-type="boolean" office:boolean-value="true"/><table:table-cell table:number-columns-repeated="2" office:value-type="currency" office:currency="EUR" office:value="-3"/></table:table-row></table:table>';
 
+/** The reader tests' workbook, with a format of two sections and a negative number that uses it. */
 const XLS_SAMPLE: WorkbookSpec = {
-  strings: ['name', 'value', 'label'],
-  formats: [
-    [164, '0.00%'],
-    [165, '#,##0.00 "€";[Red]-#,##0.00 "€"'],
-  ],
-  xfFormats: [164, 14, 165],
-  sheets: [
-    {
-      name: 'Data',
-      cells: [
-        labelSst(0, 0, 0),
-        labelSst(0, 1, 1),
-        number(1, 0, 1, 0.256),
-        rk(1, 1, 2, rkInt(45356)),
-        number(1, 2, 3, -1234.5),
-        mulRk(2, 0, [
-          [0, rkInt(7)],
-          [0, rkInt(-3)],
-          [0, (rkInt(1234) | 0x01) >>> 0],
-        ]),
-        formula(3, 0, 0, 42.5),
-        formula(3, 1, 0, 'string'),
-        stringResult('from the cache'),
-        labelSst(4, 3, 2),
-      ],
-    },
-  ],
+  ...SAMPLE_WORKBOOK,
+  formats: [...SAMPLE_WORKBOOK.formats!, [165, '#,##0.00 "€";[Red]-#,##0.00 "€"']],
+  xfFormats: [...SAMPLE_WORKBOOK.xfFormats!, 165],
+  sheets: [{ ...SAMPLE_WORKBOOK.sheets[0]!, cells: [...SAMPLE_WORKBOOK.sheets[0]!.cells, number(6, 2, 3, -1234.5)] }],
 };
 
 /** Values a hostile file puts where the readers expect a count, an index, a reference or a format. */

@@ -46,6 +46,8 @@ export interface ExecutionTrackerOptions {
   /** How long the first of execute_reply and idle waits for the second before the execution ends anyway. */
   pairWaitMs: number;
   logger: Logger;
+  /** Called once an execution's files are recorded (the kernel's order lets the next one go). */
+  onRecorded?: (msgId: string) => void;
 }
 
 /**
@@ -109,7 +111,7 @@ export class ExecutionTracker {
    * on, but its before-snapshot is not taken now (that execution is still writing files). The
    * returned function takes it at the kernel's boundary between the two: it waits until the
    * execution before has ended and been recorded, then tells the observer this one started.
-   * Without a boundary (no barrier), the execution before's after-snapshot is this one's start.
+   * A barrier calls it when the kernel reaches that boundary (see kernel-order-barrier.ts).
    */
   enqueue(msgId: string, requestHeader: Record<string, unknown> = {}): () => Promise<void> {
     const before = this.pending.get(this.lastInFlight() ?? '');
@@ -201,7 +203,10 @@ export class ExecutionTracker {
     clearTimeout(pending.timer);
     clearTimeout(pending.pairTimer);
     const ended = this.record(pending, reason);
-    void ended.then(pending.markRecorded);
+    void ended.then(() => {
+      pending.markRecorded();
+      this.options.onRecorded?.(msgId);
+    });
     return { msgId, held: pending.held, ended };
   }
 

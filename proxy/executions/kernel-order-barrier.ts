@@ -32,6 +32,9 @@ interface OwnRequest {
   open: boolean;
   /** The header whose session and username the sidecar's messages reuse. */
   like: Record<string, unknown>;
+  /** Its reply, and its iopub `status: idle`, have come: once both have, nothing more comes for it. */
+  replied?: boolean;
+  idle?: boolean;
 }
 
 export class KernelOrderBarriers {
@@ -96,9 +99,14 @@ export class KernelOrderBarriers {
    * never passed on (true). Anything else: false.
    */
   claim(frame: KernelFrame): boolean {
+    // Most connections have none of the sidecar's requests outstanding: no need to read the parent.
+    if (this.own.size === 0) return false;
     const parent = frame.parentMsgId;
     const own = parent === undefined ? undefined : this.own.get(parent);
     if (!own) return false;
+    if (frame.msgType === 'status' && frame.content()?.execution_state === 'idle') own.idle = true;
+    else if (frame.msgType?.endsWith('_reply')) own.replied = true;
+    if (own.idle && own.replied) this.own.delete(parent!);
     if (frame.msgType === 'kernel_info_reply') this.learn(frame);
     else if (frame.msgType === 'input_request' && own.release) {
       const release = own.release;

@@ -1,6 +1,7 @@
 import type { RawData, WebSocket } from 'ws';
 import type { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { EndedExecution, EndingExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
+import type { KernelExecutionOrder } from '../executions/kernel-execution-order.ts';
 import { KernelOrderBarriers } from '../executions/kernel-order-barrier.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { rewriteExecuteRequest } from '../rewrite/execute-request.ts';
@@ -8,6 +9,7 @@ import type { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { StreamSplicer } from '../rewrite/stream-splicer.ts';
 import type { FrameBudget } from './frame-budget.ts';
 import type { EncodedFrame, KernelFrame, WireCodec } from '../wire/kernel-frame.ts';
+import { ExecutionGate } from './execution-gate.ts';
 import { OrderedLane } from './ordered-lane.ts';
 import type { SilentExecutions } from './silent-executions.ts';
 import { GatewayAcks } from './prompt-ack.ts';
@@ -17,6 +19,8 @@ export interface RelayOptions {
   codec: WireCodec;
   rewriter: PathRewriter;
   tracker: ExecutionTracker;
+  /** The kernel's executions in order, shared by every connection to it. */
+  order: KernelExecutionOrder;
   /** Adds the file card to an execution's output; none: no card. */
   announcer?: FileAnnouncer;
   logger: Logger;
@@ -66,6 +70,7 @@ export class KernelChannelRelay {
   private readonly splicer: StreamSplicer;
   private readonly acks: GatewayAcks;
   private readonly barriers: KernelOrderBarriers;
+  private readonly gate: ExecutionGate;
   private closed = false;
   private readonly waiting = new Map<WebSocket, number>();
 
@@ -82,6 +87,19 @@ export class KernelChannelRelay {
     );
     this.barriers = new KernelOrderBarriers(options.codec, (frame) => this.send(this.upstream, this.client, frame));
     this.barriers.askLanguage();
+    this.gate = new ExecutionGate({
+      order: options.order,
+      tracker: options.tracker,
+      codec: options.codec,
+      // Not with the kernel file transport: its collector would queue in the kernel behind a
+      // barrier that waits for that very collection (the execution before must be recorded first).
+      barrierUsable: () => this.barriers.available && !options.silent,
+      sendBarrier: (header, release) => this.barriers.sendBarrier(header, release),
+      toKernel: (frame) => this.send(this.upstream, this.client, frame),
+      toClient: (frame) => this.send(this.client, this.upstream, frame),
+      inLane: (step) => this.up.run(step),
+      connected: () => client.readyState === client.OPEN && upstream.readyState === upstream.OPEN,
+    });
     // An execution the tracker ends on a timer still has its held message to deliver, in order.
     options.tracker.onEndedByTimer((ending) => this.down.run(() => this.finish(ending)));
 
@@ -123,9 +141,9 @@ export class KernelChannelRelay {
     upstream.on('error', (error) => this.options.logger.warn(`[sidecar] gateway socket: ${describeError(error)}`));
   }
 
-  /** Executions sent through this connection that are running or queued in the kernel. */
+  /** Executions sent through this connection that are running or queued in the kernel (or held for it). */
   get executionsPending(): number {
-    return this.options.tracker.inFlight;
+    return this.options.tracker.inFlight + this.gate.held;
   }
 
   /**
@@ -202,22 +220,8 @@ export class KernelChannelRelay {
     }
     if (frame.msgType === 'execute_request') {
       const { silent } = rewriteExecuteRequest(frame, this.options.rewriter);
-      if (frame.msgId && !silent && this.options.tracker.lastInFlight() !== undefined) {
-        // Queued in the kernel behind an execution still in flight: its start is the kernel's
-        // boundary between the two (a barrier, where the kernel can run one), not now.
-        const header = frame.header() ?? {};
-        const startAtBoundary = this.options.tracker.enqueue(frame.msgId, header);
-        // Not with the kernel file transport: its collector would queue in the kernel behind a
-        // barrier that waits for that very collection (the execution before must be recorded first).
-        if (this.barriers.available && !this.options.silent) this.barriers.sendBarrier(header, startAtBoundary);
-        this.send(this.upstream, this.client, frame.encode());
-        return;
-      }
-      if (frame.msgId && !silent) {
-        return this.options.tracker
-          .begin(frame.msgId, frame.header())
-          .then(() => this.send(this.upstream, this.client, frame.encode()));
-      }
+      // Its start is the kernel's boundary before it, in the order of every connection's executions.
+      if (frame.msgId && !silent) return this.gate.admit(frame, frame.msgId);
     }
     this.send(this.upstream, this.client, frame.encode());
   }
@@ -234,6 +238,7 @@ export class KernelChannelRelay {
     // Answers to the sidecar's own requests (barriers, its kernel_info_request) are its own.
     if (this.barriers.claim(frame)) return;
     if (frame.msgType === 'kernel_info_reply') this.barriers.learn(frame);
+    this.options.order.observe(frame);
     const observed = this.options.tracker.observe(frame);
     if (observed === 'held') return;
     if (observed === 'pass') {

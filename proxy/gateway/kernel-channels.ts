@@ -12,6 +12,7 @@ import { chatFromRequest, ownerFromRequest, splitChatPrefix } from '../chats/cha
 import type { ProvisionalWorkspace, ProvisionalWorkspaces } from '../chats/provisional-workspaces.ts';
 import type { Workspaces } from '../chats/workspaces.ts';
 import { ExecutionTracker } from '../executions/execution-tracker.ts';
+import { KernelExecutionOrders } from '../executions/kernel-execution-order.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { STREAM_HOLD_MS } from '../rewrite/stream-splicer.ts';
@@ -82,6 +83,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   const upstreams = new Set<WebSocket>();
   const relays = new Set<KernelChannelRelay>();
   const silentIds = new SilentMessageIds();
+  const orders = new KernelExecutionOrders();
 
   type ChannelsTarget =
     | { kind: 'other'; url: string }
@@ -198,6 +200,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     channel: { chatId: string; owner: string | null; kernelId: string; rewriter: PathRewriter },
   ): void {
     const { chatId, owner, kernelId, rewriter } = channel;
+    const { order, leave } = orders.join(kernelId);
+    upstream.once('close', leave);
     const tracker = new ExecutionTracker({
       chatId,
       kernelId,
@@ -207,6 +211,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       // The held first of reply and idle is released at the latest when a record wait would be.
       pairWaitMs: options.recordWaitMs,
       logger: options.logger,
+      onRecorded: (msgId) => order.settle(msgId),
     });
     const codec = upstream.protocol === V1_PROTOCOL ? v1Codec : legacyCodec;
     const { announce } = options;
@@ -221,6 +226,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       codec,
       rewriter,
       tracker,
+      order,
       announcer:
         announce && announce.mode !== 'off'
           ? new FileAnnouncer({

@@ -73,3 +73,23 @@ test('an aborted barrier (an execution before it failed) is closed by its reply 
   assert.equal(barriers.open, 0);
   assert.equal(called, false);
 });
+
+test("a request of the sidecar's is forgotten once its reply and idle came: then no frame's parent is read", () => {
+  const { sent, barriers } = setup();
+  barriers.askLanguage();
+  const id = sent[0]!.header.msg_id;
+  assert.equal(barriers.claim(fromKernel('status', id, { execution_state: 'busy' })), true);
+  assert.equal(barriers.claim(fromKernel('kernel_info_reply', id, { language_info: { name: 'python' } })), true);
+  assert.equal(barriers.claim(fromKernel('status', id, { execution_state: 'idle' })), true);
+  let parentsRead = 0;
+  const frame = fromKernel('stream', id, { name: 'stdout', text: 'x' });
+  const watched = new Proxy(frame, {
+    get(target, key, receiver) {
+      if (key === 'parentMsgId') parentsRead++;
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  assert.equal(barriers.claim(watched), false, 'a late message with its id is the client’s');
+  assert.equal(parentsRead, 0, 'the empty map is checked first');
+  assert.equal(barriers.available, true);
+});

@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ExecutionEndReason, ExecutionObserver } from '../../proxy/executions/execution-observer.ts';
 import { ExecutionTracker } from '../../proxy/executions/execution-tracker.ts';
+import { KernelExecutionOrder } from '../../proxy/executions/kernel-execution-order.ts';
 import { FrameBudget } from '../../proxy/gateway/frame-budget.ts';
 import { KernelChannelRelay } from '../../proxy/gateway/kernel-channel-relay.ts';
 import { quietLogger } from '../../proxy/logger.ts';
@@ -65,6 +66,7 @@ describe('kernel channel relay: both sockets close while an execution is startin
             pairWaitMs: 1000,
             logger: quietLogger,
           }),
+          order: new KernelExecutionOrder(() => {}),
           logger: quietLogger,
           highWaterMark: 16 * 1024 * 1024,
           recordWaitMs: 1000,

@@ -1,0 +1,153 @@
+/**
+ * Cells queued on one kernel by several connections at once (JupyterLab and a second tab, or an
+ * agent's own connection and a user's), and cells queued on a kernel that is not Python, through
+ * @jupyterlab/services' real kernel future API against a real Jupyter Server: each execution's
+ * card names exactly the file it wrote, and each record names its own execution.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { Kernel, KernelMessage } from '@jupyterlab/services';
+import { DEFAULT_JUPYTER_PYTHON } from '../../proxy/local-jupyter.ts';
+import { jupyterLabKernels } from '../support/jupyterlab.ts';
+import { useSidecarBed } from '../support/harness.ts';
+
+/**
+ * A real kernel of another language: ipykernel, saying in its kernel_info_reply that its language
+ * is `not-python` (as the kernelspec does), so the sidecar cannot use a Python barrier with it.
+ */
+const NOT_PYTHON_KERNEL = `
+from ipykernel.ipkernel import IPythonKernel
+from ipykernel.kernelapp import IPKernelApp
+class NotPythonKernel(IPythonKernel):
+    implementation = 'not-python'
+    language_info = {**IPythonKernel.language_info, 'name': 'not-python'}
+IPKernelApp.launch_instance(kernel_class=NotPythonKernel)
+`;
+
+// Written before the bed's Jupyter Server starts (it reads JUPYTER_PATH from its environment).
+const specs = mkdtempSync(path.join(tmpdir(), 'gf-kernelspecs-'));
+const specDir = path.join(specs, 'kernels', 'not-python');
+mkdirSync(specDir, { recursive: true });
+writeFileSync(path.join(specDir, 'not_python_kernel.py'), NOT_PYTHON_KERNEL);
+writeFileSync(
+  path.join(specDir, 'kernel.json'),
+  JSON.stringify({
+    argv: [DEFAULT_JUPYTER_PYTHON, path.join(specDir, 'not_python_kernel.py'), '-f', '{connection_file}'],
+    display_name: 'Not Python',
+    language: 'not-python',
+  }),
+);
+process.env.JUPYTER_PATH = specs;
+const { bed, proxy } = useSidecarBed();
+after(() => rm(specs, { recursive: true, force: true }));
+
+interface Cell {
+  msgId: string;
+  /** The /mnt/data paths its file card lists (none: no card). */
+  card: string[];
+  stream: string;
+  reply: KernelMessage.IExecuteReplyMsg;
+}
+
+/** Sends a cell at once (not waiting for the ones before) and collects what comes back for it. */
+function run(kernel: Kernel.IKernelConnection, code: string): Promise<Cell> {
+  const future = kernel.requestExecute({ code, stop_on_error: true });
+  const cell = { msgId: future.msg.header.msg_id, card: [] as string[], stream: '' };
+  future.onIOPub = (msg) => {
+    if (msg.header.msg_type === 'stream') cell.stream += (msg.content as { text: string }).text;
+    const data = (msg.content as { data?: Record<string, unknown> }).data;
+    const plain = msg.header.msg_type === 'display_data' ? data?.['text/plain'] : undefined;
+    if (typeof plain === 'string' && /^Files? saved/.test(plain)) {
+      cell.card.push(...[...plain.matchAll(/^- (\/mnt\/data\/\S+)/gm)].map((m) => m[1]!));
+    }
+  };
+  return future.done.then((reply) => ({ ...cell, reply: reply as KernelMessage.IExecuteReplyMsg }));
+}
+
+/** Writes its file first thing, so a scan late by a moment would see it in the wrong execution. */
+const writing = (name: string) =>
+  `open('/mnt/data/${name}', 'w').write('${name}')\nimport time\ntime.sleep(0.05)\nprint('${name}')`;
+
+async function recordsOf(chat: string): Promise<Map<string, { source: string; msgId: string | undefined }>> {
+  const records = await proxy.sidecar.store.listChat(chat);
+  return new Map(records.map((r) => [r.path, { source: r.source, msgId: r.execution?.msgId }]));
+}
+
+async function assertOwnFiles(chat: string, cells: Cell[], names: string[]): Promise<void> {
+  cells.forEach((cell, i) => {
+    assert.equal(cell.reply.content.status, 'ok', `${names[i]}'s reply`);
+    assert.equal(cell.stream, `${names[i]}\n`, `${names[i]}'s output`);
+    assert.deepEqual(cell.card, [`/mnt/data/${names[i]}`], `${names[i]}'s card`);
+  });
+  const records = await recordsOf(chat);
+  cells.forEach((cell, i) => {
+    assert.deepEqual(records.get(names[i]!), { source: 'execution', msgId: cell.msgId }, `${names[i]}'s record`);
+  });
+}
+
+for (const format of ['v1', 'legacy'] as const) {
+  test(`two connections queue cells on one kernel at once (${format}): each card and record is its own`, async () => {
+    const chat = `two-conns-${format}`;
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token, format);
+    const first = await manager.startNew({ name: 'python3' });
+    const second = manager.connectTo({ model: first.model });
+    assert.notEqual(first.clientId, second.clientId, 'two connections, two sessions');
+    await Promise.all([first.info, second.info]);
+    const names = ['a1.txt', 'b1.txt', 'a2.txt', 'b2.txt', 'a3.txt', 'b3.txt'];
+    const cells = await Promise.all(names.map((name, i) => run(i % 2 === 0 ? first : second, writing(name))));
+    await assertOwnFiles(chat, cells, names);
+    second.dispose();
+    await first.shutdown();
+    manager.dispose();
+  });
+}
+
+describe('a kernel that is not Python (no barrier): a queued cell waits in the sidecar', () => {
+  test('cells queued at once each get their own card and record', async () => {
+    const chat = 'not-python-queue';
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token);
+    const kernel = await manager.startNew({ name: 'not-python' });
+    assert.equal((await kernel.info).language_info.name, 'not-python');
+    const names = ['p1.txt', 'p2.txt', 'p3.txt', 'p4.txt'];
+    const cells = await Promise.all(names.map((name) => run(kernel, writing(name))));
+    await assertOwnFiles(chat, cells, names);
+    assert.deepEqual(
+      cells.map((c) => (c.reply.content as { execution_count: number }).execution_count),
+      [1, 2, 3, 4],
+    );
+    await kernel.shutdown();
+    manager.dispose();
+  });
+
+  test('a failed cell: the ones queued behind it are aborted, as the kernel aborts its own queue', async () => {
+    const chat = 'not-python-abort';
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token);
+    const kernel = await manager.startNew({ name: 'not-python' });
+    await kernel.info;
+    const [ok, failed, behind, last] = await Promise.all([
+      run(kernel, writing('f1.txt')),
+      run(kernel, `${writing('f2.txt')}\nraise ValueError('no')`),
+      run(kernel, writing('f3.txt')),
+      run(kernel, writing('f4.txt')),
+    ]);
+    assert.equal(ok.reply.content.status, 'ok');
+    assert.deepEqual(ok.card, ['/mnt/data/f1.txt']);
+    assert.equal(failed.reply.content.status, 'error');
+    assert.deepEqual(failed.card, ['/mnt/data/f2.txt'], 'a failed execution still gets its card');
+    for (const cell of [behind, last]) {
+      assert.equal(cell.reply.content.status, 'aborted');
+      assert.deepEqual(cell.card, []);
+    }
+    assert.ok(!existsSync(path.join(bed.workspaceRoot, chat, 'f3.txt')));
+    assert.ok(!existsSync(path.join(bed.workspaceRoot, chat, 'f4.txt')));
+    // The kernel goes on as usual after it.
+    const next = await run(kernel, writing('f5.txt'));
+    assert.deepEqual(next.card, ['/mnt/data/f5.txt']);
+    await kernel.shutdown();
+    manager.dispose();
+  });
+});

@@ -396,6 +396,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       relayedBytes: () => upgrades!.bytes(),
       sseClients: () => stores.events.listenerCount(),
       previewRendersRunning: () => previews.running,
+      watchedChats: () => recorder.watchedChats,
       webhookOutbox: webhooks ? () => store.outboxSummary() : undefined,
     } satisfies typeof metrics.sources);
   }

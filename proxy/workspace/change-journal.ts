@@ -104,6 +104,13 @@ function statOrNull(file: string): Stats | null {
   }
 }
 
+/** Stops watching a chat that is no longer tracked; its next plan walks. */
+function unwatch(chat: ChatWatch): void {
+  chat.untrusted = 'invalidated';
+  for (const folder of chat.folders.values()) folder.watch.close();
+  chat.folders.clear();
+}
+
 /**
  * Knows, per chat, which workspace paths were touched since that chat's last scan, from inotify
  * (one `fs.watch` per folder), so a scan can `lstat` those paths instead of every file.
@@ -115,13 +122,6 @@ function statOrNull(file: string): Stats | null {
  * the shared inotify queue may have overflowed, a new or replaced folder (files may have landed
  * in it before its watch), too many touched paths, and the periodic audit.
  */
-/** Stops watching a chat that is no longer tracked; its next plan walks. */
-function unwatch(chat: ChatWatch): void {
-  chat.untrusted = 'invalidated';
-  for (const folder of chat.folders.values()) folder.watch.close();
-  chat.folders.clear();
-}
-
 export class ChangeJournal {
   readonly #policy: TrackingPolicy;
   readonly #watch: WatchFolder;

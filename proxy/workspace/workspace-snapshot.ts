@@ -17,16 +17,6 @@ export interface SnapshotEntry {
 /** relPath (POSIX, relative to the workspace) -> what lstat said. */
 export type WorkspaceSnapshot = Map<string, SnapshotEntry>;
 
-export interface SnapshotOptions {
-  policy: TrackingPolicy;
-  /** Real path of the workspace root: the chat folder must resolve inside it. */
-  realRoot: string;
-  /** Worker threads to walk on; without one the walk blocks this thread. */
-  walker?: WorkspaceWalker;
-  /** A walk on a worker thread fails with ERR_SCAN_TIMEOUT after this long. */
-  timeoutMs?: number;
-}
-
 /** Its message names the server path: clients get the fixed one errors.ts gives the code. */
 export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSIDE_ROOT'> {
   constructor(dir: string) {
@@ -69,21 +59,6 @@ function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
     });
   }
   return result;
-}
-
-/**
- * Snapshots a chat workspace without following symlinks (see `walkWorkspaceSync`).
- * A missing workspace is an empty snapshot. With a `walker` the walk runs on its worker
- * threads; without one it runs right here, blocking (fine for tools and tests).
- */
-export async function snapshotWorkspace(dir: string, options: SnapshotOptions): Promise<WorkspaceSnapshot> {
-  const workspace = await openWorkspace(dir, options.realRoot);
-  if (workspace === null) return new Map();
-  try {
-    return await walkSnapshot(workspace, options.policy, options.walker, options.timeoutMs);
-  } finally {
-    await workspace.close();
-  }
 }
 
 /**

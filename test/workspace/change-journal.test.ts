@@ -190,7 +190,7 @@ describe('recorder with watched workspaces', () => {
       'between.csv v1 between-executions -',
       'out/one.csv v2 execution m2',
     ]);
-    assert.equal(fx.recorder.journal?.watchedChats, 1);
+    assert.equal(fx.recorder.watchedChats, 1);
   });
 
   it('loses no file when the journal falls back (overflow)', async () => {

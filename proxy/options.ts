@@ -831,7 +831,7 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownRows)),
     parse: positive(1),
     example: '100',
-    help: 'Rows a table preview shows (all are counted).',
+    help: 'Rows a table preview shows under its header row (all are counted).',
   }),
   previewColumns: option({
     flag: 'preview-columns',

@@ -252,6 +252,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const mcpKernels = options.mcp.enabled
     ? new ChatKernels({
         selfBase: () => selfBase(),
+        connectChannels: (target) => channels.connectLocal(target),
         gatewayBasePath: options.gatewayUrl.pathname,
         gatewayToken: options.mcp.gatewayToken,
         kernelChats,

@@ -27,6 +27,11 @@ export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSI
   }
 }
 
+/** Where the chat folder `dir` is under the real workspace root (what `openWorkspace` opens). */
+export function workspaceRealPath(dir: string, realRoot: string): string {
+  return path.join(realRoot, path.basename(dir));
+}
+
 /**
  * Opens the chat folder `dir` (right under the workspace root) as a folder fd: everything the
  * sidecar then reads or writes in the workspace is reached relative to it. Null when it does not
@@ -35,7 +40,7 @@ export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSI
  */
 export async function openWorkspace(dir: string, realRoot: string): Promise<OpenFolder | null> {
   try {
-    return await openFolderAt(path.join(realRoot, path.basename(dir)));
+    return await openFolderAt(workspaceRealPath(dir, realRoot));
   } catch (error) {
     const errno = errnoOf(error);
     if (errno === 'ENOENT') return null;

@@ -193,6 +193,29 @@ describe('recorder with watched workspaces', () => {
     assert.equal(fx.recorder.watchedChats, 1);
   });
 
+  it('copies through the folder the journal looked in: one replaced after the plan is walked instead', async () => {
+    fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs') } });
+    const dir = await fx.write('c1', 'first.csv', '0').then(path.dirname);
+    await fx.recorder.scan('c1', { source: 'between-executions' });
+    await fx.write('c1', 'old.csv', 'a');
+    // The folder is swapped in the gap between the journal's look (by path) and the copy: the
+    // race a kernel could win. The journal is the recorder's own; only the timing is forced.
+    const journal = fx.recorder.journal!;
+    const plan = journal.plan.bind(journal);
+    journal.plan = async (...args) => {
+      const result = await plan(...args);
+      await rename(dir, `${dir}-old`);
+      await mkdir(dir);
+      await writeFile(path.join(dir, 'new.csv'), 'b');
+      return result;
+    };
+    const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+    assert.deepEqual(
+      recorded.map((r) => r.path),
+      ['new.csv'],
+    );
+  });
+
   it('loses no file when the journal falls back (overflow)', async () => {
     fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs'), maxQueuedEvents: 10 } });
     await fx.recorder.scan('c1', { source: 'between-executions' });

@@ -199,15 +199,18 @@ describe('recorder with watched workspaces', () => {
     await fx.recorder.scan('c1', { source: 'between-executions' });
     await fx.write('c1', 'old.csv', 'a');
     // The folder is swapped in the gap between the journal's look (by path) and the copy: the
-    // race a kernel could win. The journal is the recorder's own; only the timing is forced.
-    const journal = fx.recorder.journal!;
-    const plan = journal.plan.bind(journal);
-    journal.plan = async (...args) => {
-      const result = await plan(...args);
-      await rename(dir, `${dir}-old`);
-      await mkdir(dir);
-      await writeFile(path.join(dir, 'new.csv'), 'b');
-      return result;
+    // race a kernel could win. The gap's one await is the quota check that new files get (the
+    // store's usedBytes, the recorder's own store): only the timing is forced.
+    const usedBytes = fx.store.usedBytes.bind(fx.store);
+    let swapped = false;
+    fx.store.usedBytes = async (chatId) => {
+      if (!swapped) {
+        swapped = true;
+        await rename(dir, `${dir}-old`);
+        await mkdir(dir);
+        await writeFile(path.join(dir, 'new.csv'), 'b');
+      }
+      return usedBytes(chatId);
     };
     const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
     assert.deepEqual(

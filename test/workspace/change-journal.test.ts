@@ -199,25 +199,24 @@ describe('recorder with watched workspaces', () => {
     await fx.recorder.scan('c1', { source: 'between-executions' });
     await fx.write('c1', 'old.csv', 'a');
     // The folder is swapped in the gap between the journal's look (by path) and the copy: the
-    // race a kernel could win. The journal is the recorder's own (its class's plan is wrapped for
-    // this test only); only the timing is forced.
-    const plan = ChangeJournal.prototype.plan;
-    ChangeJournal.prototype.plan = async function (this: ChangeJournal, ...args: Parameters<typeof plan>) {
-      const result = await plan.apply(this, args);
-      await rename(dir, `${dir}-old`);
-      await mkdir(dir);
-      await writeFile(path.join(dir, 'new.csv'), 'b');
-      return result;
+    // race a kernel could win. The gap's one await is the quota check that new files get (the
+    // store's usedBytes, the recorder's own store): only the timing is forced.
+    const usedBytes = fx.store.usedBytes.bind(fx.store);
+    let swapped = false;
+    fx.store.usedBytes = async (chatId) => {
+      if (!swapped) {
+        swapped = true;
+        await rename(dir, `${dir}-old`);
+        await mkdir(dir);
+        await writeFile(path.join(dir, 'new.csv'), 'b');
+      }
+      return usedBytes(chatId);
     };
-    try {
-      const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
-      assert.deepEqual(
-        recorded.map((r) => r.path),
-        ['new.csv'],
-      );
-    } finally {
-      ChangeJournal.prototype.plan = plan;
-    }
+    const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+    assert.deepEqual(
+      recorded.map((r) => r.path),
+      ['new.csv'],
+    );
   });
 
   it('loses no file when the journal falls back (overflow)', async () => {

@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import { squeezeLitTemplates } from './scripts/squeeze-lit-templates.ts';
+import { FILES_APP_SCRIPT } from './contract/mcp-app.ts';
 
 /**
  * Lit's css`` stays a string bundlers do not touch; squeeze its whitespace and
@@ -44,6 +45,23 @@ function squeezeLitHtml(): Plugin {
 }
 
 /**
+ * `--mode mcp-app`: the MCP App's script (widget/mcp-app.ts), one file next to the bundle, built
+ * on its own so it shares nothing with the bundle and every other page loads nothing more.
+ */
+const mcpAppBuild = {
+  publicDir: false as const,
+  build: {
+    target: 'es2022',
+    outDir: 'dist/widget',
+    emptyOutDir: false,
+    minify: true,
+    sourcemap: true,
+    lib: { entry: 'widget/mcp-app.ts', formats: ['es' as const], fileName: () => FILES_APP_SCRIPT },
+    rolldownOptions: { output: { minify: true, comments: false } },
+  },
+};
+
+/**
  * The <generated-files> element, two ways:
  * - default: one self-contained, minified ES module with Lit inside, for a
  *   script tag, and the chunks it imports on first use (generated-files-*.js next to it);
@@ -51,6 +69,7 @@ function squeezeLitHtml(): Plugin {
  * - `--mode npm`: bare `lit` imports left for the app's bundler, in dist/widget/npm/.
  */
 export default defineConfig(({ mode }) => {
+  if (mode === 'mcp-app') return mcpAppBuild;
   const npm = mode === 'npm';
   return {
     publicDir: false,

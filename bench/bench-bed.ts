@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from '../proxy/local-jupyter.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { startTestBed, type TestBed } from '../test/support/harness.ts';
 import { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 import { writeJupyterConfig } from './jupyter-nodelay.ts';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { FileRecord } from '../proxy/storage/file-record.ts';
 import { emptyChat } from '../proxy/storage/chat-data.ts';
 import { createTrackingPolicy } from '../proxy/workspace/tracking-policy.ts';
-import { snapshotWorkspace } from '../proxy/workspace/workspace-snapshot.ts';
+import { snapshotWorkspace } from '../test/support/workspace-snapshot.ts';
 import { WorkspaceWalker } from '../proxy/workspace/workspace-walker.ts';
 import { MB, startKernel, type BenchBed } from './bench-bed.ts';
 import type { ResultRow, ScenarioResult } from './results-table.ts';

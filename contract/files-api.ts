@@ -124,8 +124,9 @@ export const previewFramePath = (chatId: string, fileId: string) =>
 /** One sheet (or a CSV/TSV) as display strings: the first rows and columns, with the full counts. */
 export interface PreviewSheet {
   name: string;
-  /** The first rows (the header row included), each cut to the first columns. */
+  /** The header row, then the first `--preview-rows` (100) rows under it, each cut to the first columns. */
   rows: string[][];
+  /** Rows of the sheet, the header row included. */
   rowCount: number;
   columnCount: number;
   /** More rows or columns exist than `rows` holds. */

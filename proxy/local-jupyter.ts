@@ -35,7 +35,7 @@ export interface LocalJupyter {
   stop(): Promise<void>;
 }
 
-export async function freePort(host = '127.0.0.1'): Promise<number> {
+async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -157,6 +157,8 @@ export interface McpOptions {
   maxKernels: number;
   /** Characters of text output a tool result carries before it is cut to head and tail. */
   outputChars: number;
+  /** How long the MCP App's read-only chat token lives, in seconds (kept within --token-max-lifetime-s). */
+  appTokenTtlS: number;
 }
 
 export type FileTransport = 'shared' | 'kernel';
@@ -829,7 +831,7 @@ export const OPTIONS = {
     default: unset<number | null>(null, String(DEFAULT_PREVIEW_LIMITS.shownRows)),
     parse: positive(1),
     example: '100',
-    help: 'Rows a table preview shows (all are counted).',
+    help: 'Rows a table preview shows under its header row (all are counted).',
   }),
   previewColumns: option({
     flag: 'preview-columns',
@@ -1103,6 +1105,14 @@ export const OPTIONS = {
     example: '20000',
     help: 'Characters of text a tool result carries; longer output is cut to its head and tail, with a note.',
   }),
+  mcpAppTokenTtlS: option({
+    flag: 'mcp-app-token-ttl-s',
+    env: 'MCP_APP_TOKEN_TTL_S',
+    default: '900',
+    parse: positive(1),
+    example: '900',
+    help: 'Life of the read-only chat token a tool result hands the MCP App (the file list inside the host); the App asks for a new one through list_files.',
+  }),
   metrics: option({
     flag: 'metrics',
     env: 'METRICS',
@@ -1286,6 +1296,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
     mcpIdleMs,
     mcpMaxKernels,
     mcpOutputChars,
+    mcpAppTokenTtlS,
     kernelVolumeClaim,
     kernelVolumeSubPath,
     transferChunkBytes,
@@ -1321,6 +1332,7 @@ export function resolveOptions(flags: OptionSource, env: OptionSource, localGate
       idleMs: mcpIdleMs,
       maxKernels: mcpMaxKernels,
       outputChars: mcpOutputChars,
+      appTokenTtlS: Math.min(mcpAppTokenTtlS, values.tokenMaxLifetimeS),
     },
     ...workspacePaths(values),
     gatewayUrl: gatewayOrLocal(gatewayUrl, localGateway),

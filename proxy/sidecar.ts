@@ -42,6 +42,7 @@ import { previewCacheDir } from './previews/preview-cache.ts';
 import { ChatFiles } from './mcp/chat-files.ts';
 import { ChatKernels } from './mcp/chat-kernels.ts';
 import { createMcpRoutes } from './mcp/mcp-routes.ts';
+import { FilesAppViews } from './mcp/files-app.ts';
 import { SessionIds } from './mcp/session-ids.ts';
 import type { ToolCallObserver } from './mcp/mcp-tools.ts';
 import { PreviewService } from './previews/preview-service.ts';
@@ -222,6 +223,8 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       logger,
       auth: { secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS },
       corsOrigins: options.corsOrigins,
+      // The MCP App calls the files API from a sandbox origin the host picks (see api/cors.ts).
+      tokenRoutesFromAnyOrigin: options.mcp.enabled && !!options.filesSecret,
       uploadLimitBytes: options.uploadMaxBytes,
       gatewayHealth: gatewayHealthProbe(options.gatewayUrl),
       previews,
@@ -249,6 +252,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const mcpKernels = options.mcp.enabled
     ? new ChatKernels({
         selfBase: () => selfBase(),
+        connectChannels: (target) => channels.connectLocal(target),
         gatewayBasePath: options.gatewayUrl.pathname,
         gatewayToken: options.mcp.gatewayToken,
         kernelChats,
@@ -271,6 +275,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         }),
         owners,
         outputChars: options.mcp.outputChars,
+        appViews: new FilesAppViews({ secret: options.filesSecret, ttlS: options.mcp.appTokenTtlS }),
         logger,
         onToolCall: (tool, outcome, ms) => {
           metrics?.toolCalls.inc({ tool, outcome });
@@ -392,6 +397,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       relayedBytes: () => upgrades!.bytes(),
       sseClients: () => stores.events.listenerCount(),
       previewRendersRunning: () => previews.running,
+      watchedChats: () => recorder.watchedChats,
       webhookOutbox: webhooks ? () => store.outboxSummary() : undefined,
     } satisfies typeof metrics.sources);
   }

@@ -15,6 +15,7 @@ const CHUNKS = [
   { file: 'dist/widget/generated-files-uploads-controller.js', loaded: 'with uploads only' },
   { file: 'dist/widget/generated-files-file-viewer.js', loaded: 'when a file first opens' },
   { file: 'dist/widget/generated-files-sandbox-links-controller.js', loaded: 'with sandbox-links only' },
+  { file: 'dist/widget/generated-files-mcp-app.js', loaded: 'only in the MCP App, beside the bundle' },
 ];
 /** Lit with `keyed` is about 6 kB gzipped; the element adds the rest. */
 const BUDGET_BYTES = 16 * 1024;

@@ -116,7 +116,7 @@ const SKIP_REASONS: Record<SkippedFile['reason'], string> = {
  * @csspart viewer-versions - Every version of the file, each with Show, What changed, Download and Restore.
  * @csspart viewer-version - One version there.
  * @csspart preview - What the viewer shows: the preview, or the changes of a version. Before the viewer's code loads, the loading line (or the failed load, with Retry).
- * @csspart preview-count - How much of a table is shown ("100 of 3,000 rows").
+ * @csspart preview-count - How much of a table or a table diff is shown ("100 of 3,000 rows", "Showing 50 of 60 columns").
  * @csspart source-toggle - Markdown and JSON: rendered, or the source as written.
  * @csspart json-tree - JSON as a tree of disclosures.
  * @csspart zoom - An image's zoom buttons.

@@ -1,8 +1,8 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import type { FileDiff } from '../contract/files-api.ts';
+import type { FileDiff, SheetDiff } from '../contract/files-api.ts';
 import type { PanelState, ViewPatch, ViewState } from './file-viewer.ts';
 import { renderJsonTree } from './json-tree.ts';
-import { renderSheetTable } from './sheet-table.ts';
+import { count, renderSheetTable } from './sheet-table.ts';
 
 /*
  * What the viewer shows of one version or one diff, from the sidecar's JSON. Part of the viewer's
@@ -141,6 +141,16 @@ function patchLines(patch: string): TemplateResult[] {
   });
 }
 
+/** "Showing 50 of 400 columns" when the sidecar cut the listed rows to their first columns (--preview-columns). */
+function columnsShown(sheet: SheetDiff): TemplateResult | typeof nothing {
+  const widths = sheet.rows.map((row) => Math.max(row.before?.length ?? 0, row.after?.length ?? 0));
+  const shown = Math.max(sheet.header.length, ...widths);
+  const columns = sheet.columnCount ?? shown;
+  return sheet.rows.length && columns > shown
+    ? html`<p part="preview-count">Showing ${count(shown)} of ${count(columns)} columns</p>`
+    : nothing;
+}
+
 function diffBody(diff: FileDiff): TemplateResult {
   switch (diff.kind) {
     case 'table':
@@ -149,6 +159,7 @@ function diffBody(diff: FileDiff): TemplateResult {
             ${sheet.name}: ${sheet.status === 'added' || sheet.status === 'removed' ? `sheet ${sheet.status}, ` : ''}${sheet.counts.added} added,
             ${sheet.counts.removed} removed, ${sheet.counts.changed} changed${sheet.keyColumn ? ` (rows matched by ${sheet.keyColumn})` : ''}
           </p>
+          ${columnsShown(sheet)}
           ${
             sheet.rows.length
               ? table(

@@ -9,7 +9,8 @@ const NUMBER = /^[-+−]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?(e[-+]?\d+)?\s?%?$/i;
 const numberIn = (cell: string): number => Number(cell.replace(/[,%\s]/g, '').replace('−', '-'));
 const isNumber = (cell: string): boolean => /\d/.test(cell) && NUMBER.test(cell.trim());
 
-const count = (n: number) => n.toLocaleString('en-US');
+/** A count as people read it: 3,000. */
+export const count = (n: number): string => n.toLocaleString('en-US');
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
 /** Columns whose every non-empty cell is a number (and that have one): right-aligned, sorted as numbers. */

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import type { JWTPayload } from 'jose';
 import { isValidChatId } from '../chats/chat-id.ts';
-import { FILE_SCOPE, fileLinkClaimsOf, loadJose, secretKey } from '../links/link-token.ts';
+import { FILE_SCOPE, fileLinkClaimsOf, loadJose, secretKey, VIEW_SCOPE } from '../links/link-token.ts';
 import { ApiError } from './http-errors.ts';
 
 declare module 'express-serve-static-core' {
@@ -45,6 +45,7 @@ function issuedInFuture(payload: JWTPayload, nowS: number): boolean {
 export type Access =
   | { kind: 'open' }
   | { kind: 'chat'; chatId: string } // a token with a `chat` claim: that chat only
+  | { kind: 'view'; chatId: string } // a `view` token (the MCP App's): that chat, read-only
   | { kind: 'user'; sub: string } // a token with `sub`: the chats that user owns
   | { kind: 'file'; chatId: string; fileId: string; issuedMs: number }; // a link's token: one file version's content only
 
@@ -85,6 +86,20 @@ export function createAuthenticate(options: AuthOptions): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       const expired = error instanceof errors.JWTExpired;
       throw new ApiError('ERR_UNAUTHORIZED', expired ? 'The token has expired.' : 'The token is not valid.');
+    }
+    if (payload.scope === VIEW_SCOPE) {
+      // A chat token narrowed to reading: the chat-token rules (expiry, lifetime, a chat claim) hold.
+      const problem =
+        tokenTimeProblem(payload, Math.floor(Date.now() / 1000), maxLifetimeS) ??
+        (typeof payload.chat === 'string' && isValidChatId(payload.chat)
+          ? null
+          : 'A view token needs a "chat" claim that is a chat id.');
+      if (problem) {
+        res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
+        throw new ApiError('ERR_UNAUTHORIZED', problem);
+      }
+      res.locals.access = { kind: 'view', chatId: payload.chat as string } satisfies Access;
+      return next();
     }
     if (payload.scope !== undefined) {
       // A link's capability token: never read as a chat token, whatever else it claims.

@@ -1,5 +1,12 @@
 import type { RequestHandler } from 'express';
 
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** This request may come from any origin (see tokenRoutesFromAnyOrigin). */
+    anyOrigin?: boolean;
+  }
+}
+
 const EXPOSED = 'Content-Disposition, Content-Length, Content-Range, Content-Type, ETag, Accept-Ranges';
 
 /**
@@ -11,9 +18,10 @@ export function createCors(origins: readonly string[]): RequestHandler {
   const allowed = new Set(origins.map((o) => o.replace(/\/+$/, '')));
   return (req, res, next) => {
     const origin = req.headers.origin;
-    if (origin && (any || allowed.has(origin))) {
-      res.set('Access-Control-Allow-Origin', any ? '*' : origin);
-      if (!any) res.vary('Origin');
+    if (origin && (any || allowed.has(origin) || res.locals.anyOrigin)) {
+      const star = any || !!res.locals.anyOrigin;
+      res.set('Access-Control-Allow-Origin', star ? '*' : origin);
+      if (!star) res.vary('Origin');
       res.set('Access-Control-Expose-Headers', EXPOSED);
       if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
         res.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, OPTIONS');
@@ -26,3 +34,14 @@ export function createCors(origins: readonly string[]): RequestHandler {
     next();
   };
 }
+
+/**
+ * Marks the token routes (`/chats/...`) as open to any origin, ahead of createCors. Used when a
+ * secret is set and the MCP App is served: every request there must carry a token (a header or
+ * `?token=`, never a cookie), so an origin check adds nothing to it, and the App runs in a sandbox
+ * whose origin each host picks (per conversation, or opaque: `null`) and no operator can list.
+ */
+export const tokenRoutesFromAnyOrigin: RequestHandler = (req, res, next) => {
+  if (/^\/chats(\/|$)/.test(req.path)) res.locals.anyOrigin = true;
+  next();
+};

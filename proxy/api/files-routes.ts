@@ -11,7 +11,7 @@ import { sendArchive } from './archive-zip.ts';
 import { recordOf } from './chat-record.ts';
 import { secretKey } from '../links/link-token.ts';
 import { createAuthenticate, type AuthOptions } from './auth.ts';
-import { createCors } from './cors.ts';
+import { createCors, tokenRoutesFromAnyOrigin } from './cors.ts';
 import { createFileSystemProbe, type FileSystemHealth } from './file-system-probe.ts';
 import { sendFileContent } from './file-content.ts';
 import { streamFileEvents } from './file-events-stream.ts';
@@ -38,6 +38,8 @@ export interface FilesApiDeps {
   logger?: Logger;
   /** Origins allowed to call the API from a browser; `['*']` for any; none by default. */
   corsOrigins?: readonly string[];
+  /** The `/chats/...` routes answer any origin (tokens required there; the MCP App is served). */
+  tokenRoutesFromAnyOrigin?: boolean;
   /** Largest upload in bytes (--upload-max-mb). */
   uploadLimitBytes: number;
   /** Reported by GET /health; 'unknown' when not given. */
@@ -76,6 +78,7 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   const revocationSkewMs = deps.revocationSkewMs ?? 0;
   const authenticate = createAuthenticate(deps.auth ?? {});
   const router = express.Router();
+  if (deps.tokenRoutesFromAnyOrigin) router.use(tokenRoutesFromAnyOrigin);
   router.use(createCors(deps.corsOrigins ?? []));
 
   const fileSystemHealth = deps.fileSystemHealth ?? createFileSystemProbe(blobs.dir);
@@ -137,11 +140,16 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   async function authorizedChat(
     req: Request,
     res: Response,
-    options: { mayCreate?: boolean; linkFor?: string } = {},
+    options: { mayCreate?: boolean; linkFor?: string; mintsLink?: boolean } = {},
   ): Promise<string> {
     const chatId = assertChatId(req.params.chatId);
     const access = res.locals.access!;
-    if ((access.kind === 'chat' || access.kind === 'file') && access.chatId !== chatId) throw chatNotFound();
+    if ((access.kind === 'chat' || access.kind === 'view' || access.kind === 'file') && access.chatId !== chatId)
+      throw chatNotFound();
+    // A view token reads: GET and HEAD, and a download link (POST .../link). Any other route,
+    // including one added later, refuses it.
+    if (access.kind === 'view' && !(req.method === 'GET' || req.method === 'HEAD' || options.mintsLink))
+      throw new ApiError('ERR_TOKEN_SCOPE', "A view token reads this chat's files; it changes nothing.");
     if (access.kind === 'file') {
       // A link's token opens the one download it was minted for; it lists, streams and uploads nothing.
       if (options.linkFor === undefined || access.fileId !== options.linkFor) {
@@ -203,13 +211,13 @@ export function createFilesApi(deps: FilesApiDeps): Router {
   }
 
   router.post('/chats/:chatId/files/:fileId/link', async (req, res) => {
-    const chatId = await authorizedChat(req, res);
+    const chatId = await authorizedChat(req, res, { mintsLink: true });
     const record = await recordOf(store, chatId, req.params.fileId);
     await sendLink(res, chatId, record.id, filesApiPaths.fileContent(chatId, record.id), record.size);
   });
 
   router.post('/chats/:chatId/archive.zip/link', async (req, res) => {
-    const chatId = await authorizedChat(req, res);
+    const chatId = await authorizedChat(req, res, { mintsLink: true });
     const latest = [...latestByPath(await store.listChat(chatId)).values()];
     await sendLink(
       res,

@@ -119,9 +119,13 @@ export class ArtifactRecorder implements ExecutionObserver {
     };
   }
 
-  /** The change journal, when workspaces are watched (for tests and the bench). */
-  get journal(): ChangeJournal | null {
-    return this.#journal;
+  /**
+   * Chat workspaces watched with inotify now; 0 without `--watch-workspaces`. Public as pg-pool's
+   * `waitingCount` is: `/metrics` reads it (`sidecar_watched_chats`), since each watched chat holds
+   * inotify watches (one a folder) against the host's `fs.inotify.max_user_watches`.
+   */
+  get watchedChats(): number {
+    return this.#journal?.watchedChats ?? 0;
   }
 
   /** How many chats' file states are in memory now. */

@@ -11,6 +11,7 @@ import {
   diffSnapshot,
   openWorkspace,
   walkSnapshot,
+  workspaceRealPath,
   type SnapshotEntry,
   type WorkspaceSnapshot,
 } from '../workspace/workspace-snapshot.ts';
@@ -81,11 +82,11 @@ export class ChatScan {
       state.owner = await this.#store.claimOwner(chatId, incomingOwner);
     }
     const owner = incomingOwner ?? state.owner;
-    const workspace = await openWorkspace(this.#workspaces.pathFor(chatId), await this.#walking.realRoot());
+    const folder = new ChatFolder(this.#workspaces.pathFor(chatId), await this.#walking.realRoot());
     try {
-      return await this.#scanOpen(chatId, state, owner, cause, workspace, deadline);
+      return await this.#scanFolder(chatId, state, owner, cause, folder, deadline);
     } finally {
-      await workspace?.close();
+      await folder.close();
     }
   }
 
@@ -95,23 +96,29 @@ export class ChatScan {
     return [...added, ...changed];
   }
 
-  async #scanOpen(
+  async #scanFolder(
     chatId: string,
     state: ChatState,
     owner: string | null,
     cause: ScanCause,
-    workspace: OpenFolder | null,
+    folder: ChatFolder,
     deadline: number,
   ): Promise<ScanResult> {
-    const { snapshot, covered } =
-      workspace === null
-        ? { snapshot: new Map<string, SnapshotEntry>(), covered: null }
-        : await this.#look(chatId, workspace, state, deadline);
-    dropHardLinks(chatId, state, snapshot, this.#policy, this.#logger);
-    const candidates = await this.#knownCandidates(chatId, state, snapshot);
+    let look = await this.#look(chatId, folder, state, deadline);
+    dropHardLinks(chatId, state, look.snapshot, this.#policy, this.#logger);
+    let candidates = await this.#knownCandidates(chatId, state, look.snapshot);
+    if (candidates.length > 0 && look.workspace === undefined) {
+      const opened = await this.#openLooked(chatId, folder, look, deadline);
+      if (opened.snapshot !== look.snapshot) {
+        dropHardLinks(chatId, state, opened.snapshot, this.#policy, this.#logger);
+        candidates = await this.#knownCandidates(chatId, state, opened.snapshot);
+      }
+      look = opened;
+    }
+    const { snapshot, covered, workspace } = look;
     const skips = state.skipped.round(this.#now);
     const { pending, outOfTime } =
-      workspace === null
+      !workspace || candidates.length === 0
         ? { pending: [], outOfTime: false }
         : await this.#copies.copyAll({
             chatId,
@@ -161,19 +168,75 @@ export class ChatScan {
   /**
    * The workspace as it is now: the touched paths only when the journal vouches for the rest
    * (`covered` says which paths were looked at), else a full walk (`covered` null). Skipped files
-   * are always looked at, so a failed copy is retried and a vanished one forgotten.
+   * are always looked at, so a failed copy is retried and a vanished one forgotten. A chat the
+   * journal already watches is planned before its folder is opened: most scans (the one before an
+   * execution, and the one after an execution that wrote nothing) then find nothing to copy and
+   * never open it (`workspace` undefined). Otherwise the folder is opened first (null: there is
+   * none, an empty snapshot), so the first plan, which attaches the watches, sees it exists.
    */
-  async #look(
-    chatId: string,
-    workspace: OpenFolder,
-    state: ChatState,
-    deadline: number,
-  ): Promise<{ snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> | null }> {
+  async #look(chatId: string, folder: ChatFolder, state: ChatState, deadline: number): Promise<Look> {
+    if (this.#journal?.watches(chatId, folder.realPath)) {
+      const plan = await this.#journal.plan(chatId, folder.realPath, state.skipped.paths());
+      if (plan.kind === 'touched') return { ...plan, workspace: undefined };
+      return this.#walk(await folder.open(), deadline);
+    }
+    const workspace = await folder.open();
+    if (workspace === null) return { snapshot: new Map<string, SnapshotEntry>(), covered: null, workspace };
     const plan = this.#journal ? await this.#journal.plan(chatId, workspace.path, state.skipped.paths()) : null;
-    if (plan?.kind === 'touched') return plan;
+    if (plan?.kind === 'touched') return { ...plan, workspace };
+    return this.#walk(workspace, deadline);
+  }
+
+  /**
+   * There are files to copy from what the journal looked up by path: open the folder, and if it is
+   * not the one whose paths were looked at (replaced since, or gone), walk the one opened instead.
+   */
+  async #openLooked(chatId: string, folder: ChatFolder, looked: Look, deadline: number): Promise<Look> {
+    const workspace = await folder.open();
+    if (workspace !== null && (await workspace.handle.stat()).ino === looked.rootIno) return { ...looked, workspace };
+    this.#journal?.invalidate(chatId);
+    return this.#walk(workspace, deadline);
+  }
+
+  async #walk(workspace: OpenFolder | null, deadline: number): Promise<Look> {
+    if (workspace === null) return { snapshot: new Map<string, SnapshotEntry>(), covered: null, workspace };
+    const timeoutMs = Math.max(0, deadline - Date.now());
     return {
-      snapshot: await walkSnapshot(workspace, this.#policy, this.#walking.walker, Math.max(0, deadline - Date.now())),
+      snapshot: await walkSnapshot(workspace, this.#policy, this.#walking.walker, timeoutMs),
       covered: null,
+      workspace,
     };
+  }
+}
+
+/** What a scan saw, and the folder it opened to see it (undefined: looked up by path, not opened yet). */
+interface Look {
+  snapshot: WorkspaceSnapshot;
+  covered: ReadonlySet<string> | null;
+  workspace: OpenFolder | null | undefined;
+  /** The inode of the folder the journal looked the paths up under. */
+  rootIno?: number;
+}
+
+/** A chat's folder, opened on first use (null: it does not exist) and closed once the scan is done. */
+class ChatFolder {
+  readonly realPath: string;
+  readonly #dir: string;
+  readonly #realRoot: string;
+  #opened: Promise<OpenFolder | null> | null = null;
+
+  constructor(dir: string, realRoot: string) {
+    this.#dir = dir;
+    this.#realRoot = realRoot;
+    this.realPath = workspaceRealPath(dir, realRoot);
+  }
+
+  open(): Promise<OpenFolder | null> {
+    this.#opened ??= openWorkspace(this.#dir, this.#realRoot);
+    return this.#opened;
+  }
+
+  async close(): Promise<void> {
+    await (await this.#opened?.catch(() => null))?.close();
   }
 }

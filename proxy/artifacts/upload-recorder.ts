@@ -34,11 +34,6 @@ export interface UploadParts {
   now: () => Date;
 }
 
-/**
- * Stores an uploaded file: streams it into the blob store (at most `maxBytes`), then, holding the
- * chat, writes it into the workspace at `relPath` and records it with source 'upload' (or
- * 'restore', when an older version is put back).
- */
 /** An upload: the chat, the path asked for, the bytes, who sent them, and the limits. */
 export type UploadRequest = [
   chatId: string,
@@ -48,6 +43,11 @@ export type UploadRequest = [
   options: UploadOptions,
 ];
 
+/**
+ * Stores an uploaded file: streams it into the blob store (at most `maxBytes`), then, holding the
+ * chat, writes it into the workspace at `relPath` and records it with source 'upload' (or
+ * 'restore', when an older version is put back).
+ */
 export async function recordUpload(
   parts: UploadParts,
   ...[chatId, relPath, stream, owner, options]: UploadRequest

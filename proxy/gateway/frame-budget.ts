@@ -1,4 +1,7 @@
-import type { WebSocket } from 'ws';
+import type { RelaySocket } from './relay-socket.ts';
+
+/** What the budget does to a side that sends frames: pause it, and resume it if still open. */
+type FrameSource = Pick<RelaySocket, 'pause' | 'resume' | 'readyState' | 'OPEN'>;
 
 /**
  * Bytes of kernel frames the sidecar holds at once, across every connection. Decoding and
@@ -8,7 +11,7 @@ import type { WebSocket } from 'ws';
  */
 export class FrameBudget {
   #inFlight = 0;
-  readonly #paused = new Set<WebSocket>();
+  readonly #paused = new Set<FrameSource>();
 
   constructor(readonly limitBytes: number) {}
 
@@ -22,7 +25,7 @@ export class FrameBudget {
   }
 
   /** A frame of `bytes` arrived from `source`. Returns the function to call once it is passed on (idempotent). */
-  take(bytes: number, source: WebSocket): () => void {
+  take(bytes: number, source: FrameSource): () => void {
     this.#inFlight += bytes;
     if (!this.open && !this.#paused.has(source)) {
       this.#paused.add(source);
@@ -39,7 +42,7 @@ export class FrameBudget {
   }
 
   /** A socket that closed is not ours to resume. */
-  forget(source: WebSocket): void {
+  forget(source: FrameSource): void {
     this.#paused.delete(source);
   }
 

@@ -30,6 +30,20 @@ export interface DialOptions {
  * reconnect with the same session_id), and never shared between chats.
  */
 export function dialGateway(req: IncomingMessage, url: URL, chatId: string, options: DialOptions): WebSocket {
+  const offered = (req.headers['sec-websocket-protocol'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return dialGatewayWith(url, chatId, { headers: forwardedHeaders(req, options.gateway), protocols: offered }, options);
+}
+
+/** `dialGateway` for a client with no HTTP request: the headers to send and the subprotocols it offers. */
+export function dialGatewayWith(
+  url: URL,
+  chatId: string,
+  client: { headers: Record<string, string>; protocols: string[] },
+  options: DialOptions,
+): WebSocket {
   const clientSession = url.searchParams.get('session_id');
   url.searchParams.set(
     'session_id',
@@ -39,12 +53,8 @@ export function dialGateway(req: IncomingMessage, url: URL, chatId: string, opti
   );
   const upstreamUrl = new URL(url.pathname + url.search, options.gateway);
   upstreamUrl.protocol = options.gateway.protocol === 'https:' ? 'wss:' : 'ws:';
-  const offered = (req.headers['sec-websocket-protocol'] ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  return new WebSocket(upstreamUrl, offered, {
-    headers: forwardedHeaders(req, options.gateway),
+  return new WebSocket(upstreamUrl, client.protocols, {
+    headers: client.headers,
     perMessageDeflate: false,
     handshakeTimeout: options.handshakeTimeoutMs,
     maxPayload: options.maxPayload,
@@ -69,6 +79,44 @@ export interface HandshakeEnd {
   failed(status: number): void;
   /** The gateway accepted; the client's socket still waits for its answer. */
   opened(): void;
+}
+
+/** A network failure of the gateway's handshake, logged in one line, as the client is to hear it. */
+function handshakeFailure(
+  error: Error & { code?: string },
+  context: { kernelId: string; logger: Logger },
+): ReturnType<typeof gatewayFailure> {
+  const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
+  // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
+  const known = code && !error.code ? { code, message: error.message } : error;
+  context.logger.warn(`[sidecar] kernel ${context.kernelId} channels -> gateway: ${describeError(known)}`);
+  return gatewayFailure(code);
+}
+
+/**
+ * The gateway's answer for a client inside this process: null once the socket is open, else the
+ * status that client is to hear (the gateway's refusal, or a 5xx of ours for a network failure).
+ */
+export function gatewayAnswer(
+  upstream: WebSocket,
+  context: { kernelId: string; logger: Logger },
+): Promise<number | null> {
+  return new Promise((resolve) => {
+    let answered = false;
+    const answer = (status: number | null) => {
+      if (!answered) resolve(status);
+      answered = true;
+    };
+    upstream.once('unexpected-response', (_request, response) => {
+      answer(response.statusCode ?? 502);
+      response.resume();
+      upstream.terminate();
+    });
+    upstream.once('error', (error: Error & { code?: string }) => {
+      if (!answered) answer(handshakeFailure(error, context).status);
+    });
+    upstream.once('open', () => answer(null));
+  });
 }
 
 /**
@@ -111,11 +159,7 @@ export function awaitHandshake(
   upstream.once('error', (error: Error & { code?: string }) => {
     if (!settle()) return;
     end.failed(0);
-    const code = /timed out/i.test(error.message) ? 'ETIMEDOUT' : error.code;
-    // ws's handshake timeout has no code: give it one, so it is logged in one line like the others.
-    const known = code && !error.code ? { code, message: error.message } : error;
-    context.logger.warn(`[sidecar] kernel ${context.kernelId} channels -> gateway: ${describeError(known)}`);
-    refuseUpgrade(socket, { code: gatewayFailure(code).code });
+    refuseUpgrade(socket, { code: handshakeFailure(error, context).code });
   });
   upstream.once('open', () => {
     settle();

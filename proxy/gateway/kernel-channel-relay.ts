@@ -1,4 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
+import type { RelaySocket } from './relay-socket.ts';
 import type { FileAnnouncer } from '../announce/file-announcer.ts';
 import type { EndedExecution, EndingExecution, ExecutionTracker } from '../executions/execution-tracker.ts';
 import type { KernelExecutionOrder } from '../executions/kernel-execution-order.ts';
@@ -72,10 +73,10 @@ export class KernelChannelRelay {
   private readonly barriers: KernelOrderBarriers;
   private readonly gate: ExecutionGate;
   private closed = false;
-  private readonly waiting = new Map<WebSocket, number>();
+  private readonly waiting = new Map<RelaySocket, number>();
 
   constructor(
-    private readonly client: WebSocket,
+    private readonly client: RelaySocket,
     private readonly upstream: WebSocket,
     private readonly options: RelayOptions,
   ) {
@@ -165,7 +166,7 @@ export class KernelChannelRelay {
    * pauses every side that sends). It is handled at once when nothing waits in its lane; one
    * that must wait (behind a snapshot) also counts in its side's queue.
    */
-  private receive(lane: OrderedLane, source: WebSocket, data: Buffer, binary: boolean, handle: MessageHandler): void {
+  private receive(lane: OrderedLane, source: RelaySocket, data: Buffer, binary: boolean, handle: MessageHandler): void {
     const giveBack = this.options.budget.take(data.length, source);
     let done = giveBack;
     if (!lane.idle) {
@@ -296,7 +297,7 @@ export class KernelChannelRelay {
   }
 
   /** Send with backpressure: stop reading `source` while `target` has too much unsent. */
-  private send(target: WebSocket, source: WebSocket, frame: EncodedFrame): void {
+  private send(target: RelaySocket, source: RelaySocket, frame: EncodedFrame): void {
     if (target.readyState !== target.OPEN) return;
     holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
@@ -307,7 +308,7 @@ export class KernelChannelRelay {
   }
 
   /** Messages wait in order while a snapshot runs; stop reading a side whose queue grows long. */
-  private queued(source: WebSocket, delta: number): void {
+  private queued(source: RelaySocket, delta: number): void {
     const count = (this.waiting.get(source) ?? 0) + delta;
     this.waiting.set(source, count);
     if (count > MAX_QUEUED && !source.isPaused) source.pause();
@@ -320,11 +321,11 @@ export class KernelChannelRelay {
       source.resume();
   }
 
-  private peerOf(source: WebSocket): WebSocket {
+  private peerOf(source: RelaySocket): RelaySocket {
     return source === this.client ? this.upstream : this.client;
   }
 
-  private closeBoth(other: WebSocket, code: number, reason: Buffer): void {
+  private closeBoth(other: RelaySocket, code: number, reason: Buffer): void {
     if (this.closed) return;
     this.closed = true;
     if (other.readyState === other.OPEN || other.readyState === other.CONNECTING) {

@@ -16,10 +16,11 @@ import { KernelExecutionOrders } from '../executions/kernel-execution-order.ts';
 import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { PathRewriter } from '../rewrite/path-rewriter.ts';
 import { STREAM_HOLD_MS } from '../rewrite/stream-splicer.ts';
-import { refuseUpgradeFor, SidecarError } from '../errors.ts';
-import { awaitHandshake, dialGateway } from './gateway-handshake.ts';
+import { clientReplyFor, refuseUpgradeFor, SidecarError } from '../errors.ts';
+import { awaitHandshake, dialGateway, dialGatewayWith, gatewayAnswer } from './gateway-handshake.ts';
 import { FrameBudget } from './frame-budget.ts';
 import { KernelChannelRelay } from './kernel-channel-relay.ts';
+import { LocalSocket, type RelaySocket } from './relay-socket.ts';
 import { SilentExecutions, SilentMessageIds } from './silent-executions.ts';
 import type { KernelChannels } from '../transport/kernel-command-channel.ts';
 import { legacyCodec } from '../wire/wire-legacy.ts';
@@ -81,6 +82,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   });
 
   const upstreams = new Set<WebSocket>();
+  /** The relay's end of each in-process client's socket (`connectLocal`). */
+  const locals = new Set<LocalSocket>();
   const relays = new Set<KernelChannelRelay>();
   const silentIds = new SilentMessageIds();
   const orders = new KernelExecutionOrders();
@@ -148,7 +151,10 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
 
   /** Step 4: dial the gateway; its socket is closed with ours at shutdown. */
   function dial(req: UpgradeRequest, url: URL, chatId: string): WebSocket {
-    const upstream = dialGateway(req, url, chatId, options);
+    return tracked(dialGateway(req, url, chatId, options));
+  }
+
+  function tracked(upstream: WebSocket): WebSocket {
     upstreams.add(upstream);
     upstream.once('close', () => upstreams.delete(upstream));
     return upstream;
@@ -185,17 +191,62 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           if (socket.destroyed) return upstream.close(1001);
           if (upstream.protocol) req[UPSTREAM_PROTOCOL] = upstream.protocol;
           server.handleUpgrade(req, socket, head, (client) =>
-            startRelay(req, client, upstream, { ...assigned, kernelId, rewriter }),
+            startRelay(req.headers.host, client, upstream, { ...assigned, kernelId, rewriter }),
           );
         },
       },
     );
   }
 
+  /**
+   * A kernel's channels for a client inside this process (the MCP server): the steps of an upgrade
+   * (the kernel's chat, the workspace, the gateway's socket, the relay) with an in-process socket
+   * for the client instead of a loopback WebSocket, so its frames are neither framed, sent nor read
+   * again. Legacy wire format. Rejects with `status` as an upgrade would be refused (the gateway's
+   * own status: 404 for a kernel it does not know).
+   */
+  async function connectLocal(target: {
+    chatId: string;
+    kernelId: string;
+    /** Sent to the gateway (its credentials). */
+    headers: Record<string, string>;
+  }): Promise<LocalSocket> {
+    const { kernelId } = target;
+    const assigned = await (
+      isValidOpaqueId(kernelId)
+        ? options.assignment.forKernel(kernelId, target.chatId, null)
+        : Promise.reject(new SidecarError('ERR_INVALID_KERNEL_ID', 'Invalid kernel id.'))
+    ).catch((error: unknown) => {
+      const reply = clientReplyFor(error);
+      if (reply.logged) options.logger.error(`[sidecar] kernel ${kernelId} channels: ${describeError(error)}`);
+      throw Object.assign(new Error(`kernel channels refused: ${reply.code}`), { status: reply.status });
+    });
+    const { workspace, rewriter } = await openWorkspace(assigned.chatId);
+    const url = new URL(`${base}api/kernels/${encodeURIComponent(kernelId)}/channels`, 'http://sidecar.invalid');
+    const upstream = tracked(
+      dialGatewayWith(url, assigned.chatId, { headers: target.headers, protocols: [] }, options),
+    );
+    const refused = await gatewayAnswer(upstream, { kernelId, logger: options.logger });
+    if (refused !== null) {
+      undo(workspace, kernelId, refused);
+      throw Object.assign(new Error(`kernel channels refused: ${refused}`), { status: refused });
+    }
+    workspace.commit();
+    assigned
+      .remember?.()
+      .catch((e) => options.logger.warn(`[sidecar] remembering kernel ${kernelId}: ${describeError(e)}`));
+    const [relayEnd, clientEnd] = LocalSocket.pair();
+    locals.add(relayEnd);
+    relayEnd.on('close', () => locals.delete(relayEnd));
+    startRelay(undefined, relayEnd, upstream, { ...assigned, kernelId, rewriter });
+    return clientEnd;
+  }
+
   /** Step 5: the client is connected; relay its frames through the rewriter, tracker and file card. */
   function startRelay(
-    req: UpgradeRequest,
-    client: WebSocket,
+    /** The Host the client connected with (links in the file card); none: the listening address. */
+    host: string | undefined,
+    client: RelaySocket,
     upstream: WebSocket,
     channel: { chatId: string; owner: string | null; kernelId: string; rewriter: PathRewriter },
   ): void {
@@ -232,7 +283,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
           ? new FileAnnouncer({
               mode: announce.mode,
               links: announce.links,
-              linkBase: announce.linkBase(req.headers.host),
+              linkBase: announce.linkBase(host),
               codec,
               maxFiles: announce.maxFiles,
             })
@@ -245,7 +296,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       barrierLingerMs: options.executionTimeoutMs,
     });
     relays.add(relay);
-    client.once('close', () => relays.delete(relay));
+    client.on('close', () => relays.delete(relay));
   }
 
   /** Executions running or queued on the kernel connections open now. */
@@ -263,6 +314,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   /** Close every kernel connection: clients are told the sidecar is going away (1001). */
   function close(): void {
     for (const client of server.clients) client.close(1001, 'sidecar shutting down');
+    for (const client of locals) client.close(1001, 'sidecar shutting down');
     for (const upstream of upstreams) upstream.close(1001);
     server.close();
   }
@@ -272,7 +324,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     close,
     delivered,
     executionsPending,
-    connections: () => server.clients.size,
+    connectLocal,
+    connections: () => server.clients.size + locals.size,
     framesInFlight: () => budget.inFlight,
   };
 }

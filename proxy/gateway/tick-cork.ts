@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { RelaySocket } from './relay-socket.ts';
 
 const held = new WeakSet<Duplex>();
 
@@ -9,8 +9,8 @@ const held = new WeakSet<Duplex>();
  * instead of one system call each: the per-message syscall was the relay's largest CPU cost.
  * `ws` corks around each frame itself; corks nest, so ours keeps them all until the next tick.
  */
-export function holdWritesUntilNextTick(ws: WebSocket): void {
-  // ws keeps its socket in `_socket` (stable through ws 8); without one there is nothing to hold.
+export function holdWritesUntilNextTick(ws: RelaySocket): void {
+  // ws keeps its socket in `_socket` (stable through ws 8); without one (an in-process socket) there is nothing to hold.
   const socket = (ws as unknown as { _socket?: Duplex })._socket;
   if (!socket || held.has(socket) || socket.destroyed) return;
   held.add(socket);

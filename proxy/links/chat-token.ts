@@ -1,16 +1,19 @@
-import { loadJose } from './link-token.ts';
+import { loadJose, type VIEW_SCOPE } from './link-token.ts';
 
 /** Who a files-API token lets in: one chat (`chat`), or the chats a user owns (`sub`), or both claims. */
 export interface ChatTokenClaims {
   chat?: string;
   sub?: string;
+  /** `view`: that chat read-only (the MCP App's token); needs `chat`. */
+  scope?: typeof VIEW_SCOPE;
 }
 
 /**
  * Signs the HS256 token the files API accepts (auth.ts): a `chat` claim (that chat only; it wins
  * over `sub`) and/or a `sub` claim (the chats that user owns), issued now, expiring after
- * `ttlSeconds`. One signer for the `token` command, the demo page and the tests. It signs what
- * it is given (a test signs a token that grants nothing); its callers check the claims.
+ * `ttlSeconds`. One signer for the `token` command, the demo page, the MCP App's view tokens and
+ * the tests. It signs what it is given (a test signs a token that grants nothing); its callers
+ * check the claims.
  */
 export async function signChatToken(
   key: Uint8Array,
@@ -19,7 +22,10 @@ export async function signChatToken(
   nowS: number = Math.floor(Date.now() / 1000),
 ): Promise<string> {
   const { SignJWT } = await loadJose();
-  const jwt = new SignJWT(claims.chat !== undefined ? { chat: claims.chat } : {})
+  const jwt = new SignJWT({
+    ...(claims.chat !== undefined ? { chat: claims.chat } : {}),
+    ...(claims.scope !== undefined ? { scope: claims.scope } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuedAt(nowS)
     .setExpirationTime(nowS + ttlSeconds);

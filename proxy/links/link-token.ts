@@ -13,6 +13,13 @@ export const loadJose = (): Promise<typeof Jose> => (jose ??= import('jose'));
  */
 export const FILE_SCOPE = 'file';
 
+/**
+ * A read-only token for one chat: what the MCP App (the element inside an MCP host's
+ * conversation) carries. It lists, streams, previews and downloads that chat's files; it uploads,
+ * restores and revokes nothing, and opens neither the MCP server nor a kernel.
+ */
+export const VIEW_SCOPE = 'view';
+
 /** The files API's and the links' HS256 key (SIDECAR_TOKEN_SECRET). */
 export class AuthConfigError extends SidecarError<'ERR_CONFIG_AUTH_SECRET_TOO_SHORT'> {
   constructor() {

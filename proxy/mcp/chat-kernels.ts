@@ -1,13 +1,22 @@
 import type { KernelChatStore } from '../chats/kernel-chats.ts';
 import { isKnownCode } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
-import { KernelConnection, type ExecutionOutput } from './kernel-connection.ts';
+import { KernelConnection, type ExecutionOutput, type KernelSocket } from './kernel-connection.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { McpToolError } from './tool-error.ts';
 
 export interface ChatKernelsOptions {
-  /** The sidecar itself as this process reaches it (loopback), ending in `/`. */
+  /** The sidecar itself as this process reaches it (loopback), ending in `/`: its REST routes. */
   selfBase: () => URL;
+  /**
+   * A kernel's channels through the sidecar's own relay, in this process (`connectLocal` of
+   * gateway/kernel-channels.ts); rejects with `{ status }` when refused (404: no such kernel).
+   */
+  connectChannels: (target: {
+    chatId: string;
+    kernelId: string;
+    headers: Record<string, string>;
+  }) => Promise<KernelSocket>;
   /** The gateway's base path (`/` or Jupyter's base_url), kept under the `/chats/{id}` prefix. */
   gatewayBasePath: string;
   /** Sent as `Authorization: token …` on the sidecar's own kernel calls. */
@@ -175,10 +184,10 @@ export class ChatKernels {
     throw new McpToolError(code, message);
   }
 
-  #open(chatId: string, kernelId: string): Promise<KernelConnection> {
-    const url = this.#kernelsUrl(chatId, `/${encodeURIComponent(kernelId)}/channels`);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    return KernelConnection.open(url, this.#headers(null), 30_000);
+  async #open(chatId: string, kernelId: string): Promise<KernelConnection> {
+    return new KernelConnection(
+      await this.#options.connectChannels({ chatId, kernelId, headers: this.#headers(null) }),
+    );
   }
 
   #unreachable(error: unknown): McpToolError {

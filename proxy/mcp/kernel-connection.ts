@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
+import type { RelaySocket } from '../gateway/relay-socket.ts';
 import { FILE_CARD_MARK } from '../announce/file-card-message.ts';
 
 /** An image an execution displayed, as MCP `image` content takes it. */
@@ -43,21 +43,25 @@ const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : Array.isArray(v) ? v.join('') : '');
 
+/** What a kernel connection needs of its socket: the client end the sidecar's channels give it in process. */
+export type KernelSocket = Pick<RelaySocket, 'on' | 'send' | 'close'>;
+
 /**
- * One kernel WebSocket of the MCP server, opened on the sidecar's own channels route (so the
+ * One kernel connection of the MCP server, through the sidecar's own kernel-channel relay (so the
  * relay rewrites /mnt/data, records files, sends webhooks and live events exactly as for any
- * client) in the JSON wire format. One execution at a time: the chat's queue sees to that.
- * Whatever the kernel sends is read defensively: a message that is not what it should be is skipped.
+ * client; `connectLocal` in gateway/kernel-channels.ts), in the JSON wire format. One execution
+ * at a time: the chat's queue sees to that. Whatever the kernel sends is read defensively: a
+ * message that is not what it should be is skipped.
  */
 export class KernelConnection {
-  readonly #socket: WebSocket;
+  readonly #socket: KernelSocket;
   readonly #session = randomUUID();
   #running: Running | null = null;
   #closed = false;
   /** The kernel restarted (or died) while no call was running: the next result says so. */
   #restartedWhileIdle = false;
 
-  private constructor(socket: WebSocket) {
+  constructor(socket: KernelSocket) {
     this.#socket = socket;
     socket.on('message', (data, isBinary) => {
       if (!isBinary) this.#onMessage(data.toString());
@@ -67,20 +71,6 @@ export class KernelConnection {
       this.#running?.settle('closed');
     });
     socket.on('error', () => {});
-  }
-
-  /** Opens the channels; rejects with `{ status }` when the sidecar refuses (404: no such kernel). */
-  static open(url: URL, headers: Record<string, string>, timeoutMs: number): Promise<KernelConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: timeoutMs });
-      socket.once('unexpected-response', (_req, res) => {
-        res.resume();
-        socket.terminate();
-        reject(Object.assign(new Error(`kernel channels refused: ${res.statusCode}`), { status: res.statusCode }));
-      });
-      socket.once('error', (error) => reject(error));
-      socket.once('open', () => resolve(new KernelConnection(socket)));
-    });
   }
 
   get closed(): boolean {
@@ -154,6 +144,7 @@ export class KernelConnection {
           },
           buffers: [],
         }),
+        { binary: false },
       );
     });
   }

@@ -82,6 +82,8 @@ export function createMcpCaller(options: McpCallerOptions): RequestHandler {
       await authenticate(req, res, () => {});
       access = res.locals.access!;
       if (access.kind === 'file') unauthorized(res, "A link's token opens one file; it does not open the MCP server.");
+      if (access.kind === 'view')
+        unauthorized(res, "A view token reads a chat's files through the files API; it does not open the MCP server.");
     } else if (key || authenticate) {
       unauthorized(res, 'This MCP server needs "Authorization: Bearer <MCP_API_KEY or a files-API token>".');
     } else if (isLoopback(req.socket.remoteAddress)) {

@@ -17,6 +17,8 @@ import type { ChatKernels, ChatRun } from './chat-kernels.ts';
 import type { McpCaller } from './mcp-caller.ts';
 import { MAX_RESULT_IMAGE_CHARS, MAX_RESULT_IMAGES, withinOutputBudget } from './output-budget.ts';
 import { McpToolError } from './tool-error.ts';
+import { FILES_APP_URI } from '../../contract/mcp-app.ts';
+import { FILES_APP_TOOL_META, filesAppResource, type FilesAppViews } from './files-app.ts';
 
 /** What a tool learns about its call: set by the route from the request (see mcp-routes.ts). */
 export interface CallContext {
@@ -33,6 +35,8 @@ export interface McpToolsDeps {
   files: ChatFiles;
   owners: ChatOwners;
   outputChars: number;
+  /** The MCP App's view of a chat (its read-only token), handed over in every tool result's `_meta`. */
+  appViews: FilesAppViews;
   logger: Logger;
   onToolCall?: ToolCallObserver;
 }
@@ -122,13 +126,18 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
       description: EXECUTE_DESCRIPTION,
       inputSchema: { code: z.string().describe('Python code to run; the last expression is shown as the result.') },
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
+      _meta: FILES_APP_TOOL_META,
     },
     async ({ code }, extra) =>
       guarded('execute_code', async () => {
         const ctx = contextOf(extra.authInfo);
         const { chatId, user } = await chatOf(ctx, extra.sessionId);
         const run = await deps.kernels.run(chatId, user, code);
-        return executeResult(run, await deps.files.ofExecution(chatId, run), ctx.linkBase);
+        const [result, _meta] = await Promise.all([
+          deps.files.ofExecution(chatId, run).then((records) => executeResult(run, records, ctx.linkBase)),
+          deps.appViews.metaFor(chatId),
+        ]);
+        return { ...result, _meta };
       }),
   );
 
@@ -138,13 +147,14 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
       title: "List the chat's files",
       description: LIST_DESCRIPTION,
       annotations: { readOnlyHint: true, openWorldHint: false },
+      _meta: FILES_APP_TOOL_META,
     },
     async (extra) =>
       guarded('list_files', async () => {
         const ctx = contextOf(extra.authInfo);
         const { chatId } = await chatOf(ctx, extra.sessionId);
-        const records = await deps.files.latest(chatId);
-        if (records.length === 0) return { content: [{ type: 'text', text: 'No files in /mnt/data yet.' }] };
+        const [records, _meta] = await Promise.all([deps.files.latest(chatId), deps.appViews.metaFor(chatId)]);
+        if (records.length === 0) return { content: [{ type: 'text', text: 'No files in /mnt/data yet.' }], _meta };
         const lines = await Promise.all(
           records.map(
             async (r) =>
@@ -155,7 +165,7 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
           `${records.length} file${records.length === 1 ? '' : 's'}:\n${lines.join('\n')}`,
           deps.outputChars,
         );
-        return { content: [{ type: 'text', text }] };
+        return { content: [{ type: 'text', text }], _meta };
       }),
   );
 
@@ -192,6 +202,8 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
     const { chatId } = await chatOf(ctx, extra.sessionId).catch(protocolError);
     const records = await deps.files.latest(chatId);
     return {
+      // The chat's files only: the App's page is found through the tools' `_meta` (the spec lets
+      // a server leave UI resources out of the list, and hosts would show it among the files).
       resources: await Promise.all(
         records.map(async (r) => ({
           uri: await deps.files.url(r, ctx.linkBase),
@@ -224,6 +236,8 @@ export function createMcpServer(deps: McpToolsDeps): McpServer {
   });
   raw.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
     const ctx = contextOf(extra.authInfo);
+    // The App's page is the same for every chat: the chat reaches it in a tool result's `_meta`.
+    if (request.params.uri === FILES_APP_URI) return { contents: [filesAppResource(ctx.linkBase)] };
     const { chatId } = await chatOf(ctx, extra.sessionId).catch(protocolError);
     const { record, bytes } = await deps.files.read(chatId, request.params.uri).catch(protocolError);
     return { contents: [{ uri: request.params.uri, mimeType: record.mimeType, blob: bytes.toString('base64') }] };

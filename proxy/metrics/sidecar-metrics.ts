@@ -19,6 +19,8 @@ export interface MetricSources {
   webhookOutbox?: () => Promise<{ pending: number; failed: number }>;
   /** Renders running now. */
   previewRendersRunning?: () => number;
+  /** Chat workspaces watched with inotify now. */
+  watchedChats?: () => number;
 }
 
 const SECONDS_FAST = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -171,6 +173,15 @@ export function createSidecarMetrics(options: { processMetrics?: boolean } = {})
       ...on,
       collect() {
         if (sources.previewRendersRunning) this.set(sources.previewRendersRunning());
+      },
+    }),
+
+    watchedChats: new Gauge({
+      name: 'sidecar_watched_chats',
+      help: 'Chat workspaces watched with inotify now (each holds one inotify watch a folder).',
+      ...on,
+      collect() {
+        if (sources.watchedChats) this.set(sources.watchedChats());
       },
     }),
 

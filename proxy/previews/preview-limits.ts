@@ -25,7 +25,7 @@ export interface PreviewLimits {
   timeoutMemoryMs: number;
   /** Heap (old generation) of one render worker, in MiB: a hostile file past the other limits still cannot take the sidecar's memory. */
   workerHeapMb: number;
-  /** Rows a table preview shows (all are counted). */
+  /** Rows a table preview shows under its header row (all are counted). */
   shownRows: number;
   /** Columns a table preview or a diff shows of each row (all are counted: `columnCount`). */
   shownColumns: number;

@@ -73,7 +73,7 @@ export class PreviewService {
     return this.#cache.prune(exists);
   }
 
-  /** Renders running now (for tests and the benchmark). */
+  /** Renders running now: public as pg-pool's `waitingCount` is; `/metrics` reads it (`sidecar_preview_renders_running`). */
   get running(): number {
     return this.#pool.running;
   }

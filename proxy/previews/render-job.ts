@@ -5,6 +5,7 @@ import { diffKindOf, type PreviewKind } from './preview-kind.ts';
 import { PreviewError } from './preview-errors.ts';
 import { renderDocument } from './document-render.ts';
 import { readTables } from './sheets/table-read.ts';
+import { keptRows } from './sheets/table-shape.ts';
 import { renderText } from './text-render.ts';
 import { renderMarkdown } from './markdown-render.ts';
 import { diffText, diffWorkbooks } from './version-diff.ts';
@@ -36,7 +37,7 @@ async function preview(job: Extract<RenderJob, { task: 'preview' }>): Promise<st
   switch (kind.render) {
     case 'workbook':
     case 'delimited': {
-      const tables = await readTables(await readFile(job.file.path), kind, limits, limits.shownRows);
+      const tables = await readTables(await readFile(job.file.path), kind, limits, keptRows(limits.shownRows));
       return tablePreviewJson(tables, limits);
     }
     case 'document':

@@ -1,19 +1,11 @@
 /**
- * One chat held in process, and the helpers of the stores that hold chats that way (lowdb: this
- * is the shape of its snapshot `{dataDir}/records/{chatId}.json`; memory: its entry). Not part
- * of the RecordStore interface: PostgreSQL keeps rows instead.
+ * One chat held in process, and the helpers of the store that holds chats that way (lowdb: this
+ * is the shape of its snapshot `{dataDir}/records/{chatId}.json`). Not part of the RecordStore
+ * interface: PostgreSQL keeps rows instead.
  */
 import type { SkippedFile } from '../../contract/files-api.ts';
 import type { FileRecord } from './file-record.ts';
-import {
-  latestByPath,
-  versionAgainst,
-  type ChatQuota,
-  type OutboxEntry,
-  type OutboxSummary,
-  type RecordDraft,
-  type StoredFileEvent,
-} from './record-store.ts';
+import type { OutboxEntry, OutboxSummary, StoredFileEvent } from './record-store.ts';
 
 /** Chats kept in memory at once by default (records, known file states); least recently used dropped first. */
 export const DEFAULT_CACHED_CHATS = 256;
@@ -47,26 +39,6 @@ export function usedBytesOf(records: readonly FileRecord[]): number {
   let total = 0;
   for (const record of records) total += record.size;
   return total;
-}
-
-/**
- * The in-process half of `append` for stores that hold a chat in memory under a per-chat write
- * lock (lowdb, memory): versions from the chat's records, drafts equal to their path's latest
- * left out, and the quota kept (then told what it left out). Returns the records and events to add.
- */
-export function versionDrafts(
-  data: Pick<ChatData, 'records' | 'events'>,
-  drafts: readonly RecordDraft[],
-  quota?: ChatQuota,
-): { records: FileRecord[]; events: StoredFileEvent[] } {
-  const versioned = versionAgainst(
-    latestByPath(data.records),
-    data.events?.at(-1)?.seq ?? 0,
-    drafts,
-    quota && { usedBytes: usedBytesOf(data.records), maxBytes: quota.maxBytes },
-  );
-  quota?.settle(versioned.overQuota, versioned.usedBytes);
-  return versioned;
 }
 
 /** Skipped events numbered after the chat's last event. */

@@ -12,20 +12,20 @@ import {
   eventsAfterIn,
   skippedEvents,
   summarizeOutbox,
-  usedBytesOf,
   type ChatData,
 } from './chat-data.ts';
 import type { OpenChatLog } from './chat-log.ts';
 import type { FileRecord } from './file-record.ts';
 import { LowdbChat } from './lowdb-chat.ts';
 import {
+  RecordStoreBase,
   versionAgainst,
   type ChatQuota,
+  type ChatSummary,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
   type RecordDraft,
-  type RecordStore,
   type StoredFileEvent,
 } from './record-store.ts';
 
@@ -65,7 +65,7 @@ const RELOAD = Symbol('reload');
  * in flight). Recording appends one fdatasynced line to the chat's log, whatever the chat's
  * size; start-up reads nothing. Chat files written before the log are the snapshot as they are.
  */
-export class LowdbRecordStore implements RecordStore {
+export class LowdbRecordStore extends RecordStoreBase {
   readonly dir: string;
   readonly #cache: LruMap<string, CachedChat>;
   readonly #logger: Logger;
@@ -74,6 +74,7 @@ export class LowdbRecordStore implements RecordStore {
   #outboxIndex: Promise<Map<string, OutboxEntry>> | null = null;
 
   constructor(dataDir: string, options: LowdbRecordStoreOptions = {}) {
+    super();
     this.dir = path.join(path.resolve(dataDir), 'records');
     this.#cache = new LruMap(Math.max(1, options.maxCachedChats ?? DEFAULT_CACHED_CHATS));
     this.#logger = options.logger ?? quietLogger;
@@ -251,7 +252,7 @@ export class LowdbRecordStore implements RecordStore {
 
   /** A chat's data if it exists, without caching an unknown chat. */
   async #read(chatId: string): Promise<ChatData | null> {
-    if (!this.#cache.has(assertChatId(chatId)) && !(await this.hasChat(chatId))) return null;
+    if (!this.#cache.has(assertChatId(chatId)) && !(await this.#exists(chatId))) return null;
     return (await this.#slot(chatId)).chat.data;
   }
 
@@ -260,7 +261,8 @@ export class LowdbRecordStore implements RecordStore {
     return this.#cache.peek(chatId)?.loaded?.chat.data ?? LowdbChat.read(this.dir, chatId);
   }
 
-  async hasChat(chatId: string): Promise<boolean> {
+  /** Does the store hold anything for this chat? Reads no chat: a cached one, else its files' existence. */
+  async #exists(chatId: string): Promise<boolean> {
     assertChatId(chatId);
     const cached = this.#cache.peek(chatId)?.loaded;
     if (cached) {
@@ -270,13 +272,22 @@ export class LowdbRecordStore implements RecordStore {
     return LowdbChat.exists(this.dir, chatId);
   }
 
+  protected async chatSummary(chatId: string): Promise<ChatSummary | null> {
+    if (!(await this.#exists(chatId))) return null;
+    const { chat } = await this.#slot(chatId);
+    const { data } = chat;
+    return {
+      owner: data.owner,
+      skipped: data.skipped,
+      linksRevokedAt: data.linksRevokedAt ?? null,
+      lastEventSeq: lastSeq(data),
+      usedBytes: chat.usedBytes(),
+    };
+  }
+
   /** Records are frozen: callers read them, never change them. */
   async listChat(chatId: string): Promise<FileRecord[]> {
     return [...((await this.#read(chatId))?.records ?? [])];
-  }
-
-  async usedBytes(chatId: string): Promise<number> {
-    return usedBytesOf((await this.#read(chatId))?.records ?? []);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {
@@ -285,11 +296,6 @@ export class LowdbRecordStore implements RecordStore {
 
   async eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]> {
     return eventsAfterIn((await this.#read(chatId))?.events, afterSeq, limit);
-  }
-
-  async lastEventSeq(chatId: string): Promise<number> {
-    const data = await this.#read(chatId);
-    return data ? lastSeq(data) : 0;
   }
 
   async listChatIds(): Promise<string[]> {
@@ -317,10 +323,6 @@ export class LowdbRecordStore implements RecordStore {
     return shas;
   }
 
-  async getOwner(chatId: string): Promise<string | null> {
-    return (await this.#read(chatId))?.owner ?? null;
-  }
-
   async claimOwner(chatId: string, owner: string): Promise<string> {
     let standing = owner;
     // Decided inside the chat's write turn, so two claims racing cannot both win.
@@ -329,10 +331,6 @@ export class LowdbRecordStore implements RecordStore {
       return data.owner === null ? { op: 'owner', owner } : null;
     });
     return standing;
-  }
-
-  async listSkipped(chatId: string): Promise<SkippedFile[]> {
-    return [...((await this.#read(chatId))?.skipped ?? [])];
   }
 
   async setSkipped(
@@ -345,10 +343,6 @@ export class LowdbRecordStore implements RecordStore {
       skipped: structuredClone([...skipped]),
       events: skippedEvents(data, newlySkipped),
     }));
-  }
-
-  async getLinksRevokedAt(chatId: string): Promise<number | null> {
-    return (await this.#read(chatId))?.linksRevokedAt ?? null;
   }
 
   async revokeLinks(chatId: string, at: number): Promise<void> {

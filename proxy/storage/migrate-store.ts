@@ -1,5 +1,5 @@
 import type { KernelChat } from '../chats/kernel-chats.ts';
-import { KernelChats } from '../chats/kernel-chats.ts';
+import { FileKernelChats } from './file-kernel-chats.ts';
 import { LowdbRecordStore } from './lowdb-record-store.ts';
 import type { Logger } from '../logger.ts';
 import { openStores } from './open-stores.ts';
@@ -29,7 +29,7 @@ export interface MigrateCounts {
  */
 export async function migrateStore(fromDataDir: string, databaseUrl: string, logger: Logger): Promise<MigrateCounts> {
   const source = new LowdbRecordStore(fromDataDir, { logger });
-  const sourceKernels = await KernelChats.open(fromDataDir);
+  const sourceKernels = await FileKernelChats.open(fromDataDir);
   const target = await openStores({ dataDir: fromDataDir, databaseUrl, databasePoolSize: 2 }, logger);
   const counts: MigrateCounts = {
     chats: 0,

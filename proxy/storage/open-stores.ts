@@ -2,7 +2,8 @@ import { BlobStore, type BlobFs } from './blob-store.ts';
 import { InProcessFileEventBus, type FileEventBus } from './file-events.ts';
 import { LowdbRecordStore } from './lowdb-record-store.ts';
 import type { RecordStore } from './record-store.ts';
-import { KernelChats, type KernelChatStore } from '../chats/kernel-chats.ts';
+import type { KernelChatStore } from '../chats/kernel-chats.ts';
+import { FileKernelChats } from './file-kernel-chats.ts';
 import type { Logger } from '../logger.ts';
 
 export type StoreBackend = 'lowdb' | 'postgres';
@@ -44,7 +45,7 @@ export async function openStores(options: StoreOptions, logger: Logger): Promise
     return { ...(await openPgStores(pg, logger)), blobs };
   }
   const store = new LowdbRecordStore(options.dataDir, { logger });
-  const kernelChats = await KernelChats.open(options.dataDir);
+  const kernelChats = await FileKernelChats.open(options.dataDir);
   const events = new InProcessFileEventBus();
   return {
     backend: 'lowdb',

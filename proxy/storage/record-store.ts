@@ -125,6 +125,77 @@ export interface RecordStore {
   close(): Promise<void>;
 }
 
+/** What a store keeps for one chat beside its records and events: one row (PostgreSQL), the chat's document (lowdb). */
+export interface ChatSummary {
+  owner: string | null;
+  /** Files seen but not kept, as of the chat's last scan. */
+  skipped: readonly SkippedFile[];
+  linksRevokedAt: number | null;
+  lastEventSeq: number;
+  /** Bytes the chat's records hold, every version counted. */
+  usedBytes: number;
+}
+
+/**
+ * RecordStore in two parts, as jupyter_server's ContentsManager is: what every backend must
+ * implement is declared abstract here (the writes, each durable and atomic under the chat's
+ * lock, and the reads a backend answers its own way: records, events, the outbox, sweeps over
+ * every chat, and `chatSummary`); the six per-chat reads below are written once, from
+ * `chatSummary`, for every backend.
+ */
+export abstract class RecordStoreBase implements RecordStore {
+  /** The chat's summary, or null when the store holds nothing for it (caching nothing for it). */
+  protected abstract chatSummary(chatId: string): Promise<ChatSummary | null>;
+
+  abstract append(
+    chatId: string,
+    drafts: readonly RecordDraft[],
+    outboxFor?: OutboxFactory,
+    quota?: ChatQuota,
+  ): Promise<FileRecord[]>;
+  abstract listOutbox(): Promise<OutboxEntry[]>;
+  abstract claimOutbox(now: number, leaseUntil: number, limit: number): Promise<OutboxEntry[]>;
+  abstract outboxSummary(): Promise<OutboxSummary>;
+  abstract updateOutbox(chatId: string, id: string, entry: OutboxEntry | null): Promise<void>;
+  abstract listChat(chatId: string): Promise<FileRecord[]>;
+  abstract get(chatId: string, id: string): Promise<FileRecord | undefined>;
+  abstract listChatIds(): Promise<string[]>;
+  abstract referencedShas(): Promise<Set<string>>;
+  abstract claimOwner(chatId: string, owner: string): Promise<string>;
+  abstract setSkipped(
+    chatId: string,
+    skipped: readonly SkippedFile[],
+    newlySkipped?: readonly SkippedFile[],
+  ): Promise<void>;
+  abstract eventsAfter(chatId: string, afterSeq: number, limit?: number): Promise<StoredFileEvent[]>;
+  abstract revokeLinks(chatId: string, at: number): Promise<void>;
+  abstract close(): Promise<void>;
+
+  async hasChat(chatId: string): Promise<boolean> {
+    return (await this.chatSummary(chatId)) !== null;
+  }
+
+  async getOwner(chatId: string): Promise<string | null> {
+    return (await this.chatSummary(chatId))?.owner ?? null;
+  }
+
+  async listSkipped(chatId: string): Promise<SkippedFile[]> {
+    return [...((await this.chatSummary(chatId))?.skipped ?? [])];
+  }
+
+  async getLinksRevokedAt(chatId: string): Promise<number | null> {
+    return (await this.chatSummary(chatId))?.linksRevokedAt ?? null;
+  }
+
+  async lastEventSeq(chatId: string): Promise<number> {
+    return (await this.chatSummary(chatId))?.lastEventSeq ?? 0;
+  }
+
+  async usedBytes(chatId: string): Promise<number> {
+    return (await this.chatSummary(chatId))?.usedBytes ?? 0;
+  }
+}
+
 /**
  * Versions drafts against each path's latest (version, sha256) and the chat's last event seq,
  * and keeps `quota` (the bytes used so far and the most allowed) when given: then `overQuota`

@@ -51,8 +51,11 @@ export type FullWalkReason =
 
 export type ScanPlan =
   | { kind: 'walk'; reason: FullWalkReason }
-  /** What the touched paths look like now; `covered` are all paths looked at (present or not). */
-  | { kind: 'touched'; snapshot: WorkspaceSnapshot; covered: ReadonlySet<string> };
+  /**
+   * What the touched paths look like now; `covered` are all paths looked at (present or not);
+   * `rootIno` the workspace folder's inode they were looked up under (by path).
+   */
+  | { kind: 'touched'; snapshot: WorkspaceSnapshot; covered: ReadonlySet<string>; rootIno: number };
 
 interface WatchedFolder {
   watch: FolderWatch;
@@ -104,6 +107,13 @@ function statOrNull(file: string): Stats | null {
   }
 }
 
+/** Stops watching a chat that is no longer tracked; its next plan walks. */
+function unwatch(chat: ChatWatch): void {
+  chat.untrusted = 'invalidated';
+  for (const folder of chat.folders.values()) folder.watch.close();
+  chat.folders.clear();
+}
+
 /**
  * Knows, per chat, which workspace paths were touched since that chat's last scan, from inotify
  * (one `fs.watch` per folder), so a scan can `lstat` those paths instead of every file.
@@ -115,13 +125,6 @@ function statOrNull(file: string): Stats | null {
  * the shared inotify queue may have overflowed, a new or replaced folder (files may have landed
  * in it before its watch), too many touched paths, and the periodic audit.
  */
-/** Stops watching a chat that is no longer tracked; its next plan walks. */
-function unwatch(chat: ChatWatch): void {
-  chat.untrusted = 'invalidated';
-  for (const folder of chat.folders.values()) folder.watch.close();
-  chat.folders.clear();
-}
-
 export class ChangeJournal {
   readonly #policy: TrackingPolicy;
   readonly #watch: WatchFolder;
@@ -200,6 +203,14 @@ export class ChangeJournal {
     return this.#lookAt(chatId, chat, touched);
   }
 
+  /**
+   * Whether `chatId`'s workspace at `realDir` is watched now: its next plan may answer 'touched'
+   * without the folder being opened (a chat not watched yet is planned once it is open).
+   */
+  watches(chatId: string, realDir: string): boolean {
+    return this.#chats.peek(chatId)?.realDir === realDir;
+  }
+
   /** The next scan of this chat walks (a scan failed after its window was taken). */
   invalidate(chatId: string): void {
     const chat = this.#chats.peek(chatId);
@@ -270,7 +281,7 @@ export class ChangeJournal {
       chat.lastWalkAt = this.#now();
       return { kind: 'walk', reason: 'new-folder' };
     }
-    return { kind: 'touched', snapshot, covered: touched };
+    return { kind: 'touched', snapshot, covered: touched, rootIno: chat.rootIno };
   }
 
   /**

@@ -22,7 +22,12 @@ const REMOTE_FILE_SYSTEMS = new Map<number, string>([
   [0x19830326, 'fhgfs/beegfs'],
 ]);
 
-/** The name of a remote file system by its statfs type, or null for a local one (ext4, xfs, tmpfs, overlay, ...). */
+/**
+ * The name of a remote file system by its statfs type, or null for a local one (ext4, xfs,
+ * tmpfs, overlay, ...). Public as a pure function over the magic-number table, tested from the
+ * table: no test machine mounts NFS, Lustre or GPFS, so `remoteFileSystemAt` alone could not
+ * show that those are named.
+ */
 export function remoteFileSystemOf(type: number): string | null {
   return REMOTE_FILE_SYSTEMS.get(type) ?? null;
 }

@@ -17,16 +17,6 @@ export interface SnapshotEntry {
 /** relPath (POSIX, relative to the workspace) -> what lstat said. */
 export type WorkspaceSnapshot = Map<string, SnapshotEntry>;
 
-export interface SnapshotOptions {
-  policy: TrackingPolicy;
-  /** Real path of the workspace root: the chat folder must resolve inside it. */
-  realRoot: string;
-  /** Worker threads to walk on; without one the walk blocks this thread. */
-  walker?: WorkspaceWalker;
-  /** A walk on a worker thread fails with ERR_SCAN_TIMEOUT after this long. */
-  timeoutMs?: number;
-}
-
 /** Its message names the server path: clients get the fixed one errors.ts gives the code. */
 export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSIDE_ROOT'> {
   constructor(dir: string) {
@@ -37,6 +27,11 @@ export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSI
   }
 }
 
+/** Where the chat folder `dir` is under the real workspace root (what `openWorkspace` opens). */
+export function workspaceRealPath(dir: string, realRoot: string): string {
+  return path.join(realRoot, path.basename(dir));
+}
+
 /**
  * Opens the chat folder `dir` (right under the workspace root) as a folder fd: everything the
  * sidecar then reads or writes in the workspace is reached relative to it. Null when it does not
@@ -45,7 +40,7 @@ export class WorkspaceOutsideRootError extends SidecarError<'ERR_WORKSPACE_OUTSI
  */
 export async function openWorkspace(dir: string, realRoot: string): Promise<OpenFolder | null> {
   try {
-    return await openFolderAt(path.join(realRoot, path.basename(dir)));
+    return await openFolderAt(workspaceRealPath(dir, realRoot));
   } catch (error) {
     const errno = errnoOf(error);
     if (errno === 'ENOENT') return null;
@@ -69,21 +64,6 @@ function unpackWalk(walk: PackedWalk): WorkspaceSnapshot {
     });
   }
   return result;
-}
-
-/**
- * Snapshots a chat workspace without following symlinks (see `walkWorkspaceSync`).
- * A missing workspace is an empty snapshot. With a `walker` the walk runs on its worker
- * threads; without one it runs right here, blocking (fine for tools and tests).
- */
-export async function snapshotWorkspace(dir: string, options: SnapshotOptions): Promise<WorkspaceSnapshot> {
-  const workspace = await openWorkspace(dir, options.realRoot);
-  if (workspace === null) return new Map();
-  try {
-    return await walkSnapshot(workspace, options.policy, options.walker, options.timeoutMs);
-  } finally {
-    await workspace.close();
-  }
 }
 
 /**

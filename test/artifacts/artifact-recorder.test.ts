@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, describe, it } from 'node:test';
-import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
 import { createFixture, execution, fakeDisk, type Fixture } from '../support/recorder-fixture.ts';
 import { defaultOf } from '../../proxy/options.ts';
 
@@ -204,7 +203,7 @@ describe('artifact recorder', () => {
   });
 
   it('records uploads into the workspace with source upload', async () => {
-    fx = await createFixture({ store: () => new MemoryRecordStore() });
+    fx = await createFixture();
     const record = await fx.recorder.recordUpload('c1', 'in/data.csv', Readable.from(['x,y\n']), 'carol', UPLOAD);
     assert.equal(record.source, 'upload');
     assert.equal(record.owner, 'carol');

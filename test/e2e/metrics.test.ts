@@ -98,6 +98,11 @@ describe('/metrics', () => {
     assert.equal(values.get('sidecar_live_kernels'), 0);
     assert.ok(values.has('process_resident_memory_bytes'), 'process metrics too');
     assert.ok(values.has('sidecar_sse_clients'));
+    assert.equal(
+      values.get('sidecar_watched_chats'),
+      1,
+      "the one chat's workspace is watched (--watch-workspaces is on)",
+    );
     assert.ok(text.includes('# TYPE sidecar_tool_calls_total counter'), 'the counter a tool server fills');
     for (const leak of [chatId, 'secret-name-report', 'uploaded-name', run.kernelId, file.id])
       assert.ok(!text.includes(leak), `no label carries ${leak}`);

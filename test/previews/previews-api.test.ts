@@ -24,7 +24,7 @@ describe('previews', () => {
   let api: ApiFixture;
   afterEach(() => api.close());
 
-  it('an openpyxl workbook: both sheets, the first 100 rows, dates as dates, full counts, formula-like text as text; cached by hash', async () => {
+  it('an openpyxl workbook: both sheets, the header and the first 100 rows, dates as dates, full counts, formula-like text as text; cached by hash', async () => {
     api = await startApi();
     const dir = await api.write('c1', 'keep.txt', 'x').then((p) => path.dirname(p));
     await runPython(WORKBOOK_PY(dir));
@@ -41,7 +41,7 @@ describe('previews', () => {
     const [data, summary] = preview.sheets;
     assert.equal(data!.rowCount, 10_001);
     assert.equal(data!.columnCount, 4);
-    assert.equal(data!.rows.length, 100);
+    assert.equal(data!.rows.length, 101, 'the header row and the first 100 rows under it');
     assert.equal(data!.truncated, true);
     assert.deepEqual(data!.rows[0], ['id', 'date', 'amount', 'region']);
     assert.deepEqual(data!.rows[2], ['2', '2024-01-02', '1.5', 'EU']);
@@ -70,7 +70,7 @@ describe('previews', () => {
       assert.deepEqual(
         preview.sheets.map((s) => [s.name, s.rowCount, s.columnCount, s.rows.length]),
         [
-          ['Data', 2001, 4, 100],
+          ['Data', 2001, 4, 101],
           ['Summary', 3, 2, 3],
         ],
         name,

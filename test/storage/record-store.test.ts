@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LowdbRecordStore } from '../../proxy/storage/lowdb-record-store.ts';
-import { MemoryRecordStore } from '../../proxy/storage/memory-record-store.ts';
 import { describeRecordStoreContract, fakeRecord } from '../support/record-store-contract.ts';
 
 let base: string;
@@ -13,11 +12,6 @@ before(async () => {
 });
 after(() => rm(base, { recursive: true, force: true }));
 
-describeRecordStoreContract(
-  'MemoryRecordStore',
-  () => new MemoryRecordStore(),
-  (closed) => closed,
-);
 describeRecordStoreContract(
   'LowdbRecordStore',
   () => new LowdbRecordStore(path.join(base, `db-${Math.random().toString(36).slice(2)}`)),

@@ -33,7 +33,10 @@ export interface ApiFixture extends Fixture {
 /** The files API on a real server on a free port, over real files in a temp folder. */
 export async function startApi(
   options: Partial<
-    Pick<FilesApiDeps, 'auth' | 'corsOrigins' | 'uploadLimitBytes' | 'sseHeartbeatMs' | 'gatewayHealth'>
+    Pick<
+      FilesApiDeps,
+      'auth' | 'corsOrigins' | 'tokenRoutesFromAnyOrigin' | 'uploadLimitBytes' | 'sseHeartbeatMs' | 'gatewayHealth'
+    >
   > & {
     policy?: TrackingPolicyOptions;
     previewLimits?: Partial<PreviewLimits>;

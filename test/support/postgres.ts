@@ -9,7 +9,7 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../proxy/local-jupyter.ts';
+import { freePort } from './free-port.ts';
 
 const run = promisify(execFile);
 

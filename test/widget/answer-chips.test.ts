@@ -4,35 +4,14 @@
  */
 import { sendKeys } from '@web/test-runner-commands';
 import { assertAccessible } from './support/axe.ts';
-import {
-  assert,
-  assertEqual,
-  captureDownloads,
-  cleanup,
-  mountReal,
-  oneEvent,
-  realApi,
-  waitFor,
-} from './support/widget.ts';
+import { useAnswerPage } from './support/answer-page.ts';
+import { assert, assertEqual, mountReal, oneEvent, realApi, waitFor } from './support/widget.ts';
 
-let capture: ReturnType<typeof captureDownloads>;
-const answer = document.createElement('div');
-
-beforeEach(() => {
-  capture = captureDownloads();
-  // What a chat UI renders from a model's markdown.
-  answer.innerHTML = `
-    <p>Here is <a id="report" href="sandbox:/mnt/data/out/report.csv">the report</a>,
-    <a id="missing" href="sandbox:/mnt/data/missing.txt">a missing file</a>
-    and <a id="normal" href="#elsewhere">a normal link</a>.</p>`;
-  document.body.append(answer);
-});
-
-afterEach(() => {
-  capture.restore();
-  answer.remove();
-  cleanup();
-});
+const page = useAnswerPage(`
+  <p>Here is <a id="report" href="sandbox:/mnt/data/out/report.csv">the report</a>,
+  <a id="missing" href="sandbox:/mnt/data/missing.txt">a missing file</a>
+  and <a id="normal" href="#elsewhere">a normal link</a>.</p>`);
+const answer = page.answer;
 
 const link = (id: string) => document.getElementById(id) as HTMLAnchorElement;
 const chipFor = (id: string) => link(id).nextElementSibling?.shadowRoot?.querySelector<HTMLElement>('[part~="chip"]');
@@ -52,33 +31,39 @@ describe('<generated-files sandbox-chips> on the real files API', () => {
     await assertAccessible(chip.getRootNode() instanceof ShadowRoot ? link('report').nextElementSibling! : chip);
   });
 
-  it('downloads in one click, is reached by Tab, and opens the viewer on a click of the chip', async () => {
+  it('downloads in one click, is reached by Tab, and opens the viewer with Enter, Space and a click', async () => {
     const { el } = await mountReal({ 'sandbox-chips': true, live: 'off' }, { 'out/report.csv': 'a,b\n1,2\n' });
     await oneEvent(el, 'load');
     await waitFor(() => chipFor('report'), 'the chip');
     inChip('report', 'chip-download')!.click();
-    await waitFor(() => capture.downloads.length === 1, 'the download');
-    assertEqual(capture.downloads[0]!.name, 'report.csv');
+    await waitFor(() => page.downloads.length === 1, 'the download');
+    assertEqual(page.downloads[0]!.name, 'report.csv');
 
+    // One Tab from a control before the link reaches the chip (the link itself is hidden). The
+    // focus moves after sendKeys resolves, so it is waited for: a second Tab, as this test once
+    // pressed, lands on the chip's Download button, and Enter there downloads instead.
     const before = document.createElement('button');
     answer.prepend(before);
     before.focus();
     await sendKeys({ press: 'Tab' });
-    await sendKeys({ press: 'Tab' });
-    assertEqual(
-      link('report').nextElementSibling!.shadowRoot!.activeElement,
-      inChip('report', 'chip-open'),
-      'Tab reaches the chip',
-    );
+    const chipRoot = link('report').nextElementSibling!.shadowRoot!;
+    await waitFor(() => chipRoot.activeElement === inChip('report', 'chip-open'), 'Tab reaching the chip');
+    const viewer = () => el.shadowRoot!.querySelector<HTMLDialogElement>('[part~="viewer"]');
+    for (const key of ['Enter', 'Space'] as const) {
+      // Esc gave focus back to the list: the chip is focused again for Space.
+      if (key === 'Space') inChip('report', 'chip-open')!.focus();
+      await waitFor(() => chipRoot.activeElement === inChip('report', 'chip-open'), `the chip focused for ${key}`);
+      await sendKeys({ press: key });
+      await waitFor(
+        () =>
+          viewer()?.open && el.shadowRoot!.querySelector('[part~="viewer-title"]')!.textContent!.includes('report.csv'),
+        `the viewer, opened with ${key}`,
+      );
+      await sendKeys({ press: 'Escape' });
+      await waitFor(() => !viewer()?.open, 'the viewer closed');
+    }
     inChip('report', 'chip-open')!.click();
-    await waitFor(() => {
-      const title = el.shadowRoot!.querySelector('[part~="viewer-title"]');
-      if (!title)
-        throw new Error(
-          `no viewer: ${el.shadowRoot!.querySelector('[part~="preview"]')?.textContent ?? 'nothing'} ${document.activeElement?.outerHTML.slice(0, 80)}`,
-        );
-      return title.textContent!.includes('report.csv');
-    }, 'the viewer');
+    await waitFor(() => viewer()?.open, 'the viewer, opened with a click');
   });
 
   it('chips a link that arrives later (an answer streaming in) and a file that arrives later; removing the attribute gives the links back', async () => {

@@ -8,7 +8,7 @@
 import { emulateMedia, executeServerCommand, sendKeys, sendMouse, setViewport } from '@web/test-runner-commands';
 import type { GeneratedFilesElement } from '../../widget/generated-files.ts';
 import { assertAccessible } from './support/axe.ts';
-import { brokenNameProblems, overflowProblems, touchTargetProblems } from './support/layout.ts';
+import { brokenNameProblems, extensionInView, overflowProblems, touchTargetProblems } from './support/layout.ts';
 import {
   AssertionError,
   assert,
@@ -298,6 +298,31 @@ describe('<generated-files> upload chips', () => {
   });
 });
 
+describe('the layout check of names', () => {
+  it('finds an extension cut off at the end of a name, and none in a name cut in the middle', () => {
+    const host = document.createElement('div');
+    host.style.width = '160px';
+    document.body.append(host);
+    try {
+      const root = host.attachShadow({ mode: 'open' });
+      const clip = 'overflow:hidden;text-overflow:ellipsis;white-space:nowrap';
+      // Cut at its end, as `text-overflow: ellipsis` on the whole name would: ".xlsx" is laid out past the clip.
+      root.innerHTML = `<button part="name" style="display:block;width:150px;${clip}"><bdi class="mid"><span class="head">${LONG}</span></bdi></button>
+        <button part="name" style="display:flex;width:150px"><bdi class="mid" style="display:flex;min-width:0;white-space:nowrap"
+          ><span class="head" style="${clip}">${LONG.slice(0, -11)}</span><span class="tail" style="flex:none">${LONG.slice(-11)}</span></bdi></button>`;
+      const [endCut, middleCut] = parts(host, 'name');
+      assertEqual(endCut!.textContent, LONG, 'the text still holds the extension');
+      assert(!extensionInView(endCut!), 'an end-cut name fails the check');
+      assert(extensionInView(middleCut!), 'a middle-cut name passes it');
+      assertEqual(brokenNameProblems(host as unknown as HTMLElement), [
+        `button[part=name] "${LONG.slice(0, 40)}": its extension is cut off`,
+      ]);
+    } finally {
+      host.remove();
+    }
+  });
+});
+
 describe('<generated-files> on a phone, in a sidebar and on a desktop', () => {
   const layouts = [
     { name: 'desktop-1280', width: 1280, height: 900, sidebar: 0, touch: false },
@@ -337,9 +362,11 @@ describe('<generated-files> on a phone, in a sidebar and on a desktop', () => {
         const versions = part(history, 'version-list')!.getBoundingClientRect();
         if (versions.height > innerHeight / 2)
           problems.push(`12 versions take ${versions.height.toFixed(0)} px of a ${innerHeight} px screen`);
-        const head = part(rowOf(el, LONG)!, 'name')!.querySelector('.head')!;
+        const longName = part(rowOf(el, LONG)!, 'name')!;
+        const head = longName.querySelector('.head')!;
         if (layout.width < 500 || layout.sidebar)
           assert(head.scrollWidth > head.clientWidth, 'the long name is cut (in the middle)');
+        assert(extensionInView(longName), `at ${layout.name}: the long name's .xlsx in view`);
         await executeServerCommand('screenshot', { name: `list-${layout.name}` });
         assert(problems.length === 0, `at ${layout.name}:\n${problems.join('\n')}`);
         await realApi.release(chatId);

@@ -1,36 +1,13 @@
 import type { GeneratedFilesDownloadEvent } from '../../widget/generated-files.ts';
-import {
-  assert,
-  assertEqual,
-  captureDownloads,
-  cleanup,
-  makeFile,
-  mount,
-  oneEvent,
-  server,
-  uniqueChatId,
-  waitFor,
-} from './support/widget.ts';
+import { useAnswerPage } from './support/answer-page.ts';
+import { assert, assertEqual, makeFile, mount, oneEvent, server, uniqueChatId, waitFor } from './support/widget.ts';
 
-let capture: ReturnType<typeof captureDownloads>;
-const answer = document.createElement('div');
-
-beforeEach(() => {
-  capture = captureDownloads();
-  // What a chat UI renders from a model's markdown.
-  answer.innerHTML = `
-    <p>Here is <a id="by-path" href="sandbox:/mnt/data/out/report.xlsx">the report</a>,
-    <a id="by-name" href="sandbox:/mnt/data/chart%20final.png">the chart</a>,
-    <a id="unknown" href="sandbox:/mnt/data/missing.txt">a missing file</a>
-    and <a id="normal" href="#not-sandbox">a normal link</a>.</p>`;
-  document.body.append(answer);
-});
-
-afterEach(() => {
-  capture.restore();
-  answer.remove();
-  cleanup();
-});
+const page = useAnswerPage(`
+  <p>Here is <a id="by-path" href="sandbox:/mnt/data/out/report.xlsx">the report</a>,
+  <a id="by-name" href="sandbox:/mnt/data/chart%20final.png">the chart</a>,
+  <a id="unknown" href="sandbox:/mnt/data/missing.txt">a missing file</a>
+  and <a id="normal" href="#not-sandbox">a normal link</a>.</p>`);
+const answer = page.answer;
 
 /**
  * Clicks the by-path link until the click is handled: the sandbox-links code is a chunk of its
@@ -54,8 +31,8 @@ async function clickOnceListening(): Promise<void> {
 /** Waits until the page's sandbox links are handled; the click that shows it downloads `out/report.xlsx`. */
 async function listening(): Promise<void> {
   await clickOnceListening();
-  await waitFor(() => capture.downloads.length === 1, 'its download');
-  capture.downloads.length = 0;
+  await waitFor(() => page.downloads.length === 1, 'its download');
+  page.downloads.length = 0;
 }
 
 /** Clicks a link and reports whether navigation was prevented. */
@@ -92,13 +69,13 @@ describe('<generated-files sandbox-links>', () => {
     const event = oneEvent<GeneratedFilesDownloadEvent>(el, 'generated-files-download');
     await clickOnceListening();
     assertEqual((await event).detail.file?.path, 'out/report.xlsx', 'matched by path first');
-    await waitFor(() => capture.downloads.length === 1, 'download');
-    assertEqual(capture.downloads[0]!.name, 'report.xlsx');
-    assertEqual(await (await fetch(capture.downloads[0]!.href)).text(), 'the nested report');
+    await waitFor(() => page.downloads.length === 1, 'download');
+    assertEqual(page.downloads[0]!.name, 'report.xlsx');
+    assertEqual(await (await fetch(page.downloads[0]!.href)).text(), 'the nested report');
 
     assert(click('by-name'), 'navigation prevented');
-    await waitFor(() => capture.downloads.length === 2, 'second download');
-    assertEqual(capture.downloads[1]!.name, 'chart final.png', 'matched by name');
+    await waitFor(() => page.downloads.length === 2, 'second download');
+    assertEqual(page.downloads[1]!.name, 'chart final.png', 'matched by name');
   });
 
   it('leaves unknown sandbox files and other links alone', async () => {
@@ -111,7 +88,7 @@ describe('<generated-files sandbox-links>', () => {
     assert(!click('unknown'), 'a file of no chat here: untouched');
     assert(!click('normal'), 'a normal link: untouched');
     assertEqual(downloads, 0);
-    assertEqual(capture.downloads.length, 0);
+    assertEqual(page.downloads.length, 0);
   });
 
   it('does nothing without the attribute, or once removed from the page', async () => {

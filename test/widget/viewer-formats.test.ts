@@ -8,12 +8,13 @@ afterEach(cleanup);
 describe('<generated-files> viewer formats', function () {
   this.timeout(60_000);
 
-  it('tables: "99 of 3,000 rows" (the sidecar sends 100 with the header), a sticky header, numbers right-aligned, sorting by a column', async () => {
+  it('tables: "100 of 3,000 rows" (the header row comes on top of --preview-rows), a sticky header, numbers right-aligned, sorting by a column', async () => {
     const rows = Array.from({ length: 3000 }, (_, i) => `${i + 1},${((i + 1) * 37) % 1000},item ${i + 1}`);
     const { el } = await mountFiles([{ 'big.csv': `n,amount,label\n${rows.join('\n')}\n` }]);
     await open(el, 'big.csv');
     const table = await rendered(el, 'table');
-    assertEqual(part(el, 'preview-count')!.textContent!.trim(), '99 of 3,000 rows');
+    assertEqual(part(el, 'preview-count')!.textContent!.trim(), '100 of 3,000 rows');
+    assertEqual(table.querySelectorAll('tbody tr').length, 100, 'as many rows as it says');
     const headers = [...table.querySelectorAll('th')];
     const amount = () => [...table.querySelectorAll('tbody tr')].map((tr) => Number(tr.children[1]!.textContent));
     assertEqual(getComputedStyle(table.querySelector('td:nth-child(2)')!).textAlign, 'end', 'numbers right-aligned');
@@ -38,6 +39,38 @@ describe('<generated-files> viewer formats', function () {
     await waitFor(() => region.scrollTop > 200, 'scrolled');
     const top = Math.round(headers[0]!.getBoundingClientRect().top);
     assertEqual(top, Math.round(region.getBoundingClientRect().top), 'the header is in view');
+  });
+
+  it('a table wider than --preview-columns: its preview and its diff say how many of its columns they show', async () => {
+    const header = Array.from({ length: 60 }, (_, c) => `c${c + 1}`).join(',');
+    const row = (first: string) => [first, ...Array.from({ length: 59 }, (_, c) => `${c + 2}`)].join(',');
+    const { el } = await mountFiles([
+      {
+        'wide.csv': `${header}
+${row('a')}
+${row('b')}
+`,
+      },
+      {
+        'wide.csv': `${header}
+${row('a')}
+${row('b')}
+${row('c')}
+`,
+      },
+    ]);
+    await open(el, 'wide.csv');
+    const table = await rendered(el, 'table');
+    assertEqual(part(el, 'preview-count')!.textContent!.trim(), '3 rows, 50 of 60 columns');
+    assertEqual(table.querySelectorAll('thead th').length, 50);
+    part(el, 'diff-button')!.click();
+    const shown = await waitFor(() => {
+      const count = part(el, 'preview')?.querySelector('[part~="preview-count"]');
+      return count?.textContent?.includes('Showing') ? count : null;
+    }, 'the diff with its column count');
+    assertEqual(shown.textContent!.trim(), 'Showing 50 of 60 columns');
+    const changed = part(el, 'preview')!.querySelector('table')!;
+    assertEqual(changed.querySelectorAll('thead th').length, 51, 'Change and the 50 columns shown');
   });
 
   it('Markdown: rendered in a sandboxed frame, sanitized (no script, no handler, no outside origin), with Source', async () => {

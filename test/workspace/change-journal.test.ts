@@ -190,7 +190,33 @@ describe('recorder with watched workspaces', () => {
       'between.csv v1 between-executions -',
       'out/one.csv v2 execution m2',
     ]);
-    assert.equal(fx.recorder.journal?.watchedChats, 1);
+    assert.equal(fx.recorder.watchedChats, 1);
+  });
+
+  it('copies through the folder the journal looked in: one replaced after the plan is walked instead', async () => {
+    fx = await createFixture({ watch: { auditIntervalMs: defaultOf('workspaceAuditMs') } });
+    const dir = await fx.write('c1', 'first.csv', '0').then(path.dirname);
+    await fx.recorder.scan('c1', { source: 'between-executions' });
+    await fx.write('c1', 'old.csv', 'a');
+    // The folder is swapped in the gap between the journal's look (by path) and the copy: the
+    // race a kernel could win. The gap's one await is the quota check that new files get (the
+    // store's usedBytes, the recorder's own store): only the timing is forced.
+    const usedBytes = fx.store.usedBytes.bind(fx.store);
+    let swapped = false;
+    fx.store.usedBytes = async (chatId) => {
+      if (!swapped) {
+        swapped = true;
+        await rename(dir, `${dir}-old`);
+        await mkdir(dir);
+        await writeFile(path.join(dir, 'new.csv'), 'b');
+      }
+      return usedBytes(chatId);
+    };
+    const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+    assert.deepEqual(
+      recorded.map((r) => r.path),
+      ['new.csv'],
+    );
   });
 
   it('loses no file when the journal falls back (overflow)', async () => {

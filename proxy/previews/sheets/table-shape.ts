@@ -34,16 +34,23 @@ export function checkShape(rowCount: number, columnCount: number, cells: number,
     );
 }
 
+/**
+ * Rows a preview keeps of a sheet: its header row and `shownRows` (--preview-rows) rows under it,
+ * so "100 of 3,000 rows" counts data rows on both sides (`rowCount` counts the header too).
+ */
+export const keptRows = (shownRows: number): number => shownRows + 1;
+
 /** The first rows and columns of a table, for the preview JSON. */
 export function toPreviewSheet(
   table: Table,
   { shownRows, shownColumns }: Pick<PreviewLimits, 'shownRows' | 'shownColumns'>,
 ): PreviewSheet {
+  const kept = keptRows(shownRows);
   return {
     name: table.name,
-    rows: table.rows.slice(0, shownRows).map((row) => row.slice(0, shownColumns)),
+    rows: table.rows.slice(0, kept).map((row) => row.slice(0, shownColumns)),
     rowCount: table.rowCount,
     columnCount: table.columnCount,
-    truncated: table.rowCount > shownRows || table.columnCount > shownColumns,
+    truncated: table.rowCount > kept || table.columnCount > shownColumns,
   };
 }

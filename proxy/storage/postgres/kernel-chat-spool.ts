@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { KernelChat } from '../../chats/kernel-chats.ts';
 import { isValidChatId, isValidOpaqueId } from '../../chats/chat-id.ts';
 import { errorCode } from '../../errors.ts';
+import { syncFolder } from '../sync-folder.ts';
 
 const SUFFIX = '.json';
 
@@ -12,7 +13,8 @@ const SUFFIX = '.json';
  * of the data dir, which every sidecar shares. So a kernel created through sidecar A during an
  * outage lands in its chat when its WebSocket reaches B, and a sidecar that dies before the
  * database is back loses no pairing: whichever sidecar finds a file writes it to the database and
- * removes it. Each file is written to a temp name and renamed, so a reader never sees half of one.
+ * removes it. Each file is written to a temp name, fsynced and renamed (then the folder fsynced),
+ * so a reader never sees half of one and a power cut does not lose one.
  */
 export class KernelChatSpool {
   readonly #dir: string;
@@ -31,12 +33,19 @@ export class KernelChatSpool {
     await mkdir(this.#dir, { recursive: true });
     const temp = path.join(this.#dir, `.${randomUUID()}.tmp`);
     try {
-      await writeFile(temp, JSON.stringify(entry), { flag: 'wx' });
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(JSON.stringify(entry));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(temp, file);
     } catch (error) {
       await unlink(temp).catch(() => {});
       throw error;
     }
+    await syncFolder(this.#dir);
   }
 
   async get(kernelId: string): Promise<KernelChat | undefined> {

@@ -13,7 +13,11 @@ import { PgRecordStore } from './pg-record-store.ts';
 /** Session-level advisory lock key for retention: one sweeping sidecar at a time. */
 const RETENTION_LOCK = 7_130_411_002;
 
-/** Kernel pairings made while the database was away, in the data dir every sidecar shares. */
+/**
+ * Kernel pairings made while the database was away, in the data dir every sidecar shares. Part
+ * of the data dir's layout (README names it), which every sidecar on the volume, and a tool that
+ * reads what a dead sidecar spooled, must agree on: hence exported.
+ */
 export const KERNEL_SPOOL_FOLDER = 'kernels-pending';
 
 export interface PgStoreOptions {

@@ -5,6 +5,21 @@ import { StoreUnavailableError } from '../store-errors.ts';
 import type { KernelChatSpool } from './kernel-chat-spool.ts';
 import { query } from './pg-pool.ts';
 
+interface KernelChatRow {
+  kernel_id: string;
+  chat_id: string;
+  owner: string | null;
+  created_at: string;
+  tool: boolean;
+}
+
+/** A row as the interface gives it: `tool` only when set. */
+function kernelChatOf(row: KernelChatRow): KernelChat {
+  const entry: KernelChat = { chatId: row.chat_id, owner: row.owner, createdAt: row.created_at };
+  if (row.tool) entry.tool = true;
+  return entry;
+}
+
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 
@@ -34,9 +49,9 @@ export class PgKernelChats implements KernelChatStore {
   async get(kernelId: string): Promise<KernelChat | undefined> {
     let rows;
     try {
-      rows = await query<{ chat_id: string; owner: string | null; created_at: string; tool: boolean }>(
+      rows = await query<KernelChatRow>(
         this.#pool,
-        'SELECT chat_id, owner, created_at, tool FROM kernel_chats WHERE kernel_id = $1',
+        'SELECT kernel_id, chat_id, owner, created_at, tool FROM kernel_chats WHERE kernel_id = $1',
         [kernelId],
       );
     } catch (error) {
@@ -52,8 +67,7 @@ export class PgKernelChats implements KernelChatStore {
       if (spooled) this.#scheduleFlush(0);
       return spooled;
     }
-    const entry: KernelChat = { chatId: row.chat_id, owner: row.owner, createdAt: row.created_at };
-    if (row.tool) entry.tool = true;
+    const entry = kernelChatOf(row);
     this.#seen.set(kernelId, entry);
     return entry;
   }
@@ -140,11 +154,8 @@ export class PgKernelChats implements KernelChatStore {
   }
 
   async entries(): Promise<Array<[string, KernelChat]>> {
-    const rows = await query<{ kernel_id: string; chat_id: string; owner: string | null; created_at: string }>(
-      this.#pool,
-      'SELECT * FROM kernel_chats ORDER BY kernel_id',
-    );
-    return rows.map((r) => [r.kernel_id, { chatId: r.chat_id, owner: r.owner, createdAt: r.created_at }]);
+    const rows = await query<KernelChatRow>(this.#pool, 'SELECT * FROM kernel_chats ORDER BY kernel_id');
+    return rows.map((r) => [r.kernel_id, kernelChatOf(r)]);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,10 @@ import { DatabaseStartError } from '../store-errors.ts';
 
 /**
  * The schema, as numbered steps applied in order at start. A step is never edited once
- * released: a change is a new step. Each sidecar applies what is missing in one transaction,
+ * released: a change is a new step. Public, with SCHEMA_TABLE, as the schema's published
+ * history: an operator reads the version a database is at from SCHEMA_TABLE, and a database at
+ * any older version is built by applying a prefix of these steps (which is how the upgrade from
+ * each version is tested). Each sidecar applies what is missing in one transaction,
  * under an advisory lock, so two sidecars starting at once neither race nor both apply a step.
  */
 export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
@@ -95,6 +98,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
   },
 ];
 
+/** Where each applied step is written (version, name, applied_at): what an operator queries for the schema's version. */
 export const SCHEMA_TABLE = 'generated_files_schema';
 /** pg_advisory_xact_lock key for migrations: any constant unlikely to clash with an application's own. */
 const MIGRATION_LOCK = 7_130_411_001;

@@ -2,13 +2,14 @@ import type { Pool, PoolClient } from 'pg';
 import type { SkippedFile } from '../../../contract/files-api.ts';
 import type { FileRecord } from '../file-record.ts';
 import {
+  RecordStoreBase,
   versionAgainst,
   type ChatQuota,
+  type ChatSummary,
   type OutboxEntry,
   type OutboxFactory,
   type OutboxSummary,
   type RecordDraft,
-  type RecordStore,
   type StoredFileEvent,
 } from '../record-store.ts';
 import { assertChatId } from '../../chats/chat-id.ts';
@@ -46,10 +47,11 @@ function outboxEntry(row: OutboxRow): OutboxEntry {
  * per-chat transaction-scoped advisory lock (held until commit, so seqs commit in order), with
  * UNIQUE (chat_id, path, version) as the last word.
  */
-export class PgRecordStore implements RecordStore {
+export class PgRecordStore extends RecordStoreBase {
   readonly #pool: Pool;
 
   constructor(pool: Pool) {
+    super();
     this.#pool = pool;
   }
 
@@ -186,16 +188,6 @@ export class PgRecordStore implements RecordStore {
     );
   }
 
-  async getLinksRevokedAt(chatId: string): Promise<number | null> {
-    const rows = await query<{ links_revoked_at: string | null }>(
-      this.#pool,
-      'SELECT links_revoked_at FROM chats WHERE chat_id = $1',
-      [assertChatId(chatId)],
-    );
-    const at = rows[0]?.links_revoked_at;
-    return at == null ? null : Number(at);
-  }
-
   /** GREATEST: a revocation never moves back, whichever sidecar's clock wrote last. */
   async revokeLinks(chatId: string, at: number): Promise<void> {
     await query(
@@ -223,9 +215,26 @@ export class PgRecordStore implements RecordStore {
     await client.query('UPDATE chats SET last_seq = $2 WHERE chat_id = $1', [chatId, events.at(-1)!.seq]);
   }
 
-  async hasChat(chatId: string): Promise<boolean> {
-    const rows = await query(this.#pool, 'SELECT 1 FROM chats WHERE chat_id = $1', [assertChatId(chatId)]);
-    return rows.length > 0;
+  /** The chat's row: a chat exists once anything was written for it (see #lockChat, claimOwner, revokeLinks). */
+  protected async chatSummary(chatId: string): Promise<ChatSummary | null> {
+    const rows = await query<{
+      owner: string | null;
+      skipped: SkippedFile[];
+      links_revoked_at: string | null;
+      last_seq: string;
+      used_bytes: string;
+    }>(this.#pool, 'SELECT owner, skipped, links_revoked_at, last_seq, used_bytes FROM chats WHERE chat_id = $1', [
+      assertChatId(chatId),
+    ]);
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      owner: row.owner,
+      skipped: row.skipped ?? [],
+      linksRevokedAt: row.links_revoked_at == null ? null : Number(row.links_revoked_at),
+      lastEventSeq: Number(row.last_seq),
+      usedBytes: Number(row.used_bytes),
+    };
   }
 
   async listChat(chatId: string): Promise<FileRecord[]> {
@@ -235,13 +244,6 @@ export class PgRecordStore implements RecordStore {
       [assertChatId(chatId)],
     );
     return rows.map((r) => r.record);
-  }
-
-  async usedBytes(chatId: string): Promise<number> {
-    const rows = await query<{ used_bytes: string }>(this.#pool, 'SELECT used_bytes FROM chats WHERE chat_id = $1', [
-      assertChatId(chatId),
-    ]);
-    return Number(rows[0]?.used_bytes ?? 0);
   }
 
   async get(chatId: string, id: string): Promise<FileRecord | undefined> {
@@ -265,13 +267,6 @@ export class PgRecordStore implements RecordStore {
     );
   }
 
-  async getOwner(chatId: string): Promise<string | null> {
-    const rows = await query<{ owner: string | null }>(this.#pool, 'SELECT owner FROM chats WHERE chat_id = $1', [
-      assertChatId(chatId),
-    ]);
-    return rows[0]?.owner ?? null;
-  }
-
   async claimOwner(chatId: string, owner: string): Promise<string> {
     // One statement, so two sidecars claiming at once agree: the first owner stays.
     const rows = await query<{ owner: string }>(
@@ -280,13 +275,6 @@ export class PgRecordStore implements RecordStore {
       [assertChatId(chatId), owner],
     );
     return rows[0]!.owner;
-  }
-
-  async listSkipped(chatId: string): Promise<SkippedFile[]> {
-    const rows = await query<{ skipped: SkippedFile[] }>(this.#pool, 'SELECT skipped FROM chats WHERE chat_id = $1', [
-      assertChatId(chatId),
-    ]);
-    return rows[0]?.skipped ?? [];
   }
 
   async setSkipped(
@@ -328,13 +316,6 @@ export class PgRecordStore implements RecordStore {
         ? { seq: Number(r.seq), type: 'file', recordId: r.record_id!, path: r.path! }
         : { seq: Number(r.seq), type: 'skipped', skipped: r.skipped! },
     );
-  }
-
-  async lastEventSeq(chatId: string): Promise<number> {
-    const rows = await query<{ last_seq: string }>(this.#pool, 'SELECT last_seq FROM chats WHERE chat_id = $1', [
-      assertChatId(chatId),
-    ]);
-    return Number(rows[0]?.last_seq ?? 0);
   }
 
   /** The pool belongs to whoever opened the stores (proxy/storage/open-stores.ts). */

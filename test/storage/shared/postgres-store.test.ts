@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { LowdbRecordStore } from '../../../proxy/storage/lowdb-record-store.ts';
-import { KernelChats } from '../../../proxy/chats/kernel-chats.ts';
+import { FileKernelChats } from '../../../proxy/storage/file-kernel-chats.ts';
 import { FileLinks } from '../../../proxy/links/file-links.ts';
 import { quietLogger } from '../../../proxy/logger.ts';
 import { openStores, type OpenedStores } from '../../../proxy/storage/open-stores.ts';
@@ -28,6 +28,8 @@ import { DELIVERY_HEADER } from '../../../proxy/webhooks/webhook-signature.ts';
 import { startTestPostgres, TEST_PASSWORD, type TestPostgres } from '../../support/postgres.ts';
 import { writeLegacyInstall } from '../../support/legacy-lowdb-install.ts';
 import { waitFor } from '../../reliability/reliability-helpers.ts';
+import { describeKernelChatStoreContract } from '../../support/kernel-chat-store-contract.ts';
+import type { KernelChatStore } from '../../../proxy/chats/kernel-chats.ts';
 import { describeRecordStoreContract, fakeRecord, outboxFor } from '../../support/record-store-contract.ts';
 
 let cluster: TestPostgres;
@@ -63,6 +65,19 @@ describeRecordStoreContract(
   'PgRecordStore',
   async () => (await freshStores()).store,
   async (closed) => (await freshStores(databaseOf.get(closed))).store,
+);
+
+/** The data dir and database each kernel memory was opened on, so that it can be opened again. */
+const openedOn = new WeakMap<KernelChatStore, string>();
+
+describeKernelChatStoreContract(
+  'PgKernelChats',
+  async () => {
+    const { kernelChats, store } = await freshStores();
+    openedOn.set(kernelChats, databaseOf.get(store)!);
+    return kernelChats;
+  },
+  async (closed) => (await freshStores(openedOn.get(closed))).kernelChats,
 );
 
 describe('PostgreSQL migrations and start-up', () => {
@@ -242,7 +257,7 @@ describe('migrate-store', () => {
     await lowdb.claimOwner('chat-1', 'alice');
     await lowdb.setSkipped('chat-2', [{ path: 'big.zip', size: 9, reason: 'too-large', at: 'now' }]);
     await lowdb.close();
-    const kernels = await KernelChats.open(dataDir);
+    const kernels = await FileKernelChats.open(dataDir);
     await kernels.set('kernel-1', { chatId: 'chat-1', owner: 'alice', createdAt: 'then' });
     await kernels.close();
 

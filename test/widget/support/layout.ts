@@ -64,19 +64,39 @@ export function brokenNameProblems(el: HTMLElement): string[] {
     if (lines !== 1) problems.push(`${describe(node)} takes ${lines} lines`);
   }
   for (const name of [...parts(el, 'name'), ...el.shadowRoot!.querySelectorAll<HTMLElement>('.chip-name')]) {
-    if (!shown(name)) continue;
-    // The end of the name (its extension) is never the part cut off.
-    const end = name.querySelector('.tail') ?? name.querySelector('.head')!;
-    const box = name.getBoundingClientRect();
-    const tail = end.getBoundingClientRect();
-    if (tail.right > box.right + 0.5 || (end.scrollWidth > end.clientWidth + 0.5 && end.classList.contains('tail')))
-      problems.push(`${describe(name)}: its end is cut off`);
-    const full = name.title || name.textContent!;
-    const dot = full.lastIndexOf('.');
-    if (dot > 0 && !end.textContent!.endsWith(full.slice(dot)))
-      problems.push(`${describe(name)}: the extension is not in the part that stays`);
+    if (shown(name) && !extensionInView(name)) problems.push(`${describe(name)}: its extension is cut off`);
   }
   return problems;
+}
+
+/**
+ * Whether the end of a name as drawn (its extension, from its last dot; its last character when
+ * it has none) lies inside every box that clips it, from the text up to the name itself. Measured
+ * on the laid-out characters, not on the text: a name cut at its end with an ellipsis still holds
+ * its extension in `textContent`, but the extension's characters are laid out past the clip.
+ */
+export function extensionInView(name: Element): boolean {
+  const full = (name.textContent ?? '').trim();
+  const dot = full.lastIndexOf('.');
+  const length = dot > 0 ? full.length - dot : 1;
+  const texts: Text[] = [];
+  const walker = document.createTreeWalker(name, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode())
+    if ((node as Text).data.trim()) texts.push(node as Text);
+  const last = texts.at(-1);
+  if (!last) return true;
+  const end = last.data.trimEnd().length;
+  const range = document.createRange();
+  range.setStart(last, Math.max(0, end - length));
+  range.setEnd(last, end);
+  const clips: DOMRect[] = [name.getBoundingClientRect()];
+  for (let box = last.parentElement; box && box !== name; box = box.parentElement) {
+    const { overflowX } = getComputedStyle(box);
+    if (overflowX !== 'visible') clips.push(box.getBoundingClientRect());
+  }
+  return [...range.getClientRects()].every((r) =>
+    clips.every((clip) => r.left >= clip.left - 0.5 && r.right <= clip.right + 0.5),
+  );
 }
 
 /** Controls smaller than a fingertip (44 × 44 CSS px). The name's button opens the file from the whole row, which is its target. */

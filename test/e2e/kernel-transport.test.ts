@@ -15,6 +15,7 @@ import type { FileRecord } from '../../proxy/storage/file-record.ts';
 import { COLLECTOR_MODULE, REQUEST_TYPE } from '../../proxy/transport/collector-source.ts';
 import type { RunningSidecar } from '../support/harness.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
+import { runCell, writingFirst } from '../support/queued-cells.ts';
 import {
   startKernelElsewhere,
   startKernelTransportSidecar,
@@ -232,6 +233,31 @@ async function sidecarTree(): Promise<string[]> {
   const entries = await readdir(root, { recursive: true });
   return entries.map((e) => String(e));
 }
+
+describe('queued cells with the kernel file transport', () => {
+  test('cells sent at once (JupyterLab) each get their own file in their own card; no collector message is seen', async () => {
+    const chat = 'jlab-queue';
+    const manager = await jupyterLabKernels(proxy.url, chat, bed.jupyter.token);
+    const kernel = await manager.startNew({ name: 'python3' });
+    await kernel.info;
+    const foreign: string[] = [];
+    kernel.anyMessage.connect((_k, { msg, direction }) => {
+      if (direction === 'recv' && isCollectors(msg.parent_header)) foreign.push(msg.header.msg_type);
+    });
+    const names = ['k1.txt', 'k2.txt', 'k3.txt', 'k4.txt'];
+    const cells = await Promise.all(names.map((name) => runCell(kernel, writingFirst(name))));
+    const recorded = new Map((await records(chat)).map((r) => [r.path, r.execution?.msgId]));
+    cells.forEach((cell, i) => {
+      assert.equal(cell.reply.content.status, 'ok');
+      assert.equal(cell.stream, `${names[i]}\n`);
+      assert.deepEqual(cell.card, [`/mnt/data/${names[i]}`], `${names[i]}'s card`);
+      assert.equal(recorded.get(names[i]!), cell.msgId, `${names[i]}'s record`);
+    });
+    assert.deepEqual(foreign, []);
+    await kernel.shutdown();
+    manager.dispose();
+  });
+});
 
 describe('kernels the transport cannot serve', () => {
   test('a kernel of another language is refused at creation (kernels and sessions), saying to use a shared volume; none starts', async () => {

@@ -10,10 +10,10 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { DEFAULT_JUPYTER_PYTHON } from '../../proxy/local-jupyter.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { useSidecarBed } from '../support/harness.ts';
+import { runCell as run, writingFirst as writing, type Cell } from '../support/queued-cells.ts';
 
 /**
  * A real kernel of another language: ipykernel, saying in its kernel_info_reply that its language
@@ -44,33 +44,6 @@ writeFileSync(
 process.env.JUPYTER_PATH = specs;
 const { bed, proxy } = useSidecarBed();
 after(() => rm(specs, { recursive: true, force: true }));
-
-interface Cell {
-  msgId: string;
-  /** The /mnt/data paths its file card lists (none: no card). */
-  card: string[];
-  stream: string;
-  reply: KernelMessage.IExecuteReplyMsg;
-}
-
-/** Sends a cell at once (not waiting for the ones before) and collects what comes back for it. */
-function run(kernel: Kernel.IKernelConnection, code: string): Promise<Cell> {
-  const future = kernel.requestExecute({ code, stop_on_error: true });
-  const cell = { msgId: future.msg.header.msg_id, card: [] as string[], stream: '' };
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') cell.stream += (msg.content as { text: string }).text;
-    const data = (msg.content as { data?: Record<string, unknown> }).data;
-    const plain = msg.header.msg_type === 'display_data' ? data?.['text/plain'] : undefined;
-    if (typeof plain === 'string' && /^Files? saved/.test(plain)) {
-      cell.card.push(...[...plain.matchAll(/^- (\/mnt\/data\/\S+)/gm)].map((m) => m[1]!));
-    }
-  };
-  return future.done.then((reply) => ({ ...cell, reply: reply as KernelMessage.IExecuteReplyMsg }));
-}
-
-/** Writes its file first thing, so a scan late by a moment would see it in the wrong execution. */
-const writing = (name: string) =>
-  `open('/mnt/data/${name}', 'w').write('${name}')\nimport time\ntime.sleep(0.05)\nprint('${name}')`;
 
 async function recordsOf(chat: string): Promise<Map<string, { source: string; msgId: string | undefined }>> {
   const records = await proxy.sidecar.store.listChat(chat);

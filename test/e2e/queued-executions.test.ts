@@ -8,39 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { useSidecarBed } from '../support/harness.ts';
+import { runCell as run } from '../support/queued-cells.ts';
 
 const { bed, proxy } = useSidecarBed();
-
-interface Cell {
-  msgId: string;
-  /** The /mnt/data paths its file card lists (none: no card). */
-  card: string[];
-  stream: string;
-  reply: KernelMessage.IExecuteReplyMsg;
-}
-
-/** Sends a cell at once (not waiting for the ones before) and collects what comes back for it. */
-function run(kernel: Kernel.IKernelConnection, code: string, onStream?: (text: string) => void): Promise<Cell> {
-  // As JupyterLab's notebook runs a cell: a failed cell aborts the ones queued behind it.
-  const future = kernel.requestExecute({ code, stop_on_error: true });
-  const cell = { msgId: future.msg.header.msg_id, card: [] as string[], stream: '' };
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') {
-      const text = (msg.content as { text: string }).text;
-      cell.stream += text;
-      onStream?.(text);
-    }
-    const data = (msg.content as { data?: Record<string, unknown> }).data;
-    const plain = msg.header.msg_type === 'display_data' ? data?.['text/plain'] : undefined;
-    if (typeof plain === 'string' && /^Files? saved/.test(plain)) {
-      cell.card.push(...[...plain.matchAll(/^- (\/mnt\/data\/\S+)/gm)].map((m) => m[1]!));
-    }
-  };
-  return future.done.then((reply) => ({ ...cell, reply: reply as KernelMessage.IExecuteReplyMsg }));
-}
 
 const write = (name: string) => `open('/mnt/data/${name}', 'w').write('${name}')`;
 

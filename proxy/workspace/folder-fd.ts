@@ -62,11 +62,6 @@ export function procFdAvailable(): boolean {
   return procFd;
 }
 
-/** Tests force the fallback (or back) on this thread; null probes again. */
-export function setProcFdForTesting(value: boolean | null): void {
-  procFd = value;
-}
-
 /** What names `name` inside `folder`: relative to its fd when /proc allows, else by path. */
 export function entryPath(folder: FolderRef, name: string): string {
   return procFdAvailable() ? `/proc/self/fd/${folder.fd}/${name}` : `${folder.path}/${name}`;

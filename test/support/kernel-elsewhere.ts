@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_JUPYTER_PYTHON, type LocalJupyter } from '../../proxy/local-jupyter.ts';
 import type { SidecarParts } from '../../proxy/sidecar.ts';
 import { listenSidecar, startJupyterInTempDir, type RunningSidecar } from './harness.ts';
+import { privateMountsAvailable } from './private-mounts.ts';
 
 /**
  * A real Jupyter Server whose files the sidecar is not given: its root is another folder tree, and
@@ -19,10 +19,6 @@ export interface KernelElsewhere {
   sidecarRoot: string;
   privateMounts: boolean;
   stop(): Promise<void>;
-}
-
-export function privateMountsAvailable(): boolean {
-  return spawnSync('unshare', ['-r', '-m', 'true']).status === 0;
 }
 
 export async function startKernelElsewhere(): Promise<KernelElsewhere> {

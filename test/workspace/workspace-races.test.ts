@@ -9,15 +9,17 @@ import { execFileSync } from 'node:child_process';
 import { constants, openSync, closeSync } from 'node:fs';
 import { link, mkdir, open, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { createFileSystemProbe } from '../../proxy/api/file-system-probe.ts';
-import { openFileBeneath, openFolderAt, setProcFdForTesting } from '../../proxy/workspace/folder-fd.ts';
+import { openFileBeneath, openFolderAt, procFdAvailable } from '../../proxy/workspace/folder-fd.ts';
 import type { TrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 import { createTrackingPolicy } from '../../proxy/workspace/tracking-policy.ts';
 import type { PackedWalk, WalkRoot } from '../../proxy/workspace/workspace-walk.ts';
 import { walkWorkspaceSync } from '../../proxy/workspace/workspace-walk.ts';
 import { WorkspaceWalker } from '../../proxy/workspace/workspace-walker.ts';
+import { privateMountsAvailable } from '../support/private-mounts.ts';
 import { createFixture, execution, type Fixture } from '../support/recorder-fixture.ts';
 import { defaultOf } from '../../proxy/options.ts';
 
@@ -42,87 +44,101 @@ class SwappingWalker extends WorkspaceWalker {
   }
 }
 
-for (const mode of ['/proc/self/fd', 'no /proc (dev+ino checks)'] as const) {
-  describe(`workspace races, ${mode}`, () => {
-    let fx: Fixture;
-    let walker: SwappingWalker;
-    const setMode = () => setProcFdForTesting(mode === '/proc/self/fd' ? null : false);
-    afterEach(async () => {
-      setProcFdForTesting(null);
-      await walker?.close();
-      await fx?.cleanup();
-    });
+const viaProc = procFdAvailable();
+const NO_PROC = 'no /proc (dev+ino checks)';
 
-    it('openFileBeneath opens regular files only, through no symlink, without blocking on a FIFO', async () => {
-      setMode();
-      walker = new SwappingWalker();
-      fx = await createFixture({ walker });
-      await fx.write('c1', 'sub/a.csv', 'a');
-      const ws = fx.workspaces.pathFor('c1');
-      await mkdir(path.join(fx.base, 'elsewhere'));
-      await writeFile(path.join(fx.base, 'elsewhere', 'a.csv'), 'outside');
-      await symlink(path.join(fx.base, 'elsewhere'), path.join(ws, 'link'));
-      await symlink(path.join(ws, 'sub', 'a.csv'), path.join(ws, 'file-link.csv'));
-      mkfifo(path.join(ws, 'pipe.csv'));
-      const root = await openFolderAt(ws);
-      try {
-        const ok = await openFileBeneath(root, 'sub/a.csv');
-        assert.ok(typeof ok !== 'string');
-        await ok.handle.close();
-        assert.equal(await openFileBeneath(root, 'link/a.csv'), 'gone');
-        assert.equal(await openFileBeneath(root, 'file-link.csv'), 'gone');
-        assert.equal(await openFileBeneath(root, 'pipe.csv'), 'not-regular'); // would hang without O_NONBLOCK
-        assert.equal(await openFileBeneath(root, 'sub'), 'not-regular');
-      } finally {
-        await root.close();
-      }
-    });
+// This file runs twice: here, and (next test) again in a mount namespace where /proc is hidden,
+// so that every thread, the walker's too, takes the path of a system without /proc/self/fd.
+it(
+  'the same races where /proc is not mounted',
+  {
+    skip: !viaProc ? 'this is that run' : !privateMountsAvailable() && 'unshare -r -m is not allowed here',
+  },
+  () => {
+    const script = 'mount -t tmpfs none /proc && exec "$0" --import tsx --test "$1"';
+    const out = execFileSync(
+      'unshare',
+      ['-r', '-m', 'sh', '-c', script, process.execPath, fileURLToPath(import.meta.url)],
+      // A test run of its own, not a child of this one.
+      { encoding: 'utf8', env: { ...process.env, NODE_TEST_CONTEXT: undefined } },
+    ); // throws, with that run's output, when a test there fails
+    assert.ok(out.includes(`workspace races, ${NO_PROC}`), out);
+  },
+);
 
-    it('the walk finds the same files either way and never enters a symlinked folder', async () => {
-      setMode();
-      walker = new SwappingWalker();
-      fx = await createFixture({ walker });
-      await fx.write('c1', 'a/b/c.csv', 'c');
-      await fx.write('c2', 'secret/s.csv', 's');
-      await symlink(fx.workspaces.pathFor('c2'), path.join(fx.workspaces.pathFor('c1'), 'a', 'other'));
-      const walk = walkWorkspaceSync(fx.workspaces.pathFor('c1'), createTrackingPolicy());
-      assert.deepEqual(walk.paths.split('\0'), ['a/b/c.csv']);
-    });
-
-    it('a folder swapped for a symlink to another chat after the walk: nothing of that chat is copied', async () => {
-      setMode();
-      walker = new SwappingWalker();
-      fx = await createFixture({ walker });
-      await fx.write('c1', 'sub/data.csv', 'mine');
-      await fx.write('c2', 'sub/data.csv', 'secret of c2, longer');
-      const ws = fx.workspaces.pathFor('c1');
-      walker.after = async () => {
-        await rename(path.join(ws, 'sub'), path.join(ws, 'sub-real'));
-        await symlink(path.join(fx.workspaces.pathFor('c2'), 'sub'), path.join(ws, 'sub'));
-      };
-      await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
-      assert.deepEqual(await fx.store.listChat('c1'), []);
-    });
-
-    it('a FIFO swapped in after the walk is refused at once and the scan ends', async () => {
-      setMode();
-      walker = new SwappingWalker();
-      fx = await createFixture({ walker });
-      await fx.write('c1', 'out.csv', 'x');
-      await fx.write('c1', 'kept.csv', 'kept');
-      const ws = fx.workspaces.pathFor('c1');
-      walker.after = async () => {
-        await unlink(path.join(ws, 'out.csv'));
-        mkfifo(path.join(ws, 'out.csv'));
-      };
-      const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
-      assert.deepEqual(
-        recorded.map((r) => r.path),
-        ['kept.csv'],
-      );
-    });
+describe(`workspace races, ${viaProc ? '/proc/self/fd' : NO_PROC}`, () => {
+  let fx: Fixture;
+  let walker: SwappingWalker;
+  afterEach(async () => {
+    await walker?.close();
+    await fx?.cleanup();
   });
-}
+
+  it('openFileBeneath opens regular files only, through no symlink, without blocking on a FIFO', async () => {
+    walker = new SwappingWalker();
+    fx = await createFixture({ walker });
+    await fx.write('c1', 'sub/a.csv', 'a');
+    const ws = fx.workspaces.pathFor('c1');
+    await mkdir(path.join(fx.base, 'elsewhere'));
+    await writeFile(path.join(fx.base, 'elsewhere', 'a.csv'), 'outside');
+    await symlink(path.join(fx.base, 'elsewhere'), path.join(ws, 'link'));
+    await symlink(path.join(ws, 'sub', 'a.csv'), path.join(ws, 'file-link.csv'));
+    mkfifo(path.join(ws, 'pipe.csv'));
+    const root = await openFolderAt(ws);
+    try {
+      const ok = await openFileBeneath(root, 'sub/a.csv');
+      assert.ok(typeof ok !== 'string');
+      await ok.handle.close();
+      assert.equal(await openFileBeneath(root, 'link/a.csv'), 'gone');
+      assert.equal(await openFileBeneath(root, 'file-link.csv'), 'gone');
+      assert.equal(await openFileBeneath(root, 'pipe.csv'), 'not-regular'); // would hang without O_NONBLOCK
+      assert.equal(await openFileBeneath(root, 'sub'), 'not-regular');
+    } finally {
+      await root.close();
+    }
+  });
+
+  it('the walk finds the same files either way and never enters a symlinked folder', async () => {
+    walker = new SwappingWalker();
+    fx = await createFixture({ walker });
+    await fx.write('c1', 'a/b/c.csv', 'c');
+    await fx.write('c2', 'secret/s.csv', 's');
+    await symlink(fx.workspaces.pathFor('c2'), path.join(fx.workspaces.pathFor('c1'), 'a', 'other'));
+    const walk = walkWorkspaceSync(fx.workspaces.pathFor('c1'), createTrackingPolicy());
+    assert.deepEqual(walk.paths.split('\0'), ['a/b/c.csv']);
+  });
+
+  it('a folder swapped for a symlink to another chat after the walk: nothing of that chat is copied', async () => {
+    walker = new SwappingWalker();
+    fx = await createFixture({ walker });
+    await fx.write('c1', 'sub/data.csv', 'mine');
+    await fx.write('c2', 'sub/data.csv', 'secret of c2, longer');
+    const ws = fx.workspaces.pathFor('c1');
+    walker.after = async () => {
+      await rename(path.join(ws, 'sub'), path.join(ws, 'sub-real'));
+      await symlink(path.join(fx.workspaces.pathFor('c2'), 'sub'), path.join(ws, 'sub'));
+    };
+    await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+    assert.deepEqual(await fx.store.listChat('c1'), []);
+  });
+
+  it('a FIFO swapped in after the walk is refused at once and the scan ends', async () => {
+    walker = new SwappingWalker();
+    fx = await createFixture({ walker });
+    await fx.write('c1', 'out.csv', 'x');
+    await fx.write('c1', 'kept.csv', 'kept');
+    const ws = fx.workspaces.pathFor('c1');
+    walker.after = async () => {
+      await unlink(path.join(ws, 'out.csv'));
+      mkfifo(path.join(ws, 'out.csv'));
+    };
+    const { recorded } = await fx.recorder.scan('c1', { source: 'execution', execution: execution('m1') });
+    assert.deepEqual(
+      recorded.map((r) => r.path),
+      ['kept.csv'],
+    );
+  });
+});
 
 describe('hard links', () => {
   let fx: Fixture;

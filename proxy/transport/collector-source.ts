@@ -130,7 +130,7 @@ def install(request_type, reply_type):
 const HASH = createHash('sha256').update(SOURCE).digest('hex').slice(0, 12);
 
 /** The collector's module name: a new collector (another sidecar version) is compiled anew, never mixed up. */
-export const COLLECTOR_MODULE = `_generated_files_collector_${HASH}`;
+const COLLECTOR_MODULE = `_generated_files_collector_${HASH}`;
 
 /** The shell message types of this collector's requests and replies (another version has its own). */
 export const REQUEST_TYPE = `generated_files_${HASH}_request`;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KernelMessage as JLKernelMessage } from '@jupyterlab/services';
 import type { FileRecord } from '../../proxy/storage/file-record.ts';
-import { COLLECTOR_MODULE, REQUEST_TYPE } from '../../proxy/transport/collector-source.ts';
+import { REQUEST_TYPE } from '../../proxy/transport/collector-source.ts';
 import type { RunningSidecar } from '../support/harness.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { runCell, writingFirst } from '../support/queued-cells.ts';
@@ -23,6 +23,9 @@ import {
 } from '../support/kernel-elsewhere.ts';
 import { runLikeOpenWebUi } from '../support/open-webui-run.ts';
 import { RawKernelClient, type KernelMessage } from '../support/raw-kernel-client.ts';
+
+/** How kernel code finds the collector, as an attacker would: by looking through sys.modules. */
+const FIND_COLLECTOR = "next(m for n, m in sys.modules.items() if n.startswith('_generated_files_collector_'))";
 
 const MiB = 1024 * 1024;
 let bed: KernelElsewhere;
@@ -304,7 +307,7 @@ describe('a collector that never answers', () => {
         `${ws(base)}api/kernels/${id}/channels?token=${bed.jupyter.token}`,
         'v1',
       );
-      await client.execute(`import sys, time\n_m = sys.modules['${COLLECTOR_MODULE}']\n_op = _m._op`);
+      await client.execute(`import sys, time\n_m = ${FIND_COLLECTOR}\n_op = _m._op`);
       const stuck = await client.execute(
         "_m._op = lambda a, b: time.sleep(10 ** 6)\nopen('/mnt/data/late.csv', 'w').write('1')",
       );
@@ -332,6 +335,7 @@ describe('a collector that never answers', () => {
 describe('a hostile kernel', () => {
   const LIE_NAMES = `
 import json, base64
+
 _real_dumps = json.dumps
 _names = [b'../victim/evil.csv', b'/etc/evil.csv', b'a\\x00b.csv', 'x\\u202egnp.csv'.encode(), b'x' * 5000 + b'.csv',
           b'\\xff\\xfe.csv', b'sub/../../victim/evil.csv', b'./evil.csv', b'bad\\nline.csv']
@@ -376,7 +380,7 @@ open('/mnt/data/fine.csv', 'w').write('ok\\n')
 
   test('a replaced collector, invalid base64, pieces longer than asked and endless chunks are refused and named; nothing is recorded until the kernel stops lying', async () => {
     const { client } = await openKernel('forger', 'v1');
-    await client.execute(`import sys\n_m = sys.modules['${COLLECTOR_MODULE}']\n_op, _reply = _m._op, _m._reply`);
+    await client.execute(`import sys\n_m = ${FIND_COLLECTOR}\n_op, _reply = _m._op, _m._reply`);
     const replaced = await client.execute(
       "_m._op = lambda a, b: (\"' or anything\", [])\nopen('/mnt/data/a.csv', 'w').write('1')",
     );

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ANNOUNCE_MODES, type AnnounceMode } from './announce/file-card.ts';
 import type { AnonymousChatPolicy } from './chats/chat-assignment.ts';
 import { parseHostHeader } from './allowed-hosts.ts';
+import { DEFAULT_TOKEN_MAX_LIFETIME_S } from './api/auth.ts';
 import { isValidChatId } from './chats/chat-id.ts';
 import { errorCode, SidecarError, type ErrorCode } from './errors.ts';
 import { isValidClaimName, isValidSubPath, type KernelVolume } from './gateway/kernel-pod-volume.ts';
@@ -1004,7 +1005,7 @@ export const OPTIONS = {
   tokenMaxLifetimeS: option({
     flag: 'token-max-lifetime-s',
     env: 'TOKEN_MAX_LIFETIME_S',
-    default: '86400',
+    default: String(DEFAULT_TOKEN_MAX_LIFETIME_S),
     parse: positive(1),
     example: '86400',
     help: 'Files-API tokens valid for longer than this are refused.',

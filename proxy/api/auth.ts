@@ -20,7 +20,8 @@ export interface AuthOptions {
 
 /** Clocks of the signer and the sidecar may differ by this much (for every token the sidecar checks). */
 export const CLOCK_TOLERANCE_S = 30;
-const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
+/** --token-max-lifetime-s's default: a day. */
+export const DEFAULT_TOKEN_MAX_LIFETIME_S = 86_400;
 
 /**
  * Why a token's times are not acceptable, or null when they are. jose checks exp and nbf; this

@@ -95,7 +95,8 @@ export class FrameBudget {
       if (this.#held > this.heldLimitBytes / 2 && left > this.heldLimitBytes / (2 * Math.max(1, this.#heldBy.size)))
         return;
       this.#pausedForHeld.delete(source);
-      if (!this.open) this.#paused.add(source); // resumed with the others once frames in hand are passed on
+      if (!this.open)
+        this.#paused.add(source); // resumed with the others once frames in hand are passed on
       else if (source.readyState === source.OPEN) source.resume();
     };
   }

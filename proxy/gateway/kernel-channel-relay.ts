@@ -304,7 +304,11 @@ export class KernelChannelRelay {
     if (target.readyState !== target.OPEN) return;
     holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
-      if (source.isPaused && this.options.budget.mayRead(source) && target.bufferedAmount < this.options.highWaterMark / 2)
+      if (
+        source.isPaused &&
+        this.options.budget.mayRead(source) &&
+        target.bufferedAmount < this.options.highWaterMark / 2
+      )
         source.resume();
     });
     if (!source.isPaused && target.bufferedAmount > this.options.highWaterMark) source.pause();

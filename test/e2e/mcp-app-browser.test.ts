@@ -277,6 +277,19 @@ describe('the MCP App', () => {
       () => (document.querySelector('generated-files') as { liveState?: string } | null)?.liveState === 'open',
       { timeout: 30_000 },
     );
+    // The element's one network call, counted from here: a reload or a poll would ask for the list.
+    await frame.evaluate(() => {
+      const element = document.querySelector('generated-files') as unknown as {
+        fetch(request: Request): Promise<Response>;
+        listRequests: number;
+      };
+      const send = element.fetch.bind(element);
+      element.listRequests = 0;
+      element.fetch = (request) => {
+        if (new URL(request.url).pathname.endsWith('/files')) element.listRequests++;
+        return send(request);
+      };
+    });
 
     const [v1] = await runInChat(['import hashlib', ...writeText('notes.txt', 'first draft\n')]);
     await elementText(frame, 'notes\\.txt');
@@ -289,10 +302,14 @@ describe('the MCP App', () => {
       },
       { timeout: 30_000 },
     );
-    const state = await frame.evaluate(
-      () => (document.querySelector('generated-files') as unknown as { liveState: string }).liveState,
-    );
-    assert.equal(state, 'open', 'both versions came through the open stream');
+    const live = await frame.evaluate(() => {
+      const element = document.querySelector('generated-files') as unknown as {
+        liveState: string;
+        listRequests: number;
+      };
+      return { state: element.liveState, listRequests: element.listRequests };
+    });
+    assert.deepEqual(live, { state: 'open', listRequests: 0 }, 'both versions came through the open stream');
 
     // The older version, from the row's versions: the host downloads version 1's bytes.
     await clickInElement(frame, '[part~="versions"] > summary', '2 versions');

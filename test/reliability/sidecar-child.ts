@@ -25,12 +25,20 @@ const proxy = await startSidecar(bed, {}, {}, args.env);
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 process.on('SIGUSR2', () => {
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  // One turn of the loop lets sockets finish the writes they were completing, then collect again.
+  setImmediate(() => {
+    gc?.();
+    report();
+  });
+});
+function report(): void {
   const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
   const blockedMs = Math.round(loopDelay.max / 1e6);
   loopDelay.reset();
   process.stdout.write(`gc ${rss} ${heapUsed} ${arrayBuffers} ${blockedMs}\n`);
-});
+}
 process.on('SIGTERM', () => {
   void proxy.stop().then(() => process.exit(0));
 });

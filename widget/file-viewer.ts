@@ -10,6 +10,7 @@ import { filesApiPaths, withoutBidiControls } from '../contract/files-api.ts';
 import { isPreviewable } from '../contract/previewable.ts';
 import { withToken, type FilesClient } from './files-client.ts';
 import { folderOf, formatBytes } from './format.ts';
+import { imageSource, releaseImageSource } from './image-source.ts';
 import { renderDiff, renderPreview } from './preview-view.ts';
 import type { SheetSort } from './sheet-table.ts';
 import { viewerStyles } from './viewer-styles.ts';
@@ -151,7 +152,7 @@ export class FileViewer implements ReactiveController {
       ).json()) as PreviewResponse;
       let src: string | undefined;
       if (preview.kind === 'image' || preview.kind === 'pdf')
-        src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
+        src = await imageSource(await client.blob(client.contentUrl(preview.url)));
       // A frame cannot send a header: its token rides in the query, as the event stream's does.
       if (preview.kind === 'frame') src = withToken(client.contentUrl(preview.url), await client.token());
       return { kind: 'preview', preview, src };
@@ -376,7 +377,7 @@ export class FileViewer implements ReactiveController {
 }
 
 function revoke(panel: PanelState): void {
-  if (panel.kind === 'preview' && panel.src?.startsWith('blob:')) URL.revokeObjectURL(panel.src);
+  if (panel.kind === 'preview') releaseImageSource(panel.src);
 }
 
 /** The list row of a file (by name and folder as shown), if it is rendered. */

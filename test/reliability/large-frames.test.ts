@@ -141,9 +141,12 @@ test('four 24 MiB execute_requests at once, twice: answering, bounded peak, memo
   // Everything the sidecar held for the frames is let go...
   assert.ok(afterSecond.buffers < 8 * MiB, `Buffers still hold ${mib(afterSecond.buffers)}`);
   assert.ok(afterSecond.heap - baseline.heap < 16 * MiB, `the JS heap kept ${mib(afterSecond.heap - baseline.heap)}`);
-  // ...and what the allocator keeps of the RSS is reused by the next burst, not added to.
+  // ...and what the allocator keeps of the RSS is mostly reused by the next burst, not added to. How
+  // much it keeps depends on how the bursts interleave (a loaded machine saw +74 MiB), so the bound is
+  // what a burst carries: a leak of its frames (and their echoes) would keep at least twice that. A
+  // leak of a single frame is the Buffers and heap checks' to find.
   assert.ok(
-    afterSecond.rss - afterFirst.rss < 48 * MiB,
+    afterSecond.rss - afterFirst.rss < inFlight,
     `RSS grew from ${mib(afterFirst.rss)} to ${mib(afterSecond.rss)} over a second burst`,
   );
   survived(8);

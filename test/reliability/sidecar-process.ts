@@ -33,6 +33,9 @@ export async function startSidecarProcess(bed: TestBed, env: Record<string, stri
     process.execPath,
     [
       '--expose-gc',
+      // V8 frees a collected ArrayBuffer's memory on a helper thread after gc() returns, so a reading
+      // taken just then can still count a frame already let go (CI once saw one 24 MiB frame so).
+      '--no-concurrent-array-buffer-sweeping',
       '--import',
       'tsx',
       child,

@@ -331,7 +331,7 @@ describe('the MCP App', () => {
     await page.close();
   });
 
-  test('previews inside the App, under its CSP: a CSV as a table, Markdown rendered, an image drawn', async () => {
+  test('previews inside the App, under its CSP: a CSV as a table, Markdown rendered, an image drawn, a PDF refused in words', async () => {
     await runInChat([
       'import hashlib, struct, zlib',
       ...writeText('scores.csv', 'name,score\nada,3\nbob,15\n'),
@@ -340,6 +340,8 @@ describe('the MCP App', () => {
       "rows = b''.join(b'\\x00' + b'\\xff\\x00\\x00' * 4 for _ in range(3))",
       "png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 4, 3, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')",
       "open('/mnt/data/red.png', 'wb').write(png)",
+      "pdf = b'%PDF-1.1\\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\\ntrailer<</Root 1 0 R>>\\n%%EOF'",
+      "open('/mnt/data/doc.pdf', 'wb').write(pdf)",
     ]);
     const { page, frame } = await render(app.result, { serverTools: {}, downloadFile: {} });
     await elementText(frame, 'red\\.png');
@@ -413,6 +415,16 @@ describe('the MCP App', () => {
 
     await previewOf('red.png', 'img');
     assert.deepEqual(await drawn('[part~="preview"] img'), { width: 4, height: 3 }, 'the image drawn, not refused');
+    await closeViewer();
+
+    // A PDF is a blob: frame, which the App's frame-src refuses: the viewer says so, not a broken frame.
+    await previewOf('doc.pdf', '[role="alert"]');
+    const said = await frame.evaluate(
+      () =>
+        document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="preview"] [role="alert"]')!
+          .textContent,
+    );
+    assert.match(said!, /does not let a PDF show here\. Download it/);
     await page.close();
   });
 

@@ -256,13 +256,21 @@ test('1 GiB of execute_requests behind a running cell: bounded memory, an interr
   await other.close();
 });
 
-test('a kernel restart drops the held cells and gives back their bytes', async () => {
+test('a connection that closes, and a kernel restart that drops the held cells, give back their bytes', async () => {
   const kernel = await startKernel('held-restart');
   const runner = await RawKernelClient.connect(kernel.channels, 'v1');
   const pid = Number((await runForever(runner, 'import os\nprint(os.getpid(), flush=True)\n')).stream);
-  // Held behind another connection's running cell.
-  const flooder = await RawKernelClient.connect(kernel.channels, 'v1');
   const count = (4 * HELD_SHARE) / FRAME_BYTES;
+  // Held behind another connection's cell that runs on: a connection that closes gives them back at once.
+  const leaving = await RawKernelClient.connect(kernel.channels, 'v1');
+  const gone = flood(leaving, count);
+  await heldUntil((bytes) => bytes > HELD_SHARE, 'the requests were never held', gone.done);
+  leaving.ws.terminate();
+  await heldUntil((bytes) => bytes === 0, 'a closed connection kept its held requests');
+  survived();
+
+  // Held again, and the kernel restarts.
+  const flooder = await RawKernelClient.connect(kernel.channels, 'v1');
   const sent = flood(flooder, count);
   await heldUntil((bytes) => bytes > HELD_SHARE, 'the requests were never held', sent.done);
   // The kernel dies; Jupyter Server restarts it and says so (`restarting`), as after any crash.

@@ -5,16 +5,22 @@
  * direct kernel start and first execution, and twenty chats calling at once.
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { connectMcp, execute, textOf } from '../test/support/mcp-client.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 import { connectTo, startBenchBed, startKernel, type BenchBed } from './bench-bed.ts';
+import { nodeHttpFetch } from './node-http-fetch.ts';
 import { medianRow, type ResultRow, type ScenarioResult } from './results-table.ts';
 import { alternate, roundRobin, signedMs, summarize, timed } from './stats.ts';
 
 const SCENARIO = '13 MCP execute_code';
 
-async function mcpFor(bench: BenchBed, chat: string): Promise<Client> {
-  return connectMcp(bench.sidecarUrl, { 'x-chat-id': chat });
+/** The MCP clients' HTTP leg: one keep-alive agent with TCP_NODELAY, like the direct arm's `ws` socket. */
+const keptAlive = nodeHttpFetch();
+
+/** The official SDK client for `chat`, over node:http (default) or Node's built-in fetch (`fetch`: undefined). */
+async function mcpFor(bench: BenchBed, chat: string, fetch: FetchLike | undefined = keptAlive): Promise<Client> {
+  return connectMcp(bench.sidecarUrl, { 'x-chat-id': chat }, undefined, fetch);
 }
 
 async function mcpOnePlusOne(client: Client): Promise<void> {
@@ -41,25 +47,33 @@ async function shutDownAll(bench: BenchBed, ids: readonly string[]): Promise<voi
 }
 
 /**
- * A warm `1+1`, four ways round robin, each on a warm kernel of its own started the same way (the
+ * A warm `1+1`, five ways round robin, each on a warm kernel of its own started the same way (the
  * gateway's default kernel, at the gateway or through the sidecar): a direct client at the gateway;
  * a plain Jupyter client through the sidecar's relay (what the relay itself adds: rewriting, the
- * before and after scans, the held reply); `execute_code` through MCP; and an MCP `ping` (the HTTP
- * and SDK round trip alone, no kernel), so the MCP cost can be read beside the relay's.
+ * before and after scans, the held reply); `execute_code` through MCP; an MCP `ping` (the HTTP
+ * and SDK round trip alone, no kernel), so the MCP cost can be read beside the relay's; and
+ * `execute_code` by the same SDK client on Node's built-in fetch (what that HTTP client costs).
  */
-async function roundTrip(bench: BenchBed, runs: number): Promise<{ rows: ResultRow[]; pingMedian: number }> {
+async function roundTrip(
+  bench: BenchBed,
+  runs: number,
+): Promise<{ rows: ResultRow[]; pingMedian: number; fetchPingMedian: number }> {
   const mcp = await mcpFor(bench, 'bench-mcp-roundtrip');
   await mcpOnePlusOne(mcp); // starts the chat's kernel
+  const mcpOnFetch = await mcpFor(bench, 'bench-mcp-fetch', undefined);
+  await mcpOnePlusOne(mcpOnFetch);
   const kernel = await startKernel(bench, 'direct');
   const direct = await kernel.connect();
   const relayed = await startKernel(bench, 'sidecar', 'bench-mcp-relay');
   const relay = await relayed.connect();
   try {
-    const [d, r, m, p] = await roundRobin(runs, 20, [
+    const [d, r, m, p, f, fp] = await roundRobin(runs, 20, [
       () => timed(() => directOnePlusOne(direct)),
       () => timed(() => directOnePlusOne(relay)),
       () => timed(() => mcpOnePlusOne(mcp)),
       () => timed(() => mcp.ping()),
+      () => timed(() => mcpOnePlusOne(mcpOnFetch)),
+      () => timed(() => mcpOnFetch.ping()),
     ]);
     const goal = medianRow(
       SCENARIO,
@@ -85,13 +99,26 @@ async function roundTrip(bench: BenchBed, runs: number): Promise<{ rows: ResultR
       () => null,
     );
     overRelay.detail = signedMs(overRelay.sidecar.median - overRelay.direct.median);
-    return { rows: [goal, throughRelay, overRelay], pingMedian: summarize(p!).median };
+    const onFetch = medianRow(
+      SCENARIO,
+      `\`1+1\` through MCP by the SDK client on Node's built-in fetch, against direct`,
+      { a: d!, b: f! },
+      'report',
+      () => null,
+    );
+    onFetch.detail = signedMs(onFetch.sidecar.median - onFetch.direct.median);
+    return {
+      rows: [goal, throughRelay, overRelay, onFetch],
+      pingMedian: summarize(p!).median,
+      fetchPingMedian: summarize(fp!).median,
+    };
   } finally {
     await relay.close();
     await relayed.shutdown();
     await direct.close();
     await kernel.shutdown();
     await mcp.close();
+    await mcpOnFetch.close();
   }
 }
 
@@ -176,8 +203,8 @@ export async function benchMcpExecute(quick: boolean): Promise<ScenarioResult> {
     return {
       rows,
       notes: [
-        "A Jupyter Server patched to TCP_NODELAY (bench/jupyter-nodelay.ts) and the compiled sidecar with --mcp. MCP: the official SDK client (Streamable HTTP) calling execute_code with X-Chat-Id; direct: a legacy-format WebSocket client (ws: TCP_NODELAY too) straight to the gateway; relay: the same client through the sidecar's channels route under a chat prefix. The MCP path runs through the same relay as any client (rewriting, tracking, the before and after workspace scans), joined in process, plus the HTTP round trip of the tool call and the SDK's work on both ends.",
-        `Warm round trips: four arms round robin in one loop, each on its own warm kernel started the same way. An MCP \`ping\` (the HTTP and SDK round trip with no kernel) took ${warm.pingMedian.toFixed(2)} ms median.`,
+        "A Jupyter Server patched to TCP_NODELAY (bench/jupyter-nodelay.ts) and the compiled sidecar with --mcp. MCP: the official SDK client (Streamable HTTP) calling execute_code with X-Chat-Id, its HTTP leg on node:http with one keep-alive agent and TCP_NODELAY (bench/node-http-fetch.ts); direct: a legacy-format WebSocket client (ws: one kept connection, TCP_NODELAY too) straight to the gateway; relay: the same client through the sidecar's channels route under a chat prefix. The MCP path runs through the same relay as any client (rewriting, tracking, the before and after workspace scans), joined in process, plus the HTTP round trip of the tool call and the SDK's work on both ends.",
+        `Warm round trips: six arms round robin in one loop, each on its own warm kernel started the same way. An MCP \`ping\` (the HTTP and SDK round trip with no kernel) took ${warm.pingMedian.toFixed(2)} ms median; the same SDK client on Node's built-in fetch (undici's WHATWG fetch, what the SDK uses by default) took ${warm.fetchPingMedian.toFixed(2)} ms for a ping, and its \`1+1\` row shows what that HTTP client costs a host written that way.`,
         'First call: direct is POST /api/kernels at the gateway, connect, `1+1`; MCP is the first execute_code of a new chat (the MCP session already open), which creates the kernel through the sidecar and runs `1+1`. Alternated, one at a time.',
         "Twenty chats: the same 20 kernels for both arms (each started by its chat's first MCP call), each with a direct client too; every round runs `1+1` in all 20 at once. Any error fails the run.",
       ],

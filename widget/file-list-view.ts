@@ -6,6 +6,7 @@ import { iconStyles } from './icon-styles.ts';
 import { matching, runsOf, type Run } from './file-runs.ts';
 import { extensionOf, formatIcon, kindOf } from './format-icons.ts';
 import { folderOf, formatBytes, formatRelativeTime, nameParts } from './format.ts';
+import { imageSource, releaseImageSource } from './image-source.ts';
 import type { VisibleRowsController } from './visible-rows-controller.ts';
 
 /** More files than this get a filter box. */
@@ -80,7 +81,7 @@ export class FileListView implements ReactiveController {
   hostDisconnected(): void {
     this.#observer?.disconnect();
     this.#observer = null;
-    for (const url of this.#thumbnails.values()) if (url) URL.revokeObjectURL(url);
+    for (const url of this.#thumbnails.values()) releaseImageSource(url);
     this.#thumbnails.clear();
   }
 
@@ -301,13 +302,16 @@ export class FileListView implements ReactiveController {
     this.#thumbnails.set(id, '');
     const file = this.#options.find(id);
     if (!file) return;
-    this.#options.fetchBlob(file).then(
-      (blob) => {
-        this.#thumbnails.set(id, URL.createObjectURL(blob));
-        this.#host.requestUpdate();
-      },
-      // The icon stays: a thumbnail is a nicety, and the row says the rest.
-      () => {},
-    );
+    this.#options
+      .fetchBlob(file)
+      .then(imageSource)
+      .then(
+        (src) => {
+          this.#thumbnails.set(id, src);
+          this.#host.requestUpdate();
+        },
+        // The icon stays: a thumbnail is a nicety, and the row says the rest.
+        () => {},
+      );
   }
 }

@@ -10,6 +10,7 @@ import { filesApiPaths, withoutBidiControls } from '../contract/files-api.ts';
 import { isPreviewable } from '../contract/previewable.ts';
 import { withToken, type FilesClient } from './files-client.ts';
 import { folderOf, formatBytes } from './format.ts';
+import { imageSource, releaseImageSource } from './image-source.ts';
 import { renderDiff, renderPreview } from './preview-view.ts';
 import type { SheetSort } from './sheet-table.ts';
 import { viewerStyles } from './viewer-styles.ts';
@@ -99,10 +100,27 @@ export class FileViewer implements ReactiveController {
     return this.#options.files().find((f) => f.path === this.#path) ?? null;
   }
 
+  hostConnected(): void {
+    document.addEventListener('securitypolicyviolation', this.#refused);
+  }
+
   hostDisconnected(): void {
+    document.removeEventListener('securitypolicyviolation', this.#refused);
     this.#revoke();
     this.#path = null;
   }
+
+  /**
+   * The page's CSP refused the PDF's `blob:` frame (an MCP App's allows frames from the sidecar
+   * only): say so, instead of the browser's broken-frame page.
+   */
+  #refused = (event: SecurityPolicyViolationEvent): void => {
+    const panel = this.#panel;
+    if (panel.kind !== 'preview' || panel.preview.kind !== 'pdf') return;
+    // The PDF's is the one frame the viewer shows then.
+    if (!/^(frame|child)-src/.test(event.effectiveDirective)) return;
+    this.#set({ kind: 'refused', message: 'this page does not let a PDF show here. Download it to open it.' });
+  };
 
   hostUpdated(): void {
     const dialog = this.#dialog();
@@ -150,8 +168,8 @@ export class FileViewer implements ReactiveController {
         await client.request(client.url(filesApiPaths.filePreview(client.chatId, version.id)))
       ).json()) as PreviewResponse;
       let src: string | undefined;
-      if (preview.kind === 'image' || preview.kind === 'pdf')
-        src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
+      if (preview.kind === 'image') src = await imageSource(await client.blob(client.contentUrl(preview.url)));
+      if (preview.kind === 'pdf') src = URL.createObjectURL(await client.blob(client.contentUrl(preview.url)));
       // A frame cannot send a header: its token rides in the query, as the event stream's does.
       if (preview.kind === 'frame') src = withToken(client.contentUrl(preview.url), await client.token());
       return { kind: 'preview', preview, src };
@@ -376,7 +394,7 @@ export class FileViewer implements ReactiveController {
 }
 
 function revoke(panel: PanelState): void {
-  if (panel.kind === 'preview' && panel.src?.startsWith('blob:')) URL.revokeObjectURL(panel.src);
+  if (panel.kind === 'preview') releaseImageSource(panel.src);
 }
 
 /** The list row of a file (by name and folder as shown), if it is rendered. */

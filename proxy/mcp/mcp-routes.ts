@@ -72,7 +72,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
     session.lastUsed = Date.now();
     const caller = res.locals.mcpCaller!;
     const authInfo = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
-    const answer = await session.transport.handleRequest(webRequestOf(req, res), {
+    const answer = await session.transport.handleRequest(webRequestOf(req), {
       authInfo,
       parsedBody: req.method === 'POST' ? req.body : undefined,
     });

@@ -4,19 +4,19 @@ import type { Request, Response } from 'express';
 
 /**
  * Express's request as the Fetch API's, for the SDK's web-standard MCP transport: method, URL and
- * headers (the body is passed to the transport already parsed). Aborted when the client goes.
+ * headers (the body is passed to the transport already parsed). No abort signal: the transport
+ * never reads one (a call ends by the protocol's own cancellation, an SSE stream when its
+ * response closes, below), and a signal the Request follows cost a listener and, on every
+ * response's close, a DOMException.
  */
-export function webRequestOf(req: Request, res: Response): globalThis.Request {
+export function webRequestOf(req: Request): globalThis.Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
-  const aborted = new AbortController();
-  res.once('close', () => aborted.abort());
   return new globalThis.Request(new URL(req.originalUrl, 'http://sidecar.invalid'), {
     method: req.method,
     headers,
-    signal: aborted.signal,
   });
 }
 

@@ -6,7 +6,10 @@
  * with the CSP the resource declares. The App lists the chat's file and hands its download to the
  * host, which gets the exact bytes. A token for another chat, or one run out with no host to
  * renew it, shows nothing of the chat; one run out is renewed through list_files when the host
- * proxies tool calls.
+ * proxies tool calls. Inside the App, under that CSP: a file written while it is shown appears
+ * through the element's open event stream, then its second version, and version 1 downloads as it
+ * was; a CSV, a Markdown file and a PNG preview as the user sees them (table cells, rendered HTML,
+ * an image drawn).
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -183,6 +186,35 @@ const withView = (result: CallToolResult, view: FilesAppView): CallToolResult =>
 const viewToken = (chat: string, nowS?: number) =>
   signChatToken(secretKey(SECRET), { chat, scope: VIEW_SCOPE }, 600, nowS);
 
+/** Runs code in the App's chat through the host's client; the sha256 of each file it wrote, as it printed them. */
+async function runInChat(code: string[]): Promise<string[]> {
+  const result = await execute(client, code.join('\n'));
+  assert.equal(result.isError, false, textOf(result));
+  return textOf(result).match(/^[0-9a-f]{64}$/gm) ?? [];
+}
+
+/** Python that writes `path` with `text` (as UTF-8) and prints the sha256 of what it wrote. */
+const writeText = (path: string, text: string) => [
+  `data = ${JSON.stringify(text)}.encode()`,
+  `open('/mnt/data/${path}', 'wb').write(data)`,
+  'print(hashlib.sha256(data).hexdigest())',
+];
+
+/** Clicks the first element matching `selector` in the element's shadow root whose text matches `text`. */
+async function clickInElement(frame: Frame, selector: string, text = ''): Promise<void> {
+  const clicked = await frame.evaluate(
+    (sel, expected) => {
+      const root = document.querySelector('generated-files')!.shadowRoot!;
+      const target = [...root.querySelectorAll<HTMLElement>(sel)].find((e) => (e.textContent ?? '').includes(expected));
+      target?.click();
+      return !!target;
+    },
+    selector,
+    text,
+  );
+  assert.ok(clicked, `nothing to click: ${selector} with "${text}"`);
+}
+
 describe('the MCP App', () => {
   test("renders through the ext-apps host bridge, lists the chat's file and hands the host its exact bytes", async () => {
     const view = viewOf(app.result);
@@ -235,6 +267,165 @@ describe('the MCP App', () => {
     const log = await renewing.page.evaluate(() => window.hostLog);
     assert.ok(log.includes('tools/call list_files'), log.join(', '));
     await renewing.page.close();
+  });
+
+  test('the list is live: a file written while the App is shown appears, then its second version, and version 1 downloads as it was', async () => {
+    const { page, frame, download } = await render(app.result, { serverTools: {}, downloadFile: {} });
+    await elementText(frame, 'data\\.csv');
+    // The stream is open before the code runs, so what follows arrives through it, not a reload.
+    await frame.waitForFunction(
+      () => (document.querySelector('generated-files') as { liveState?: string } | null)?.liveState === 'open',
+      { timeout: 30_000 },
+    );
+    // The element's one network call, counted from here: a reload or a poll would ask for the list.
+    await frame.evaluate(() => {
+      const element = document.querySelector('generated-files') as unknown as {
+        fetch(request: Request): Promise<Response>;
+        listRequests: number;
+      };
+      const send = element.fetch.bind(element);
+      element.listRequests = 0;
+      element.fetch = (request) => {
+        if (new URL(request.url).pathname.endsWith('/files')) element.listRequests++;
+        return send(request);
+      };
+    });
+
+    const [v1] = await runInChat(['import hashlib', ...writeText('notes.txt', 'first draft\n')]);
+    await elementText(frame, 'notes\\.txt');
+    const [v2] = await runInChat(['import hashlib', ...writeText('notes.txt', 'second draft, longer\n')]);
+    assert.ok(v1 && v2 && v1 !== v2);
+    await frame.waitForFunction(
+      () => {
+        const root = document.querySelector('generated-files')?.shadowRoot;
+        return root?.querySelectorAll('[part~="version"]').length === 2;
+      },
+      { timeout: 30_000 },
+    );
+    const live = await frame.evaluate(() => {
+      const element = document.querySelector('generated-files') as unknown as {
+        liveState: string;
+        listRequests: number;
+      };
+      return { state: element.liveState, listRequests: element.listRequests };
+    });
+    assert.deepEqual(live, { state: 'open', listRequests: 0 }, 'both versions came through the open stream');
+
+    // The older version, from the row's versions: the host downloads version 1's bytes.
+    await clickInElement(frame, '[part~="versions"] > summary', '2 versions');
+    const versions = await frame.evaluate(() =>
+      [...document.querySelector('generated-files')!.shadowRoot!.querySelectorAll('[part~="version"]')].map((v) =>
+        (v.textContent ?? '').replace(/\s+/g, ' ').trim(),
+      ),
+    );
+    assert.equal(versions.length, 2, versions.join(' | '));
+    assert.match(versions[0]!, /^Version 2 \(latest\)/);
+    assert.match(versions[1]!, /^Version 1 /);
+    await frame.evaluate(() => {
+      const root = document.querySelector('generated-files')!.shadowRoot!;
+      const row = [...root.querySelectorAll('[part~="version"]')].find((v) => v.textContent?.includes('Version 1'))!;
+      row.querySelector<HTMLButtonElement>('[part~="version-download-button"]')!.click();
+    });
+    const { bytes } = await download;
+    assert.equal(sha256(bytes), v1, 'version 1, not the latest');
+    await page.close();
+  });
+
+  test('previews inside the App, under its CSP: a CSV as a table, Markdown rendered, an image drawn, a PDF refused in words', async () => {
+    await runInChat([
+      'import hashlib, struct, zlib',
+      ...writeText('scores.csv', 'name,score\nada,3\nbob,15\n'),
+      ...writeText('report.md', '# Quarterly report\n\n- revenue **up**\n- costs down\n'),
+      'def chunk(kind, body): return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))',
+      "rows = b''.join(b'\\x00' + b'\\xff\\x00\\x00' * 4 for _ in range(3))",
+      "png = b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', 4, 3, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')",
+      "open('/mnt/data/red.png', 'wb').write(png)",
+      "pdf = b'%PDF-1.1\\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\\ntrailer<</Root 1 0 R>>\\n%%EOF'",
+      "open('/mnt/data/doc.pdf', 'wb').write(pdf)",
+    ]);
+    const { page, frame } = await render(app.result, { serverTools: {}, downloadFile: {} });
+    await elementText(frame, 'red\\.png');
+    /** The size an <img> in the element drew, once it finished (0×0: refused or broken). */
+    const drawn = async (selector: string) =>
+      (
+        await frame.waitForFunction(
+          (sel) => {
+            const img = document.querySelector('generated-files')!.shadowRoot!.querySelector<HTMLImageElement>(sel);
+            return img?.complete && { width: img.naturalWidth, height: img.naturalHeight };
+          },
+          { timeout: 30_000 },
+          selector,
+        )
+      ).jsonValue();
+    assert.deepEqual(await drawn('[part~="thumbnail"]'), { width: 4, height: 3 }, "the image's thumbnail in the list");
+
+    const previewOf = async (name: string, ready: string) => {
+      await clickInElement(frame, '[part~="preview-button"]', name);
+      await frame
+        .waitForFunction(
+          (selector) => !!document.querySelector('generated-files')?.shadowRoot?.querySelector(selector),
+          { timeout: 30_000 },
+          `dialog[part~="viewer"] [part~="preview"][aria-busy="false"] ${ready}`,
+        )
+        .catch(async (error: unknown) => {
+          const shown = await frame.evaluate(
+            () =>
+              document.querySelector('generated-files')?.shadowRoot?.querySelector('[part~="viewer"]')?.innerHTML ??
+              '(no viewer)',
+          );
+          throw new Error(`${String(error)}; the viewer shows: ${shown}`);
+        });
+    };
+    const closeViewer = async () => {
+      await clickInElement(frame, '[part~="viewer-close"]');
+      await frame.waitForFunction(
+        () => !document.querySelector('generated-files')!.shadowRoot!.querySelector('dialog[part~="viewer"]'),
+        { timeout: 30_000 },
+      );
+    };
+
+    await previewOf('scores.csv', 'table');
+    const table = await frame.evaluate(() => {
+      const preview = document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="preview"]')!;
+      return {
+        count: preview.querySelector('[part~="preview-count"]')!.textContent!.trim(),
+        rows: [...preview.querySelectorAll('tr')].map((row) => [...row.children].map((c) => c.textContent!.trim())),
+      };
+    });
+    assert.equal(table.count, '2 rows');
+    assert.deepEqual(table.rows, [
+      ['name', 'score'],
+      ['ada', '3'],
+      ['bob', '15'],
+    ]);
+    await closeViewer();
+
+    await previewOf('report.md', 'iframe');
+    // The sidecar's sanitized HTML in a script-less frame of its own inside the App.
+    const [markdown] = frame.childFrames();
+    assert.ok(markdown, 'the rendered Markdown in its own frame');
+    await markdown.waitForFunction(() => !!document.querySelector('h1'), { timeout: 30_000 });
+    const rendered = await markdown.evaluate(() => ({
+      heading: document.querySelector('h1')?.textContent,
+      items: [...document.querySelectorAll('li')].map((li) => li.textContent),
+      bold: document.querySelector('li strong')?.textContent,
+    }));
+    assert.deepEqual(rendered, { heading: 'Quarterly report', items: ['revenue up', 'costs down'], bold: 'up' });
+    await closeViewer();
+
+    await previewOf('red.png', 'img');
+    assert.deepEqual(await drawn('[part~="preview"] img'), { width: 4, height: 3 }, 'the image drawn, not refused');
+    await closeViewer();
+
+    // A PDF is a blob: frame, which the App's frame-src refuses: the viewer says so, not a broken frame.
+    await previewOf('doc.pdf', '[role="alert"]');
+    const said = await frame.evaluate(
+      () =>
+        document.querySelector('generated-files')!.shadowRoot!.querySelector('[part~="preview"] [role="alert"]')!
+          .textContent,
+    );
+    assert.match(said!, /does not let a PDF show here\. Download it/);
+    await page.close();
   });
 
   test("a view token opens no MCP session: the App's token reads files, nothing else", async () => {

@@ -1,5 +1,5 @@
 /**
- * Child process for large-frames.test.ts: a whole sidecar in front of the test's Jupyter Server,
+ * Child process for sidecar-process.ts (large-frames, held-requests): a whole sidecar in front of the test's Jupyter Server,
  * in a process of its own so the test can read its RSS alone. Prints `url <url>` when listening.
  * SIGUSR2 runs a full GC and prints `gc <rss>` (run with --expose-gc), so "memory came back" is
  * measured after a collection rather than whenever V8 feels like one, followed by the longest
@@ -25,12 +25,20 @@ const proxy = await startSidecar(bed, {}, {}, args.env);
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 process.on('SIGUSR2', () => {
-  (globalThis as { gc?: () => void }).gc?.();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  // One turn of the loop lets sockets finish the writes they were completing, then collect again.
+  setImmediate(() => {
+    gc?.();
+    report();
+  });
+});
+function report(): void {
   const { rss, heapUsed, arrayBuffers } = process.memoryUsage();
   const blockedMs = Math.round(loopDelay.max / 1e6);
   loopDelay.reset();
   process.stdout.write(`gc ${rss} ${heapUsed} ${arrayBuffers} ${blockedMs}\n`);
-});
+}
 process.on('SIGTERM', () => {
   void proxy.stop().then(() => process.exit(0));
 });

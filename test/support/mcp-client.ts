@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 /** The official SDK's client on the sidecar's /mcp, with the headers a host would send. */
@@ -8,11 +9,14 @@ export async function connectMcp(
   headers: Record<string, string> = {},
   /** Carry on an MCP session opened elsewhere (as a host does after reaching another sidecar). */
   sessionId?: string,
+  /** The transport's HTTP client; Node's built-in fetch by default. */
+  fetch?: FetchLike,
 ): Promise<Client> {
   const client = new Client({ name: 'sidecar-test', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL('mcp', sidecarUrl), {
     requestInit: { headers },
     sessionId,
+    fetch,
   });
   // Given a session id, the SDK's client skips initialize: the session is already open.
   await client.connect(transport);

@@ -1000,7 +1000,7 @@ export const OPTIONS = {
     default: '256',
     parse: positive(MiB),
     example: '256',
-    help: 'Frame bytes held across all kernel connections before the sidecar stops reading.',
+    help: 'Frame bytes held across all kernel connections before the sidecar stops reading. Execute requests held for a busy kernel (queued behind a running cell) count apart, in half of it: past that, the connections holding the most stop being read until their requests have gone to the kernel.',
   }),
   tokenMaxLifetimeS: option({
     flag: 'token-max-lifetime-s',

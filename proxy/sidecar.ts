@@ -395,6 +395,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
       connections: channels.connections,
       liveKernels: () => upgrades!.liveKernels(),
       relayedBytes: () => upgrades!.bytes(),
+      heldRequestBytes: channels.heldRequestBytes,
       sseClients: () => stores.events.listenerCount(),
       previewRendersRunning: () => previews.running,
       watchedChats: () => recorder.watchedChats,

@@ -20,6 +20,15 @@ export interface ExecutionGateParts {
   inLane: (step: LaneStep) => void;
   /** The client is still there to run a held request for. */
   connected: () => boolean;
+  /** Count a held request's bytes (frame-budget.ts); returns the function that gives them back. */
+  hold: (bytes: number) => () => void;
+}
+
+/** A request the sidecar holds: its frame until it goes to the kernel, or until the connection closes. */
+interface HeldRequest {
+  frame: KernelFrame | undefined;
+  readonly header: Record<string, unknown>;
+  readonly giveBack: () => void;
 }
 
 /**
@@ -33,9 +42,15 @@ export interface ExecutionGateParts {
  * still hold: when that execution failed with `stop_on_error` (or was aborted itself), the held
  * request is answered `aborted` as the kernel would have answered it; when the kernel restarted
  * or died meanwhile, it is dropped, as the kernel's queue is.
+ *
+ * A held request's bytes count against the frame budget's share for held requests until it
+ * leaves, whichever way: a client that floods requests behind a running cell stops being read
+ * (frame-budget.ts), while the messages it sent before go on through the lane as ever. A
+ * connection that closes lets go of its held frames at once; their places in the kernel's order
+ * are settled in turn, as before.
  */
 export class ExecutionGate {
-  #held = 0;
+  readonly #held = new Set<HeldRequest>();
   readonly #parts: ExecutionGateParts;
 
   constructor(parts: ExecutionGateParts) {
@@ -44,11 +59,14 @@ export class ExecutionGate {
 
   /** Requests held back now. */
   get held(): number {
-    return this.#held;
+    return this.#held.size;
   }
 
-  /** A non-silent execute_request with a msg_id, rewritten and ready to go to the kernel. */
-  admit(frame: KernelFrame, msgId: string): Promise<void> | undefined {
+  /**
+   * A non-silent execute_request with a msg_id, rewritten and ready to go to the kernel;
+   * `bytes`: its size as received.
+   */
+  admit(frame: KernelFrame, msgId: string, stopOnError: boolean, bytes: number): Promise<void> | undefined {
     const { order, tracker } = this.#parts;
     const header = frame.header() ?? {};
     if (order.has(msgId)) {
@@ -57,7 +75,7 @@ export class ExecutionGate {
       return;
     }
     const before = order.last();
-    const execution = order.add(msgId, this, frame.content()?.stop_on_error !== false);
+    const execution = order.add(msgId, this, stopOnError);
     if (!before) return this.#start(execution, frame, header);
     if (before.connection === this && tracker.lastInFlight() === before.msgId && this.#parts.barrierUsable()) {
       this.#parts.sendBarrier(header, tracker.enqueue(msgId, header));
@@ -65,28 +83,40 @@ export class ExecutionGate {
       this.#parts.toKernel(frame.encode());
       return;
     }
-    this.#held++;
-    void before.settled.then(() => this.#parts.inLane(() => this.#release(execution, before, frame, header)));
+    const held: HeldRequest = { frame, header, giveBack: this.#parts.hold(bytes) };
+    this.#held.add(held);
+    void before.settled.then(() => this.#parts.inLane(() => this.#release(execution, before, held)));
     return;
   }
 
-  #release(
-    execution: OrderedExecution,
-    before: OrderedExecution,
-    frame: KernelFrame,
-    header: Record<string, unknown>,
-  ): Promise<void> | undefined {
-    this.#held--;
+  /** The connection closed: its held frames go now (their places in the order settle in turn). */
+  dropHeld(): void {
+    for (const held of this.#held) {
+      held.frame = undefined;
+      held.giveBack();
+    }
+    this.#held.clear();
+  }
+
+  #release(execution: OrderedExecution, before: OrderedExecution, held: HeldRequest): Promise<void> | undefined {
+    this.#held.delete(held);
+    const { frame, header } = held;
+    held.frame = undefined;
     const { order } = this.#parts;
-    if (!this.#parts.connected() || execution.outcome === 'lost') return void order.settle(execution.msgId);
+    if (!frame || !this.#parts.connected() || execution.outcome === 'lost') {
+      held.giveBack();
+      return void order.settle(execution.msgId);
+    }
     if ((before.outcome === 'failed' || before.outcome === 'aborted') && before.replyHeader) {
+      held.giveBack();
       execution.outcome = 'aborted';
       execution.replyHeader = before.replyHeader;
       for (const message of abortedExecution(this.#parts.codec, header, before.replyHeader))
         this.#parts.toClient(message);
       return void order.settle(execution.msgId);
     }
-    return this.#start(execution, frame, header);
+    // Its bytes count until it has gone to the kernel.
+    return this.#start(execution, frame, header).finally(held.giveBack);
   }
 
   /** As on an idle kernel: the before-snapshot, then the request goes. */

@@ -100,6 +100,7 @@ export class KernelChannelRelay {
       toClient: (frame) => this.send(this.client, this.upstream, frame),
       inLane: (step) => this.up.run(step),
       connected: () => client.readyState === client.OPEN && upstream.readyState === upstream.OPEN,
+      hold: (bytes) => options.budget.hold(bytes, client),
     });
     // An execution the tracker ends on a timer still has its held message to deliver, in order.
     options.tracker.onEndedByTimer((ending) => this.down.run(() => this.finish(ending)));
@@ -117,6 +118,7 @@ export class KernelChannelRelay {
 
     client.on('close', (code, reason) => {
       options.budget.forget(client);
+      this.gate.dropHeld();
       this.splicer.discard();
       this.options.tracker.close();
       const closeUpstream = () => this.closeBoth(this.upstream, sendableCloseCode(code, 1000), reason);
@@ -129,6 +131,7 @@ export class KernelChannelRelay {
     });
     upstream.on('close', (code, reason) => {
       options.budget.forget(upstream);
+      this.gate.dropHeld();
       options.silent?.close();
       this.acks.stop();
       // Deliver what the gateway sent before it closed (and what was held), then close the client the same way.
@@ -220,9 +223,9 @@ export class KernelChannelRelay {
       return;
     }
     if (frame.msgType === 'execute_request') {
-      const { silent } = rewriteExecuteRequest(frame, this.options.rewriter);
+      const { silent, stopOnError } = rewriteExecuteRequest(frame, this.options.rewriter);
       // Its start is the kernel's boundary before it, in the order of every connection's executions.
-      if (frame.msgId && !silent) return this.gate.admit(frame, frame.msgId);
+      if (frame.msgId && !silent) return this.gate.admit(frame, frame.msgId, stopOnError, data.length);
     }
     this.send(this.upstream, this.client, frame.encode());
   }
@@ -301,7 +304,11 @@ export class KernelChannelRelay {
     if (target.readyState !== target.OPEN) return;
     holdWritesUntilNextTick(target);
     target.send(frame.data, { binary: frame.binary }, () => {
-      if (source.isPaused && this.options.budget.open && target.bufferedAmount < this.options.highWaterMark / 2)
+      if (
+        source.isPaused &&
+        this.options.budget.mayRead(source) &&
+        target.bufferedAmount < this.options.highWaterMark / 2
+      )
         source.resume();
     });
     if (!source.isPaused && target.bufferedAmount > this.options.highWaterMark) source.pause();
@@ -315,7 +322,7 @@ export class KernelChannelRelay {
     else if (
       count < MAX_QUEUED / 2 &&
       source.isPaused &&
-      this.options.budget.open &&
+      this.options.budget.mayRead(source) &&
       this.peerOf(source).bufferedAmount < this.options.highWaterMark / 2
     )
       source.resume();

@@ -327,5 +327,6 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     connectLocal,
     connections: () => server.clients.size + locals.size,
     framesInFlight: () => budget.inFlight,
+    heldRequestBytes: () => budget.held,
   };
 }

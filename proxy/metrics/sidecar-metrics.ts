@@ -13,6 +13,8 @@ export interface MetricSources {
   liveKernels?: () => number;
   /** Bytes read from and written to clients' upgraded sockets (kernel channels and passthrough), closed ones included. */
   relayedBytes?: () => { fromClients: number; toClients: number };
+  /** Bytes of execute requests held for a busy kernel now (kernel channels). */
+  heldRequestBytes?: () => number;
   /** Open file-event streams (SSE) on this sidecar. */
   sseClients?: () => number;
   /** Webhook outbox counts in the store (every sidecar sharing it). */
@@ -118,6 +120,14 @@ export function createSidecarMetrics(options: { processMetrics?: boolean } = {})
         this.reset();
         this.inc({ direction: 'from-client' }, fromClients);
         this.inc({ direction: 'to-client' }, toClients);
+      },
+    }),
+    heldRequestBytes: new Gauge({
+      name: 'sidecar_held_request_bytes',
+      help: 'Bytes of execute requests the sidecar holds for a busy kernel now; past half of --max-in-flight-mb the connections holding the most stop being read.',
+      ...on,
+      collect() {
+        if (sources.heldRequestBytes) this.set(sources.heldRequestBytes());
       },
     }),
     sseClients: new Gauge({

@@ -5,42 +5,17 @@
  * card names exactly the file it wrote, and each record names its own execution.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { DEFAULT_JUPYTER_PYTHON } from '../../proxy/local-jupyter.ts';
 import { jupyterLabKernels } from '../support/jupyterlab.ts';
 import { useSidecarBed } from '../support/harness.ts';
+import { writeNotPythonKernelspec } from '../support/not-python-kernelspec.ts';
 import { runCell as run, writingFirst as writing, type Cell } from '../support/queued-cells.ts';
 
-/**
- * A real kernel of another language: ipykernel, saying in its kernel_info_reply that its language
- * is `not-python` (as the kernelspec does), so the sidecar cannot use a Python barrier with it.
- */
-const NOT_PYTHON_KERNEL = `
-from ipykernel.ipkernel import IPythonKernel
-from ipykernel.kernelapp import IPKernelApp
-class NotPythonKernel(IPythonKernel):
-    implementation = 'not-python'
-    language_info = {**IPythonKernel.language_info, 'name': 'not-python'}
-IPKernelApp.launch_instance(kernel_class=NotPythonKernel)
-`;
-
 // Written before the bed's Jupyter Server starts (it reads JUPYTER_PATH from its environment).
-const specs = mkdtempSync(path.join(tmpdir(), 'gf-kernelspecs-'));
-const specDir = path.join(specs, 'kernels', 'not-python');
-mkdirSync(specDir, { recursive: true });
-writeFileSync(path.join(specDir, 'not_python_kernel.py'), NOT_PYTHON_KERNEL);
-writeFileSync(
-  path.join(specDir, 'kernel.json'),
-  JSON.stringify({
-    argv: [DEFAULT_JUPYTER_PYTHON, path.join(specDir, 'not_python_kernel.py'), '-f', '{connection_file}'],
-    display_name: 'Not Python',
-    language: 'not-python',
-  }),
-);
+const specs = writeNotPythonKernelspec();
 process.env.JUPYTER_PATH = specs;
 const { bed, proxy } = useSidecarBed();
 after(() => rm(specs, { recursive: true, force: true }));

@@ -11,16 +11,15 @@
  * process (parsing 4 x 24 MiB of echoes) is as slow to ask as the sidecar is to answer.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startTestBed, type TestBed } from '../support/harness.ts';
 import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { refused, reportAfter, survived } from './reliability-counter.ts';
+import { startSidecarProcess, type SettledMemory } from './sidecar-process.ts';
 
 reportAfter('large-frames');
 
@@ -29,20 +28,12 @@ const MiB = 1024 * 1024;
 const FRAME_MIB = 24;
 const BURST_FIXED_COST = 128 * 1024 * 1024;
 const SAMPLE_EVERY_MS = 50;
-const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'sidecar-child.ts');
 let bed: TestBed;
 let sidecar: ChildProcess;
 let url: string;
+let settledMemory: () => Promise<SettledMemory>;
 /** One kernel per connection, as chat apps do (a kernel broadcasts its iopub to every connection). */
 const kernelIds: string[] = [];
-const lines: string[] = [];
-const lineWaiters: Array<(line: string) => boolean> = [];
-
-function nextLine(prefix: string): Promise<string> {
-  return new Promise((resolve) =>
-    lineWaiters.push((line) => (line.startsWith(prefix) ? (resolve(line.slice(prefix.length)), true) : false)),
-  );
-}
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
@@ -50,38 +41,9 @@ const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 before(async () => {
   // Tornado refuses WebSocket messages over 10 MiB unless told otherwise; the sidecar's own limit is under test here.
   bed = await startTestBed({ extraArgs: ['--ServerApp.tornado_settings={"websocket_max_message_size": 268435456}'] });
-  sidecar = spawn(
-    process.execPath,
-    [
-      '--expose-gc',
-      // V8 frees a collected ArrayBuffer's memory on a helper thread after gc() returns, so a reading
-      // taken just then can still count a frame already let go (CI once saw one 24 MiB frame so).
-      '--no-concurrent-array-buffer-sweeping',
-      '--import',
-      'tsx',
-      child,
-      JSON.stringify({
-        dir: bed.dir,
-        workspaceRoot: bed.workspaceRoot,
-        jupyterUrl: bed.jupyter.url,
-        token: bed.jupyter.token,
-        env: { MAX_FRAME_MB: '32', MAX_IN_FLIGHT_MB: '64' },
-      }),
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let pending = '';
-  sidecar.stdout!.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop()!;
-    for (const line of parts) {
-      lines.push(line);
-      const i = lineWaiters.findIndex((w) => w(line));
-      if (i !== -1) lineWaiters.splice(i, 1);
-    }
-  });
-  url = (await nextLine('url ')).trim();
+  const started = await startSidecarProcess(bed, { MAX_FRAME_MB: '32', MAX_IN_FLIGHT_MB: '64' });
+  ({ url, settledMemory } = started);
+  sidecar = started.process;
   for (let i = 0; i < 4; i++) {
     const res = await fetch(`${url}chats/big/api/kernels?token=${bed.jupyter.token}`, { method: 'POST' });
     assert.equal(res.status, 201);
@@ -98,22 +60,6 @@ after(async () => {
 
 const channels = (i = 0) =>
   `${url.replace(/^http/, 'ws')}chats/big/api/kernels/${kernelIds[i]}/channels?token=${bed.jupyter.token}`;
-
-interface Settled {
-  rss: number;
-  heap: number;
-  buffers: number;
-  /** The longest the sidecar's event loop was blocked since the last reading. */
-  blockedMs: number;
-}
-
-/** RSS, JS heap and Buffer bytes after a full GC in the sidecar. */
-async function settledMemory(): Promise<Settled> {
-  const answer = nextLine('gc ');
-  sidecar.kill('SIGUSR2');
-  const [rss, heap, buffers, blockedMs] = (await answer).split(' ').map(Number) as [number, number, number, number];
-  return { rss, heap, buffers, blockedMs };
-}
 
 /**
  * GET /health on a new connection. A kept-alive one can be closed by the server's idle timer in

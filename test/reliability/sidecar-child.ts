@@ -1,5 +1,5 @@
 /**
- * Child process for large-frames.test.ts: a whole sidecar in front of the test's Jupyter Server,
+ * Child process for sidecar-process.ts (large-frames, held-requests): a whole sidecar in front of the test's Jupyter Server,
  * in a process of its own so the test can read its RSS alone. Prints `url <url>` when listening.
  * SIGUSR2 runs a full GC and prints `gc <rss>` (run with --expose-gc), so "memory came back" is
  * measured after a collection rather than whenever V8 feels like one, followed by the longest

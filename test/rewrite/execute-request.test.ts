@@ -53,7 +53,7 @@ test('a large execute_request has only code and user_expressions rewritten, ever
     `{"code":"open('/mnt/data/a.csv','w')  # ${filler}","silent":true, "store_history":false,"user_expressions":{"p":"'\\/mnt\\/data'"},"unknown":1.50}`,
   );
   const frame = v1Codec.decode(v1Execute(content), true);
-  assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: true });
+  assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: true, stopOnError: true });
   const out = v1Codec
     .decode(frame.encode().data as Buffer, true)
     .rawContent()!
@@ -64,16 +64,18 @@ test('a large execute_request has only code and user_expressions rewritten, ever
     out.slice(-120),
   );
 
-  const untouched = Buffer.from(`{"code":"print(1)  # ${filler}","silent":false}`);
+  const untouched = Buffer.from(`{"code":"print(1)  # ${filler}","silent":false,"stop_on_error":false}`);
   const original = v1Execute(untouched);
   const same = v1Codec.decode(original, true);
-  assert.deepEqual(rewriteExecuteRequest(same, rewriter), { silent: false });
+  assert.deepEqual(rewriteExecuteRequest(same, rewriter), { silent: false, stopOnError: false });
   assert.equal(same.encode().data, original, 'nothing to rewrite: the frame goes out as it came, unparsed');
 });
 
 test('a small execute_request takes the generic path, with the same answers', () => {
   const frame = v1Codec.decode(v1Execute(Buffer.from('{"code":"open(\'/mnt/data/a\')","silent":false}')), true);
-  assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: false });
+  assert.deepEqual(rewriteExecuteRequest(frame, rewriter), { silent: false, stopOnError: true });
+  const keepsGoing = v1Codec.decode(v1Execute(Buffer.from('{"code":"1","stop_on_error":false}')), true);
+  assert.deepEqual(rewriteExecuteRequest(keepsGoing, rewriter), { silent: false, stopOnError: false });
   assert.equal(v1Codec.decode(frame.encode().data as Buffer, true).content()?.code, "open('/srv/ws/chatA/a')");
 });
 

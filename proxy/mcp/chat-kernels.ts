@@ -86,7 +86,6 @@ export class ChatKernels {
   async #runNow(chatId: string, owner: string | null, chat: ChatKernel, code: string): Promise<ChatRun> {
     const notes: string[] = [];
     const connection = await this.#connect(chatId, owner, chat, notes);
-    if (connection.takeRestartedWhileIdle()) notes.push(`The kernel restarted since the last call: ${LOST_STATE}`);
     const kernelId = chat.kernelId!;
     const { timeoutMs } = this.#options;
     const output = await connection.execute(
@@ -114,6 +113,12 @@ export class ChatKernels {
 
   /** The chat's open connection, else its known kernel's, else a new kernel's. */
   async #connect(chatId: string, owner: string | null, chat: ChatKernel, notes: string[]): Promise<KernelConnection> {
+    if (chat.connection?.takeRestartedWhileIdle()) {
+      notes.push(`The kernel restarted since the last call: ${LOST_STATE}`);
+      // Its output channel was subscribed to the process that died (and a remote kernel may come
+      // back on other ports): a new connection is checked before its first execution.
+      chat.connection.close();
+    }
     if (chat.connection && !chat.connection.closed) return chat.connection;
     chat.connection = null;
     const known = chat.kernelId ?? (await this.#options.kernelChats.toolKernelOf(chatId));

@@ -28,6 +28,8 @@ export interface ExecutionOutput {
 
 interface Running {
   msgId: string;
+  /** Sends the execute_request (once the connection's output channel is known to be live). */
+  start: () => void;
   chunks: string[];
   images: OutputImage[];
   replyStatus: string | null;
@@ -35,6 +37,13 @@ interface Running {
   cardSeen: boolean;
   settle: (status: ExecutionStatus) => void;
 }
+
+/**
+ * How long after a probe's shell reply, with its iopub status not come, the next probe goes: its
+ * status usually follows the reply within a millisecond; an output channel not yet subscribed
+ * takes up to ZeroMQ's reconnect interval (100 ms). Jupyter's own nudge waits 500 ms.
+ */
+const PROBE_AGAIN_MS = 100;
 
 // IPython colours tracebacks; a model reads text.
 // eslint-disable-next-line no-control-regex -- ESC is exactly what is matched
@@ -58,6 +67,9 @@ export class KernelConnection {
   readonly #session = randomUUID();
   #running: Running | null = null;
   #closed = false;
+  /** The msg_ids of this connection's kernel_info probes while its iopub is not yet known to be live. */
+  #probes: Set<string> | null = new Set();
+  #probeTimer: NodeJS.Timeout | undefined;
   /** The kernel restarted (or died) while no call was running: the next result says so. */
   #restartedWhileIdle = false;
 
@@ -68,6 +80,7 @@ export class KernelConnection {
     });
     socket.on('close', () => {
       this.#closed = true;
+      clearTimeout(this.#probeTimer);
       this.#running?.settle('closed');
     });
     socket.on('error', () => {});
@@ -95,12 +108,18 @@ export class KernelConnection {
     return new Promise((resolve) => {
       let timedOut = false;
       let timer = setTimeout(() => {
+        if (this.#probes) {
+          // Nothing of this call reached the kernel: a connection whose output never came alive is given up.
+          this.close();
+          return running.settle('closed');
+        }
         timedOut = true;
         onTimeout();
         timer = setTimeout(() => running.settle('timeout'), graceMs);
       }, timeoutMs);
       const running: Running = {
         msgId,
+        start: () => this.#sendExecute(msgId, code),
         chunks: [],
         images: [],
         replyStatus: null,
@@ -109,6 +128,7 @@ export class KernelConnection {
         settle: (status) => {
           if (this.#running !== running) return;
           clearTimeout(timer);
+          clearTimeout(this.#probeTimer);
           this.#running = null;
           resolve({
             msgId,
@@ -121,36 +141,73 @@ export class KernelConnection {
       };
       this.#running = running;
       if (this.#closed) return running.settle('closed');
-      this.#socket.send(
-        JSON.stringify({
-          channel: 'shell',
-          header: {
-            msg_id: msgId,
-            msg_type: 'execute_request',
-            username: 'mcp',
-            session: this.#session,
-            date: new Date().toISOString(),
-            version: '5.3',
-          },
-          parent_header: {},
-          metadata: {},
-          content: {
-            code,
-            silent: false,
-            store_history: true,
-            user_expressions: {},
-            allow_stdin: false,
-            stop_on_error: true,
-          },
-          buffers: [],
-        }),
-        { binary: false },
-      );
+      if (this.#probes) this.#probe();
+      else running.start();
     });
+  }
+
+  /**
+   * A new connection's output (iopub) is not live until Jupyter Server has subscribed it to the
+   * kernel, and Jupyter answers the handshake before that. Its own check (the "nudge") is skipped
+   * while it believes the kernel busy, which right after a kernel died mid-execution is the dead
+   * process's last state. An execution sent before iopub is live loses its output and its idle
+   * (its reply, on shell, still comes), and the call would wait for that idle. So the first call
+   * waits until a kernel_info probe's status comes back on iopub; a probe answered on shell only is
+   * sent again a little later, as Jupyter's nudge does.
+   */
+  #probe(): void {
+    const msgId = randomUUID();
+    this.#probes?.add(msgId);
+    this.#send(msgId, 'kernel_info_request', {});
+  }
+
+  #sendExecute(msgId: string, code: string): void {
+    this.#send(msgId, 'execute_request', {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    });
+  }
+
+  #send(msgId: string, msgType: string, content: Record<string, unknown>): void {
+    this.#socket.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: {
+          msg_id: msgId,
+          msg_type: msgType,
+          username: 'mcp',
+          session: this.#session,
+          date: new Date().toISOString(),
+          version: '5.3',
+        },
+        parent_header: {},
+        metadata: {},
+        content,
+        buffers: [],
+      }),
+      { binary: false },
+    );
+  }
+
+  /** A message answering a probe: on iopub, the connection is live and the waiting call goes; on shell only, probe again. */
+  #probeAnswered(type: unknown): void {
+    if (type === 'status') {
+      this.#probes = null;
+      clearTimeout(this.#probeTimer);
+      this.#running?.start();
+    } else if (type === 'kernel_info_reply') {
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = setTimeout(() => this.#probe(), PROBE_AGAIN_MS);
+    }
   }
 
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#probeTimer);
     this.#socket.close(1000);
   }
 
@@ -171,6 +228,7 @@ export class KernelConnection {
     }
     const running = this.#running;
     const parent = isObject(message.parent_header) ? message.parent_header.msg_id : undefined;
+    if (typeof parent === 'string' && this.#probes?.has(parent)) return this.#probeAnswered(type);
     if (!running || parent !== running.msgId) return;
     switch (type) {
       case 'stream':

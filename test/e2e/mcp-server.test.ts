@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { startSidecar, startTestBed, type RunningSidecar, type TestBed } from '../support/harness.ts';
 import { connectMcp, execute, linksOf, textOf } from '../support/mcp-client.ts';
+import { RawKernelClient } from '../support/raw-kernel-client.ts';
 import { signToken } from '../support/tokens.ts';
 import { secretKey, signFileLinkToken } from '../../proxy/links/link-token.ts';
 
@@ -196,6 +197,29 @@ describe('execute_code', () => {
     );
     const next = await execute(client, "print(open('/mnt/data/kept.txt').read())\nprint('kept' in globals())");
     assert.match(textOf(next), /still here\nFalse/);
+  });
+
+  test('a kernel that died between calls is reached again, and the next result says variables were lost', async () => {
+    const client = await chatClient('died-idle');
+    const first = await execute(
+      client,
+      'import os\nfrom ipykernel import get_connection_file\nkept = 1\nprint(os.getpid(), os.path.basename(get_connection_file()))',
+    );
+    const [, pid, kernelId] = /^(\d+) kernel-([0-9a-f-]+)\.json$/m.exec(textOf(first)) ?? [];
+    assert.ok(pid && kernelId, textOf(first));
+    // Another client of the kernel sees the restart when the sidecar's connection does.
+    const watcher = await RawKernelClient.connect(
+      `${bed.jupyter.url.replace(/^http/, 'ws')}api/kernels/${kernelId}/channels?token=${bed.jupyter.token}`,
+      'legacy',
+    );
+    const restarted = watcher.next((m) => m.header.msg_type === 'status' && m.content.execution_state === 'restarting');
+    process.kill(Number(pid), 'SIGKILL');
+    await restarted;
+    await watcher.close();
+    const next = await execute(client, "print('kept' in globals())");
+    assert.equal(next.isError, false, textOf(next));
+    assert.match(textOf(next), /^False$/m);
+    assert.match(textOf(next), /kernel restarted since the last call: variables from earlier calls are lost/);
   });
 });
 

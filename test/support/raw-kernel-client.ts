@@ -124,6 +124,18 @@ export class RawKernelClient {
     });
   }
 
+  /** The first message from now on that `matches`. */
+  next(matches: (msg: KernelMessage) => boolean): Promise<KernelMessage> {
+    return new Promise((resolve) => {
+      const listener = (msg: KernelMessage) => {
+        if (!matches(msg)) return;
+        this.listeners.delete(listener);
+        resolve(msg);
+      };
+      this.listeners.add(listener);
+    });
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.ws.readyState === WebSocket.CLOSED) return resolve();

@@ -1,8 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { signChatToken } from './links/chat-token.ts';
 import { secretKey } from './links/link-token.ts';
 import type { AddressInfo } from 'node:net';
-import express, { type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { createHostAllowList, listenAddressHosts } from './allowed-hosts.ts';
 import { API_PREFIX } from '../contract/files-api.ts';
 import { createFilesApi } from './api/files-routes.ts';
@@ -24,6 +24,7 @@ import { gatewayHealthProbe } from './gateway/gateway-health.ts';
 import { createKernelChannelsUpgrade } from './gateway/kernel-channels.ts';
 import { prepareKernelCreate, rememberCreatedKernel } from './gateway/kernel-create.ts';
 import { forgetGoneKernels } from './gateway/kernel-forget.ts';
+import { noticeKernelRestarts } from './gateway/kernel-restarts.ts';
 import { scopeKernelRoutes } from './gateway/kernel-scope.ts';
 import { startSessionsInWorkspaces } from './gateway/session-create.ts';
 import { startPatchedKernelsInWorkspaces } from './gateway/session-patch.ts';
@@ -297,13 +298,19 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
   const readChatToken = chatTokenReader({ secret: options.filesSecret, maxLifetimeS: options.tokenMaxLifetimeS });
   app.use(chatFromTokenMiddleware(readChatToken));
   const forgetGone = forgetGoneKernels({ base, kernelChats, logger });
+  // `channels` is made below; a restart can only be answered once the sidecar is serving.
+  const noticeRestarts = noticeKernelRestarts({ base, onRestart: (id) => channels.kernelRestarted(id) });
+  const onKernelResponse = (proxyRes: IncomingMessage, req: Request) => {
+    forgetGone(proxyRes, req);
+    noticeRestarts(proxyRes, req);
+  };
   // Under a chat's prefix, X-Chat-Id or token, Jupyter's kernel and session routes see only that chat's kernels.
   app.use(
     scopeKernelRoutes({
       base,
       ...gatewayOptions,
       kernelChats,
-      proxy: createScopedKernelProxy({ ...gatewayOptions, onResponse: forgetGone }),
+      proxy: createScopedKernelProxy({ ...gatewayOptions, onResponse: onKernelResponse }),
     }),
   );
 
@@ -340,7 +347,7 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
 
   const passthrough = createRestPassthrough({
     ...gatewayOptions,
-    onResponse: forgetGone,
+    onResponse: onKernelResponse,
   });
   app.use(passthrough);
 

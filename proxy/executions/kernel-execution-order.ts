@@ -91,7 +91,7 @@ export class KernelExecutionOrder {
     else if (frame.msgType === 'status') {
       // Jupyter Server says `restarting` (and `dead`) itself when the kernel process goes away.
       const state = frame.content()?.execution_state;
-      if (state === 'restarting' || state === 'dead') this.#lost();
+      if (state === 'restarting' || state === 'dead') this.lost();
     }
   }
 
@@ -106,7 +106,7 @@ export class KernelExecutionOrder {
   }
 
   /** The kernel restarted or died: what was in it (or held for it) is gone, as its queue is. */
-  #lost(): void {
+  lost(): void {
     for (const entry of this.#entries.values()) entry.outcome ??= 'lost';
   }
 }

@@ -145,6 +145,17 @@ export class KernelChannelRelay {
     upstream.on('error', (error) => this.options.logger.warn(`[sidecar] gateway socket: ${describeError(error)}`));
   }
 
+  /**
+   * The kernel was restarted through REST, which Jupyter Server does not tell open sockets: end
+   * what was in it and drop what is held for it, as its `restarting` status does. Ended at once,
+   * so a request sent after the restart is not taken for one before it; delivered in order.
+   */
+  kernelRestarted(): void {
+    this.options.order.lost();
+    const ending = this.options.tracker.endAll('kernel-restarted');
+    if (ending.length > 0) this.down.run(() => this.finish(ending));
+  }
+
   /** Executions sent through this connection that are running or queued in the kernel (or held for it). */
   get executionsPending(): number {
     return this.options.tracker.inFlight + this.gate.held;

@@ -84,7 +84,8 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
   const upstreams = new Set<WebSocket>();
   /** The relay's end of each in-process client's socket (`connectLocal`). */
   const locals = new Set<LocalSocket>();
-  const relays = new Set<KernelChannelRelay>();
+  /** Each open relay, and the kernel it is connected to. */
+  const relays = new Map<KernelChannelRelay, string>();
   const silentIds = new SilentMessageIds();
   const orders = new KernelExecutionOrders();
 
@@ -295,20 +296,25 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
       budget,
       barrierLingerMs: options.executionTimeoutMs,
     });
-    relays.add(relay);
+    relays.set(relay, kernelId);
     client.on('close', () => relays.delete(relay));
   }
 
   /** Executions running or queued on the kernel connections open now. */
   function executionsPending(): number {
     let count = 0;
-    for (const relay of relays) count += relay.executionsPending;
+    for (const relay of relays.keys()) count += relay.executionsPending;
     return count;
   }
 
   /** Resolves once every execution on an open connection has ended and reached its client. */
   async function delivered(): Promise<void> {
-    await Promise.all([...relays].map((relay) => relay.delivered()));
+    await Promise.all([...relays.keys()].map((relay) => relay.delivered()));
+  }
+
+  /** The kernel was restarted through REST (kernel-restarts.ts): every connection to it is told. */
+  function kernelRestarted(kernelId: string): void {
+    for (const [relay, id] of relays) if (id === kernelId) relay.kernelRestarted();
   }
 
   /** Close every kernel connection: clients are told the sidecar is going away (1001). */
@@ -324,6 +330,7 @@ export function createKernelChannelsUpgrade(options: KernelChannelsOptions) {
     close,
     delivered,
     executionsPending,
+    kernelRestarted,
     connectLocal,
     connections: () => server.clients.size + locals.size,
     framesInFlight: () => budget.inFlight,

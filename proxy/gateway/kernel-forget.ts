@@ -15,20 +15,22 @@ export function forgetGoneKernels(deps: {
   kernelChats: KernelChatStore;
   logger: Logger;
 }): (proxyRes: IncomingMessage, req: Request) => void {
-  const forget = (encodedId: string) => {
-    let id: string;
-    try {
-      id = decodeURIComponent(encodedId);
-    } catch {
-      return;
-    }
-    deps.kernelChats.delete(id).catch((e) => deps.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
-  };
   return (proxyRes, req) => {
     const gone = (req.method === 'DELETE' && proxyRes.statusCode === 204) || proxyRes.statusCode === 404;
-    if (gone && (req.method === 'GET' || req.method === 'DELETE')) {
-      const id = ONE_KERNEL.exec(req.url.slice(deps.base.length - 1))?.[1];
-      if (id) forget(id);
-    }
+    if (!gone || (req.method !== 'GET' && req.method !== 'DELETE')) return;
+    const id = kernelIdIn(req.url, deps.base, ONE_KERNEL);
+    if (id)
+      deps.kernelChats.delete(id).catch((e) => deps.logger.warn(`[sidecar] forgetting kernel: ${describeError(e)}`));
   };
+}
+
+/** The kernel id `pattern` captures in a gateway route's URL (after `base`), decoded; none if it is not one. */
+export function kernelIdIn(url: string, base: string, pattern: RegExp): string | undefined {
+  const encoded = pattern.exec(url.slice(base.length - 1))?.[1];
+  if (encoded === undefined) return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
 }

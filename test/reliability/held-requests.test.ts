@@ -7,7 +7,8 @@
  * that tries to send 1 GiB gets only as far as the sidecar lets it (the old sidecar took it all
  * in: +1005 MiB), while another connection's interrupt (control channel) still reaches the running
  * cell; then every held cell runs, in order, with its reply. A connection that closes, and a
- * kernel restart that drops held cells, give their bytes back (sidecar_held_request_bytes).
+ * kernel restart that drops held cells (after a crash, or asked through REST, which Jupyter
+ * Server tells no open socket of), give their bytes back (sidecar_held_request_bytes).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -289,3 +290,64 @@ test('a connection that closes, and a kernel restart that drops the held cells, 
   await flooder.close();
   await runner.close();
 });
+
+test('a restart asked through REST drops the held cells, and the next cell runs at once', async () => {
+  const kernel = await startKernel('held-rest-restart');
+  const runner = await RawKernelClient.connect(kernel.channels, 'v1');
+  await runForever(runner);
+  const queued = await RawKernelClient.connect(kernel.channels, 'v1');
+  const dropped = [0, 1].map((i) =>
+    queued.send('shell', 'execute_request', {
+      code: `print(${i})`,
+      silent: false,
+      store_history: false,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: false,
+    }),
+  );
+  await heldUntil((bytes) => bytes > 0, 'the requests were never held');
+  const restart = await fetch(
+    `${url}chats/held-rest-restart/api/kernels/${kernel.id}/restart?token=${bed.jupyter.token}`,
+    { method: 'POST' },
+  );
+  assert.equal(restart.status, 200);
+  // Jupyter Server tells no open socket of this restart: the sidecar drops the held cells itself,
+  // as the kernel drops its queue (before, they stayed held until the execution timeout)...
+  await heldUntil((bytes) => bytes === 0, 'the restart kept the held requests');
+  // ...so the next cell runs in the new kernel instead of waiting behind them. It is sent on a new
+  // connection, as JupyterLab reconnects after a restart: Jupyter Server 1.23 does not re-subscribe
+  // an open socket's iopub to the new kernel, so that socket sees replies but no output and no idle.
+  const fresh = await RawKernelClient.connect(kernel.channels, 'v1');
+  await iopubAnswers(fresh);
+  const next = await fresh.execute('print("after")', { timeoutMs: 60_000 });
+  assert.equal(next.reply?.content.status, 'ok');
+  assert.equal(next.stream, 'after\n');
+  const replied = queued.received.filter((m) => m.header.msg_type === 'execute_reply');
+  assert.ok(!replied.some((m) => dropped.includes(m.parent_header.msg_id!)), 'a dropped cell ran');
+  survived();
+  await fresh.close();
+  await queued.close();
+  await runner.close();
+});
+
+/**
+ * Resolves once the kernel's status messages reach `client` through iopub: Jupyter Server checks a
+ * new connection so only when it believes the kernel idle, and a kernel just restarted may still
+ * look busy to it. Each kernel_info_request is answered on shell; its busy status comes through
+ * iopub once that is connected, as a careful client (and the sidecar's MCP connection) checks.
+ */
+async function iopubAnswers(client: RawKernelClient): Promise<void> {
+  const probes = new Set<string>();
+  const answered = () =>
+    client.received.some((m) => m.header.msg_type === 'status' && probes.has(m.parent_header.msg_id!));
+  while (!answered()) {
+    const msgId = client.send('shell', 'kernel_info_request', {});
+    probes.add(msgId);
+    await within(
+      client.next((m) => m.parent_header.msg_id === msgId && m.header.msg_type === 'kernel_info_reply'),
+      60_000,
+      'no kernel_info_reply',
+    );
+  }
+}

@@ -115,21 +115,6 @@ async function startKernel(chat: string): Promise<{ id: string; channels: string
   };
 }
 
-/** The first message of `client` that `match` accepts, from now on. */
-function first(client: RawKernelClient, match: (msg: KernelMessage) => boolean): Promise<KernelMessage> {
-  return new Promise((resolve) => {
-    // Registered after the client's own listener, so the message is already in `received`.
-    const check = () => {
-      const seen = client.received.at(-1);
-      if (seen && match(seen)) {
-        client.ws.off('message', check);
-        resolve(seen);
-      }
-    };
-    client.ws.on('message', check);
-  });
-}
-
 const replyTo = (msgId: string) => (msg: KernelMessage) =>
   msg.header.msg_type === 'execute_reply' && msg.parent_header.msg_id === msgId;
 
@@ -148,7 +133,7 @@ async function runForever(client: RawKernelClient, before = ''): Promise<{ msgId
   });
   const started = (m: KernelMessage) =>
     m.parent_header.msg_id === msgId && m.header.msg_type === (before ? 'stream' : 'execute_input');
-  const seen = await first(client, started);
+  const seen = await client.next(started);
   return { msgId, stream: before ? (seen.content.text as string) : '' };
 }
 
@@ -213,8 +198,8 @@ test('1 GiB of execute_requests behind a running cell: bounded memory, an interr
   refused();
 
   // Another connection's interrupt (control channel) reaches the running cell meanwhile.
-  const interrupted = first(flooder, replyTo(running));
-  const interruptReply = first(other, (m) => m.header.msg_type === 'interrupt_reply');
+  const interrupted = flooder.next(replyTo(running));
+  const interruptReply = other.next((m) => m.header.msg_type === 'interrupt_reply');
   other.send('control', 'interrupt_request', {});
   await within(interruptReply, 60_000, 'no interrupt_reply');
   const reply = await within(interrupted, 60_000, 'the running cell was not interrupted');
@@ -225,7 +210,7 @@ test('1 GiB of execute_requests behind a running cell: bounded memory, an interr
   // Then every request sent while the flood was held runs, in order, with its reply.
   const last = taken.at(-1)!;
   if (!flooder.received.some(replyTo(last)))
-    await within(first(flooder, replyTo(last)), 120_000, 'no reply to the last held cell');
+    await within(flooder.next(replyTo(last)), 120_000, 'no reply to the last held cell');
   // The client gives up on the rest of its flood: what the sidecar holds of it goes with the connection.
   flooder.ws.terminate();
   const replies = flooder.received.filter((m) => m.header.msg_type === 'execute_reply');
@@ -256,13 +241,32 @@ test('1 GiB of execute_requests behind a running cell: bounded memory, an interr
   await other.close();
 });
 
-test('a kernel restart drops the held cells and gives back their bytes', async () => {
+test('a connection that closes, and a kernel restart that drops the held cells, give back their bytes', async () => {
   const kernel = await startKernel('held-restart');
   const runner = await RawKernelClient.connect(kernel.channels, 'v1');
   const pid = Number((await runForever(runner, 'import os\nprint(os.getpid(), flush=True)\n')).stream);
-  // Held behind another connection's running cell.
-  const flooder = await RawKernelClient.connect(kernel.channels, 'v1');
   const count = (4 * HELD_SHARE) / FRAME_BYTES;
+  // Held behind another connection's cell that runs on: a connection that closes gives them back at once.
+  const leaving = await RawKernelClient.connect(kernel.channels, 'v1');
+  const gone = flood(leaving, count);
+  await heldUntil((bytes) => bytes > HELD_SHARE, 'the requests were never held', gone.done);
+  leaving.ws.terminate();
+  // The sidecar stopped reading that socket, so it learns of the close when it next writes to it:
+  // kernel output, which goes to every connection (a control request's busy and idle, here).
+  await within(
+    (async () => {
+      while ((await heldBytes()) > 0) {
+        const msgId = runner.send('control', 'kernel_info_request', {});
+        await runner.next((m) => m.header.msg_type === 'kernel_info_reply' && m.parent_header.msg_id === msgId);
+      }
+    })(),
+    60_000,
+    'a closed connection kept its held requests',
+  );
+  survived();
+
+  // Held again, and the kernel restarts.
+  const flooder = await RawKernelClient.connect(kernel.channels, 'v1');
   const sent = flood(flooder, count);
   await heldUntil((bytes) => bytes > HELD_SHARE, 'the requests were never held', sent.done);
   // The kernel dies; Jupyter Server restarts it and says so (`restarting`), as after any crash.
@@ -270,7 +274,7 @@ test('a kernel restart drops the held cells and gives back their bytes', async (
   assert.equal(await within(sent.done, 120_000, 'the connection was not read again after the restart'), count);
   const last = sent.msgIds.at(-1)!;
   if (!flooder.received.some(replyTo(last)))
-    await within(first(flooder, replyTo(last)), 120_000, 'no reply to the last request');
+    await within(flooder.next(replyTo(last)), 120_000, 'no reply to the last request');
   const answered = new Set(
     flooder.received.filter((m) => m.header.msg_type === 'execute_reply').map((m) => m.parent_header.msg_id),
   );

@@ -120,18 +120,24 @@ const replyTo = (msgId: string) => (msg: KernelMessage) =>
   msg.header.msg_type === 'execute_reply' && msg.parent_header.msg_id === msgId;
 
 /**
+ * An execute_request's content for `code`. Not `stop_on_error`: an interrupt (or a restart) must
+ * not abort what is queued behind the running cell.
+ */
+const cell = (code: string) => ({
+  code,
+  silent: false,
+  store_history: false,
+  user_expressions: {},
+  allow_stdin: false,
+  stop_on_error: false,
+});
+
+/**
  * A cell that runs until interrupted (or the kernel restarts), after `before` code; resolves once
  * the kernel has started it, with its msg_id and what it printed first.
  */
 async function runForever(client: RawKernelClient, before = ''): Promise<{ msgId: string; stream: string }> {
-  const msgId = client.send('shell', 'execute_request', {
-    code: `${before}import time\ntime.sleep(3600)`,
-    silent: false,
-    store_history: false,
-    user_expressions: {},
-    allow_stdin: false,
-    stop_on_error: false, // the interrupt must not abort what is queued behind it
-  });
+  const msgId = client.send('shell', 'execute_request', cell(`${before}import time\ntime.sleep(3600)`));
   const started = (m: KernelMessage) =>
     m.parent_header.msg_id === msgId && m.header.msg_type === (before ? 'stream' : 'execute_input');
   const seen = await client.next(started);
@@ -160,15 +166,7 @@ function flood(client: RawKernelClient, count: number): { msgIds: string[]; done
         date: new Date().toISOString(),
         version: '5.3',
       };
-      const content = {
-        code: `print(${i})`,
-        silent: false,
-        store_history: false,
-        user_expressions: {},
-        allow_stdin: false,
-        stop_on_error: false,
-      };
-      const frame = packV1([Buffer.from('shell'), json(header), json({}), json({}), json(content), bulk]);
+      const frame = packV1([Buffer.from('shell'), json(header), json({}), json({}), json(cell(`print(${i})`)), bulk]);
       const sent = await new Promise<boolean>((resolve) => client.ws.send(frame, (error) => resolve(!error)));
       if (!sent) return i;
     }
@@ -296,16 +294,7 @@ test('a restart asked through REST drops the held cells, and the next cell runs 
   const runner = await RawKernelClient.connect(kernel.channels, 'v1');
   await runForever(runner);
   const queued = await RawKernelClient.connect(kernel.channels, 'v1');
-  const dropped = [0, 1].map((i) =>
-    queued.send('shell', 'execute_request', {
-      code: `print(${i})`,
-      silent: false,
-      store_history: false,
-      user_expressions: {},
-      allow_stdin: false,
-      stop_on_error: false,
-    }),
-  );
+  const dropped = [0, 1].map((i) => queued.send('shell', 'execute_request', cell(`print(${i})`)));
   await heldUntil((bytes) => bytes > 0, 'the requests were never held');
   const restart = await fetch(
     `${url}chats/held-rest-restart/api/kernels/${kernel.id}/restart?token=${bed.jupyter.token}`,

@@ -75,38 +75,32 @@ async function roundTrip(
       () => timed(() => mcpOnePlusOne(mcpOnFetch)),
       () => timed(() => mcpOnFetch.ping()),
     ]);
-    const goal = medianRow(
-      SCENARIO,
+    /** A row of two arms' medians, with the milliseconds the second adds to the first. */
+    const addedRow = (
+      metric: string,
+      pair: { a: number[]; b: number[] },
+      goalText = 'report',
+      pass: (sidecar: number, direct: number) => boolean | null = () => null,
+    ) => {
+      const row = medianRow(SCENARIO, metric, pair, goalText, pass);
+      row.detail = signedMs(row.sidecar.median - row.direct.median);
+      return row;
+    };
+    const goal = addedRow(
       `\`1+1\` round trip, ${runs} runs (warm kernel)`,
       { a: d!, b: m! },
       'added ≤ 3 ms',
       (s, base) => s - base <= 3,
     );
-    goal.detail = signedMs(goal.sidecar.median - goal.direct.median);
-    const throughRelay = medianRow(
-      SCENARIO,
-      `\`1+1\` by a Jupyter client through the sidecar's relay, against direct`,
-      { a: d!, b: r! },
-      'report',
-      () => null,
-    );
-    throughRelay.detail = signedMs(throughRelay.sidecar.median - throughRelay.direct.median);
-    const overRelay = medianRow(
-      SCENARIO,
-      `\`1+1\` through MCP, against a Jupyter client through the relay`,
-      { a: r!, b: m! },
-      'report',
-      () => null,
-    );
-    overRelay.detail = signedMs(overRelay.sidecar.median - overRelay.direct.median);
-    const onFetch = medianRow(
-      SCENARIO,
-      `\`1+1\` through MCP by the SDK client on Node's built-in fetch, against direct`,
-      { a: d!, b: f! },
-      'report',
-      () => null,
-    );
-    onFetch.detail = signedMs(onFetch.sidecar.median - onFetch.direct.median);
+    const throughRelay = addedRow(`\`1+1\` by a Jupyter client through the sidecar's relay, against direct`, {
+      a: d!,
+      b: r!,
+    });
+    const overRelay = addedRow(`\`1+1\` through MCP, against a Jupyter client through the relay`, { a: r!, b: m! });
+    const onFetch = addedRow(`\`1+1\` through MCP by the SDK client on Node's built-in fetch, against direct`, {
+      a: d!,
+      b: f!,
+    });
     return {
       rows: [goal, throughRelay, overRelay, onFetch],
       pingMedian: summarize(p!).median,

@@ -81,6 +81,8 @@ export class ArtifactRecorder implements ExecutionObserver {
   readonly #chatScan: ChatScan;
   readonly #uploads: UploadParts;
   readonly #onScan: ArtifactRecorderOptions['onScan'];
+  /** The workspace is scanned as soon as the kernel has run the code (see ExecutionObserver). */
+  readonly recordsAtFirstHalf = true;
 
   constructor(options: ArtifactRecorderOptions) {
     const { store, blobs, workspaces, outbox } = options;

@@ -45,4 +45,13 @@ export interface ExecutionObserver {
     execution: ExecutionRef,
     reason: ExecutionEndReason,
   ): Promise<ExecutionFiles | undefined | void>;
+  /**
+   * Whether executionEnded may be called at the first of an execution's execute_reply and idle
+   * (the kernel has finished running its code by either), with `completed`, rather than at the
+   * second: the recording then runs while the second is on its way. The relay still releases the
+   * execution (its card, its held message) only once both have come and it is recorded. The
+   * workspace recorder says yes; an observer that itself talks to the kernel (the kernel file
+   * transport) leaves it unset, and is called at the second.
+   */
+  readonly recordsAtFirstHalf?: boolean;
 }

@@ -11,6 +11,8 @@ interface Pending {
   timer: NodeJS.Timeout;
   /** Runs while a message is held: the second of the pair may never come. */
   pairTimer: NodeJS.Timeout | undefined;
+  /** Its recording, when the observer records from the first of the pair (`recordsAtFirstHalf`). */
+  recording: Promise<EndedExecution> | undefined;
   /** Resolves once the execution has ended and its observer has recorded it (never rejects). */
   recorded: Promise<void>;
   markRecorded: () => void;
@@ -59,7 +61,9 @@ export interface ExecutionTrackerOptions {
  * come is all of its output out, so only then can something be added as its last output.
  * A kernel that restarts or dies, a closed socket, the timeout, or a second message that does
  * not come within `pairWaitMs` also ends what is in flight. Other clients' executions and the
- * server's own kernel_info requests are not ours and are ignored.
+ * server's own kernel_info requests are not ours and are ignored. An observer that records from
+ * the first of the pair (`recordsAtFirstHalf`) is called then, so the end waits for the slower
+ * of the second half and the recording rather than for both in turn.
  */
 export class ExecutionTracker {
   private readonly pending = new Map<string, Pending>();
@@ -145,6 +149,7 @@ export class ExecutionTracker {
       held: undefined,
       timer,
       pairTimer: undefined,
+      recording: undefined,
       recorded,
       markRecorded,
     });
@@ -181,6 +186,8 @@ export class ExecutionTracker {
     if (!pending) return 'pass';
     if (!pending.held) {
       pending.held = frame;
+      // The kernel has run the code: its files can be recorded while the second half comes.
+      if (this.options.observer.recordsAtFirstHalf) pending.recording = this.record(pending, 'completed');
       pending.pairTimer = setTimeout(() => this.endByTimer(msgId!, 'completed'), this.options.pairWaitMs);
       pending.pairTimer.unref();
       return 'held';
@@ -202,7 +209,7 @@ export class ExecutionTracker {
     if (this.pending.size === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     clearTimeout(pending.timer);
     clearTimeout(pending.pairTimer);
-    const ended = this.record(pending, reason);
+    const ended = pending.recording ?? this.record(pending, reason);
     void ended.then(() => {
       pending.markRecorded();
       this.options.onRecorded?.(msgId);

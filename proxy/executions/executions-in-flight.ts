@@ -15,6 +15,7 @@ export class ExecutionsInFlight {
   /** The observer, with every execution counted from its start until its files are recorded. */
   wrap(observer: ExecutionObserver): ExecutionObserver {
     return {
+      recordsAtFirstHalf: observer.recordsAtFirstHalf,
       executionStarted: (chatId, execution) => {
         this.#count++;
         return observer.executionStarted(chatId, execution);

@@ -7,6 +7,7 @@ export function meteredObserver(observer: ExecutionObserver, metrics: SidecarMet
   const started = new Map<string, number>();
   const key = (kernelId: string, msgId: string) => `${kernelId}\u0000${msgId}`;
   return {
+    recordsAtFirstHalf: observer.recordsAtFirstHalf,
     executionStarted(chatId, execution) {
       started.set(key(execution.kernelId, execution.msgId), performance.now());
       metrics.executionsRunning.inc();

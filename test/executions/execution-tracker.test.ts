@@ -14,9 +14,10 @@ function frame(msgType: string, parent: string, content: Record<string, unknown>
   );
 }
 
-function tracker(timeoutMs = 60_000, pairWaitMs = 60_000) {
+function tracker(timeoutMs = 60_000, pairWaitMs = 60_000, recordsAtFirstHalf?: boolean) {
   const events: string[] = [];
   const observer: ExecutionObserver = {
+    recordsAtFirstHalf,
     async executionStarted(_chat, ref) {
       events.push(`start ${ref.msgId}`);
     },
@@ -117,4 +118,25 @@ test('a held message whose other half does not come within pairWaitMs ends the e
   assert.equal((await byTimer[0]!.ended).reason, 'completed');
   assert.equal(t.observe(frame('execute_reply', 'a')), 'pass', 'the late half just passes');
   assert.deepEqual(events, ['start a', 'end a completed']);
+});
+
+test('an observer that records from the first half is called then; the end still waits for the second', async () => {
+  const { events, tracker: t } = tracker(60_000, 60_000, true);
+  await t.begin('a');
+  const reply = frame('execute_reply', 'a');
+  assert.equal(t.observe(reply), 'held');
+  assert.deepEqual(events, ['start a', 'end a completed'], 'recording began at the reply');
+  assert.equal(t.inFlight, 1, 'the execution has not ended: its idle is still to come');
+  assert.equal(t.observe(frame('stream', 'a')), 'pass', 'output that trails the reply still flows');
+  const [endA] = endings(t.observe(frame('status', 'a', { execution_state: 'idle' })));
+  assert.equal(endA!.held, reply);
+  assert.equal((await endA!.ended).reason, 'completed');
+
+  // Ended otherwise between the halves (a restart): the recording already under way is the one.
+  await t.begin('b');
+  assert.equal(t.observe(frame('status', 'b', { execution_state: 'idle' })), 'held');
+  const [endB] = endings(t.observe(frame('status', '', { execution_state: 'restarting' })));
+  await endB!.ended;
+  assert.deepEqual(events, ['start a', 'end a completed', 'start b', 'end b completed'], 'each recorded once');
+  assert.equal(t.inFlight, 0);
 });

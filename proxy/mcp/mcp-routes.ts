@@ -5,11 +5,15 @@ import { createErrorHandler } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { createMcpCaller, type McpCallerOptions } from './mcp-caller.ts';
 import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts';
+import { readJsonBody } from './json-body.ts';
 import type { SessionIds } from './session-ids.ts';
 import { sendWebResponse, webRequestOf } from './web-exchange.ts';
 
 /** Where MCP is served on the sidecar. */
 export const MCP_PATH = '/mcp';
+
+/** The largest JSON-RPC body a POST may carry (a tool call's code, an upload-free protocol). */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** Sessions kept at once, and how long one may go unused before it is closed (a host that never says DELETE). */
 const MAX_SESSIONS = 10_000;
@@ -45,7 +49,6 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
   const sessions = new Map<string, Session>();
   const router = express.Router();
   router.use(MCP_PATH, createMcpCaller(deps.caller));
-  router.post(MCP_PATH, express.json({ limit: '4mb' }));
 
   const sweep = setInterval(() => {
     const cutoff = Date.now() - SESSION_IDLE_MS;
@@ -54,6 +57,15 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
   sweep.unref();
 
   async function handle(req: Request, res: Response): Promise<void> {
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readJsonBody(req, MAX_BODY_BYTES);
+      if (read.kind === 'refused') {
+        if (read.status === 413) res.setHeader('Connection', 'close');
+        return jsonRpcError(res, read.status, read.code, read.message);
+      }
+      if (read.kind === 'parsed') body = read.value;
+    }
     const sessionId = req.headers['mcp-session-id'];
     let session = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (!session) {
@@ -63,7 +75,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
         if (sessions.size >= MAX_SESSIONS) return tooMany(res);
         session = await takeOver(sessionId, req.headers['mcp-protocol-version']);
       } else {
-        if (req.method !== 'POST' || !isInitializeRequest(req.body))
+        if (req.method !== 'POST' || !isInitializeRequest(body))
           return jsonRpcError(res, 400, -32000, 'Bad request: no valid MCP session id; send initialize first.');
         if (sessions.size >= MAX_SESSIONS) return tooMany(res);
         session = await openSession(() => deps.sessionIds.mint());
@@ -74,7 +86,7 @@ export function createMcpRoutes(deps: McpRoutesDeps): { router: Router; close():
     const authInfo = authInfoFor({ caller, linkBase: deps.linkBase(req.headers.host) });
     const answer = await session.transport.handleRequest(webRequestOf(req), {
       authInfo,
-      parsedBody: req.method === 'POST' ? req.body : undefined,
+      parsedBody: body,
     });
     await sendWebResponse(answer, res);
   }

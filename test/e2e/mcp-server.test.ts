@@ -258,6 +258,51 @@ describe('who may call, for which chat', () => {
     await ok.body?.cancel();
   });
 
+  test('a body that is not JSON, too large or compressed is answered with a JSON-RPC error; a good one still works', async () => {
+    const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; connection: string | undefined; text: string }>((resolve, reject) => {
+        const req = http.request(
+          new URL('mcp', proxy.url),
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${KEY}`,
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              ...headers,
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const errorOf = (text: string) => (JSON.parse(text) as { error: { code: number; message: string } }).error;
+
+    const bad = await post('{"jsonrpc": "2.0", "id": 1, "method": ');
+    assert.equal(bad.status, 400);
+    assert.equal(errorOf(bad.text).code, -32700);
+
+    const fiveMb = Buffer.alloc(5 * 1024 * 1024, 0x20);
+    const declared = await post(fiveMb);
+    assert.equal(declared.status, 413, 'by Content-Length');
+    assert.equal(declared.connection, 'close');
+    const chunked = await post(fiveMb, { 'transfer-encoding': 'chunked' });
+    assert.equal(chunked.status, 413, 'streamed past the limit');
+    assert.match(errorOf(chunked.text).message, /larger than 4194304 bytes/);
+
+    const gzipped = await post('{}', { 'content-encoding': 'gzip' });
+    assert.equal(gzipped.status, 415);
+
+    const ok = await initialize({ authorization: `Bearer ${KEY}` });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  });
+
   test('a chat token works for its chat and refuses a header naming another', async () => {
     const token = await signToken(SECRET, { chat: 'token-chat' });
     const client = await connectMcp(proxy.url, { authorization: `Bearer ${token}` });

@@ -8,6 +8,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { connectMcp, execute, textOf } from '../test/support/mcp-client.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
+import { BareMcpClient } from './bare-mcp-client.ts';
 import { connectTo, startBenchBed, startKernel, type BenchBed } from './bench-bed.ts';
 import { nodeHttpFetch } from './node-http-fetch.ts';
 import { medianRow, type ResultRow, type ScenarioResult } from './results-table.ts';
@@ -25,6 +26,11 @@ async function mcpFor(bench: BenchBed, chat: string, fetch: FetchLike | undefine
 
 async function mcpOnePlusOne(client: Client): Promise<void> {
   const result = await execute(client, '1+1');
+  if (result.isError || !/^2$/m.test(textOf(result))) throw new Error(`1+1 through MCP: ${textOf(result)}`);
+}
+
+async function bareOnePlusOne(client: BareMcpClient): Promise<void> {
+  const result = await client.callTool('execute_code', { code: '1+1' });
   if (result.isError || !/^2$/m.test(textOf(result))) throw new Error(`1+1 through MCP: ${textOf(result)}`);
 }
 
@@ -62,18 +68,21 @@ async function roundTrip(
   await mcpOnePlusOne(mcp); // starts the chat's kernel
   const mcpOnFetch = await mcpFor(bench, 'bench-mcp-fetch', undefined);
   await mcpOnePlusOne(mcpOnFetch);
+  const bare = await BareMcpClient.open(bench.sidecarUrl, { 'x-chat-id': 'bench-mcp-bare' });
+  await bareOnePlusOne(bare);
   const kernel = await startKernel(bench, 'direct');
   const direct = await kernel.connect();
   const relayed = await startKernel(bench, 'sidecar', 'bench-mcp-relay');
   const relay = await relayed.connect();
   try {
-    const [d, r, m, p, f, fp] = await roundRobin(runs, 20, [
+    const [d, r, m, p, f, fp, b] = await roundRobin(runs, 20, [
       () => timed(() => directOnePlusOne(direct)),
       () => timed(() => directOnePlusOne(relay)),
       () => timed(() => mcpOnePlusOne(mcp)),
       () => timed(() => mcp.ping()),
       () => timed(() => mcpOnePlusOne(mcpOnFetch)),
       () => timed(() => mcpOnFetch.ping()),
+      () => timed(() => bareOnePlusOne(bare)),
     ]);
     /** A row of two arms' medians, with the milliseconds the second adds to the first. */
     const addedRow = (
@@ -101,8 +110,12 @@ async function roundTrip(
       a: d!,
       b: f!,
     });
+    const byBare = addedRow(`\`1+1\` through MCP by a bare JSON-RPC client (no SDK), against direct`, {
+      a: d!,
+      b: b!,
+    });
     return {
-      rows: [goal, throughRelay, overRelay, onFetch],
+      rows: [goal, throughRelay, overRelay, byBare, onFetch],
       pingMedian: summarize(p!).median,
       fetchPingMedian: summarize(fp!).median,
     };
@@ -113,6 +126,7 @@ async function roundTrip(
     await kernel.shutdown();
     await mcp.close();
     await mcpOnFetch.close();
+    bare.close();
   }
 }
 

@@ -8,7 +8,12 @@ export type JsonBody =
   | { kind: 'not-json' }
   | { kind: 'refused'; status: number; code: number; message: string };
 
-const refused = (status: number, code: number, message: string): JsonBody => ({ kind: 'refused', status, code, message });
+const refused = (status: number, code: number, message: string): JsonBody => ({
+  kind: 'refused',
+  status,
+  code,
+  message,
+});
 
 /**
  * Reads a POST body for the SDK's transport (which takes it parsed): UTF-8 JSON (RFC 8259), at
@@ -21,7 +26,9 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
   if (!isJsonContentType(req.headers['content-type'])) return Promise.resolve({ kind: 'not-json' });
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity')
-    return Promise.resolve(refused(415, -32000, `Unsupported Content-Encoding: ${encoding}; send the JSON uncompressed.`));
+    return Promise.resolve(
+      refused(415, -32000, `Unsupported Content-Encoding: ${encoding}; send the JSON uncompressed.`),
+    );
   const tooLarge = refused(413, -32000, `Request body larger than ${limitBytes} bytes.`);
   if (Number(req.headers['content-length']) > limitBytes) return Promise.resolve(tooLarge);
   return new Promise((resolve) => {

@@ -6,6 +6,7 @@
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { connectMcp, execute, textOf } from '../test/support/mcp-client.ts';
 import type { RawKernelClient } from '../test/support/raw-kernel-client.ts';
 import { BareMcpClient } from './bare-mcp-client.ts';
@@ -24,14 +25,16 @@ async function mcpFor(bench: BenchBed, chat: string, fetch: FetchLike | undefine
   return connectMcp(bench.sidecarUrl, { 'x-chat-id': chat }, undefined, fetch);
 }
 
-async function mcpOnePlusOne(client: Client): Promise<void> {
-  const result = await execute(client, '1+1');
+function expectTwo(result: CallToolResult): void {
   if (result.isError || !/^2$/m.test(textOf(result))) throw new Error(`1+1 through MCP: ${textOf(result)}`);
 }
 
+async function mcpOnePlusOne(client: Client): Promise<void> {
+  expectTwo(await execute(client, '1+1'));
+}
+
 async function bareOnePlusOne(client: BareMcpClient): Promise<void> {
-  const result = await client.callTool('execute_code', { code: '1+1' });
-  if (result.isError || !/^2$/m.test(textOf(result))) throw new Error(`1+1 through MCP: ${textOf(result)}`);
+  expectTwo(await client.callTool('execute_code', { code: '1+1' }));
 }
 
 async function directOnePlusOne(client: RawKernelClient): Promise<void> {
@@ -53,12 +56,13 @@ async function shutDownAll(bench: BenchBed, ids: readonly string[]): Promise<voi
 }
 
 /**
- * A warm `1+1`, five ways round robin, each on a warm kernel of its own started the same way (the
+ * A warm `1+1`, seven ways round robin, each on a warm kernel of its own started the same way (the
  * gateway's default kernel, at the gateway or through the sidecar): a direct client at the gateway;
  * a plain Jupyter client through the sidecar's relay (what the relay itself adds: rewriting, the
  * before and after scans, the held reply); `execute_code` through MCP; an MCP `ping` (the HTTP
  * and SDK round trip alone, no kernel), so the MCP cost can be read beside the relay's; and
- * `execute_code` by the same SDK client on Node's built-in fetch (what that HTTP client costs).
+ * `execute_code` and `ping` by the same SDK client on Node's built-in fetch (what that HTTP client
+ * costs); and `execute_code` by a bare JSON-RPC client (what the SDK client costs).
  */
 async function roundTrip(
   bench: BenchBed,
@@ -212,7 +216,7 @@ export async function benchMcpExecute(quick: boolean): Promise<ScenarioResult> {
       rows,
       notes: [
         "A Jupyter Server patched to TCP_NODELAY (bench/jupyter-nodelay.ts) and the compiled sidecar with --mcp. MCP: the official SDK client (Streamable HTTP) calling execute_code with X-Chat-Id, its HTTP leg on node:http with one keep-alive agent and TCP_NODELAY (bench/node-http-fetch.ts); direct: a legacy-format WebSocket client (ws: one kept connection, TCP_NODELAY too) straight to the gateway; relay: the same client through the sidecar's channels route under a chat prefix. The MCP path runs through the same relay as any client (rewriting, tracking, the before and after workspace scans), joined in process, plus the HTTP round trip of the tool call and the SDK's work on both ends.",
-        `Warm round trips: six arms round robin in one loop, each on its own warm kernel started the same way. An MCP \`ping\` (the HTTP and SDK round trip with no kernel) took ${warm.pingMedian.toFixed(2)} ms median; the same SDK client on Node's built-in fetch (undici's WHATWG fetch, what the SDK uses by default) took ${warm.fetchPingMedian.toFixed(2)} ms for a ping, and its \`1+1\` row shows what that HTTP client costs a host written that way.`,
+        `Warm round trips: seven arms round robin in one loop, each on its own warm kernel started the same way (the bare JSON-RPC client's, bench/bare-mcp-client.ts: initialize, then each tools/call one POST on a keep-alive node:http connection with TCP_NODELAY, its JSON parsed, no schema checks). An MCP \`ping\` (the HTTP and SDK round trip with no kernel) took ${warm.pingMedian.toFixed(2)} ms median; the same SDK client on Node's built-in fetch (undici's WHATWG fetch, what the SDK uses by default) took ${warm.fetchPingMedian.toFixed(2)} ms for a ping, and its \`1+1\` row shows what that HTTP client costs a host written that way.`,
         'First call: direct is POST /api/kernels at the gateway, connect, `1+1`; MCP is the first execute_code of a new chat (the MCP session already open), which creates the kernel through the sidecar and runs `1+1`. Alternated, one at a time.',
         "Twenty chats: the same 20 kernels for both arms (each started by its chat's first MCP call), each with a direct client too; every round runs `1+1` in all 20 at once. Any error fails the run.",
       ],

@@ -3,6 +3,7 @@
  * 127.0.0.1, runs each scenario directly and through the sidecar in alternation, prints the
  * table and writes it to BENCHMARKS.md. Not a test: CI does not run it.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { MB, rssBytes, sampleRss, startBenchBed, type BenchBed } from './bench-bed.ts';
 import { benchExecuteRoundTrip } from './execute-round-trip.ts';
@@ -32,6 +33,8 @@ interface Scenario {
   name: string;
   /** Needs the Jupyter Server and the sidecar (the others run in-process or in a browser). */
   needsBed: boolean;
+  /** Loads the script-tag bundle (dist/widget), built once before the first such scenario. */
+  needsWidget?: boolean;
   run(bench: BenchBed | null, quick: boolean): Promise<ScenarioResult>;
 }
 
@@ -42,10 +45,16 @@ const SCENARIOS: Scenario[] = [
   { n: 4, name: '4 downloads', needsBed: true, run: (b) => benchDownloads(b!) },
   { n: 5, name: '5 record store', needsBed: false, run: (_b, quick) => benchRecordStore(quick) },
   { n: 6, name: '6 many kernels', needsBed: true, run: (b) => benchManyKernels(b!) },
-  { n: 7, name: '7 widget', needsBed: false, run: (_b, quick) => benchWidget(quick) },
+  { n: 7, name: '7 widget', needsBed: false, needsWidget: true, run: (_b, quick) => benchWidget(quick) },
   { n: 8, name: '8 previews', needsBed: true, run: (b) => benchPreviews(b!) },
   { n: 9, name: '9 file card', needsBed: false, run: (_b, quick) => benchFileCard(quick) },
-  { n: 10, name: '10 widget load', needsBed: false, run: (_b, quick) => benchWidgetMemoryScroll(quick) },
+  {
+    n: 10,
+    name: '10 widget load',
+    needsBed: false,
+    needsWidget: true,
+    run: (_b, quick) => benchWidgetMemoryScroll(quick),
+  },
   { n: 11, name: '11 store backends', needsBed: false, run: (_b, quick) => benchRecordStoreBackends(quick) },
   { n: 12, name: '12 two sidecars', needsBed: false, run: (_b, quick) => benchTwoSidecars(quick) },
   { n: 13, name: '13 MCP execute_code', needsBed: false, run: (_b, quick) => benchMcpExecute(quick) },
@@ -72,11 +81,26 @@ function parseArgs(argv: readonly string[]): { quick: boolean; only: Set<number>
   return { quick, only };
 }
 
+/** The element as it ships (`npm run build:widget`): scenarios 7 and 10 measure that bundle. */
+async function buildWidget(): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const build = spawn('npm', ['run', '--silent', 'build:widget'], {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    build.on('error', reject);
+    build.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`building the widget failed (npm run build:widget exit ${code})`)),
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   const chosen = SCENARIOS.filter((s) => !only || only.has(s.n));
   const started = performance.now();
   console.log(`[bench] ${machineDescription()}${quick ? ' (quick)' : ''}`);
+  if (chosen.some((s) => s.needsWidget)) await buildWidget();
   const bench = chosen.some((s) => s.needsBed) ? await startBenchBed({ quick }) : null;
   const rows: ResultRow[] = [];
   const notes = new Map<string, string[]>();

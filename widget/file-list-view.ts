@@ -32,6 +32,18 @@ export interface FileListOptions {
 
 type Entry = { run: Run; open: boolean } | { file: FileSummary };
 
+/** The list as the filter and the folds shape it, and what it was derived from. */
+interface Shaped {
+  made: readonly FileSummary[];
+  given: readonly FileSummary[];
+  filter: string;
+  toggled: ReadonlySet<string>;
+  entries: Entry[];
+  shownMade: number;
+  shownGiven: FileSummary[];
+  shown: readonly FileSummary[];
+}
+
 /**
  * The file list at scale: grouped by the run that made the files (the newest open, the older
  * ones folded), a filter once there are more than a handful, one primary action per row
@@ -43,16 +55,15 @@ export class FileListView implements ReactiveController {
   readonly #host: ReactiveControllerHost & HTMLElement;
   readonly #options: FileListOptions;
   #filter = '';
-  /** Runs whose fold the user changed (the default: the newest open, the rest folded). */
-  readonly #toggled = new Set<string>();
+  /** Runs whose fold the user changed (the default: the newest open, the rest folded); replaced, never changed in place. */
+  #toggled: ReadonlySet<string> = new Set<string>();
   /** The file whose row menu is open. */
   #menu: string | null = null;
   readonly #versionsOpen = new Set<string>();
   /** Thumbnails by version id: an object URL, or '' while loading or after a failure. */
   readonly #thumbnails = new Map<string, string>();
   #observer: IntersectionObserver | null = null;
-  /** The files as the list shows them (runs open, the filter), for the viewer's arrow keys. */
-  shown: readonly FileSummary[] = [];
+  #shaped: Shaped | null = null;
 
   constructor(host: ReactiveControllerHost & HTMLElement, options: FileListOptions) {
     this.#host = host;
@@ -85,21 +96,15 @@ export class FileListView implements ReactiveController {
     this.#thumbnails.clear();
   }
 
+  /** The files as the list shows them (runs open, the filter), for the viewer's arrow keys. */
+  get shown(): readonly FileSummary[] {
+    return this.#shaped?.shown ?? [];
+  }
+
   /** The code's files, grouped by run (with the filter above), then the user's own. */
   render(made: readonly FileSummary[], given: readonly FileSummary[]): TemplateResult {
     const total = made.length + given.length;
-    const shownMade = matching(made, this.#filter);
-    const shownGiven = matching(given, this.#filter);
-    const runs = runsOf(shownMade);
-    const entries: Entry[] = [];
-    runs.forEach((run, i) => {
-      // One run needs no heading; a filter opens every run it found something in.
-      if (runs.length === 1) return entries.push(...run.files.map((file) => ({ file })));
-      const open = this.#filter.trim() !== '' || (i === 0) !== this.#toggled.has(run.key);
-      entries.push({ run, open });
-      if (open) entries.push(...run.files.map((file) => ({ file })));
-    });
-    this.shown = [...entries.flatMap((e) => ('file' in e ? [e.file] : [])), ...shownGiven];
+    const { entries, shownMade, shownGiven } = this.#shape(made, given);
     const { rows, padding } = this.#options.rows.rows(entries, (entry, index) =>
       'run' in entry
         ? keyed(`run:${entry.run.key}`, this.#renderRun(entry.run, entry.open))
@@ -120,10 +125,35 @@ export class FileListView implements ReactiveController {
           : nothing
       }
       ${
-        this.#filter.trim() && !shownMade.length && !shownGiven.length
+        this.#filter.trim() && !shownMade && !shownGiven.length
           ? html`<p part="message no-match">No file name holds “${this.#filter.trim()}”.</p>`
           : nothing
       }`;
+  }
+
+  /**
+   * Groups, folds and filters the files again only when they, the filter or a fold changed:
+   * an update that only scrolls (or loads a thumbnail, or ticks the clock) walks no files.
+   */
+  #shape(made: readonly FileSummary[], given: readonly FileSummary[]): Shaped {
+    const last = this.#shaped;
+    const filter = this.#filter;
+    const toggled = this.#toggled;
+    if (last && last.made === made && last.given === given && last.filter === filter && last.toggled === toggled)
+      return last;
+    const shownMade = matching(made, filter);
+    const shownGiven = matching(given, filter);
+    const runs = runsOf(shownMade);
+    const entries: Entry[] = [];
+    runs.forEach((run, i) => {
+      // One run needs no heading; a filter opens every run it found something in.
+      if (runs.length === 1) return entries.push(...run.files.map((file) => ({ file })));
+      const open = filter.trim() !== '' || (i === 0) !== toggled.has(run.key);
+      entries.push({ run, open });
+      if (open) entries.push(...run.files.map((file) => ({ file })));
+    });
+    const shown = [...entries.flatMap((e) => ('file' in e ? [e.file] : [])), ...shownGiven];
+    return (this.#shaped = { made, given, filter, toggled, entries, shownMade: shownMade.length, shownGiven, shown });
   }
 
   #onFilter = (event: Event): void => {
@@ -149,7 +179,9 @@ export class FileListView implements ReactiveController {
   }
 
   #toggleRun(key: string): void {
-    if (!this.#toggled.delete(key)) this.#toggled.add(key);
+    const toggled = new Set(this.#toggled);
+    if (!toggled.delete(key)) toggled.add(key);
+    this.#toggled = toggled;
     this.#host.requestUpdate();
   }
 

@@ -63,6 +63,9 @@ export class FileListView implements ReactiveController {
   /** Thumbnails by version id: an object URL, or '' while loading or after a failure. */
   readonly #thumbnails = new Map<string, string>();
   #observer: IntersectionObserver | null = null;
+  /** Icons in view waiting for their thumbnail, in the order they came into view; one loads at a time. */
+  readonly #waiting = new Set<Element>();
+  #loadingThumbnail = false;
   #shaped: Shaped | null = null;
 
   constructor(host: ReactiveControllerHost & HTMLElement, options: FileListOptions) {
@@ -83,7 +86,11 @@ export class FileListView implements ReactiveController {
     for (const icon of this.#host.shadowRoot?.querySelectorAll('[data-thumbnail]:not([data-seen])') ?? []) {
       icon.setAttribute('data-seen', '');
       this.#observer ??= new IntersectionObserver((entries) => {
-        for (const entry of entries) if (entry.isIntersecting) this.#loadThumbnail(entry.target);
+        // An icon that leaves the view before its turn is not fetched: a fast scroll fetches only what stays.
+        for (const entry of entries)
+          if (entry.isIntersecting) this.#waiting.add(entry.target);
+          else this.#waiting.delete(entry.target);
+        this.#nextThumbnail();
       });
       this.#observer.observe(icon);
     }
@@ -92,6 +99,7 @@ export class FileListView implements ReactiveController {
   hostDisconnected(): void {
     this.#observer?.disconnect();
     this.#observer = null;
+    this.#waiting.clear();
     for (const url of this.#thumbnails.values()) releaseImageSource(url);
     this.#thumbnails.clear();
   }
@@ -327,13 +335,18 @@ export class FileListView implements ReactiveController {
     return html`<time datetime=${iso} title=${Number.isNaN(date.getTime()) ? '' : date.toLocaleString()}>${formatRelativeTime(date)}</time>`;
   }
 
-  #loadThumbnail(icon: Element): void {
+  /** Loads the thumbnail of the icon that has waited longest, if none is loading. */
+  #nextThumbnail(): void {
+    if (this.#loadingThumbnail) return;
+    const [icon] = this.#waiting;
+    if (!icon) return;
+    this.#waiting.delete(icon);
     this.#observer?.unobserve(icon);
     const id = icon.getAttribute('data-id');
-    if (!id || this.#thumbnails.has(id)) return;
+    const file = id && !this.#thumbnails.has(id) ? this.#options.find(id) : undefined;
+    if (!id || !file) return this.#nextThumbnail();
     this.#thumbnails.set(id, '');
-    const file = this.#options.find(id);
-    if (!file) return;
+    this.#loadingThumbnail = true;
     this.#options
       .fetchBlob(file)
       .then(imageSource)
@@ -344,6 +357,10 @@ export class FileListView implements ReactiveController {
         },
         // The icon stays: a thumbnail is a nicety, and the row says the rest.
         () => {},
-      );
+      )
+      .finally(() => {
+        this.#loadingThumbnail = false;
+        this.#nextThumbnail();
+      });
   }
 }

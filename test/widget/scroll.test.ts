@@ -9,6 +9,7 @@ import {
   mount,
   names,
   oneEvent,
+  part,
   parts,
   route,
   server,
@@ -30,6 +31,19 @@ async function scrollPage(el: GeneratedFilesElement, px: number): Promise<void> 
 }
 
 const animating = (el: GeneratedFilesElement) => el.shadowRoot!.getAnimations();
+
+/** Resolves once `target` has had its first intersection check. */
+function intersectionChecked(target: Element): Promise<void> {
+  return new Promise((resolve) => {
+    const observer = new IntersectionObserver(() => {
+      observer.disconnect();
+      resolve();
+    });
+    observer.observe(target);
+  });
+}
+
+const SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4" height="4"/></svg>';
 
 describe('<generated-files> long lists', () => {
   it('renders only rows near the screen, keeps the rows that stay in view, and animates none of them', async () => {
@@ -55,6 +69,49 @@ describe('<generated-files> long lists', () => {
     assert(!row.isConnected, 'rows far off screen are removed');
     assertEqual(animating(el).length, 0, 'rows scrolled into view do not animate');
     assertEqual(names(el), [...names(el)].sort(), 'rows in order');
+  });
+
+  it('fetches thumbnails one at a time, and none for an image row that left the view before its turn', async () => {
+    const chatId = uniqueChatId('thumbs');
+    const files = Array.from({ length: 300 }, (_, i) =>
+      makeFile(chatId, `chart-${String(i).padStart(3, '0')}.png`, { mimeType: 'image/png' }),
+    );
+    await server.setup(chatId, { files });
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const thumbnails: string[] = [];
+    let askedFirst = () => {};
+    const firstAsked = new Promise<void>((resolve) => (askedFirst = resolve));
+    const el = mount({ 'chat-id': chatId, live: 'off' }, (el) =>
+      route(el, async (request) => {
+        const file = files.find((f) => request.url.endsWith(f.downloadUrl));
+        if (!file) return fetch(request);
+        thumbnails.push(file.name);
+        // The first thumbnail is held: the rest wait for their turn.
+        if (thumbnails.length === 1) {
+          askedFirst();
+          await held;
+        }
+        return new Response(SVG, { headers: { 'content-type': 'image/svg+xml' } });
+      }),
+    );
+    await oneEvent(el, 'load');
+    await el.updateComplete;
+    await firstAsked;
+    const firstScreen = names(el).filter((name) => item(el, name).getBoundingClientRect().top < innerHeight);
+    assert(firstScreen.length > 2, `several image rows in view, got ${firstScreen.length}`);
+
+    const rowPx = item(el, 'chart-000.png').offsetHeight;
+    await scrollPage(el, 150 * rowPx);
+    // The test's observer is called after the element's (made earlier) for the same frame.
+    await intersectionChecked(item(el, 'chart-151.png'));
+    release();
+    await waitFor(() => part(item(el, 'chart-151.png'), 'thumbnail'), 'the thumbnail of a row now in view');
+    assertEqual(thumbnails[0], firstScreen[0], 'the first row in view was asked for first');
+    assert(
+      !thumbnails.slice(1).some((name) => firstScreen.includes(name)),
+      `rows that left the view were not fetched: ${thumbnails.join(', ')}`,
+    );
   });
 
   it('animates the row of a file that arrives, not the others', async () => {

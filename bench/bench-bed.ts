@@ -55,9 +55,10 @@ async function buildSidecar(): Promise<void> {
 /**
  * Jupyter Server's IOPub rate limits (1 MB/s, 1000 msg/s by default) would drop output-heavy runs
  * in both paths alike, so they are off. `nodelay`: a server patched to turn Nagle's algorithm off
- * on its kernel sockets (see jupyter-nodelay.ts), to see what the sidecar itself adds.
+ * on its kernel sockets (see jupyter-nodelay.ts), to see what the sidecar itself adds. `mcp`: the
+ * sidecar serves MCP too (it loads the MCP SDK only then).
  */
-export async function startBenchBed(options: { quick: boolean; nodelay?: boolean }): Promise<BenchBed> {
+export async function startBenchBed(options: { quick: boolean; nodelay?: boolean; mcp?: boolean }): Promise<BenchBed> {
   const configParent = await mkdtemp(path.join(tmpdir(), 'gf-bench-'));
   const configDir = await writeJupyterConfig(path.join(configParent, 'jupyter-config'), options.nodelay ?? false);
   // Read by the Jupyter Server startTestBed spawns; set only while it starts.
@@ -95,10 +96,8 @@ export async function startBenchBed(options: { quick: boolean; nodelay?: boolean
     '1000000',
     '--upload-max-mb',
     '2048',
-    // MCP for bench/mcp-execute.ts (loopback callers only: no key); idle on every other scenario.
-    '--mcp',
-    '--mcp-max-kernels',
-    '100',
+    // Loopback callers only: no key.
+    ...(options.mcp ? ['--mcp', '--mcp-max-kernels', '100'] : []),
     ...(process.env.BENCH_SIDECAR_ARGS ? process.env.BENCH_SIDECAR_ARGS.split(' ') : []),
   ];
   const startSidecar = async (): Promise<ChildProcess> => {

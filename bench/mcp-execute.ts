@@ -208,7 +208,7 @@ async function crowd(bench: BenchBed, rounds: number, chats: number): Promise<Re
 }
 
 export async function benchMcpExecute(quick: boolean): Promise<ScenarioResult> {
-  const bench = await startBenchBed({ quick, nodelay: true });
+  const bench = await startBenchBed({ quick, nodelay: true, mcp: true });
   try {
     const warm = await roundTrip(bench, quick ? 50 : 200);
     const rows = [...warm.rows, await firstCall(bench, quick ? 3 : 8), await crowd(bench, quick ? 3 : 10, 20)];

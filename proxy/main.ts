@@ -15,7 +15,7 @@ import { SidecarError } from './errors.ts';
 import { gatewayGiven, helpText, OptionsError, parseFlags, resolveOptions, type SidecarOptions } from './options.ts';
 import { createSidecar } from './sidecar.ts';
 import { createStructuredLogger, defaultLogFormat, type StructuredLogger } from './structured-logger.ts';
-import { MCP_PATH } from './mcp/mcp-routes.ts';
+import { MCP_PATH } from './mcp/mcp-path.ts';
 import { tokenCommand } from './token-command.ts';
 import { embedSnippet } from './embed-snippet.ts';
 import { API_PREFIX, WIDGET_PATH } from '../contract/files-api.ts';

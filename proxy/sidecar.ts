@@ -42,7 +42,6 @@ import type { SidecarOptions } from './options.ts';
 import { previewCacheDir } from './previews/preview-cache.ts';
 import { ChatFiles } from './mcp/chat-files.ts';
 import { ChatKernels } from './mcp/chat-kernels.ts';
-import { createMcpRoutes } from './mcp/mcp-routes.ts';
 import { FilesAppViews } from './mcp/files-app.ts';
 import { SessionIds } from './mcp/session-ids.ts';
 import type { ToolCallObserver } from './mcp/mcp-tools.ts';
@@ -264,8 +263,9 @@ export async function createSidecar(options: SidecarOptions, parts: SidecarParts
         logger,
       })
     : null;
+  // The MCP SDK and zod cost about 10 MB of memory and 0.2 s of start: loaded only with --mcp.
   const mcp = mcpKernels
-    ? createMcpRoutes({
+    ? (await import('./mcp/mcp-routes.ts')).createMcpRoutes({
         kernels: mcpKernels,
         files: new ChatFiles({
           store,

@@ -8,9 +8,7 @@ import { authInfoFor, createMcpServer, type McpToolsDeps } from './mcp-tools.ts'
 import { readJsonBody } from './json-body.ts';
 import type { SessionIds } from './session-ids.ts';
 import { sendWebResponse, webRequestOf } from './web-exchange.ts';
-
-/** Where MCP is served on the sidecar. */
-export const MCP_PATH = '/mcp';
+import { MCP_PATH } from './mcp-path.ts';
 
 /** The largest JSON-RPC body a POST may carry (a tool call's code, an upload-free protocol). */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;

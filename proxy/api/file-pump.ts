@@ -35,14 +35,22 @@ function writeChunk(target: Writable, chunk: Buffer): Promise<void> {
 export async function pumpFile(fd: number, target: Writable, start: number, end: number): Promise<void> {
   const buffers = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(CHUNK_BYTES));
   const inFlight: Array<Promise<void> | undefined> = new Array(BUFFERS);
-  // A client that goes away may leave write callbacks uncalled: its 'close' ends the pump.
-  let onClose!: () => void;
-  const closed = new Promise<never>((_, reject) => {
-    onClose = () => reject(new Error('the response closed before the file was sent'));
-  });
-  closed.catch(() => {});
+  // A client that goes away may leave write callbacks uncalled: its 'close' ends the wait under way.
+  // Not a race against one promise for the whole download: each race would leave a reaction on it
+  // until the end, thousands of them per GiB, all promoted to the old generation.
+  let closed: Error | undefined;
+  let abandonWait: ((error: Error) => void) | undefined;
+  const onClose = () => {
+    closed = new Error('the response closed before the file was sent');
+    abandonWait?.(closed);
+  };
   target.once('close', onClose);
-  const untilClosed = <T>(step: Promise<T>): Promise<T> => Promise.race([step, closed]);
+  const untilClosed = <T>(step: Promise<T>): Promise<T> => {
+    if (closed) return Promise.reject(closed);
+    const abandoned = new Promise<never>((_, reject) => (abandonWait = reject));
+    abandoned.catch(() => {});
+    return Promise.race([step, abandoned]);
+  };
   try {
     let position = start;
     for (let slot = 0; position <= end; slot = (slot + 1) % BUFFERS) {

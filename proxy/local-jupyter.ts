@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { httpCall } from './http-call.ts';
 
 /** Debian's Python: the one that has Jupyter here (the `python3` on PATH may not). */
 export const DEFAULT_JUPYTER_PYTHON = process.env.JUPYTER_PYTHON ?? '/usr/bin/python3';
@@ -115,8 +116,8 @@ export async function startLocalJupyter(options: LocalJupyterOptions): Promise<L
         `Jupyter Server exited during start (${python} -m jupyter_server). Is python3-jupyter-server installed?`,
       );
     try {
-      const res = await fetch(`${url}api`);
-      if (res.ok) break;
+      const { status } = await httpCall(new URL('api', url), { timeoutMs: 2000, maxBodyBytes: 0 });
+      if (status >= 200 && status < 300) break;
     } catch {
       // not listening yet
     }

@@ -4,6 +4,7 @@ import { describeError, redactUrl, type Logger } from '../logger.ts';
 import { errorCode, sendJsonError, SidecarError } from '../errors.ts';
 import { gatewayFailure, type GatewayFailureCode } from './gateway-errors.ts';
 import { sameOriginAsGateway } from './forward-headers.ts';
+import { httpCall } from '../http-call.ts';
 
 /** The gateway's answer to a call the sidecar made itself, read whole (REST answers are small). */
 export interface GatewayAnswer {
@@ -11,6 +12,9 @@ export interface GatewayAnswer {
   contentType: string;
   body: Buffer;
 }
+
+/** A gateway's lists of kernels and sessions are read whole to be filtered per chat: tens of thousands fit. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** The client's credentials for the gateway, and nothing that belongs to this hop. */
 const CLIENT_AUTH_HEADERS = ['authorization', 'cookie', 'x-xsrftoken', 'user-agent'];
@@ -43,31 +47,29 @@ export async function callGateway(
   if (origin) headers.origin = origin;
   else if (req.headers.origin) headers.origin = req.headers.origin;
   if (referer) headers.referer = referer;
-  let body: string | Blob | undefined;
+  let body: string | Buffer | undefined;
   if (init.json !== undefined) {
     body = JSON.stringify(init.json);
     headers['content-type'] = 'application/json';
   } else if (init.raw !== undefined) {
-    body = new Blob([new Uint8Array(init.raw)]);
+    body = init.raw;
     headers['content-type'] = init.contentType ?? 'application/json';
   }
   try {
-    const res = await fetch(new URL(pathAndQuery, gateway.origin), {
+    const answer = await httpCall(new URL(pathAndQuery, gateway.origin), {
       method: init.method ?? 'GET',
       headers,
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(init.timeoutMs),
+      timeoutMs: init.timeoutMs,
+      maxBodyBytes: MAX_ANSWER_BYTES,
     });
     return {
-      status: res.status,
-      contentType: res.headers.get('content-type') ?? 'application/json',
-      body: Buffer.from(await res.arrayBuffer()),
+      status: answer.status,
+      contentType: answer.headers['content-type'] ?? 'application/json',
+      body: answer.body,
     };
   } catch (error) {
-    const code =
-      error instanceof Error && error.name === 'TimeoutError' ? 'ETIMEDOUT' : errorCode((error as Error)?.cause);
-    throw new GatewayCallError(code, { cause: error });
+    throw new GatewayCallError(errorCode(error), { cause: error });
   }
 }
 

@@ -3,6 +3,7 @@ import { isKnownCode } from '../errors.ts';
 import { describeError, type Logger } from '../logger.ts';
 import { KernelConnection, type ExecutionOutput, type KernelSocket } from './kernel-connection.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { answerJson, httpCall } from '../http-call.ts';
 import { McpToolError } from './tool-error.ts';
 
 export interface ChatKernelsOptions {
@@ -163,18 +164,18 @@ export class ChatKernels {
   }
 
   async #create(chatId: string, owner: string | null): Promise<string> {
-    const response = await fetch(this.#kernelsUrl(chatId), {
+    const answer = await httpCall(this.#kernelsUrl(chatId), {
       method: 'POST',
       headers: { ...this.#headers(owner), 'content-type': 'application/json' },
       body: '{}',
     }).catch((error: unknown) => {
       throw this.#unreachable(error);
     });
-    const body = (await response.json().catch(() => null)) as {
+    const body = answerJson(answer) as {
       id?: unknown;
       error?: { code?: unknown; message?: unknown };
     } | null;
-    if (response.ok && typeof body?.id === 'string') {
+    if (answer.status >= 200 && answer.status < 300 && typeof body?.id === 'string') {
       const kernelId = body.id;
       const now = new Date().toISOString();
       await this.#options.kernelChats.set(kernelId, { chatId, owner, createdAt: now, tool: true });
@@ -185,7 +186,7 @@ export class ChatKernels {
     const message =
       code === 'ERR_CHAT_OTHER_OWNER'
         ? 'This chat belongs to another user.'
-        : `The gateway did not start a kernel (HTTP ${response.status}).`;
+        : `The gateway did not start a kernel (HTTP ${answer.status}).`;
     throw new McpToolError(code, message);
   }
 
@@ -201,12 +202,11 @@ export class ChatKernels {
   }
 
   async #kernelAction(chatId: string, kernelId: string, action: 'interrupt'): Promise<void> {
-    await fetch(this.#kernelsUrl(chatId, `/${encodeURIComponent(kernelId)}/${action}`), {
+    await httpCall(this.#kernelsUrl(chatId, `/${encodeURIComponent(kernelId)}/${action}`), {
       method: 'POST',
       headers: this.#headers(null),
-    })
-      .then((r) => r.body?.cancel())
-      .catch((error: unknown) => this.#options.logger.warn(`[mcp] ${action} ${kernelId}: ${describeError(error)}`));
+      maxBodyBytes: 0,
+    }).catch((error: unknown) => this.#options.logger.warn(`[mcp] ${action} ${kernelId}: ${describeError(error)}`));
   }
 
   #armIdle(chatId: string, chat: ChatKernel): void {
@@ -222,12 +222,11 @@ export class ChatKernels {
     this.#chats.delete(chatId);
     chat.connection?.close();
     if (!chat.kernelId) return;
-    await fetch(this.#kernelsUrl(chatId, `/${encodeURIComponent(chat.kernelId)}`), {
+    await httpCall(this.#kernelsUrl(chatId, `/${encodeURIComponent(chat.kernelId)}`), {
       method: 'DELETE',
       headers: this.#headers(null),
-    })
-      .then((r) => r.body?.cancel())
-      .catch((error: unknown) => this.#options.logger.warn(`[mcp] idle shutdown: ${describeError(error)}`));
+      maxBodyBytes: 0,
+    }).catch((error: unknown) => this.#options.logger.warn(`[mcp] idle shutdown: ${describeError(error)}`));
   }
 
   /** Closes the connections; kernels stay with the gateway (another sidecar, or this one restarted, reuses them). */

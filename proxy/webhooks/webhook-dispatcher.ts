@@ -6,6 +6,8 @@ import type { FileLinks } from '../links/file-links.ts';
 import { describeError, quietLogger, type Logger } from '../logger.ts';
 import { fileRecordedPayload } from './webhook-payload.ts';
 import { DELIVERY_HEADER, signatureHeader } from './webhook-signature.ts';
+import { errorCode } from '../errors.ts';
+import { httpCall } from '../http-call.ts';
 
 export interface WebhookDispatcherOptions {
   url: URL;
@@ -178,10 +180,10 @@ export class WebhookDispatcher implements FileOutbox {
     const body = JSON.stringify(fileRecordedPayload(entry.id, record, await links.urlFor(record, this.#o.linkBase())));
     let failure: string | null = null;
     try {
-      const res = await fetch(url, {
+      const { status } = await httpCall(url, {
         method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        timeoutMs: this.#o.timeoutMs,
+        maxBodyBytes: 0,
         headers: {
           'content-type': 'application/json',
           'user-agent': 'generated-files-sidecar-webhook',
@@ -190,11 +192,9 @@ export class WebhookDispatcher implements FileOutbox {
         },
         body,
       });
-      await res.body?.cancel().catch(() => {});
-      if (res.status < 200 || res.status >= 300) failure = `HTTP ${res.status}`;
+      if (status < 200 || status >= 300) failure = `HTTP ${status}`;
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      failure = cause?.code ?? (error instanceof Error ? error.name : 'error');
+      failure = errorCode(error) ?? 'error';
     }
     if (failure === null) {
       await store.updateOutbox(entry.chatId, entry.id, null);

@@ -15,6 +15,8 @@ export const ROOM_RANKS: Readonly<Record<string, number>> = {
   'structured-logger': 0,
   'package-root': 0,
   'lru-map': 0,
+  // the sidecar's own HTTP calls (to the gateway, webhook receivers, itself)
+  'http-call': 0,
   // code and output lane
   wire: 1,
   chats: 2,

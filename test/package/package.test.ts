@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { startTestBed, type TestBed } from '../support/harness.ts';
@@ -70,7 +71,29 @@ test('the installed CLI prints its help', async () => {
   assert.match(stdout, /FILES_API_SECRET/);
 });
 
-test('the installed CLI runs in front of Jupyter Server: health, the widget bundle and its chunks', async () => {
+/**
+ * Log, into the file `$LOADED_MODULES_LOG`, every ES module a process loads and, at its exit, the
+ * Node built-ins it loaded (`process.moduleLoadList`). The preload goes to the CLI in NODE_OPTIONS.
+ */
+const MODULE_LOG_HOOKS = [
+  "import { appendFileSync } from 'node:fs';",
+  'let log;',
+  'export function initialize(file) { log = file; }',
+  "export async function load(url, context, next) { appendFileSync(log, url + '\\n'); return next(url, context); }",
+].join('\n');
+const MODULE_LOG_PRELOAD = [
+  "import { appendFileSync } from 'node:fs';",
+  "import { register } from 'node:module';",
+  'const log = process.env.LOADED_MODULES_LOG;',
+  "register('./module-log-hooks.mjs', import.meta.url, { data: log });",
+  "process.on('exit', () => appendFileSync(log, process.moduleLoadList.join('\\n') + '\\n'));",
+].join('\n');
+
+test('the installed CLI runs in front of Jupyter Server: health, the widget bundle and its chunks; loads no MCP SDK without --mcp, and never fetch', async () => {
+  const preload = path.join(dir, 'module-log.mjs');
+  const loadedLog = path.join(dir, 'loaded-modules.log');
+  await writeFile(preload, MODULE_LOG_PRELOAD);
+  await writeFile(path.join(dir, 'module-log-hooks.mjs'), MODULE_LOG_HOOKS);
   sidecar = spawn(
     path.join(app, 'node_modules/.bin/generated-files-sidecar'),
     [
@@ -83,7 +106,11 @@ test('the installed CLI runs in front of Jupyter Server: health, the widget bund
       '--data-dir',
       path.join(dir, 'store'),
     ],
-    { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: `--import ${pathToFileURL(preload).href}`, LOADED_MODULES_LOG: loadedLog },
+    },
   );
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -110,6 +137,17 @@ test('the installed CLI runs in front of Jupyter Server: health, the widget bund
       for (const chunk of CHUNKS) assert.ok(bytes.includes(`./${chunk}`), `the bundle imports ./${chunk}`);
     }
   }
+
+  // Memory: the MCP SDK and zod load only with --mcp; fetch's first answer would load undici and
+  // compile its WebAssembly parser (proxy/http-call.ts), and /health above had the gateway's answer.
+  const exited = new Promise((resolve) => sidecar!.once('exit', resolve));
+  sidecar.kill('SIGTERM');
+  await exited;
+  const loaded = await readFile(loadedLog, 'utf8');
+  assert.match(loaded, /node_modules\/generated-files-sidecar\/dist\/proxy\/sidecar\.js/, 'the log saw our modules');
+  assert.match(loaded, /^NativeModule http$/m, 'the log saw the built-ins');
+  assert.doesNotMatch(loaded, /@modelcontextprotocol|\/node_modules\/zod\//, 'the MCP SDK loaded without --mcp');
+  assert.doesNotMatch(loaded, /undici/, 'fetch was used: undici loaded');
 });
 
 test("the element's npm build has types a consumer's TypeScript accepts, and ships what it imports on first use", async () => {

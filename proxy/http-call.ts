@@ -71,9 +71,10 @@ export async function httpCall(url: URL, init: HttpCallInit = {}): Promise<HttpA
           : new HttpCallError(errnoOf(error), `${req.method} ${url.origin}: ${error.message}`, { cause: error }),
       );
     };
-    req.once('error', fail);
+    // `on`, not `once`: a socket may fail again after the first error, and that must not go uncaught.
+    req.on('error', fail);
     req.once('response', (res) => {
-      res.once('error', fail);
+      res.on('error', fail);
       const done = (body: Buffer) => {
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body });

@@ -39,7 +39,7 @@ interface Shaped {
   filter: string;
   toggled: ReadonlySet<string>;
   entries: Entry[];
-  shownMade: number;
+  shownMade: readonly FileSummary[];
   shownGiven: FileSummary[];
   shown: readonly FileSummary[];
 }
@@ -133,7 +133,7 @@ export class FileListView implements ReactiveController {
           : nothing
       }
       ${
-        this.#filter.trim() && !shownMade && !shownGiven.length
+        this.#filter.trim() && !shownMade.length && !shownGiven.length
           ? html`<p part="message no-match">No file name holds “${this.#filter.trim()}”.</p>`
           : nothing
       }`;
@@ -161,7 +161,7 @@ export class FileListView implements ReactiveController {
       if (open) entries.push(...run.files.map((file) => ({ file })));
     });
     const shown = [...entries.flatMap((e) => ('file' in e ? [e.file] : [])), ...shownGiven];
-    return (this.#shaped = { made, given, filter, toggled, entries, shownMade: shownMade.length, shownGiven, shown });
+    return (this.#shaped = { made, given, filter, toggled, entries, shownMade, shownGiven, shown });
   }
 
   #onFilter = (event: Event): void => {

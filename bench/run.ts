@@ -33,7 +33,7 @@ interface Scenario {
   name: string;
   /** Needs the Jupyter Server and the sidecar (the others run in-process or in a browser). */
   needsBed: boolean;
-  /** Loads the script-tag bundle (dist/widget), built once before the first such scenario. */
+  /** Loads the script-tag bundle (dist/widget), built once before any scenario runs when one needs it. */
   needsWidget?: boolean;
   run(bench: BenchBed | null, quick: boolean): Promise<ScenarioResult>;
 }
